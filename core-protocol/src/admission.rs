@@ -1,0 +1,318 @@
+//! The admission decision: door configuration and memory, the door's time, its challenge and
+//! a presentation in; `Admit` or `Reject(reason)` out. Sans-IO: no clock, no storage, no radio.
+//!
+//! The order is check, verify, commit. Every cheap check (decoding, scope, time, limits,
+//! fences, deny-list, replay) runs before any signature, so garbage costs little; the three
+//! signatures (root over the certificate unless cached, issuer over the grant, holder over the
+//! challenge and grant) run next; only then does the door's memory change. A rejected attempt
+//! leaves the memory byte-identical. `spec/protocol.md` lists the order normatively.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cert_cache::{CertCache, CertHash};
+use crate::certificate::Certificate;
+use crate::door_state::{DenySubject, DoorState};
+use crate::grant::{Grant, PackageCommitment};
+use crate::keys::{self, Domain, KeyId, PublicKey, VerifyError};
+use crate::presentation::{Challenge, Presentation, MAX_CHALLENGE_LEN};
+use crate::replay::{ReplayTable, Spend};
+use crate::scope::{DoorId, Role, SiteId, Time};
+use crate::Error;
+
+/// Issuers with a replay window at one door. Four carriers at one building is plenty; a fifth
+/// evicts the least recently used window (see `replay`).
+pub const REPLAY_ISSUERS: usize = 4;
+/// Words per replay window: 8 x 32 = 256 serials remembered per issuer.
+pub const REPLAY_WORDS: usize = 8;
+/// Verified certificates remembered.
+pub const CERT_CACHE_ENTRIES: usize = 4;
+
+/// The largest encoded [`DoorMemory`] with the default sizes: door state without signature
+/// (<= 3,371 bytes), replay table (<= 4 x 55 + 6), cache (<= 4 x 32 + 2), floor (<= 5).
+pub const MAX_DOOR_MEMORY_LEN: usize = 4096;
+
+/// What a door is configured with at commissioning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorConfig {
+    /// The door's site.
+    pub site: SiteId,
+    /// This door.
+    pub door: DoorId,
+    /// The site root public key: the only key a door trusts directly.
+    pub root: PublicKey,
+    /// How far, in seconds, the door's clock may disagree with an issuer's.
+    pub clock_skew: u32,
+    /// How long, in seconds, a challenge stays answerable.
+    pub challenge_lifetime: u32,
+}
+
+/// Everything a door remembers between attempts. Persist it (or its parts) after every change.
+///
+/// RAM with the default sizes: door state 3,120 bytes (256 deny entries x 12 + header), replay
+/// table 232, certificate cache 132, floor 4: about 3.5 KiB (measured by a unit test).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorMemory<
+    const ISSUERS: usize = REPLAY_ISSUERS,
+    const WORDS: usize = REPLAY_WORDS,
+    const CERTS: usize = CERT_CACHE_ENTRIES,
+> {
+    state: DoorState,
+    floor: Time,
+    replay: ReplayTable<ISSUERS, WORDS>,
+    certs: CertCache<CERTS>,
+}
+
+/// Why a door let someone in: what the audit log and the receipt record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admission {
+    /// The issuer that signed the grant.
+    pub issuer: KeyId,
+    /// The grant's first serial: with the issuer, what the server matches to an issued grant.
+    pub grant_serial: u64,
+    /// Which of the grant's entries this was, from 0.
+    pub use_index: u8,
+    /// How many entries the grant allows at this door.
+    pub uses: u8,
+    /// The holder key.
+    pub holder: KeyId,
+    /// The role of the grant.
+    pub role: Role,
+    /// The package the grant is for.
+    pub package: PackageCommitment,
+    /// The door state sequence in force after the attempt.
+    pub state_sequence: u64,
+    /// The door time used for the decision.
+    pub at: Time,
+}
+
+/// The outcome of one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Open the door; the memory already records the spend.
+    Admit(Admission),
+    /// Keep it shut, for this reason.
+    Reject(Error),
+}
+
+impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
+    DoorMemory<ISSUERS, WORDS, CERTS>
+{
+    /// A freshly commissioned door's memory: nothing spent, nothing denied, floor at `floor`.
+    pub fn new(site: SiteId, floor: Time) -> Self {
+        DoorMemory {
+            state: DoorState::genesis(site),
+            floor,
+            replay: ReplayTable::new(),
+            certs: CertCache::new(),
+        }
+    }
+
+    /// Encodes the memory for persistence (postcard, at most [`MAX_DOOR_MEMORY_LEN`] bytes).
+    pub fn encode<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
+        crate::codec::encode(self, out).map(|b| &*b)
+    }
+
+    /// Decodes memory written by [`DoorMemory::encode`], strictly.
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        crate::codec::decode(bytes, MAX_DOOR_MEMORY_LEN)
+    }
+
+    /// The door's time: its clock, but never below the floor set by signed time.
+    pub fn now(&self, clock: Time) -> Time {
+        clock.max(self.floor)
+    }
+
+    /// The door state in force.
+    pub fn state(&self) -> &DoorState {
+        &self.state
+    }
+
+    /// The clock floor: the latest signed time seen.
+    pub fn floor(&self) -> Time {
+        self.floor
+    }
+
+    /// The replay windows.
+    pub fn replay(&self) -> &ReplayTable<ISSUERS, WORDS> {
+        &self.replay
+    }
+
+    /// Takes a newer signed door state from any phone. Returns its sequence number.
+    pub fn apply_door_state(&mut self, config: &DoorConfig, bytes: &[u8]) -> Result<u64, Error> {
+        let candidate = DoorState::decode(bytes)?;
+        let state = self.state.accept_newer(candidate, &config.root)?;
+        let sequence = state.sequence;
+        self.install_state(state);
+        Ok(sequence)
+    }
+
+    fn install_state(&mut self, state: DoorState) {
+        self.floor = self.floor.max(state.issued_at);
+        self.state = state;
+    }
+
+    /// Decides one attempt and, on admission, records the spend (and any newer door state the
+    /// phone carried). On rejection nothing changes.
+    pub fn admit(
+        &mut self,
+        config: &DoorConfig,
+        clock: Time,
+        challenge: &Challenge,
+        presentation: &[u8],
+    ) -> Decision {
+        match self.evaluate(config, clock, challenge, presentation) {
+            Ok((admission, commit)) => {
+                if let Some(state) = commit.state {
+                    self.install_state(state);
+                }
+                self.replay.commit(commit.spend, admission.at);
+                self.certs.insert(commit.cert);
+                Decision::Admit(admission)
+            }
+            Err(reason) => Decision::Reject(reason),
+        }
+    }
+
+    fn evaluate(
+        &self,
+        config: &DoorConfig,
+        clock: Time,
+        challenge: &Challenge,
+        bytes: &[u8],
+    ) -> Result<(Admission, Commit), Error> {
+        // Decode everything strictly before looking at any of it.
+        let presentation = Presentation::decode(bytes)?;
+        let certificate = Certificate::decode(presentation.certificate)?;
+        let grant = Grant::decode(presentation.grant)?;
+
+        // A newer door state counts for this very attempt: it may revoke the presenter.
+        let newer_state = match presentation.door_state {
+            Some(state_bytes) => {
+                let candidate = DoorState::decode(state_bytes)?;
+                if candidate.claims().sequence > self.state.sequence {
+                    Some(self.state.accept_newer(candidate, &config.root)?)
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
+        let state = newer_state.as_ref().unwrap_or(&self.state);
+        let now = self.now(clock).max(state.issued_at);
+        let skew = config.clock_skew;
+
+        if challenge.site != config.site
+            || challenge.door != config.door
+            || challenge.issued_at > now
+            || now > challenge.issued_at.plus(config.challenge_lifetime)
+        {
+            return Err(Error::ChallengeExpired);
+        }
+
+        let cert = certificate.claims();
+        if cert.site != config.site {
+            return Err(Error::CertWrongSite);
+        }
+        if now.plus(skew) < cert.not_before {
+            return Err(Error::CertNotYetValid);
+        }
+        if now > cert.not_after.plus(skew) {
+            return Err(Error::CertExpired);
+        }
+        if cert.epoch < state.cert_epoch_fence {
+            return Err(Error::CertFenced);
+        }
+        if state.denies(DenySubject::issuer(&cert.issuer)) {
+            return Err(Error::CertRevoked);
+        }
+
+        let claims = grant.claims();
+        if claims.site != config.site {
+            return Err(Error::GrantWrongSite);
+        }
+        if !claims.opens(config.door) {
+            return Err(Error::GrantWrongDoor);
+        }
+        if now.plus(skew) < claims.not_before {
+            return Err(Error::GrantNotYetValid);
+        }
+        if now > claims.not_after.plus(skew) {
+            return Err(Error::GrantExpired);
+        }
+        let limits = &cert.limits;
+        if !limits.doors.contains(config.door) {
+            return Err(Error::GrantDoorNotAllowed);
+        }
+        if !limits.roles.contains(claims.role) {
+            return Err(Error::GrantRoleNotAllowed);
+        }
+        if claims.lifetime() > limits.max_grant_lifetime {
+            return Err(Error::GrantLifetimeTooLong);
+        }
+        if claims.uses > limits.max_uses {
+            return Err(Error::GrantTooManyUses);
+        }
+        let local = i64::from(now.0) + i64::from(state.utc_offset_minutes) * 60;
+        if !limits.hours.contains(local) {
+            return Err(Error::GrantOutsideHours);
+        }
+        if claims.not_before < state.grant_fence {
+            return Err(Error::GrantFenced);
+        }
+        let issuer_id = cert.issuer.id();
+        if state.denies(DenySubject::grant(issuer_id, claims.serial)) {
+            return Err(Error::GrantRevoked);
+        }
+        if state.denies(DenySubject::holder(&claims.holder)) {
+            return Err(Error::HolderRevoked);
+        }
+        let spend: Spend =
+            self.replay.check(issuer_id, claims.serial, claims.uses, claims.not_before, skew)?;
+
+        // Signatures, cheapest-to-skip first.
+        let cert_hash = CertHash::of(presentation.certificate);
+        let cert = if self.certs.contains(&cert_hash) {
+            certificate.into_previously_verified()
+        } else {
+            certificate.verify_root(&config.root)?
+        };
+        let grant = grant.verify_issuer(&cert.issuer)?;
+        verify_holder_proof(&grant.holder, challenge, presentation.grant, &presentation.proof.0)?;
+
+        let admission = Admission {
+            issuer: issuer_id,
+            grant_serial: grant.serial,
+            use_index: spend.use_index,
+            uses: grant.uses,
+            holder: grant.holder.id(),
+            role: grant.role,
+            package: grant.package,
+            state_sequence: state.sequence,
+            at: now,
+        };
+        Ok((admission, Commit { state: newer_state, spend, cert: cert_hash }))
+    }
+}
+
+/// What an admission changes, computed before anything changes.
+struct Commit {
+    state: Option<DoorState>,
+    spend: Spend,
+    cert: CertHash,
+}
+
+fn verify_holder_proof(
+    holder: &PublicKey,
+    challenge: &Challenge,
+    grant_bytes: &[u8],
+    proof: &[u8; 64],
+) -> Result<(), Error> {
+    let mut buf = [0u8; MAX_CHALLENGE_LEN];
+    let challenge_bytes = challenge.encode(&mut buf)?;
+    keys::verify(holder, Domain::HolderProof, &[challenge_bytes, grant_bytes], proof).map_err(|e| {
+        match e {
+            VerifyError::WeakKey => Error::HolderWeakKey,
+            VerifyError::BadSignature => Error::ProofBadSignature,
+        }
+    })
+}

@@ -1,0 +1,89 @@
+//! The issuer certificate: the site root allows an issuer key to grant entry, within limits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{Domain, PublicKey};
+use crate::scope::{check_door_list, DoorScope, Hours, RoleSet, SiteId, Time};
+use crate::signed::{Failures, Unverified};
+use crate::Error;
+
+/// The largest encoded certificate, signature included (16 listed doors fit with room).
+pub const MAX_CERTIFICATE_LEN: usize = 256;
+
+/// The most entries one grant may allow.
+pub const MAX_GRANT_USES: u8 = 32;
+
+/// What the site root certifies about an issuer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// Wire format version, [`crate::VERSION`].
+    pub version: u8,
+    /// The site whose root signs this certificate.
+    pub site: SiteId,
+    /// The issuer's public key: grants must verify under it.
+    pub issuer: PublicKey,
+    /// The root's certificate generation. Door state may fence off every epoch below a number.
+    pub epoch: u32,
+    /// Start of validity.
+    pub not_before: Time,
+    /// End of validity.
+    pub not_after: Time,
+    /// What the issuer may grant.
+    pub limits: IssuerLimits,
+}
+
+/// The limits a door enforces on every grant of an issuer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerLimits {
+    /// Doors the issuer may open.
+    pub doors: DoorScope,
+    /// Roles the issuer may grant.
+    pub roles: RoleSet,
+    /// When in the week the issuer's grants may open doors (site local time).
+    pub hours: Hours,
+    /// The longest grant lifetime (not_after - not_before), in seconds.
+    pub max_grant_lifetime: u32,
+    /// The most entries one grant may allow, 1..=[`MAX_GRANT_USES`].
+    pub max_uses: u8,
+}
+
+/// A certificate decoded but not yet checked against the root key.
+pub type UnverifiedCertificate<'a> = Unverified<'a, Certificate>;
+
+impl Certificate {
+    /// Decodes a certificate strictly, checking field ranges but not the signature.
+    pub fn decode(bytes: &[u8]) -> Result<UnverifiedCertificate<'_>, Error> {
+        let cert: UnverifiedCertificate<'_> = Unverified::decode(bytes, MAX_CERTIFICATE_LEN)?;
+        cert.claims().check_fields()?;
+        Ok(cert)
+    }
+
+    fn check_fields(&self) -> Result<(), Error> {
+        if self.not_before >= self.not_after
+            || self.limits.max_uses == 0
+            || self.limits.max_uses > MAX_GRANT_USES
+        {
+            return Err(Error::DecodeInvalidField);
+        }
+        if let DoorScope::Only(doors) = &self.limits.doors {
+            check_door_list(doors)?;
+        }
+        self.limits.hours.check()
+    }
+
+    /// Decodes and verifies under the site root key: for the server and tools.
+    pub fn decode_verified(bytes: &[u8], root: &PublicKey) -> Result<Certificate, Error> {
+        Certificate::decode(bytes)?.verify_root(root)
+    }
+}
+
+impl UnverifiedCertificate<'_> {
+    /// Checks the root's signature.
+    pub fn verify_root(self, root: &PublicKey) -> Result<Certificate, Error> {
+        self.verify(
+            root,
+            Domain::IssuerCertificate,
+            Failures { weak_key: Error::CertBadSignature, bad_signature: Error::CertBadSignature },
+        )
+    }
+}

@@ -1,0 +1,144 @@
+//! Strict decoding and encoding of Porter messages.
+//!
+//! Porter messages are postcard. postcard alone accepts overlong varints and ignores trailing
+//! bytes, so two different byte strings could decode to one value. Here a decode succeeds only
+//! if the input is exactly the canonical encoding of the value it yields: nothing left over,
+//! and re-serialising the value reproduces the input byte for byte. The comparison streams
+//! through a postcard flavour, so it needs no second buffer. Signatures are always checked
+//! over the bytes received, never over a re-encoding.
+
+use postcard::ser_flavors::Flavor;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Ed25519 signatures close every signed message: `body || signature`.
+pub(crate) const SIGNATURE_LEN: usize = 64;
+
+/// Decodes exactly one canonical `T` from all of `bytes`.
+pub(crate) fn decode<'a, T>(bytes: &'a [u8], max_len: usize) -> Result<T, Error>
+where
+    T: Deserialize<'a> + Serialize,
+{
+    if bytes.len() > max_len {
+        return Err(Error::DecodeTooLarge);
+    }
+    let (value, rest) =
+        postcard::take_from_bytes::<T>(bytes).map_err(|_| Error::DecodeMalformed)?;
+    if !rest.is_empty() {
+        return Err(Error::DecodeTrailingBytes);
+    }
+    let matched = postcard::serialize_with_flavor(&value, CompareWith { expected: bytes, at: 0 })
+        .map_err(|_| Error::DecodeNonCanonical)?;
+    if matched != bytes.len() {
+        return Err(Error::DecodeNonCanonical);
+    }
+    Ok(value)
+}
+
+/// Splits a signed message into the body the signature covers and the signature.
+pub(crate) fn split_signed(bytes: &[u8]) -> Result<(&[u8], [u8; SIGNATURE_LEN]), Error> {
+    let body_len = bytes.len().checked_sub(SIGNATURE_LEN).ok_or(Error::DecodeMalformed)?;
+    let (body, signature) = bytes.split_at(body_len);
+    let signature: [u8; SIGNATURE_LEN] =
+        signature.try_into().map_err(|_| Error::DecodeMalformed)?;
+    Ok((body, signature))
+}
+
+/// Encodes `value` into `out`, returning the used prefix.
+pub fn encode<'b, T: Serialize + ?Sized>(
+    value: &T,
+    out: &'b mut [u8],
+) -> Result<&'b mut [u8], Error> {
+    postcard::to_slice(value, out).map_err(|_| Error::BufferTooSmall)
+}
+
+/// A serialiser output that compares each byte with the received input instead of storing it.
+struct CompareWith<'a> {
+    expected: &'a [u8],
+    at: usize,
+}
+
+impl Flavor for CompareWith<'_> {
+    type Output = usize;
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        match self.expected.get(self.at) {
+            Some(&b) if b == byte => {
+                self.at += 1;
+                Ok(())
+            }
+            _ => Err(postcard::Error::SerializeBufferFull),
+        }
+    }
+
+    fn finalize(self) -> postcard::Result<usize> {
+        Ok(self.at)
+    }
+}
+
+/// serde for `[u8; N]` as a fixed-length tuple (serde's own impls stop at 32).
+pub(crate) mod byte_array {
+    use core::fmt;
+    use serde::de::{Error as _, SeqAccess, Visitor};
+    use serde::ser::SerializeTuple;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(N)?;
+        for b in v {
+            t.serialize_element(b)?;
+        }
+        t.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
+        struct ArrayVisitor<const N: usize>;
+        impl<'de, const N: usize> Visitor<'de> for ArrayVisitor<N> {
+            type Value = [u8; N];
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{N} bytes")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; N], A::Error> {
+                let mut out = [0u8; N];
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot =
+                        seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_tuple(N, ArrayVisitor::<N>)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Pair {
+        a: u32,
+        b: u8,
+    }
+
+    #[test]
+    fn accepts_the_canonical_encoding_only() {
+        assert_eq!(decode::<Pair>(&[0x05, 0x07], 16), Ok(Pair { a: 5, b: 7 }));
+        // 5 as an overlong two-byte varint.
+        assert_eq!(decode::<Pair>(&[0x85, 0x00, 0x07], 16), Err(Error::DecodeNonCanonical));
+        assert_eq!(decode::<Pair>(&[0x05, 0x07, 0x00], 16), Err(Error::DecodeTrailingBytes));
+        assert_eq!(decode::<Pair>(&[0x05], 16), Err(Error::DecodeMalformed));
+        assert_eq!(decode::<Pair>(&[0x05, 0x07], 1), Err(Error::DecodeTooLarge));
+    }
+
+    #[test]
+    fn split_signed_needs_a_whole_signature() {
+        assert_eq!(split_signed(&[0; 63]), Err(Error::DecodeMalformed));
+        let (body, sig) = split_signed(&[1; 70]).unwrap();
+        assert_eq!(body.len(), 6);
+        assert_eq!(sig, [1; 64]);
+    }
+}

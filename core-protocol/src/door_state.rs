@@ -1,0 +1,246 @@
+//! Signed door state: the deny-list, the fences and trusted time, versioned by a sequence
+//! number that only grows.
+//!
+//! The site root signs a whole snapshot; phones carry the newest one to doors. A door takes a
+//! snapshot only if it is for its site, signed by its root and newer than the one it holds, so
+//! state never rolls back. The deny-list is bounded by the format ([`MAX_DENY_ENTRIES`]), so a
+//! door can never overflow: the bound bites where the list is built ([`DenyListBuilder`]), and
+//! there an overflowing entry is folded into a fence that denies at least as much (fail closed),
+//! never silently dropped.
+
+use heapless::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{Domain, KeyId, PublicKey};
+use crate::scope::{SiteId, Time};
+use crate::signed::{Failures, Unverified, VERSION};
+use crate::Error;
+
+/// Deny-list capacity. 256 entries x 12 bytes = 3 KiB of door RAM.
+pub const MAX_DENY_ENTRIES: usize = 256;
+
+/// The largest encoded door state: header (<= 40 bytes), list length (<= 3 bytes), 256 entries
+/// of at most 8 + 5 bytes, signature 64: 3435, rounded up.
+pub const MAX_DOOR_STATE_LEN: usize = 3584;
+
+/// The widest UTC offset a site can have, in minutes.
+const MAX_UTC_OFFSET_MINUTES: i16 = 18 * 60;
+
+/// What a deny-list entry matches: the first eight bytes of an issuer or holder key, or of a
+/// grant's identity. Unrelated things that share a subject are both denied (fail closed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DenySubject(pub [u8; 8]);
+
+impl DenySubject {
+    /// Every grant and certificate of this issuer key.
+    pub fn issuer(key: &PublicKey) -> DenySubject {
+        DenySubject(key.id().0)
+    }
+    /// Every grant to this holder key.
+    pub fn holder(key: &PublicKey) -> DenySubject {
+        DenySubject(key.id().0)
+    }
+    /// One grant: the issuer's first four key bytes and the grant's first serial (low 32 bits).
+    pub fn grant(issuer: KeyId, serial: u64) -> DenySubject {
+        let mut s = [0u8; 8];
+        s[..4].copy_from_slice(&issuer.0[..4]);
+        s[4..].copy_from_slice(&(serial as u32).to_le_bytes());
+        DenySubject(s)
+    }
+}
+
+/// One revoked subject. `until` tells signers when the entry can be pruned: once everything it
+/// could deny has expired. Doors enforce an entry for as long as it is listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenyEntry {
+    /// What is denied.
+    pub subject: DenySubject,
+    /// After this time the entry denies nothing that could still be valid.
+    pub until: Time,
+}
+
+/// One snapshot of a site's revocations and trusted time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorState {
+    /// Wire format version, [`crate::VERSION`].
+    pub version: u8,
+    /// The site.
+    pub site: SiteId,
+    /// Grows with every snapshot the root signs. Doors take only larger ones.
+    pub sequence: u64,
+    /// Trusted time: when the root signed it. Raises the door's clock floor.
+    pub issued_at: Time,
+    /// The site's offset from UTC in minutes, for issuers' hours. Updated for daylight saving.
+    pub utc_offset_minutes: i16,
+    /// Grants whose `not_before` is earlier than this are refused.
+    pub grant_fence: Time,
+    /// Certificates whose `epoch` is lower than this are refused.
+    pub cert_epoch_fence: u32,
+    /// Revoked subjects, strictly increasing.
+    pub deny: Vec<DenyEntry, MAX_DENY_ENTRIES>,
+}
+
+impl DoorState {
+    /// The state a door holds before any snapshot arrives: nothing denied, no fence.
+    pub fn genesis(site: SiteId) -> DoorState {
+        DoorState {
+            version: VERSION,
+            site,
+            sequence: 0,
+            issued_at: Time(0),
+            utc_offset_minutes: 0,
+            grant_fence: Time(0),
+            cert_epoch_fence: 0,
+            deny: Vec::new(),
+        }
+    }
+
+    /// Decodes a snapshot strictly, checking field ranges but not the signature.
+    pub fn decode(bytes: &[u8]) -> Result<Unverified<'_, DoorState>, Error> {
+        let state: Unverified<'_, DoorState> = Unverified::decode(bytes, MAX_DOOR_STATE_LEN)?;
+        state.claims().check_fields()?;
+        Ok(state)
+    }
+
+    fn check_fields(&self) -> Result<(), Error> {
+        let sorted = self.deny.windows(2).all(|w| matches!(w, [a, b] if a.subject < b.subject));
+        if !sorted || self.utc_offset_minutes.unsigned_abs() > MAX_UTC_OFFSET_MINUTES as u16 {
+            return Err(Error::DecodeInvalidField);
+        }
+        Ok(())
+    }
+
+    /// Whether `subject` is on the deny-list.
+    pub fn denies(&self, subject: DenySubject) -> bool {
+        self.deny.binary_search_by(|e| e.subject.cmp(&subject)).is_ok()
+    }
+
+    /// Checks that `candidate` may replace `self` at a door of `site` trusting `root`: the
+    /// cheap checks first, the signature last.
+    pub fn accept_newer(
+        &self,
+        candidate: Unverified<'_, DoorState>,
+        root: &PublicKey,
+    ) -> Result<DoorState, Error> {
+        if candidate.claims().site != self.site {
+            return Err(Error::StateWrongSite);
+        }
+        if candidate.claims().sequence <= self.sequence {
+            return Err(Error::StateNotNewer);
+        }
+        candidate.verify(
+            root,
+            Domain::DoorState,
+            Failures {
+                weak_key: Error::StateBadSignature,
+                bad_signature: Error::StateBadSignature,
+            },
+        )
+    }
+}
+
+/// What kind of thing a deny entry protects against, which decides how it may be folded into
+/// a fence when the list is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DenyKind {
+    /// A grant or a holder key: both live no longer than `until`, so a grant fence at `until`
+    /// covers every grant the entry could deny.
+    ShortLived,
+    /// An issuer key certified in `epoch`. It can mint grants with any dates, so only a
+    /// certificate fence above `epoch` covers it.
+    Issuer {
+        /// The epoch of the revoked issuer's certificate.
+        epoch: u32,
+    },
+}
+
+/// A fence the builder raised because the deny-list was full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FenceRaised {
+    /// Grants issued before this time are now refused everywhere at the site.
+    Grants(Time),
+    /// Certificates of epochs below this are now refused: re-certify the remaining issuers.
+    Certificates(u32),
+}
+
+/// Builds the next snapshot's deny-list within [`MAX_DENY_ENTRIES`], folding overflow into
+/// fences. Used by the site root's tools, not by doors.
+#[derive(Clone, Debug)]
+pub struct DenyListBuilder {
+    entries: Vec<(DenyEntry, DenyKind), MAX_DENY_ENTRIES>,
+    grant_fence: Time,
+    cert_epoch_fence: u32,
+}
+
+impl DenyListBuilder {
+    /// Starts from the fences of the previous snapshot (or zero).
+    pub fn new(grant_fence: Time, cert_epoch_fence: u32) -> DenyListBuilder {
+        DenyListBuilder { entries: Vec::new(), grant_fence, cert_epoch_fence }
+    }
+
+    /// Adds an entry. A subject already listed keeps the later `until`. When the list is full,
+    /// the entry that expires first is folded into a fence, returned so the caller can tell
+    /// the property manager; short-lived entries are folded before issuer entries.
+    pub fn deny(&mut self, entry: DenyEntry, kind: DenyKind) -> Option<FenceRaised> {
+        if let Some((existing, _)) =
+            self.entries.iter_mut().find(|(e, _)| e.subject == entry.subject)
+        {
+            existing.until = existing.until.max(entry.until);
+            return None;
+        }
+        match self.entries.push((entry, kind)) {
+            Ok(()) => None,
+            Err(rejected) => {
+                let raised = self.fold_one_into_fence();
+                // Folding freed a slot, so the second push succeeds; if it somehow did not,
+                // fold the new entry itself rather than drop it.
+                match self.entries.push(rejected) {
+                    Ok(()) => raised,
+                    Err((e, k)) => Some(self.fold(e, k)),
+                }
+            }
+        }
+    }
+
+    /// Drops entries that deny nothing still valid at `now`.
+    pub fn prune(&mut self, now: Time) {
+        self.entries.retain(|(e, _)| e.until >= now);
+    }
+
+    /// The fences and the sorted list for the next snapshot.
+    pub fn finish(mut self) -> (Time, u32, Vec<DenyEntry, MAX_DENY_ENTRIES>) {
+        self.entries.sort_unstable_by_key(|(e, _)| e.subject);
+        let list = self.entries.iter().map(|(e, _)| *e).collect();
+        (self.grant_fence, self.cert_epoch_fence, list)
+    }
+
+    fn fold_one_into_fence(&mut self) -> Option<FenceRaised> {
+        let short_lived = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, k))| *k == DenyKind::ShortLived)
+            .min_by_key(|(_, (e, _))| e.until)
+            .map(|(i, _)| i);
+        let victim = short_lived.or_else(|| {
+            self.entries.iter().enumerate().min_by_key(|(_, (e, _))| e.until).map(|(i, _)| i)
+        })?;
+        let (entry, kind) = self.entries.swap_remove(victim);
+        Some(self.fold(entry, kind))
+    }
+
+    fn fold(&mut self, entry: DenyEntry, kind: DenyKind) -> FenceRaised {
+        match kind {
+            DenyKind::ShortLived => {
+                // A grant denied by this entry has not_before <= not_after <= until, so a
+                // fence one second past `until` refuses it.
+                self.grant_fence = self.grant_fence.max(entry.until.plus(1));
+                FenceRaised::Grants(self.grant_fence)
+            }
+            DenyKind::Issuer { epoch } => {
+                self.cert_epoch_fence = self.cert_epoch_fence.max(epoch.saturating_add(1));
+                FenceRaised::Certificates(self.cert_epoch_fence)
+            }
+        }
+    }
+}

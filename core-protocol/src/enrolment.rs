@@ -1,0 +1,55 @@
+//! The device enrolment: the site root binds a door's own device key to a site and door.
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{Domain, PublicKey};
+use crate::scope::{DoorId, SiteId, Time};
+use crate::signed::{Failures, Unverified};
+use crate::Error;
+
+/// The largest encoded enrolment, signature included.
+pub const MAX_ENROLMENT_LEN: usize = 128;
+
+/// What the site root states about a door controller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    /// Wire format version, [`crate::VERSION`].
+    pub version: u8,
+    /// The site.
+    pub site: SiteId,
+    /// The door the controller is wired to.
+    pub door: DoorId,
+    /// The key the controller made on first boot; it signs receipts and log heads.
+    pub device: PublicKey,
+    /// When the root signed the enrolment.
+    pub issued_at: Time,
+}
+
+impl Enrolment {
+    /// Decodes and verifies an enrolment under the site root key.
+    pub fn decode_verified(bytes: &[u8], root: &PublicKey) -> Result<Enrolment, Error> {
+        let enrolment: Unverified<'_, Enrolment> = Unverified::decode(bytes, MAX_ENROLMENT_LEN)?;
+        enrolment.verify(
+            root,
+            Domain::DeviceEnrolment,
+            Failures {
+                weak_key: Error::EnrolmentBadSignature,
+                bad_signature: Error::EnrolmentBadSignature,
+            },
+        )
+    }
+
+    /// Decodes, verifies, and checks it names this device's key: what a door does before it
+    /// stores its enrolment (the installer hands it the root key and the enrolment together).
+    pub fn decode_for_device(
+        bytes: &[u8],
+        root: &PublicKey,
+        device: &PublicKey,
+    ) -> Result<Enrolment, Error> {
+        let enrolment = Enrolment::decode_verified(bytes, root)?;
+        if enrolment.device != *device {
+            return Err(Error::EnrolmentMismatch);
+        }
+        Ok(enrolment)
+    }
+}

@@ -1,0 +1,78 @@
+//! # porter-protocol
+//!
+//! The one implementation of Porter's protocol, linked by the door firmware, the server and the
+//! C/Kotlin/Swift bindings so that every part decides the same way.
+//!
+//! * Messages: issuer [`Certificate`], device [`Enrolment`], [`Grant`], door [`Challenge`],
+//!   [`Presentation`], signed [`DoorState`], [`AuditRecord`] with receipts and [`LogHead`]s.
+//!   All are postcard, decoded strictly (one canonical encoding, no trailing bytes), signed
+//!   with Ed25519 over a domain tag and the exact bytes received. See `spec/protocol.md`.
+//! * The admission decision, [`DoorMemory::admit`]: sans-IO, no heap, no clock, no panics;
+//!   check, verify, commit.
+//! * The replay window ([`ReplayTable`]), the bounded deny-list and fences
+//!   ([`DoorState`], [`DenyListBuilder`]) and the hash-chained audit log ([`ChainFollower`]).
+//!
+//! Every refusal is an [`Error`] with a stable numeric code.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod admission;
+mod audit;
+mod cert_cache;
+mod certificate;
+mod codec;
+mod door_state;
+mod enrolment;
+mod error;
+mod grant;
+mod keys;
+mod presentation;
+mod replay;
+mod scope;
+#[cfg(feature = "sign")]
+mod sign;
+mod signed;
+
+// The public interface is:
+pub use crate::admission::{
+    Admission, Decision, DoorConfig, DoorMemory, CERT_CACHE_ENTRIES, MAX_DOOR_MEMORY_LEN,
+    REPLAY_ISSUERS, REPLAY_WORDS,
+};
+pub use crate::audit::{
+    record, Alarm, AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead,
+    MAX_AUDIT_RECORD_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN,
+};
+pub use crate::cert_cache::{CertCache, CertHash};
+pub use crate::certificate::{
+    Certificate, IssuerLimits, UnverifiedCertificate, MAX_CERTIFICATE_LEN, MAX_GRANT_USES,
+};
+pub use crate::codec::encode;
+pub use crate::door_state::{
+    DenyEntry, DenyKind, DenyListBuilder, DenySubject, DoorState, FenceRaised, MAX_DENY_ENTRIES,
+    MAX_DOOR_STATE_LEN,
+};
+pub use crate::enrolment::{Enrolment, MAX_ENROLMENT_LEN};
+pub use crate::error::{Coarse, Error};
+pub use crate::grant::{Grant, PackageCommitment, UnverifiedGrant, MAX_GRANT_LEN};
+pub use crate::keys::{
+    verify_raw, Domain, KeyError, KeyId, PublicKey, Signature, SigningKey, MAX_SIGNED_LEN,
+};
+pub use crate::presentation::{Challenge, Presentation, MAX_CHALLENGE_LEN, MAX_PRESENTATION_LEN};
+pub use crate::replay::{IssuerWindow, ReplayTable, Spend};
+pub use crate::scope::{
+    DoorId, DoorScope, Hours, Role, RoleSet, SiteId, Time, MAX_CERT_DOORS, MAX_GRANT_DOORS,
+};
+#[cfg(feature = "sign")]
+pub use crate::sign::{present, proof_message, sign_proof, MAX_PROOF_MESSAGE_LEN};
+pub use crate::signed::{Unverified, VERSION};
+
+/// Hooks for the fuzz targets and benches: not part of the stable interface.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::codec::encode as encode_any;
+}

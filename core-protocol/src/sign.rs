@@ -1,0 +1,87 @@
+//! Signing helpers for the site root, issuers and holders (feature `sign`). A door needs none
+//! of this: it only verifies (and signs its own receipts, in `audit`).
+
+use crate::certificate::Certificate;
+use crate::door_state::DoorState;
+use crate::enrolment::Enrolment;
+use crate::grant::Grant;
+use crate::keys::{Domain, Signature, SigningKey, MAX_SIGNED_LEN};
+use crate::presentation::{Challenge, Presentation, MAX_CHALLENGE_LEN};
+use crate::signed::seal;
+use crate::Error;
+
+/// The longest holder-proof message: tag, challenge, grant.
+pub const MAX_PROOF_MESSAGE_LEN: usize = 32 + MAX_CHALLENGE_LEN + crate::grant::MAX_GRANT_LEN;
+
+impl Certificate {
+    /// Encodes the certificate and signs it with the site root key.
+    pub fn seal<'b>(&self, root: &SigningKey, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
+        seal::<_, MAX_SIGNED_LEN>(root, Domain::IssuerCertificate, self, out)
+    }
+}
+
+impl Enrolment {
+    /// Encodes the enrolment and signs it with the site root key.
+    pub fn seal<'b>(&self, root: &SigningKey, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
+        seal::<_, MAX_SIGNED_LEN>(root, Domain::DeviceEnrolment, self, out)
+    }
+}
+
+impl Grant {
+    /// Encodes the grant and signs it with the issuer key.
+    pub fn seal<'b>(&self, issuer: &SigningKey, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
+        seal::<_, MAX_SIGNED_LEN>(issuer, Domain::Grant, self, out)
+    }
+}
+
+impl DoorState {
+    /// Encodes the door state and signs it with the site root key.
+    pub fn seal<'b>(&self, root: &SigningKey, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
+        seal::<_, MAX_SIGNED_LEN>(root, Domain::DoorState, self, out)
+    }
+}
+
+/// The exact message a holder signs to answer `challenge_bytes` with `grant_bytes`:
+/// `tag || challenge || grant`. For signers that live elsewhere (a platform keystore).
+pub fn proof_message<'b>(
+    challenge_bytes: &[u8],
+    grant_bytes: &[u8],
+    out: &'b mut [u8],
+) -> Result<&'b [u8], Error> {
+    let tag = Domain::HolderProof.tag();
+    let total = tag.len() + challenge_bytes.len() + grant_bytes.len();
+    let out = out.get_mut(..total).ok_or(Error::BufferTooSmall)?;
+    let (t, rest) = out.split_at_mut(tag.len());
+    t.copy_from_slice(tag);
+    let (c, g) = rest.split_at_mut(challenge_bytes.len());
+    c.copy_from_slice(challenge_bytes);
+    g.copy_from_slice(grant_bytes);
+    Ok(out)
+}
+
+/// Signs the holder proof with a key held in memory.
+pub fn sign_proof(
+    holder: &SigningKey,
+    challenge_bytes: &[u8],
+    grant_bytes: &[u8],
+) -> Result<Signature, Error> {
+    holder.sign_parts_in::<MAX_PROOF_MESSAGE_LEN>(
+        Domain::HolderProof,
+        &[challenge_bytes, grant_bytes],
+    )
+}
+
+/// Builds and encodes a presentation answering `challenge` with an in-memory holder key.
+pub fn present<'b>(
+    holder: &SigningKey,
+    challenge: &Challenge,
+    grant: &[u8],
+    certificate: &[u8],
+    door_state: Option<&[u8]>,
+    out: &'b mut [u8],
+) -> Result<&'b [u8], Error> {
+    let mut buf = [0u8; MAX_CHALLENGE_LEN];
+    let challenge_bytes = challenge.encode(&mut buf)?;
+    let proof = sign_proof(holder, challenge_bytes, grant)?;
+    Presentation { version: crate::VERSION, grant, certificate, door_state, proof }.encode(out)
+}

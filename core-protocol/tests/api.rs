@@ -1,0 +1,6 @@
+//! The integration tests of porter-protocol, in one binary (one link step on two cores).
+
+mod api {
+    mod admission;
+    pub mod fixture;
+}

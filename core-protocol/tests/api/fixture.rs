@@ -1,0 +1,117 @@
+//! A small site for tests: a root, an issuer, a holder, a door, and builders for every message.
+
+use porter_protocol::*;
+
+pub const SITE: SiteId = SiteId(0x5157_0001);
+pub const DOOR: DoorId = DoorId(1);
+/// 2026-11-23 12:00:00 UTC, a Monday.
+pub const NOON: Time = Time(1_795_435_200);
+
+pub fn key(n: u8) -> SigningKey {
+    SigningKey::from_seed([n; 32])
+}
+
+pub struct Site {
+    pub root: SigningKey,
+    pub issuer: SigningKey,
+    pub holder: SigningKey,
+    pub config: DoorConfig,
+}
+
+impl Site {
+    pub fn new() -> Site {
+        let root = key(1);
+        Site {
+            config: DoorConfig {
+                site: SITE,
+                door: DOOR,
+                root: root.public_key(),
+                clock_skew: 60,
+                challenge_lifetime: 30,
+            },
+            root,
+            issuer: key(2),
+            holder: key(3),
+        }
+    }
+
+    pub fn memory(&self) -> DoorMemory {
+        DoorMemory::new(SITE, Time(0))
+    }
+
+    pub fn certificate_body(&self) -> Certificate {
+        Certificate {
+            version: VERSION,
+            site: SITE,
+            issuer: self.issuer.public_key(),
+            epoch: 1,
+            not_before: NOON.minus(86_400),
+            not_after: NOON.plus(86_400 * 365),
+            limits: IssuerLimits {
+                doors: DoorScope::All,
+                roles: RoleSet::only(Role::Delivery),
+                hours: Hours::ALWAYS,
+                max_grant_lifetime: 900,
+                max_uses: 4,
+            },
+        }
+    }
+
+    pub fn grant_body(&self, serial: u64, uses: u8) -> Grant {
+        Grant {
+            version: VERSION,
+            site: SITE,
+            serial,
+            uses,
+            role: Role::Delivery,
+            doors: heapless::Vec::from_slice(&[DOOR]).unwrap(),
+            not_before: NOON.minus(60),
+            not_after: NOON.plus(600),
+            holder: self.holder.public_key(),
+            package: PackageCommitment::new(&[7; 16], b"1Z999AA10123456784"),
+        }
+    }
+
+    pub fn seal_cert(&self, cert: &Certificate) -> Vec<u8> {
+        let mut buf = [0u8; MAX_CERTIFICATE_LEN];
+        cert.seal(&self.root, &mut buf).unwrap().to_vec()
+    }
+
+    pub fn seal_grant(&self, grant: &Grant) -> Vec<u8> {
+        let mut buf = [0u8; MAX_GRANT_LEN];
+        grant.seal(&self.issuer, &mut buf).unwrap().to_vec()
+    }
+
+    pub fn seal_state(&self, state: &DoorState) -> Vec<u8> {
+        let mut buf = vec![0u8; MAX_DOOR_STATE_LEN];
+        state.seal(&self.root, &mut buf).unwrap().to_vec()
+    }
+
+    pub fn challenge(&self, at: Time, nonce: u8) -> Challenge {
+        Challenge::new(SITE, DOOR, [nonce; 16], at)
+    }
+
+    pub fn present(
+        &self,
+        challenge: &Challenge,
+        grant: &[u8],
+        cert: &[u8],
+        state: Option<&[u8]>,
+    ) -> Vec<u8> {
+        let mut buf = vec![0u8; MAX_PRESENTATION_LEN];
+        present(&self.holder, challenge, grant, cert, state, &mut buf).unwrap().to_vec()
+    }
+
+    /// A valid presentation of grant `serial` at `NOON`.
+    pub fn valid(&self, serial: u64, uses: u8, nonce: u8) -> (Challenge, Vec<u8>) {
+        let challenge = self.challenge(NOON, nonce);
+        let cert = self.seal_cert(&self.certificate_body());
+        let grant = self.seal_grant(&self.grant_body(serial, uses));
+        let p = self.present(&challenge, &grant, &cert, None);
+        (challenge, p)
+    }
+
+    pub fn state(&self, sequence: u64, issued_at: Time) -> DoorState {
+        DoorState { sequence, issued_at, ..DoorState::genesis(SITE) }
+    }
+}
