@@ -107,6 +107,23 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
         }
     }
 
+    /// Reassembles memory a door persisted in parts (say the replay table after each admission
+    /// and the door state only when it changes). The floor is raised to the state's signed time.
+    pub fn from_parts(
+        state: DoorState,
+        floor: Time,
+        replay: ReplayTable<ISSUERS, WORDS>,
+        certs: CertCache<CERTS>,
+    ) -> Self {
+        let floor = floor.max(state.issued_at);
+        DoorMemory { state, floor, replay, certs }
+    }
+
+    /// The certificate cache.
+    pub fn certs(&self) -> &CertCache<CERTS> {
+        &self.certs
+    }
+
     /// Encodes the memory for persistence (postcard, at most [`MAX_DOOR_MEMORY_LEN`] bytes).
     pub fn encode<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
         crate::codec::encode(self, out).map(|b| &*b)
