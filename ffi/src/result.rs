@@ -1,0 +1,329 @@
+//! Result codes: one number per outcome, stable forever, with a readable string for each.
+//!
+//! * `0` is success.
+//! * `1..=999` are the protocol core's reasons, `porter_protocol::Error::code()`, the same
+//!   numbers the door's audit log, the server, the shared vectors and `spec/protocol.md` use.
+//!   The 8xx group ("the caller's buffers") belongs to the core too: a short output buffer is
+//!   `PORTER_RESULT_BUFFER_TOO_SMALL` (801) here as everywhere.
+//! * `1000..=1999` are the FFI layer's own: what went wrong at the boundary itself.
+//!
+//! Numbers are never reused. Retired numbers: none yet.
+
+use std::ffi::{c_char, CStr, CString};
+use std::sync::OnceLock;
+
+use porter_protocol::{Coarse, Error};
+
+use crate::ffi::boundary_value;
+
+/// The outcome of every fallible Porter function. `PORTER_RESULT_OK` (0) is success; any other
+/// value names the reason, and `porter_result_str` describes it.
+#[allow(non_camel_case_types, reason = "C naming: the header spells it porter_result")]
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum porter_result {
+    /// Success: the outputs were written.
+    Ok = 0,
+    // --- 1xx: decoding (the sender's fault: bytes that are not a Porter message) ---
+    /// The bytes are not a valid encoding of the expected message (truncated, bad tag,
+    /// bad length, a list longer than its bound).
+    DecodeMalformed = 101,
+    /// The message decoded but bytes were left over after it.
+    DecodeTrailingBytes = 102,
+    /// The message decoded but is not in its one canonical encoding (an overlong varint, say):
+    /// a second encoding of the same value is refused so that signatures are unambiguous.
+    DecodeNonCanonical = 103,
+    /// The message names a format version this build does not know.
+    DecodeUnsupportedVersion = 104,
+    /// The message is longer than the largest message of its kind.
+    DecodeTooLarge = 105,
+    /// A field is out of its range: an empty or unsorted door list, zero uses, a window that
+    /// ends before it starts, an unsorted deny-list.
+    DecodeInvalidField = 106,
+    // --- 2xx: the issuer certificate (root -> issuer) ---
+    /// The certificate's signature does not verify under the door's site root key.
+    CertBadSignature = 201,
+    /// The certificate was made for another site.
+    CertWrongSite = 202,
+    /// The certificate is not valid yet at the door's time.
+    CertNotYetValid = 203,
+    /// The certificate has expired at the door's time.
+    CertExpired = 204,
+    /// The issuer is on the door's deny-list: the site root cut it off.
+    CertRevoked = 205,
+    /// The certificate's epoch is below the door state's certificate fence.
+    CertFenced = 206,
+    /// The issuer key is not a canonical point of large order: it could verify forgeries.
+    CertWeakKey = 207,
+    // --- 3xx: the grant (issuer -> holder) ---
+    /// The grant's signature does not verify under the certificate's issuer key.
+    GrantBadSignature = 301,
+    /// The grant was made for another site.
+    GrantWrongSite = 302,
+    /// The grant does not name this door.
+    GrantWrongDoor = 303,
+    /// The grant is not valid yet at the door's time (beyond the allowed clock skew).
+    GrantNotYetValid = 304,
+    /// The grant has expired at the door's time (beyond the allowed clock skew).
+    GrantExpired = 305,
+    /// The grant is on the door's deny-list.
+    GrantRevoked = 306,
+    /// The grant was issued before the door state's grant fence.
+    GrantFenced = 307,
+    /// The issuer certificate does not allow this door.
+    GrantDoorNotAllowed = 308,
+    /// The issuer certificate does not allow the grant's role.
+    GrantRoleNotAllowed = 309,
+    /// The grant lives longer than the issuer certificate allows.
+    GrantLifetimeTooLong = 310,
+    /// The grant allows more entries than the issuer certificate allows.
+    GrantTooManyUses = 311,
+    /// The issuer certificate does not allow entry at this hour or on this weekday.
+    GrantOutsideHours = 312,
+    // --- 4xx: the holder's proof of possession ---
+    /// The holder's signature over the door's challenge and the grant does not verify.
+    ProofBadSignature = 401,
+    /// The holder key in the grant is not a canonical point of large order.
+    HolderWeakKey = 402,
+    /// The holder key is on the door's deny-list.
+    HolderRevoked = 403,
+    /// The door's challenge expired before the presentation arrived, or names another door.
+    ChallengeExpired = 404,
+    // --- 5xx: the replay window ---
+    /// Every entry this grant allows has already been spent at this door.
+    ReplayDuplicate = 501,
+    /// The grant is older than what the door's replay window remembers.
+    ReplayTooOld = 502,
+    // --- 6xx: signed door state ---
+    /// The door state's signature does not verify under the site root key.
+    StateBadSignature = 601,
+    /// The door state was made for another site.
+    StateWrongSite = 602,
+    /// The door state is not newer than the one the door holds: never roll back.
+    StateNotNewer = 603,
+    // --- 7xx: enrolment, receipts and the audit log ---
+    /// The device enrolment's signature does not verify under the site root key.
+    EnrolmentBadSignature = 701,
+    /// The enrolment names another site or door than expected.
+    EnrolmentMismatch = 702,
+    /// A receipt or log head's signature does not verify under the device key.
+    AuditBadSignature = 703,
+    /// An audit record does not link to the hash of the record before it.
+    AuditChainBroken = 704,
+    /// An audit record's sequence number skips or repeats: records are missing.
+    AuditGap = 705,
+    // --- 8xx: the caller's buffers and inputs ---
+    /// An output buffer is too small for the encoded message.
+    BufferTooSmall = 801,
+
+    // --- 1xxx: the FFI boundary (the caller's fault unless noted) ---
+    /// A protocol reason this build of porter-ffi has no name for (a newer porter-protocol);
+    /// the request was refused. Update porter-ffi.
+    OtherProtocolError = 1000,
+    /// A required pointer argument was NULL. Nothing was done.
+    NullParameter = 1001,
+    /// An argument is out of range: a fixed-size input (key, seed, nonce) of the wrong length,
+    /// an index past the end, a length over `SIZE_MAX / 2`. Nothing was done.
+    InvalidParameter = 1002,
+    /// Porter panicked: a bug in Porter, caught at the boundary. Nothing was committed; please
+    /// report it with the inputs.
+    Panic = 1003,
+    /// The external signer callback returned non-zero: the keystore refused or failed.
+    SignerFailed = 1004,
+    /// The door memory buffer does not decode: corrupt or not written by
+    /// `porter_door_memory_init` / `porter_door_admit`. The attempt was refused (fail closed);
+    /// restore the memory from a good copy, never re-initialise it silently.
+    DoorMemoryCorrupt = 1005,
+    /// The grant is bound to another holder key than the one signing: the door would refuse
+    /// the presentation. Fetch a grant for this phone's key.
+    HolderMismatch = 1006,
+}
+
+impl From<Error> for porter_result {
+    fn from(error: Error) -> porter_result {
+        match error {
+            Error::DecodeMalformed => porter_result::DecodeMalformed,
+            Error::DecodeTrailingBytes => porter_result::DecodeTrailingBytes,
+            Error::DecodeNonCanonical => porter_result::DecodeNonCanonical,
+            Error::DecodeUnsupportedVersion => porter_result::DecodeUnsupportedVersion,
+            Error::DecodeTooLarge => porter_result::DecodeTooLarge,
+            Error::DecodeInvalidField => porter_result::DecodeInvalidField,
+            Error::CertBadSignature => porter_result::CertBadSignature,
+            Error::CertWrongSite => porter_result::CertWrongSite,
+            Error::CertNotYetValid => porter_result::CertNotYetValid,
+            Error::CertExpired => porter_result::CertExpired,
+            Error::CertRevoked => porter_result::CertRevoked,
+            Error::CertFenced => porter_result::CertFenced,
+            Error::CertWeakKey => porter_result::CertWeakKey,
+            Error::GrantBadSignature => porter_result::GrantBadSignature,
+            Error::GrantWrongSite => porter_result::GrantWrongSite,
+            Error::GrantWrongDoor => porter_result::GrantWrongDoor,
+            Error::GrantNotYetValid => porter_result::GrantNotYetValid,
+            Error::GrantExpired => porter_result::GrantExpired,
+            Error::GrantRevoked => porter_result::GrantRevoked,
+            Error::GrantFenced => porter_result::GrantFenced,
+            Error::GrantDoorNotAllowed => porter_result::GrantDoorNotAllowed,
+            Error::GrantRoleNotAllowed => porter_result::GrantRoleNotAllowed,
+            Error::GrantLifetimeTooLong => porter_result::GrantLifetimeTooLong,
+            Error::GrantTooManyUses => porter_result::GrantTooManyUses,
+            Error::GrantOutsideHours => porter_result::GrantOutsideHours,
+            Error::ProofBadSignature => porter_result::ProofBadSignature,
+            Error::HolderWeakKey => porter_result::HolderWeakKey,
+            Error::HolderRevoked => porter_result::HolderRevoked,
+            Error::ChallengeExpired => porter_result::ChallengeExpired,
+            Error::ReplayDuplicate => porter_result::ReplayDuplicate,
+            Error::ReplayTooOld => porter_result::ReplayTooOld,
+            Error::StateBadSignature => porter_result::StateBadSignature,
+            Error::StateWrongSite => porter_result::StateWrongSite,
+            Error::StateNotNewer => porter_result::StateNotNewer,
+            Error::EnrolmentBadSignature => porter_result::EnrolmentBadSignature,
+            Error::EnrolmentMismatch => porter_result::EnrolmentMismatch,
+            Error::AuditBadSignature => porter_result::AuditBadSignature,
+            Error::AuditChainBroken => porter_result::AuditChainBroken,
+            Error::AuditGap => porter_result::AuditGap,
+            Error::BufferTooSmall => porter_result::BufferTooSmall,
+            // `Error` is non-exhaustive: a reason added to the core after this build still
+            // refuses, under a code that says so (a test pins that none maps here today).
+            _ => porter_result::OtherProtocolError,
+        }
+    }
+}
+
+/// The FFI layer's own codes, with their description.
+const FFI_STRINGS: [(porter_result, &CStr); 8] = [
+        (porter_result::Ok, c"ok: success"),
+        (
+            porter_result::OtherProtocolError,
+            c"other_protocol_error: a protocol reason this porter-ffi build cannot name; update porter-ffi",
+        ),
+        (porter_result::NullParameter, c"null_parameter: a required pointer argument was NULL"),
+        (
+            porter_result::InvalidParameter,
+            c"invalid_parameter: an argument is out of range (wrong key/seed/nonce length, index past the end)",
+        ),
+        (porter_result::Panic, c"panic: a bug in Porter was caught at the boundary; please report it"),
+        (porter_result::SignerFailed, c"signer_failed: the external signer refused or failed"),
+        (
+            porter_result::DoorMemoryCorrupt,
+            c"door_memory_corrupt: the door memory buffer does not decode; restore it from a good copy",
+        ),
+        (
+            porter_result::HolderMismatch,
+            c"holder_mismatch: the grant is for another holder key; fetch a grant for this key",
+        ),
+];
+
+/// `"<name>: <message>"` for every protocol reason, NUL-terminated, built once.
+fn protocol_strings() -> &'static [(u16, CString)] {
+    static STRINGS: OnceLock<Vec<(u16, CString)>> = OnceLock::new();
+    STRINGS.get_or_init(|| {
+        Error::ALL
+            .iter()
+            .filter_map(|e| {
+                let text = format!("{}: {}", e.name(), e.message());
+                CString::new(text).ok().map(|c| (e.code(), c))
+            })
+            .collect()
+    })
+}
+
+/// The description of `code` as a static C string: `"<name>: <what happened and what to do>"`,
+/// e.g. `"grant_expired: the grant has expired; ask the server for a fresh one"`.
+/// Never NULL; unknown codes give `"unknown: ..."`. The string lives as long as the program:
+/// do not free it.
+#[no_mangle]
+pub extern "C" fn porter_result_str(code: u32) -> *const c_char {
+    const UNKNOWN: &CStr = c"unknown: not a Porter result code";
+    boundary_value(UNKNOWN.as_ptr(), || {
+        if let Some((_, text)) = FFI_STRINGS.iter().find(|(r, _)| *r as u32 == code) {
+            return Some(text.as_ptr());
+        }
+        let code = u16::try_from(code).ok()?;
+        protocol_strings().iter().find(|(c, _)| *c == code).map(|(_, text)| text.as_ptr())
+    })
+}
+
+/// What a door may tell the phone about a refusal: coarse, so that it does not help probing.
+#[allow(non_camel_case_types, reason = "C naming: the header spells it porter_coarse")]
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum porter_coarse {
+    /// Not a protocol refusal: success, an FFI code, or an unknown number.
+    NotARefusal = 0,
+    /// The bytes were not a well-formed presentation.
+    Malformed = 1,
+    /// The presentation does not authorise entry here and now.
+    Denied = 2,
+    /// The grant or challenge is outside its time window: fetch a fresh one.
+    Expired = 3,
+    /// The grant has no entries left at this door.
+    Spent = 4,
+}
+
+/// The coarse class of a protocol refusal `code`, for the answer a door sends to a phone.
+#[no_mangle]
+pub extern "C" fn porter_result_coarse(code: u32) -> porter_coarse {
+    boundary_value(porter_coarse::NotARefusal, || {
+        let error = Error::from_code(u16::try_from(code).ok()?)?;
+        Some(match error.coarse() {
+            Coarse::Malformed => porter_coarse::Malformed,
+            Coarse::Denied => porter_coarse::Denied,
+            Coarse::Expired => porter_coarse::Expired,
+            Coarse::Spent => porter_coarse::Spent,
+        })
+    })
+}
+
+/// Maps a core result to an [`crate::ffi::Outcome`].
+pub(crate) fn protocol<T>(result: Result<T, Error>) -> Result<T, porter_result> {
+    result.map_err(porter_result::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_protocol_reason_keeps_its_number_and_has_a_string() {
+        for error in Error::ALL {
+            let result = porter_result::from(error);
+            assert_eq!(result as u32, u32::from(error.code()), "{error:?}");
+            assert_ne!(result, porter_result::OtherProtocolError, "{error:?} has no variant");
+            let text = unsafe_free_str(porter_result_str(result as u32));
+            assert!(text.starts_with(&format!("{}: ", error.name())), "{text}");
+        }
+    }
+
+    #[test]
+    fn ffi_codes_are_outside_the_protocol_range_and_described() {
+        for (code, text) in FFI_STRINGS {
+            assert!(code == porter_result::Ok || (1000..2000).contains(&(code as u32)));
+            assert_eq!(porter_result_str(code as u32), text.as_ptr());
+        }
+        assert!(unsafe_free_str(porter_result_str(4242)).starts_with("unknown"));
+        assert!(unsafe_free_str(porter_result_str(u32::MAX)).starts_with("unknown"));
+    }
+
+    #[test]
+    fn coarse_classes_follow_the_core() {
+        assert_eq!(porter_result_coarse(501), porter_coarse::Spent);
+        assert_eq!(porter_result_coarse(305), porter_coarse::Expired);
+        assert_eq!(porter_result_coarse(101), porter_coarse::Malformed);
+        assert_eq!(porter_result_coarse(301), porter_coarse::Denied);
+        assert_eq!(porter_result_coarse(0), porter_coarse::NotARefusal);
+        assert_eq!(porter_result_coarse(1001), porter_coarse::NotARefusal);
+    }
+
+    /// Reads one of this module's static strings back (they are `CStr`s we own).
+    fn unsafe_free_str(ptr: *const c_char) -> String {
+        let all = FFI_STRINGS
+            .iter()
+            .map(|(_, t)| *t)
+            .chain(protocol_strings().iter().map(|(_, t)| t.as_c_str()));
+        let unknown = c"unknown: not a Porter result code";
+        all.chain([unknown])
+            .find(|t| t.as_ptr() == ptr)
+            .map(|t| t.to_string_lossy().into_owned())
+            .expect("porter_result_str returned a string it does not own")
+    }
+}
