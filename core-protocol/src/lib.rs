@@ -62,13 +62,15 @@ pub use crate::grant::{Grant, PackageCommitment, UnverifiedGrant, MAX_GRANT_LEN}
 pub use crate::keys::{
     verify_raw, Domain, KeyError, KeyId, PublicKey, Signature, SigningKey, MAX_SIGNED_LEN,
 };
-pub use crate::presentation::{Challenge, Presentation, MAX_CHALLENGE_LEN, MAX_PRESENTATION_LEN};
+pub use crate::presentation::{
+    Challenge, Presentation, UnverifiedPresentation, MAX_CHALLENGE_LEN, MAX_PRESENTATION_LEN,
+};
 pub use crate::replay::{IssuerWindow, ReplayTable, Spend};
 pub use crate::scope::{
     DoorId, DoorScope, Hours, Role, RoleSet, SiteId, Time, MAX_CERT_DOORS, MAX_GRANT_DOORS,
 };
 #[cfg(feature = "sign")]
-pub use crate::sign::{present, proof_message, sign_proof, MAX_PROOF_MESSAGE_LEN};
+pub use crate::sign::{holder_proof_message, present, sign_holder_proof, MAX_PROOF_MESSAGE_LEN};
 pub use crate::signed::{Unverified, VERSION};
 
 /// Hooks for the fuzz targets and benches: not part of the stable interface.

@@ -1,4 +1,10 @@
 //! The door's challenge and the phone's presentation.
+//!
+//! A presentation is signed like every other message, `body || signature`, where the body
+//! carries the grant, its certificate and optional door state (each as the exact bytes their
+//! signers produced) and the signature is the holder's proof of possession over
+//! `tag || challenge bytes || body bytes`. The proof thus binds the door's fresh challenge and
+//! every byte the phone sends: no part can be swapped, dropped or altered in flight.
 
 use serde::{Deserialize, Serialize};
 
@@ -6,9 +12,9 @@ use crate::certificate::MAX_CERTIFICATE_LEN;
 use crate::codec;
 use crate::door_state::MAX_DOOR_STATE_LEN;
 use crate::grant::MAX_GRANT_LEN;
-use crate::keys::Signature;
+use crate::keys::{Domain, PublicKey, VerifyError};
 use crate::scope::{DoorId, SiteId, Time};
-use crate::signed::{check_version, VERSION};
+use crate::signed::{check_version, Unverified, VERSION};
 use crate::Error;
 
 /// The encoded length bound of a challenge.
@@ -18,8 +24,8 @@ pub const MAX_CHALLENGE_LEN: usize = 32;
 /// 1 + (2 + 256) + (2 + 192) + (1 + 2 + 3584) + 64 = 4104, rounded up.
 pub const MAX_PRESENTATION_LEN: usize = 4160;
 
-/// A fresh challenge the door sends before each attempt. The holder signs it with the grant,
-/// so a presentation cannot be replayed to another door or later at this one.
+/// A fresh challenge the door sends before each attempt. The holder signs it with the
+/// presentation, so a presentation cannot be replayed to another door or later at this one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
     /// Wire format version, [`crate::VERSION`].
@@ -52,8 +58,8 @@ impl Challenge {
     }
 }
 
-/// What the phone answers: the grant, its issuer's certificate, optionally newer door state,
-/// and the holder's proof over the challenge and the grant. Each part keeps its exact bytes.
+/// What the phone presents: the grant, its issuer's certificate and, optionally, door state
+/// newer than the door may have. Each part keeps its exact signed bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presentation<'a> {
     /// Wire format version, [`crate::VERSION`].
@@ -62,20 +68,26 @@ pub struct Presentation<'a> {
     pub grant: &'a [u8],
     /// The signed issuer certificate.
     pub certificate: &'a [u8],
-    /// Signed door state newer than the door may have, carried for the site root.
+    /// Signed door state, carried for the site root.
     pub door_state: Option<&'a [u8]>,
-    /// The holder's signature over `tag || challenge bytes || grant bytes`.
-    pub proof: Signature,
 }
 
+/// A presentation as received: decoded, with its proof not yet checked.
+pub type UnverifiedPresentation<'a> = Unverified<'a, Presentation<'a>>;
+
 impl<'a> Presentation<'a> {
-    /// Decodes a presentation strictly and bounds each part's length.
-    pub fn decode(bytes: &'a [u8]) -> Result<Presentation<'a>, Error> {
-        check_version(bytes)?;
-        let p: Presentation<'a> = codec::decode(bytes, MAX_PRESENTATION_LEN)?;
-        let state_len = p.door_state.map_or(0, <[u8]>::len);
-        if p.grant.len() > MAX_GRANT_LEN
-            || p.certificate.len() > MAX_CERTIFICATE_LEN
+    /// A presentation in the current wire version.
+    pub fn new(grant: &'a [u8], certificate: &'a [u8], door_state: Option<&'a [u8]>) -> Self {
+        Presentation { version: VERSION, grant, certificate, door_state }
+    }
+
+    /// Decodes a received presentation strictly and bounds each part's length.
+    pub fn decode(bytes: &'a [u8]) -> Result<UnverifiedPresentation<'a>, Error> {
+        let p: UnverifiedPresentation<'a> = Unverified::decode(bytes, MAX_PRESENTATION_LEN)?;
+        let claims = p.claims();
+        let state_len = claims.door_state.map_or(0, <[u8]>::len);
+        if claims.grant.len() > MAX_GRANT_LEN
+            || claims.certificate.len() > MAX_CERTIFICATE_LEN
             || state_len > MAX_DOOR_STATE_LEN
         {
             return Err(Error::DecodeTooLarge);
@@ -83,8 +95,35 @@ impl<'a> Presentation<'a> {
         Ok(p)
     }
 
-    /// Encodes the presentation into `out`.
-    pub fn encode<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
+    /// Encodes the body the holder signs (everything but the proof) into `out`.
+    pub fn encode_body<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
         codec::encode(self, out).map(|b| &*b)
+    }
+
+    /// Writes `body || proof` into `out`: the presentation as sent, once an external signer
+    /// (a platform keystore) returned the proof over [`crate::holder_proof_message`].
+    pub fn assemble<'b>(
+        body: &[u8],
+        proof: &[u8; 64],
+        out: &'b mut [u8],
+    ) -> Result<&'b [u8], Error> {
+        let total = body.len() + proof.len();
+        let out = out.get_mut(..total).ok_or(Error::BufferTooSmall)?;
+        let (b, p) = out.split_at_mut(body.len());
+        b.copy_from_slice(body);
+        p.copy_from_slice(proof);
+        Ok(out)
+    }
+}
+
+impl UnverifiedPresentation<'_> {
+    /// Checks the holder's proof over the door's challenge and the presentation body.
+    pub fn verify_holder(&self, holder: &PublicKey, challenge: &Challenge) -> Result<(), Error> {
+        let mut buf = [0u8; MAX_CHALLENGE_LEN];
+        let challenge_bytes = challenge.encode(&mut buf)?;
+        self.check_signature(holder, Domain::HolderProof, challenge_bytes).map_err(|e| match e {
+            VerifyError::WeakKey => Error::HolderWeakKey,
+            VerifyError::BadSignature => Error::ProofBadSignature,
+        })
     }
 }

@@ -6,12 +6,12 @@ use crate::door_state::DoorState;
 use crate::enrolment::Enrolment;
 use crate::grant::Grant;
 use crate::keys::{Domain, Signature, SigningKey, MAX_SIGNED_LEN};
-use crate::presentation::{Challenge, Presentation, MAX_CHALLENGE_LEN};
+use crate::presentation::{Challenge, Presentation, MAX_CHALLENGE_LEN, MAX_PRESENTATION_LEN};
 use crate::signed::seal;
 use crate::Error;
 
-/// The longest holder-proof message: tag, challenge, grant.
-pub const MAX_PROOF_MESSAGE_LEN: usize = 32 + MAX_CHALLENGE_LEN + crate::grant::MAX_GRANT_LEN;
+/// The longest holder-proof message: tag, challenge, presentation body.
+pub const MAX_PROOF_MESSAGE_LEN: usize = 32 + MAX_CHALLENGE_LEN + MAX_PRESENTATION_LEN;
 
 impl Certificate {
     /// Encodes the certificate and signs it with the site root key.
@@ -41,37 +41,38 @@ impl DoorState {
     }
 }
 
-/// The exact message a holder signs to answer `challenge_bytes` with `grant_bytes`:
-/// `tag || challenge || grant`. For signers that live elsewhere (a platform keystore).
-pub fn proof_message<'b>(
+/// The exact message a holder signs to answer `challenge_bytes` with a presentation whose
+/// body is `presentation_body` ([`Presentation::encode_body`]): `tag || challenge || body`.
+/// For signers that live elsewhere (a platform keystore); then [`Presentation::assemble`].
+pub fn holder_proof_message<'b>(
     challenge_bytes: &[u8],
-    grant_bytes: &[u8],
+    presentation_body: &[u8],
     out: &'b mut [u8],
 ) -> Result<&'b [u8], Error> {
     let tag = Domain::HolderProof.tag();
-    let total = tag.len() + challenge_bytes.len() + grant_bytes.len();
+    let total = tag.len() + challenge_bytes.len() + presentation_body.len();
     let out = out.get_mut(..total).ok_or(Error::BufferTooSmall)?;
     let (t, rest) = out.split_at_mut(tag.len());
     t.copy_from_slice(tag);
-    let (c, g) = rest.split_at_mut(challenge_bytes.len());
+    let (c, b) = rest.split_at_mut(challenge_bytes.len());
     c.copy_from_slice(challenge_bytes);
-    g.copy_from_slice(grant_bytes);
+    b.copy_from_slice(presentation_body);
     Ok(out)
 }
 
 /// Signs the holder proof with a key held in memory.
-pub fn sign_proof(
+pub fn sign_holder_proof(
     holder: &SigningKey,
     challenge_bytes: &[u8],
-    grant_bytes: &[u8],
+    presentation_body: &[u8],
 ) -> Result<Signature, Error> {
     holder.sign_parts_in::<MAX_PROOF_MESSAGE_LEN>(
         Domain::HolderProof,
-        &[challenge_bytes, grant_bytes],
+        &[challenge_bytes, presentation_body],
     )
 }
 
-/// Builds and encodes a presentation answering `challenge` with an in-memory holder key.
+/// Builds, signs and encodes a presentation answering `challenge` with an in-memory holder key.
 pub fn present<'b>(
     holder: &SigningKey,
     challenge: &Challenge,
@@ -82,6 +83,10 @@ pub fn present<'b>(
 ) -> Result<&'b [u8], Error> {
     let mut buf = [0u8; MAX_CHALLENGE_LEN];
     let challenge_bytes = challenge.encode(&mut buf)?;
-    let proof = sign_proof(holder, challenge_bytes, grant)?;
-    Presentation { version: crate::VERSION, grant, certificate, door_state, proof }.encode(out)
+    let body_len = Presentation::new(grant, certificate, door_state).encode_body(out)?.len();
+    let body = out.get(..body_len).ok_or(Error::BufferTooSmall)?;
+    let proof = sign_holder_proof(holder, challenge_bytes, body)?;
+    let end = body_len + proof.0.len();
+    out.get_mut(body_len..end).ok_or(Error::BufferTooSmall)?.copy_from_slice(&proof.0);
+    out.get(..end).ok_or(Error::BufferTooSmall)
 }

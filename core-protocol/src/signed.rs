@@ -69,6 +69,17 @@ impl<'a, T> Unverified<'a, T> {
         Ok(self.body)
     }
 
+    /// Checks a signature over `domain tag || prefix || body bytes` without consuming the
+    /// message: for the holder proof, whose prefix is the door's challenge.
+    pub(crate) fn check_signature(
+        &self,
+        key: &PublicKey,
+        domain: Domain,
+        prefix: &[u8],
+    ) -> Result<(), VerifyError> {
+        keys::verify(key, domain, &[prefix, self.body_bytes], &self.signature)
+    }
+
     /// Hands over the body without a signature check: only after the very same bytes were
     /// verified earlier (the certificate cache).
     pub(crate) fn into_previously_verified(self) -> T {

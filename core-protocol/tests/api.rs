@@ -2,5 +2,8 @@
 
 mod api {
     mod admission;
+    mod ed25519_vectors;
     pub mod fixture;
+    mod properties;
+    mod vectors;
 }

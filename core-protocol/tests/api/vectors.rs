@@ -1,0 +1,83 @@
+//! Replays `spec/vectors/admission.json`, the vectors every binding runs.
+
+use porter_protocol::*;
+use serde_json::Value;
+
+fn unhex(s: &str) -> Vec<u8> {
+    hex::decode(s).expect("vector hex")
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v.get(name).unwrap_or_else(|| panic!("vector lacks {name}"))
+}
+
+fn number(v: &Value, name: &str) -> u64 {
+    field(v, name).as_u64().unwrap_or_else(|| panic!("{name} is not a number"))
+}
+
+#[test]
+fn every_admission_vector_gets_its_verdict() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/vectors/admission.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = field(&doc, "cases").as_array().unwrap();
+    assert!(cases.len() >= 40, "the vector file lost cases");
+    let mut codes_seen = std::collections::BTreeSet::new();
+    let mut steps_run = 0;
+    for case in cases {
+        let name = field(case, "name").as_str().unwrap();
+        let cfg = field(case, "config");
+        let config = DoorConfig {
+            site: SiteId(number(cfg, "site") as u32),
+            door: DoorId(number(cfg, "door") as u16),
+            root: PublicKey(unhex(field(cfg, "root").as_str().unwrap()).try_into().unwrap()),
+            clock_skew: number(cfg, "clock_skew") as u32,
+            challenge_lifetime: number(cfg, "challenge_lifetime") as u32,
+        };
+        let mut memory: DoorMemory =
+            DoorMemory::new(config.site, Time(number(cfg, "floor") as u32));
+        for (i, step) in field(case, "steps").as_array().unwrap().iter().enumerate() {
+            let want = number(field(step, "expect"), "code") as u16;
+            let before = memory.clone();
+            let got = match field(step, "kind").as_str().unwrap() {
+                "state" => {
+                    let bytes = unhex(field(step, "state").as_str().unwrap());
+                    memory.apply_door_state(&config, &bytes).err().map_or(0, Error::code)
+                }
+                "admit" => {
+                    let challenge =
+                        Challenge::decode(&unhex(field(step, "challenge").as_str().unwrap()))
+                            .unwrap();
+                    let bytes = unhex(field(step, "presentation").as_str().unwrap());
+                    let clock = Time(number(step, "clock") as u32);
+                    match memory.admit(&config, clock, &challenge, &bytes) {
+                        Decision::Admit(_) => 0,
+                        Decision::Reject(e) => e.code(),
+                    }
+                }
+                other => panic!("unknown step kind {other}"),
+            };
+            assert_eq!(got, want, "{name} step {i}");
+            if want != 0 {
+                assert_eq!(memory, before, "{name} step {i}: a refusal changed the door's memory");
+            }
+            codes_seen.insert(want);
+            steps_run += 1;
+        }
+    }
+    assert!(steps_run > cases.len());
+    // Every reason the admission path and door-state path can give is pinned by a vector.
+    for e in Error::ALL {
+        let reachable_here = !matches!(
+            e,
+            Error::EnrolmentBadSignature
+                | Error::EnrolmentMismatch
+                | Error::AuditBadSignature
+                | Error::AuditChainBroken
+                | Error::AuditGap
+                | Error::BufferTooSmall
+        );
+        if reachable_here {
+            assert!(codes_seen.contains(&e.code()), "no admission vector gives {e}");
+        }
+    }
+}
