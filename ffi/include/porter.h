@@ -19,7 +19,7 @@
 #define PORTER_MAX_PRESENTATION_LEN 4160
 
 // Bytes that always hold a proof message (`porter_proof_message`).
-#define PORTER_MAX_PROOF_MESSAGE_LEN 256
+#define PORTER_MAX_PROOF_MESSAGE_LEN 4224
 
 // Bytes that always hold a door challenge.
 #define PORTER_MAX_CHALLENGE_LEN 32
@@ -559,22 +559,27 @@ porter_result porter_presentation_build(const struct porter_holder_key *key,
                                         size_t out_len,
                                         size_t *written);
 
-// Writes the exact message the holder key must sign to answer `challenge` with `grant`
-// (`domain tag || challenge || grant`, at most `PORTER_MAX_PROOF_MESSAGE_LEN` bytes), for a
-// signer that cannot be called back synchronously. Sign it with plain Ed25519 (RFC 8032,
-// no pre-hashing) and pass the signature to `porter_presentation_assemble`.
+// Writes the exact message the holder key must sign to answer `challenge` with this grant,
+// certificate and optional door state (`domain tag || challenge || presentation body`, at
+// most `PORTER_MAX_PROOF_MESSAGE_LEN` bytes), for a signer that cannot be called back
+// synchronously. Sign it with plain Ed25519 (RFC 8032, no pre-hashing) and pass the
+// signature, with the very same inputs, to `porter_presentation_assemble`.
 //
-// Errors: `NULL_PARAMETER`; `DECODE_*` for a bad challenge or grant; `BUFFER_TOO_SMALL`.
+// Errors: `NULL_PARAMETER`; `DECODE_*` for a bad input; `BUFFER_TOO_SMALL`.
 porter_result porter_proof_message(const uint8_t *challenge,
                                    size_t challenge_len,
                                    const uint8_t *grant,
                                    size_t grant_len,
+                                   const uint8_t *certificate,
+                                   size_t certificate_len,
+                                   const uint8_t *door_state,
+                                   size_t door_state_len,
                                    uint8_t *out,
                                    size_t out_len,
                                    size_t *written);
 
 // Builds the presentation from a 64-byte Ed25519 `signature` made elsewhere over
-// `porter_proof_message(challenge, grant)`. The signature is verified under the grant's
+// `porter_proof_message` of the same inputs. The signature is verified under the grant's
 // holder key first: `PROOF_BAD_SIGNATURE` means the keystore signed with another key or
 // over other bytes. Other errors as `porter_presentation_build`; `INVALID_PARAMETER` if
 // `signature_len` is not 64.

@@ -15,8 +15,8 @@
 use core::ffi::c_void;
 
 use porter_protocol::{
-    present, proof_message, verify_raw, Certificate, Challenge, DoorState, Grant, Presentation,
-    PublicKey, Signature, SigningKey, MAX_PRESENTATION_LEN, MAX_PROOF_MESSAGE_LEN, VERSION,
+    holder_proof_message, present, verify_raw, Certificate, Challenge, DoorState, Grant,
+    Presentation, PublicKey, SigningKey, MAX_PRESENTATION_LEN, MAX_PROOF_MESSAGE_LEN,
 };
 
 use crate::ffi::{
@@ -110,21 +110,29 @@ impl<'a> Parts<'a> {
         Ok(Parts { challenge_bytes, challenge, grant, holder, certificate, door_state })
     }
 
-    /// Encodes the presentation with an externally made `signature`, after checking it.
+    /// The presentation body (everything but the proof) into `out`.
+    fn body<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], porter_result> {
+        let presentation = Presentation::new(self.grant, self.certificate, self.door_state);
+        protocol(presentation.encode_body(out))
+    }
+
+    /// Writes the message the holder signs, `tag || challenge || body`, into `out`.
+    fn proof_message<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], porter_result> {
+        let mut body = [0u8; MAX_PRESENTATION_LEN];
+        let body = self.body(&mut body)?;
+        protocol(holder_proof_message(self.challenge_bytes, body, out))
+    }
+
+    /// Encodes the presentation with an externally made `signature`, after checking it
+    /// under the grant's holder key.
     fn assemble(&self, signature: [u8; 64], out: &mut [u8]) -> Result<usize, porter_result> {
         let mut message = [0u8; MAX_PROOF_MESSAGE_LEN];
-        let message = protocol(proof_message(self.challenge_bytes, self.grant, &mut message))?;
-        if !verify_raw(&self.holder.0, message, &signature) {
+        if !verify_raw(&self.holder.0, self.proof_message(&mut message)?, &signature) {
             return Err(porter_result::ProofBadSignature);
         }
-        let presentation = Presentation {
-            version: VERSION,
-            grant: self.grant,
-            certificate: self.certificate,
-            door_state: self.door_state,
-            proof: Signature(signature),
-        };
-        protocol(presentation.encode(out)).map(<[u8]>::len)
+        let mut body = [0u8; MAX_PRESENTATION_LEN];
+        let body = self.body(&mut body)?;
+        protocol(Presentation::assemble(body, &signature, out)).map(<[u8]>::len)
     }
 }
 
@@ -180,36 +188,47 @@ pub extern "C" fn porter_presentation_build(
     })
 }
 
-/// Writes the exact message the holder key must sign to answer `challenge` with `grant`
-/// (`domain tag || challenge || grant`, at most `PORTER_MAX_PROOF_MESSAGE_LEN` bytes), for a
-/// signer that cannot be called back synchronously. Sign it with plain Ed25519 (RFC 8032,
-/// no pre-hashing) and pass the signature to `porter_presentation_assemble`.
+/// Writes the exact message the holder key must sign to answer `challenge` with this grant,
+/// certificate and optional door state (`domain tag || challenge || presentation body`, at
+/// most `PORTER_MAX_PROOF_MESSAGE_LEN` bytes), for a signer that cannot be called back
+/// synchronously. Sign it with plain Ed25519 (RFC 8032, no pre-hashing) and pass the
+/// signature, with the very same inputs, to `porter_presentation_assemble`.
 ///
-/// Errors: `NULL_PARAMETER`; `DECODE_*` for a bad challenge or grant; `BUFFER_TOO_SMALL`.
+/// Errors: `NULL_PARAMETER`; `DECODE_*` for a bad input; `BUFFER_TOO_SMALL`.
 #[no_mangle]
+#[allow(clippy::too_many_arguments, reason = "C has no slices: every input is pointer + length")]
 pub extern "C" fn porter_proof_message(
     challenge: *const u8,
     challenge_len: usize,
     grant: *const u8,
     grant_len: usize,
+    certificate: *const u8,
+    certificate_len: usize,
+    door_state: *const u8,
+    door_state_len: usize,
     out: *mut u8,
     out_len: usize,
     written: *mut usize,
 ) -> porter_result {
     boundary(|| {
         check_out(written)?;
-        let challenge = try_slice(challenge, challenge_len)?;
-        let grant = try_slice(grant, grant_len)?;
-        protocol(Challenge::decode(challenge))?;
-        protocol(Grant::decode(grant))?;
+        let parts = Parts::decode(
+            challenge,
+            challenge_len,
+            grant,
+            grant_len,
+            certificate,
+            certificate_len,
+            door_state,
+            door_state_len,
+        )?;
         let mut buf = [0u8; MAX_PROOF_MESSAGE_LEN];
-        let message = protocol(proof_message(challenge, grant, &mut buf))?;
-        copy_out(message, out, out_len, written)
+        copy_out(parts.proof_message(&mut buf)?, out, out_len, written)
     })
 }
 
 /// Builds the presentation from a 64-byte Ed25519 `signature` made elsewhere over
-/// `porter_proof_message(challenge, grant)`. The signature is verified under the grant's
+/// `porter_proof_message` of the same inputs. The signature is verified under the grant's
 /// holder key first: `PROOF_BAD_SIGNATURE` means the keystore signed with another key or
 /// over other bytes. Other errors as `porter_presentation_build`; `INVALID_PARAMETER` if
 /// `signature_len` is not 64.
@@ -283,7 +302,7 @@ pub extern "C" fn porter_presentation_build_with_signer(
             door_state_len,
         )?;
         let mut buf = [0u8; MAX_PROOF_MESSAGE_LEN];
-        let message = protocol(proof_message(parts.challenge_bytes, parts.grant, &mut buf))?;
+        let message = parts.proof_message(&mut buf)?;
         let signature = call_signer(sign, userdata, message).ok_or(porter_result::SignerFailed)?;
         finish(&parts, signature, out, out_len, written)
     })

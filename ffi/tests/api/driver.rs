@@ -1,0 +1,423 @@
+//! The driver's flow through the C ABI: key, grant display, presentation (three ways), the
+//! door's admission, the receipt and an audit batch passed through unchanged.
+
+use core::ffi::c_void;
+use std::ptr;
+
+use porter_ffi::*;
+
+use super::driver_data::DriverData;
+
+fn holder(d: &DriverData) -> *mut porter_holder_key {
+    let seed = d.bytes("holder_seed");
+    let mut key = ptr::null_mut();
+    assert_eq!(porter_holder_key_new(seed.as_ptr(), seed.len(), &mut key), porter_result::Ok);
+    assert!(!key.is_null());
+    key
+}
+
+/// Calls `build` with an output buffer and returns the bytes it wrote.
+fn output(build: impl FnOnce(*mut u8, usize, *mut usize) -> porter_result) -> Vec<u8> {
+    let mut out = vec![0u8; PORTER_MAX_PROOF_MESSAGE_LEN];
+    let mut written = 0;
+    assert_eq!(build(out.as_mut_ptr(), out.len(), &mut written), porter_result::Ok);
+    out.truncate(written);
+    out
+}
+
+#[test]
+fn holder_key_public_half_matches_the_grant() {
+    let d = DriverData::load();
+    let key = holder(&d);
+    let public = output(|o, l, w| porter_holder_key_public(key, o, l, w));
+    assert_eq!(public, d.bytes("holder_public"));
+    porter_holder_key_free(key);
+}
+
+#[test]
+fn grant_shows_what_it_allows() {
+    let d = DriverData::load();
+    let bytes = d.bytes("grant");
+    let mut grant = ptr::null_mut();
+    assert_eq!(porter_grant_decode(bytes.as_ptr(), bytes.len(), &mut grant), porter_result::Ok);
+    assert_eq!(porter_grant_site(grant), d.number::<u32>("site"));
+    assert_eq!(porter_grant_serial(grant), d.number::<u64>("grant_serial"));
+    assert_eq!(porter_grant_uses(grant), d.number::<u8>("grant_uses"));
+    assert_eq!(porter_grant_role(grant), porter_role::Delivery);
+    assert_eq!(porter_grant_not_before(grant), d.number::<u32>("grant_not_before"));
+    assert_eq!(porter_grant_not_after(grant), d.number::<u32>("grant_not_after"));
+    assert_eq!(porter_grant_door_count(grant), 1);
+    let mut doors = [0u16; PORTER_MAX_GRANT_DOORS];
+    let mut n = 0;
+    assert_eq!(
+        porter_grant_doors(grant, doors.as_mut_ptr(), doors.len(), &mut n),
+        porter_result::Ok
+    );
+    assert_eq!(&doors[..n], &[d.number::<u16>("grant_door")]);
+    assert_eq!(output(|o, l, w| porter_grant_holder(grant, o, l, w)), d.bytes("holder_public"));
+    assert_eq!(output(|o, l, w| porter_grant_package(grant, o, l, w)), d.bytes("grant_package"));
+    porter_grant_free(grant);
+}
+
+fn inputs(d: &DriverData) -> [Vec<u8>; 4] {
+    [d.bytes("challenge"), d.bytes("grant"), d.bytes("certificate"), d.bytes("door_state")]
+}
+
+#[test]
+fn in_memory_key_builds_the_same_presentation_as_the_core() {
+    let d = DriverData::load();
+    let key = holder(&d);
+    let [c, g, cert, s] = inputs(&d);
+    let p = output(|o, l, w| {
+        porter_presentation_build(
+            key,
+            c.as_ptr(),
+            c.len(),
+            g.as_ptr(),
+            g.len(),
+            cert.as_ptr(),
+            cert.len(),
+            s.as_ptr(),
+            s.len(),
+            o,
+            l,
+            w,
+        )
+    });
+    assert_eq!(p, d.bytes("presentation"));
+    porter_holder_key_free(key);
+}
+
+#[test]
+fn proof_message_then_external_signature_gives_the_same_presentation() {
+    let d = DriverData::load();
+    let [c, g, cert, s] = inputs(&d);
+    let message = output(|o, l, w| {
+        porter_proof_message(
+            c.as_ptr(),
+            c.len(),
+            g.as_ptr(),
+            g.len(),
+            cert.as_ptr(),
+            cert.len(),
+            s.as_ptr(),
+            s.len(),
+            o,
+            l,
+            w,
+        )
+    });
+    assert_eq!(message, d.bytes("proof_message"));
+    let sig = d.bytes("proof_signature");
+    let p = output(|o, l, w| {
+        porter_presentation_assemble(
+            c.as_ptr(),
+            c.len(),
+            g.as_ptr(),
+            g.len(),
+            cert.as_ptr(),
+            cert.len(),
+            s.as_ptr(),
+            s.len(),
+            sig.as_ptr(),
+            sig.len(),
+            o,
+            l,
+            w,
+        )
+    });
+    assert_eq!(p, d.bytes("presentation"));
+
+    // A signature by another key, or over other bytes, is caught on the phone.
+    let mut bad = sig.clone();
+    bad[10] ^= 1;
+    let mut out = vec![0xAAu8; PORTER_MAX_PRESENTATION_LEN];
+    let mut written = 12345;
+    let r = porter_presentation_assemble(
+        c.as_ptr(),
+        c.len(),
+        g.as_ptr(),
+        g.len(),
+        cert.as_ptr(),
+        cert.len(),
+        s.as_ptr(),
+        s.len(),
+        bad.as_ptr(),
+        bad.len(),
+        out.as_mut_ptr(),
+        out.len(),
+        &mut written,
+    );
+    assert_eq!(r, porter_result::ProofBadSignature);
+    assert_eq!(written, 12345, "outputs are written only on success");
+    assert!(out.iter().all(|&b| b == 0xAA));
+}
+
+/// A stand-in for the platform keystore: returns the signature it was given, after checking
+/// it is asked to sign the expected message.
+struct Keystore {
+    expected_message: Vec<u8>,
+    signature: Vec<u8>,
+    calls: usize,
+    refuse: bool,
+}
+
+unsafe extern "C" fn keystore_sign(
+    userdata: *mut c_void,
+    message: *const u8,
+    message_len: usize,
+    signature: *mut u8,
+) -> u32 {
+    // SAFETY: the test passes a live, otherwise unused `Keystore` as userdata.
+    let keystore = unsafe { &mut *userdata.cast::<Keystore>() };
+    // SAFETY: porter-ffi passes `message_len` readable bytes, as its callback contract says.
+    let message = unsafe { std::slice::from_raw_parts(message, message_len) };
+    // SAFETY: and a writable 64-byte signature buffer.
+    let out = unsafe { std::slice::from_raw_parts_mut(signature, 64) };
+    keystore.calls += 1;
+    if keystore.refuse || message != keystore.expected_message.as_slice() {
+        return 1;
+    }
+    out.copy_from_slice(&keystore.signature);
+    0
+}
+
+#[test]
+fn signer_callback_builds_the_same_presentation_and_its_refusal_is_reported() {
+    let d = DriverData::load();
+    let [c, g, cert, s] = inputs(&d);
+    let mut keystore = Keystore {
+        expected_message: d.bytes("proof_message"),
+        signature: d.bytes("proof_signature"),
+        calls: 0,
+        refuse: false,
+    };
+    let run = |keystore: &mut Keystore, out: &mut Vec<u8>| {
+        let mut written = 0;
+        let r = porter_presentation_build_with_signer(
+            Some(keystore_sign),
+            (keystore as *mut Keystore).cast(),
+            c.as_ptr(),
+            c.len(),
+            g.as_ptr(),
+            g.len(),
+            cert.as_ptr(),
+            cert.len(),
+            s.as_ptr(),
+            s.len(),
+            out.as_mut_ptr(),
+            out.len(),
+            &mut written,
+        );
+        out.truncate(written);
+        r
+    };
+    let mut out = vec![0u8; PORTER_MAX_PRESENTATION_LEN];
+    assert_eq!(run(&mut keystore, &mut out), porter_result::Ok);
+    assert_eq!(out, d.bytes("presentation"));
+    assert_eq!(keystore.calls, 1);
+
+    keystore.refuse = true;
+    let mut out = vec![0u8; PORTER_MAX_PRESENTATION_LEN];
+    assert_eq!(run(&mut keystore, &mut out), porter_result::SignerFailed);
+    assert_eq!(keystore.calls, 2);
+
+    // A keystore holding another key: caught before the door sees it.
+    keystore.refuse = false;
+    keystore.signature[0] ^= 0x80;
+    let mut out = vec![0u8; PORTER_MAX_PRESENTATION_LEN];
+    assert_eq!(run(&mut keystore, &mut out), porter_result::ProofBadSignature);
+}
+
+#[test]
+fn another_phones_key_is_refused_before_signing() {
+    let d = DriverData::load();
+    let seed = [77u8; 32];
+    let mut key = ptr::null_mut();
+    assert_eq!(porter_holder_key_new(seed.as_ptr(), 32, &mut key), porter_result::Ok);
+    let [c, g, cert, s] = inputs(&d);
+    let mut out = vec![0u8; PORTER_MAX_PRESENTATION_LEN];
+    let mut written = 0;
+    let r = porter_presentation_build(
+        key,
+        c.as_ptr(),
+        c.len(),
+        g.as_ptr(),
+        g.len(),
+        cert.as_ptr(),
+        cert.len(),
+        s.as_ptr(),
+        s.len(),
+        out.as_mut_ptr(),
+        out.len(),
+        &mut written,
+    );
+    assert_eq!(r, porter_result::HolderMismatch);
+    porter_holder_key_free(key);
+}
+
+#[test]
+fn the_door_admits_the_presentation_takes_the_carried_state_and_refuses_a_replay() {
+    let d = DriverData::load();
+    let config = porter_door_config {
+        site: d.number("site"),
+        door: d.number("door"),
+        root: d.bytes("root").try_into().unwrap(),
+        clock_skew: d.number("clock_skew"),
+        challenge_lifetime: d.number("challenge_lifetime"),
+    };
+    let mut memory = vec![0u8; PORTER_MAX_DOOR_MEMORY_LEN];
+    let mut len = 0;
+    assert_eq!(
+        porter_door_memory_init(config.site, 0, memory.as_mut_ptr(), memory.len(), &mut len),
+        porter_result::Ok
+    );
+    let c = d.bytes("challenge");
+    let p = d.bytes("presentation");
+    let clock: u32 = d.number("clock");
+    let admit = |memory: &mut Vec<u8>, len: &mut usize, admission: &mut porter_admission| {
+        porter_door_admit(
+            &config,
+            memory.as_mut_ptr(),
+            memory.len(),
+            len,
+            clock,
+            c.as_ptr(),
+            c.len(),
+            p.as_ptr(),
+            p.len(),
+            admission,
+        )
+    };
+    let mut admission = porter_admission {
+        issuer: [0; 8],
+        grant_serial: 0,
+        use_index: 0,
+        uses: 0,
+        role: porter_role::Invalid,
+        holder: [0; 8],
+        package: [0; 32],
+        state_sequence: 0,
+        at: 0,
+    };
+    assert_eq!(admit(&mut memory, &mut len, &mut admission), porter_result::Ok);
+    assert_eq!(admission.grant_serial, d.number::<u64>("grant_serial"));
+    assert_eq!(admission.use_index, 0);
+    assert_eq!(admission.uses, d.number::<u8>("grant_uses"));
+    assert_eq!(admission.role, porter_role::Delivery);
+    assert_eq!(admission.state_sequence, d.number::<u64>("door_state_sequence"));
+    assert_eq!(admission.at, clock);
+    assert_eq!(&admission.holder[..], &d.bytes("holder_public")[..8]);
+
+    // The same presentation again spends the grant's second entry; then it is spent.
+    assert_eq!(admit(&mut memory, &mut len, &mut admission), porter_result::Ok);
+    assert_eq!(admission.use_index, 1);
+    let before = memory[..len].to_vec();
+    let held = admission;
+    assert_eq!(admit(&mut memory, &mut len, &mut admission), porter_result::ReplayDuplicate);
+    assert_eq!(memory[..len], before[..]);
+    assert_eq!(admission, held, "a refusal writes no admission");
+    assert_eq!(porter_result_coarse(porter_result::ReplayDuplicate as u32), porter_coarse::Spent);
+
+    // The carried state is in force now: applying it again is not newer.
+    let s = d.bytes("door_state");
+    let mut sequence = 0;
+    let r = porter_door_apply_state(
+        &config,
+        memory.as_mut_ptr(),
+        memory.len(),
+        &mut len,
+        s.as_ptr(),
+        s.len(),
+        &mut sequence,
+    );
+    assert_eq!(r, porter_result::StateNotNewer);
+    let mut now = 0;
+    assert_eq!(porter_door_now(memory.as_ptr(), len, 0, &mut now), porter_result::Ok);
+    assert_eq!(now, clock - 3600, "the signed state's time raised the floor");
+}
+
+#[test]
+fn challenge_encoding_matches_the_core() {
+    let d = DriverData::load();
+    let c = d.bytes("challenge");
+    let nonce = [0x42u8; 16];
+    let out = output(|o, l, w| {
+        porter_challenge_encode(
+            d.number("site"),
+            d.number("door"),
+            nonce.as_ptr(),
+            16,
+            d.number("clock"),
+            o,
+            l,
+            w,
+        )
+    });
+    assert_eq!(out, c);
+}
+
+#[test]
+fn receipt_is_checked_under_the_device_key() {
+    let d = DriverData::load();
+    let receipt = d.bytes("receipt");
+    let device = d.bytes("device_public");
+    let mut r = ptr::null_mut();
+    assert_eq!(
+        porter_receipt_check(
+            receipt.as_ptr(),
+            receipt.len(),
+            device.as_ptr(),
+            device.len(),
+            &mut r
+        ),
+        porter_result::Ok
+    );
+    assert_eq!(porter_receipt_event(r), porter_event::Admitted);
+    assert_eq!(porter_receipt_site(r), d.number::<u32>("site"));
+    assert_eq!(porter_receipt_door(r), d.number::<u16>("door"));
+    assert_eq!(porter_receipt_sequence(r), d.number::<u64>("receipt_sequence"));
+    assert_eq!(porter_receipt_at(r), d.number::<u32>("clock"));
+    assert_eq!(porter_receipt_grant_serial(r), d.number::<u64>("grant_serial"));
+    assert_eq!(porter_receipt_use_index(r), 0);
+    assert_eq!(porter_receipt_reason(r), 0);
+    assert_eq!(output(|o, l, w| porter_receipt_holder(r, o, l, w)), d.bytes("holder_public")[..8]);
+    porter_receipt_free(r);
+
+    let root = d.bytes("root");
+    let mut r = ptr::null_mut();
+    let code = porter_receipt_check(receipt.as_ptr(), receipt.len(), root.as_ptr(), 32, &mut r);
+    assert_eq!(code, porter_result::AuditBadSignature);
+    assert!(r.is_null(), "outputs are written only on success");
+}
+
+#[test]
+fn audit_batch_passes_records_through_unchanged_and_refuses_gaps() {
+    let d = DriverData::load();
+    let records = d.all_bytes("audit");
+    assert_eq!(records.len(), 3);
+    let mut batch = ptr::null_mut();
+    assert_eq!(porter_audit_batch_new(&mut batch), porter_result::Ok);
+    let push = |batch, r: &Vec<u8>| porter_audit_batch_push(batch, r.as_ptr(), r.len());
+    assert_eq!(push(batch, &records[0]), porter_result::Ok);
+    assert_eq!(push(batch, &records[2]), porter_result::AuditGap);
+    assert_eq!(push(batch, &records[0]), porter_result::AuditGap);
+    let mut relinked = records[1].clone();
+    let last = relinked.len() - 1;
+    relinked[last - 3] ^= 1; // inside `previous`, before the event tag of a `Boot` record
+    assert_eq!(push(batch, &relinked), porter_result::AuditChainBroken);
+    assert_eq!(push(batch, &records[1]), porter_result::Ok);
+    assert_eq!(push(batch, &records[2]), porter_result::Ok);
+    assert_eq!(porter_audit_batch_len(batch), 3);
+    for (i, record) in records.iter().enumerate() {
+        assert_eq!(&output(|o, l, w| porter_audit_batch_get(batch, i, o, l, w)), record);
+    }
+    assert_eq!(output(|o, l, w| porter_audit_batch_head(batch, o, l, w)), d.bytes("audit_head"));
+    let mut n = 0;
+    let mut out = [0u8; 8];
+    assert_eq!(
+        porter_audit_batch_get(batch, 3, out.as_mut_ptr(), 8, &mut n),
+        porter_result::InvalidParameter
+    );
+    porter_audit_batch_free(batch);
+}
