@@ -1,0 +1,2 @@
+//! The host simulator binary (being written).
+fn main() {}

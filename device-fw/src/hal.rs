@@ -1,0 +1,150 @@
+//! The hardware the controller needs, as seven narrow traits. Each trait's documentation states
+//! the contract an implementation MUST keep; the controller relies on nothing more.
+//!
+//! The host simulator (`sim`, feature `std`) and the Cortex-M4 board crate implement them.
+
+use porter_protocol::Time;
+
+/// The largest fragment a [`Transport`] carries: a BLE ATT payload with a 247-byte ATT MTU
+/// (247 - 3 bytes of ATT header).
+pub const MTU: usize = 244;
+
+/// The door strike or the intercom's release relay.
+///
+/// * `release` MUST energise the output (the door can be pushed open) until `secure` is called;
+///   the controller pulses it for the configured time and calls `secure` itself.
+/// * Both MUST be idempotent and infallible from the controller's point of view.
+/// * At reset, before the controller runs, the hardware MUST hold the door secured.
+/// * Mechanical egress (the handle on the inside) never depends on this output.
+pub trait LockActuator {
+    /// Lets the door open.
+    fn release(&mut self);
+    /// Holds the door shut.
+    fn secure(&mut self);
+}
+
+/// The door position switch.
+///
+/// * `is_open` MUST report the position now (debounced by the implementation), without blocking.
+/// * A wiring fault SHOULD read as open: the controller then raises a forced-open alarm instead of
+///   staying silent.
+pub trait DoorSensor {
+    /// Whether the door leaf is away from its frame.
+    fn is_open(&mut self) -> bool;
+}
+
+/// Time, from two sources with different promises.
+///
+/// * `now` is the real-time clock in Unix seconds, UTC. It MAY drift, jump, or restart from zero
+///   after a power loss; the controller never trusts it below the signed floor
+///   ([`porter_protocol::DoorMemory::now`]) and raises an alarm when it reads earlier than that.
+/// * `millis` is monotonic milliseconds since boot. It MUST never decrease while powered. All
+///   timeouts (relay pulse, challenge expiry, reassembly, back-off) use it.
+pub trait Clock {
+    /// The real-time clock.
+    fn now(&mut self) -> Time;
+    /// Milliseconds since boot, monotonic.
+    fn millis(&mut self) -> u64;
+}
+
+/// The source of challenge nonces and of the device key.
+///
+/// * `fill` MUST fill `out` with bytes unpredictable to anyone outside the device (a TRNG, or a
+///   CSPRNG seeded from one), or fail. It MUST NOT return zeros or a fixed pattern on failure.
+/// * Uniqueness across reboots does not rest on this trait alone: the controller mixes a boot
+///   counter it persists and an attempt counter into every nonce.
+pub trait Entropy {
+    /// Fills `out` with fresh random bytes.
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), EntropyError>;
+}
+
+/// The entropy source could not deliver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntropyError;
+
+/// The link to a phone (BLE GATT, NFC, or a serial line), one fragment at a time.
+///
+/// * `receive` MUST NOT block. It returns the length of one whole fragment of at most [`MTU`]
+///   bytes written to the start of `buf`, or `None` when nothing arrived. A stream link (UART,
+///   TCP) delimits fragments itself, see [`crate::frame::LinkDecoder`].
+/// * `send` transmits one fragment of at most [`MTU`] bytes, in order. It MAY fail (link lost);
+///   the controller then drops the reply and carries on.
+/// * Fragmentation, reassembly and timeouts are the controller's ([`crate::frame`]); the
+///   transport only moves fragments.
+pub trait Transport {
+    /// Takes one received fragment, if any.
+    fn receive(&mut self, buf: &mut [u8; MTU]) -> Option<usize>;
+    /// Sends one fragment.
+    fn send(&mut self, fragment: &[u8]) -> Result<(), TransportError>;
+}
+
+/// A fragment could not be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransportError;
+
+/// What the controller shows the person at the door (LEDs, a buzzer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Waiting for a phone.
+    Idle,
+    /// A challenge is out; waiting for the answer.
+    Waiting,
+    /// Entry granted: the door is released.
+    Admitted,
+    /// Entry refused.
+    Denied,
+    /// Too many failures: not answering for a while.
+    LockedOut,
+    /// An alarm (held open, forced open, clock behind the floor).
+    Alarm,
+    /// Not commissioned yet: grants are refused until the site root's enrolment is stored.
+    NotEnrolled,
+    /// Storage or entropy failed: the controller refuses everything (fails closed).
+    Fault,
+}
+
+/// The indicator. `show` MUST NOT block and MAY ignore signals it cannot display.
+pub trait Indicator {
+    /// Shows `signal` until the next call.
+    fn show(&mut self, signal: Signal);
+}
+
+/// NOR flash, as the controller's storage ([`crate::storage`]) needs it.
+///
+/// * The flash is `page_count()` pages of `page_size()` bytes; `page_size()` MUST be a multiple
+///   of 4 and at least [`crate::storage::MIN_PAGE_SIZE`]. Offsets are bytes from the start of the
+///   region given to the controller.
+/// * `erase_page` sets every byte of the page to `0xFF`. Power loss during it MAY leave any mix of
+///   erased and old words.
+/// * `program_word` writes a 4-byte little-endian word at a 4-aligned offset whose word reads
+///   `0xFFFF_FFFF` (erased); programming a word twice without erase is never done. Power loss
+///   during it MAY leave any subset of the word's zero bits programmed (a torn word).
+/// * Operations are durable and ordered once they return `Ok`: a later read, after any power
+///   loss, sees them.
+/// * Pages wear out after a limited number of erase cycles (typically 10k-100k); the storage
+///   spreads erases over its pages, see `device-fw/README.md`.
+/// * Any `Err` is treated as a failed operation: the controller fails closed and does not move
+///   the relay on the strength of a write that did not complete.
+pub trait NorFlash {
+    /// Bytes per erasable page.
+    fn page_size(&self) -> usize;
+    /// Pages in the region.
+    fn page_count(&self) -> usize;
+    /// Reads `buf.len()` bytes at `offset`.
+    fn read(&mut self, offset: usize, buf: &mut [u8]) -> Result<(), FlashError>;
+    /// Erases page `page` (0-based).
+    fn erase_page(&mut self, page: usize) -> Result<(), FlashError>;
+    /// Programs one erased word at the 4-aligned `offset`.
+    fn program_word(&mut self, offset: usize, word: u32) -> Result<(), FlashError>;
+}
+
+/// A flash operation failed (out of range, unaligned, hardware error, or power lost).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashError {
+    /// The offset or page is outside the region, or not word-aligned.
+    OutOfBounds,
+    /// The device reported an error, or power was lost mid-operation.
+    Device,
+    /// A word was programmed that was not erased: a bug in the caller.
+    NotErased,
+}

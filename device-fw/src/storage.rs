@@ -1,0 +1,646 @@
+//! Power-safe persistence on NOR flash: four append-only rings of pages, recovered at boot.
+//!
+//! Every write is an append of one record to a ring; nothing is ever overwritten in place. A
+//! record is
+//!
+//! ```text
+//! word 0   magic 0xA7 | kind | payload length (u16)      (little endian)
+//! word 1   ring sequence number (u32), one more than the ring's previous record
+//! ...      payload, padded with 0xFF to a whole word
+//! last     CRC-32 (IEEE) of everything before it
+//! ```
+//!
+//! written word by word in that order, so a record is committed exactly when its last word is.
+//! At boot each page is read from the start while records parse and their CRC matches; the
+//! record with the highest sequence number in a ring is its current value (or, for the audit
+//! ring, its head). Anything after the last good record of a page (a torn record, a torn word,
+//! a half-erased page) makes that page "dirty": it is never programmed again until erased. A
+//! write that does not fit the current page, or finds it dirty, erases the next page of the ring
+//! and starts there; the page holding the current record is never the one erased, so a power
+//! cut at any step leaves the previous value readable.
+//!
+//! | ring | pages (of 16) | holds | written |
+//! |------|---------------|-------|---------|
+//! | identity | 2 | device key seed, boot counter, enrolment and root key | first boot, every boot, enrolment |
+//! | door state | 2 | the signed door state, exactly as received | when a newer one is taken |
+//! | replay | 4 | replay windows, certificate cache, clock floor, the admission being recorded | every admission and door state change |
+//! | audit | 8 | the hash-chained audit records | every attempt, alarm, boot |
+//!
+//! The admission's audit record is carried inside the replay record that makes the spend
+//! durable, so spend and record are committed by one write: if power fails before the audit
+//! ring has the record, boot appends it from the replay record.
+
+use porter_protocol::{
+    AuditEvent, AuditRecord, CertCache, ChainHash, PublicKey, ReplayTable, Time,
+    CERT_CACHE_ENTRIES, MAX_AUDIT_RECORD_LEN, MAX_ENROLMENT_LEN, REPLAY_ISSUERS, REPLAY_WORDS,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::hal::{FlashError, NorFlash};
+
+/// The smallest page the layout supports: a door state record (3,584 bytes and 12 of framing)
+/// must fit one page.
+pub const MIN_PAGE_SIZE: usize = 4096;
+/// The fewest pages: identity 2, door state 2, replay 2, audit 3.
+pub const MIN_PAGES: usize = 9;
+/// The most pages a ring may span (bounds the RAM index).
+pub const MAX_RING_PAGES: usize = 32;
+/// The largest encoded [`ReplayRecord`]: table (<= 226), cache (<= 130), floor (<= 5), pending
+/// admission (<= 90), rounded up.
+pub const MAX_REPLAY_RECORD_LEN: usize = 512;
+/// The largest encoded [`IdentityRecord`]: seed 32, counter 5, root 32, enrolment 1 + 128.
+pub const MAX_IDENTITY_RECORD_LEN: usize = 256;
+
+const MAGIC: u8 = 0xA7;
+const OVERHEAD: usize = 12;
+const ERASED: u32 = 0xFFFF_FFFF;
+
+/// Record kinds, one per ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    Identity = 1,
+    DoorState = 2,
+    Replay = 3,
+    Audit = 4,
+}
+
+/// Why storage failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageError {
+    /// The flash reported an error (or power was lost mid-operation).
+    Flash(FlashError),
+    /// The flash is smaller than [`MIN_PAGES`] pages of [`MIN_PAGE_SIZE`] bytes.
+    Geometry,
+    /// A record is larger than a page, or than its buffer.
+    TooLarge,
+    /// A record passed its CRC but does not decode: written by an incompatible firmware.
+    Corrupt,
+    /// An audit record out of sequence: the caller's bug.
+    OutOfSequence,
+}
+
+impl From<FlashError> for StorageError {
+    fn from(e: FlashError) -> Self {
+        StorageError::Flash(e)
+    }
+}
+
+/// What the device knows about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityRecord {
+    /// The device key's seed, made from the entropy source on first boot.
+    pub seed: [u8; 32],
+    /// Boots so far, this one included: part of every challenge nonce.
+    pub boot_count: u32,
+    /// The enrolment, once commissioned.
+    pub enrolment: Option<StoredEnrolment>,
+}
+
+/// The site root key and the root's signed enrolment of this device, as received.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEnrolment {
+    /// The site root public key.
+    pub root: PublicKey,
+    /// The signed enrolment.
+    pub bytes: heapless::Vec<u8, MAX_ENROLMENT_LEN>,
+}
+
+/// The door's replay memory and the admission it is recording.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayRecord {
+    /// The clock floor.
+    pub floor: Time,
+    /// The replay windows.
+    pub replay: ReplayTable<REPLAY_ISSUERS, REPLAY_WORDS>,
+    /// The verified-certificate cache.
+    pub certs: CertCache<CERT_CACHE_ENTRIES>,
+    /// The audit record this write commits, if any.
+    pub pending: Option<PendingAudit>,
+}
+
+/// An audit record committed together with a spend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAudit {
+    /// The record's sequence number in the audit log.
+    pub sequence: u64,
+    /// Door time.
+    pub at: Time,
+    /// The event.
+    pub event: AuditEvent,
+}
+
+/// Counters of flash operations, for the wear report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wear {
+    /// Words programmed.
+    pub words: u64,
+    /// Pages erased.
+    pub erases: u64,
+}
+
+/// Where each ring lives, in pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Identity ring: first page and page count.
+    pub identity: (usize, usize),
+    /// Door state ring.
+    pub door_state: (usize, usize),
+    /// Replay ring.
+    pub replay: (usize, usize),
+    /// Audit ring.
+    pub audit: (usize, usize),
+}
+
+impl Layout {
+    /// Splits `pages` pages: 2 identity, 2 door state, a quarter (at least 2) replay, the rest
+    /// (at least 3) audit.
+    pub fn for_pages(pages: usize) -> Result<Layout, StorageError> {
+        if pages < MIN_PAGES {
+            return Err(StorageError::Geometry);
+        }
+        let replay = (pages / 4).max(2);
+        let audit = pages - 4 - replay;
+        if audit < 3 || audit > MAX_RING_PAGES || replay > MAX_RING_PAGES {
+            return Err(StorageError::Geometry);
+        }
+        Ok(Layout { identity: (0, 2), door_state: (2, 2), replay: (4, replay), audit: (4 + replay, audit) })
+    }
+}
+
+/// The latest record of a ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Latest {
+    page: usize,
+    offset: usize,
+    seq: u32,
+    len: usize,
+}
+
+/// One ring's index in RAM.
+#[derive(Clone, Debug)]
+struct Ring {
+    kind: Kind,
+    first: usize,
+    pages: usize,
+    latest: Option<Latest>,
+    /// Where the next record goes in `latest.page` (or page 0 of an empty ring), if that page is
+    /// clean from there on.
+    append_at: Option<(usize, usize)>,
+    /// The lowest sequence number in each page's valid prefix.
+    page_first: [Option<u32>; MAX_RING_PAGES],
+}
+
+/// How a page's valid prefix ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PageEnd {
+    /// Erased from this offset to the end of the page.
+    Clean(usize),
+    /// Something unparseable follows the valid prefix.
+    Dirty,
+}
+
+/// The controller's flash: the rings and their RAM index.
+pub struct Storage<F: NorFlash> {
+    flash: F,
+    page_size: usize,
+    identity: Ring,
+    door_state: Ring,
+    replay: Ring,
+    audit: Ring,
+    repaired: bool,
+    wear: Wear,
+}
+
+impl<F: NorFlash> Storage<F> {
+    /// Scans the flash and recovers each ring's latest record. Never writes: repairs happen
+    /// lazily, by erasing a dirty page before its next use.
+    pub fn mount(mut flash: F) -> Result<Storage<F>, (F, StorageError)> {
+        let page_size = flash.page_size();
+        if page_size < MIN_PAGE_SIZE || page_size % 4 != 0 {
+            return Err((flash, StorageError::Geometry));
+        }
+        let layout = match Layout::for_pages(flash.page_count()) {
+            Ok(l) => l,
+            Err(e) => return Err((flash, e)),
+        };
+        let mut repaired = false;
+        let mut rings = [
+            Ring::new(Kind::Identity, layout.identity),
+            Ring::new(Kind::DoorState, layout.door_state),
+            Ring::new(Kind::Replay, layout.replay),
+            Ring::new(Kind::Audit, layout.audit),
+        ];
+        for ring in rings.iter_mut() {
+            match ring.scan(&mut flash, page_size) {
+                Ok(r) => repaired |= r,
+                Err(e) => return Err((flash, e.into())),
+            }
+        }
+        let [identity, door_state, replay, audit] = rings;
+        Ok(Storage { flash, page_size, identity, door_state, replay, audit, repaired, wear: Wear::default() })
+    }
+
+    /// Whether boot found a torn write or a half-erased page (and will repair it on next use).
+    pub fn repaired(&self) -> bool {
+        self.repaired
+    }
+
+    /// Flash operations since mount.
+    pub fn wear(&self) -> Wear {
+        self.wear
+    }
+
+    /// The flash, for tests and the simulator.
+    pub fn flash(&mut self) -> &mut F {
+        &mut self.flash
+    }
+
+    /// Gives the flash back.
+    pub fn into_flash(self) -> F {
+        self.flash
+    }
+
+    /// The identity record, if one was ever written.
+    pub fn identity(&mut self) -> Result<Option<IdentityRecord>, StorageError> {
+        let mut buf = [0u8; MAX_IDENTITY_RECORD_LEN];
+        match read_latest(&mut self.flash, self.page_size, &self.identity, &mut buf)? {
+            Some(bytes) => postcard::from_bytes(bytes).map(Some).map_err(|_| StorageError::Corrupt),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a new identity record.
+    pub fn write_identity(&mut self, record: &IdentityRecord) -> Result<(), StorageError> {
+        let mut buf = [0u8; MAX_IDENTITY_RECORD_LEN];
+        let bytes = postcard::to_slice(record, &mut buf).map_err(|_| StorageError::TooLarge)?;
+        self.append(Which::Identity, bytes).map(|_| ())
+    }
+
+    /// The stored signed door state, into `buf`.
+    pub fn door_state<'b>(&mut self, buf: &'b mut [u8]) -> Result<Option<&'b [u8]>, StorageError> {
+        read_latest(&mut self.flash, self.page_size, &self.door_state, buf)
+    }
+
+    /// Writes a newer signed door state.
+    pub fn write_door_state(&mut self, signed: &[u8]) -> Result<(), StorageError> {
+        self.append(Which::DoorState, signed).map(|_| ())
+    }
+
+    /// The replay record, if one was ever written.
+    pub fn replay(&mut self) -> Result<Option<ReplayRecord>, StorageError> {
+        let mut buf = [0u8; MAX_REPLAY_RECORD_LEN];
+        match read_latest(&mut self.flash, self.page_size, &self.replay, &mut buf)? {
+            Some(bytes) => postcard::from_bytes(bytes).map(Some).map_err(|_| StorageError::Corrupt),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes the replay record: after it returns `Ok`, the spend it records survives power loss.
+    pub fn write_replay(&mut self, record: &ReplayRecord) -> Result<(), StorageError> {
+        let mut buf = [0u8; MAX_REPLAY_RECORD_LEN];
+        let bytes = postcard::to_slice(record, &mut buf).map_err(|_| StorageError::TooLarge)?;
+        self.append(Which::Replay, bytes).map(|_| ())
+    }
+
+    /// The audit log's length (the next record's sequence) and the hash the next record links to.
+    pub fn audit_head(&mut self) -> Result<(u64, ChainHash), StorageError> {
+        let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
+        match read_latest(&mut self.flash, self.page_size, &self.audit, &mut buf)? {
+            Some(bytes) => {
+                let record = AuditRecord::decode(bytes).map_err(|_| StorageError::Corrupt)?;
+                Ok((record.sequence.saturating_add(1), ChainHash::of(bytes)))
+            }
+            None => Ok((0, ChainHash::GENESIS)),
+        }
+    }
+
+    /// Appends an audit record; its sequence must be the log's length. Returns its encoding's
+    /// chain hash.
+    pub fn append_audit(&mut self, record: &AuditRecord) -> Result<ChainHash, StorageError> {
+        let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
+        let bytes = record.encode(&mut buf).map_err(|_| StorageError::TooLarge)?;
+        let expected = self.audit.latest.map_or(0, |l| u64::from(l.seq) + 1);
+        if record.sequence != expected || record.sequence > u64::from(u32::MAX) {
+            return Err(StorageError::OutOfSequence);
+        }
+        self.append(Which::Audit, bytes)?;
+        Ok(ChainHash::of(bytes))
+    }
+
+    /// Audit record `sequence`, if the ring still holds it.
+    pub fn audit_record<'b>(
+        &mut self,
+        sequence: u64,
+        buf: &'b mut [u8],
+    ) -> Result<Option<&'b [u8]>, StorageError> {
+        let Ok(seq) = u32::try_from(sequence) else { return Ok(None) };
+        let ring = &self.audit;
+        // The page whose first record is the highest one not above `seq`.
+        let mut best: Option<(usize, u32)> = None;
+        for (page, first) in ring.page_first.iter().take(ring.pages).enumerate() {
+            if let Some(first) = *first {
+                if first <= seq && best.is_none_or(|(_, b)| first > b) {
+                    best = Some((page, first));
+                }
+            }
+        }
+        let Some((page, _)) = best else { return Ok(None) };
+        let base = (ring.first + page) * self.page_size;
+        let mut found = None;
+        scan_page(&mut self.flash, base, self.page_size, ring.kind, |offset, s, len| {
+            if s == seq {
+                found = Some((offset, len));
+            }
+        })?;
+        let Some((offset, len)) = found else { return Ok(None) };
+        let out = buf.get_mut(..len).ok_or(StorageError::TooLarge)?;
+        self.flash.read(base + offset + 8, out)?;
+        Ok(Some(out))
+    }
+
+    fn ring(&mut self, which: Which) -> &mut Ring {
+        match which {
+            Which::Identity => &mut self.identity,
+            Which::DoorState => &mut self.door_state,
+            Which::Replay => &mut self.replay,
+            Which::Audit => &mut self.audit,
+        }
+    }
+
+    fn append(&mut self, which: Which, payload: &[u8]) -> Result<u32, StorageError> {
+        let page_size = self.page_size;
+        let need = OVERHEAD + payload.len().div_ceil(4) * 4;
+        if need > page_size || payload.len() > usize::from(u16::MAX) {
+            return Err(StorageError::TooLarge);
+        }
+        let mut ring = self.ring(which).clone();
+        let result = ring.append(&mut self.flash, page_size, payload, &mut self.wear);
+        if result.is_err() {
+            // The page may hold part of the record now: never program it again before erasing.
+            ring.append_at = None;
+        }
+        *self.ring(which) = ring;
+        result
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Identity,
+    DoorState,
+    Replay,
+    Audit,
+}
+
+impl Ring {
+    fn new(kind: Kind, (first, pages): (usize, usize)) -> Ring {
+        Ring { kind, first, pages, latest: None, append_at: None, page_first: [None; MAX_RING_PAGES] }
+    }
+
+    /// Indexes the ring; returns whether any page had a dirty tail.
+    fn scan<F: NorFlash>(&mut self, flash: &mut F, page_size: usize) -> Result<bool, FlashError> {
+        let mut dirty = false;
+        let mut ends = [PageEnd::Dirty; MAX_RING_PAGES];
+        for page in 0..self.pages {
+            let base = (self.first + page) * page_size;
+            let mut first = None;
+            let mut latest = self.latest;
+            let end = scan_page(flash, base, page_size, self.kind, |offset, seq, len| {
+                if first.is_none() {
+                    first = Some(seq);
+                }
+                if latest.is_none_or(|l| seq > l.seq) {
+                    latest = Some(Latest { page, offset, seq, len });
+                }
+            })?;
+            self.latest = latest;
+            if let Some(slot) = self.page_first.get_mut(page) {
+                *slot = first;
+            }
+            if let Some(slot) = ends.get_mut(page) {
+                *slot = end;
+            }
+            // A dirty tail on a page holding records is a torn write; a page with no records
+            // that is not blank is a half-erased page. Either is repaired by erasing it later.
+            dirty |= end == PageEnd::Dirty;
+        }
+        let current = self.latest.map_or(0, |l| l.page);
+        self.append_at = match ends.get(current) {
+            Some(PageEnd::Clean(offset)) => Some((current, *offset)),
+            _ => None,
+        };
+        Ok(dirty)
+    }
+
+    fn append<F: NorFlash>(
+        &mut self,
+        flash: &mut F,
+        page_size: usize,
+        payload: &[u8],
+        wear: &mut Wear,
+    ) -> Result<u32, StorageError> {
+        let need = OVERHEAD + payload.len().div_ceil(4) * 4;
+        let seq = self.latest.map_or(0, |l| l.seq.wrapping_add(1));
+        let (page, offset) = match self.append_at {
+            Some((page, offset)) if offset + need <= page_size => (page, offset),
+            _ => {
+                let next = self.latest.map_or(0, |l| (l.page + 1) % self.pages);
+                let base = (self.first + next) * page_size;
+                // Never the page holding the latest record: `pages` >= 2.
+                if !is_blank(flash, base, page_size)? {
+                    if let Some(slot) = self.page_first.get_mut(next) {
+                        *slot = None;
+                    }
+                    self.append_at = None;
+                    wear.erases += 1;
+                    flash.erase_page(self.first + next)?;
+                }
+                (next, 0)
+            }
+        };
+        self.append_at = None;
+        let base = (self.first + page) * page_size + offset;
+        let len = u16::try_from(payload.len()).map_err(|_| StorageError::TooLarge)?;
+        let header = u32::from(MAGIC) | (u32::from(self.kind as u8) << 8) | (u32::from(len) << 16);
+        let mut crc = Crc32::new();
+        let mut at = base;
+        let mut put = |flash: &mut F, word: u32, crc: Option<&mut Crc32>| {
+            if let Some(crc) = crc {
+                crc.update(&word.to_le_bytes());
+            }
+            wear.words += 1;
+            let r = flash.program_word(at, word);
+            at += 4;
+            r
+        };
+        put(flash, header, Some(&mut crc))?;
+        put(flash, seq, Some(&mut crc))?;
+        for chunk in payload.chunks(4) {
+            let mut word = [0xFFu8; 4];
+            if let Some(w) = word.get_mut(..chunk.len()) {
+                w.copy_from_slice(chunk);
+            }
+            put(flash, u32::from_le_bytes(word), Some(&mut crc))?;
+        }
+        put(flash, crc.finish(), None)?;
+        // Read back: a record that does not verify is not committed.
+        let mut check = Crc32::new();
+        let mut word = [0u8; 4];
+        let mut off = base;
+        while off < base + need - 4 {
+            flash.read(off, &mut word)?;
+            check.update(&word);
+            off += 4;
+        }
+        flash.read(off, &mut word)?;
+        if u32::from_le_bytes(word) != check.finish() {
+            return Err(StorageError::Flash(FlashError::Device));
+        }
+        if offset == 0 {
+            if let Some(slot) = self.page_first.get_mut(page) {
+                *slot = Some(seq);
+            }
+        }
+        self.latest = Some(Latest { page, offset, seq, len: payload.len() });
+        self.append_at = Some((page, offset + need));
+        Ok(seq)
+    }
+}
+
+/// Reads the payload of a ring's latest record into `buf`.
+fn read_latest<'b, F: NorFlash>(
+    flash: &mut F,
+    page_size: usize,
+    ring: &Ring,
+    buf: &'b mut [u8],
+) -> Result<Option<&'b [u8]>, StorageError> {
+    let Some(latest) = ring.latest else { return Ok(None) };
+    let out = buf.get_mut(..latest.len).ok_or(StorageError::TooLarge)?;
+    flash.read((ring.first + latest.page) * page_size + latest.offset + 8, out)?;
+    Ok(Some(out))
+}
+
+/// Walks a page's valid prefix, calling `visit(offset, seq, payload_len)` for each record.
+fn scan_page<F: NorFlash>(
+    flash: &mut F,
+    base: usize,
+    page_size: usize,
+    kind: Kind,
+    mut visit: impl FnMut(usize, u32, usize),
+) -> Result<PageEnd, FlashError> {
+    let mut offset = 0;
+    let mut previous: Option<u32> = None;
+    while offset + OVERHEAD <= page_size {
+        let mut head = [0u8; 8];
+        flash.read(base + offset, &mut head)?;
+        let header = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+        if header == ERASED {
+            return Ok(if is_blank(flash, base + offset, page_size - offset)? {
+                PageEnd::Clean(offset)
+            } else {
+                PageEnd::Dirty
+            });
+        }
+        let len = (header >> 16) as usize;
+        let need = OVERHEAD + len.div_ceil(4) * 4;
+        if header & 0xFF != u32::from(MAGIC)
+            || (header >> 8) & 0xFF != u32::from(kind as u8)
+            || offset + need > page_size
+        {
+            return Ok(PageEnd::Dirty);
+        }
+        let seq = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        if previous.is_some_and(|p| seq != p.wrapping_add(1)) {
+            return Ok(PageEnd::Dirty);
+        }
+        let mut crc = Crc32::new();
+        crc.update(&head);
+        let mut word = [0u8; 4];
+        let mut at = offset + 8;
+        while at < offset + need - 4 {
+            flash.read(base + at, &mut word)?;
+            crc.update(&word);
+            at += 4;
+        }
+        flash.read(base + at, &mut word)?;
+        if u32::from_le_bytes(word) != crc.finish() {
+            return Ok(PageEnd::Dirty);
+        }
+        visit(offset, seq, len);
+        previous = Some(seq);
+        offset += need;
+    }
+    Ok(if offset == page_size { PageEnd::Clean(offset) } else { blank_tail(flash, base, offset, page_size)? })
+}
+
+fn blank_tail<F: NorFlash>(
+    flash: &mut F,
+    base: usize,
+    offset: usize,
+    page_size: usize,
+) -> Result<PageEnd, FlashError> {
+    Ok(if is_blank(flash, base + offset, page_size - offset)? {
+        PageEnd::Clean(offset)
+    } else {
+        PageEnd::Dirty
+    })
+}
+
+fn is_blank<F: NorFlash>(flash: &mut F, start: usize, len: usize) -> Result<bool, FlashError> {
+    let mut chunk = [0u8; 64];
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(chunk.len());
+        let part = chunk.get_mut(..n).ok_or(FlashError::OutOfBounds)?;
+        flash.read(start + at, part)?;
+        if part.iter().any(|&b| b != 0xFF) {
+            return Ok(false);
+        }
+        at += n;
+    }
+    Ok(true)
+}
+
+/// CRC-32 (IEEE 802.3, reflected), bitwise: small code, and records are short.
+struct Crc32(u32);
+
+impl Crc32 {
+    fn new() -> Crc32 {
+        Crc32(0xFFFF_FFFF)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u32::from(b);
+            for _ in 0..8 {
+                let mask = (self.0 & 1).wrapping_neg();
+                self.0 = (self.0 >> 1) ^ (0xEDB8_8320 & mask);
+            }
+        }
+    }
+
+    fn finish(&self) -> u32 {
+        !self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        let mut c = Crc32::new();
+        c.update(b"123456789");
+        assert_eq!(c.finish(), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn layout_splits_sixteen_pages() {
+        let l = Layout::for_pages(16).unwrap();
+        assert_eq!(l.replay, (4, 4));
+        assert_eq!(l.audit, (8, 8));
+        assert_eq!(Layout::for_pages(8), Err(StorageError::Geometry));
+    }
+}
