@@ -1,0 +1,106 @@
+//! `porter serve` configuration: a JSON file, then `PORTER_*` environment overrides.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything `porter serve` reads.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on (`PORTER_LISTEN`), e.g. `127.0.0.1:8080`; port 0 picks one.
+    pub listen: String,
+    /// Directory for the embedded SQLite database (`PORTER_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `postgres://...` or `sqlite://...` (`PORTER_DATABASE_URL`); default: SQLite in data_dir.
+    pub database_url: Option<String>,
+    /// PEM certificate chain: serve HTTPS with rustls (`PORTER_TLS_CERT`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (`PORTER_TLS_KEY`).
+    pub tls_key: Option<PathBuf>,
+    /// `error`, `warn`, `info`, `debug` or `trace` (`PORTER_LOG_LEVEL`).
+    pub log_level: String,
+    /// `text` or `json` (`PORTER_LOG_FORMAT`).
+    pub log_format: String,
+    /// Requests per minute per API token (`PORTER_RATE_LIMIT_PER_MINUTE`).
+    pub rate_limit_per_minute: u32,
+    /// How often the outbox worker looks for due webhooks (`PORTER_OUTBOX_INTERVAL_MS`).
+    pub outbox_interval_ms: u64,
+    /// First retry delay of a failed webhook, doubled per attempt up to an hour
+    /// (`PORTER_WEBHOOK_BACKOFF_SECONDS`).
+    pub webhook_backoff_seconds: i64,
+    /// Seconds to let requests in flight finish on shutdown (`PORTER_SHUTDOWN_GRACE_SECONDS`).
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("porter-data"),
+            database_url: None,
+            tls_cert: None,
+            tls_key: None,
+            log_level: "info".into(),
+            log_format: "text".into(),
+            rate_limit_per_minute: 600,
+            outbox_interval_ms: 1000,
+            webhook_backoff_seconds: 5,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str, slot: &mut T) -> Result<(), String> {
+    if let Ok(v) = std::env::var(name) {
+        *slot = v.parse().map_err(|_| format!("{name}={v:?} is not a valid value"))?;
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Reads `path` (if given), then applies `PORTER_*` environment variables.
+    pub fn load(path: Option<&Path>) -> Result<Config, String> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("config file {} is not valid: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        env_parse("PORTER_LISTEN", &mut config.listen)?;
+        env_parse("PORTER_DATA_DIR", &mut config.data_dir)?;
+        if let Ok(v) = std::env::var("PORTER_DATABASE_URL") {
+            config.database_url = Some(v);
+        }
+        if let Ok(v) = std::env::var("PORTER_TLS_CERT") {
+            config.tls_cert = Some(v.into());
+        }
+        if let Ok(v) = std::env::var("PORTER_TLS_KEY") {
+            config.tls_key = Some(v.into());
+        }
+        env_parse("PORTER_LOG_LEVEL", &mut config.log_level)?;
+        env_parse("PORTER_LOG_FORMAT", &mut config.log_format)?;
+        env_parse("PORTER_RATE_LIMIT_PER_MINUTE", &mut config.rate_limit_per_minute)?;
+        env_parse("PORTER_OUTBOX_INTERVAL_MS", &mut config.outbox_interval_ms)?;
+        env_parse("PORTER_WEBHOOK_BACKOFF_SECONDS", &mut config.webhook_backoff_seconds)?;
+        env_parse("PORTER_SHUTDOWN_GRACE_SECONDS", &mut config.shutdown_grace_seconds)?;
+        if config.tls_cert.is_some() != config.tls_key.is_some() {
+            return Err("tls_cert and tls_key go together: give both or neither".into());
+        }
+        Ok(config)
+    }
+
+    /// The database URL: the configured one, or SQLite in the data directory (created).
+    pub fn database_url(&self) -> Result<String, String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+            format!("cannot create data directory {}: {e}", self.data_dir.display())
+        })?;
+        Ok(format!("sqlite://{}", self.data_dir.join("porter.db").display()))
+    }
+}

@@ -1,0 +1,31 @@
+//! # porter-server
+//!
+//! The Porter server: issues grants for real deliveries, keeps the key hierarchy's public half,
+//! carries revocations to doors through signed door state, ingests and verifies door audit
+//! logs, and notifies residents. Layered `http` -> `service` -> `store`:
+//!
+//! * [`http`]: axum handlers; authentication, rate limits, idempotency keys, `{code, message}`
+//!   errors, the OpenAPI document.
+//! * [`service`]: the rules (who may do what, when a grant may exist); no SQL, no HTTP.
+//! * [`store`]: sqlx over SQLite (embedded) or PostgreSQL, one schema through migrations.
+//!
+//! Beside them: [`root`] (the site root's offline tools), [`outbox`] (webhook delivery),
+//! [`serve`] (the process), [`config`], [`metrics`] and a tiny HTTP [`client`].
+
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod outbox;
+pub mod root;
+pub mod serve;
+pub mod service;
+pub mod store;
+
+// The public interface is:
+pub use crate::config::Config;
+pub use crate::serve::serve;
+pub use crate::service::{Principal, Role, Service};
+pub use crate::store::Store;

@@ -1,0 +1,96 @@
+//! `porter serve`: the HTTP(S) server, the outbox worker and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http::{router, AppState, RateLimiter};
+use crate::metrics::Metrics;
+use crate::service::Service;
+use crate::store::Store;
+
+/// Runs the server until SIGINT or SIGTERM. Prints `porter listening on <url>` once bound.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let url = config.database_url()?;
+    let store = Store::connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    tracing::info!(backend = ?store.backend(), "database ready, migrations applied");
+    let service = Service::new(store.clone(), Arc::new(Metrics::default()));
+    let state = AppState {
+        service: service.clone(),
+        limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
+    };
+    let app = router(state);
+    let addr: SocketAddr = config
+        .listen
+        .parse()
+        .map_err(|e| format!("listen address {:?} is not host:port: {e}", config.listen))?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = tokio::spawn(crate::outbox::run(
+        service.clone(),
+        Duration::from_millis(config.outbox_interval_ms.max(10)),
+        config.webhook_backoff_seconds.max(1),
+        stop_rx,
+    ));
+
+    let handle = axum_server::Handle::new();
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            handle.graceful_shutdown(Some(grace));
+        });
+    }
+    let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
+    {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            if let Some(addr) = handle.listening().await {
+                tracing::info!(%addr, scheme, "listening");
+                println!("porter listening on {scheme}://{addr}");
+            }
+        });
+    }
+    let served = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| format!("cannot load TLS certificate or key: {e}"))?;
+            axum_server::bind_rustls(addr, tls).handle(handle).serve(app.into_make_service()).await
+        }
+        _ => axum_server::bind(addr).handle(handle).serve(app.into_make_service()).await,
+    };
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    store.close().await;
+    served.map_err(|e| format!("cannot serve on {addr}: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,306 @@
+//! The service layer: who may do what, and the rules of the domain. No SQL, no HTTP types.
+//!
+//! Every method takes the caller's [`Principal`] and checks it first. An object outside the
+//! caller's scope (another site, carrier or unit) is reported as not found, never as forbidden,
+//! so that its existence does not leak.
+
+mod audit;
+mod domain;
+mod grants;
+mod notify;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use porter_protocol::PublicKey;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::metrics::Metrics;
+use crate::store::{self, Page, Store, StoreError};
+
+pub use audit::{AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload};
+pub use domain::*;
+pub use grants::{GrantRequest, IssuedGrant};
+
+/// What kind of failure an [`Error`] is; the HTTP layer maps it to a status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The request is malformed or a field is out of range (the client's fault).
+    Invalid,
+    /// No valid API token.
+    Unauthenticated,
+    /// The token's role may not do this.
+    Forbidden,
+    /// No such object in the caller's scope.
+    NotFound,
+    /// The request conflicts with the current state (a duplicate, a stale version).
+    Conflict,
+    /// A domain rule refuses the request (a grant refusal, say).
+    Refused,
+    /// Too many requests for this token.
+    RateLimited,
+    /// The server or its database failed; retry later. Details are logged, never returned.
+    Internal,
+}
+
+/// A failure with a stable machine code and a message for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    /// The kind (maps to the HTTP status).
+    pub kind: Kind,
+    /// A stable snake_case code.
+    pub code: &'static str,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl Error {
+    /// A new error.
+    pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Error {
+        Error { kind, code, message: message.into() }
+    }
+    /// A malformed request.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Error {
+        Error::new(Kind::Invalid, code, message)
+    }
+    /// A rule refusal.
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Error {
+        Error::new(Kind::Refused, code, message)
+    }
+    /// An object that does not exist for this caller.
+    pub fn not_found(what: &str) -> Error {
+        Error::new(Kind::NotFound, "not_found", format!("no such {what} in your scope"))
+    }
+    /// A role that may not call this.
+    pub fn forbidden(what: &str) -> Error {
+        Error::new(Kind::Forbidden, "forbidden", format!("your token's role may not {what}"))
+    }
+    /// A conflict with the current state.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Error {
+        Error::new(Kind::Conflict, code, message)
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        if store::is_unique_violation(&e) {
+            return Error::conflict(
+                "already_exists",
+                "an object with the same unique value already exists; use the existing one",
+            );
+        }
+        tracing::error!(error = %e, "store failure");
+        Error::new(Kind::Internal, "internal", "the server could not complete the request; retry")
+    }
+}
+
+/// A result of a service call.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The roles an API token can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the server: creates sites, carriers, manager and carrier tokens.
+    Operator,
+    /// Manages one site.
+    Manager,
+    /// A carrier organisation.
+    Carrier,
+    /// One driver of a carrier.
+    Driver,
+    /// One resident of a unit.
+    Resident,
+    /// A door controller's uplink.
+    Device,
+}
+
+impl Role {
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Manager => "manager",
+            Role::Carrier => "carrier",
+            Role::Driver => "driver",
+            Role::Resident => "resident",
+            Role::Device => "device",
+        }
+    }
+    /// The role named `s`.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "operator" => Role::Operator,
+            "manager" => Role::Manager,
+            "carrier" => Role::Carrier,
+            "driver" => Role::Driver,
+            "resident" => Role::Resident,
+            "device" => Role::Device,
+            _ => return None,
+        })
+    }
+}
+
+/// The authenticated caller: a token's role and scope.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// The token's public id (rate limits and idempotency keys are per token).
+    pub token_id: String,
+    /// The role.
+    pub role: Role,
+    /// The site of a manager, resident or device.
+    pub site_id: Option<String>,
+    /// The carrier of a carrier or driver.
+    pub carrier_id: Option<String>,
+    /// The driver of a driver token.
+    pub driver_id: Option<String>,
+    /// The unit of a resident.
+    pub unit_id: Option<String>,
+    /// The resident of a resident token.
+    pub resident_id: Option<String>,
+    /// The door of a device token.
+    pub door_id: Option<String>,
+}
+
+impl Principal {
+    fn is(&self, role: Role) -> bool {
+        self.role == role
+    }
+    /// Whether this is the manager of `site`.
+    fn manages(&self, site: &str) -> bool {
+        self.role == Role::Manager && self.site_id.as_deref() == Some(site)
+    }
+    fn field(v: &Option<String>) -> Result<&str> {
+        v.as_deref().ok_or_else(|| {
+            Error::new(Kind::Unauthenticated, "token_incomplete", "the token lacks its scope")
+        })
+    }
+}
+
+/// The server's rules over a store.
+#[derive(Clone, Debug)]
+pub struct Service {
+    store: Store,
+    metrics: Arc<Metrics>,
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// A new time-ordered id: `prefix_` + 12 hex digits of milliseconds + 8 random hex digits.
+pub fn new_id(prefix: &str) -> String {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    format!("{prefix}_{:012x}{:08x}", ms & 0xffff_ffff_ffff, rand::random::<u32>())
+}
+
+/// SHA-256, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Parses a hex field of exactly `N` bytes.
+fn hex_array<const N: usize>(field: &str, s: &str) -> Result<[u8; N]> {
+    let bytes = hex::decode(s).map_err(|_| {
+        Error::invalid("invalid_hex", format!("{field} must be lowercase hex ({N} bytes)"))
+    })?;
+    bytes.try_into().map_err(|_| {
+        Error::invalid(
+            "invalid_length",
+            format!("{field} must be exactly {N} bytes ({} hex digits)", N * 2),
+        )
+    })
+}
+
+/// Parses a hex field of at most `max` bytes.
+fn hex_bytes(field: &str, s: &str, max: usize) -> Result<Vec<u8>> {
+    if s.len() > max * 2 {
+        return Err(Error::invalid("too_large", format!("{field} is longer than {max} bytes")));
+    }
+    hex::decode(s).map_err(|_| Error::invalid("invalid_hex", format!("{field} must be hex")))
+}
+
+/// A public key from stored hex (the store only holds validated keys).
+fn stored_key(s: &str) -> Result<PublicKey> {
+    hex_array::<32>("stored key", s).map(PublicKey)
+}
+
+/// A page request from a cursor and limit given by a client.
+pub fn page(after: Option<String>, limit: Option<i64>) -> Result<Page> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::invalid("invalid_limit", "limit must be between 1 and 200"));
+    }
+    Ok(Page { after: after.unwrap_or_default(), limit })
+}
+
+/// One page of results and the cursor for the next (None at the end).
+#[derive(Clone, Debug, Serialize)]
+pub struct Paged<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl<T> Paged<T> {
+    fn of(items: Vec<T>, page: &Page, cursor: impl Fn(&T) -> String) -> Paged<T> {
+        let next = if items.len() as i64 == page.limit { items.last().map(cursor) } else { None };
+        Paged { items, next }
+    }
+}
+
+impl Service {
+    /// A service over `store`, counting into `metrics`.
+    pub fn new(store: Store, metrics: Arc<Metrics>) -> Service {
+        Service { store, metrics }
+    }
+
+    /// The store (for health checks and the outbox worker).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Resolves a bearer token to its principal.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        let unauthenticated = || {
+            Error::new(
+                Kind::Unauthenticated,
+                "unauthenticated",
+                "missing, unknown or revoked API token: send `Authorization: Bearer <token>`",
+            )
+        };
+        if token.len() > 200 {
+            return Err(unauthenticated());
+        }
+        let row = self.store.token_by_hash(&sha256_hex(token.as_bytes())).await?;
+        let row = row.ok_or_else(unauthenticated)?;
+        let role = Role::parse(&row.role).ok_or_else(unauthenticated)?;
+        Ok(Principal {
+            token_id: row.id,
+            role,
+            site_id: row.site_id,
+            carrier_id: row.carrier_id,
+            driver_id: row.driver_id,
+            unit_id: row.unit_id,
+            resident_id: row.resident_id,
+            door_id: row.door_id,
+        })
+    }
+}

@@ -1,0 +1,31 @@
+//! Notifications: residents' inboxes and site webhooks, queued in the caller's transaction so
+//! that an event and its notifications commit together or not at all.
+
+use super::{new_id, now, Result, Service};
+use crate::store::{Store, Tx};
+
+impl Service {
+    /// Tells every resident of `unit_id` about `kind`, and queues one webhook message per
+    /// endpoint of the site. Nothing is sent here: the outbox worker delivers after commit.
+    pub(crate) async fn notify(
+        &self,
+        tx: &mut Tx,
+        site_id: &str,
+        unit_id: &str,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> Result<()> {
+        let now = now();
+        for resident in Store::residents_tx(tx, unit_id).await? {
+            let body = data.to_string();
+            Store::insert_notification(tx, &new_id("ntf"), &resident.id, kind, &body, now).await?;
+        }
+        for hook in Store::webhooks(tx, site_id).await? {
+            let id = new_id("evt");
+            let body =
+                serde_json::json!({ "id": id, "type": kind, "created_at": now, "data": data });
+            Store::insert_outbox(tx, &id, &hook.id, kind, &body.to_string(), now).await?;
+        }
+        Ok(())
+    }
+}
