@@ -29,6 +29,8 @@ mod codec;
 mod door_state;
 mod enrolment;
 mod error;
+#[cfg(feature = "fuzzing")]
+mod fuzz_hooks;
 mod grant;
 mod keys;
 mod presentation;
@@ -73,8 +75,11 @@ pub use crate::scope::{
 pub use crate::sign::{holder_proof_message, present, sign_holder_proof, MAX_PROOF_MESSAGE_LEN};
 pub use crate::signed::{Unverified, VERSION};
 
-/// Hooks for the fuzz targets and benches: not part of the stable interface.
+/// Hooks for the fuzz targets (feature `fuzzing`): not part of the stable interface.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod internal {
-    pub use crate::codec::encode as encode_any;
+    pub use crate::fuzz_hooks::{
+        fuzz_admission, fuzz_audit_chain, fuzz_decoders, fuzz_replay_window,
+    };
 }

@@ -2,6 +2,7 @@
 
 mod api {
     mod admission;
+    mod audit;
     mod ed25519_vectors;
     pub mod fixture;
     mod properties;

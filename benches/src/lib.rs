@@ -1,0 +1,99 @@
+//! Fixtures shared by Porter's benchmarks: a site whose door has seen one admission, so that
+//! the certificate is cached, and the presentations that a steady-state door checks.
+
+use porter_protocol::*;
+
+/// 2026-11-23 12:00:00 UTC.
+pub const NOON: Time = Time(1_795_435_200);
+const SITE: SiteId = SiteId(0x5157_0001);
+const DOOR: DoorId = DoorId(1);
+
+/// A door, its warmed-up memory, and a valid presentation it has not seen.
+pub struct Bench {
+    /// The door's configuration.
+    pub config: DoorConfig,
+    /// Memory after one admission under the same certificate (so the certificate is cached).
+    pub warm: DoorMemory,
+    /// Memory of a door that has seen nothing.
+    pub cold: DoorMemory,
+    /// The challenge the presentation answers.
+    pub challenge: Challenge,
+    /// A valid presentation of a fresh grant.
+    pub presentation: Vec<u8>,
+    /// A signed grant, its issuer key and signature: the raw-verify baseline's inputs.
+    pub grant: Vec<u8>,
+    /// The issuer's public key.
+    pub issuer: [u8; 32],
+}
+
+fn grant_body(holder: PublicKey, serial: u64) -> Grant {
+    Grant {
+        version: VERSION,
+        site: SITE,
+        serial,
+        uses: 1,
+        role: Role::Delivery,
+        doors: heapless::Vec::from_slice(&[DOOR]).unwrap_or_default(),
+        not_before: NOON.minus(60),
+        not_after: NOON.plus(600),
+        holder,
+        package: PackageCommitment::new(&[7; 16], b"1Z999AA10123456784"),
+    }
+}
+
+impl Bench {
+    /// Builds the site and warms a door up with one admission.
+    pub fn new() -> Result<Bench, Error> {
+        let root = SigningKey::from_seed([1; 32]);
+        let issuer = SigningKey::from_seed([2; 32]);
+        let holder = SigningKey::from_seed([3; 32]);
+        let config = DoorConfig {
+            site: SITE,
+            door: DOOR,
+            root: root.public_key(),
+            clock_skew: 60,
+            challenge_lifetime: 30,
+        };
+        let cert = Certificate {
+            version: VERSION,
+            site: SITE,
+            issuer: issuer.public_key(),
+            epoch: 1,
+            not_before: NOON.minus(86_400),
+            not_after: NOON.plus(86_400),
+            limits: IssuerLimits {
+                doors: DoorScope::All,
+                roles: RoleSet::only(Role::Delivery),
+                hours: Hours::ALWAYS,
+                max_grant_lifetime: 900,
+                max_uses: 4,
+            },
+        };
+        let mut cert_buf = [0u8; MAX_CERTIFICATE_LEN];
+        let cert = cert.seal(&root, &mut cert_buf)?.to_vec();
+        let mut out = vec![0u8; MAX_PRESENTATION_LEN];
+
+        let mut warm: DoorMemory = DoorMemory::new(SITE, Time(0));
+        let cold = warm.clone();
+        let mut g = [0u8; MAX_GRANT_LEN];
+        let first = grant_body(holder.public_key(), 1).seal(&issuer, &mut g)?.to_vec();
+        let challenge = Challenge::new(SITE, DOOR, [1; 16], NOON);
+        let p = present(&holder, &challenge, &first, &cert, None, &mut out)?.to_vec();
+        if let Decision::Reject(e) = warm.admit(&config, NOON, &challenge, &p) {
+            return Err(e);
+        }
+
+        let grant = grant_body(holder.public_key(), 2).seal(&issuer, &mut g)?.to_vec();
+        let challenge = Challenge::new(SITE, DOOR, [2; 16], NOON);
+        let presentation = present(&holder, &challenge, &grant, &cert, None, &mut out)?.to_vec();
+        Ok(Bench {
+            config,
+            warm,
+            cold,
+            challenge,
+            presentation,
+            grant,
+            issuer: issuer.public_key().0,
+        })
+    }
+}
