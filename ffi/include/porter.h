@@ -524,7 +524,8 @@ porter_result porter_grant_package(const struct porter_grant *grant,
 // key, so the app may store the seed (encrypted by the keystore) to keep its key.
 //
 // Writes a new key to `*key_out` (free it with `porter_holder_key_free`).
-// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `seed_len` is not 32.
+// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `seed_len` is not 32 or the seed is all
+// zeros (never the output of a working random generator).
 porter_result porter_holder_key_new(const uint8_t *seed,
                                     size_t seed_len,
                                     struct porter_holder_key **key_out);

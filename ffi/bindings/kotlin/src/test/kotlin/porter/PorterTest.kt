@@ -1,0 +1,168 @@
+// The Kotlin binding's tests, run on the JVM by ffi/ci.sh: the shared admission vectors, the
+// driver flow (byte-identical to Rust's), and errors as PorterException carrying the code.
+//
+// usage: java ... porter.PorterTestKt spec/vectors/admission.txt ffi/tests/data/driver.txt
+package porter
+
+import java.io.File
+import kotlin.system.exitProcess
+
+private var passed = 0
+private var failed = 0
+
+private fun check(ok: Boolean, what: () -> String) {
+    if (ok) passed++ else {
+        failed++
+        System.err.println("FAIL: ${what()}")
+    }
+}
+
+/** Runs [block] and returns the PorterException code it threw, or 0. */
+private inline fun codeOf(block: () -> Unit): Int = try {
+    block(); 0
+} catch (e: PorterException) {
+    e.code
+}
+
+private fun unhex(s: String) = ByteArray(s.length / 2) { s.substring(2 * it, 2 * it + 2).toInt(16).toByte() }
+
+private fun runVectors(path: String) {
+    var door: DoorMemory? = null
+    var case = ""
+    var steps = 0
+    var admitted = 0
+    for (line in File(path).readLines()) {
+        if (line.startsWith("#") || line.isBlank()) continue
+        val f = line.split(" ") // single spaces: an empty field is two spaces in a row
+        when (f[0]) {
+            "case" -> case = f[1]
+            "config" -> {
+                val config = DoorConfig(f[1].toLong().toInt(), f[2].toInt(), unhex(f[3]), f[4].toInt(), f[5].toInt())
+                door = DoorMemory(config, config.site, f[6].toLong().toInt())
+            }
+            "state" -> {
+                val d = door!!
+                val before = d.bytes
+                val code = codeOf { d.applyState(unhex(f[1])) }
+                check(code == f[2].toInt()) { "$case: state gave $code (${Porter.describe(code)}), want ${f[2]}" }
+                if (code != 0) check(before.contentEquals(d.bytes)) { "$case: a refused state changed the memory" }
+                steps++
+            }
+            "admit" -> {
+                val d = door!!
+                val before = d.bytes
+                val want = f[4].toInt()
+                var admission: Admission? = null
+                val code = codeOf { admission = d.admit(f[1].toLong().toInt(), unhex(f[2]), unhex(f[3])) }
+                check(code == want) { "$case: admit gave $code (${Porter.describe(code)}), want $want" }
+                if (code == 0) {
+                    admitted++
+                    check(admission!!.useIndex < admission!!.uses) { "$case: admission not filled" }
+                } else {
+                    check(before.contentEquals(d.bytes)) { "$case: a refusal changed the memory" }
+                }
+                steps++
+            }
+            "end" -> door = null
+            else -> throw IllegalArgumentException("unknown vector line ${f[0]}")
+        }
+    }
+    check(steps >= 60 && admitted >= 10) { "too few vectors: $steps steps, $admitted admitted" }
+    println("vectors: $steps steps, $admitted admitted")
+}
+
+private fun runDriverFlow(path: String) {
+    val entries = File(path).readLines().filter { !it.startsWith("#") }.map { it.substringBefore(" ") to it.substringAfter(" ") }
+    fun text(name: String) = entries.first { it.first == name }.second
+    fun bytes(name: String) = unhex(text(name))
+    fun all(name: String) = entries.filter { it.first == name }.map { unhex(it.second) }
+
+    val challenge = bytes("challenge")
+    val grantBytes = bytes("grant")
+    val cert = bytes("certificate")
+    val state = bytes("door_state")
+    val expected = bytes("presentation")
+
+    HolderKey.fromSeed(bytes("holder_seed")).use { key ->
+        check(key.publicKey.contentEquals(bytes("holder_public"))) { "public key differs" }
+        check(key.present(challenge, grantBytes, cert, state).contentEquals(expected)) { "presentation differs from Rust's" }
+    }
+
+    val grant = Grant.decode(grantBytes)
+    check(grant.site == text("site").toLong().toInt()) { "site" }
+    check(grant.serial == text("grant_serial").toLong()) { "serial" }
+    check(grant.uses == text("grant_uses").toInt()) { "uses" }
+    check(grant.role == Role.DELIVERY) { "role" }
+    check(grant.doors == listOf(text("grant_door").toInt())) { "doors ${grant.doors}" }
+    check(grant.notBefore == text("grant_not_before").toLong() && grant.notAfter == text("grant_not_after").toLong()) { "window" }
+    check(grant.holder.contentEquals(bytes("holder_public"))) { "holder" }
+
+    // A keystore signer, and the asynchronous path: the same bytes.
+    val message = Porter.proofMessage(challenge, grantBytes, cert, state)
+    check(message.contentEquals(bytes("proof_message"))) { "proof message differs" }
+    val signature = bytes("proof_signature")
+    val keystore = object : Signer {
+        var calls = 0
+        override fun sign(message: ByteArray): ByteArray? {
+            calls++
+            return if (message.contentEquals(bytes("proof_message"))) signature else null
+        }
+    }
+    check(Porter.present(keystore, challenge, grantBytes, cert, state).contentEquals(expected)) { "signer path differs" }
+    check(keystore.calls == 1) { "signer called ${keystore.calls} times" }
+    check(Porter.assemble(challenge, grantBytes, cert, state, signature).contentEquals(expected)) { "assemble differs" }
+    val refusing = object : Signer {
+        override fun sign(message: ByteArray): ByteArray? = throw IllegalStateException("user cancelled")
+    }
+    check(codeOf { Porter.present(refusing, challenge, grantBytes, cert, state) } == 1004) { "a throwing signer is SIGNER_FAILED" }
+    val wrong = signature.copyOf().also { it[0] = (it[0].toInt() xor 1).toByte() }
+    val e = try { Porter.assemble(challenge, grantBytes, cert, state, wrong); null } catch (e: PorterException) { e }
+    check(e?.code == 401 && e.message!!.startsWith("proof_bad_signature")) { "bad signature: ${e?.message}" }
+
+    // The door admits twice, then the grant is spent.
+    val config = DoorConfig(text("site").toLong().toInt(), text("door").toInt(), bytes("root"), text("clock_skew").toInt(), text("challenge_lifetime").toInt())
+    val door = DoorMemory(config, config.site, 0)
+    val clock = text("clock").toLong().toInt()
+    val first = door.admit(clock, challenge, expected)
+    check(first.useIndex == 0 && first.grantSerial == grant.serial && first.stateSequence == text("door_state_sequence").toLong()) { "first admission $first" }
+    check(door.admit(clock, challenge, expected).useIndex == 1) { "second admission" }
+    val spent = try { door.admit(clock, challenge, expected); null } catch (e: PorterException) { e }
+    check(spent?.code == 501 && spent.coarse == Coarse.SPENT) { "third admission: ${spent?.code}" }
+    check(door.now(0) == clock.toLong() - 3600) { "floor" }
+    check(Porter.challenge(config.site, config.door, ByteArray(16) { 0x42 }, clock).contentEquals(challenge)) { "challenge differs" }
+
+    // The receipt, and an audit batch passed through unchanged.
+    val receipt = Receipt.check(bytes("receipt"), bytes("device_public"))
+    check(receipt.event == Event.ADMITTED && receipt.grantSerial == grant.serial && receipt.sequence == text("receipt_sequence").toLong()) { "receipt $receipt" }
+    check(codeOf { Receipt.check(bytes("receipt"), bytes("root")) } == 703) { "receipt under another key" }
+    val records = all("audit")
+    AuditBatch().use { batch ->
+        batch.push(records[0])
+        check(codeOf { batch.push(records[2]) } == 705) { "gap" }
+        batch.push(records[1])
+        batch.push(records[2])
+        check(batch.size == 3) { "batch size" }
+        for (i in records.indices) check(batch[i].contentEquals(records[i])) { "record $i changed" }
+    }
+
+    // Errors carry codes; handles refuse use after close.
+    check(codeOf { HolderKey.fromSeed(ByteArray(31)) } == 1002) { "short seed" }
+    check(codeOf { Grant.decode(ByteArray(0)) } == 101) { "empty grant" }
+    check(codeOf { Grant.decode(ByteArray(100).also { it[0] = 2 }) } == 104) { "unknown version" }
+    check(codeOf { HolderKey.fromSeed(ByteArray(32)) } == 1002) { "all-zero seed" }
+    val closed = HolderKey.fromSeed(ByteArray(32) { 7 })
+    closed.close()
+    closed.close()
+    check(try { closed.publicKey; false } catch (e: IllegalStateException) { true }) { "use after close" }
+}
+
+fun main(args: Array<String>) {
+    if (args.size != 2) {
+        System.err.println("usage: PorterTestKt spec/vectors/admission.txt ffi/tests/data/driver.txt")
+        exitProcess(2)
+    }
+    runVectors(args[0])
+    runDriverFlow(args[1])
+    println("$passed passed, $failed failed")
+    exitProcess(if (failed == 0) 0 else 1)
+}

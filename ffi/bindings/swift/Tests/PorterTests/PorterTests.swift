@@ -1,0 +1,78 @@
+// XCTest for the Swift wrapper: the driver flow from ffi/tests/data/driver.txt, byte-identical
+// to Rust's. Run with `swift test -Xlinker -L<dir of libporter_ffi.a>` on a Mac.
+// NOT RUN IN CI (no Swift toolchain there); ffi/ci.sh runs the C import test instead.
+
+import Foundation
+import XCTest
+@testable import Porter
+
+final class PorterTests: XCTestCase {
+    private func driverData() throws -> [String: [String]] {
+        let url = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("../../tests/data/driver.txt").standardized
+        var entries: [String: [String]] = [:]
+        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            entries[parts[0], default: []].append(parts[1])
+        }
+        return entries
+    }
+
+    private func hex(_ s: String) -> Data {
+        var data = Data()
+        var index = s.startIndex
+        while index < s.endIndex {
+            let next = s.index(index, offsetBy: 2)
+            data.append(UInt8(s[index..<next], radix: 16)!)
+            index = next
+        }
+        return data
+    }
+
+    func testDriverFlowMatchesRust() throws {
+        let d = try driverData()
+        let bytes = { (name: String) in self.hex(d[name]![0]) }
+        let key = try HolderKey(seed: bytes("holder_seed"))
+        XCTAssertEqual(try key.publicKey(), bytes("holder_public"))
+        let presentation = try key.present(
+            challenge: bytes("challenge"), grant: bytes("grant"),
+            certificate: bytes("certificate"), doorState: bytes("door_state"))
+        XCTAssertEqual(presentation, bytes("presentation"))
+
+        let grant = try Grant(decoding: bytes("grant"))
+        XCTAssertEqual(grant.serial, UInt64(d["grant_serial"]![0]))
+        XCTAssertEqual(grant.doors, [UInt16(d["grant_door"]![0])!])
+        XCTAssertEqual(grant.role, .delivery)
+
+        let signature = bytes("proof_signature")
+        let viaSigner = try Porter.present(
+            challenge: bytes("challenge"), grant: bytes("grant"), certificate: bytes("certificate"),
+            doorState: bytes("door_state"), sign: { _ in signature })
+        XCTAssertEqual(viaSigner, bytes("presentation"))
+        XCTAssertThrowsError(try Porter.present(
+            challenge: bytes("challenge"), grant: bytes("grant"), certificate: bytes("certificate"),
+            doorState: nil, sign: { _ in nil })) { error in
+            XCTAssertEqual(error as? PorterError, .signerFailed)
+        }
+
+        let receipt = try Receipt(checking: bytes("receipt"), deviceKey: bytes("device_public"))
+        XCTAssertEqual(receipt.event, .admitted)
+        XCTAssertThrowsError(try Receipt(checking: bytes("receipt"), deviceKey: bytes("root")))
+
+        let batch = try AuditBatch()
+        for record in d["audit"]! { try batch.push(hex(record)) }
+        XCTAssertEqual(batch.count, 3)
+        XCTAssertEqual(try batch.record(at: 2), hex(d["audit"]![2]))
+    }
+
+    func testErrorsCarryCodes() {
+        XCTAssertThrowsError(try HolderKey(seed: Data(count: 31))) { error in
+            XCTAssertEqual((error as? PorterError)?.code, 1002)
+            XCTAssertTrue("\(error)".hasPrefix("invalid_parameter"))
+        }
+        XCTAssertThrowsError(try Grant(decoding: Data())) { error in
+            XCTAssertEqual((error as? PorterError)?.code, 101)
+        }
+    }
+}

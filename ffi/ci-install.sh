@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# What a fresh Debian machine lacks for ffi/ci.sh. Idempotent, non-interactive.
+set -euo pipefail
+
+CBINDGEN_VERSION=0.29.4   # also named in ffi/cbindgen.toml's header comment
+
+packages=(
+    gcc valgrind                                  # the C tests, under ASan and valgrind
+    clang                                         # the Swift module map, as a Clang module
+    openjdk-17-jdk-headless kotlin libjna-java    # the Kotlin binding on the JVM
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
+
+if ! cbindgen --version 2>/dev/null | grep -qx "cbindgen $CBINDGEN_VERSION"; then
+    cargo install --locked "cbindgen@$CBINDGEN_VERSION"
+fi
