@@ -835,7 +835,9 @@ where
         w.u8(0).map_err(|_| full)?;
         let mut count = 0u8;
         let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
-        let mut seq = from;
+        // Records the ring has overwritten are gone: start at the oldest still held.
+        let oldest = self.storage.audit_oldest().map_err(|e| self.storage_refusal(e))?;
+        let mut seq = from.max(oldest);
         while count < max.min(wire::MAX_LOG_RECORDS) && seq < self.audit_len {
             let bytes = match self.storage.audit_record(seq, &mut buf) {
                 Ok(Some(b)) => b,

@@ -43,6 +43,9 @@ use crate::hal::{FlashError, NorFlash};
 pub const MIN_PAGE_SIZE: usize = 4096;
 /// The fewest pages: identity 2, door state 2, replay 2, audit 3.
 pub const MIN_PAGES: usize = 9;
+/// Audit records the default layout (8 audit pages of 4 KiB) always keeps: 7 pages of records
+/// of at most 140 bytes each on flash (128 + 12 of framing).
+pub const MIN_AUDIT_RETAINED: u64 = 7 * (4096 / (MAX_AUDIT_RECORD_LEN as u64 + 12));
 /// The most pages a ring may span (bounds the RAM index).
 pub const MAX_RING_PAGES: usize = 32;
 /// The largest encoded [`ReplayRecord`]: table (<= 226), cache (<= 130), floor (<= 5), pending
@@ -326,6 +329,30 @@ impl<F: NorFlash> Storage<F> {
         }
         self.append(Which::Audit, bytes)?;
         Ok(ChainHash::of(bytes))
+    }
+
+    /// The oldest audit record from which the ring holds every record up to the head (older
+    /// ones were overwritten as the ring wrapped). The ring always keeps at least its pages but
+    /// one: [`MIN_AUDIT_RETAINED`] records or more with the default layout.
+    pub fn audit_oldest(&mut self) -> Result<u64, StorageError> {
+        let ring = self.audit.clone();
+        let Some(latest) = ring.latest else { return Ok(0) };
+        let mut page = latest.page;
+        let mut oldest = ring.page_first.get(page).copied().flatten().unwrap_or(latest.seq);
+        let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
+        for _ in 1..ring.pages {
+            page = (page + ring.pages - 1) % ring.pages;
+            let Some(first) = ring.page_first.get(page).copied().flatten() else { break };
+            // The previous page continues the chain only if it ends right before `oldest`.
+            if first >= oldest || oldest == 0 {
+                break;
+            }
+            if self.audit_record(u64::from(oldest - 1), &mut buf)?.is_none() {
+                break;
+            }
+            oldest = first;
+        }
+        Ok(u64::from(oldest))
     }
 
     /// Audit record `sequence`, if the ring still holds it.

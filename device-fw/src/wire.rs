@@ -9,7 +9,7 @@
 //! | `0x03` challenge | - | `0x83` challenge bytes |
 //! | `0x04` present | presentation bytes | `0x84` receipt bytes, or `0x85` coarse u8, audit sequence u64 |
 //! | `0x05` door state | signed door state | `0x86` sequence u64 |
-//! | `0x06` read log | from u64, max count u8 | `0x87` count u8, then per record: length u8, record bytes |
+//! | `0x06` read log | from u64, max count u8 | `0x87` count u8, then per record: length u8, record bytes (from the oldest record still held if `from` was overwritten) |
 //! | `0x07` log head | - | `0x88` signed log head |
 //!
 //! Any request may instead be answered `0xEE` [`Refusal`] u8, detail u16, retry after (ms) u32.

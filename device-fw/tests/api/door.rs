@@ -135,10 +135,12 @@ impl Door {
         }
     }
 
-    /// Every audit record the door still holds, verified as one chain from record 0.
+    /// Every audit record the door still holds, verified as one chain from the oldest (record
+    /// 0 unless the ring wrapped).
     pub fn log(&mut self) -> Vec<AuditRecord> {
         let mut follower = ChainFollower::new();
         let mut records = Vec::new();
+        let mut first = true;
         loop {
             let mut m = vec![wire::REQ_READ_LOG];
             m.extend_from_slice(&follower.next_sequence.to_le_bytes());
@@ -149,6 +151,12 @@ impl Door {
             let mut rest = &a[2..];
             for _ in 0..count {
                 let len = rest[0] as usize;
+                if first {
+                    // Where the ring starts now: trust the oldest record's own link.
+                    let r = AuditRecord::decode(&rest[1..1 + len]).unwrap();
+                    follower = ChainFollower { next_sequence: r.sequence, previous: r.previous };
+                    first = false;
+                }
                 records.push(follower.follow(&rest[1..1 + len]).expect("the log chains"));
                 rest = &rest[1 + len..];
             }
