@@ -57,6 +57,16 @@ step "C tests under valgrind"
 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     "$BUILD/porter_test" "$VECTORS" "$DRIVER"
 
+step "peak stack of the door path, by painting"
+gcc "${CFLAGS[@]}" -O1 ffi/tests/c/stack_usage.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/stack_usage"
+"$BUILD/stack_usage" "$DRIVER"
+
+step "the README's driver-flow example, compiled and run as written"
+sed -n '/^```c driver_flow.c$/,/^```$/p' ffi/README.md | sed '1d;$d' > "$BUILD/driver_flow.c"
+test -s "$BUILD/driver_flow.c"
+gcc "${CFLAGS[@]}" "$BUILD/driver_flow.c" "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/driver_flow"
+"$BUILD/driver_flow" "$DRIVER"
+
 step "Kotlin binding: kotlinc (once), then the JVM against the shared vectors"
 JNA=/usr/share/java/jna.jar
 KOTLIN_STDLIB=/usr/share/java/kotlin-stdlib.jar

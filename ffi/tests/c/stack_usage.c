@@ -1,0 +1,111 @@
+/*
+ * Measures the peak stack of the door path (porter_door_admit, porter_door_apply_state) by
+ * painting: a thread runs on a buffer filled with a pattern, and the deepest overwritten byte
+ * gives the depth. The same thread running an empty function gives the baseline (glibc keeps
+ * the thread descriptor and TLS at the top of a caller-provided stack). Fails if the door path
+ * needs more than the budget the README promises.
+ *
+ * usage: stack_usage ffi/tests/data/driver.txt
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "porter.h"
+
+#define STACK_SIZE (512 * 1024)
+#define PAINT 0xA5
+#define BUDGET (64 * 1024) /* ffi/README.md: "reserve 64 KiB of stack" */
+
+static char *text;
+static uint8_t root[32], challenge[PORTER_MAX_CHALLENGE_LEN], presentation[PORTER_MAX_PRESENTATION_LEN],
+    state[PORTER_MAX_DOOR_STATE_LEN];
+static size_t challenge_len, presentation_len, state_len;
+static porter_door_config config;
+static uint8_t memory[PORTER_MAX_DOOR_MEMORY_LEN];
+static size_t memory_len;
+static porter_result result;
+
+static size_t hex_field(const char *name, uint8_t *out, size_t cap) {
+    size_t name_len = strlen(name);
+    for (char *line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, name, name_len) || line[name_len] != ' ') continue;
+        const char *hex = line + name_len + 1;
+        size_t n = 0;
+        unsigned byte;
+        while (n < cap && isxdigit((unsigned char)hex[2 * n]) &&
+               isxdigit((unsigned char)hex[2 * n + 1]) && sscanf(hex + 2 * n, "%2x", &byte) == 1)
+            out[n++] = (uint8_t)byte;
+        return n;
+    }
+    fprintf(stderr, "no %s\n", name);
+    exit(2);
+}
+
+static void *nothing(void *arg) { return arg; }
+
+static void *admit(void *arg) {
+    porter_admission admission;
+    result = porter_door_admit(&config, memory, sizeof memory, &memory_len, 1795435200u, challenge,
+                               challenge_len, presentation, presentation_len, &admission);
+    return arg;
+}
+
+static void *apply_state(void *arg) {
+    uint64_t sequence;
+    result = porter_door_apply_state(&config, memory, sizeof memory, &memory_len, state, state_len,
+                                     &sequence);
+    return arg;
+}
+
+/* Bytes of the painted stack `fn` overwrote. */
+static size_t depth(void *(*fn)(void *)) {
+    uint8_t *stack = aligned_alloc(4096, STACK_SIZE);
+    memset(stack, PAINT, STACK_SIZE);
+    pthread_attr_t attr;
+    pthread_t thread;
+    pthread_attr_init(&attr);
+    pthread_attr_setstack(&attr, stack, STACK_SIZE);
+    if (pthread_create(&thread, &attr, fn, NULL) || pthread_join(thread, NULL)) exit(2);
+    pthread_attr_destroy(&attr);
+    size_t untouched = 0;
+    while (untouched < STACK_SIZE && stack[untouched] == PAINT) untouched++;
+    free(stack);
+    return STACK_SIZE - untouched;
+}
+
+int main(int argc, char **argv) {
+    FILE *f = argc == 2 ? fopen(argv[1], "rb") : NULL;
+    if (!f) return 2;
+    text = calloc(1, 1 << 16);
+    if (!text || fread(text, 1, (1 << 16) - 1, f) == 0) return 2;
+    fclose(f);
+    hex_field("root", root, sizeof root);
+    challenge_len = hex_field("challenge", challenge, sizeof challenge);
+    presentation_len = hex_field("presentation", presentation, sizeof presentation);
+    state_len = hex_field("door_state", state, sizeof state);
+    config.site = (uint32_t)strtoul(strstr(text, "\nsite ") + 6, NULL, 10);
+    config.door = (uint16_t)strtoul(strstr(text, "\ndoor ") + 6, NULL, 10);
+    memcpy(config.root, root, 32);
+    config.clock_skew = 60;
+    config.challenge_lifetime = 30;
+
+    size_t baseline = depth(nothing);
+    /* The deepest admission: nothing cached, so the root, issuer, holder and the carried door
+     * state's signatures are all checked, and the state is installed. */
+    porter_door_memory_init(config.site, 0, memory, sizeof memory, &memory_len);
+    size_t admit_depth = depth(admit) - baseline;
+    int failed = result != PORTER_RESULT_OK;
+    porter_door_memory_init(config.site, 0, memory, sizeof memory, &memory_len);
+    size_t state_depth = depth(apply_state) - baseline;
+    failed |= result != PORTER_RESULT_OK;
+    printf("peak stack: porter_door_admit %zu bytes, porter_door_apply_state %zu bytes (budget %d)\n",
+           admit_depth, state_depth, BUDGET);
+    failed |= admit_depth > BUDGET || state_depth > BUDGET;
+    printf("%d passed, %d failed\n", failed ? 0 : 1, failed ? 1 : 0);
+    free(text);
+    return failed;
+}
