@@ -372,18 +372,34 @@ impl<F: NorFlash> Storage<F> {
                 }
             }
         }
-        let Some((page, _)) = best else { return Ok(None) };
+        let Some((page, first)) = best else { return Ok(None) };
         let base = (ring.first + page) * self.page_size;
-        let mut found = None;
-        scan_page(&mut self.flash, base, self.page_size, ring.kind, |offset, s, len| {
-            if s == seq {
-                found = Some((offset, len));
+        // Walk the headers to the record (the page's prefix was checked at mount or written
+        // by us), then check that record's own CRC.
+        let mut offset = 0;
+        let mut expect = first;
+        while offset + OVERHEAD <= self.page_size {
+            let mut head = [0u8; 8];
+            self.flash.read(base + offset, &mut head)?;
+            let header = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+            let s = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+            let len = (header >> 16) as usize;
+            let need = OVERHEAD + len.div_ceil(4) * 4;
+            if header == ERASED || s != expect || offset + need > self.page_size {
+                return Ok(None);
             }
-        })?;
-        let Some((offset, len)) = found else { return Ok(None) };
-        let out = buf.get_mut(..len).ok_or(StorageError::TooLarge)?;
-        self.flash.read(base + offset + 8, out)?;
-        Ok(Some(out))
+            if s == seq {
+                if !record_intact(&mut self.flash, base + offset, need)? {
+                    return Ok(None);
+                }
+                let out = buf.get_mut(..len).ok_or(StorageError::TooLarge)?;
+                self.flash.read(base + offset + 8, out)?;
+                return Ok(Some(out));
+            }
+            offset += need;
+            expect = expect.wrapping_add(1);
+        }
+        Ok(None)
     }
 
     fn ring(&mut self, which: Which) -> &mut Ring {
@@ -601,6 +617,24 @@ fn scan_page<F: NorFlash>(
     Ok(if offset == page_size { PageEnd::Clean(offset) } else { blank_tail(flash, base, offset, page_size)? })
 }
 
+/// Whether the `need`-byte record at `at` matches its CRC.
+fn record_intact<F: NorFlash>(flash: &mut F, at: usize, need: usize) -> Result<bool, FlashError> {
+    let mut crc = Crc32::new();
+    let mut chunk = [0u8; 64];
+    let body = need - 4;
+    let mut done = 0;
+    while done < body {
+        let n = (body - done).min(chunk.len());
+        let part = chunk.get_mut(..n).ok_or(FlashError::OutOfBounds)?;
+        flash.read(at + done, part)?;
+        crc.update(part);
+        done += n;
+    }
+    let mut word = [0u8; 4];
+    flash.read(at + body, &mut word)?;
+    Ok(u32::from_le_bytes(word) == crc.finish())
+}
+
 fn blank_tail<F: NorFlash>(
     flash: &mut F,
     base: usize,
@@ -629,8 +663,24 @@ fn is_blank<F: NorFlash>(flash: &mut F, start: usize, len: usize) -> Result<bool
     Ok(true)
 }
 
-/// CRC-32 (IEEE 802.3, reflected), bitwise: small code, and records are short.
+/// CRC-32 (IEEE 802.3, reflected), a nibble at a time: a 64-byte table, 4x the bitwise speed.
 struct Crc32(u32);
+
+const CRC_NIBBLES: [u32; 16] = {
+    let mut t = [0u32; 16];
+    let mut i = 0;
+    while i < 16 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 4 {
+            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            k += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
 
 impl Crc32 {
     fn new() -> Crc32 {
@@ -640,9 +690,9 @@ impl Crc32 {
     fn update(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.0 ^= u32::from(b);
-            for _ in 0..8 {
-                let mask = (self.0 & 1).wrapping_neg();
-                self.0 = (self.0 >> 1) ^ (0xEDB8_8320 & mask);
+            for _ in 0..2 {
+                let low = (self.0 & 0xF) as usize;
+                self.0 = (self.0 >> 4) ^ CRC_NIBBLES.get(low).copied().unwrap_or(0);
             }
         }
     }
