@@ -44,9 +44,9 @@ fn grant_body(holder: PublicKey, serial: u64) -> Grant {
 impl Bench {
     /// Builds the site and warms a door up with one admission.
     pub fn new() -> Result<Bench, Error> {
-        let root = SigningKey::from_seed([1; 32]);
-        let issuer = SigningKey::from_seed([2; 32]);
-        let holder = SigningKey::from_seed([3; 32]);
+        let root = SigningKey::from_seed([1; 32])?;
+        let issuer = SigningKey::from_seed([2; 32])?;
+        let holder = SigningKey::from_seed([3; 32])?;
         let config = DoorConfig {
             site: SITE,
             door: DOOR,

@@ -109,6 +109,8 @@ pub enum Error {
     // --- 8xx: the caller's buffers and inputs ---
     /// An output buffer is too small for the encoded message.
     BufferTooSmall,
+    /// A key seed was all zeros: the entropy source failed. Draw the seed again.
+    KeyInvalidSeed,
 }
 
 /// What a door tells a phone: enough for an honest app to act, nothing that helps probing.
@@ -169,11 +171,12 @@ impl Error {
             AuditChainBroken => 704,
             AuditGap => 705,
             BufferTooSmall => 801,
+            KeyInvalidSeed => 802,
         }
     }
 
     /// Every reason, in code order: for tables, bindings and exhaustive tests.
-    pub const ALL: [Error; 40] = {
+    pub const ALL: [Error; 41] = {
         use Error::*;
         [
             DecodeMalformed,
@@ -216,6 +219,7 @@ impl Error {
             AuditChainBroken,
             AuditGap,
             BufferTooSmall,
+            KeyInvalidSeed,
         ]
     };
 
@@ -268,6 +272,7 @@ impl Error {
             AuditChainBroken => "audit_chain_broken",
             AuditGap => "audit_gap",
             BufferTooSmall => "buffer_too_small",
+            KeyInvalidSeed => "key_invalid_seed",
         }
     }
 
@@ -345,6 +350,7 @@ impl Error {
             AuditChainBroken => "an audit record does not chain to the one before it",
             AuditGap => "audit records are missing or repeated",
             BufferTooSmall => "the output buffer is too small",
+            KeyInvalidSeed => "the key seed is all zeros: the entropy source failed; draw it again",
         }
     }
 }

@@ -60,9 +60,9 @@ pub fn fuzz_decoders(data: &[u8]) {
 /// Admission never panics; a presentation that differs from the one valid presentation is
 /// never admitted; a refusal leaves the memory unchanged.
 pub fn fuzz_admission(data: &[u8]) {
-    let root = SigningKey::from_seed([1; 32]);
-    let issuer = SigningKey::from_seed([2; 32]);
-    let holder = SigningKey::from_seed([3; 32]);
+    let root = SigningKey::from_seed([1; 32]).unwrap();
+    let issuer = SigningKey::from_seed([2; 32]).unwrap();
+    let holder = SigningKey::from_seed([3; 32]).unwrap();
     let config = DoorConfig {
         site: SITE,
         door: DOOR,

@@ -182,9 +182,12 @@ pub const MAX_SIGNED_LEN: usize = crate::door_state::MAX_DOOR_STATE_LEN + 64;
 pub struct SigningKey(ed25519_compact::KeyPair);
 
 impl SigningKey {
-    /// The key made from 32 bytes of secret entropy.
-    pub fn from_seed(seed: [u8; 32]) -> SigningKey {
-        SigningKey(ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed)))
+    /// The key made from 32 bytes of secret entropy. An all-zero seed is refused
+    /// (`KeyInvalidSeed`): it means the entropy source failed, and would be a known key.
+    pub fn from_seed(seed: [u8; 32]) -> Result<SigningKey, crate::Error> {
+        ed25519_compact::KeyPair::try_from_seed(ed25519_compact::Seed::new(seed))
+            .map(SigningKey)
+            .map_err(|_| crate::Error::KeyInvalidSeed)
     }
 
     /// The seed, for storing the key.

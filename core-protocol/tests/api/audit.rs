@@ -179,3 +179,9 @@ fn error_codes_are_unique_and_round_trip() {
     }
     assert_eq!(Error::from_code(0), None);
 }
+
+#[test]
+fn an_all_zero_seed_is_refused_not_a_panic() {
+    assert_eq!(SigningKey::from_seed([0; 32]).err(), Some(Error::KeyInvalidSeed));
+    assert!(SigningKey::from_seed([0, 0, 0, 1].repeat(8).try_into().unwrap()).is_ok());
+}

@@ -8,7 +8,7 @@ pub const DOOR: DoorId = DoorId(1);
 pub const NOON: Time = Time(1_795_435_200);
 
 pub fn key(n: u8) -> SigningKey {
-    SigningKey::from_seed([n; 32])
+    SigningKey::from_seed([n; 32]).unwrap()
 }
 
 pub struct Site {

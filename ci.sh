@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Porter's one test command, the same locally and in CI (.ci/run calls it after installing
+# what a fresh machine lacks). Each part's own checks live in <part>/ci.sh and run at the end.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format"
+cargo fmt --all --check
+
+step "lints (clippy, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "the protocol core builds for the door's Cortex-M4 (no_std, no default features)"
+cargo build -p porter-protocol --target thumbv7em-none-eabihf --no-default-features
+cargo build -p porter-protocol --target thumbv7em-none-eabihf --no-default-features --features opt_size
+
+step "tests"
+cargo test --workspace
+
+step "test vectors are reproducible: regenerate and diff"
+cargo run -q -p porter-protocol --example gen_vectors
+git diff --exit-code -- spec/vectors
+
+step "benchmarks compile (run them with ./bench.sh; budgets are checked there, not here)"
+cargo bench -p porter-benches --no-run
+
+if command -v cargo-fuzz >/dev/null; then
+    step "fuzz smoke run: ${FUZZ_SECONDS:=15} s per target (stable toolchain, no sanitizer)"
+    (
+        cd fuzz
+        for target in $(cargo fuzz list); do
+            cargo fuzz run -s none "$target" -- -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 2>&1 |
+                grep -E '^Done|^==|panicked|SUMMARY' || true
+            test "${PIPESTATUS[0]}" -eq 0
+        done
+    )
+else
+    echo "cargo-fuzz is not installed (cargo install --locked cargo-fuzz@0.13.2): fuzz smoke run skipped"
+fi
+
+for part in device-fw server ffi; do
+    if [[ -f $part/ci.sh ]]; then
+        step "$part"
+        bash "$part/ci.sh"
+    fi
+done
+
+step "all checks passed"
