@@ -31,9 +31,13 @@ if command -v cargo-fuzz >/dev/null; then
     (
         cd fuzz
         for target in $(cargo fuzz list); do
-            cargo fuzz run -s none "$target" -- -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 2>&1 |
-                grep -E '^Done|^==|panicked|SUMMARY' || true
-            test "${PIPESTATUS[0]}" -eq 0
+            log=$(mktemp)
+            if ! cargo fuzz run -s none "$target" -- -max_total_time="$FUZZ_SECONDS" >"$log" 2>&1; then
+                tail -40 "$log"
+                echo "fuzz target $target found a failure (input saved under fuzz/artifacts/$target)"
+                exit 1
+            fi
+            echo "$target: $(grep -E '^Done' "$log")"
         done
     )
 else

@@ -1,5 +1,6 @@
-//! Writes `spec/vectors/admission.json` and `spec/vectors/admission.txt`: multi-step door
-//! scenarios with the verdict each step must get, for every binding to replay.
+//! Writes `spec/vectors/admission.{json,txt}` (multi-step door scenarios) and
+//! `spec/vectors/audit.{json,txt}` (enrolments, receipts, audit chains and log heads), each
+//! with the verdict every binding must reach.
 //!
 //! Run from the repository root: `cargo run -p porter-protocol --example gen_vectors`.
 //! Keys come from fixed seeds, so the output is byte-for-byte reproducible; CI regenerates the
@@ -686,4 +687,243 @@ fn main() {
         .unwrap();
     std::fs::write(dir.join("admission.txt"), txt).unwrap();
     eprintln!("wrote {} cases to spec/vectors/admission.{{json,txt}}", cases.len());
+    write_audit_vectors(dir);
+}
+
+/// One audit vector: a line of the text format, its JSON form, the verdict by hand, and the
+/// implementation's verdict.
+struct AuditCase {
+    name: &'static str,
+    kind: &'static str,
+    key: Vec<u8>,
+    extra: Vec<u8>,
+    head: Option<Vec<u8>>,
+    records: Vec<Vec<u8>>,
+    expect: Option<Error>,
+}
+
+fn audit_verdict(c: &AuditCase) -> Option<Error> {
+    let key = PublicKey(c.key.clone().try_into().unwrap());
+    match c.kind {
+        "enrolment" => {
+            let device = PublicKey(c.extra.clone().try_into().unwrap());
+            Enrolment::decode_for_device(&c.records[0], &key, &device).err()
+        }
+        "receipt" => AuditRecord::decode_receipt(&c.records[0], &key).err(),
+        "chain" => {
+            let mut follower = ChainFollower::new();
+            for r in &c.records {
+                if let Err(e) = follower.follow(r) {
+                    return Some(e);
+                }
+            }
+            let head = c.head.as_ref()?;
+            LogHead::decode_verified(head, &key).and_then(|h| follower.matches(&h)).err()
+        }
+        other => panic!("unknown audit vector kind {other}"),
+    }
+}
+
+fn write_audit_vectors(dir: &std::path::Path) {
+    let s = Site::new();
+    let device = key(5);
+    let dpk = device.public_key().0.to_vec();
+    let root = s.root.public_key().0.to_vec();
+    let enrolment = Enrolment {
+        version: VERSION,
+        site: SITE,
+        door: DOOR,
+        device: device.public_key(),
+        issued_at: NOON,
+    };
+    let mut buf = [0u8; MAX_ENROLMENT_LEN];
+    let enrolled = enrolment.seal(&s.root, &mut buf).unwrap().to_vec();
+    let forged = enrolment.seal(&key(9), &mut buf).unwrap().to_vec();
+
+    let mut records = Vec::new();
+    let mut previous = ChainHash::GENESIS;
+    for i in 0..5u64 {
+        let event = if i == 2 {
+            AuditEvent::Admitted {
+                issuer: s.issuer.public_key().id(),
+                grant_serial: 10,
+                use_index: 0,
+                holder: s.holder.public_key().id(),
+                role: Role::Delivery,
+                package: PackageCommitment::new(&[7; 16], b"1Z999AA10123456784"),
+            }
+        } else {
+            AuditEvent::Rejected { reason: Error::ReplayDuplicate.code() }
+        };
+        let r = record(SITE, DOOR, i, NOON.plus(i as u32), previous, event);
+        let mut b = [0u8; MAX_AUDIT_RECORD_LEN];
+        let bytes = r.encode(&mut b).unwrap().to_vec();
+        previous = ChainHash::of(&bytes);
+        records.push((r, bytes));
+    }
+    let mut rb = [0u8; MAX_RECEIPT_LEN];
+    let receipt = records[2].0.seal_receipt(&device, &mut rb).unwrap().to_vec();
+    let mut flipped = receipt.clone();
+    let last_body_byte = flipped.len() - 65; // inside the package commitment: still decodes
+    flipped[last_body_byte] ^= 0x10;
+    let head = LogHead {
+        version: VERSION,
+        site: SITE,
+        door: DOOR,
+        length: 5,
+        head: previous,
+        at: NOON.plus(10),
+    };
+    let mut hb = [0u8; MAX_LOG_HEAD_LEN];
+    let sealed_head = head.seal(&device, &mut hb).unwrap().to_vec();
+    let forged_head = head.seal(&key(9), &mut hb).unwrap().to_vec();
+    let all: Vec<Vec<u8>> = records.iter().map(|(_, b)| b.clone()).collect();
+    let broken = {
+        let mut r = records[3].0;
+        r.previous = ChainHash([0xab; 32]);
+        let mut b = [0u8; MAX_AUDIT_RECORD_LEN];
+        r.encode(&mut b).unwrap().to_vec()
+    };
+
+    let one = |name, kind, key: &Vec<u8>, extra: Vec<u8>, bytes: Vec<u8>, expect| AuditCase {
+        name,
+        kind,
+        key: key.clone(),
+        extra,
+        head: None,
+        records: vec![bytes],
+        expect,
+    };
+    let chain = |name, head: Option<Vec<u8>>, records: Vec<Vec<u8>>, expect| AuditCase {
+        name,
+        kind: "chain",
+        key: dpk.clone(),
+        extra: Vec::new(),
+        head,
+        records,
+        expect,
+    };
+    let cases = vec![
+        one("enrolment_accepted", "enrolment", &root, dpk.clone(), enrolled.clone(), None),
+        one(
+            "enrolment_for_another_device",
+            "enrolment",
+            &root,
+            key(6).public_key().0.to_vec(),
+            enrolled.clone(),
+            Some(Error::EnrolmentMismatch),
+        ),
+        one(
+            "enrolment_not_from_root",
+            "enrolment",
+            &root,
+            dpk.clone(),
+            forged,
+            Some(Error::EnrolmentBadSignature),
+        ),
+        one(
+            "enrolment_truncated",
+            "enrolment",
+            &root,
+            dpk.clone(),
+            enrolled[..40].to_vec(),
+            Some(Error::DecodeMalformed),
+        ),
+        one("receipt_accepted", "receipt", &dpk, Vec::new(), receipt.clone(), None),
+        one(
+            "receipt_from_another_door",
+            "receipt",
+            &key(6).public_key().0.to_vec(),
+            Vec::new(),
+            receipt.clone(),
+            Some(Error::AuditBadSignature),
+        ),
+        one(
+            "receipt_altered",
+            "receipt",
+            &dpk,
+            Vec::new(),
+            flipped,
+            Some(Error::AuditBadSignature),
+        ),
+        chain("chain_with_matching_head", Some(sealed_head.clone()), all.clone(), None),
+        chain(
+            "chain_missing_a_record",
+            None,
+            [&all[..2], &all[3..]].concat(),
+            Some(Error::AuditGap),
+        ),
+        chain(
+            "chain_repeating_a_record",
+            None,
+            [&all[..3], &all[2..3]].concat(),
+            Some(Error::AuditGap),
+        ),
+        chain(
+            "chain_with_a_forged_link",
+            None,
+            [&all[..3], &[broken][..]].concat(),
+            Some(Error::AuditChainBroken),
+        ),
+        chain(
+            "head_beyond_the_records",
+            Some(sealed_head),
+            all[..4].to_vec(),
+            Some(Error::AuditGap),
+        ),
+        chain(
+            "head_not_from_the_door",
+            Some(forged_head),
+            all.clone(),
+            Some(Error::AuditBadSignature),
+        ),
+    ];
+
+    let mut txt = String::from(
+        "# Porter audit vectors. Generated by `cargo run -p porter-protocol --example gen_vectors`; do not edit.\n\
+         # enrolment <root> <device> <enrolment hex> <code> / receipt <device> <receipt hex> <code> /\n\
+         # chain <device> <signed log head hex or -> <record hex,record hex,...> <code>. code 0 = accepted.\n",
+    );
+    let mut json = Vec::new();
+    for c in &cases {
+        let got = audit_verdict(c);
+        assert_eq!(got, c.expect, "audit vector {}: the implementation disagrees", c.name);
+        let records: Vec<String> = c.records.iter().map(|r| hex(r)).collect();
+        match c.kind {
+            "enrolment" => writeln!(
+                txt,
+                "enrolment {} {} {} {}",
+                hex(&c.key),
+                hex(&c.extra),
+                records[0],
+                code(c.expect)
+            ),
+            "receipt" => writeln!(txt, "receipt {} {} {}", hex(&c.key), records[0], code(c.expect)),
+            _ => writeln!(
+                txt,
+                "chain {} {} {} {}",
+                hex(&c.key),
+                c.head.as_ref().map_or("-".to_string(), |h| hex(h)),
+                records.join(","),
+                code(c.expect)
+            ),
+        }
+        .unwrap();
+        json.push(serde_json::json!({
+            "name": c.name, "kind": c.kind, "key": hex(&c.key),
+            "device": (c.kind == "enrolment").then(|| hex(&c.extra)),
+            "head": c.head.as_ref().map(|h| hex(h)),
+            "records": records,
+            "expect": { "code": code(c.expect), "name": c.expect.map_or("accepted", Error::name) },
+        }));
+    }
+    let doc = serde_json::json!({
+        "about": "Porter audit vectors. enrolment: key = site root, device = the door's key, records[0] = the enrolment. receipt: key = device key, records[0] = the receipt. chain: follow records from the genesis; then, if head is present, verify it under key and check it matches. code 0 = accepted, else Error::code()",
+        "generator": "cargo run -p porter-protocol --example gen_vectors",
+        "cases": json,
+    });
+    std::fs::write(dir.join("audit.json"), serde_json::to_string_pretty(&doc).unwrap() + "\n")
+        .unwrap();
+    std::fs::write(dir.join("audit.txt"), txt).unwrap();
+    eprintln!("wrote {} cases to spec/vectors/audit.{{json,txt}}", cases.len());
 }

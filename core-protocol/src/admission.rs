@@ -48,7 +48,8 @@ pub struct DoorConfig {
 
 /// Everything a door remembers between attempts. Persist it (or its parts) after every change.
 ///
-/// RAM with the default sizes, as `size_of` reports on x86_64 and thumbv7em alike: door state
+/// RAM with the default sizes, as `size_of` reports on x86_64 (no more on thumbv7em, whose
+/// `usize` is half as wide): door state
 /// 3,112 bytes (256 deny entries x 12 + header), replay table 240, certificate cache 144, floor
 /// and padding 8: 3,504 bytes, under the 4 KiB budget (`verifier_ram_is_within_4_kib`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

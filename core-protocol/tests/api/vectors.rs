@@ -82,3 +82,54 @@ fn every_admission_vector_gets_its_verdict() {
         }
     }
 }
+
+fn key32(v: &Value, name: &str) -> PublicKey {
+    PublicKey(unhex(field(v, name).as_str().unwrap()).try_into().unwrap())
+}
+
+#[test]
+fn every_audit_vector_gets_its_verdict() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/vectors/audit.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut codes_seen = std::collections::BTreeSet::new();
+    for case in field(&doc, "cases").as_array().unwrap() {
+        let name = field(case, "name").as_str().unwrap();
+        let key = key32(case, "key");
+        let records: Vec<Vec<u8>> = field(case, "records")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| unhex(r.as_str().unwrap()))
+            .collect();
+        let got = match field(case, "kind").as_str().unwrap() {
+            "enrolment" => {
+                Enrolment::decode_for_device(&records[0], &key, &key32(case, "device")).err()
+            }
+            "receipt" => AuditRecord::decode_receipt(&records[0], &key).err(),
+            "chain" => {
+                let mut follower = ChainFollower::new();
+                let followed = records.iter().try_for_each(|r| follower.follow(r).map(drop));
+                match (followed, field(case, "head").as_str()) {
+                    (Err(e), _) => Some(e),
+                    (Ok(()), None) => None,
+                    (Ok(()), Some(head)) => LogHead::decode_verified(&unhex(head), &key)
+                        .and_then(|h| follower.matches(&h))
+                        .err(),
+                }
+            }
+            other => panic!("unknown kind {other}"),
+        };
+        let want = number(field(case, "expect"), "code") as u16;
+        assert_eq!(got.map_or(0, Error::code), want, "{name}");
+        codes_seen.insert(want);
+    }
+    for e in [
+        Error::EnrolmentBadSignature,
+        Error::EnrolmentMismatch,
+        Error::AuditBadSignature,
+        Error::AuditChainBroken,
+        Error::AuditGap,
+    ] {
+        assert!(codes_seen.contains(&e.code()), "no audit vector gives {e}");
+    }
+}
