@@ -356,12 +356,8 @@ where
             }
         };
         identity.boot_count = identity.boot_count.wrapping_add(1);
-        // An all-zero seed is what a dead entropy source gives; ed25519-compact also refuses it
-        // (by panicking), so it never reaches `from_seed`.
-        if identity.seed == [0; 32] {
-            return Err(Fault::Entropy);
-        }
-        let device = SigningKey::from_seed(identity.seed);
+        // An all-zero seed is what a dead entropy source gives: refused, the door faults.
+        let device = SigningKey::from_seed(identity.seed).map_err(|_| Fault::Entropy)?;
         self.device_public = device.public_key();
         self.device = Some(device);
         // The boot counter must be durable before any nonce uses it.

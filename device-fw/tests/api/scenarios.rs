@@ -124,3 +124,141 @@ fn an_unanswered_challenge_expires_and_is_logged_as_a_failed_attempt() {
     assert_eq!(door.present(&late), Verdict::Refused(Refusal::NoChallenge, 0, 0));
     assert_eq!(door.h.lock.pulses(), 0);
 }
+
+fn garbage_attempt(door: &mut Door) -> Verdict {
+    door.attempt(|_| vec![0xFF; 40])
+}
+
+#[test]
+fn repeated_failures_back_off_then_lock_out_across_reboots() {
+    let settings = Settings::default();
+    let (mut door, site) = Door::enrolled(settings);
+    // The free failures.
+    for _ in 0..settings.free_failures {
+        assert!(matches!(garbage_attempt(&mut door), Verdict::Denied { coarse: 1, .. }));
+    }
+    // The next failure starts the back-off: 2 s, then 4 s, ...
+    assert!(matches!(garbage_attempt(&mut door), Verdict::Denied { .. }));
+    assert_eq!(door.challenge(), Err(Verdict::Refused(Refusal::BackOff, 0, 2_000)));
+    door.advance_ms(2_000);
+    assert!(matches!(garbage_attempt(&mut door), Verdict::Denied { .. }));
+    assert_eq!(door.challenge(), Err(Verdict::Refused(Refusal::BackOff, 0, 4_000)));
+    // A valid grant during back-off is not even looked at.
+    let (_, p) = site.valid(10, 1, 1);
+    assert_eq!(door.present(&p), Verdict::Refused(Refusal::BackOff, 0, 4_000));
+
+    // Power cycling does not reset it: the tail of the audit log remembers.
+    let mut door = door.reboot();
+    assert_eq!(door.c.failures(), settings.free_failures + 2);
+    assert!(matches!(door.challenge(), Err(Verdict::Refused(Refusal::BackOff, 0, _))));
+
+    // Keep failing until the lockout.
+    while door.c.failures() > 0 && door.c.failures() < settings.lockout_after {
+        door.advance_ms(600_000);
+        garbage_attempt(&mut door);
+    }
+    assert!(door.events().contains(&AuditEvent::Alarm(Alarm::Lockout)));
+    assert!(matches!(door.challenge(), Err(Verdict::Refused(Refusal::LockedOut, 0, _))));
+    assert_eq!(door.h.indicator.current(), Some(Signal::LockedOut));
+    let mut door = door.reboot();
+    assert!(matches!(door.challenge(), Err(Verdict::Refused(Refusal::LockedOut, 0, _))), "a reboot does not lift a lockout");
+    door.advance_ms(u64::from(settings.lockout_ms));
+    // After the lockout, a valid grant works and resets the count (the RTC set back to the
+    // grant's window: all that waiting took an hour).
+    door.h.clock.set_rtc(NOON);
+    assert!(matches!(door.attempt_grant(&site, &site.grant_body(10, 1)), Verdict::Admitted(_)));
+    assert_eq!(door.c.failures(), 0);
+    assert_eq!(door.h.lock.pulses(), 1);
+}
+
+#[test]
+fn held_open_and_forced_open_raise_alarms() {
+    let settings = Settings::default();
+    let (mut door, site) = Door::enrolled(settings);
+    // Forced: the door opens while the strike holds.
+    door.h.sensor.set_open(true);
+    door.c.poll();
+    door.h.sensor.set_open(false);
+    door.c.poll();
+    assert_eq!(door.events().last(), Some(&AuditEvent::Alarm(Alarm::ForcedOpen)));
+
+    // Admitted, opened during the pulse, then held open past the limit: one alarm.
+    assert!(matches!(door.attempt_grant(&site, &site.grant_body(10, 1)), Verdict::Admitted(_)));
+    door.h.sensor.set_open(true);
+    door.c.poll();
+    door.advance_ms(u64::from(settings.held_open_ms));
+    assert!(!door.events().contains(&AuditEvent::Alarm(Alarm::HeldOpen)));
+    door.advance_ms(1);
+    door.advance_ms(10_000);
+    let held = door.events().iter().filter(|e| **e == AuditEvent::Alarm(Alarm::HeldOpen)).count();
+    assert_eq!(held, 1);
+    assert_eq!(door.h.indicator.current(), Some(Signal::Alarm));
+    // Closing and opening again normally after an admission raises nothing new.
+    door.h.sensor.set_open(false);
+    door.c.poll();
+    let forced = door.events().iter().filter(|e| **e == AuditEvent::Alarm(Alarm::ForcedOpen)).count();
+    assert_eq!(forced, 1);
+}
+
+#[test]
+fn the_clock_never_runs_behind_the_signed_floor() {
+    let (mut door, site) = Door::enrolled(Settings::default());
+    let state = site.seal_state(&site.state(1, NOON.plus(100)));
+    assert_eq!(door.send_state(&state), Ok(1));
+    // The RTC resets to 1970.
+    door.h.clock.set_rtc(Time(0));
+    let ch = door.challenge().unwrap();
+    assert_eq!(ch.issued_at, NOON.plus(100), "challenges use the floor, not the reset RTC");
+    assert!(door.events().contains(&AuditEvent::Alarm(Alarm::ClockBehindFloor)));
+    // A grant valid at the floor is admitted; the audit time is the floor.
+    let cert = site.seal_cert(&site.certificate_body());
+    let grant = site.seal_grant(&site.grant_body(10, 1));
+    assert!(matches!(door.present(&site.present(&ch, &grant, &cert, None)), Verdict::Admitted(_)));
+    assert_eq!(door.log().last().unwrap().at, NOON.plus(100));
+    // The floor survives a power cycle with the RTC still wrong, and an expired grant stays
+    // expired however far the RTC is set back.
+    let mut door = door.reboot();
+    assert_eq!(door.c.memory().unwrap().floor(), NOON.plus(100));
+    let late = site.seal_state(&site.state(2, NOON.plus(86_400)));
+    assert_eq!(door.send_state(&late), Ok(2));
+    door.h.clock.set_rtc(NOON);
+    door.attempt_grant(&site, &site.grant_body(11, 1));
+    assert_eq!(door.last_reason(), Some(Error::GrantExpired.code()));
+    assert_eq!(door.h.lock.pulses(), 1);
+}
+
+#[test]
+fn door_state_never_rolls_back_from_any_phone_or_across_reboots() {
+    let (mut door, site) = Door::enrolled(Settings::default());
+    let mut revoking = site.state(5, NOON);
+    revoking
+        .deny
+        .push(DenyEntry { subject: DenySubject::holder(&site.holder.public_key()), until: NOON.plus(900) })
+        .unwrap();
+    assert_eq!(door.send_state(&site.seal_state(&revoking)), Ok(5));
+    // Older and equal states are refused, from any phone.
+    let older = site.seal_state(&site.state(3, NOON));
+    assert_eq!(door.send_state(&older), Err((Refusal::Rejected, Error::StateNotNewer.code())));
+    assert_eq!(door.send_state(&site.seal_state(&revoking)), Err((Refusal::Rejected, Error::StateNotNewer.code())));
+    // A forged newer one is refused.
+    let forged = {
+        let other = key(9);
+        let mut buf = vec![0u8; MAX_DOOR_STATE_LEN];
+        site.state(9, NOON).seal(&other, &mut buf).unwrap().to_vec()
+    };
+    assert_eq!(door.send_state(&forged), Err((Refusal::Rejected, Error::StateBadSignature.code())));
+    // The holder stays revoked, also when the phone carries the older state, and after reboot.
+    let cert = site.seal_cert(&site.certificate_body());
+    let grant = site.seal_grant(&site.grant_body(10, 1));
+    door.attempt(|ch| site.present(ch, &grant, &cert, Some(&older)));
+    assert_eq!(door.last_reason(), Some(Error::HolderRevoked.code()));
+    let mut door = door.reboot();
+    assert_eq!(door.c.memory().unwrap().state().sequence, 5);
+    door.attempt_grant(&site, &site.grant_body(10, 1));
+    assert_eq!(door.last_reason(), Some(Error::HolderRevoked.code()));
+    // A newer state carried in a presentation is taken and persisted with the admission.
+    let lifted = site.seal_state(&site.state(6, NOON));
+    assert!(matches!(door.attempt(|ch| site.present(ch, &grant, &cert, Some(&lifted))), Verdict::Admitted(_)));
+    let door = door.reboot();
+    assert_eq!(door.c.memory().unwrap().state().sequence, 6);
+}

@@ -94,7 +94,7 @@ fn vectors_text() -> String {
 #[derive(Debug)]
 pub enum Outcome {
     /// The step's verdict (0 accepted, else the protocol code) matched.
-    Matched,
+    Matched(u16),
     /// The recorded challenge names another site or door, was issued after the attempt, or
     /// before the door's signed clock floor: a door never issues such a challenge, so the presentation is answered against the door's
     /// own fresh challenge instead, and must be refused.
@@ -131,7 +131,7 @@ pub fn replay_case(case: &Case) -> Vec<Outcome> {
                     Err(other) => panic!("{what}: refused {other:?}"),
                 };
                 assert_eq!(got, *code, "{what}: door state verdict");
-                outcomes.push(Outcome::Matched);
+                outcomes.push(Outcome::Matched(*code));
             }
             Step::Admit { clock, challenge, presentation, code } => {
                 let ch = Challenge::decode(challenge).expect("a valid recorded challenge");
@@ -172,7 +172,7 @@ pub fn replay_case(case: &Case) -> Vec<Outcome> {
                         }
                         (code, v) => panic!("{what}: expected {code}, got {v:?} (log says {logged:?})"),
                     }
-                    outcomes.push(Outcome::Matched);
+                    outcomes.push(Outcome::Matched(*code));
                 } else {
                     assert_ne!(*code, 0, "{what}: an unreproducible challenge cannot be an admission");
                     door.h.clock.set_rtc(*clock);
@@ -196,11 +196,15 @@ fn every_admission_vector_gets_its_verdict_through_the_controller() {
     let cases = parse(&vectors_text());
     assert!(cases.len() >= 40, "expected the shared vectors, found {} cases", cases.len());
     let mut matched = 0;
+    let mut codes = std::collections::BTreeSet::new();
     let mut unreproducible = Vec::new();
     for case in &cases {
         for outcome in replay_case(case) {
             match outcome {
-                Outcome::Matched => matched += 1,
+                Outcome::Matched(code) => {
+                    matched += 1;
+                    codes.insert(code);
+                }
                 Outcome::NotReproducible => unreproducible.push(case.name.clone()),
             }
         }
@@ -209,4 +213,9 @@ fn every_admission_vector_gets_its_verdict_through_the_controller() {
     // Only challenges a door would never issue may be answered against the door's own.
     assert!(unreproducible.len() <= 3, "too many steps not reproduced exactly: {unreproducible:?}");
     assert!(matched >= 50, "only {matched} steps matched");
+    // Every reason a door can refuse an attempt or a door state for (codes below 700: the rest
+    // are enrolment, audit and buffer errors) was produced by the controller and logged.
+    let missing: Vec<Error> =
+        Error::ALL.into_iter().filter(|e| e.code() < 700 && !codes.contains(&e.code())).collect();
+    assert!(missing.is_empty(), "rejection reasons never exercised through the controller: {missing:?}");
 }
