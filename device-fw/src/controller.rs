@@ -15,15 +15,17 @@
 //! rejected as expired. On admission the spend and its audit record are written to flash before
 //! the relay moves, and a receipt signed with the device key goes back to the phone.
 
+use porter_protocol::Alarm;
 use porter_protocol::{
-    record, AuditEvent, AuditRecord, Challenge, ChainHash, Decision, DoorConfig, DoorMemory,
+    record, AuditEvent, AuditRecord, ChainHash, Challenge, Decision, DoorConfig, DoorMemory,
     Enrolment, Error, LogHead, Presentation, PublicKey, SigningKey, Time, MAX_AUDIT_RECORD_LEN,
     MAX_CHALLENGE_LEN, MAX_DOOR_STATE_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
 };
-use porter_protocol::Alarm;
 
 use crate::frame::{Fragmenter, FrameError, Progress, Reassembler};
-use crate::hal::{Clock, DoorSensor, Entropy, Indicator, LockActuator, NorFlash, Signal, Transport, MTU};
+use crate::hal::{
+    Clock, DoorSensor, Entropy, Indicator, LockActuator, NorFlash, Signal, Transport, MTU,
+};
 use crate::storage::{
     IdentityRecord, PendingAudit, ReplayRecord, Storage, StorageError, StoredEnrolment,
 };
@@ -369,8 +371,9 @@ where
         self.audit_prev = prev;
 
         let Some(stored) = identity.enrolment else { return Ok(()) };
-        let enrolment = Enrolment::decode_for_device(&stored.bytes, &stored.root, &self.device_public)
-            .map_err(Fault::Config)?;
+        let enrolment =
+            Enrolment::decode_for_device(&stored.bytes, &stored.root, &self.device_public)
+                .map_err(Fault::Config)?;
         let config = self.config_for(&enrolment, stored.root);
         let mut memory = DoorMemory::new(enrolment.site, enrolment.issued_at);
         let mut buf = [0u8; MAX_DOOR_STATE_LEN];
@@ -474,7 +477,8 @@ where
 
     fn append(&mut self, at: Time, event: AuditEvent) -> Result<(), StorageError> {
         let Some(site) = &self.site else { return Ok(()) };
-        let r = record(site.config.site, site.config.door, self.audit_len, at, self.audit_prev, event);
+        let r =
+            record(site.config.site, site.config.door, self.audit_len, at, self.audit_prev, event);
         self.audit_prev = self.storage.append_audit(&r)?;
         self.audit_len += 1;
         Ok(())
@@ -611,7 +615,8 @@ where
     }
 
     fn info(&mut self, w: &mut Writer<'_>) -> Result<(), Refused> {
-        let (site, door) = self.site.as_ref().map_or((0, 0), |s| (s.config.site.0, s.config.door.0));
+        let (site, door) =
+            self.site.as_ref().map_or((0, 0), |s| (s.config.site.0, s.config.door.0));
         w.u8(wire::RESP_INFO)
             .and_then(|w| w.u8(VERSION))
             .and_then(|w| w.u8(u8::from(self.site.is_some())))
@@ -709,7 +714,10 @@ where
         self.hw.indicator.show(Signal::Waiting);
         let mut buf = [0u8; MAX_CHALLENGE_LEN];
         let bytes = challenge.encode(&mut buf).map_err(|_| (Refusal::Fault, 0, 0))?;
-        w.u8(wire::RESP_CHALLENGE).and_then(|w| w.bytes(bytes)).map(|_| ()).map_err(|_| (Refusal::Fault, 0, 0))
+        w.u8(wire::RESP_CHALLENGE)
+            .and_then(|w| w.bytes(bytes))
+            .map(|_| ())
+            .map_err(|_| (Refusal::Fault, 0, 0))
     }
 
     fn present(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
@@ -744,21 +752,34 @@ where
                 self.persist(state_bytes, Some(pending)).map_err(|e| self.storage_refusal(e))?;
                 // 2. The audit record in the log.
                 let Some(site) = self.site.as_ref() else { return Err((Refusal::Fault, 0, 0)) };
-                let r = record(site.config.site, site.config.door, self.audit_len, a.at, self.audit_prev, event);
-                self.audit_prev = self.storage.append_audit(&r).map_err(|e| self.storage_refusal(e))?;
+                let r = record(
+                    site.config.site,
+                    site.config.door,
+                    self.audit_len,
+                    a.at,
+                    self.audit_prev,
+                    event,
+                );
+                self.audit_prev =
+                    self.storage.append_audit(&r).map_err(|e| self.storage_refusal(e))?;
                 self.audit_len += 1;
                 // 3. Only now the relay.
                 self.hw.lock.release();
                 self.releases = self.releases.wrapping_add(1);
-                self.unlocked_until_ms = Some(now_ms.saturating_add(u64::from(self.settings.unlock_ms)));
+                self.unlocked_until_ms =
+                    Some(now_ms.saturating_add(u64::from(self.settings.unlock_ms)));
                 self.failures = 0;
                 self.blocked_until_ms = 0;
                 self.hw.indicator.show(Signal::Admitted);
                 // 4. The receipt.
                 let mut buf = [0u8; MAX_RECEIPT_LEN];
                 let device = self.device.as_ref().ok_or((Refusal::Fault, 0, 0))?;
-                let receipt = r.seal_receipt(device, &mut buf).map_err(|_| (Refusal::Fault, 0, 0))?;
-                w.u8(wire::RESP_ADMITTED).and_then(|w| w.bytes(receipt)).map(|_| ()).map_err(|_| (Refusal::Fault, 0, 0))
+                let receipt =
+                    r.seal_receipt(device, &mut buf).map_err(|_| (Refusal::Fault, 0, 0))?;
+                w.u8(wire::RESP_ADMITTED)
+                    .and_then(|w| w.bytes(receipt))
+                    .map(|_| ())
+                    .map_err(|_| (Refusal::Fault, 0, 0))
             }
             Decision::Reject(e) => {
                 let at = site.memory.now(clock);
@@ -781,7 +802,11 @@ where
     }
 
     /// Writes the door state (if it changed) and then the replay record.
-    fn persist(&mut self, state: Option<&[u8]>, pending: Option<PendingAudit>) -> Result<(), StorageError> {
+    fn persist(
+        &mut self,
+        state: Option<&[u8]>,
+        pending: Option<PendingAudit>,
+    ) -> Result<(), StorageError> {
         if let Some(bytes) = state {
             self.storage.write_door_state(bytes)?;
         }
@@ -804,7 +829,10 @@ where
                 self.persist(Some(body), None).map_err(|e| self.storage_refusal(e))?;
                 let at = self.door_now();
                 self.log(at, AuditEvent::DoorStateApplied { sequence });
-                w.u8(wire::RESP_STATE).and_then(|w| w.u64(sequence)).map(|_| ()).map_err(|_| (Refusal::Fault, 0, 0))
+                w.u8(wire::RESP_STATE)
+                    .and_then(|w| w.u64(sequence))
+                    .map(|_| ())
+                    .map_err(|_| (Refusal::Fault, 0, 0))
             }
             Err(e) => {
                 // An old state is what an honest phone carries; anything else cost a signature
@@ -866,7 +894,10 @@ where
         let mut buf = [0u8; MAX_LOG_HEAD_LEN + 64];
         let device = self.device.as_ref().ok_or((Refusal::Fault, 0, 0))?;
         let signed = head.seal(device, &mut buf).map_err(|_| (Refusal::Fault, 0, 0))?;
-        w.u8(wire::RESP_HEAD).and_then(|w| w.bytes(signed)).map(|_| ()).map_err(|_| (Refusal::Fault, 0, 0))
+        w.u8(wire::RESP_HEAD)
+            .and_then(|w| w.bytes(signed))
+            .map(|_| ())
+            .map_err(|_| (Refusal::Fault, 0, 0))
     }
 }
 
@@ -875,7 +906,12 @@ type Refused = (Refusal, u16, u32);
 
 fn refusal(out: &mut [u8], why: Refusal, detail: u16, retry_ms: u32) -> usize {
     let mut w = Writer::new(out);
-    match w.u8(wire::RESP_REFUSED).and_then(|w| w.u8(why as u8)).and_then(|w| w.u16(detail)).and_then(|w| w.u32(retry_ms)) {
+    match w
+        .u8(wire::RESP_REFUSED)
+        .and_then(|w| w.u8(why as u8))
+        .and_then(|w| w.u16(detail))
+        .and_then(|w| w.u32(retry_ms))
+    {
         Ok(w) => w.len(),
         Err(_) => 0,
     }

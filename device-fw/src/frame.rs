@@ -138,7 +138,8 @@ impl Reassembler {
                 self.discarding = Some(id);
                 return Err(FrameError::Oversized);
             }
-            self.state = Some(InProgress { id, next_index: 0, total: len, have: 0, last_ms: now_ms });
+            self.state =
+                Some(InProgress { id, next_index: 0, total: len, have: 0, last_ms: now_ms });
             data
         } else {
             if self.discarding == Some(id) {
@@ -180,7 +181,8 @@ impl Reassembler {
 }
 
 fn split_header(fragment: &[u8]) -> Result<(&[u8; HEADER_LEN], &[u8]), FrameError> {
-    let (header, rest) = fragment.split_first_chunk::<HEADER_LEN>().ok_or(FrameError::BadFragment)?;
+    let (header, rest) =
+        fragment.split_first_chunk::<HEADER_LEN>().ok_or(FrameError::BadFragment)?;
     Ok((header, rest))
 }
 

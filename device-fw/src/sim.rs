@@ -100,7 +100,8 @@ impl SimFlash {
     /// Opens (or creates, erased) a flash image file of the default geometry; every operation
     /// is written through to it.
     pub fn open_file(path: &Path) -> io::Result<SimFlash> {
-        let mut file = File::options().read(true).write(true).create(true).truncate(false).open(path)?;
+        let mut file =
+            File::options().read(true).write(true).create(true).truncate(false).open(path)?;
         let mut image = Vec::new();
         file.read_to_end(&mut image)?;
         let size = SIM_PAGE_SIZE * SIM_PAGES;
@@ -243,7 +244,9 @@ impl NorFlash for SimFlash {
         if offset % 4 != 0 || offset + 4 > self.image.len() {
             return Err(FlashError::OutOfBounds);
         }
-        let current = u32::from_le_bytes(self.image[offset..offset + 4].try_into().map_err(|_| FlashError::OutOfBounds)?);
+        let current = u32::from_le_bytes(
+            self.image[offset..offset + 4].try_into().map_err(|_| FlashError::OutOfBounds)?,
+        );
         if current != 0xFFFF_FFFF {
             self.violations += 1;
             return Err(FlashError::NotErased);
@@ -490,7 +493,12 @@ impl TcpTransport {
     pub fn bind(addr: &str) -> io::Result<TcpTransport> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
-        Ok(TcpTransport { listener, client: None, decoder: LinkDecoder::new(), ready: VecDeque::new() })
+        Ok(TcpTransport {
+            listener,
+            client: None,
+            decoder: LinkDecoder::new(),
+            ready: VecDeque::new(),
+        })
     }
 
     /// The address listened on.
@@ -582,7 +590,9 @@ impl Handles {
     }
 
     /// The peripherals to boot a controller with (sharing state with these handles).
-    pub fn peripherals(&self) -> Peripherals<SimLock, SimSensor, SimClock, SimEntropy, SimIndicator> {
+    pub fn peripherals(
+        &self,
+    ) -> Peripherals<SimLock, SimSensor, SimClock, SimEntropy, SimIndicator> {
         Peripherals {
             lock: self.lock.clone(),
             sensor: self.sensor.clone(),
@@ -593,9 +603,14 @@ impl Handles {
     }
 
     /// Boots a controller on `flash` with an in-memory transport.
-    pub fn boot(&self, flash: SimFlash, settings: Settings) -> Result<(SimController, MemTransport), crate::BootError> {
+    pub fn boot(
+        &self,
+        flash: SimFlash,
+        settings: Settings,
+    ) -> Result<(SimController, MemTransport), crate::BootError> {
         let transport = MemTransport::default();
-        let c = Controller::boot(flash, transport.clone(), self.peripherals(), settings).map_err(|(_, e)| e)?;
+        let c = Controller::boot(flash, transport.clone(), self.peripherals(), settings)
+            .map_err(|(_, e)| e)?;
         Ok((c, transport))
     }
 }

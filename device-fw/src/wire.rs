@@ -85,9 +85,20 @@ impl Refusal {
     /// The refusal with wire number `n`.
     pub fn from_u8(n: u8) -> Option<Refusal> {
         use Refusal::*;
-        [Malformed, NotEnrolled, AlreadyEnrolled, Busy, BackOff, LockedOut, NoChallenge, Rejected, Fault, Frame]
-            .into_iter()
-            .find(|r| *r as u8 == n)
+        [
+            Malformed,
+            NotEnrolled,
+            AlreadyEnrolled,
+            Busy,
+            BackOff,
+            LockedOut,
+            NoChallenge,
+            Rejected,
+            Fault,
+            Frame,
+        ]
+        .into_iter()
+        .find(|r| *r as u8 == n)
     }
 }
 

@@ -35,23 +35,37 @@ struct Args {
 const USAGE: &str = "usage: porter-door-sim --flash PATH [--listen 127.0.0.1:0] [--clock UNIX] [--seed N] [--manual-time]";
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { flash: PathBuf::new(), listen: "127.0.0.1:0".into(), clock: None, seed: None, manual_time: false };
+    let mut args = Args {
+        flash: PathBuf::new(),
+        listen: "127.0.0.1:0".into(),
+        clock: None,
+        seed: None,
+        manual_time: false,
+    };
     let mut it = std::env::args().skip(1);
     let mut flash = None;
     while let Some(a) = it.next() {
-        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value\n{USAGE}"));
+        let mut value =
+            |name: &str| it.next().ok_or_else(|| format!("{name} needs a value\n{USAGE}"));
         match a.as_str() {
             "--flash" => flash = Some(PathBuf::from(value("--flash")?)),
             "--listen" => args.listen = value("--listen")?,
-            "--clock" => args.clock = Some(value("--clock")?.parse().map_err(|e| format!("--clock: {e}"))?),
-            "--seed" => args.seed = Some(value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?),
+            "--clock" => {
+                args.clock = Some(value("--clock")?.parse().map_err(|e| format!("--clock: {e}"))?)
+            }
+            "--seed" => {
+                args.seed = Some(value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?)
+            }
             "--manual-time" => args.manual_time = true,
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
     args.flash = flash.ok_or_else(|| format!("--flash is required\n{USAGE}"))?;
-    if !args.listen.starts_with("127.") && !args.listen.starts_with("[::1]") && !args.listen.starts_with("localhost") {
+    if !args.listen.starts_with("127.")
+        && !args.listen.starts_with("[::1]")
+        && !args.listen.starts_with("localhost")
+    {
         return Err(format!("--listen {}: the simulator serves loopback only", args.listen));
     }
     Ok(args)

@@ -93,7 +93,9 @@ impl Door {
     pub fn challenge(&mut self) -> Result<Challenge, Verdict> {
         let a = self.call(&[wire::REQ_CHALLENGE]);
         match a.split_first() {
-            Some((&wire::RESP_CHALLENGE, body)) => Ok(Challenge::decode(body).expect("a valid challenge")),
+            Some((&wire::RESP_CHALLENGE, body)) => {
+                Ok(Challenge::decode(body).expect("a valid challenge"))
+            }
             _ => Err(parse_verdict(&a)),
         }
     }

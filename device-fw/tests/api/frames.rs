@@ -122,8 +122,17 @@ fn a_new_first_fragment_restarts_reassembly() {
 fn unknown_and_malformed_requests_are_refused() {
     let (mut door, _) = Door::enrolled(Settings::default());
     assert_eq!(parse_verdict(&door.call(&[0x42])), Verdict::Refused(Refusal::Malformed, 0, 0));
-    assert_eq!(parse_verdict(&door.call(&[wire::REQ_CHALLENGE, 0])), Verdict::Refused(Refusal::Malformed, 0, 0));
-    assert_eq!(parse_verdict(&door.call(&[wire::REQ_READ_LOG, 1, 2])), Verdict::Refused(Refusal::Malformed, 0, 0));
-    assert_eq!(parse_verdict(&door.call(&[wire::REQ_ENROL, 1])), Verdict::Refused(Refusal::AlreadyEnrolled, 0, 0));
+    assert_eq!(
+        parse_verdict(&door.call(&[wire::REQ_CHALLENGE, 0])),
+        Verdict::Refused(Refusal::Malformed, 0, 0)
+    );
+    assert_eq!(
+        parse_verdict(&door.call(&[wire::REQ_READ_LOG, 1, 2])),
+        Verdict::Refused(Refusal::Malformed, 0, 0)
+    );
+    assert_eq!(
+        parse_verdict(&door.call(&[wire::REQ_ENROL, 1])),
+        Verdict::Refused(Refusal::AlreadyEnrolled, 0, 0)
+    );
     let _ = NOON;
 }

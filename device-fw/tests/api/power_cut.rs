@@ -62,7 +62,8 @@ fn observe_log(door: &mut Door, seen: &mut Observed) {
     let len = door.c.audit_length();
     let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
     for seq in seen.committed.len() as u64..len {
-        let bytes = door.c.storage().audit_record(seq, &mut buf).unwrap().expect("a committed record");
+        let bytes =
+            door.c.storage().audit_record(seq, &mut buf).unwrap().expect("a committed record");
         seen.committed.push(bytes.to_vec());
     }
 }
@@ -124,13 +125,21 @@ fn aged(s: &Script, settings: Settings) -> Start {
             let page = &image[p * 4096..(p + 1) * 4096];
             eprintln!("page {p}: {}", 4096 - page.iter().rev().take_while(|&&b| b == 0xFF).count());
         }
-        eprintln!("replay record {:?}", door.c.storage().replay().unwrap().map(|r| r.replay.issuers()));
+        eprintln!(
+            "replay record {:?}",
+            door.c.storage().replay().unwrap().map(|r| r.replay.issuers())
+        );
     }
     Start { image: Some(door.c.into_flash().image().to_vec()), seen }
 }
 
 /// Runs the script until it ends or the power goes. Returns the flash and what was seen.
-fn run(s: &Script, start: &Start, cut: Option<Cut>, settings: Settings) -> (SimFlash, Handles, Observed) {
+fn run(
+    s: &Script,
+    start: &Start,
+    cut: Option<Cut>,
+    settings: Settings,
+) -> (SimFlash, Handles, Observed) {
     let mut seen = start.seen.clone();
     let mut flash = match &start.image {
         Some(image) => SimFlash::from_image(image.clone(), 4096),
@@ -187,7 +196,14 @@ fn placeholder() -> Door {
 }
 
 /// Powers up on what the flash holds and checks every invariant.
-fn check_after(s: &Script, cut: Cut, flash: SimFlash, h: Handles, seen: Observed, settings: Settings) {
+fn check_after(
+    s: &Script,
+    cut: Cut,
+    flash: SimFlash,
+    h: Handles,
+    seen: Observed,
+    settings: Settings,
+) {
     assert_eq!(flash.violations(), 0, "{cut:?}: a word was programmed twice");
     let image = flash.image().to_vec();
     let h2 = Handles { lock: Default::default(), ..h };
@@ -223,7 +239,10 @@ fn check_after(s: &Script, cut: Cut, flash: SimFlash, h: Handles, seen: Observed
     // Every admission the outside world saw is in the log.
     let logged_admissions =
         log.iter().filter(|r| matches!(r.event, AuditEvent::Admitted { .. })).count() as u32;
-    assert!(logged_admissions >= seen.admissions.values().sum::<u32>(), "{cut:?}: an admission is missing from the log");
+    assert!(
+        logged_admissions >= seen.admissions.values().sum::<u32>(),
+        "{cut:?}: an admission is missing from the log"
+    );
     // No grant is admitted beyond its uses, before and after the cut together.
     for (i, (serial, uses, _)) in s.grants.iter().enumerate() {
         let before = seen.admissions.get(serial).copied().unwrap_or(0);
@@ -245,7 +264,11 @@ fn check_after(s: &Script, cut: Cut, flash: SimFlash, h: Handles, seen: Observed
 fn sweep(aged_start: bool, tears: &[fn(u64) -> Tear]) {
     let s = Script::new(if aged_start { 1_000 } else { 0 });
     let settings = patient();
-    let start = if aged_start { aged(&s, settings) } else { Start { image: None, seen: Observed::default() } };
+    let start = if aged_start {
+        aged(&s, settings)
+    } else {
+        Start { image: None, seen: Observed::default() }
+    };
     let (flash, _, seen) = run(&s, &start, None, settings);
     let total = flash.ops();
     let admitted = seen.admissions.values().sum::<u32>();
@@ -290,4 +313,3 @@ fn power_cut_at_every_step_across_page_boundaries() {
 fn power_cut_tearing_every_word_and_erase_across_page_boundaries() {
     sweep(true, &TORN);
 }
-

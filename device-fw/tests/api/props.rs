@@ -29,8 +29,20 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..MTU + 8).prop_map(Op::Raw),
-        (any::<u8>(), 0u8..4, any::<bool>(), 0u16..5000, prop::collection::vec(any::<u8>(), 0..240))
-            .prop_map(|(id, index, last, len, data)| Op::Framed { id, index, last, len, data }),
+        (
+            any::<u8>(),
+            0u8..4,
+            any::<bool>(),
+            0u16..5000,
+            prop::collection::vec(any::<u8>(), 0..240)
+        )
+            .prop_map(|(id, index, last, len, data)| Op::Framed {
+                id,
+                index,
+                last,
+                len,
+                data
+            }),
         (1u8..9, prop::collection::vec(any::<u8>(), 0..64)).prop_map(|(t, b)| Op::Request(t, b)),
         Just(Op::Challenge),
         prop::option::of((any::<usize>(), 1u8..=255)).prop_map(|flip| Op::Recorded { flip }),

@@ -30,12 +30,24 @@ fn first_boot_makes_a_key_and_refuses_grants_until_enrolled() {
     let other = Site { root: key(9), ..Site::new() };
     let forged = door.enrolment_bytes(&other, NOON);
     let refused = door.enrol_with(&site.root.public_key(), &forged).unwrap_err();
-    assert_eq!(parse_verdict(&refused), Verdict::Refused(Refusal::Rejected, Error::EnrolmentBadSignature.code(), 0));
-    let e = Enrolment { version: VERSION, site: SITE, door: DOOR, device: key(5).public_key(), issued_at: NOON };
+    assert_eq!(
+        parse_verdict(&refused),
+        Verdict::Refused(Refusal::Rejected, Error::EnrolmentBadSignature.code(), 0)
+    );
+    let e = Enrolment {
+        version: VERSION,
+        site: SITE,
+        door: DOOR,
+        device: key(5).public_key(),
+        issued_at: NOON,
+    };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let wrong_device = e.seal(&site.root, &mut buf).unwrap().to_vec();
     let refused = door.enrol_with(&site.root.public_key(), &wrong_device).unwrap_err();
-    assert_eq!(parse_verdict(&refused), Verdict::Refused(Refusal::Rejected, Error::EnrolmentMismatch.code(), 0));
+    assert_eq!(
+        parse_verdict(&refused),
+        Verdict::Refused(Refusal::Rejected, Error::EnrolmentMismatch.code(), 0)
+    );
 
     door.enrol(&site).unwrap();
     assert!(door.c.enrolled());
@@ -51,7 +63,8 @@ fn an_admission_releases_the_relay_after_the_spend_and_returns_a_signed_receipt(
     let (mut door, site) = Door::enrolled(Settings::default());
     let verdict = door.attempt_grant(&site, &site.grant_body(10, 1));
     let Verdict::Admitted(receipt) = verdict else { panic!("{verdict:?}") };
-    let record = AuditRecord::decode_receipt(&receipt, &door.c.device_key()).expect("device-signed");
+    let record =
+        AuditRecord::decode_receipt(&receipt, &door.c.device_key()).expect("device-signed");
     assert!(matches!(record.event, AuditEvent::Admitted { grant_serial: 10, use_index: 0, .. }));
     assert!(door.h.lock.released());
     assert_eq!(door.h.lock.pulses(), 1);
@@ -161,7 +174,10 @@ fn repeated_failures_back_off_then_lock_out_across_reboots() {
     assert!(matches!(door.challenge(), Err(Verdict::Refused(Refusal::LockedOut, 0, _))));
     assert_eq!(door.h.indicator.current(), Some(Signal::LockedOut));
     let mut door = door.reboot();
-    assert!(matches!(door.challenge(), Err(Verdict::Refused(Refusal::LockedOut, 0, _))), "a reboot does not lift a lockout");
+    assert!(
+        matches!(door.challenge(), Err(Verdict::Refused(Refusal::LockedOut, 0, _))),
+        "a reboot does not lift a lockout"
+    );
     door.advance_ms(u64::from(settings.lockout_ms));
     // After the lockout, a valid grant works and resets the count (the RTC set back to the
     // grant's window: all that waiting took an hour).
@@ -196,7 +212,8 @@ fn held_open_and_forced_open_raise_alarms() {
     // Closing and opening again normally after an admission raises nothing new.
     door.h.sensor.set_open(false);
     door.c.poll();
-    let forced = door.events().iter().filter(|e| **e == AuditEvent::Alarm(Alarm::ForcedOpen)).count();
+    let forced =
+        door.events().iter().filter(|e| **e == AuditEvent::Alarm(Alarm::ForcedOpen)).count();
     assert_eq!(forced, 1);
 }
 
@@ -233,13 +250,19 @@ fn door_state_never_rolls_back_from_any_phone_or_across_reboots() {
     let mut revoking = site.state(5, NOON);
     revoking
         .deny
-        .push(DenyEntry { subject: DenySubject::holder(&site.holder.public_key()), until: NOON.plus(900) })
+        .push(DenyEntry {
+            subject: DenySubject::holder(&site.holder.public_key()),
+            until: NOON.plus(900),
+        })
         .unwrap();
     assert_eq!(door.send_state(&site.seal_state(&revoking)), Ok(5));
     // Older and equal states are refused, from any phone.
     let older = site.seal_state(&site.state(3, NOON));
     assert_eq!(door.send_state(&older), Err((Refusal::Rejected, Error::StateNotNewer.code())));
-    assert_eq!(door.send_state(&site.seal_state(&revoking)), Err((Refusal::Rejected, Error::StateNotNewer.code())));
+    assert_eq!(
+        door.send_state(&site.seal_state(&revoking)),
+        Err((Refusal::Rejected, Error::StateNotNewer.code()))
+    );
     // A forged newer one is refused.
     let forged = {
         let other = key(9);
@@ -258,7 +281,10 @@ fn door_state_never_rolls_back_from_any_phone_or_across_reboots() {
     assert_eq!(door.last_reason(), Some(Error::HolderRevoked.code()));
     // A newer state carried in a presentation is taken and persisted with the admission.
     let lifted = site.seal_state(&site.state(6, NOON));
-    assert!(matches!(door.attempt(|ch| site.present(ch, &grant, &cert, Some(&lifted))), Verdict::Admitted(_)));
+    assert!(matches!(
+        door.attempt(|ch| site.present(ch, &grant, &cert, Some(&lifted))),
+        Verdict::Admitted(_)
+    ));
     let door = door.reboot();
     assert_eq!(door.c.memory().unwrap().state().sequence, 6);
 }

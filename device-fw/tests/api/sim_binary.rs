@@ -26,7 +26,15 @@ struct Sim {
 impl Sim {
     fn start(flash: &std::path::Path) -> Sim {
         let mut child = Command::new(env!("CARGO_BIN_EXE_porter-door-sim"))
-            .args(["--flash", flash.to_str().unwrap(), "--clock", &NOON.0.to_string(), "--manual-time", "--seed", "5"])
+            .args([
+                "--flash",
+                flash.to_str().unwrap(),
+                "--clock",
+                &NOON.0.to_string(),
+                "--manual-time",
+                "--seed",
+                "5",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -41,7 +49,14 @@ impl Sim {
         let key = unhex(line.trim().strip_prefix("device-key ").expect("device-key line"));
         let stream = TcpStream::connect(&addr).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Sim { child, stdin, stdout, stream, device: PublicKey(key.try_into().unwrap()), phone: Phone::new() }
+        Sim {
+            child,
+            stdin,
+            stdout,
+            stream,
+            device: PublicKey(key.try_into().unwrap()),
+            phone: Phone::new(),
+        }
     }
 
     fn call(&mut self, message: &[u8]) -> Vec<u8> {
@@ -76,7 +91,10 @@ impl Sim {
         let mut line = String::new();
         loop {
             line.clear();
-            assert!(self.stdout.read_line(&mut line).unwrap() > 0, "the simulator exited before {want:?}");
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "the simulator exited before {want:?}"
+            );
             if line.trim() == want {
                 return;
             }
@@ -103,7 +121,13 @@ fn the_simulator_serves_the_framed_protocol_on_loopback_and_remembers_across_res
     assert_eq!(info[0], wire::RESP_INFO);
     assert_eq!(info[2], 0, "not enrolled yet");
     assert_eq!(&info[3..35], &sim.device.0);
-    let e = Enrolment { version: VERSION, site: SITE, door: DOOR, device: sim.device, issued_at: NOON.minus(60) };
+    let e = Enrolment {
+        version: VERSION,
+        site: SITE,
+        door: DOOR,
+        device: sim.device,
+        issued_at: NOON.minus(60),
+    };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let mut m = vec![wire::REQ_ENROL];
     m.extend_from_slice(&site.root.public_key().0);

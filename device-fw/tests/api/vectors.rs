@@ -33,7 +33,8 @@ pub fn parse(text: &str) -> Vec<Case> {
     let mut current: Option<Case> = None;
     for line in text.lines() {
         // Single spaces: an empty presentation is an empty field.
-        let f: Vec<&str> = if line.trim().is_empty() { Vec::new() } else { line.trim_end().split(' ').collect() };
+        let f: Vec<&str> =
+            if line.trim().is_empty() { Vec::new() } else { line.trim_end().split(' ').collect() };
         match f.as_slice() {
             [] => {}
             [c, ..] if c.starts_with('#') => {}
@@ -58,10 +59,11 @@ pub fn parse(text: &str) -> Vec<Case> {
                 c.lifetime = lifetime.parse().unwrap();
                 c.floor = Time(floor.parse().unwrap());
             }
-            ["state", bytes, code] => current.as_mut().unwrap().steps.push(Step::State {
-                bytes: unhex(bytes),
-                code: code.parse().unwrap(),
-            }),
+            ["state", bytes, code] => current
+                .as_mut()
+                .unwrap()
+                .steps
+                .push(Step::State { bytes: unhex(bytes), code: code.parse().unwrap() }),
             ["admit", clock, challenge, presentation, code] => {
                 current.as_mut().unwrap().steps.push(Step::Admit {
                     clock: Time(clock.parse().unwrap()),
@@ -103,11 +105,8 @@ pub enum Outcome {
 
 pub fn replay_case(case: &Case) -> Vec<Outcome> {
     let root = root_key(&case.root);
-    let settings = Settings {
-        clock_skew_s: case.skew,
-        challenge_lifetime_s: case.lifetime,
-        ..patient()
-    };
+    let settings =
+        Settings { clock_skew_s: case.skew, challenge_lifetime_s: case.lifetime, ..patient() };
     let h = Handles::new(Time(case.floor.0.max(1)), 3);
     let mut door = Door::boot_on(SimFlash::blank(), h, settings);
     let e = Enrolment {
@@ -150,7 +149,10 @@ pub fn replay_case(case: &Case) -> Vec<Outcome> {
                     let scripted: Vec<u8> = ch.nonce.iter().zip(mask).map(|(n, m)| n ^ m).collect();
                     door.h.entropy.script(&scripted);
                     let issued = door.challenge().expect("a challenge");
-                    assert_eq!(issued, ch, "{what}: the door must reproduce the recorded challenge");
+                    assert_eq!(
+                        issued, ch,
+                        "{what}: the door must reproduce the recorded challenge"
+                    );
                     // Time passes on both clocks until the attempt.
                     door.h.clock.advance_s(u64::from(clock.0 - ch.issued_at.0));
                     door.c.poll();
@@ -158,8 +160,13 @@ pub fn replay_case(case: &Case) -> Vec<Outcome> {
                     let logged = door.last_reason();
                     match (*code, verdict) {
                         (0, Verdict::Admitted(receipt)) => {
-                            AuditRecord::decode_receipt(&receipt, &door.c.device_key()).expect("signed receipt");
-                            assert_eq!(door.h.lock.pulses(), pulses + 1, "{what}: the relay moves once");
+                            AuditRecord::decode_receipt(&receipt, &door.c.device_key())
+                                .expect("signed receipt");
+                            assert_eq!(
+                                door.h.lock.pulses(),
+                                pulses + 1,
+                                "{what}: the relay moves once"
+                            );
                         }
                         // The door expired the challenge itself (its own monotonic timer) and
                         // logged the same reason the protocol gives.
@@ -167,21 +174,33 @@ pub fn replay_case(case: &Case) -> Vec<Outcome> {
                             assert_eq!(logged, Some(404), "{what}");
                         }
                         (code, Verdict::Denied { sequence, .. }) if code != 0 => {
-                            assert_eq!(sequence, before, "{what}: the denial names its audit record");
+                            assert_eq!(
+                                sequence, before,
+                                "{what}: the denial names its audit record"
+                            );
                             assert_eq!(logged, Some(code), "{what}: the audit record's reason");
                         }
-                        (code, v) => panic!("{what}: expected {code}, got {v:?} (log says {logged:?})"),
+                        (code, v) => {
+                            panic!("{what}: expected {code}, got {v:?} (log says {logged:?})")
+                        }
                     }
                     outcomes.push(Outcome::Matched(*code));
                 } else {
-                    assert_ne!(*code, 0, "{what}: an unreproducible challenge cannot be an admission");
+                    assert_ne!(
+                        *code, 0,
+                        "{what}: an unreproducible challenge cannot be an admission"
+                    );
                     door.h.clock.set_rtc(*clock);
                     let v = door.attempt(|_| presentation.clone());
                     assert!(matches!(v, Verdict::Denied { .. }), "{what}: {v:?}");
                     outcomes.push(Outcome::NotReproducible);
                 }
                 if *code != 0 {
-                    assert_eq!(door.h.lock.pulses(), pulses, "{what}: a refusal never moves the relay");
+                    assert_eq!(
+                        door.h.lock.pulses(),
+                        pulses,
+                        "{what}: a refusal never moves the relay"
+                    );
                 }
                 // Let the relay close before the next step.
                 door.advance_ms(u64::from(settings.unlock_ms));
@@ -217,5 +236,8 @@ fn every_admission_vector_gets_its_verdict_through_the_controller() {
     // are enrolment, audit and buffer errors) was produced by the controller and logged.
     let missing: Vec<Error> =
         Error::ALL.into_iter().filter(|e| e.code() < 700 && !codes.contains(&e.code())).collect();
-    assert!(missing.is_empty(), "rejection reasons never exercised through the controller: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "rejection reasons never exercised through the controller: {missing:?}"
+    );
 }
