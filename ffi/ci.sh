@@ -67,6 +67,32 @@ test -s "$BUILD/driver_flow.c"
 gcc "${CFLAGS[@]}" "$BUILD/driver_flow.c" "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/driver_flow"
 "$BUILD/driver_flow" "$DRIVER"
 
+step "door path without std for bare-metal C firmware (thumbv7em-none-eabihf): clippy, build, link, size"
+# A target directory of its own: the firmware profile (opt-level z, LTO) differs from the host's.
+FW_TARGET_DIR="$CARGO_TARGET_DIR/porter-ffi-firmware"
+FW_PROFILE=(--config 'profile.release.opt-level="z"' --config 'profile.release.lto=true'
+            --config 'profile.release.codegen-units=1')
+CARGO_TARGET_DIR="$FW_TARGET_DIR" cargo clippy -p porter-ffi --no-default-features \
+    --target thumbv7em-none-eabihf -- -D warnings
+CARGO_TARGET_DIR="$FW_TARGET_DIR" cargo build -p porter-ffi --release --no-default-features \
+    --features opt_size --target thumbv7em-none-eabihf "${FW_PROFILE[@]}"
+RUST_LLD="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/rust-lld"
+clang --target=thumbv7em-none-eabihf -mcpu=cortex-m4 -mfloat-abi=hard -ffreestanding -nostdlib -Os \
+    -ffunction-sections -fdata-sections -std=c11 -Wall -Wextra -Werror -Iffi/include \
+    -c ffi/tests/firmware/firmware.c -o "$BUILD/firmware.o"
+"$RUST_LLD" -flavor gnu -T ffi/tests/firmware/link.ld --gc-sections "$BUILD/firmware.o" \
+    "$FW_TARGET_DIR/thumbv7em-none-eabihf/release/libporter_ffi.a" -o "$BUILD/firmware.elf"
+for symbol in porter_door_admit porter_door_apply_state porter_door_memory_init porter_door_now \
+    porter_challenge_encode porter_result_coarse; do
+    llvm-nm "$BUILD/firmware.elf" | grep -q " T $symbol\$" || { echo "firmware lacks $symbol" >&2; exit 1; }
+done
+if llvm-nm "$BUILD/firmware.elf" | grep -qE ' (T|U) (malloc|__rust_alloc|__rust_start_panic)$'; then
+    echo "the firmware build of the door path allocates or unwinds" >&2
+    exit 1
+fi
+echo "Cortex-M4 C firmware linking the door path (text = flash, bss = the C side's buffers):"
+llvm-size "$BUILD/firmware.elf"
+
 step "Kotlin binding: kotlinc (once), then the JVM against the shared vectors"
 JNA=/usr/share/java/jna.jar
 KOTLIN_STDLIB=/usr/share/java/kotlin-stdlib.jar

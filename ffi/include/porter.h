@@ -146,6 +146,8 @@ enum porter_result
   PORTER_RESULT_AUDIT_GAP = 705,
   // An output buffer is too small for the encoded message.
   PORTER_RESULT_BUFFER_TOO_SMALL = 801,
+  // A key seed was all zeros: the entropy source failed. Draw the seed again.
+  PORTER_RESULT_KEY_INVALID_SEED = 802,
   // A protocol reason this build of porter-ffi has no name for (a newer porter-protocol);
   // the request was refused. Update porter-ffi.
   PORTER_RESULT_OTHER_PROTOCOL_ERROR = 1000,
@@ -524,8 +526,8 @@ porter_result porter_grant_package(const struct porter_grant *grant,
 // key, so the app may store the seed (encrypted by the keystore) to keep its key.
 //
 // Writes a new key to `*key_out` (free it with `porter_holder_key_free`).
-// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `seed_len` is not 32 or the seed is all
-// zeros (never the output of a working random generator).
+// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `seed_len` is not 32;
+// `KEY_INVALID_SEED` if the seed is all zeros (the entropy source failed: draw again).
 porter_result porter_holder_key_new(const uint8_t *seed,
                                     size_t seed_len,
                                     struct porter_holder_key **key_out);
@@ -620,7 +622,7 @@ porter_result porter_presentation_build_with_signer(porter_sign_callback sign,
 // The description of `code` as a static C string: `"<name>: <what happened and what to do>"`,
 // e.g. `"grant_expired: the grant has expired; ask the server for a fresh one"`.
 // Never NULL; unknown codes give `"unknown: ..."`. The string lives as long as the program:
-// do not free it.
+// do not free it. (Not in the bare-metal `no_std` build: firmware logs the numbers.)
 const char *porter_result_str(uint32_t code);
 
 // The coarse class of a protocol refusal `code`, for the answer a door sends to a phone.

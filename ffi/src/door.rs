@@ -19,8 +19,20 @@ use crate::ffi::{
     boundary, check_out, copy_out, try_array, try_mut, try_ref, try_slice, try_slice_mut,
     write_out, Outcome,
 };
-use crate::grant::porter_role;
 use crate::result::{porter_result, protocol};
+
+/// Why the holder may enter: the grant's role, by its wire number.
+#[allow(non_camel_case_types, reason = "C naming: the header spells it porter_role")]
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum porter_role {
+    /// A carrier's driver delivering a package.
+    Delivery = 0,
+    /// A contractor on a service call booked by the property manager.
+    Service = 1,
+    /// Returned for a NULL grant.
+    Invalid = 255,
+}
 
 /// A door's configuration from commissioning. Plain data, owned by the caller.
 #[repr(C)]

@@ -5,7 +5,9 @@
 //! writes its outputs with [`write_out`] / [`copy_out`] only once everything has succeeded.
 //! ci.sh fails if an `unsafe` block appears in any other file.
 
+#[cfg(feature = "std")]
 use core::ffi::c_void;
+#[cfg(feature = "std")]
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::result::porter_result;
@@ -15,6 +17,7 @@ pub(crate) type Outcome = Result<(), porter_result>;
 
 /// Runs `body` inside a panic boundary: a panic (always a bug in this crate or the core)
 /// becomes [`porter_result::Panic`] instead of unwinding into C.
+#[cfg(feature = "std")]
 pub(crate) fn boundary(body: impl FnOnce() -> Outcome) -> porter_result {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => porter_result::Ok,
@@ -23,12 +26,30 @@ pub(crate) fn boundary(body: impl FnOnce() -> Outcome) -> porter_result {
     }
 }
 
+/// Without std (bare-metal firmware) there is no unwinding: panics abort (`panic = "abort"`
+/// is the default there) into the panic handler in lib.rs. The door path has no panicking
+/// code to begin with: the core denies unwrap, expect, panic and indexing on input.
+#[cfg(not(feature = "std"))]
+pub(crate) fn boundary(body: impl FnOnce() -> Outcome) -> porter_result {
+    match body() {
+        Ok(()) => porter_result::Ok,
+        Err(code) => code,
+    }
+}
+
 /// [`boundary`] for accessors that return a plain value: `fallback` on a NULL handle or panic.
+#[cfg(feature = "std")]
 pub(crate) fn boundary_value<T>(fallback: T, body: impl FnOnce() -> Option<T>) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Some(value)) => value,
         Ok(None) | Err(_) => fallback,
     }
+}
+
+/// [`boundary_value`] without std (see the no-std [`boundary`]).
+#[cfg(not(feature = "std"))]
+pub(crate) fn boundary_value<T>(fallback: T, body: impl FnOnce() -> Option<T>) -> T {
+    body().unwrap_or(fallback)
 }
 
 /// Borrows `*ptr` for the duration of the call.
@@ -63,6 +84,7 @@ pub(crate) fn try_slice<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], port
 }
 
 /// [`try_slice`] where NULL means "absent" (an optional input such as door state).
+#[cfg(feature = "std")]
 pub(crate) fn try_optional_slice<'a>(
     ptr: *const u8,
     len: usize,
@@ -131,11 +153,13 @@ pub(crate) fn copy_out<T: Copy>(
 }
 
 /// Moves `value` to the heap and hands the caller an owning pointer, freed by [`free_box`].
+#[cfg(feature = "std")]
 pub(crate) fn new_box<T>(value: T) -> *mut T {
     Box::into_raw(Box::new(value))
 }
 
 /// Frees a pointer made by [`new_box`]. NULL is a no-op.
+#[cfg(feature = "std")]
 pub(crate) fn free_box<T>(ptr: *mut T) {
     if ptr.is_null() {
         return;
@@ -150,6 +174,7 @@ pub(crate) fn free_box<T>(ptr: *mut T) {
 /// Contract (also in the header): write exactly 64 bytes of Ed25519 signature to `signature`
 /// and return 0, or return non-zero to refuse. The callback must not call back into Porter
 /// with the same objects and must not unwind (throw) across the C boundary.
+#[cfg(feature = "std")]
 pub type porter_sign_callback = Option<
     unsafe extern "C" fn(
         userdata: *mut c_void,
@@ -160,6 +185,7 @@ pub type porter_sign_callback = Option<
 >;
 
 /// Calls an external signer over `message`; `None` if it refused.
+#[cfg(feature = "std")]
 pub(crate) fn call_signer(
     callback: unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8) -> u32,
     userdata: *mut c_void,

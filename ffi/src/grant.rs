@@ -8,24 +8,12 @@ use porter_protocol::{Grant, Role, MAX_GRANT_DOORS};
 use crate::ffi::{boundary, boundary_value, check_out, copy_out, free_box, new_box, try_ref};
 use crate::ffi::{try_slice, write_out};
 
+use crate::door::porter_role;
 use crate::result::{porter_result, protocol};
 
 /// A decoded (unverified) grant. Immutable: may be shared between threads.
 pub struct porter_grant {
     grant: Grant,
-}
-
-/// Why the holder may enter: the grant's role, by its wire number.
-#[allow(non_camel_case_types, reason = "C naming: the header spells it porter_role")]
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum porter_role {
-    /// A carrier's driver delivering a package.
-    Delivery = 0,
-    /// A contractor on a service call booked by the property manager.
-    Service = 1,
-    /// Returned for a NULL grant.
-    Invalid = 255,
 }
 
 /// Decodes `grant` (its exact bytes) strictly, without checking its signature, and writes a

@@ -35,8 +35,8 @@ pub struct porter_holder_key {
 /// key, so the app may store the seed (encrypted by the keystore) to keep its key.
 ///
 /// Writes a new key to `*key_out` (free it with `porter_holder_key_free`).
-/// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `seed_len` is not 32 or the seed is all
-/// zeros (never the output of a working random generator).
+/// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `seed_len` is not 32;
+/// `KEY_INVALID_SEED` if the seed is all zeros (the entropy source failed: draw again).
 #[no_mangle]
 pub extern "C" fn porter_holder_key_new(
     seed: *const u8,
@@ -46,11 +46,7 @@ pub extern "C" fn porter_holder_key_new(
     boundary(|| {
         check_out(key_out)?;
         let seed: [u8; 32] = try_array(seed, seed_len)?;
-        // ed25519-compact refuses (panics on) an all-zero seed; it is a broken RNG anyway.
-        if seed == [0; 32] {
-            return Err(porter_result::InvalidParameter);
-        }
-        let key = porter_holder_key { key: SigningKey::from_seed(seed) };
+        let key = porter_holder_key { key: protocol(SigningKey::from_seed(seed))? };
         write_out(key_out, new_box(key))
     })
 }

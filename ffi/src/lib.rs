@@ -14,17 +14,25 @@
 //!   `PORTER_RESULT_PANIC`, never an unwind into C;
 //! * every pointer goes through the helpers in `ffi.rs`, the only file with `unsafe`.
 
+// std by default (apps: heap objects, the panic boundary, result strings); without the `std`
+// feature only the door path is built, for bare-metal firmware (thumbv7em-none-eabihf): no
+// heap, no unwinding. Not `no_std` always, as in the core: the app side needs the heap.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 #![allow(non_camel_case_types, reason = "exported types use C naming: porter_<object>")]
 
+#[cfg(feature = "std")]
 mod audit;
 mod door;
 mod ffi;
+#[cfg(feature = "std")]
 mod grant;
+#[cfg(feature = "std")]
 mod holder;
 mod result;
 
 // The public interface is:
+#[cfg(feature = "std")]
 pub use crate::audit::{
     porter_audit_batch, porter_audit_batch_free, porter_audit_batch_get, porter_audit_batch_head,
     porter_audit_batch_len, porter_audit_batch_new, porter_audit_batch_push, porter_event,
@@ -34,21 +42,26 @@ pub use crate::audit::{
 };
 pub use crate::door::{
     porter_admission, porter_challenge_encode, porter_door_admit, porter_door_apply_state,
-    porter_door_config, porter_door_memory_init, porter_door_now,
+    porter_door_config, porter_door_memory_init, porter_door_now, porter_role,
 };
+#[cfg(feature = "std")]
 pub use crate::ffi::porter_sign_callback;
+#[cfg(feature = "std")]
 pub use crate::grant::{
     porter_grant, porter_grant_decode, porter_grant_door_count, porter_grant_doors,
     porter_grant_free, porter_grant_holder, porter_grant_not_after, porter_grant_not_before,
     porter_grant_package, porter_grant_role, porter_grant_serial, porter_grant_site,
-    porter_grant_uses, porter_role,
+    porter_grant_uses,
 };
+#[cfg(feature = "std")]
 pub use crate::holder::{
     porter_holder_key, porter_holder_key_free, porter_holder_key_new, porter_holder_key_public,
     porter_presentation_assemble, porter_presentation_build, porter_presentation_build_with_signer,
     porter_proof_message,
 };
-pub use crate::result::{porter_coarse, porter_result, porter_result_coarse, porter_result_str};
+#[cfg(feature = "std")]
+pub use crate::result::porter_result_str;
+pub use crate::result::{porter_coarse, porter_result, porter_result_coarse};
 
 // Sizes for the caller's buffers. cbindgen copies literals only, so these repeat the core's
 // constants; a test pins them equal.
@@ -79,6 +92,16 @@ pub const PORTER_KEY_LEN: usize = 32;
 pub const PORTER_SIGNATURE_LEN: usize = 64;
 /// Length of a challenge nonce.
 pub const PORTER_NONCE_LEN: usize = 16;
+
+/// Bare metal: a panic (a bug; the door path has no panicking code) stops here; the
+/// firmware's watchdog resets the controller, and the door stays shut (fail closed).
+#[cfg(all(not(feature = "std"), target_os = "none"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}
 
 #[cfg(test)]
 mod tests {

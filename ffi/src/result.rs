@@ -9,8 +9,10 @@
 //!
 //! Numbers are never reused. Retired numbers: none yet.
 
-use std::ffi::{c_char, CStr, CString};
-use std::sync::OnceLock;
+#[cfg(feature = "std")]
+use core::ffi::{c_char, CStr};
+#[cfg(feature = "std")]
+use std::{ffi::CString, sync::OnceLock};
 
 use porter_protocol::{Coarse, Error};
 
@@ -115,6 +117,8 @@ pub enum porter_result {
     // --- 8xx: the caller's buffers and inputs ---
     /// An output buffer is too small for the encoded message.
     BufferTooSmall = 801,
+    /// A key seed was all zeros: the entropy source failed. Draw the seed again.
+    KeyInvalidSeed = 802,
 
     // --- 1xxx: the FFI boundary (the caller's fault unless noted) ---
     /// A protocol reason this build of porter-ffi has no name for (a newer porter-protocol);
@@ -182,6 +186,7 @@ impl From<Error> for porter_result {
             Error::AuditChainBroken => porter_result::AuditChainBroken,
             Error::AuditGap => porter_result::AuditGap,
             Error::BufferTooSmall => porter_result::BufferTooSmall,
+            Error::KeyInvalidSeed => porter_result::KeyInvalidSeed,
             // `Error` is non-exhaustive: a reason added to the core after this build still
             // refuses, under a code that says so (a test pins that none maps here today).
             _ => porter_result::OtherProtocolError,
@@ -190,6 +195,7 @@ impl From<Error> for porter_result {
 }
 
 /// The FFI layer's own codes, with their description.
+#[cfg(feature = "std")]
 const FFI_STRINGS: [(porter_result, &CStr); 8] = [
         (porter_result::Ok, c"ok: success"),
         (
@@ -214,6 +220,7 @@ const FFI_STRINGS: [(porter_result, &CStr); 8] = [
 ];
 
 /// `"<name>: <message>"` for every protocol reason, NUL-terminated, built once.
+#[cfg(feature = "std")]
 fn protocol_strings() -> &'static [(u16, CString)] {
     static STRINGS: OnceLock<Vec<(u16, CString)>> = OnceLock::new();
     STRINGS.get_or_init(|| {
@@ -230,7 +237,8 @@ fn protocol_strings() -> &'static [(u16, CString)] {
 /// The description of `code` as a static C string: `"<name>: <what happened and what to do>"`,
 /// e.g. `"grant_expired: the grant has expired; ask the server for a fresh one"`.
 /// Never NULL; unknown codes give `"unknown: ..."`. The string lives as long as the program:
-/// do not free it.
+/// do not free it. (Not in the bare-metal `no_std` build: firmware logs the numbers.)
+#[cfg(feature = "std")]
 #[no_mangle]
 pub extern "C" fn porter_result_str(code: u32) -> *const c_char {
     const UNKNOWN: &CStr = c"unknown: not a Porter result code";

@@ -181,10 +181,7 @@ fn short_buffers_and_wrong_lengths_give_codes_and_write_nothing() {
     let mut key = ptr::null_mut();
     assert_eq!(porter_holder_key_new(seed.as_ptr(), 31, &mut key), porter_result::InvalidParameter);
     let zeros = [0u8; 32];
-    assert_eq!(
-        porter_holder_key_new(zeros.as_ptr(), 32, &mut key),
-        porter_result::InvalidParameter
-    );
+    assert_eq!(porter_holder_key_new(zeros.as_ptr(), 32, &mut key), porter_result::KeyInvalidSeed);
     assert!(key.is_null());
     assert_eq!(porter_holder_key_new(seed.as_ptr(), 32, &mut key), porter_result::Ok);
     let mut out = [0xEEu8; 31];

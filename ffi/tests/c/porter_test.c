@@ -494,7 +494,7 @@ static void run_boundaries(void) {
     CHECK_CODE(porter_holder_key_new(seed.data, 16, &key), PORTER_RESULT_INVALID_PARAMETER,
                "short seed");
     static const uint8_t zeros[32];
-    CHECK_CODE(porter_holder_key_new(zeros, 32, &key), PORTER_RESULT_INVALID_PARAMETER,
+    CHECK_CODE(porter_holder_key_new(zeros, 32, &key), PORTER_RESULT_KEY_INVALID_SEED,
                "all-zero seed");
     CHECK_CODE(porter_holder_key_new(seed.data, 32, &key), 0, "key");
     memset(out, 0xEE, sizeof out);
