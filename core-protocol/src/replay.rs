@@ -72,8 +72,12 @@ impl<const ISSUERS: usize, const WORDS: usize> ReplayTable<ISSUERS, WORDS> {
     /// How many serials below the top each window remembers.
     pub const WINDOW: u64 = 32 * WORDS as u64;
 
+    /// A window of zero words could remember nothing: refuse to build one.
+    const HAS_WINDOW: () = assert!(WORDS > 0, "a replay window needs at least one word");
+
     /// An empty table.
     pub const fn new() -> Self {
+        let () = Self::HAS_WINDOW;
         ReplayTable { slots: heapless::Vec::new(), forgotten_at: Time(0) }
     }
 
