@@ -681,7 +681,8 @@ fn main() {
         "generator": "cargo run -p porter-protocol --example gen_vectors",
         "cases": json_cases,
     });
-    let dir = std::path::Path::new("spec/vectors");
+    // Relative to this crate, so the generator writes the same files from any directory.
+    let dir = &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors");
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("admission.json"), serde_json::to_string_pretty(&json).unwrap() + "\n")
         .unwrap();

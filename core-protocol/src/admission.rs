@@ -31,6 +31,10 @@ pub const CERT_CACHE_ENTRIES: usize = 4;
 /// (<= 3,371 bytes), replay table (<= 4 x 55 + 6), cache (<= 4 x 32 + 2), floor (<= 5).
 pub const MAX_DOOR_MEMORY_LEN: usize = 4096;
 
+// The verifier RAM budget, checked at compile time on every target the crate is built for
+// (CI builds thumbv7em-none-eabihf too).
+const _: () = assert!(core::mem::size_of::<DoorMemory>() <= 4096, "door memory exceeds 4 KiB");
+
 /// What a door is configured with at commissioning.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DoorConfig {

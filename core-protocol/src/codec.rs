@@ -77,32 +77,42 @@ impl Flavor for CompareWith<'_> {
     }
 }
 
-/// serde for `[u8; N]` as a fixed-length tuple (serde's own impls stop at 32).
+/// serde for `[T; N]` as a fixed-length tuple, for any N (serde's own impls stop at 32).
+/// Used through `#[serde(with = "byte_array")]` on byte and word arrays alike.
 pub(crate) mod byte_array {
     use core::fmt;
+    use core::marker::PhantomData;
     use serde::de::{Error as _, SeqAccess, Visitor};
     use serde::ser::SerializeTuple;
-    use serde::{Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S, T, const N: usize>(v: &[T; N], s: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        T: Serialize,
+    {
         let mut t = s.serialize_tuple(N)?;
-        for b in v {
-            t.serialize_element(b)?;
+        for item in v {
+            t.serialize_element(item)?;
         }
         t.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
-        d: D,
-    ) -> Result<[u8; N], D::Error> {
-        struct ArrayVisitor<const N: usize>;
-        impl<'de, const N: usize> Visitor<'de> for ArrayVisitor<N> {
-            type Value = [u8; N];
+    pub fn deserialize<'de, D, T, const N: usize>(d: D) -> Result<[T; N], D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Copy + Default,
+    {
+        struct ArrayVisitor<T, const N: usize>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Copy + Default, const N: usize> Visitor<'de>
+            for ArrayVisitor<T, N>
+        {
+            type Value = [T; N];
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{N} bytes")
+                write!(f, "{N} items")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; N], A::Error> {
-                let mut out = [0u8; N];
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[T; N], A::Error> {
+                let mut out = [T::default(); N];
                 for (i, slot) in out.iter_mut().enumerate() {
                     *slot =
                         seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
@@ -110,7 +120,7 @@ pub(crate) mod byte_array {
                 Ok(out)
             }
         }
-        d.deserialize_tuple(N, ArrayVisitor::<N>)
+        d.deserialize_tuple(N, ArrayVisitor::<T, N>(PhantomData))
     }
 }
 

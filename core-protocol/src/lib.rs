@@ -13,6 +13,55 @@
 //!   ([`DoorState`], [`DenyListBuilder`]) and the hash-chained audit log ([`ChainFollower`]).
 //!
 //! Every refusal is an [`Error`] with a stable numeric code.
+//!
+//! ## A delivery, from the root key to the door
+//!
+//! ```
+//! use porter_protocol::*;
+//!
+//! # fn main() -> Result<(), Error> {
+//! let (site, door, now) = (SiteId(7), DoorId(1), Time(1_795_435_200));
+//! let root = SigningKey::from_seed([1; 32])?; // offline, with the property manager
+//! let issuer = SigningKey::from_seed([2; 32])?; // the operator's server
+//! let holder = SigningKey::from_seed([3; 32])?; // the driver's phone
+//!
+//! // The root certifies the issuer, with limits every door enforces.
+//! let certificate = Certificate {
+//!     version: VERSION, site, issuer: issuer.public_key(), epoch: 1,
+//!     not_before: now.minus(3600), not_after: now.plus(86_400),
+//!     limits: IssuerLimits {
+//!         doors: DoorScope::All, roles: RoleSet::only(Role::Delivery), hours: Hours::ALWAYS,
+//!         max_grant_lifetime: 900, max_uses: 2,
+//!     },
+//! };
+//! let mut cert_buf = [0u8; MAX_CERTIFICATE_LEN];
+//! let certificate = certificate.seal(&root, &mut cert_buf)?;
+//!
+//! // The server grants the driver's key one entry, for ten minutes, for one package.
+//! let grant = Grant {
+//!     version: VERSION, site, serial: 1, uses: 1, role: Role::Delivery,
+//!     doors: heapless::Vec::from_slice(&[door]).map_err(|_| Error::BufferTooSmall)?,
+//!     not_before: now, not_after: now.plus(600), holder: holder.public_key(),
+//!     package: PackageCommitment::new(&[9; 16], b"1Z999AA10123456784"),
+//! };
+//! let mut grant_buf = [0u8; MAX_GRANT_LEN];
+//! let grant = grant.seal(&issuer, &mut grant_buf)?;
+//!
+//! // At the door: a fresh challenge, the phone's answer, the door's decision.
+//! let config = DoorConfig { site, door, root: root.public_key(), clock_skew: 60, challenge_lifetime: 30 };
+//! let mut memory: DoorMemory = DoorMemory::new(site, Time(0));
+//! let challenge = Challenge::new(site, door, [42; 16], now);
+//! let mut out = [0u8; 1024];
+//! let presentation = present(&holder, &challenge, grant, certificate, None, &mut out)?;
+//! assert!(matches!(memory.admit(&config, now, &challenge, presentation), Decision::Admit(_)));
+//!
+//! // The same grant again, even answering a new challenge: spent.
+//! let again = Challenge::new(site, door, [43; 16], now);
+//! let presentation = present(&holder, &again, grant, certificate, None, &mut out)?;
+//! assert_eq!(memory.admit(&config, now, &again, presentation), Decision::Reject(Error::ReplayDuplicate));
+//! # Ok(())
+//! # }
+//! ```
 
 #![no_std]
 #![forbid(unsafe_code)]

@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::codec::byte_array;
 use crate::keys::KeyId;
 use crate::scope::Time;
 use crate::Error;
@@ -29,7 +30,7 @@ pub struct IssuerWindow<const WORDS: usize> {
     /// Door time of the last spend, for choosing which slot to evict.
     last_used: Time,
     /// Bit `s % (32 * WORDS)` is set when serial `s` in `(top - 32 * WORDS, top]` is spent.
-    #[serde(with = "words")]
+    #[serde(with = "byte_array")]
     bits: [u32; WORDS],
 }
 
@@ -71,8 +72,12 @@ impl<const ISSUERS: usize, const WORDS: usize> ReplayTable<ISSUERS, WORDS> {
     /// How many serials below the top each window remembers.
     pub const WINDOW: u64 = 32 * WORDS as u64;
 
+    /// A window of zero words could remember nothing: refuse to build one.
+    const HAS_WINDOW: () = assert!(WORDS > 0, "a replay window needs at least one word");
+
     /// An empty table.
     pub const fn new() -> Self {
+        let () = Self::HAS_WINDOW;
         ReplayTable { slots: heapless::Vec::new(), forgotten_at: Time(0) }
     }
 
@@ -225,42 +230,5 @@ impl<const WORDS: usize> IssuerWindow<WORDS> {
                 *w &= !(1 << bit);
             }
         }
-    }
-}
-
-/// serde for `[u32; N]` as a fixed-length tuple.
-mod words {
-    use core::fmt;
-    use serde::de::{Error as _, SeqAccess, Visitor};
-    use serde::ser::SerializeTuple;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer, const N: usize>(v: &[u32; N], s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(N)?;
-        for w in v {
-            t.serialize_element(w)?;
-        }
-        t.end()
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
-        d: D,
-    ) -> Result<[u32; N], D::Error> {
-        struct WordsVisitor<const N: usize>;
-        impl<'de, const N: usize> Visitor<'de> for WordsVisitor<N> {
-            type Value = [u32; N];
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{N} words")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u32; N], A::Error> {
-                let mut out = [0u32; N];
-                for (i, slot) in out.iter_mut().enumerate() {
-                    *slot =
-                        seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_tuple(N, WordsVisitor::<N>)
     }
 }
