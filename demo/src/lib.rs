@@ -1,0 +1,3 @@
+//! # porter-demo
+//!
+//! Porter's main job (work in progress).

@@ -1,0 +1,3 @@
+//! `porter-demo` (work in progress).
+
+fn main() {}
