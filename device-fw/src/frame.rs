@@ -289,6 +289,11 @@ impl LinkDecoder {
         None
     }
 
+    /// Whether the decoder waits for a length byte (no fragment in progress).
+    pub fn idle(&self) -> bool {
+        self.want == 0
+    }
+
     /// Forgets a partial fragment (after a link timeout).
     pub fn reset(&mut self) {
         self.want = 0;

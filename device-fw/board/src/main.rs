@@ -1,0 +1,535 @@
+//! The door controller on a Cortex-M4: QEMU's `mps2-an386` board.
+//!
+//! Glue only: the hardware traits of `porter-device` on this board's peripherals, and a main
+//! loop. This is the one firmware crate allowed `unsafe` (register and linker-symbol access);
+//! every unsafe block says why it is sound.
+//!
+//! | trait | here |
+//! |-------|------|
+//! | transport | CMSDK UART0 (0x4000_4000), each fragment preceded by its length byte |
+//! | NOR flash | 64 KiB of the PSRAM at 0x2100_0000, with NOR rules enforced (erase to 0xFF, program only erased words) |
+//! | lock actuator | FPGAIO LED0 (0x4002_8000) stands in for the relay |
+//! | door sensor | FPGAIO button 0 (0x4002_8008) |
+//! | indicator | FPGAIO LED1 |
+//! | clock | SysTick at 25 MHz for monotonic time; the RTC starts from semihosting's host time |
+//! | entropy | xorshift seeded from host time and SysTick: QEMU models no TRNG. A real door MUST use its MCU's TRNG |
+//!
+//! With the `test-hooks` feature (QEMU CI only), link bytes 0xF5 and 0xF6, which are not valid
+//! fragment lengths, carry test commands: set the RTC and script the next nonce, or report the
+//! measurements (painted peak stack, static RAM, SysTick ticks of the last admission and of one
+//! raw signature verification).
+
+#![no_std]
+#![no_main]
+
+use core::panic::PanicInfo;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::SYST;
+use cortex_m_rt::{entry, exception};
+use cortex_m_semihosting::{debug, hprintln, syscall};
+
+use porter_device::frame::LinkDecoder;
+use porter_device::{
+    Clock, Controller, DoorSensor, Entropy, EntropyError, FlashError, Indicator, LockActuator,
+    NorFlash, Peripherals, Settings, Signal, Transport, TransportError, MTU,
+};
+use porter_protocol::Time;
+
+/// SysTick runs at the board's 25 MHz system clock.
+const TICKS_PER_MS: u64 = 25_000;
+const SYSTICK_RELOAD: u32 = 0x00FF_FFFF;
+const PAINT: u32 = 0xC0DE_CAFE;
+
+static SYSTICK_WRAPS: AtomicU32 = AtomicU32::new(0);
+static RELAY_PULSES: AtomicU32 = AtomicU32::new(0);
+
+#[exception]
+fn SysTick() {
+    SYSTICK_WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// SysTick ticks since boot.
+fn ticks() -> u64 {
+    loop {
+        let before = SYSTICK_WRAPS.load(Ordering::Acquire);
+        let current = SYST::get_current();
+        let after = SYSTICK_WRAPS.load(Ordering::Acquire);
+        if before == after {
+            return (u64::from(before) << 24) | u64::from(SYSTICK_RELOAD - current);
+        }
+    }
+}
+
+// --- Memory-mapped registers -------------------------------------------------------------
+
+fn reg_read(addr: usize) -> u32 {
+    // SAFETY: only called with the addresses of this board's UART0 and FPGAIO registers, which
+    // are always mapped, word-aligned and side-effect free to read (except UART DATA, read only
+    // when STATE says a byte is there).
+    unsafe { core::ptr::read_volatile(addr as *const u32) }
+}
+
+fn reg_write(addr: usize, value: u32) {
+    // SAFETY: as `reg_read`; these registers accept any value written by this glue.
+    unsafe { core::ptr::write_volatile(addr as *mut u32, value) }
+}
+
+const UART0: usize = 0x4000_4000;
+const UART_DATA: usize = UART0;
+const UART_STATE: usize = UART0 + 0x04;
+const UART_CTRL: usize = UART0 + 0x08;
+const UART_BAUDDIV: usize = UART0 + 0x10;
+const FPGAIO_LED: usize = 0x4002_8000;
+const FPGAIO_BUTTON: usize = 0x4002_8008;
+
+fn uart_init() {
+    reg_write(UART_BAUDDIV, 16);
+    reg_write(UART_CTRL, 0b11); // TX and RX enabled
+}
+
+fn uart_read() -> Option<u8> {
+    if reg_read(UART_STATE) & 0b10 != 0 {
+        Some(reg_read(UART_DATA) as u8)
+    } else {
+        None
+    }
+}
+
+fn uart_write(byte: u8) {
+    while reg_read(UART_STATE) & 0b01 != 0 {}
+    reg_write(UART_DATA, u32::from(byte));
+}
+
+fn set_led(bit: u32, on: bool) {
+    let leds = reg_read(FPGAIO_LED);
+    reg_write(FPGAIO_LED, if on { leds | bit } else { leds & !bit });
+}
+
+// --- The traits --------------------------------------------------------------------------
+
+/// The relay, on LED0.
+struct Relay;
+
+impl LockActuator for Relay {
+    fn release(&mut self) {
+        RELAY_PULSES.fetch_add(1, Ordering::Relaxed);
+        set_led(1, true);
+    }
+    fn secure(&mut self) {
+        set_led(1, false);
+    }
+}
+
+/// The door switch, on button 0.
+struct Button;
+
+impl DoorSensor for Button {
+    fn is_open(&mut self) -> bool {
+        reg_read(FPGAIO_BUTTON) & 1 != 0
+    }
+}
+
+/// LED1 lit while the door shows anything but idle.
+struct Led;
+
+impl Indicator for Led {
+    fn show(&mut self, signal: Signal) {
+        set_led(2, signal != Signal::Idle);
+    }
+}
+
+/// RTC = a base time plus monotonic seconds; the base comes from the host at boot.
+struct BoardClock {
+    rtc_base: u32,
+    base_ms: u64,
+}
+
+impl BoardClock {
+    #[cfg(feature = "test-hooks")]
+    fn set_rtc(&mut self, t: Time) {
+        self.rtc_base = t.0;
+        self.base_ms = ticks() / TICKS_PER_MS;
+    }
+}
+
+impl Clock for BoardClock {
+    fn now(&mut self) -> Time {
+        let seconds = (ticks() / TICKS_PER_MS).saturating_sub(self.base_ms) / 1000;
+        Time(self.rtc_base.saturating_add(seconds as u32))
+    }
+    fn millis(&mut self) -> u64 {
+        ticks() / TICKS_PER_MS
+    }
+}
+
+/// Stand-in entropy (see the crate docs): xorshift64*, with scripted bytes first in tests.
+struct BoardEntropy {
+    state: u64,
+    script: [u8; 16],
+    scripted: usize,
+}
+
+impl Entropy for BoardEntropy {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), EntropyError> {
+        for b in out.iter_mut() {
+            if self.scripted > 0 {
+                *b = self.script.get(16 - self.scripted).copied().unwrap_or(0);
+                self.scripted -= 1;
+                continue;
+            }
+            self.state ^= self.state >> 12;
+            self.state ^= self.state << 25;
+            self.state ^= self.state >> 27;
+            *b = (self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
+        }
+        Ok(())
+    }
+}
+
+/// NOR flash emulated in the PSRAM: 16 pages of 4 KiB at 0x2100_0000.
+struct RamNor;
+
+const NOR_BASE: usize = 0x2100_0000;
+const NOR_PAGE: usize = 4096;
+const NOR_PAGES: usize = 16;
+const NOR_SIZE: usize = NOR_PAGE * NOR_PAGES;
+
+impl RamNor {
+    fn word(offset: usize) -> *mut u32 {
+        (NOR_BASE + offset) as *mut u32
+    }
+
+    /// QEMU powers the PSRAM up as zeros; a factory-fresh NOR chip reads 0xFF. Every QEMU run
+    /// is a new chip: erase it all once.
+    fn factory_fresh() -> RamNor {
+        let mut nor = RamNor;
+        for page in 0..NOR_PAGES {
+            let _ = nor.erase_page(page);
+        }
+        nor
+    }
+}
+
+impl NorFlash for RamNor {
+    fn page_size(&self) -> usize {
+        NOR_PAGE
+    }
+    fn page_count(&self) -> usize {
+        NOR_PAGES
+    }
+    fn read(&mut self, offset: usize, buf: &mut [u8]) -> Result<(), FlashError> {
+        if offset.checked_add(buf.len()).is_none_or(|end| end > NOR_SIZE) {
+            return Err(FlashError::OutOfBounds);
+        }
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: offset + i < NOR_SIZE (checked above): inside the 64 KiB of PSRAM this
+            // glue owns; nothing else in the firmware uses that region.
+            *b = unsafe { core::ptr::read_volatile((NOR_BASE + offset + i) as *const u8) };
+        }
+        Ok(())
+    }
+    fn erase_page(&mut self, page: usize) -> Result<(), FlashError> {
+        if page >= NOR_PAGES {
+            return Err(FlashError::OutOfBounds);
+        }
+        for w in 0..NOR_PAGE / 4 {
+            // SAFETY: page < NOR_PAGES, so the word is inside the region this glue owns, and
+            // word-aligned.
+            unsafe { core::ptr::write_volatile(Self::word(page * NOR_PAGE + w * 4), u32::MAX) };
+        }
+        Ok(())
+    }
+    fn program_word(&mut self, offset: usize, word: u32) -> Result<(), FlashError> {
+        if offset % 4 != 0 || offset + 4 > NOR_SIZE {
+            return Err(FlashError::OutOfBounds);
+        }
+        // SAFETY: aligned and inside the region (checked above).
+        let current = unsafe { core::ptr::read_volatile(Self::word(offset)) };
+        if current != u32::MAX {
+            return Err(FlashError::NotErased);
+        }
+        // SAFETY: as above. NOR programming can only clear bits: AND with what is there.
+        unsafe { core::ptr::write_volatile(Self::word(offset), current & word) };
+        Ok(())
+    }
+}
+
+/// UART0 as the transport, with the test hooks intercepted below the link framing.
+struct Uart {
+    decoder: LinkDecoder,
+    #[cfg(feature = "test-hooks")]
+    hook: hooks::Parser,
+}
+
+impl Transport for Uart {
+    fn receive(&mut self, buf: &mut [u8; MTU]) -> Option<usize> {
+        while let Some(byte) = uart_read() {
+            #[cfg(feature = "test-hooks")]
+            {
+                if self.hook.busy() || (self.decoder.idle() && hooks::starts(byte)) {
+                    if self.hook.push(byte) {
+                        // A whole command: let the main loop act on it before more input.
+                        return None;
+                    }
+                    continue;
+                }
+            }
+            if let Some(fragment) = self.decoder.push(byte) {
+                let n = fragment.len().min(MTU);
+                buf.get_mut(..n)?.copy_from_slice(fragment.get(..n)?);
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    fn send(&mut self, fragment: &[u8]) -> Result<(), TransportError> {
+        porter_device::frame::encode_link::<()>(fragment, |b| {
+            uart_write(b);
+            Ok(())
+        })
+        .map_err(|_| TransportError)
+    }
+}
+
+// --- Measurements ------------------------------------------------------------------------
+
+extern "C" {
+    static mut __sdata: u32;
+    static mut __edata: u32;
+    static mut __sbss: u32;
+    static mut __ebss: u32;
+    static mut _stack_start: u32;
+}
+
+fn symbol(s: *const u32) -> usize {
+    s as usize
+}
+
+#[cfg(feature = "test-hooks")]
+/// Bytes of .data and .bss.
+fn static_ram() -> usize {
+    // Only the addresses of the linker symbols are taken: no unsafe needed.
+    let (sdata, edata, sbss, ebss) = (
+        symbol(&raw const __sdata),
+        symbol(&raw const __edata),
+        symbol(&raw const __sbss),
+        symbol(&raw const __ebss),
+    );
+    (edata - sdata) + (ebss - sbss)
+}
+
+/// Fills the unused stack (from the end of .bss to a little below the current frame) with a
+/// pattern, so that the deepest use can be found later.
+#[inline(never)]
+fn paint_stack() {
+    let bottom = symbol(&raw const __ebss);
+    let here = cortex_m::register::msp::read() as usize;
+    let mut at = (bottom + 3) & !3;
+    while at + 512 < here {
+        // SAFETY: between the end of .bss and 512 bytes below the live stack pointer: RAM no
+        // one uses yet (there is no heap), word-aligned.
+        unsafe { core::ptr::write_volatile(at as *mut u32, PAINT) };
+        at += 4;
+    }
+}
+
+#[cfg(feature = "test-hooks")]
+/// The deepest the stack has reached, in bytes.
+fn peak_stack() -> usize {
+    let (bottom, top) = (symbol(&raw const __ebss), symbol(&raw const _stack_start));
+    let mut at = (bottom + 3) & !3;
+    // SAFETY: reads of RAM between .bss and the stack top, word-aligned.
+    while at < top && unsafe { core::ptr::read_volatile(at as *const u32) } == PAINT {
+        at += 4;
+    }
+    top - at
+}
+
+#[cfg(feature = "test-hooks")]
+/// SysTick ticks of one Ed25519 verification through porter-protocol's `verify_raw`, the
+/// same code every admission uses.
+fn measure_raw_verify() -> u32 {
+    let Ok(key) = porter_protocol::SigningKey::from_seed([7; 32]) else { return 0 };
+    let message = *b"porter raw verify benchmark: 64 bytes of message for one verify";
+    let domain = porter_protocol::Domain::Receipt;
+    let Ok(signature) = key.sign_parts_in::<128>(domain, &[&message]) else { return 0 };
+    let mut tagged = [0u8; 128];
+    let tag = domain.tag();
+    let len = tag.len() + message.len();
+    let (t, rest) = tagged.split_at_mut(tag.len());
+    t.copy_from_slice(tag);
+    if let Some(m) = rest.get_mut(..message.len()) {
+        m.copy_from_slice(&message);
+    }
+    let public = key.public_key();
+    let start = ticks();
+    let ok = porter_protocol::verify_raw(&public.0, tagged.get(..len).unwrap_or(&[]), &signature.0);
+    let spent = ticks() - start;
+    if !ok {
+        hprintln!("raw verify failed: the measurement is void");
+    }
+    spent as u32
+}
+
+#[cfg(feature = "test-hooks")]
+mod hooks {
+    /// Set the RTC (u32) and script the next challenge nonce (16 bytes).
+    pub const PRIME: u8 = 0xF5;
+    /// Report the measurements.
+    pub const REPORT: u8 = 0xF6;
+
+    pub enum Command {
+        Prime { rtc: u32, nonce: [u8; 16] },
+        Report,
+    }
+
+    pub fn starts(byte: u8) -> bool {
+        byte == PRIME || byte == REPORT
+    }
+
+    pub struct Parser {
+        buf: [u8; 21],
+        have: usize,
+        want: usize,
+        ready: Option<Command>,
+    }
+
+    impl Parser {
+        pub const fn new() -> Parser {
+            Parser { buf: [0; 21], have: 0, want: 0, ready: None }
+        }
+
+        pub fn busy(&self) -> bool {
+            self.want > 0
+        }
+
+        /// Takes a byte; true when a command is complete.
+        pub fn push(&mut self, byte: u8) -> bool {
+            if self.want == 0 {
+                self.want = if byte == PRIME { 21 } else { 1 };
+                self.have = 0;
+            }
+            if let Some(slot) = self.buf.get_mut(self.have) {
+                *slot = byte;
+            }
+            self.have += 1;
+            if self.have < self.want {
+                return false;
+            }
+            self.want = 0;
+            self.ready = Some(match self.buf[0] {
+                PRIME => {
+                    let mut nonce = [0u8; 16];
+                    nonce.copy_from_slice(&self.buf[5..21]);
+                    Command::Prime { rtc: u32::from_le_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]), nonce }
+                }
+                _ => Command::Report,
+            });
+            true
+        }
+
+        pub fn take(&mut self) -> Option<Command> {
+            self.ready.take()
+        }
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    paint_stack();
+    let Some(mut core) = cortex_m::Peripherals::take() else { fail("core peripherals taken twice") };
+    core.SYST.set_clock_source(SystClkSource::Core);
+    core.SYST.set_reload(SYSTICK_RELOAD);
+    core.SYST.clear_current();
+    core.SYST.enable_interrupt();
+    core.SYST.enable_counter();
+    uart_init();
+
+    // Semihosting: the host's time, for the RTC and to seed the stand-in entropy.
+    // SAFETY: SYS_TIME takes no arguments; QEMU runs with semihosting enabled.
+    let host_time = unsafe { syscall!(TIME) } as u32;
+    #[cfg(feature = "test-hooks")]
+    let verify_ticks = measure_raw_verify();
+
+    let peripherals = Peripherals {
+        lock: Relay,
+        sensor: Button,
+        clock: BoardClock { rtc_base: host_time, base_ms: 0 },
+        entropy: BoardEntropy {
+            state: (u64::from(host_time) << 32) ^ ticks() ^ 0x9E37_79B9_7F4A_7C15,
+            script: [0; 16],
+            scripted: 0,
+        },
+        indicator: Led,
+    };
+    let uart = Uart {
+        decoder: LinkDecoder::new(),
+        #[cfg(feature = "test-hooks")]
+        hook: hooks::Parser::new(),
+    };
+    let Ok(mut door) = Controller::boot(RamNor::factory_fresh(), uart, peripherals, Settings::default()) else {
+        fail("the emulated flash does not fit the storage layout")
+    };
+    hprintln!("porter door ready");
+    #[cfg(feature = "test-hooks")]
+    let mut admission_ticks: u64 = 0;
+    loop {
+        #[cfg(feature = "test-hooks")]
+        let (pulses, start) = (RELAY_PULSES.load(Ordering::Relaxed), ticks());
+        door.poll();
+        #[cfg(feature = "test-hooks")]
+        if RELAY_PULSES.load(Ordering::Relaxed) != pulses {
+            admission_ticks = ticks() - start;
+        }
+        #[cfg(feature = "test-hooks")]
+        if let Some(command) = door.transport().hook.take() {
+            match command {
+                hooks::Command::Prime { rtc, nonce } => {
+                    let mask = door.next_nonce_mask();
+                    let hw = door.peripherals();
+                    hw.clock.set_rtc(Time(rtc));
+                    for (s, (n, m)) in hw.entropy.script.iter_mut().zip(nonce.iter().zip(mask)) {
+                        *s = n ^ m;
+                    }
+                    hw.entropy.scripted = 16;
+                    uart_write(hooks::PRIME);
+                }
+                hooks::Command::Report => {
+                    uart_write(hooks::REPORT);
+                    let values = [
+                        peak_stack() as u32,
+                        static_ram() as u32,
+                        admission_ticks as u32,
+                        verify_ticks,
+                        RELAY_PULSES.load(Ordering::Relaxed),
+                    ];
+                    for v in values {
+                        for b in v.to_le_bytes() {
+                            uart_write(b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn fail(why: &str) -> ! {
+    hprintln!("porter door: {}", why);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &PanicInfo<'_>) -> ! {
+    hprintln!("porter door panicked: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
