@@ -10,6 +10,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 RELEASE="$CARGO_TARGET_DIR/release"
 BUILD="$CARGO_TARGET_DIR/porter-ffi-ci"
 VECTORS=spec/vectors/admission.txt
+AUDIT_VECTORS=spec/vectors/audit.txt
 DRIVER=ffi/tests/data/driver.txt
 CBINDGEN_VERSION=0.29.4
 mkdir -p "$BUILD"
@@ -46,16 +47,16 @@ CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -Iffi/include)
 
 step "C tests: gcc -Wall -Wextra -Werror, plain"
 gcc "${CFLAGS[@]}" ffi/tests/c/porter_test.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/porter_test"
-"$BUILD/porter_test" "$VECTORS" "$DRIVER"
+"$BUILD/porter_test" "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
 
 step "C tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
     ffi/tests/c/porter_test.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/porter_test_asan"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$BUILD/porter_test_asan" "$VECTORS" "$DRIVER"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$BUILD/porter_test_asan" "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
 
 step "C tests under valgrind"
 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-    "$BUILD/porter_test" "$VECTORS" "$DRIVER"
+    "$BUILD/porter_test" "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
 
 step "peak stack of the door path, by painting"
 gcc "${CFLAGS[@]}" -O1 ffi/tests/c/stack_usage.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/stack_usage"
@@ -99,7 +100,7 @@ KOTLIN_STDLIB=/usr/share/java/kotlin-stdlib.jar
 kotlinc -nowarn -cp "$JNA" ffi/bindings/kotlin/src/main/kotlin ffi/bindings/kotlin/src/test/kotlin \
     -d "$BUILD/porter-kotlin-test.jar" 2> >(grep -v 'deprecated in JDK' >&2)
 java -Djna.library.path="$RELEASE" -cp "$BUILD/porter-kotlin-test.jar:$JNA:$KOTLIN_STDLIB" \
-    porter.PorterTestKt "$VECTORS" "$DRIVER"
+    porter.PorterTestKt "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
 
 step "Swift package: the module map compiled as a Clang module, and a C file that imports it"
 SWIFT=ffi/bindings/swift

@@ -39,6 +39,9 @@
 // Bytes that always hold one audit record.
 #define PORTER_MAX_AUDIT_RECORD_LEN 128
 
+// Bytes that always hold a signed log head.
+#define PORTER_MAX_LOG_HEAD_LEN 128
+
 // Bytes that always hold a receipt.
 #define PORTER_MAX_RECEIPT_LEN 192
 
@@ -398,6 +401,18 @@ porter_result porter_audit_batch_head(const struct porter_audit_batch *batch,
                                       uint8_t *out,
                                       size_t out_len,
                                       size_t *written);
+
+// Checks the door's signed log head against the batch: `head` must verify under the door's
+// 32-byte `device_key` and name exactly the batch's end (its length and last record's hash).
+// With a head that matches, the server can prove no record was dropped from the batch's end.
+// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `device_key_len` is not 32 or the batch is
+// empty; `DECODE_*`; `AUDIT_BAD_SIGNATURE`; `AUDIT_GAP` (the head counts other records than
+// the batch ends with); `AUDIT_CHAIN_BROKEN` (same length, another last record).
+porter_result porter_audit_batch_check_head(const struct porter_audit_batch *batch,
+                                            const uint8_t *head,
+                                            size_t head_len,
+                                            const uint8_t *device_key,
+                                            size_t device_key_len);
 
 // Frees a batch. NULL is a no-op.
 void porter_audit_batch_free(struct porter_audit_batch *batch);

@@ -1,7 +1,7 @@
 //! What the phone carries back from the door: a device-signed receipt for its own entry, and
 //! batches of the door's audit records, which it passes to the server byte for byte.
 
-use porter_protocol::{AuditEvent, AuditRecord, ChainFollower, ChainHash, PublicKey};
+use porter_protocol::{AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead, PublicKey};
 
 use crate::ffi::{
     boundary, boundary_value, check_out, copy_out, free_box, new_box, try_array, try_mut, try_ref,
@@ -240,6 +240,29 @@ pub extern "C" fn porter_audit_batch_head(
         let follower = try_ref(batch)?.follower.ok_or(porter_result::InvalidParameter)?;
         let ChainHash(hash) = follower.previous;
         copy_out(&hash, out, out_len, written)
+    })
+}
+
+/// Checks the door's signed log head against the batch: `head` must verify under the door's
+/// 32-byte `device_key` and name exactly the batch's end (its length and last record's hash).
+/// With a head that matches, the server can prove no record was dropped from the batch's end.
+/// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `device_key_len` is not 32 or the batch is
+/// empty; `DECODE_*`; `AUDIT_BAD_SIGNATURE`; `AUDIT_GAP` (the head counts other records than
+/// the batch ends with); `AUDIT_CHAIN_BROKEN` (same length, another last record).
+#[no_mangle]
+pub extern "C" fn porter_audit_batch_check_head(
+    batch: *const porter_audit_batch,
+    head: *const u8,
+    head_len: usize,
+    device_key: *const u8,
+    device_key_len: usize,
+) -> porter_result {
+    boundary(|| {
+        let follower = try_ref(batch)?.follower.ok_or(porter_result::InvalidParameter)?;
+        let head = try_slice(head, head_len)?;
+        let device = PublicKey(try_array(device_key, device_key_len)?);
+        let head = protocol(LogHead::decode_verified(head, &device))?;
+        protocol(follower.matches(&head))
     })
 }
 

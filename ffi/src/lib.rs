@@ -34,11 +34,12 @@ mod result;
 // The public interface is:
 #[cfg(feature = "std")]
 pub use crate::audit::{
-    porter_audit_batch, porter_audit_batch_free, porter_audit_batch_get, porter_audit_batch_head,
-    porter_audit_batch_len, porter_audit_batch_new, porter_audit_batch_push, porter_event,
-    porter_receipt, porter_receipt_at, porter_receipt_check, porter_receipt_door,
-    porter_receipt_event, porter_receipt_free, porter_receipt_grant_serial, porter_receipt_holder,
-    porter_receipt_reason, porter_receipt_sequence, porter_receipt_site, porter_receipt_use_index,
+    porter_audit_batch, porter_audit_batch_check_head, porter_audit_batch_free,
+    porter_audit_batch_get, porter_audit_batch_head, porter_audit_batch_len,
+    porter_audit_batch_new, porter_audit_batch_push, porter_event, porter_receipt,
+    porter_receipt_at, porter_receipt_check, porter_receipt_door, porter_receipt_event,
+    porter_receipt_free, porter_receipt_grant_serial, porter_receipt_holder, porter_receipt_reason,
+    porter_receipt_sequence, porter_receipt_site, porter_receipt_use_index,
 };
 pub use crate::door::{
     porter_admission, porter_challenge_encode, porter_door_admit, porter_door_apply_state,
@@ -82,6 +83,8 @@ pub const PORTER_MAX_DOOR_STATE_LEN: usize = 3584;
 pub const PORTER_MAX_DOOR_MEMORY_LEN: usize = 4096;
 /// Bytes that always hold one audit record.
 pub const PORTER_MAX_AUDIT_RECORD_LEN: usize = 128;
+/// Bytes that always hold a signed log head.
+pub const PORTER_MAX_LOG_HEAD_LEN: usize = 128;
 /// Bytes that always hold a receipt.
 pub const PORTER_MAX_RECEIPT_LEN: usize = 192;
 /// The most doors a grant names.
@@ -119,6 +122,7 @@ mod tests {
         assert_eq!(PORTER_MAX_DOOR_MEMORY_LEN, p::MAX_DOOR_MEMORY_LEN);
         assert_eq!(PORTER_MAX_AUDIT_RECORD_LEN, p::MAX_AUDIT_RECORD_LEN);
         assert_eq!(PORTER_MAX_RECEIPT_LEN, p::MAX_RECEIPT_LEN);
+        assert_eq!(PORTER_MAX_LOG_HEAD_LEN, p::MAX_LOG_HEAD_LEN);
         assert_eq!(PORTER_MAX_GRANT_DOORS, p::MAX_GRANT_DOORS);
     }
 }

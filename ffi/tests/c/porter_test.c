@@ -4,7 +4,7 @@
  * written only on success). Built with gcc -Wall -Wextra -Werror, run under AddressSanitizer
  * and under valgrind by ffi/ci.sh.
  *
- * usage: porter_test spec/vectors/admission.txt ffi/tests/data/driver.txt
+ * usage: porter_test spec/vectors/admission.txt spec/vectors/audit.txt ffi/tests/data/driver.txt
  * Prints "N passed, M failed" and exits non-zero on any failure.
  */
 #include <stdio.h>
@@ -231,6 +231,59 @@ static void run_vectors(char *text) {
     }
     CHECK(steps >= 60 && admitted >= 10, "too few vectors: %d steps, %d admitted", steps, admitted);
     printf("vectors: %d steps, %d admitted\n", steps, admitted);
+}
+
+/* ---- 1b. the shared audit vectors: receipts and chains (enrolments have no C API) ---- */
+
+static void run_audit_vectors(char *text) {
+    char *cursor = text;
+    int ran = 0;
+    for (char *line; (line = next_line(&cursor));) {
+        char *f[6];
+        if (line[0] == '#' || line[0] == '\0') continue;
+        size_t n = split(line, f, 6);
+        if (strcmp(f[0], "enrolment") == 0) continue;
+        uint32_t want = (uint32_t)strtoul(f[n - 1], NULL, 10);
+        bytes key = unhex(f[1], strlen(f[1]));
+        porter_result r;
+        if (strcmp(f[0], "receipt") == 0 && n == 4) {
+            bytes receipt = unhex(f[2], strlen(f[2]));
+            porter_receipt *out = NULL;
+            r = porter_receipt_check(receipt.data, receipt.len, key.data, key.len, &out);
+            CHECK((out != NULL) == (r == PORTER_RESULT_OK), "receipt output on %u", r);
+            porter_receipt_free(out);
+            free(receipt.data);
+        } else if (strcmp(f[0], "chain") == 0 && n == 5) {
+            porter_audit_batch *batch = NULL;
+            CHECK_CODE(porter_audit_batch_new(&batch), 0, "batch");
+            r = PORTER_RESULT_OK;
+            for (char *record = f[3]; record && r == PORTER_RESULT_OK;) {
+                char *comma = strchr(record, ',');
+                size_t len = comma ? (size_t)(comma - record) : strlen(record);
+                bytes b = unhex(record, len);
+                size_t before = porter_audit_batch_len(batch);
+                r = porter_audit_batch_push(batch, b.data, b.len);
+                CHECK(porter_audit_batch_len(batch) == before + (r == PORTER_RESULT_OK),
+                      "a refused record changed the batch");
+                free(b.data);
+                record = comma ? comma + 1 : NULL;
+            }
+            if (r == PORTER_RESULT_OK && strcmp(f[2], "-") != 0) {
+                bytes head = unhex(f[2], strlen(f[2]));
+                r = porter_audit_batch_check_head(batch, head.data, head.len, key.data, key.len);
+                free(head.data);
+            }
+            porter_audit_batch_free(batch);
+        } else {
+            fprintf(stderr, "unknown audit vector %s (%zu fields)\n", f[0], n);
+            exit(2);
+        }
+        CHECK_CODE(r, want, f[0]);
+        free(key.data);
+        ran++;
+    }
+    CHECK(ran >= 8, "only %d audit vectors ran", ran);
+    printf("audit vectors: %d\n", ran);
 }
 
 /* ---- 2. the driver flow ---- */
@@ -574,15 +627,20 @@ static void run_boundaries(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s spec/vectors/admission.txt ffi/tests/data/driver.txt\n",
+    if (argc != 4) {
+        fprintf(stderr,
+                "usage: %s spec/vectors/admission.txt spec/vectors/audit.txt "
+                "ffi/tests/data/driver.txt\n",
                 argv[0]);
         return 2;
     }
     char *vectors = read_file(argv[1]);
-    char *driver = read_file(argv[2]);
+    char *audit = read_file(argv[2]);
+    char *driver = read_file(argv[3]);
     load_driver(driver);
     run_vectors(vectors);
+    run_audit_vectors(audit);
+    free(audit);
     run_driver_flow();
     run_boundaries();
     free(vectors);

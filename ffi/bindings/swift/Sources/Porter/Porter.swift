@@ -244,6 +244,14 @@ public final class AuditBatch {
 
     public var count: Int { porter_audit_batch_len(handle) }
 
+    /// Checks the door's signed log `head` (under its 32-byte `deviceKey`) names exactly this
+    /// batch's end; throws AUDIT_BAD_SIGNATURE, AUDIT_GAP or AUDIT_CHAIN_BROKEN otherwise.
+    public func checkHead(_ head: Data, deviceKey: Data) throws {
+        try check(head.withBytes { h, hl in
+            deviceKey.withBytes { k, kl in porter_audit_batch_check_head(handle, h, hl, k, kl) }
+        })
+    }
+
     /// Record `index`, exactly as pushed.
     public func record(at index: Int) throws -> Data {
         try output(capacity: Porter.maxAuditRecordLength) { o, ol, w in porter_audit_batch_get(handle, index, o, ol, w) }

@@ -131,6 +131,9 @@ internal interface PorterLibrary : Library {
     fun porter_audit_batch_len(batch: Pointer?): SizeT
     fun porter_audit_batch_get(batch: Pointer?, index: SizeT, out: ByteArray?, outLen: SizeT, written: SizeTByReference?): Int
     fun porter_audit_batch_head(batch: Pointer?, out: ByteArray?, outLen: SizeT, written: SizeTByReference?): Int
+    fun porter_audit_batch_check_head(
+        batch: Pointer?, head: ByteArray?, headLen: SizeT, deviceKey: ByteArray?, deviceKeyLen: SizeT
+    ): Int
     fun porter_audit_batch_free(batch: Pointer?)
 
     fun porter_door_memory_init(site: Int, floor: Int, memory: ByteArray?, capacity: SizeT, len: SizeTByReference?): Int

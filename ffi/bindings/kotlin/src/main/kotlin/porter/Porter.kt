@@ -251,6 +251,13 @@ class AuditBatch : Handle(newBatch()) {
         lib.porter_audit_batch_get(handle, SizeT(index.toLong()), o, l, w)
     }
 
+    /**
+     * Checks the door's signed log [head] (under its 32-byte [deviceKey]) names exactly this
+     * batch's end; throws AUDIT_BAD_SIGNATURE / AUDIT_GAP / AUDIT_CHAIN_BROKEN otherwise.
+     */
+    fun checkHead(head: ByteArray, deviceKey: ByteArray) =
+        check(lib.porter_audit_batch_check_head(handle, head, SizeT(head.size), deviceKey, SizeT(deviceKey.size)))
+
     override fun free(pointer: Pointer) = lib.porter_audit_batch_free(pointer)
 
     private companion object {

@@ -1,7 +1,7 @@
 // The Kotlin binding's tests, run on the JVM by ffi/ci.sh: the shared admission vectors, the
 // driver flow (byte-identical to Rust's), and errors as PorterException carrying the code.
 //
-// usage: java ... porter.PorterTestKt spec/vectors/admission.txt ffi/tests/data/driver.txt
+// usage: java ... porter.PorterTestKt spec/vectors/admission.txt spec/vectors/audit.txt ffi/tests/data/driver.txt
 package porter
 
 import java.io.File
@@ -69,6 +69,30 @@ private fun runVectors(path: String) {
     }
     check(steps >= 60 && admitted >= 10) { "too few vectors: $steps steps, $admitted admitted" }
     println("vectors: $steps steps, $admitted admitted")
+}
+
+/** Receipts and chains of spec/vectors/audit.txt (enrolments have no C API). */
+private fun runAuditVectors(path: String) {
+    var ran = 0
+    for (line in File(path).readLines()) {
+        if (line.startsWith("#") || line.startsWith("enrolment ")) continue
+        val f = line.split(" ")
+        val want = f.last().toInt()
+        val code = when (f[0]) {
+            "receipt" -> codeOf { Receipt.check(unhex(f[2]), unhex(f[1])) }
+            "chain" -> codeOf {
+                AuditBatch().use { batch ->
+                    f[3].split(",").forEach { batch.push(unhex(it)) }
+                    if (f[2] != "-") batch.checkHead(unhex(f[2]), unhex(f[1]))
+                }
+            }
+            else -> throw IllegalArgumentException("unknown audit vector ${f[0]}")
+        }
+        check(code == want) { "${f[0]} vector gave $code (${Porter.describe(code)}), want $want" }
+        ran++
+    }
+    check(ran >= 8) { "only $ran audit vectors ran" }
+    println("audit vectors: $ran")
 }
 
 private fun runDriverFlow(path: String) {
@@ -157,12 +181,13 @@ private fun runDriverFlow(path: String) {
 }
 
 fun main(args: Array<String>) {
-    if (args.size != 2) {
-        System.err.println("usage: PorterTestKt spec/vectors/admission.txt ffi/tests/data/driver.txt")
+    if (args.size != 3) {
+        System.err.println("usage: PorterTestKt spec/vectors/admission.txt spec/vectors/audit.txt ffi/tests/data/driver.txt")
         exitProcess(2)
     }
     runVectors(args[0])
-    runDriverFlow(args[1])
+    runAuditVectors(args[1])
+    runDriverFlow(args[2])
     println("$passed passed, $failed failed")
     exitProcess(if (failed == 0) 0 else 1)
 }
