@@ -8,7 +8,8 @@ mod api {
     mod frames;
     mod power_cut;
     mod props;
+    mod qemu;
     mod scenarios;
     mod sim_binary;
-    mod vectors;
+    pub mod vectors;
 }

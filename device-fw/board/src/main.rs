@@ -28,7 +28,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
 use cortex_m_rt::{entry, exception};
-use cortex_m_semihosting::{debug, hprintln, syscall};
+use cortex_m_semihosting::{debug, syscall};
 
 use porter_device::frame::LinkDecoder;
 use porter_device::{
@@ -369,7 +369,7 @@ fn measure_raw_verify() -> u32 {
     let ok = porter_protocol::verify_raw(&public.0, tagged.get(..len).unwrap_or(&[]), &signature.0);
     let spent = ticks() - start;
     if !ok {
-        hprintln!("raw verify failed: the measurement is void");
+        say(&["raw verify failed: the measurement is void"]);
     }
     spent as u32
 }
@@ -473,7 +473,7 @@ fn main() -> ! {
     let Ok(mut door) = Controller::boot(RamNor::factory_fresh(), uart, peripherals, Settings::default()) else {
         fail("the emulated flash does not fit the storage layout")
     };
-    hprintln!("porter door ready");
+    say(&["porter door ready"]);
     #[cfg(feature = "test-hooks")]
     let mut admission_ticks: u64 = 0;
     loop {
@@ -517,8 +517,18 @@ fn main() -> ! {
     }
 }
 
+/// Writes a line to the semihosting console without core::fmt (which costs kilobytes).
+fn say(parts: &[&str]) {
+    if let Ok(mut out) = cortex_m_semihosting::hio::hstdout() {
+        for p in parts {
+            let _ = out.write_all(p.as_bytes());
+        }
+        let _ = out.write_all(b"\n");
+    }
+}
+
 fn fail(why: &str) -> ! {
-    hprintln!("porter door: {}", why);
+    say(&["porter door: ", why]);
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();
@@ -527,7 +537,9 @@ fn fail(why: &str) -> ! {
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
-    hprintln!("porter door panicked: {}", info);
+    // The message is not formatted (core::fmt would cost kilobytes of flash); the location is.
+    let file = info.location().map_or("?", |l| l.file());
+    say(&["porter door panicked in ", file]);
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();

@@ -1,0 +1,310 @@
+//! The Cortex-M4 board under QEMU (`mps2-an386`), driven over its UART from the host.
+//!
+//! These tests need `qemu-system-arm` and the board ELF built with the `test-hooks` feature,
+//! named by `PORTER_BOARD_ELF`; `device-fw/ci.sh` builds it and runs them with `--ignored`.
+//!
+//! * every case of `spec/vectors/admission.txt` on a freshly booted board: the same verdicts as
+//!   on the host, then the board's audit log read back over the serial link, chained, with a
+//!   head signed by the board's device key;
+//! * the cost report: instructions per admission (cold and with the certificate cached) beside
+//!   one raw verification, static RAM, painted peak stack, under `-icount shift=0`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use porter_device::frame::{encode_link, LinkDecoder, Progress, Reassembler};
+use porter_device::sim::Phone;
+use porter_device::wire::{self, Refusal};
+use porter_protocol::*;
+
+use super::door::{parse_verdict, Verdict};
+use super::fixture::*;
+use super::vectors::{parse, root_key, Step};
+
+const PRIME: u8 = 0xF5;
+const REPORT: u8 = 0xF6;
+/// SysTick at 25 MHz under `-icount shift=0` (1 instruction = 1 ns): 40 instructions a tick.
+const INSTRUCTIONS_PER_TICK: u64 = 40;
+
+struct Board {
+    qemu: Child,
+    uart: UnixStream,
+    phone: Phone,
+    device: PublicKey,
+    dir: std::path::PathBuf,
+}
+
+fn elf() -> String {
+    std::env::var("PORTER_BOARD_ELF").expect(
+        "PORTER_BOARD_ELF must name the board ELF built with --features test-hooks: run device-fw/ci.sh",
+    )
+}
+
+impl Board {
+    fn boot(tag: &str, icount: bool) -> Board {
+        let dir = std::env::temp_dir().join(format!("porter-qemu-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("uart.sock");
+        let _ = std::fs::remove_file(&sock);
+        let mut cmd = Command::new("qemu-system-arm");
+        cmd.args(["-machine", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none"])
+            .args(["-semihosting-config", "enable=on,target=native"])
+            .args(["-serial", &format!("unix:{},server=on,wait=on", sock.display())])
+            .args(["-kernel", &elf()]);
+        if icount {
+            cmd.args(["-icount", "shift=0"]);
+        }
+        let mut qemu = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect(
+            "qemu-system-arm runs (install it: apt-get install -y qemu-system-arm, see device-fw/ci-install.sh)",
+        );
+        let started = Instant::now();
+        let uart = loop {
+            if let Ok(s) = UnixStream::connect(&sock) {
+                break s;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "QEMU never opened its UART socket");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        uart.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        // Semihosting output: the board says it is ready once it has booted.
+        let mut out = BufReader::new(qemu.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "porter door ready", "board boot output");
+        let mut board = Board { qemu, uart, phone: Phone::new(), device: PublicKey([0; 32]), dir };
+        let info = board.call(&[wire::REQ_INFO]);
+        assert_eq!(info[0], wire::RESP_INFO);
+        board.device = PublicKey(info[3..35].try_into().unwrap());
+        board
+    }
+
+    fn call(&mut self, message: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for f in self.phone.fragments(message) {
+            encode_link::<()>(&f, |b| {
+                bytes.push(b);
+                Ok(())
+            })
+            .unwrap();
+        }
+        self.uart.write_all(&bytes).unwrap();
+        let mut decoder = LinkDecoder::new();
+        let mut reassembler = Reassembler::new();
+        let mut byte = [0u8; 1];
+        loop {
+            self.uart.read_exact(&mut byte).expect("the board answers over the UART");
+            if let Some(fragment) = decoder.push(byte[0]) {
+                if let Ok(Progress::Complete(n)) = reassembler.push(fragment, 0) {
+                    return reassembler.message()[..n].to_vec();
+                }
+            }
+        }
+    }
+
+    /// Sets the board's RTC and scripts its next nonce (test hook).
+    fn prime(&mut self, rtc: Time, nonce: [u8; 16]) {
+        let mut m = vec![PRIME];
+        m.extend_from_slice(&rtc.0.to_le_bytes());
+        m.extend_from_slice(&nonce);
+        self.uart.write_all(&m).unwrap();
+        let mut ack = [0u8; 1];
+        self.uart.read_exact(&mut ack).unwrap();
+        assert_eq!(ack[0], PRIME, "hook acknowledged");
+    }
+
+    /// (peak stack, static RAM, ticks of the last admission, ticks of one raw verify, pulses)
+    fn report(&mut self) -> [u32; 5] {
+        self.uart.write_all(&[REPORT]).unwrap();
+        let mut buf = [0u8; 21];
+        self.uart.read_exact(&mut buf).unwrap();
+        assert_eq!(buf[0], REPORT);
+        let mut out = [0u32; 5];
+        for (i, v) in out.iter_mut().enumerate() {
+            *v = u32::from_le_bytes(buf[1 + 4 * i..5 + 4 * i].try_into().unwrap());
+        }
+        out
+    }
+
+    fn enrol(&mut self, root: &SigningKey, site: SiteId, door: DoorId, floor: Time) {
+        let e = Enrolment { version: VERSION, site, door, device: self.device, issued_at: floor };
+        let mut buf = [0u8; MAX_ENROLMENT_LEN];
+        let mut m = vec![wire::REQ_ENROL];
+        m.extend_from_slice(&root.public_key().0);
+        m.extend_from_slice(e.seal(root, &mut buf).unwrap());
+        assert_eq!(self.call(&m), vec![wire::RESP_ENROLLED]);
+    }
+
+    fn challenge(&mut self) -> Challenge {
+        let a = self.call(&[wire::REQ_CHALLENGE]);
+        assert_eq!(a[0], wire::RESP_CHALLENGE, "challenge answer {:?}", parse_verdict(&a));
+        Challenge::decode(&a[1..]).unwrap()
+    }
+
+    fn present(&mut self, presentation: &[u8]) -> Verdict {
+        let mut m = vec![wire::REQ_PRESENT];
+        m.extend_from_slice(presentation);
+        parse_verdict(&self.call(&m))
+    }
+
+    /// The whole audit log, chained, and checked against a head the board signs now.
+    fn log(&mut self) -> Vec<AuditRecord> {
+        let mut follower = ChainFollower::new();
+        let mut records = Vec::new();
+        loop {
+            let mut m = vec![wire::REQ_READ_LOG];
+            m.extend_from_slice(&follower.next_sequence.to_le_bytes());
+            m.push(wire::MAX_LOG_RECORDS);
+            let a = self.call(&m);
+            assert_eq!(a[0], wire::RESP_LOG);
+            let mut rest = &a[2..];
+            for _ in 0..a[1] {
+                let len = rest[0] as usize;
+                records.push(follower.follow(&rest[1..1 + len]).expect("the board's log chains"));
+                rest = &rest[1 + len..];
+            }
+            if a[1] == 0 {
+                break;
+            }
+        }
+        let head = self.call(&[wire::REQ_LOG_HEAD]);
+        assert_eq!(head[0], wire::RESP_HEAD);
+        let head = LogHead::decode_verified(&head[1..], &self.device).expect("a head signed by the board");
+        follower.matches(&head).expect("the head matches the log");
+        records
+    }
+}
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        let _ = self.qemu.kill();
+        let _ = self.qemu.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn vectors_text() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/vectors/admission.txt")).unwrap()
+}
+
+#[test]
+#[ignore = "needs qemu-system-arm and PORTER_BOARD_ELF: run by device-fw/ci.sh"]
+fn qemu_board_gets_every_vector_verdict_over_the_uart_and_logs_it() {
+    let cases = parse(&vectors_text());
+    assert!(cases.len() >= 40);
+    let mut matched = 0;
+    for (n, case) in cases.iter().enumerate() {
+        let mut board = Board::boot(&format!("v{n}"), false);
+        let root = root_key(&case.root);
+        board.enrol(&root, case.site, case.door, case.floor);
+        let mut floor = case.floor;
+        let mut expected_admissions = 0;
+        let mut expected_reasons = Vec::new();
+        for (i, step) in case.steps.iter().enumerate() {
+            let what = format!("{} step {i}", case.name);
+            match step {
+                Step::State { bytes, code } => {
+                    let mut m = vec![wire::REQ_DOOR_STATE];
+                    m.extend_from_slice(bytes);
+                    let a = board.call(&m);
+                    let got = match a[0] {
+                        wire::RESP_STATE => 0,
+                        _ => match parse_verdict(&a) {
+                            Verdict::Refused(Refusal::Rejected, code, _) => code,
+                            v => panic!("{what}: {v:?}"),
+                        },
+                    };
+                    assert_eq!(got, *code, "{what}");
+                    if *code == 0 {
+                        let st = DoorState::decode(bytes).unwrap();
+                        floor = floor.max(st.claims().issued_at);
+                    }
+                    matched += 1;
+                }
+                Step::Admit { clock, challenge, presentation, code } => {
+                    let ch = Challenge::decode(challenge).unwrap();
+                    let reproducible = ch.site == case.site
+                        && ch.door == case.door
+                        && ch.issued_at <= *clock
+                        && ch.issued_at >= floor;
+                    if reproducible {
+                        board.prime(ch.issued_at, ch.nonce);
+                        assert_eq!(board.challenge(), ch, "{what}: the board reproduces the challenge");
+                        board.prime(*clock, [0; 16]);
+                        let v = board.present(presentation);
+                        match (*code, &v) {
+                            (0, Verdict::Admitted(receipt)) => {
+                                AuditRecord::decode_receipt(receipt, &board.device).expect("board-signed receipt");
+                                expected_admissions += 1;
+                            }
+                            (c, Verdict::Denied { .. }) if c != 0 => expected_reasons.push(c),
+                            _ => panic!("{what}: expected {code}, got {v:?}"),
+                        }
+                        matched += 1;
+                    } else {
+                        board.prime(*clock, [0; 16]);
+                        let _ = board.challenge();
+                        let v = board.present(presentation);
+                        assert!(matches!(v, Verdict::Denied { .. }), "{what}: {v:?}");
+                        expected_reasons.push(0);
+                    }
+                }
+            }
+        }
+        // The board's own log tells the same story: one admission record per admission, and
+        // the protocol's reason code for every refusal.
+        let log = board.log();
+        let admitted = log.iter().filter(|r| matches!(r.event, AuditEvent::Admitted { .. })).count();
+        assert_eq!(admitted, expected_admissions, "{}: admissions in the board's log", case.name);
+        let reasons: Vec<u16> = log
+            .iter()
+            .filter_map(|r| match r.event {
+                AuditEvent::Rejected { reason } => Some(reason),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reasons.len(), expected_reasons.len(), "{}: refusals in the board's log", case.name);
+        for (got, want) in reasons.iter().zip(&expected_reasons) {
+            if *want != 0 {
+                assert_eq!(got, want, "{}: reason in the board's log", case.name);
+            }
+        }
+        let [_, _, _, _, pulses] = board.report();
+        assert_eq!(pulses as usize, expected_admissions, "{}: relay pulses", case.name);
+    }
+    eprintln!("QEMU board: {} cases, {matched} steps matched over the UART", cases.len());
+}
+
+#[test]
+#[ignore = "needs qemu-system-arm and PORTER_BOARD_ELF: run by device-fw/ci.sh"]
+fn qemu_cost_report() {
+    let site = Site::new();
+    let mut board = Board::boot("cost", true);
+    board.enrol(&site.root, SITE, DOOR, NOON.minus(3600));
+    let cert = site.seal_cert(&site.certificate_body());
+    let mut admit = |board: &mut Board, serial: u64| {
+        board.prime(NOON, [serial as u8; 16]);
+        let ch = board.challenge();
+        let grant = site.seal_grant(&site.grant_body(serial, 1));
+        let v = board.present(&site.present(&ch, &grant, &cert, None));
+        assert!(matches!(v, Verdict::Admitted(_)), "{v:?}");
+        board.report()
+    };
+    let cold = admit(&mut board, 10);
+    let warm = admit(&mut board, 11);
+    let [stack, static_ram, warm_ticks, verify_ticks, _] = warm;
+    let cold_ticks = cold[2];
+    let instr = |t: u32| u64::from(t) * INSTRUCTIONS_PER_TICK;
+    let ratio = warm_ticks as f64 / verify_ticks as f64;
+    println!("raw_verify_instructions {}", instr(verify_ticks));
+    println!("admission_instructions_cached_cert {}", instr(warm_ticks));
+    println!("admission_instructions_cold_cert {}", instr(cold_ticks));
+    println!("admission_over_verify {ratio:.2}");
+    println!("static_ram_bytes {static_ram}");
+    println!("peak_stack_bytes {stack}");
+    println!("ram_plus_stack_bytes {}", static_ram + stack);
+    assert!(verify_ticks > 10_000, "a raw verify of {} instructions is not plausible", instr(verify_ticks));
+    assert!(static_ram + stack <= 32 * 1024, "RAM budget: static {static_ram} + stack {stack} > 32 KiB");
+    assert!(ratio <= 2.1, "admission costs {ratio:.2}x one raw verify (budget 2.1x)");
+}
