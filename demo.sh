@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Porter's main job: one whole delivery, from the offline root to a door's receipt, played by
+# the real components (porter root tools, porter serve on SQLite, porter-door-sim, porter-ffi)
+# on 127.0.0.1, in a temporary directory removed afterwards. Exits 0 only if every step
+# behaved as expected. See demo/README.md.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+target="$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+echo "Building porter, porter-door-sim and porter-demo (release; the first build takes a few minutes)..."
+cargo build --release --quiet --bins \
+    -p porter-server -p porter-device -p porter-demo --features porter-device/std
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/porter-demo.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+"$target/release/porter-demo" --bin-dir "$target/release" --work-dir "$work"
