@@ -2,7 +2,8 @@
 # porter-ffi's CI, run from the repository root (after ffi/ci-install.sh). Fails on the first
 # failing step. Runs: rustfmt, clippy, the unsafe-confinement rule, the Rust tests, the header
 # diff against pinned cbindgen, the C tests (plain, ASan+UBSan, valgrind) against the shared
-# vectors, the Kotlin binding on the JVM, and the Swift module map compiled as a Clang module.
+# vectors, the no_std door path linked into C firmware and run on an emulated Cortex-M4, the
+# Kotlin binding on the JVM, and the Swift module map compiled as a Clang module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,6 +94,15 @@ if llvm-nm "$BUILD/firmware.elf" | grep -qE ' (T|U) (malloc|__rust_alloc|__rust_
 fi
 echo "Cortex-M4 C firmware linking the door path (text = flash, bss = the C side's buffers):"
 llvm-size "$BUILD/firmware.elf"
+
+step "the shared admission vectors on a Cortex-M4 (qemu mps2-an386), through porter.h"
+clang --target=thumbv7em-none-eabihf -mcpu=cortex-m4 -mfloat-abi=hard -ffreestanding -nostdlib -O2 \
+    -ffunction-sections -fdata-sections -std=c11 -Wall -Wextra -Werror -Iffi/include \
+    "-DVECTORS_PATH=\"$PWD/$VECTORS\"" -c ffi/tests/firmware/vectors_on_m4.c -o "$BUILD/vectors_on_m4.o"
+"$RUST_LLD" -flavor gnu -T ffi/tests/firmware/qemu.ld --gc-sections "$BUILD/vectors_on_m4.o" \
+    "$FW_TARGET_DIR/thumbv7em-none-eabihf/release/libporter_ffi.a" -o "$BUILD/vectors_on_m4.elf"
+timeout 300 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none -serial none \
+    -semihosting-config enable=on,target=native -kernel "$BUILD/vectors_on_m4.elf"
 
 step "Kotlin binding: kotlinc (once), then the JVM against the shared vectors"
 JNA=/usr/share/java/jna.jar
