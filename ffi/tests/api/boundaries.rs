@@ -292,10 +292,11 @@ fn garbage_presentations_and_memory_are_refused_and_change_nothing() {
             valid.len(),
             admission.as_mut_ptr(),
         );
-        assert!(
-            r == porter_result::DoorMemoryCorrupt || r as u32 == 0 || r as u32 > 100,
-            "byte {i}: {r:?}"
-        );
+        // A flipped byte may still decode (a changed floor, say) and then decide normally;
+        // what must never happen is a panic or a decision on memory that does not decode.
+        assert_ne!(r, porter_result::Panic, "byte {i}");
+        let decodes = porter_protocol::DoorMemory::<4, 8, 4>::decode(&bad[..bad_len]).is_ok();
+        assert!(decodes || r == porter_result::DoorMemoryCorrupt, "byte {i}: {r:?}");
     }
     let mut bad_len = PORTER_MAX_DOOR_MEMORY_LEN + 1;
     let r = porter_door_admit(
