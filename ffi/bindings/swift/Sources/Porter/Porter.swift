@@ -260,14 +260,16 @@ public final class AuditBatch {
 
 // MARK: - Plumbing
 
-func check(_ code: porter_result) throws {
+// porter_result is `typedef uint32_t` in C (the enumerators live in a separate enum tag), so
+// Swift sees results as UInt32; the wrapper never relies on the enumerators' import.
+func check(_ code: UInt32) throws {
     if code != 0 { throw PorterError(code: code) }
 }
 
 /// Calls `call` with a buffer of `capacity` bytes and returns what it wrote.
 func output(
     capacity: Int,
-    _ call: (UnsafeMutablePointer<UInt8>, Int, UnsafeMutablePointer<Int>) -> porter_result
+    _ call: (UnsafeMutablePointer<UInt8>, Int, UnsafeMutablePointer<Int>) -> UInt32
 ) throws -> Data {
     var out = [UInt8](repeating: 0, count: capacity)
     var written = 0

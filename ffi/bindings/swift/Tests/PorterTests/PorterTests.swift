@@ -53,7 +53,7 @@ final class PorterTests: XCTestCase {
         XCTAssertThrowsError(try Porter.present(
             challenge: bytes("challenge"), grant: bytes("grant"), certificate: bytes("certificate"),
             doorState: nil, sign: { _ in nil })) { error in
-            XCTAssertEqual(error as? PorterError, .signerFailed)
+            XCTAssertEqual(error as? PorterError, PorterError.signerFailed)
         }
 
         let receipt = try Receipt(checking: bytes("receipt"), deviceKey: bytes("device_public"))
