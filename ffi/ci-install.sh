@@ -5,7 +5,7 @@ set -euo pipefail
 CBINDGEN_VERSION=0.29.4   # also named in ffi/cbindgen.toml's header comment
 
 packages=(
-    gcc valgrind                                  # the C tests, under ASan and valgrind
+    gcc g++ valgrind                              # the C tests (ASan, valgrind); the header as C++
     clang                                         # the Swift module map; the Cortex-M4 C build
     qemu-system-arm                               # the door path run on an emulated Cortex-M4
     openjdk-17-jdk-headless kotlin libjna-java    # the Kotlin binding on the JVM

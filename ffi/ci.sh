@@ -46,6 +46,11 @@ cargo build -p porter-ffi --release
 LIBS=(-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)   # `--print native-static-libs`
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -Iffi/include)
 
+step "porter.h compiles as C11 and as C++17 (cpp_compat), warnings as errors"
+printf '#include "porter.h"\nint main(void) { return porter_version() == 0; }\n' > "$BUILD/header_only.c"
+gcc "${CFLAGS[@]}" -pedantic -fsyntax-only "$BUILD/header_only.c"
+g++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iffi/include -fsyntax-only -x c++ "$BUILD/header_only.c"
+
 step "C tests: gcc -Wall -Wextra -Werror, plain"
 gcc "${CFLAGS[@]}" ffi/tests/c/porter_test.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/porter_test"
 "$BUILD/porter_test" "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"

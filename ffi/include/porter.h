@@ -640,6 +640,10 @@ porter_result porter_presentation_build_with_signer(porter_sign_callback sign,
 // do not free it. (Not in the bare-metal `no_std` build: firmware logs the numbers.)
 const char *porter_result_str(uint32_t code);
 
+// This library's name and version, `"porter-ffi <semver>"`, as a static C string (never
+// free it). Log it beside result codes.
+const char *porter_version(void);
+
 // The coarse class of a protocol refusal `code`, for the answer a door sends to a phone.
 porter_coarse porter_result_coarse(uint32_t code);
 

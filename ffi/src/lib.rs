@@ -62,7 +62,7 @@ pub use crate::holder::{
 };
 #[cfg(feature = "std")]
 pub use crate::result::porter_result_str;
-pub use crate::result::{porter_coarse, porter_result, porter_result_coarse};
+pub use crate::result::{porter_coarse, porter_result, porter_result_coarse, porter_version};
 
 // Sizes for the caller's buffers. cbindgen copies literals only, so these repeat the core's
 // constants; a test pins them equal.

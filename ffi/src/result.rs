@@ -9,7 +9,6 @@
 //!
 //! Numbers are never reused. Retired numbers: none yet.
 
-#[cfg(feature = "std")]
 use core::ffi::{c_char, CStr};
 #[cfg(feature = "std")]
 use std::{ffi::CString, sync::OnceLock};
@@ -251,6 +250,21 @@ pub extern "C" fn porter_result_str(code: u32) -> *const c_char {
     })
 }
 
+/// `"porter-ffi <semver>"`, checked at compile time.
+const VERSION: &CStr = match CStr::from_bytes_with_nul(
+    concat!("porter-ffi ", env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+) {
+    Ok(version) => version,
+    Err(_) => panic!("the version string has an interior NUL"),
+};
+
+/// This library's name and version, `"porter-ffi <semver>"`, as a static C string (never
+/// free it). Log it beside result codes.
+#[no_mangle]
+pub extern "C" fn porter_version() -> *const c_char {
+    VERSION.as_ptr()
+}
+
 /// What a door may tell the phone about a refusal: coarse, so that it does not help probing.
 #[allow(non_camel_case_types, reason = "C naming: the header spells it porter_coarse")]
 #[repr(u32)]
@@ -310,6 +324,12 @@ mod tests {
         }
         assert!(unsafe_free_str(porter_result_str(4242)).starts_with("unknown"));
         assert!(unsafe_free_str(porter_result_str(u32::MAX)).starts_with("unknown"));
+    }
+
+    #[test]
+    fn version_names_the_crate() {
+        assert_eq!(porter_version(), VERSION.as_ptr());
+        assert_eq!(VERSION.to_str(), Ok(concat!("porter-ffi ", env!("CARGO_PKG_VERSION"))));
     }
 
     #[test]

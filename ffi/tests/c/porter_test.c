@@ -620,6 +620,7 @@ static void run_boundaries(void) {
     CHECK(strncmp(porter_result_str(PORTER_RESULT_NULL_PARAMETER), "null_parameter", 14) == 0,
           "null_parameter string");
     CHECK(strncmp(porter_result_str(123456), "unknown", 7) == 0, "unknown string");
+    CHECK(strncmp(porter_version(), "porter-ffi ", 11) == 0, "version: %s", porter_version());
     porter_holder_key_free(key);
 
     bytes all_bytes[] = {seed, grant_bytes, cert, challenge, valid, root, receipt_bytes};

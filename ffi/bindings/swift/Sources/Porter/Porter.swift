@@ -43,6 +43,9 @@ public enum Role: UInt32 {
 }
 
 public enum Porter {
+    /// "porter-ffi <version>" of the linked library.
+    public static var version: String { String(cString: porter_version()) }
+
     public static let maxPresentationLength = 4160
     public static let maxProofMessageLength = 4224
     public static let maxChallengeLength = 32

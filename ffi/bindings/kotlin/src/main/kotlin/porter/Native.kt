@@ -67,6 +67,7 @@ interface NativeSignCallback : Callback {
 
 @Suppress("FunctionName")
 internal interface PorterLibrary : Library {
+    fun porter_version(): String
     fun porter_result_str(code: Int): String
     fun porter_result_coarse(code: Int): Int
 

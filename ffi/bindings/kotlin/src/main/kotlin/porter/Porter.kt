@@ -38,6 +38,9 @@ object Porter {
     const val SIGNATURE_LEN = 64
     const val NONCE_LEN = 16
 
+    /** "porter-ffi <version>" of the loaded native library. */
+    val version: String get() = lib.porter_version()
+
     /** porter_result_str: "<name>: <what happened and what to do>". */
     fun describe(code: Int): String = lib.porter_result_str(code)
 

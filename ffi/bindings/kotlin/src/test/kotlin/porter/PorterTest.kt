@@ -169,6 +169,8 @@ private fun runDriverFlow(path: String) {
         for (i in records.indices) check(batch[i].contentEquals(records[i])) { "record $i changed" }
     }
 
+    check(Porter.version.startsWith("porter-ffi ")) { "version ${Porter.version}" }
+
     // Errors carry codes; handles refuse use after close.
     check(codeOf { HolderKey.fromSeed(ByteArray(31)) } == 1002) { "short seed" }
     check(codeOf { Grant.decode(ByteArray(0)) } == 101) { "empty grant" }
