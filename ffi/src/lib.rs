@@ -110,6 +110,21 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 mod tests {
     use super::*;
 
+    /// The C structs' layout, pinned: the C, Kotlin (JNA) and Swift tests pin the same numbers,
+    /// so a change on either side of the boundary fails somewhere.
+    #[test]
+    fn c_struct_layouts_are_pinned() {
+        use core::mem::{align_of, offset_of, size_of};
+        assert_eq!((size_of::<porter_door_config>(), align_of::<porter_door_config>()), (48, 4));
+        assert_eq!(offset_of!(porter_door_config, root), 6);
+        assert_eq!(offset_of!(porter_door_config, clock_skew), 40);
+        assert_eq!((size_of::<porter_admission>(), align_of::<porter_admission>()), (80, 8));
+        assert_eq!(offset_of!(porter_admission, role), 20);
+        assert_eq!(offset_of!(porter_admission, package), 32);
+        assert_eq!(offset_of!(porter_admission, state_sequence), 64);
+        assert_eq!(offset_of!(porter_admission, at), 72);
+    }
+
     #[test]
     fn exported_sizes_match_the_core() {
         use porter_protocol as p;

@@ -13,6 +13,18 @@
 
 #include "porter.h"
 
+#include <stddef.h>
+
+/* The structs' layout, pinned to the numbers the Rust and Kotlin tests pin. */
+_Static_assert(sizeof(porter_door_config) == 48 && offsetof(porter_door_config, root) == 6 &&
+                   offsetof(porter_door_config, clock_skew) == 40,
+               "porter_door_config layout");
+_Static_assert(sizeof(porter_admission) == 80 && offsetof(porter_admission, role) == 20 &&
+                   offsetof(porter_admission, package) == 32 &&
+                   offsetof(porter_admission, state_sequence) == 64 &&
+                   offsetof(porter_admission, at) == 72,
+               "porter_admission layout");
+
 static int passed, failed;
 
 #define CHECK(cond, ...)                                                                    \

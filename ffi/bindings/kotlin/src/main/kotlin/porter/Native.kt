@@ -42,6 +42,9 @@ class NativeDoorConfig : Structure() {
     @JvmField var root: ByteArray = ByteArray(32)
     @JvmField var clock_skew: Int = 0
     @JvmField var challenge_lifetime: Int = 0
+
+    /** For the layout test. */
+    internal fun offsetOf(field: String) = fieldOffset(field)
 }
 
 /** C `porter_admission`. */
@@ -58,6 +61,9 @@ class NativeAdmission : Structure() {
     @JvmField var package_: ByteArray = ByteArray(32)
     @JvmField var state_sequence: Long = 0
     @JvmField var at: Int = 0
+
+    /** For the layout test. */
+    internal fun offsetOf(field: String) = fieldOffset(field)
 }
 
 /** C `porter_sign_callback`. */

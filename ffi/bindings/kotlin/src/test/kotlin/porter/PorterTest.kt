@@ -170,6 +170,9 @@ private fun runDriverFlow(path: String) {
     }
 
     check(Porter.version.startsWith("porter-ffi ")) { "version ${Porter.version}" }
+    // The JNA structures' layout, pinned to the numbers the Rust and C tests pin.
+    check(NativeDoorConfig().size() == 48 && NativeDoorConfig().offsetOf("clock_skew") == 40) { "door config layout" }
+    check(NativeAdmission().size() == 80 && NativeAdmission().offsetOf("state_sequence") == 64) { "admission layout" }
 
     // Errors carry codes; handles refuse use after close.
     check(codeOf { HolderKey.fromSeed(ByteArray(31)) } == 1002) { "short seed" }
