@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 cargo bench -p porter-benches "$@"
 python3 benches/ratio.py
+if command -v valgrind >/dev/null; then
+    benches/instructions.sh
+fi
 if [[ -x device-fw/size-report.sh ]]; then
     device-fw/size-report.sh
 fi

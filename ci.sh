@@ -16,6 +16,9 @@ step "the protocol core builds for the door's Cortex-M4 (no_std, no default feat
 cargo build -p porter-protocol --target thumbv7em-none-eabihf --no-default-features
 cargo build -p porter-protocol --target thumbv7em-none-eabihf --no-default-features --features opt_size
 
+step "API docs build without broken links"
+RUSTDOCFLAGS="-D warnings" cargo doc -q -p porter-protocol --no-deps
+
 step "tests"
 cargo test --workspace
 
