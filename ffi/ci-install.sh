@@ -19,6 +19,19 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
+# ast-grep (its tree-sitter Swift grammar): a syntax check of the Swift binding, since no Swift
+# compiler can be installed here. From npm, pinned, into a directory of its own.
+AST_GREP_VERSION=0.51.1
+TOOLS="${PORTER_FFI_TOOLS:-/opt/porter-ffi-tools}"
+if [[ "$("$TOOLS/node_modules/.bin/ast-grep" --version 2>/dev/null)" != "ast-grep $AST_GREP_VERSION" ]]; then
+    if ! command -v npm >/dev/null; then
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y npm
+    fi
+    mkdir -p "$TOOLS"
+    npm install --no-audit --no-fund --prefix "$TOOLS" "@ast-grep/cli@$AST_GREP_VERSION"
+fi
+
 if ! cbindgen --version 2>/dev/null | grep -qx "cbindgen $CBINDGEN_VERSION"; then
     cargo install --locked "cbindgen@$CBINDGEN_VERSION"
 fi

@@ -117,6 +117,10 @@ kotlinc -nowarn -cp "$JNA" ffi/bindings/kotlin/src/main/kotlin ffi/bindings/kotl
 java -Djna.library.path="$RELEASE" -cp "$BUILD/porter-kotlin-test.jar:$JNA:$KOTLIN_STDLIB" \
     porter.PorterTestKt "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
 
+step "Swift sources: syntax check with tree-sitter-swift (ast-grep); NOT a compile"
+"${PORTER_FFI_TOOLS:-/opt/porter-ffi-tools}/node_modules/.bin/ast-grep" scan \
+    -r ffi/bindings/swift/ci/swift-syntax.yml ffi/bindings/swift
+
 step "Swift package: the module map compiled as a Clang module, and a C file that imports it"
 SWIFT=ffi/bindings/swift
 rm -rf "$BUILD/clang-modules"
