@@ -7,6 +7,7 @@
  * usage: porter_test spec/vectors/admission.txt spec/vectors/audit.txt ffi/tests/data/driver.txt
  * Prints "N passed, M failed" and exits non-zero on any failure.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +469,50 @@ static void run_driver_flow(void) {
     for (size_t i = 0; i < sizeof all_bytes / sizeof all_bytes[0]; i++) free(all_bytes[i].data);
 }
 
+/* ---- 2b. threading: one holder key and one grant shared by several threads ---- */
+
+typedef struct {
+    const porter_holder_key *key;
+    const porter_grant *grant;
+    bytes challenge, grant_bytes, cert, state, expected;
+    int mismatches;
+} shared_work;
+
+static void *present_many(void *arg) {
+    shared_work *w = arg;
+    static _Thread_local uint8_t out[PORTER_MAX_PRESENTATION_LEN];
+    for (int i = 0; i < 25; i++) {
+        size_t written = 0;
+        porter_result r = porter_presentation_build(
+            w->key, w->challenge.data, w->challenge.len, w->grant_bytes.data, w->grant_bytes.len,
+            w->cert.data, w->cert.len, w->state.data, w->state.len, out, sizeof out, &written);
+        if (r != PORTER_RESULT_OK || !same(out, written, w->expected) ||
+            porter_grant_serial(w->grant) != numv("grant_serial"))
+            __atomic_add_fetch(&w->mismatches, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void run_threads(void) {
+    shared_work w = {NULL, NULL, hexv("challenge"), hexv("grant"), hexv("certificate"),
+                     hexv("door_state"), hexv("presentation"), 0};
+    bytes seed = hexv("holder_seed");
+    porter_holder_key *key = NULL;
+    porter_grant *grant = NULL;
+    CHECK_CODE(porter_holder_key_new(seed.data, seed.len, &key), 0, "key");
+    CHECK_CODE(porter_grant_decode(w.grant_bytes.data, w.grant_bytes.len, &grant), 0, "grant");
+    w.key = key;
+    w.grant = grant;
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++) CHECK(pthread_create(&threads[i], NULL, present_many, &w) == 0, "spawn");
+    for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
+    CHECK(w.mismatches == 0, "%d presentations differed across threads", w.mismatches);
+    porter_grant_free(grant);
+    porter_holder_key_free(key);
+    bytes all_bytes[] = {seed, w.challenge, w.grant_bytes, w.cert, w.state, w.expected};
+    for (size_t i = 0; i < sizeof all_bytes / sizeof all_bytes[0]; i++) free(all_bytes[i].data);
+}
+
 /* ---- 3. NULL pointers, short buffers, garbage ---- */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -655,6 +700,7 @@ int main(int argc, char **argv) {
     run_audit_vectors(audit);
     free(audit);
     run_driver_flow();
+    run_threads();
     run_boundaries();
     free(vectors);
     free(driver);
