@@ -8,8 +8,9 @@ cd "$(dirname "$0")"
 
 target="$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 echo "Building porter, porter-door-sim and porter-demo (release; the first build takes a few minutes)..."
-cargo build --release --quiet --bins \
-    -p porter-server -p porter-device -p porter-demo --features porter-device/std
+cargo build --release --quiet -p porter-server --bin porter -p porter-demo --bin porter-demo
+# On its own: cargo skips a required-features binary when the feature is named for another -p.
+cargo build --release --quiet -p porter-device --features std --bin porter-door-sim
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/porter-demo.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

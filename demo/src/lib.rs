@@ -84,13 +84,13 @@ impl Narrator {
 
     /// One thing that happened, said by `who`.
     pub fn say(&mut self, who: &str, text: &str) {
-        let _ = writeln!(self.out, "  {who:<17} {text}");
+        let _ = writeln!(self.out, "  {who:<22} {text}");
         let _ = self.out.flush();
     }
 
     /// A detail under the previous line.
     pub fn detail(&mut self, text: &str) {
-        let _ = writeln!(self.out, "  {:<17}   {text}", "");
+        let _ = writeln!(self.out, "  {:<22}   {text}", "");
         let _ = self.out.flush();
     }
 

@@ -30,8 +30,9 @@ impl Programs {
         for p in [&self.porter, &self.door_sim] {
             if !p.is_file() {
                 return Err(Failure::new(format!(
-                    "{} is missing: build it with `cargo build --release -p porter-server -p \
-                     porter-device --features porter-device/std --bins` (./demo.sh does)",
+                    "{} is missing: build it with `cargo build --release -p porter-server --bin \
+                     porter` and `cargo build --release -p porter-device --features std --bin \
+                     porter-door-sim` (./demo.sh does)",
                     p.display()
                 )));
             }
