@@ -262,7 +262,7 @@ const VERSION: &CStr = match CStr::from_bytes_with_nul(
 /// free it). Log it beside result codes.
 #[no_mangle]
 pub extern "C" fn porter_version() -> *const c_char {
-    VERSION.as_ptr()
+    boundary_value(VERSION.as_ptr(), || Some(VERSION.as_ptr()))
 }
 
 /// What a door may tell the phone about a refusal: coarse, so that it does not help probing.

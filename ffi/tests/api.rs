@@ -4,6 +4,7 @@
 
 mod api {
     mod boundaries;
+    mod conventions;
     mod driver;
     pub mod driver_data;
     #[path = "../../../core-protocol/tests/api/fixture.rs"]
