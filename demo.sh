@@ -3,15 +3,26 @@
 # the real components (porter root tools, porter serve on SQLite, porter-door-sim, porter-ffi)
 # on 127.0.0.1, in a temporary directory removed afterwards. Exits 0 only if every step
 # behaved as expected. See demo/README.md.
+#
+#   ./demo.sh            release build (a few minutes the first time), then the story (seconds)
+#   ./demo.sh --debug    the same story on a debug build (what CI runs: it reuses the test build)
 set -euo pipefail
 cd "$(dirname "$0")"
 
+profile=release
+flags=(--release)
+case "${1:-}" in
+    "") ;;
+    --debug) profile=debug; flags=() ;;
+    *) echo "usage: ./demo.sh [--debug]" >&2; exit 2 ;;
+esac
+
 target="$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-echo "Building porter, porter-door-sim and porter-demo (release; the first build takes a few minutes)..."
-cargo build --release --quiet -p porter-server --bin porter -p porter-demo --bin porter-demo
+echo "Building porter, porter-door-sim and porter-demo ($profile)..."
+cargo build "${flags[@]}" --quiet -p porter-server --bin porter -p porter-demo --bin porter-demo
 # On its own: cargo skips a required-features binary when the feature is named for another -p.
-cargo build --release --quiet -p porter-device --features std --bin porter-door-sim
+cargo build "${flags[@]}" --quiet -p porter-device --features std --bin porter-door-sim
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/porter-demo.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-"$target/release/porter-demo" --bin-dir "$target/release" --work-dir "$work"
+"$target/$profile/porter-demo" --bin-dir "$target/$profile" --work-dir "$work"
