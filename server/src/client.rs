@@ -69,10 +69,19 @@ pub async fn request(
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body).await?;
+        // A server may answer (413, say) and close before reading a large body: keep the
+        // answer even if the rest of the body could not be written.
+        let written = async {
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(body).await
+        }
+        .await;
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
+        let read = stream.read_to_end(&mut raw).await;
+        if raw.is_empty() {
+            written?;
+            read?;
+        }
         parse_response(&raw)
     })
     .await

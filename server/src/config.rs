@@ -29,6 +29,9 @@ pub struct Config {
     /// First retry delay of a failed webhook, doubled per attempt up to an hour
     /// (`PORTER_WEBHOOK_BACKOFF_SECONDS`).
     pub webhook_backoff_seconds: i64,
+    /// Seconds a webhook being sent is left alone before it is retried (after a crash, or by
+    /// another process) (`PORTER_WEBHOOK_LEASE_SECONDS`).
+    pub webhook_lease_seconds: i64,
     /// Seconds to let requests in flight finish on shutdown (`PORTER_SHUTDOWN_GRACE_SECONDS`).
     pub shutdown_grace_seconds: u64,
 }
@@ -46,6 +49,7 @@ impl Default for Config {
             rate_limit_per_minute: 600,
             outbox_interval_ms: 1000,
             webhook_backoff_seconds: 5,
+            webhook_lease_seconds: 60,
             shutdown_grace_seconds: 10,
         }
     }
@@ -86,6 +90,7 @@ impl Config {
         env_parse("PORTER_RATE_LIMIT_PER_MINUTE", &mut config.rate_limit_per_minute)?;
         env_parse("PORTER_OUTBOX_INTERVAL_MS", &mut config.outbox_interval_ms)?;
         env_parse("PORTER_WEBHOOK_BACKOFF_SECONDS", &mut config.webhook_backoff_seconds)?;
+        env_parse("PORTER_WEBHOOK_LEASE_SECONDS", &mut config.webhook_lease_seconds)?;
         env_parse("PORTER_SHUTDOWN_GRACE_SECONDS", &mut config.shutdown_grace_seconds)?;
         if config.tls_cert.is_some() != config.tls_key.is_some() {
             return Err("tls_cert and tls_key go together: give both or neither".into());

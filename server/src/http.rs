@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, RawQuery, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequestParts, MatchedPath, Path, RawQuery, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -121,6 +123,20 @@ impl FromRequestParts<AppState> for Auth {
             )
         })?;
         let principal = state.service.authenticate(token.trim()).await?;
+        // The role gate of the endpoint table, before any body is read; the service then checks
+        // the scope (which site, carrier, unit) of every object.
+        let path = parts.extensions.get::<MatchedPath>().map(|p| p.as_str().to_string());
+        let endpoint = path.as_deref().and_then(|path| {
+            ENDPOINTS.iter().find(|e| e.path == path && e.method == parts.method.as_str())
+        });
+        if let Some(e) = endpoint {
+            if !e.roles.contains(&principal.role.as_str()) {
+                return Err(ApiError(service::Error::forbidden(&format!(
+                    "call {} {}",
+                    e.method, e.path
+                ))));
+            }
+        }
         if !state.limiter.allow(&principal.token_id) {
             state.service.metrics().rate_limited.inc();
             return Err(err(

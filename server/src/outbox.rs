@@ -14,8 +14,6 @@ use tokio::sync::watch;
 use crate::client;
 use crate::service::{now, Service};
 
-/// How long a leased message is left alone before another worker may retry it.
-const LEASE_SECONDS: i64 = 60;
 /// The longest wait between attempts.
 const MAX_BACKOFF_SECONDS: i64 = 3600;
 
@@ -31,13 +29,24 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// How the worker retries.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// First retry delay in seconds, doubled per failed attempt up to an hour.
+    pub backoff_base: i64,
+    /// How long a message being sent is left alone by other workers (and by this one after a
+    /// crash) before it is tried again, in seconds.
+    pub lease: i64,
+}
+
 /// Sends every due message once; returns how many were delivered.
-pub async fn deliver_due(service: &Service, backoff_base: i64) -> Result<usize, sqlx::Error> {
+pub async fn deliver_due(service: &Service, policy: Policy) -> Result<usize, sqlx::Error> {
+    let Policy { backoff_base, lease } = policy;
     let store = service.store();
     let now = now();
     let mut delivered = 0;
     for msg in store.due_outbox(now, 20).await? {
-        if !store.lease_outbox(&msg.id, msg.next_attempt_at, now + LEASE_SECONDS).await? {
+        if !store.lease_outbox(&msg.id, msg.next_attempt_at, now + lease).await? {
             continue; // another process took it
         }
         let sig = signature(&msg.secret, now, &msg.body);
@@ -81,11 +90,11 @@ pub async fn deliver_due(service: &Service, backoff_base: i64) -> Result<usize, 
 pub async fn run(
     service: Service,
     interval: Duration,
-    backoff_base: i64,
+    policy: Policy,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        if let Err(e) = deliver_due(&service, backoff_base).await {
+        if let Err(e) = deliver_due(&service, policy).await {
             tracing::error!(error = %e, "outbox pass failed; retrying");
         }
         tokio::select! {

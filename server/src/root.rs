@@ -36,7 +36,8 @@ const KIND: &str = "porter-site-root";
 /// Makes a new root key for `site` (random if None) and writes it to `path` with mode 0600.
 /// Refuses to overwrite an existing file.
 pub fn init(path: &Path, site: Option<u32>) -> Result<RootKey, String> {
-    let key = SigningKey::from_seed(rand::random());
+    let key = SigningKey::from_seed(rand::random())
+        .map_err(|e| format!("the random source failed: {}", e.message()))?;
     let site = site.unwrap_or_else(|| rand::random::<u32>() | 1);
     let file = KeyFile {
         kind: KIND.into(),
@@ -84,7 +85,8 @@ pub fn load(path: &Path) -> Result<RootKey, String> {
         .ok()
         .and_then(|s| s.try_into().ok())
         .ok_or_else(|| format!("{}: the seed is not 32 bytes of hex", path.display()))?;
-    let key = SigningKey::from_seed(seed);
+    let key = SigningKey::from_seed(seed)
+        .map_err(|_| format!("{}: the seed is not a usable key", path.display()))?;
     if hex::encode(key.public_key().0) != file.public_key {
         return Err(format!("{}: the public key does not match the seed", path.display()));
     }

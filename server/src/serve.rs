@@ -32,7 +32,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let worker = tokio::spawn(crate::outbox::run(
         service.clone(),
         Duration::from_millis(config.outbox_interval_ms.max(10)),
-        config.webhook_backoff_seconds.max(1),
+        crate::outbox::Policy {
+            backoff_base: config.webhook_backoff_seconds.max(1),
+            lease: config.webhook_lease_seconds.max(1),
+        },
         stop_rx,
     ));
 

@@ -235,7 +235,9 @@ impl Service {
         let not_after = (now + lifetime).min(delivery.window_end).min(i64::from(cert.not_after.0));
         let package = PackageCommitment(hex_array::<32>("package", &delivery.package)?);
         let seed = hex_array::<32>("issuer seed", &issuer.secret_seed)?;
-        let key = SigningKey::from_seed(seed);
+        let key = SigningKey::from_seed(seed).map_err(|_| {
+            Error::new(super::Kind::Internal, "internal", "the stored issuer key is unusable")
+        })?;
 
         // Take serials and store the grant in one transaction: the grant is acknowledged only
         // after commit, so no acknowledged grant is ever lost and no serial is handed out twice.

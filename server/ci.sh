@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# porter-server's CI, run from the repository root: format, lints, and the integration tests
+# against SQLite and against a real PostgreSQL started here on 127.0.0.1 (a private cluster in
+# a temporary directory, no systemd), stopped and removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$PGBIN" ]; then
+    echo "server/ci.sh: PostgreSQL is not installed: run server/ci-install.sh" >&2
+    exit 1
+fi
+PGDATA=$(mktemp -d /tmp/porter-pg.XXXXXX)
+PGPORT=${PORTER_CI_PGPORT:-55433}
+AS=()
+if [ "$(id -u)" = 0 ]; then
+    chown postgres "$PGDATA"
+    AS=(runuser -u postgres --)
+fi
+cleanup() {
+    "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PGDATA"
+}
+trap cleanup EXIT
+"${AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust >/dev/null
+"${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w \
+    -o "-p $PGPORT -k $PGDATA -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+echo "server/ci.sh: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
+
+export PORTER_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+export PORTER_REQUIRE_POSTGRES=1
+
+cargo fmt -p porter-server -- --check
+cargo clippy -p porter-server --all-targets -- -D warnings
+cargo test -p porter-server

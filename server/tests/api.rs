@@ -1,0 +1,18 @@
+//! The server's one integration-test binary. Every scenario runs against SQLite and, when
+//! `PORTER_TEST_POSTGRES` names an admin URL (as `server/ci.sh` sets it), against PostgreSQL.
+
+#[path = "api/harness.rs"]
+mod harness;
+
+#[path = "api/audit.rs"]
+mod audit;
+#[path = "api/authz.rs"]
+mod authz;
+#[path = "api/cli.rs"]
+mod cli;
+#[path = "api/grants.rs"]
+mod grants;
+#[path = "api/hostile.rs"]
+mod hostile;
+#[path = "api/processes.rs"]
+mod processes;

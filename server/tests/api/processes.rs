@@ -1,0 +1,262 @@
+//! Real `porter serve` processes: two on one PostgreSQL issuing at once; `kill -9` during
+//! issuance and during webhook delivery, then a restart: nothing acknowledged is lost.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use porter_server::Store;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::*;
+
+struct Proc {
+    child: Child,
+    base: String,
+}
+
+impl Proc {
+    fn start(database_url: &str, extra: &[(&str, &str)]) -> Proc {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_porter"));
+        cmd.arg("serve")
+            .env("PORTER_DATABASE_URL", database_url)
+            .env("PORTER_LISTEN", "127.0.0.1:0")
+            .env("PORTER_LOG_LEVEL", "warn")
+            .env("PORTER_RATE_LIMIT_PER_MINUTE", "100000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("porter listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}")).to_string();
+        Proc { child, base }
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn operator_token(database_url: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_porter"))
+        .args(["operator-token", "--label", "test"])
+        .env("PORTER_DATABASE_URL", database_url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn postgres() -> Option<Backend> {
+    backends().into_iter().find(|b| matches!(b, Backend::Postgres(_)))
+}
+
+#[tokio::test]
+async fn two_processes_on_one_postgres_never_reuse_a_serial() {
+    let Some(pg) = postgres() else { return };
+    let url = fresh_database(&pg).await;
+    let a = Proc::start(&url, &[]);
+    let b = Proc::start(&url, &[]);
+    let w = World::setup(&a.base, &operator_token(&url), cert_options(), json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let (driver, delivery) = (w.driver.clone(), w.delivery_id.clone());
+        let uses = 1 + (i % 4) as u64;
+        tasks.push(tokio::spawn(async move {
+            let r = call(&base, "POST", &format!("/v1/deliveries/{delivery}/grants"), &driver, Some(json!({"uses": uses, "lifetime_minutes": 5}))).await;
+            (uses, r.ok())
+        }));
+    }
+    let mut ranges = Vec::new();
+    for t in tasks {
+        let (uses, g) = t.await.unwrap();
+        ranges.push((g["serial"].as_u64().unwrap(), uses));
+    }
+    ranges.sort();
+    for pair in ranges.windows(2) {
+        assert!(pair[0].0 + pair[0].1 <= pair[1].0, "serial ranges overlap: {pair:?}");
+    }
+    let store = Store::connect(&url).await.unwrap();
+    assert_eq!(store.all_grants().await.unwrap().len(), 60);
+}
+
+#[tokio::test]
+async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
+    for backend in backends() {
+        let url = fresh_database(&backend).await;
+        let p = Proc::start(&url, &[]);
+        let w = World::setup(&p.base, &operator_token(&url), cert_options(), json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
+        let acknowledged = Arc::new(Mutex::new(Vec::<(String, u64, u64)>::new()));
+        let mut tasks = Vec::new();
+        for i in 0..4 {
+            let (base, driver, delivery, acked) = (p.base.clone(), w.driver.clone(), w.delivery_id.clone(), acknowledged.clone());
+            tasks.push(tokio::spawn(async move {
+                for n in 0..1000u64 {
+                    let uses = 1 + (n + i) % 3;
+                    let body = json!({"uses": uses, "lifetime_minutes": 5}).to_string();
+                    let url = format!("{base}/v1/deliveries/{delivery}/grants");
+                    let auth = format!("Bearer {driver}");
+                    let h = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+                    match porter_server::client::request("POST", &url, &h, body.as_bytes(), Duration::from_secs(5)).await {
+                        Ok(r) if r.status == 201 => {
+                            let g = r.json();
+                            acked.lock().unwrap().push((g["id"].as_str().unwrap().to_string(), g["serial"].as_u64().unwrap(), uses));
+                        }
+                        _ => return,
+                    }
+                }
+            }));
+        }
+        // Let issuance run, then kill the process mid-stream.
+        let start = Instant::now();
+        while acknowledged.lock().unwrap().len() < 40 && start.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        p.kill9();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let acked = acknowledged.lock().unwrap().clone();
+        assert!(acked.len() >= 40, "{}: only {} grants before the kill", backend.name(), acked.len());
+
+        // Restart on the same database: every acknowledged grant is there, and new serials
+        // never overlap old ones.
+        let p = Proc::start(&url, &[]);
+        let store = Store::connect(&url).await.unwrap();
+        for (id, serial, _) in &acked {
+            let g = store.grant(id).await.unwrap().unwrap_or_else(|| panic!("acknowledged grant {id} lost"));
+            assert_eq!(g.serial as u64, *serial);
+        }
+        let g = w.ask_at(&p.base, json!({"uses": 1, "lifetime_minutes": 5})).await;
+        let mut all: Vec<(u64, u64)> = store.all_grants().await.unwrap().iter().map(|g| (g.serial as u64, g.uses as u64)).collect();
+        all.sort();
+        for pair in all.windows(2) {
+            assert!(pair[0].0 + pair[0].1 <= pair[1].0, "{}: serial reused after restart: {pair:?}", backend.name());
+        }
+        assert!(g["serial"].as_u64().unwrap() >= acked.iter().map(|(_, s, u)| s + u).max().unwrap());
+        store.close().await;
+    }
+}
+
+/// A webhook receiver: records every event id and signature; answers 200 only when `healthy`.
+struct Receiver {
+    url: String,
+    events: Arc<Mutex<BTreeMap<String, (String, String)>>>,
+    healthy: Arc<std::sync::atomic::AtomicBool>,
+}
+
+async fn receiver() -> Receiver {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let events = Arc::new(Mutex::new(BTreeMap::new()));
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (ev, ok) = (events.clone(), healthy.clone());
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let (ev, ok) = (ev.clone(), ok.clone());
+            tokio::spawn(async move {
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = s.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 { return; }
+                    raw.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&raw).to_string();
+                    if let Some(split) = text.find("\r\n\r\n") {
+                        let head = &text[..split];
+                        let len: usize = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse().unwrap())).unwrap_or(0);
+                        if raw.len() >= split + 4 + len {
+                            let body = text[split + 4..split + 4 + len].to_string();
+                            let header = |name: &str| head.lines().find_map(|l| l.strip_prefix(name).map(str::trim).map(str::to_string)).unwrap_or_default();
+                            let id = header("Porter-Event-Id:");
+                            let sig = header("Porter-Signature:");
+                            if ok.load(std::sync::atomic::Ordering::SeqCst) {
+                                ev.lock().unwrap().insert(id, (sig, body));
+                                let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").await;
+                            } else {
+                                // Hang: the sender is killed while waiting for us.
+                                tokio::time::sleep(Duration::from_secs(30)).await;
+                            }
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Receiver { url, events, healthy }
+}
+
+#[tokio::test]
+async fn kill_9_during_webhook_delivery_loses_no_notification() {
+    for backend in backends() {
+        let url = fresh_database(&backend).await;
+        let settings = [
+            ("PORTER_OUTBOX_INTERVAL_MS", "100"),
+            ("PORTER_WEBHOOK_BACKOFF_SECONDS", "1"),
+            ("PORTER_WEBHOOK_LEASE_SECONDS", "2"),
+        ];
+        let p = Proc::start(&url, &settings);
+        let rx = receiver().await;
+        let w = World::setup(&p.base, &operator_token(&url), cert_options(), json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
+        let hook = call(&p.base, "POST", &format!("/v1/sites/{}/webhooks", w.site_id), &w.manager, Some(json!({"url": rx.url}))).await.ok();
+        let mut announced = HashSet::new();
+        for i in 0..10 {
+            let id = w.announce_at(&p.base, &format!("HOOK-{i}")).await;
+            announced.insert(id);
+        }
+        // The receiver hangs, so the worker is mid-delivery when the process dies.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        p.kill9();
+        rx.healthy.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _p = Proc::start(&url, &settings);
+        let start = Instant::now();
+        loop {
+            let seen: HashSet<String> = rx.events.lock().unwrap().values()
+                .filter_map(|(_, body)| serde_json::from_str::<serde_json::Value>(body).ok())
+                .filter(|b| b["type"] == "delivery.announced")
+                .map(|b| b["data"]["delivery_id"].as_str().unwrap().to_string())
+                .collect();
+            if seen.is_superset(&announced) {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "{}: notifications lost: {:?}", backend.name(), announced.difference(&seen).collect::<Vec<_>>());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Every message is signed with the webhook's secret.
+        for (sig, body) in rx.events.lock().unwrap().values() {
+            let t: i64 = sig.split(',').next().unwrap().strip_prefix("t=").unwrap().parse().unwrap();
+            assert_eq!(sig, &porter_server::outbox::signature(hook["secret"].as_str().unwrap(), t, body));
+        }
+    }
+}
+
+impl World {
+    pub async fn ask_at(&self, base: &str, body: serde_json::Value) -> serde_json::Value {
+        call(base, "POST", &format!("/v1/deliveries/{}/grants", self.delivery_id), &self.driver, Some(body)).await.ok()
+    }
+
+    pub async fn announce_at(&self, base: &str, tracking: &str) -> String {
+        call(base, "POST", "/v1/deliveries", &self.carrier, Some(json!({
+            "site_id": self.site_id, "unit": "4B", "tracking_number": tracking,
+            "window_start": now() - 60, "window_end": now() + 3600
+        }))).await.ok()["id"].as_str().unwrap().to_string()
+    }
+}
