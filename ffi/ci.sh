@@ -64,6 +64,29 @@ step "C tests under valgrind"
 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     "$BUILD/porter_test" "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
 
+step "coverage-guided fuzzing through the C ABI: ${FFI_FUZZ_SECONDS:=15} s (libFuzzer + ASan, SanitizerCoverage in Rust)"
+# porter-ffi and the core instrumented with SanitizerCoverage on stable (as cargo-fuzz -s none),
+# in a target directory of their own; the harness is clang's libFuzzer with AddressSanitizer.
+FUZZ_TARGET_DIR="$CARGO_TARGET_DIR/porter-ffi-fuzz"
+HOST="$(rustc -vV | sed -n 's/^host: //p')"
+CARGO_TARGET_DIR="$FUZZ_TARGET_DIR" RUSTFLAGS="-C passes=sancov-module \
+    -C llvm-args=-sanitizer-coverage-level=4 -C llvm-args=-sanitizer-coverage-inline-8bit-counters \
+    -C llvm-args=-sanitizer-coverage-pc-table -C llvm-args=-sanitizer-coverage-trace-compares" \
+    cargo build -p porter-ffi --release --target "$HOST"
+clang -std=c11 -Wall -Wextra -Werror -g -fsanitize=fuzzer,address -Iffi/include ffi/tests/c/fuzz_c_abi.c \
+    "$FUZZ_TARGET_DIR/$HOST/release/libporter_ffi.a" -lpthread -ldl -lm -o "$BUILD/fuzz_c_abi"
+rm -rf "$BUILD/fuzz-corpus" && mkdir -p "$BUILD/fuzz-corpus" "$BUILD/fuzz-artifacts"
+PORTER_DRIVER_DATA="$DRIVER" PORTER_SEED_CORPUS="$BUILD/fuzz-corpus" "$BUILD/fuzz_c_abi"
+if PORTER_DRIVER_DATA="$DRIVER" "$BUILD/fuzz_c_abi" -max_total_time="$FFI_FUZZ_SECONDS" \
+    -artifact_prefix="$BUILD/fuzz-artifacts/" -print_final_stats=1 "$BUILD/fuzz-corpus" \
+    > "$BUILD/fuzz.log" 2>&1; then
+    grep -E '^stat::(number_of_executed_units|new_units_added)' "$BUILD/fuzz.log"
+else
+    tail -40 "$BUILD/fuzz.log"
+    echo "the C ABI fuzzer found a failure (input saved in $BUILD/fuzz-artifacts)" >&2
+    exit 1
+fi
+
 step "peak stack of the door path, by painting"
 gcc "${CFLAGS[@]}" -O1 ffi/tests/c/stack_usage.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/stack_usage"
 "$BUILD/stack_usage" "$DRIVER"
