@@ -175,7 +175,27 @@ impl Service {
         }
         // Doors: requested, or every approved one; each allowed by approval and certificate.
         let allowed = parse_doors(&approval.doors).unwrap_or_default();
-        let mut doors = if req.doors.is_empty() { allowed.clone() } else { req.doors.clone() };
+        let mut doors = if !req.doors.is_empty() {
+            req.doors.clone()
+        } else if !allowed.is_empty() {
+            allowed.clone()
+        } else {
+            // Every door: the enrolled ones the certificate allows.
+            let page = store::Page { after: String::new(), limit: 100 };
+            let enrolled = store.doors(&site.id, &page).await?;
+            let doors: Vec<u16> = enrolled
+                .iter()
+                .map(|d| d.door_number as u16)
+                .filter(|d| cert.limits.doors.contains(DoorId(*d)))
+                .collect();
+            if doors.len() > MAX_GRANT_DOORS {
+                return Err(Error::invalid(
+                    "name_the_doors",
+                    "this carrier may open more than 4 doors here: name at most 4 in `doors`",
+                ));
+            }
+            doors
+        };
         doors.sort_unstable();
         doors.dedup();
         if doors.is_empty() {
