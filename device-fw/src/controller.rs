@@ -178,12 +178,27 @@ where
     pub fn boot(
         flash: F,
         transport: T,
+        hw: Peripherals<L, S, C, E, I>,
+        settings: Settings,
+    ) -> Result<Self, (F, BootError)> {
+        let mut controller = Self::new(flash, transport, hw, settings)?;
+        controller.start();
+        Ok(controller)
+    }
+
+    /// The first half of [`Controller::boot`]: mounts storage and secures the lock, but recovers
+    /// nothing yet; call [`Controller::start`] next. A board that keeps the controller in a
+    /// static writes it there between the two, so that recovery's stack and the controller's
+    /// temporary copy are never live at once.
+    pub fn new(
+        flash: F,
+        transport: T,
         mut hw: Peripherals<L, S, C, E, I>,
         settings: Settings,
     ) -> Result<Self, (F, BootError)> {
         hw.lock.secure();
         let storage = Storage::mount(flash).map_err(|(f, _)| (f, BootError::Geometry))?;
-        let mut core = Core {
+        let core = Core {
             storage,
             device_public: PublicKey([0; 32]),
             device: None,
@@ -204,14 +219,10 @@ where
             opened_at_ms: 0,
             held_alarm_raised: false,
             clock_alarm_raised: false,
-            fault: None,
+            // Until `start` has run, the controller refuses everything.
+            fault: Some(Fault::Storage(StorageError::Corrupt)),
             releases: 0,
         };
-        if let Err(fault) = core.recover() {
-            core.fault = Some(fault);
-        }
-        core.door_open = core.hw.sensor.is_open();
-        core.show_rest();
         Ok(Controller {
             core,
             transport,
@@ -219,6 +230,17 @@ where
             fragmenter: Fragmenter::new(),
             out: [0; MAX_RESPONSE_LEN],
         })
+    }
+
+    /// The second half of [`Controller::boot`]: recovery. Call it once.
+    pub fn start(&mut self) {
+        let core = &mut self.core;
+        core.fault = None;
+        if let Err(fault) = core.recover() {
+            core.fault = Some(fault);
+        }
+        core.door_open = core.hw.sensor.is_open();
+        core.show_rest();
     }
 
     /// Runs timers, watches the door and answers received messages. Call it often (every few
@@ -347,6 +369,9 @@ where
     E: Entropy,
     I: Indicator,
 {
+    // Not inlined: keeps this handler's locals out of its callers' stack frames (the
+    // Cortex-M4 build measures peak stack against a 32 KiB budget).
+    #[inline(never)]
     fn recover(&mut self) -> Result<(), Fault> {
         let identity = self.storage.identity().map_err(Fault::Storage)?;
         let mut identity = match identity {
@@ -429,6 +454,9 @@ where
 
     /// Counts the failed attempts at the end of the log (across boots, so that power cycling
     /// does not reset the back-off) and restarts their penalty from now.
+    // Not inlined: keeps this handler's locals out of its callers' stack frames (the
+    // Cortex-M4 build measures peak stack against a 32 KiB budget).
+    #[inline(never)]
     fn restore_backoff(&mut self) {
         let mut failures = 0u32;
         let mut locked = false;
@@ -629,6 +657,9 @@ where
             .map_err(|_| (Refusal::Fault, 0, 0))
     }
 
+    // Not inlined: keeps this handler's locals out of its callers' stack frames (the
+    // Cortex-M4 build measures peak stack against a 32 KiB budget).
+    #[inline(never)]
     fn enrol(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
         if self.fault.is_some() {
             return Err((Refusal::Fault, 0, 0));
@@ -678,6 +709,9 @@ where
         (Refusal::Fault, 0, 0)
     }
 
+    // Not inlined: keeps this handler's locals out of its callers' stack frames (the
+    // Cortex-M4 build measures peak stack against a 32 KiB budget).
+    #[inline(never)]
     fn challenge(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
         if !body.is_empty() {
             return Err((Refusal::Malformed, 0, 0));
@@ -720,6 +754,9 @@ where
             .map_err(|_| (Refusal::Fault, 0, 0))
     }
 
+    // Not inlined: keeps this handler's locals out of its callers' stack frames (the
+    // Cortex-M4 build measures peak stack against a 32 KiB budget).
+    #[inline(never)]
     fn present(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
         let now_ms = self.hw.clock.millis();
         self.ready(now_ms)?;
@@ -802,6 +839,9 @@ where
     }
 
     /// Writes the door state (if it changed) and then the replay record.
+    // Not inlined: keeps this handler's locals out of its callers' stack frames (the
+    // Cortex-M4 build measures peak stack against a 32 KiB budget).
+    #[inline(never)]
     fn persist(
         &mut self,
         state: Option<&[u8]>,
@@ -820,6 +860,9 @@ where
         self.storage.write_replay(&record)
     }
 
+    // Not inlined: keeps this handler's locals out of its callers' stack frames (the
+    // Cortex-M4 build measures peak stack against a 32 KiB budget).
+    #[inline(never)]
     fn door_state(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
         let now_ms = self.hw.clock.millis();
         self.ready(now_ms)?;
@@ -846,6 +889,9 @@ where
         }
     }
 
+    // Not inlined: keeps this handler's locals out of its callers' stack frames (the
+    // Cortex-M4 build measures peak stack against a 32 KiB budget).
+    #[inline(never)]
     fn read_log(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
         let (Some(from), Some(&max)) = (wire::read_u64(body), body.get(8)) else {
             return Err((Refusal::Malformed, 0, 0));
@@ -877,6 +923,9 @@ where
         Ok(())
     }
 
+    // Not inlined: keeps this handler's locals out of its callers' stack frames (the
+    // Cortex-M4 build measures peak stack against a 32 KiB budget).
+    #[inline(never)]
     fn log_head(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
         if !body.is_empty() {
             return Err((Refusal::Malformed, 0, 0));

@@ -47,7 +47,7 @@ pub const MIN_PAGES: usize = 9;
 /// of at most 140 bytes each on flash (128 + 12 of framing).
 pub const MIN_AUDIT_RETAINED: u64 = 7 * (4096 / (MAX_AUDIT_RECORD_LEN as u64 + 12));
 /// The most pages a ring may span (bounds the RAM index).
-pub const MAX_RING_PAGES: usize = 32;
+pub const MAX_RING_PAGES: usize = 16;
 /// The largest encoded [`ReplayRecord`]: table (<= 226), cache (<= 130), floor (<= 5), pending
 /// admission (<= 90), rounded up.
 pub const MAX_REPLAY_RECORD_LEN: usize = 512;

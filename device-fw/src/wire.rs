@@ -53,7 +53,7 @@ pub const RESP_HEAD: u8 = 0x88;
 pub const RESP_REFUSED: u8 = 0xEE;
 
 /// The most records one [`REQ_READ_LOG`] answer carries.
-pub const MAX_LOG_RECORDS: u8 = 16;
+pub const MAX_LOG_RECORDS: u8 = 8;
 
 /// Why the door refused a request before (or instead of) deciding on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -22,6 +22,7 @@
 #![no_std]
 #![no_main]
 
+use core::mem::MaybeUninit;
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -44,6 +45,11 @@ const PAINT: u32 = 0xC0DE_CAFE;
 
 static SYSTICK_WRAPS: AtomicU32 = AtomicU32::new(0);
 static RELAY_PULSES: AtomicU32 = AtomicU32::new(0);
+/// Low 32 bits of the ticks when the transport last delivered a fragment, and when the relay
+/// was last released: their difference is the cost of an admission, from the presentation's
+/// last byte to the relay (decision, spend and audit record durable). Wraps after 171 s.
+static FRAGMENT_AT: AtomicU32 = AtomicU32::new(0);
+static ADMISSION_TICKS: AtomicU32 = AtomicU32::new(0);
 
 #[exception]
 fn SysTick() {
@@ -114,6 +120,8 @@ struct Relay;
 
 impl LockActuator for Relay {
     fn release(&mut self) {
+        let since = (ticks() as u32).wrapping_sub(FRAGMENT_AT.load(Ordering::Relaxed));
+        ADMISSION_TICKS.store(since, Ordering::Relaxed);
         RELAY_PULSES.fetch_add(1, Ordering::Relaxed);
         set_led(1, true);
     }
@@ -277,6 +285,7 @@ impl Transport for Uart {
                 }
             }
             if let Some(fragment) = self.decoder.push(byte) {
+                FRAGMENT_AT.store(ticks() as u32, Ordering::Relaxed);
                 let n = fragment.len().min(MTU);
                 buf.get_mut(..n)?.copy_from_slice(fragment.get(..n)?);
                 return Some(n);
@@ -349,6 +358,7 @@ fn peak_stack() -> usize {
 }
 
 #[cfg(feature = "test-hooks")]
+#[inline(never)]
 /// SysTick ticks of one Ed25519 verification through porter-protocol's `verify_raw`, the
 /// same code every admission uses.
 fn measure_raw_verify() -> u32 {
@@ -437,23 +447,14 @@ mod hooks {
     }
 }
 
-#[entry]
-fn main() -> ! {
-    paint_stack();
-    let Some(mut core) = cortex_m::Peripherals::take() else { fail("core peripherals taken twice") };
-    core.SYST.set_clock_source(SystClkSource::Core);
-    core.SYST.set_reload(SYSTICK_RELOAD);
-    core.SYST.clear_current();
-    core.SYST.enable_interrupt();
-    core.SYST.enable_counter();
-    uart_init();
+type Door = Controller<RamNor, Uart, Relay, Button, BoardClock, BoardEntropy, Led>;
 
-    // Semihosting: the host's time, for the RTC and to seed the stand-in entropy.
-    // SAFETY: SYS_TIME takes no arguments; QEMU runs with semihosting enabled.
-    let host_time = unsafe { syscall!(TIME) } as u32;
-    #[cfg(feature = "test-hooks")]
-    let verify_ticks = measure_raw_verify();
+/// The controller lives in .bss (counted as static RAM), not in main's frame.
+static mut DOOR: MaybeUninit<Door> = MaybeUninit::uninit();
 
+/// Boots the controller into [`DOOR`]. Not inlined, so that its locals leave main's frame.
+#[inline(never)]
+fn boot(host_time: u32) -> &'static mut Door {
     let peripherals = Peripherals {
         lock: Relay,
         sensor: Button,
@@ -470,9 +471,38 @@ fn main() -> ! {
         #[cfg(feature = "test-hooks")]
         hook: hooks::Parser::new(),
     };
-    let Ok(mut door) = Controller::boot(RamNor::factory_fresh(), uart, peripherals, Settings::default()) else {
+    let Ok(door) = Controller::new(RamNor::factory_fresh(), uart, peripherals, Settings::default()) else {
         fail("the emulated flash does not fit the storage layout")
     };
+    // SAFETY: `boot` runs once, from main, before anything else touches DOOR, and no interrupt
+    // handler uses it: this is the only reference ever made to it.
+    unsafe { (*(&raw mut DOOR)).write(door) }
+}
+
+#[entry]
+fn main() -> ! {
+    paint_stack();
+    let Some(mut core) = cortex_m::Peripherals::take() else { fail("core peripherals taken twice") };
+    core.SYST.set_clock_source(SystClkSource::Core);
+    core.SYST.set_reload(SYSTICK_RELOAD);
+    core.SYST.clear_current();
+    core.SYST.enable_interrupt();
+    core.SYST.enable_counter();
+    uart_init();
+
+    // Semihosting: the host's time, for the RTC and to seed the stand-in entropy.
+    // SAFETY: SYS_TIME takes no arguments; QEMU runs with semihosting enabled.
+    let host_time = unsafe { syscall!(TIME) } as u32;
+    #[cfg(feature = "test-hooks")]
+    let verify_ticks = measure_raw_verify();
+    #[cfg(feature = "test-hooks")]
+    let stack_after_verify = peak_stack() as u32;
+
+    let door = boot(host_time);
+    // Recovery runs after `boot` has returned: its stack and boot's never overlap.
+    door.start();
+    #[cfg(feature = "test-hooks")]
+    let stack_after_boot = peak_stack() as u32;
     say(&["porter door ready"]);
     #[cfg(feature = "test-hooks")]
     let mut admission_ticks: u64 = 0;
@@ -502,9 +532,12 @@ fn main() -> ! {
                     let values = [
                         peak_stack() as u32,
                         static_ram() as u32,
-                        admission_ticks as u32,
+                        ADMISSION_TICKS.load(Ordering::Relaxed),
                         verify_ticks,
                         RELAY_PULSES.load(Ordering::Relaxed),
+                        admission_ticks as u32,
+                        stack_after_verify,
+                        stack_after_boot,
                     ];
                     for v in values {
                         for b in v.to_le_bytes() {
