@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# porter-device's CI: run from the repository root (after device-fw/ci-install.sh).
+#  1. rustfmt and clippy clean; the controller builds no_std for thumbv7em-none-eabihf;
+#  2. the host tests: scenarios, every shared vector through the controller, reassembly abuse,
+#     the property test, the power-cut sweep, the simulator binary over TCP;
+#  3. the Cortex-M4 board under QEMU: every shared vector over the UART with the audit log read
+#     back, then the size and cost report (flash, RAM, painted stack, instructions).
+set -euo pipefail
+
+echo "== porter-device: format and lints"
+cargo fmt -p porter-device -- --check
+cargo clippy -p porter-device --all-targets --quiet -- -D warnings
+
+echo "== porter-device: no_std build for the Cortex-M4"
+cargo build -p porter-device --target thumbv7em-none-eabihf --quiet
+
+echo "== porter-device: host tests"
+cargo test -p porter-device --quiet
+
+echo "== porter-door-board: QEMU mps2-an386"
+bash device-fw/scripts/size-report.sh
+board_elf="${BOARD_TARGET_DIR:-$(pwd)/target/board}/report/porter-door-board-test-hooks.elf"
+PORTER_BOARD_ELF="$board_elf" cargo test -p porter-device --test api --quiet \
+    -- --ignored qemu_board_gets_every_vector_verdict --test-threads 1

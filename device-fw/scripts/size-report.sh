@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Size and cost report of the Cortex-M4 door controller (QEMU mps2-an386).
+#
+#   flash        .vector_table + .text + .rodata + .data of the production ELF (no test hooks)
+#   static RAM   .data + .bss, as the board reports from its linker symbols
+#   peak stack   the deepest stack use, found by painting the free stack at boot
+#   admission    instructions from a presentation's last fragment to the relay (decision, spend
+#                and audit record durable), under -icount shift=0 where one SysTick = 40
+#                instructions, beside one raw Ed25519 verification measured the same way
+#
+# Budgets (issue 3): flash <= 64 KiB, static RAM + peak stack <= 32 KiB, admission <= 2.1x one
+# raw verify. Exits non-zero if the flash budget is exceeded or the cost test fails its guards.
+# Run from the repository root; needs qemu-system-arm and readelf (device-fw/ci-install.sh).
+set -euo pipefail
+
+root=$(pwd)
+board="$root/device-fw/board"
+target="${BOARD_TARGET_DIR:-$root/target/board}"
+elf="$target/thumbv7em-none-eabihf/release/porter-door-board"
+out="$target/report"
+mkdir -p "$out"
+
+echo "== building the production board ELF (release, opt-level z, LTO)"
+(cd "$board" && CARGO_TARGET_DIR="$target" cargo build --release --quiet)
+cp "$elf" "$out/porter-door-board.elf"
+echo "== building the QEMU test ELF (test hooks)"
+(cd "$board" && CARGO_TARGET_DIR="$target" cargo build --release --quiet --features test-hooks)
+cp "$elf" "$out/porter-door-board-test-hooks.elf"
+
+flash=$(readelf -SW "$out/porter-door-board.elf" | python3 -c '
+import re, sys
+total = 0
+for line in sys.stdin:
+    m = re.search(r"\]\s+(\.\S+)\s+\S+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", line)
+    if m and m.group(1) in (".vector_table", ".text", ".rodata", ".data"):
+        total += int(m.group(2), 16)
+print(total)')
+
+echo "== measuring under QEMU -icount shift=0"
+PORTER_BOARD_ELF="$out/porter-door-board-test-hooks.elf" cargo test -p porter-device --test api --quiet \
+    -- --ignored qemu_cost_report --nocapture --test-threads 1 2>&1 | tee "$out/cost.txt" | grep -E '^(raw_|admission|attempt|static|peak|ram|budget)' || true
+if ! grep -q "test result: ok" "$out/cost.txt"; then
+    echo "the QEMU cost test failed:" >&2
+    cat "$out/cost.txt" >&2
+    exit 1
+fi
+
+budget=$((64 * 1024))
+echo "flash_bytes $flash (budget $budget: $([ "$flash" -le "$budget" ] && echo met || echo 'OVER BUDGET'))"
+[ "$flash" -le "$budget" ]
