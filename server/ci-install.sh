@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # What a fresh Debian machine lacks for porter-server's tests: a PostgreSQL server (ci.sh
-# starts a private one on 127.0.0.1). Idempotent and non-interactive.
+# starts a private one on 127.0.0.1), and openssl + curl for the HTTPS case. Idempotent and
+# non-interactive.
 set -euo pipefail
-if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-    echo "server/ci-install.sh: PostgreSQL already installed"
+if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && command -v openssl >/dev/null \
+    && command -v curl >/dev/null; then
+    echo "server/ci-install.sh: PostgreSQL, openssl and curl already installed"
     exit 0
 fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends postgresql
+$SUDO apt-get install -y --no-install-recommends postgresql openssl curl ca-certificates

@@ -430,9 +430,12 @@ pub fn openapi() -> serde_json::Value {
         });
         if e.method == "POST" || e.method == "PUT" {
             op["requestBody"] = serde_json::json!({"content": {"application/json": {"schema": {"type": "object"}}}});
-            op["parameters"].as_array_mut().map(|a| {
-                a.push(serde_json::json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}))
-            });
+            if let Some(params) = op["parameters"].as_array_mut() {
+                params.push(serde_json::json!({
+                    "name": "Idempotency-Key", "in": "header", "required": false,
+                    "schema": {"type": "string"},
+                }));
+            }
         }
         let entry = paths.entry(e.path.to_string()).or_insert_with(|| serde_json::json!({}));
         entry[e.method.to_lowercase()] = op;

@@ -773,9 +773,10 @@ impl Service {
     /// Makes a new issuer key for a site (manager). The root certifies it offline.
     pub async fn create_issuer(&self, p: &Principal, site_id: &str) -> Result<IssuerView> {
         let site = self.managed_site(p, site_id, "create issuers").await?;
-        let key = porter_protocol::SigningKey::from_seed(rand::random::<[u8; 32]>()).map_err(|_| {
-            Error::new(super::Kind::Internal, "internal", "the random source failed; retry")
-        })?;
+        let key =
+            porter_protocol::SigningKey::from_seed(rand::random::<[u8; 32]>()).map_err(|_| {
+                Error::new(super::Kind::Internal, "internal", "the random source failed; retry")
+            })?;
         let public = key.public_key();
         let row = store::IssuerRow {
             id: new_id("iss"),

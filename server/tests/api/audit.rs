@@ -23,7 +23,8 @@ impl DoorLog {
     }
 
     pub fn append(&mut self, at: u32, event: AuditEvent) -> AuditRecord {
-        let r = record(self.site, DoorId(1), self.records.len() as u64, Time(at), self.previous, event);
+        let r =
+            record(self.site, DoorId(1), self.records.len() as u64, Time(at), self.previous, event);
         let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
         let bytes = r.encode(&mut buf).unwrap().to_vec();
         self.previous = ChainHash::of(&bytes);
@@ -44,7 +45,13 @@ impl DoorLog {
         hex::encode(head.seal(device, &mut buf).unwrap())
     }
 
-    pub fn batch(&self, site_id: &str, from: usize, to: usize, device: &SigningKey) -> serde_json::Value {
+    pub fn batch(
+        &self,
+        site_id: &str,
+        from: usize,
+        to: usize,
+        device: &SigningKey,
+    ) -> serde_json::Value {
         json!({
             "site_id": site_id,
             "door_number": 1,
@@ -82,31 +89,83 @@ async fn receipts_and_batches_are_verified_matched_and_notified() {
         let entry = log.append(now() as u32, admitted(&w, &g));
 
         // The phone carries the receipt first.
-        let r = call(&w.base, "POST", "/v1/receipts", &w.driver, Some(json!({
-            "site_id": w.site_id, "door_number": 1, "receipt": receipt(&entry, &w.device)
-        }))).await.ok();
-        assert_eq!((r["matched"].as_bool(), r["grant_id"].as_str()), (Some(true), g["id"].as_str()));
+        let r = call(
+            &w.base,
+            "POST",
+            "/v1/receipts",
+            &w.driver,
+            Some(json!({
+                "site_id": w.site_id, "door_number": 1, "receipt": receipt(&entry, &w.device)
+            })),
+        )
+        .await
+        .ok();
+        assert_eq!(
+            (r["matched"].as_bool(), r["grant_id"].as_str()),
+            (Some(true), g["id"].as_str())
+        );
         // A receipt signed by another key is refused.
-        call(&w.base, "POST", "/v1/receipts", &w.driver, Some(json!({
-            "site_id": w.site_id, "door_number": 1, "receipt": receipt(&entry, &new_key())
-        }))).await.refused(400, "invalid_receipt");
+        call(
+            &w.base,
+            "POST",
+            "/v1/receipts",
+            &w.driver,
+            Some(json!({
+                "site_id": w.site_id, "door_number": 1, "receipt": receipt(&entry, &new_key())
+            })),
+        )
+        .await
+        .refused(400, "invalid_receipt");
 
         // Then the log up to the head.
-        let b = call(&w.base, "POST", "/v1/audit-batches", &w.driver, Some(log.batch(&w.site_id, 0, 2, &w.device))).await.ok();
-        assert_eq!((b["accepted"].as_u64(), b["complete"].as_bool(), b["unmatched"].as_u64()), (Some(2), Some(true), Some(0)));
+        let b = call(
+            &w.base,
+            "POST",
+            "/v1/audit-batches",
+            &w.driver,
+            Some(log.batch(&w.site_id, 0, 2, &w.device)),
+        )
+        .await
+        .ok();
+        assert_eq!(
+            (b["accepted"].as_u64(), b["complete"].as_bool(), b["unmatched"].as_u64()),
+            (Some(2), Some(true), Some(0))
+        );
         // The same batch again changes nothing.
-        let b = call(&w.base, "POST", "/v1/audit-batches", &w.driver, Some(log.batch(&w.site_id, 0, 2, &w.device))).await.ok();
+        let b = call(
+            &w.base,
+            "POST",
+            "/v1/audit-batches",
+            &w.driver,
+            Some(log.batch(&w.site_id, 0, 2, &w.device)),
+        )
+        .await
+        .ok();
         assert_eq!(b["accepted"], 0);
 
         // The resident was told of the announcement and of the entry, once.
         let notes = call(&w.base, "GET", "/v1/me/notifications", &w.resident, None).await.ok();
-        let kinds: Vec<_> = notes["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap().to_string()).collect();
+        let kinds: Vec<_> = notes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_string())
+            .collect();
         assert_eq!(kinds, ["delivery.announced", "delivery.entered"], "{}", backend.name());
-        let entries = call(&w.base, "GET", &format!("/v1/sites/{}/entries", w.site_id), &w.resident, None).await.ok();
+        let entries =
+            call(&w.base, "GET", &format!("/v1/sites/{}/entries", w.site_id), &w.resident, None)
+                .await
+                .ok();
         assert_eq!(entries["items"][0]["carrier"], "Rapid Parcel");
-        let delivery = call(&w.base, "GET", &format!("/v1/deliveries/{}", w.delivery_id), &w.resident, None).await.ok();
+        let delivery =
+            call(&w.base, "GET", &format!("/v1/deliveries/{}", w.delivery_id), &w.resident, None)
+                .await
+                .ok();
         assert!(delivery["entered_at"].as_i64().is_some());
-        let alarms = call(&w.base, "GET", &format!("/v1/sites/{}/alarms", w.site_id), &w.manager, None).await.ok();
+        let alarms =
+            call(&w.base, "GET", &format!("/v1/sites/{}/alarms", w.site_id), &w.manager, None)
+                .await
+                .ok();
         assert_eq!(alarms["items"].as_array().unwrap().len(), 0);
     }
 }
@@ -127,41 +186,111 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
             *grant_serial += 1000;
         }
         log.append(now() as u32, forged);
-        let b = call(&w.base, "POST", "/v1/audit-batches", &device, Some(log.batch(&w.site_id, 0, 3, &w.device))).await.ok();
+        let b = call(
+            &w.base,
+            "POST",
+            "/v1/audit-batches",
+            &device,
+            Some(log.batch(&w.site_id, 0, 3, &w.device)),
+        )
+        .await
+        .ok();
         assert_eq!((b["admissions"].as_u64(), b["unmatched"].as_u64()), (Some(2), Some(1)));
 
         // A gap: records 3 and 4 exist, only 4 is sent.
         log.append(now() as u32, AuditEvent::Boot);
         log.append(now() as u32, AuditEvent::Boot);
-        call(&w.base, "POST", "/v1/audit-batches", &device, Some(log.batch(&w.site_id, 4, 5, &w.device))).await.refused(409, "audit_gap");
+        call(
+            &w.base,
+            "POST",
+            "/v1/audit-batches",
+            &device,
+            Some(log.batch(&w.site_id, 4, 5, &w.device)),
+        )
+        .await
+        .refused(409, "audit_gap");
         // A fork: a different record 1, signed by the real device.
         let mut other = DoorLog::new(w.site_number);
         other.append(now() as u32, AuditEvent::Boot);
         other.append(now() as u32 + 1, AuditEvent::Boot);
-        call(&w.base, "POST", "/v1/audit-batches", &device, Some(other.batch(&w.site_id, 0, 2, &w.device))).await.refused(409, "audit_fork");
+        call(
+            &w.base,
+            "POST",
+            "/v1/audit-batches",
+            &device,
+            Some(other.batch(&w.site_id, 0, 2, &w.device)),
+        )
+        .await
+        .refused(409, "audit_fork");
         // A head that disagrees with the records.
         let mut tampered = log.batch(&w.site_id, 3, 5, &w.device);
         tampered["head"] = json!(other.head(&w.device));
-        call(&w.base, "POST", "/v1/audit-batches", &device, Some(tampered)).await.refused(409, "audit_fork");
+        call(&w.base, "POST", "/v1/audit-batches", &device, Some(tampered))
+            .await
+            .refused(409, "audit_fork");
         // The honest remainder is still accepted.
-        call(&w.base, "POST", "/v1/audit-batches", &device, Some(log.batch(&w.site_id, 3, 5, &w.device))).await.ok();
+        call(
+            &w.base,
+            "POST",
+            "/v1/audit-batches",
+            &device,
+            Some(log.batch(&w.site_id, 3, 5, &w.device)),
+        )
+        .await
+        .ok();
 
-        let alarms = call(&w.base, "GET", &format!("/v1/sites/{}/alarms", w.site_id), &w.manager, None).await.ok();
-        let mut kinds: Vec<_> = alarms["items"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap().to_string()).collect();
+        let alarms =
+            call(&w.base, "GET", &format!("/v1/sites/{}/alarms", w.site_id), &w.manager, None)
+                .await
+                .ok();
+        let mut kinds: Vec<_> = alarms["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap().to_string())
+            .collect();
         kinds.sort();
-        assert_eq!(kinds, ["audit_fork", "audit_fork", "audit_gap", "unmatched_admission"], "{}", backend.name());
+        assert_eq!(
+            kinds,
+            ["audit_fork", "audit_fork", "audit_gap", "unmatched_admission"],
+            "{}",
+            backend.name()
+        );
         // A device token cannot upload for another door.
         let other_device = new_key();
-        let enrolment = porter_server::root::enroll_device(&w.root, 2, other_device.public_key(), now() as u32).unwrap();
-        call(&w.base, "POST", &format!("/v1/sites/{}/doors", w.site_id), &w.manager, Some(json!({"name": "lobby", "enrolment": hex::encode(enrolment)}))).await.ok();
+        let enrolment =
+            porter_server::root::enroll_device(&w.root, 2, other_device.public_key(), now() as u32)
+                .unwrap();
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/doors", w.site_id),
+            &w.manager,
+            Some(json!({"name": "lobby", "enrolment": hex::encode(enrolment)})),
+        )
+        .await
+        .ok();
         let mut b2 = log.batch(&w.site_id, 0, 1, &other_device);
         b2["door_number"] = json!(2);
-        call(&w.base, "POST", "/v1/audit-batches", &device, Some(b2)).await.refused(404, "not_found");
+        call(&w.base, "POST", "/v1/audit-batches", &device, Some(b2))
+            .await
+            .refused(404, "not_found");
     }
 }
 
 impl World {
     pub async fn device_token(&self) -> String {
-        call(&self.base, "POST", "/v1/tokens", &self.manager, Some(json!({"role": "device", "door_id": self.door_id}))).await.ok()["token"].as_str().unwrap().to_string()
+        call(
+            &self.base,
+            "POST",
+            "/v1/tokens",
+            &self.manager,
+            Some(json!({"role": "device", "door_id": self.door_id})),
+        )
+        .await
+        .ok()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 }

@@ -11,7 +11,18 @@ struct Tokens {
 }
 
 async fn tokens(w: &World) -> Tokens {
-    let device = call(&w.base, "POST", "/v1/tokens", &w.manager, Some(json!({"role": "device", "door_id": w.door_id}))).await.ok()["token"].as_str().unwrap().to_string();
+    let device = call(
+        &w.base,
+        "POST",
+        "/v1/tokens",
+        &w.manager,
+        Some(json!({"role": "device", "door_id": w.door_id})),
+    )
+    .await
+    .ok()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Tokens {
         by_role: vec![
             ("operator", w.operator.clone()),
@@ -48,10 +59,18 @@ async fn every_role_against_every_endpoint() {
                 if allowed {
                     assert!(
                         ![401, 403].contains(&r.status),
-                        "{} {} as {role}: allowed but got {} {}", e.method, e.path, r.status, r.body
+                        "{} {} as {role}: allowed but got {} {}",
+                        e.method,
+                        e.path,
+                        r.status,
+                        r.body
                     );
                 } else {
-                    assert_eq!(r.status, 403, "{} {} as {role}: expected 403, got {} {}", e.method, e.path, r.status, r.body);
+                    assert_eq!(
+                        r.status, 403,
+                        "{} {} as {role}: expected 403, got {} {}",
+                        e.method, e.path, r.status, r.body
+                    );
                     assert_eq!(r.code(), "forbidden");
                 }
                 assert!(r.status < 500, "{} {} as {role}: {}", e.method, e.path, r.status);
@@ -74,7 +93,15 @@ async fn nothing_of_another_site_carrier_or_unit_leaks() {
         let a = World::new(&server).await;
         let b = World::new(&server).await;
         let ta = tokens(&a).await;
-        let secrets = [&b.site_id, &b.issuer_id, &b.approval_id, &b.unit_id, &b.delivery_id, &b.door_id, &b.driver_id];
+        let secrets = [
+            &b.site_id,
+            &b.issuer_id,
+            &b.approval_id,
+            &b.unit_id,
+            &b.delivery_id,
+            &b.door_id,
+            &b.driver_id,
+        ];
         for e in ENDPOINTS {
             for (role, token) in &ta.by_role {
                 if !e.roles.contains(role) || *role == "operator" {
@@ -88,10 +115,18 @@ async fn nothing_of_another_site_carrier_or_unit_leaks() {
                 let leaked: Vec<_> = secrets.iter().filter(|s| text.contains(s.as_str())).collect();
                 assert!(
                     leaked.is_empty() || !e.path.contains('{'),
-                    "{} {} as {role} on B's ids leaked {leaked:?}: {text}", e.method, e.path
+                    "{} {} as {role} on B's ids leaked {leaked:?}: {text}",
+                    e.method,
+                    e.path
                 );
                 if e.path.contains('{') && e.method == "GET" {
-                    assert!(r.status == 404 || r.status == 403, "{} {} as {role} on B: {} {text}", e.method, e.path, r.status);
+                    assert!(
+                        r.status == 404 || r.status == 403,
+                        "{} {} as {role} on B: {} {text}",
+                        e.method,
+                        e.path,
+                        r.status
+                    );
                 }
                 // A's token on listing endpoints never shows B's objects.
                 if !e.path.contains('{') && e.method == "GET" {
@@ -100,20 +135,75 @@ async fn nothing_of_another_site_carrier_or_unit_leaks() {
             }
         }
         // Body-less actions on B's objects are refused as not found.
-        call(&a.base, "POST", &format!("/v1/deliveries/{}/cancel", b.delivery_id), &a.carrier, None).await.refused(404, "not_found");
-        call(&a.base, "POST", &format!("/v1/sites/{}/approvals/{}/withdraw", b.site_id, b.approval_id), &a.manager, None).await.refused(404, "not_found");
-        call(&a.base, "POST", &format!("/v1/sites/{}/issuers", b.site_id), &a.manager, None).await.refused(404, "not_found");
-        call(&a.base, "POST", &format!("/v1/sites/{}/units", b.site_id), &a.manager, Some(json!({"label": "9Z"}))).await.refused(404, "not_found");
-        call(&a.base, "POST", "/v1/tokens", &a.manager, Some(json!({"role": "resident", "resident_id": b.resident_id}))).await.refused(404, "not_found");
-        call(&a.base, "POST", "/v1/tokens", &a.carrier, Some(json!({"role": "driver", "driver_id": b.driver_id}))).await.refused(404, "not_found");
-        call(&a.base, "POST", "/v1/tokens", &a.manager, Some(json!({"role": "manager", "site_id": a.site_id}))).await.refused(403, "forbidden");
+        call(
+            &a.base,
+            "POST",
+            &format!("/v1/deliveries/{}/cancel", b.delivery_id),
+            &a.carrier,
+            None,
+        )
+        .await
+        .refused(404, "not_found");
+        call(
+            &a.base,
+            "POST",
+            &format!("/v1/sites/{}/approvals/{}/withdraw", b.site_id, b.approval_id),
+            &a.manager,
+            None,
+        )
+        .await
+        .refused(404, "not_found");
+        call(&a.base, "POST", &format!("/v1/sites/{}/issuers", b.site_id), &a.manager, None)
+            .await
+            .refused(404, "not_found");
+        call(
+            &a.base,
+            "POST",
+            &format!("/v1/sites/{}/units", b.site_id),
+            &a.manager,
+            Some(json!({"label": "9Z"})),
+        )
+        .await
+        .refused(404, "not_found");
+        call(
+            &a.base,
+            "POST",
+            "/v1/tokens",
+            &a.manager,
+            Some(json!({"role": "resident", "resident_id": b.resident_id})),
+        )
+        .await
+        .refused(404, "not_found");
+        call(
+            &a.base,
+            "POST",
+            "/v1/tokens",
+            &a.carrier,
+            Some(json!({"role": "driver", "driver_id": b.driver_id})),
+        )
+        .await
+        .refused(404, "not_found");
+        call(
+            &a.base,
+            "POST",
+            "/v1/tokens",
+            &a.manager,
+            Some(json!({"role": "manager", "site_id": a.site_id})),
+        )
+        .await
+        .refused(403, "forbidden");
         // Carriers are a directory managers choose from, but a carrier sees only itself.
         let listed = call(&a.base, "GET", "/v1/carriers", &a.carrier, None).await.ok().to_string();
         assert!(listed.contains(&a.carrier_id) && !listed.contains(&b.carrier_id));
         // A resident sees only their unit's deliveries and notifications.
         let mine = call(&a.base, "GET", "/v1/deliveries", &a.resident, None).await.ok();
-        assert!(mine["items"].as_array().unwrap().iter().all(|d| d["unit_id"] == a.unit_id.as_str()));
-        let notes = call(&a.base, "GET", "/v1/me/notifications", &a.resident, None).await.ok().to_string();
+        assert!(mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["unit_id"] == a.unit_id.as_str()));
+        let notes =
+            call(&a.base, "GET", "/v1/me/notifications", &a.resident, None).await.ok().to_string();
         assert!(notes.contains(&a.delivery_id) && !notes.contains(&b.delivery_id));
     }
 }
@@ -141,8 +231,12 @@ async fn pagination_and_rate_limits() {
     sorted.sort();
     sorted.dedup();
     assert_eq!((seen.len(), sorted.len()), (6, 6));
-    call(&w.base, "GET", "/v1/deliveries?limit=0", &w.carrier, None).await.refused(400, "invalid_limit");
-    call(&w.base, "GET", "/v1/deliveries?limit=x", &w.carrier, None).await.refused(400, "invalid_limit");
+    call(&w.base, "GET", "/v1/deliveries?limit=0", &w.carrier, None)
+        .await
+        .refused(400, "invalid_limit");
+    call(&w.base, "GET", "/v1/deliveries?limit=x", &w.carrier, None)
+        .await
+        .refused(400, "invalid_limit");
 
     let server = Server::start_with(&Backend::Sqlite, 30).await;
     let op = server.operator().await;

@@ -1,7 +1,8 @@
 //! Every grant rule and its refusal, on every backend; a grant the server issues opens the door.
 
 use porter_protocol::{
-    present, Challenge, Decision, DoorConfig, DoorId, DoorMemory, SiteId, Time, MAX_PRESENTATION_LEN,
+    present, Challenge, Decision, DoorConfig, DoorId, DoorMemory, SiteId, Time,
+    MAX_PRESENTATION_LEN,
 };
 use porter_server::root;
 use serde_json::json;
@@ -40,7 +41,11 @@ async fn an_issued_grant_opens_the_door_and_serials_never_overlap() {
         // A grant with `uses` entries owns serial .. serial + uses.
         let a = w.ask(&w.delivery_id, json!({"uses": 3, "lifetime_minutes": 5})).await.ok();
         let b = w.ask(&w.delivery_id, json!({"uses": 2, "lifetime_minutes": 5})).await.ok();
-        let (s0, sa, sb) = (g["serial"].as_u64().unwrap(), a["serial"].as_u64().unwrap(), b["serial"].as_u64().unwrap());
+        let (s0, sa, sb) = (
+            g["serial"].as_u64().unwrap(),
+            a["serial"].as_u64().unwrap(),
+            b["serial"].as_u64().unwrap(),
+        );
         assert_eq!((sa, sb), (s0 + 1, s0 + 4), "{}", backend.name());
     }
 }
@@ -52,39 +57,114 @@ async fn grants_are_refused_outside_the_rules() {
         let w = World::new(&server).await;
         let n = backend.name();
         // Limits of the approval (4 uses, 15 minutes, door 1).
-        w.ask(&w.delivery_id, json!({"uses": 5, "lifetime_minutes": 5})).await.refused(422, "too_many_uses");
-        w.ask(&w.delivery_id, json!({"uses": 0, "lifetime_minutes": 5})).await.refused(422, "too_many_uses");
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 16})).await.refused(422, "lifetime_too_long");
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 0})).await.refused(422, "lifetime_too_long");
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5, "doors": [2]})).await.refused(422, "door_not_allowed");
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5, "doors": [1, 2, 3, 4, 5]})).await.refused(400, "too_many_doors");
+        w.ask(&w.delivery_id, json!({"uses": 5, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "too_many_uses");
+        w.ask(&w.delivery_id, json!({"uses": 0, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "too_many_uses");
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 16}))
+            .await
+            .refused(422, "lifetime_too_long");
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 0}))
+            .await
+            .refused(422, "lifetime_too_long");
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5, "doors": [2]}))
+            .await
+            .refused(422, "door_not_allowed");
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5, "doors": [1, 2, 3, 4, 5]}))
+            .await
+            .refused(400, "too_many_doors");
 
         // Not in its window yet, and over.
         let later = w.announce("LATER-1", now() + 3600, now() + 7200).await;
-        w.ask(&later, json!({"uses": 1, "lifetime_minutes": 5})).await.refused(422, "outside_delivery_window");
+        w.ask(&later, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "outside_delivery_window");
 
         // Cancelled.
         let cancelled = w.announce("CANCEL-1", now() - 60, now() + 3600).await;
-        call(&w.base, "POST", &format!("/v1/deliveries/{cancelled}/cancel"), &w.carrier, None).await.ok();
-        w.ask(&cancelled, json!({"uses": 1, "lifetime_minutes": 5})).await.refused(422, "delivery_not_open");
+        call(&w.base, "POST", &format!("/v1/deliveries/{cancelled}/cancel"), &w.carrier, None)
+            .await
+            .ok();
+        w.ask(&cancelled, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "delivery_not_open");
 
         // The resident opted out, then back in.
-        call(&w.base, "PUT", "/v1/me/opt-out", &w.resident, Some(json!({"opted_out": true}))).await.ok();
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.refused(422, "resident_opted_out");
-        call(&w.base, "PUT", "/v1/me/opt-out", &w.resident, Some(json!({"opted_out": false}))).await.ok();
+        call(&w.base, "PUT", "/v1/me/opt-out", &w.resident, Some(json!({"opted_out": true})))
+            .await
+            .ok();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "resident_opted_out");
+        call(&w.base, "PUT", "/v1/me/opt-out", &w.resident, Some(json!({"opted_out": false})))
+            .await
+            .ok();
         w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.ok();
 
         // Another carrier's driver cannot even see the delivery.
-        let other = call(&w.base, "POST", "/v1/carriers", &w.operator, Some(json!({"name": "Other"}))).await.ok();
-        let other_tok = call(&w.base, "POST", "/v1/tokens", &w.operator, Some(json!({"role": "carrier", "carrier_id": other["id"]}))).await.ok()["token"].as_str().unwrap().to_string();
+        let other =
+            call(&w.base, "POST", "/v1/carriers", &w.operator, Some(json!({"name": "Other"})))
+                .await
+                .ok();
+        let other_tok = call(
+            &w.base,
+            "POST",
+            "/v1/tokens",
+            &w.operator,
+            Some(json!({"role": "carrier", "carrier_id": other["id"]})),
+        )
+        .await
+        .ok()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let k = new_key();
-        let d = call(&w.base, "POST", "/v1/drivers", &other_tok, Some(json!({"holder_key": hex_key(&k), "label": "x"}))).await.ok();
-        let dtok = call(&w.base, "POST", "/v1/tokens", &other_tok, Some(json!({"role": "driver", "driver_id": d["id"]}))).await.ok()["token"].as_str().unwrap().to_string();
-        call(&w.base, "POST", &format!("/v1/deliveries/{}/grants", w.delivery_id), &dtok, Some(json!({"uses": 1, "lifetime_minutes": 5}))).await.refused(404, "not_found");
+        let d = call(
+            &w.base,
+            "POST",
+            "/v1/drivers",
+            &other_tok,
+            Some(json!({"holder_key": hex_key(&k), "label": "x"})),
+        )
+        .await
+        .ok();
+        let dtok = call(
+            &w.base,
+            "POST",
+            "/v1/tokens",
+            &other_tok,
+            Some(json!({"role": "driver", "driver_id": d["id"]})),
+        )
+        .await
+        .ok()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/deliveries/{}/grants", w.delivery_id),
+            &dtok,
+            Some(json!({"uses": 1, "lifetime_minutes": 5})),
+        )
+        .await
+        .refused(404, "not_found");
 
         // Revoking the driver at the site stops grants at once.
-        call(&w.base, "POST", &format!("/v1/sites/{}/revocations", w.site_id), &w.manager, Some(json!({"kind": "driver", "id": w.driver_id}))).await.ok();
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.refused(422, "driver_revoked");
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/revocations", w.site_id),
+            &w.manager,
+            Some(json!({"kind": "driver", "id": w.driver_id})),
+        )
+        .await
+        .ok();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "driver_revoked");
         eprintln!("{n}: refusals ok");
     }
 }
@@ -94,12 +174,32 @@ async fn revoked_issuers_and_withdrawn_approvals_issue_nothing() {
     for backend in backends() {
         let server = Server::start(&backend).await;
         let w = World::new(&server).await;
-        call(&w.base, "POST", &format!("/v1/sites/{}/revocations", w.site_id), &w.manager, Some(json!({"kind": "issuer", "id": w.issuer_id}))).await.ok();
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.refused(422, "issuer_revoked");
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/revocations", w.site_id),
+            &w.manager,
+            Some(json!({"kind": "issuer", "id": w.issuer_id})),
+        )
+        .await
+        .ok();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "issuer_revoked");
 
         let w = World::new(&server).await;
-        call(&w.base, "POST", &format!("/v1/sites/{}/approvals/{}/withdraw", w.site_id, w.approval_id), &w.manager, None).await.ok();
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.refused(422, "carrier_not_approved");
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/approvals/{}/withdraw", w.site_id, w.approval_id),
+            &w.manager,
+            None,
+        )
+        .await
+        .ok();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "carrier_not_approved");
     }
 }
 
@@ -111,29 +211,43 @@ async fn the_certificate_bounds_every_grant() {
         let mut cert = cert_options();
         cert.max_uses = 2;
         cert.max_grant_lifetime = 300;
-        let w = World::with(&server, cert, json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
-        w.ask(&w.delivery_id, json!({"uses": 3, "lifetime_minutes": 5})).await.refused(422, "too_many_uses");
-        w.ask(&w.delivery_id, json!({"uses": 2, "lifetime_minutes": 6})).await.refused(422, "lifetime_too_long");
+        let w =
+            World::with(&server, cert, json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
+        w.ask(&w.delivery_id, json!({"uses": 3, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "too_many_uses");
+        w.ask(&w.delivery_id, json!({"uses": 2, "lifetime_minutes": 6}))
+            .await
+            .refused(422, "lifetime_too_long");
         w.ask(&w.delivery_id, json!({"uses": 2, "lifetime_minutes": 5})).await.ok();
 
         // Hours: every day but today.
         let mut cert = cert_options();
         cert.weekdays = 0x7f & !today_bit();
-        let w = World::with(&server, cert, json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.refused(422, "outside_hours");
+        let w =
+            World::with(&server, cert, json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "outside_hours");
 
         // Doors: the certificate allows door 2 only.
         let mut cert = cert_options();
         cert.doors = Some(vec![2]);
-        let w = World::with(&server, cert, json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5, "doors": [1]})).await.refused(422, "door_not_allowed");
+        let w =
+            World::with(&server, cert, json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5, "doors": [1]}))
+            .await
+            .refused(422, "door_not_allowed");
 
         // Expired certificate.
         let mut cert = cert_options();
         cert.not_before = now() as u32 - 7200;
         cert.not_after = now() as u32 - 3600;
-        let w = World::with(&server, cert, json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.refused(422, "certificate_expired");
+        let w =
+            World::with(&server, cert, json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "certificate_expired");
     }
 }
 
@@ -144,23 +258,69 @@ async fn signed_door_state_binds_the_server_and_travels_with_the_grant() {
         let w = World::new(&server).await;
         let g = w.grant().await;
         // Revoke the grant, sign the next state offline from the server's list, upload it.
-        call(&w.base, "POST", &format!("/v1/sites/{}/revocations", w.site_id), &w.manager, Some(json!({"kind": "grant", "id": g["id"]}))).await.ok();
-        let list = call(&w.base, "GET", &format!("/v1/sites/{}/revocations", w.site_id), &w.manager, None).await.ok();
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/revocations", w.site_id),
+            &w.manager,
+            Some(json!({"kind": "grant", "id": g["id"]})),
+        )
+        .await
+        .ok();
+        let list =
+            call(&w.base, "GET", &format!("/v1/sites/{}/revocations", w.site_id), &w.manager, None)
+                .await
+                .ok();
         let list: porter_server::service::RevocationList = serde_json::from_value(list).unwrap();
         let (state, raised) = root::sign_state(&w.root, &list, None, 0, now() as u32).unwrap();
         assert!(raised.is_empty());
-        call(&w.base, "POST", &format!("/v1/sites/{}/door-states", w.site_id), &w.manager, Some(json!({"state": hex::encode(&state)}))).await.ok();
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/door-states", w.site_id),
+            &w.manager,
+            Some(json!({"state": hex::encode(&state)})),
+        )
+        .await
+        .ok();
         // The same sequence again, and a state signed by another root, are refused.
-        call(&w.base, "POST", &format!("/v1/sites/{}/door-states", w.site_id), &w.manager, Some(json!({"state": hex::encode(&state)}))).await.refused(409, "state_not_newer");
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/door-states", w.site_id),
+            &w.manager,
+            Some(json!({"state": hex::encode(&state)})),
+        )
+        .await
+        .refused(409, "state_not_newer");
         let stranger = root::init(&temp_dir("r").join("k"), Some(w.site_number)).unwrap();
         let (forged, _) = root::sign_state(&stranger, &list, Some(9), 0, now() as u32).unwrap();
-        call(&w.base, "POST", &format!("/v1/sites/{}/door-states", w.site_id), &w.manager, Some(json!({"state": hex::encode(forged)}))).await.refused(400, "invalid_state");
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/door-states", w.site_id),
+            &w.manager,
+            Some(json!({"state": hex::encode(forged)})),
+        )
+        .await
+        .refused(400, "invalid_state");
 
         // The driver's phone fetches the newest state; the door refuses the revoked grant.
-        let latest = call(&w.base, "GET", &format!("/v1/sites/{}/door-states/latest", w.site_id), &w.driver, None).await.ok();
+        let latest = call(
+            &w.base,
+            "GET",
+            &format!("/v1/sites/{}/door-states/latest", w.site_id),
+            &w.driver,
+            None,
+        )
+        .await
+        .ok();
         assert_eq!(latest["sequence"], 1);
         let carried = hex::decode(latest["state"].as_str().unwrap()).unwrap();
-        assert_eq!(door_admits(&w, &g, Some(&carried)), Decision::Reject(porter_protocol::Error::GrantRevoked));
+        assert_eq!(
+            door_admits(&w, &g, Some(&carried)),
+            Decision::Reject(porter_protocol::Error::GrantRevoked)
+        );
         // A new grant comes with the state and still opens the door.
         let g2 = w.grant().await;
         assert_eq!(g2["door_state"].as_str().unwrap(), latest["state"].as_str().unwrap());
@@ -171,8 +331,18 @@ async fn signed_door_state_binds_the_server_and_travels_with_the_grant() {
         fenced.grant_fence = now() + 3600;
         fenced.current_sequence = 1;
         let (state, _) = root::sign_state(&w.root, &fenced, None, 0, now() as u32).unwrap();
-        call(&w.base, "POST", &format!("/v1/sites/{}/door-states", w.site_id), &w.manager, Some(json!({"state": hex::encode(state)}))).await.ok();
-        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.refused(422, "grant_fenced");
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/door-states", w.site_id),
+            &w.manager,
+            Some(json!({"state": hex::encode(state)})),
+        )
+        .await
+        .ok();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "grant_fenced");
     }
 }
 
@@ -183,13 +353,47 @@ async fn idempotency_keys_replay_the_first_answer() {
         let w = World::new(&server).await;
         let path = format!("/v1/deliveries/{}/grants", w.delivery_id);
         let body = json!({"uses": 1, "lifetime_minutes": 5}).to_string();
-        let first = call_raw(&w.base, "POST", &path, Some(&w.driver), &[("Idempotency-Key", "k-1")], body.as_bytes()).await;
-        let again = call_raw(&w.base, "POST", &path, Some(&w.driver), &[("Idempotency-Key", "k-1")], body.as_bytes()).await;
+        let first = call_raw(
+            &w.base,
+            "POST",
+            &path,
+            Some(&w.driver),
+            &[("Idempotency-Key", "k-1")],
+            body.as_bytes(),
+        )
+        .await;
+        let again = call_raw(
+            &w.base,
+            "POST",
+            &path,
+            Some(&w.driver),
+            &[("Idempotency-Key", "k-1")],
+            body.as_bytes(),
+        )
+        .await;
         assert_eq!(first.status, 201);
         assert_eq!(first.body, again.body, "{}", backend.name());
         let other = json!({"uses": 2, "lifetime_minutes": 5}).to_string();
-        call_raw(&w.base, "POST", &path, Some(&w.driver), &[("Idempotency-Key", "k-1")], other.as_bytes()).await.refused(409, "idempotency_key_reused");
-        let fresh = call_raw(&w.base, "POST", &path, Some(&w.driver), &[("Idempotency-Key", "k-2")], body.as_bytes()).await.ok();
+        call_raw(
+            &w.base,
+            "POST",
+            &path,
+            Some(&w.driver),
+            &[("Idempotency-Key", "k-1")],
+            other.as_bytes(),
+        )
+        .await
+        .refused(409, "idempotency_key_reused");
+        let fresh = call_raw(
+            &w.base,
+            "POST",
+            &path,
+            Some(&w.driver),
+            &[("Idempotency-Key", "k-2")],
+            body.as_bytes(),
+        )
+        .await
+        .ok();
         assert_ne!(fresh["serial"], first.body["serial"]);
     }
 }
@@ -202,7 +406,14 @@ async fn weak_holder_keys_are_refused_and_tracking_numbers_are_never_stored() {
     let mut identity = [0u8; 32];
     identity[0] = 1;
     for key in [hex::encode(identity), "ff".repeat(32), "00".repeat(31)] {
-        let r = call(&w.base, "POST", "/v1/drivers", &w.carrier, Some(json!({"holder_key": key, "label": "x"}))).await;
+        let r = call(
+            &w.base,
+            "POST",
+            "/v1/drivers",
+            &w.carrier,
+            Some(json!({"holder_key": key, "label": "x"})),
+        )
+        .await;
         assert_eq!(r.status, 400, "{key}: {}", r.body);
     }
     let tracking = "TRACK-SECRET-0042";

@@ -46,7 +46,8 @@ pub fn backends() -> Vec<Backend> {
 }
 
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("porter-test-{tag}-{:016x}", rand::random::<u64>()));
+    let dir =
+        std::env::temp_dir().join(format!("porter-test-{tag}-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -59,7 +60,8 @@ pub async fn fresh_database(backend: &Backend) -> String {
             use sqlx::Executor;
             sqlx::any::install_default_drivers();
             let name = format!("porter_test_{:016x}", rand::random::<u64>());
-            let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(admin).await.unwrap();
+            let pool =
+                sqlx::any::AnyPoolOptions::new().max_connections(1).connect(admin).await.unwrap();
             pool.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
             pool.close().await;
             let (base, _) = admin.rsplit_once('/').unwrap();
@@ -141,7 +143,14 @@ impl Reply {
     }
 }
 
-pub async fn call_raw(base: &str, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+pub async fn call_raw(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut h: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
     if let Some(a) = &auth {
@@ -214,7 +223,12 @@ pub struct World {
 
 impl World {
     pub async fn new(server: &Server) -> World {
-        World::with(server, cert_options(), json!({"doors": [1], "max_uses": 4, "max_lifetime_minutes": 15})).await
+        World::with(
+            server,
+            cert_options(),
+            json!({"doors": [1], "max_uses": 4, "max_lifetime_minutes": 15}),
+        )
+        .await
     }
 
     pub async fn with(server: &Server, cert: CertifyOptions, approval: Value) -> World {
@@ -228,61 +242,216 @@ impl World {
         let root_file = dir.join("root.key");
         let site_number = rand::random::<u32>() | 1;
         let root = root::init(&root_file, Some(site_number)).unwrap();
-        let site = call(&base, "POST", "/v1/sites", &operator, Some(json!({
-            "name": "12 Rue Exemple", "site_number": site_number, "root_key": hex_key(&root.key)
-        }))).await.ok();
+        let site = call(
+            &base,
+            "POST",
+            "/v1/sites",
+            &operator,
+            Some(json!({
+                "name": "12 Rue Exemple", "site_number": site_number, "root_key": hex_key(&root.key)
+            })),
+        )
+        .await
+        .ok();
         let site_id = site["id"].as_str().unwrap().to_string();
-        let manager = call(&base, "POST", "/v1/tokens", &operator, Some(json!({"role": "manager", "site_id": site_id}))).await.ok()["token"].as_str().unwrap().to_string();
+        let manager = call(
+            &base,
+            "POST",
+            "/v1/tokens",
+            &operator,
+            Some(json!({"role": "manager", "site_id": site_id})),
+        )
+        .await
+        .ok()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
 
         let device = new_key();
         let enrolment = root::enroll_device(&root, 1, device.public_key(), now() as u32).unwrap();
-        let door = call(&base, "POST", &format!("/v1/sites/{site_id}/doors"), &manager, Some(json!({
-            "name": "street door", "enrolment": hex::encode(enrolment)
-        }))).await.ok();
+        let door = call(
+            &base,
+            "POST",
+            &format!("/v1/sites/{site_id}/doors"),
+            &manager,
+            Some(json!({
+                "name": "street door", "enrolment": hex::encode(enrolment)
+            })),
+        )
+        .await
+        .ok();
         let door_id = door["id"].as_str().unwrap().to_string();
 
-        let issuer = call(&base, "POST", &format!("/v1/sites/{site_id}/issuers"), &manager, None).await.ok();
+        let issuer =
+            call(&base, "POST", &format!("/v1/sites/{site_id}/issuers"), &manager, None).await.ok();
         let issuer_id = issuer["id"].as_str().unwrap().to_string();
         let issuer_hex = issuer["public_key"].as_str().unwrap().to_string();
         let issuer_key = root::parse_key("issuer", &issuer_hex).unwrap();
         let cert = root::certify_issuer(&root, issuer_key, &cert).unwrap();
-        call(&base, "PUT", &format!("/v1/sites/{site_id}/issuers/{issuer_id}/certificate"), &manager, Some(json!({
-            "certificate": hex::encode(cert)
-        }))).await.ok();
+        call(
+            &base,
+            "PUT",
+            &format!("/v1/sites/{site_id}/issuers/{issuer_id}/certificate"),
+            &manager,
+            Some(json!({
+                "certificate": hex::encode(cert)
+            })),
+        )
+        .await
+        .ok();
 
-        let carrier_id = call(&base, "POST", "/v1/carriers", &operator, Some(json!({"name": "Rapid Parcel"}))).await.ok()["id"].as_str().unwrap().to_string();
-        let carrier = call(&base, "POST", "/v1/tokens", &operator, Some(json!({"role": "carrier", "carrier_id": carrier_id}))).await.ok()["token"].as_str().unwrap().to_string();
+        let carrier_id =
+            call(&base, "POST", "/v1/carriers", &operator, Some(json!({"name": "Rapid Parcel"})))
+                .await
+                .ok()["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        let carrier = call(
+            &base,
+            "POST",
+            "/v1/tokens",
+            &operator,
+            Some(json!({"role": "carrier", "carrier_id": carrier_id})),
+        )
+        .await
+        .ok()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let mut approval = approval;
         approval["carrier_id"] = json!(carrier_id);
         approval["issuer_id"] = json!(issuer_id);
-        let approval_id = call(&base, "POST", &format!("/v1/sites/{site_id}/approvals"), &manager, Some(approval)).await.ok()["id"].as_str().unwrap().to_string();
+        let approval_id = call(
+            &base,
+            "POST",
+            &format!("/v1/sites/{site_id}/approvals"),
+            &manager,
+            Some(approval),
+        )
+        .await
+        .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
 
         let holder = new_key();
-        let driver_id = call(&base, "POST", "/v1/drivers", &carrier, Some(json!({"holder_key": hex_key(&holder), "label": "van 7"}))).await.ok()["id"].as_str().unwrap().to_string();
-        let driver = call(&base, "POST", "/v1/tokens", &carrier, Some(json!({"role": "driver", "driver_id": driver_id}))).await.ok()["token"].as_str().unwrap().to_string();
+        let driver_id = call(
+            &base,
+            "POST",
+            "/v1/drivers",
+            &carrier,
+            Some(json!({"holder_key": hex_key(&holder), "label": "van 7"})),
+        )
+        .await
+        .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let driver = call(
+            &base,
+            "POST",
+            "/v1/tokens",
+            &carrier,
+            Some(json!({"role": "driver", "driver_id": driver_id})),
+        )
+        .await
+        .ok()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
 
-        let unit_id = call(&base, "POST", &format!("/v1/sites/{site_id}/units"), &manager, Some(json!({"label": "4B"}))).await.ok()["id"].as_str().unwrap().to_string();
-        let resident_id = call(&base, "POST", &format!("/v1/sites/{site_id}/units/{unit_id}/residents"), &manager, Some(json!({"display_name": "A. Martin"}))).await.ok()["id"].as_str().unwrap().to_string();
-        let resident = call(&base, "POST", "/v1/tokens", &manager, Some(json!({"role": "resident", "resident_id": resident_id}))).await.ok()["token"].as_str().unwrap().to_string();
+        let unit_id = call(
+            &base,
+            "POST",
+            &format!("/v1/sites/{site_id}/units"),
+            &manager,
+            Some(json!({"label": "4B"})),
+        )
+        .await
+        .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let resident_id = call(
+            &base,
+            "POST",
+            &format!("/v1/sites/{site_id}/units/{unit_id}/residents"),
+            &manager,
+            Some(json!({"display_name": "A. Martin"})),
+        )
+        .await
+        .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let resident = call(
+            &base,
+            "POST",
+            "/v1/tokens",
+            &manager,
+            Some(json!({"role": "resident", "resident_id": resident_id})),
+        )
+        .await
+        .ok()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
 
         let mut world = World {
-            base, operator, root, root_file, site_id, manager, door_id, device, issuer_id, issuer_key,
-            carrier_id, carrier, approval_id, driver_id, driver, holder, unit_id, resident_id, resident,
-            delivery_id: String::new(), site_number,
+            base,
+            operator,
+            root,
+            root_file,
+            site_id,
+            manager,
+            door_id,
+            device,
+            issuer_id,
+            issuer_key,
+            carrier_id,
+            carrier,
+            approval_id,
+            driver_id,
+            driver,
+            holder,
+            unit_id,
+            resident_id,
+            resident,
+            delivery_id: String::new(),
+            site_number,
         };
         world.delivery_id = world.announce("1Z999AA10123456784", now() - 60, now() + 3600).await;
         world
     }
 
     pub async fn announce(&self, tracking: &str, start: i64, end: i64) -> String {
-        call(&self.base, "POST", "/v1/deliveries", &self.carrier, Some(json!({
-            "site_id": self.site_id, "unit": "4B", "tracking_number": tracking,
-            "window_start": start, "window_end": end
-        }))).await.ok()["id"].as_str().unwrap().to_string()
+        call(
+            &self.base,
+            "POST",
+            "/v1/deliveries",
+            &self.carrier,
+            Some(json!({
+                "site_id": self.site_id, "unit": "4B", "tracking_number": tracking,
+                "window_start": start, "window_end": end
+            })),
+        )
+        .await
+        .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn ask(&self, delivery: &str, body: Value) -> Reply {
-        call(&self.base, "POST", &format!("/v1/deliveries/{delivery}/grants"), &self.driver, Some(body)).await
+        call(
+            &self.base,
+            "POST",
+            &format!("/v1/deliveries/{delivery}/grants"),
+            &self.driver,
+            Some(body),
+        )
+        .await
     }
 
     pub async fn grant(&self) -> Value {

@@ -39,7 +39,11 @@ async fn hostile_json_gets_a_clear_4xx_never_a_5xx() {
             ("POST", "/v1/sites".into(), w.operator.as_str()),
             ("POST", "/v1/tokens".into(), w.operator.as_str()),
             ("POST", format!("/v1/sites/{}/doors", w.site_id), w.manager.as_str()),
-            ("PUT", format!("/v1/sites/{}/issuers/{}/certificate", w.site_id, w.issuer_id), w.manager.as_str()),
+            (
+                "PUT",
+                format!("/v1/sites/{}/issuers/{}/certificate", w.site_id, w.issuer_id),
+                w.manager.as_str(),
+            ),
             ("POST", format!("/v1/sites/{}/approvals", w.site_id), w.manager.as_str()),
             ("POST", format!("/v1/sites/{}/door-states", w.site_id), w.manager.as_str()),
             ("POST", format!("/v1/sites/{}/revocations", w.site_id), w.manager.as_str()),
@@ -58,9 +62,16 @@ async fn hostile_json_gets_a_clear_4xx_never_a_5xx() {
                 let r = call_raw(&w.base, method, path, Some(token), &[], &body).await;
                 assert!(
                     (400..500).contains(&r.status),
-                    "{method} {path} with {name}: got {} {}", r.status, String::from_utf8_lossy(&r.raw)
+                    "{method} {path} with {name}: got {} {}",
+                    r.status,
+                    String::from_utf8_lossy(&r.raw)
                 );
-                let code = r.body["code"].as_str().unwrap_or_else(|| panic!("{method} {path} {name}: no code in {:?}", String::from_utf8_lossy(&r.raw)));
+                let code = r.body["code"].as_str().unwrap_or_else(|| {
+                    panic!(
+                        "{method} {path} {name}: no code in {:?}",
+                        String::from_utf8_lossy(&r.raw)
+                    )
+                });
                 let message = r.body["message"].as_str().unwrap();
                 assert!(!code.is_empty() && !message.is_empty());
                 assert!(!message.contains("sqlx") && !message.contains("SQL"), "{message}");
@@ -76,7 +87,15 @@ async fn hostile_json_gets_a_clear_4xx_never_a_5xx() {
         let r = call(&w.base, "DELETE", "/v1/sites", &w.operator, None).await;
         assert_eq!((r.status, r.code()), (405, "method_not_allowed"));
         let long_key = "k".repeat(500);
-        let r = call_raw(&w.base, "POST", "/v1/carriers", Some(&w.operator), &[("Idempotency-Key", &long_key)], br#"{"name":"x"}"#).await;
+        let r = call_raw(
+            &w.base,
+            "POST",
+            "/v1/carriers",
+            Some(&w.operator),
+            &[("Idempotency-Key", &long_key)],
+            br#"{"name":"x"}"#,
+        )
+        .await;
         r.refused(400, "invalid_idempotency_key");
         let r = call(&w.base, "GET", "/v1/sites", &"x".repeat(5000), None).await;
         assert_eq!(r.status, 401);

@@ -20,9 +20,16 @@ struct Proc {
 
 impl Proc {
     fn start(database_url: &str, extra: &[(&str, &str)]) -> Proc {
+        Proc::start_env(Some(database_url), extra)
+    }
+
+    fn start_env(database_url: Option<&str>, extra: &[(&str, &str)]) -> Proc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_porter"));
+        if let Some(url) = database_url {
+            cmd.env("PORTER_DATABASE_URL", url);
+        }
         cmd.arg("serve")
-            .env("PORTER_DATABASE_URL", database_url)
+            .env_remove("PORTER_CONFIG")
             .env("PORTER_LISTEN", "127.0.0.1:0")
             .env("PORTER_LOG_LEVEL", "warn")
             .env("PORTER_RATE_LIMIT_PER_MINUTE", "100000")
@@ -35,7 +42,11 @@ impl Proc {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let base = line.trim().strip_prefix("porter listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}")).to_string();
+        let base = line
+            .trim()
+            .strip_prefix("porter listening on ")
+            .unwrap_or_else(|| panic!("unexpected: {line:?}"))
+            .to_string();
         Proc { child, base }
     }
 
@@ -72,14 +83,27 @@ async fn two_processes_on_one_postgres_never_reuse_a_serial() {
     let url = fresh_database(&pg).await;
     let a = Proc::start(&url, &[]);
     let b = Proc::start(&url, &[]);
-    let w = World::setup(&a.base, &operator_token(&url), cert_options(), json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
+    let w = World::setup(
+        &a.base,
+        &operator_token(&url),
+        cert_options(),
+        json!({"max_uses": 4, "max_lifetime_minutes": 15}),
+    )
+    .await;
     let mut tasks = Vec::new();
     for i in 0..60 {
         let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
         let (driver, delivery) = (w.driver.clone(), w.delivery_id.clone());
         let uses = 1 + (i % 4) as u64;
         tasks.push(tokio::spawn(async move {
-            let r = call(&base, "POST", &format!("/v1/deliveries/{delivery}/grants"), &driver, Some(json!({"uses": uses, "lifetime_minutes": 5}))).await;
+            let r = call(
+                &base,
+                "POST",
+                &format!("/v1/deliveries/{delivery}/grants"),
+                &driver,
+                Some(json!({"uses": uses, "lifetime_minutes": 5})),
+            )
+            .await;
             (uses, r.ok())
         }));
     }
@@ -101,22 +125,42 @@ async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
     for backend in backends() {
         let url = fresh_database(&backend).await;
         let p = Proc::start(&url, &[]);
-        let w = World::setup(&p.base, &operator_token(&url), cert_options(), json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
+        let w = World::setup(
+            &p.base,
+            &operator_token(&url),
+            cert_options(),
+            json!({"max_uses": 4, "max_lifetime_minutes": 15}),
+        )
+        .await;
         let acknowledged = Arc::new(Mutex::new(Vec::<(String, u64, u64)>::new()));
         let mut tasks = Vec::new();
         for i in 0..4 {
-            let (base, driver, delivery, acked) = (p.base.clone(), w.driver.clone(), w.delivery_id.clone(), acknowledged.clone());
+            let (base, driver, delivery, acked) =
+                (p.base.clone(), w.driver.clone(), w.delivery_id.clone(), acknowledged.clone());
             tasks.push(tokio::spawn(async move {
                 for n in 0..1000u64 {
                     let uses = 1 + (n + i) % 3;
                     let body = json!({"uses": uses, "lifetime_minutes": 5}).to_string();
                     let url = format!("{base}/v1/deliveries/{delivery}/grants");
                     let auth = format!("Bearer {driver}");
-                    let h = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
-                    match porter_server::client::request("POST", &url, &h, body.as_bytes(), Duration::from_secs(5)).await {
+                    let h =
+                        [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+                    match porter_server::client::request(
+                        "POST",
+                        &url,
+                        &h,
+                        body.as_bytes(),
+                        Duration::from_secs(5),
+                    )
+                    .await
+                    {
                         Ok(r) if r.status == 201 => {
                             let g = r.json();
-                            acked.lock().unwrap().push((g["id"].as_str().unwrap().to_string(), g["serial"].as_u64().unwrap(), uses));
+                            acked.lock().unwrap().push((
+                                g["id"].as_str().unwrap().to_string(),
+                                g["serial"].as_u64().unwrap(),
+                                uses,
+                            ));
                         }
                         _ => return,
                     }
@@ -133,23 +177,44 @@ async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
             t.await.unwrap();
         }
         let acked = acknowledged.lock().unwrap().clone();
-        assert!(acked.len() >= 40, "{}: only {} grants before the kill", backend.name(), acked.len());
+        assert!(
+            acked.len() >= 40,
+            "{}: only {} grants before the kill",
+            backend.name(),
+            acked.len()
+        );
 
         // Restart on the same database: every acknowledged grant is there, and new serials
         // never overlap old ones.
         let p = Proc::start(&url, &[]);
         let store = Store::connect(&url).await.unwrap();
         for (id, serial, _) in &acked {
-            let g = store.grant(id).await.unwrap().unwrap_or_else(|| panic!("acknowledged grant {id} lost"));
+            let g = store
+                .grant(id)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("acknowledged grant {id} lost"));
             assert_eq!(g.serial as u64, *serial);
         }
         let g = w.ask_at(&p.base, json!({"uses": 1, "lifetime_minutes": 5})).await;
-        let mut all: Vec<(u64, u64)> = store.all_grants().await.unwrap().iter().map(|g| (g.serial as u64, g.uses as u64)).collect();
+        let mut all: Vec<(u64, u64)> = store
+            .all_grants()
+            .await
+            .unwrap()
+            .iter()
+            .map(|g| (g.serial as u64, g.uses as u64))
+            .collect();
         all.sort();
         for pair in all.windows(2) {
-            assert!(pair[0].0 + pair[0].1 <= pair[1].0, "{}: serial reused after restart: {pair:?}", backend.name());
+            assert!(
+                pair[0].0 + pair[0].1 <= pair[1].0,
+                "{}: serial reused after restart: {pair:?}",
+                backend.name()
+            );
         }
-        assert!(g["serial"].as_u64().unwrap() >= acked.iter().map(|(_, s, u)| s + u).max().unwrap());
+        assert!(
+            g["serial"].as_u64().unwrap() >= acked.iter().map(|(_, s, u)| s + u).max().unwrap()
+        );
         store.close().await;
     }
 }
@@ -176,20 +241,39 @@ async fn receiver() -> Receiver {
                 let mut buf = [0u8; 4096];
                 loop {
                     let n = s.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 { return; }
+                    if n == 0 {
+                        return;
+                    }
                     raw.extend_from_slice(&buf[..n]);
                     let text = String::from_utf8_lossy(&raw).to_string();
                     if let Some(split) = text.find("\r\n\r\n") {
                         let head = &text[..split];
-                        let len: usize = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse().unwrap())).unwrap_or(0);
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length: ")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
                         if raw.len() >= split + 4 + len {
                             let body = text[split + 4..split + 4 + len].to_string();
-                            let header = |name: &str| head.lines().find_map(|l| l.strip_prefix(name).map(str::trim).map(str::to_string)).unwrap_or_default();
+                            let header = |name: &str| {
+                                head.lines()
+                                    .find_map(|l| {
+                                        l.strip_prefix(name).map(str::trim).map(str::to_string)
+                                    })
+                                    .unwrap_or_default()
+                            };
                             let id = header("Porter-Event-Id:");
                             let sig = header("Porter-Signature:");
                             if ok.load(std::sync::atomic::Ordering::SeqCst) {
                                 ev.lock().unwrap().insert(id, (sig, body));
-                                let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").await;
+                                let _ = s
+                                    .write_all(
+                                        b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+                                    )
+                                    .await;
                             } else {
                                 // Hang: the sender is killed while waiting for us.
                                 tokio::time::sleep(Duration::from_secs(30)).await;
@@ -215,8 +299,22 @@ async fn kill_9_during_webhook_delivery_loses_no_notification() {
         ];
         let p = Proc::start(&url, &settings);
         let rx = receiver().await;
-        let w = World::setup(&p.base, &operator_token(&url), cert_options(), json!({"max_uses": 4, "max_lifetime_minutes": 15})).await;
-        let hook = call(&p.base, "POST", &format!("/v1/sites/{}/webhooks", w.site_id), &w.manager, Some(json!({"url": rx.url}))).await.ok();
+        let w = World::setup(
+            &p.base,
+            &operator_token(&url),
+            cert_options(),
+            json!({"max_uses": 4, "max_lifetime_minutes": 15}),
+        )
+        .await;
+        let hook = call(
+            &p.base,
+            "POST",
+            &format!("/v1/sites/{}/webhooks", w.site_id),
+            &w.manager,
+            Some(json!({"url": rx.url})),
+        )
+        .await
+        .ok();
         let mut announced = HashSet::new();
         for i in 0..10 {
             let id = w.announce_at(&p.base, &format!("HOOK-{i}")).await;
@@ -229,7 +327,11 @@ async fn kill_9_during_webhook_delivery_loses_no_notification() {
         let _p = Proc::start(&url, &settings);
         let start = Instant::now();
         loop {
-            let seen: HashSet<String> = rx.events.lock().unwrap().values()
+            let seen: HashSet<String> = rx
+                .events
+                .lock()
+                .unwrap()
+                .values()
                 .filter_map(|(_, body)| serde_json::from_str::<serde_json::Value>(body).ok())
                 .filter(|b| b["type"] == "delivery.announced")
                 .map(|b| b["data"]["delivery_id"].as_str().unwrap().to_string())
@@ -237,26 +339,148 @@ async fn kill_9_during_webhook_delivery_loses_no_notification() {
             if seen.is_superset(&announced) {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "{}: notifications lost: {:?}", backend.name(), announced.difference(&seen).collect::<Vec<_>>());
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{}: notifications lost: {:?}",
+                backend.name(),
+                announced.difference(&seen).collect::<Vec<_>>()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // Every message is signed with the webhook's secret.
         for (sig, body) in rx.events.lock().unwrap().values() {
-            let t: i64 = sig.split(',').next().unwrap().strip_prefix("t=").unwrap().parse().unwrap();
-            assert_eq!(sig, &porter_server::outbox::signature(hook["secret"].as_str().unwrap(), t, body));
+            let t: i64 =
+                sig.split(',').next().unwrap().strip_prefix("t=").unwrap().parse().unwrap();
+            assert_eq!(
+                sig,
+                &porter_server::outbox::signature(hook["secret"].as_str().unwrap(), t, body)
+            );
         }
     }
 }
 
 impl World {
     pub async fn ask_at(&self, base: &str, body: serde_json::Value) -> serde_json::Value {
-        call(base, "POST", &format!("/v1/deliveries/{}/grants", self.delivery_id), &self.driver, Some(body)).await.ok()
+        call(
+            base,
+            "POST",
+            &format!("/v1/deliveries/{}/grants", self.delivery_id),
+            &self.driver,
+            Some(body),
+        )
+        .await
+        .ok()
     }
 
     pub async fn announce_at(&self, base: &str, tracking: &str) -> String {
-        call(base, "POST", "/v1/deliveries", &self.carrier, Some(json!({
-            "site_id": self.site_id, "unit": "4B", "tracking_number": tracking,
-            "window_start": now() - 60, "window_end": now() + 3600
-        }))).await.ok()["id"].as_str().unwrap().to_string()
+        call(
+            base,
+            "POST",
+            "/v1/deliveries",
+            &self.carrier,
+            Some(json!({
+                "site_id": self.site_id, "unit": "4B", "tracking_number": tracking,
+                "window_start": now() - 60, "window_end": now() + 3600
+            })),
+        )
+        .await
+        .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+#[tokio::test]
+async fn serve_reads_its_config_speaks_tls_reports_health_and_metrics_and_stops_gracefully() {
+    let dir = temp_dir("ops");
+    let db = format!("sqlite://{}/ops.db", dir.display());
+    // A config file; the environment overrides its listen address.
+    let config = dir.join("porter.json");
+    std::fs::write(
+        &config,
+        json!({"listen": "127.0.0.1:1", "database_url": db, "log_format": "json"}).to_string(),
+    )
+    .unwrap();
+    let p = Proc::start_with_config(&config, &[("PORTER_LISTEN", "127.0.0.1:0")]);
+    let health = call_raw(&p.base, "GET", "/healthz", None, &[], b"").await;
+    assert_eq!((health.status, health.body["status"].as_str()), (200, Some("ok")));
+    let openapi = call_raw(&p.base, "GET", "/v1/openapi.json", None, &[], b"").await;
+    let paths: HashSet<&str> = porter_server::http::ENDPOINTS.iter().map(|e| e.path).collect();
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), paths.len());
+    let op = operator_token(&db);
+    call(&p.base, "GET", "/v1/sites", &op, None).await.ok();
+    let metrics = call_raw(&p.base, "GET", "/metrics", None, &[], b"").await;
+    let text = String::from_utf8(metrics.raw).unwrap();
+    assert!(
+        text.contains("porter_grants_issued_total 0") && text.contains("porter_outbox_pending 0"),
+        "{text}"
+    );
+    assert!(text.contains("porter_http_responses_total{class=\"2xx\"}"));
+
+    // SIGTERM: finish and exit cleanly.
+    let pid = p.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let mut p = p;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = p.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no graceful exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+
+    // HTTPS with a certificate (self-signed here), checked with curl.
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("note: openssl unavailable, HTTPS case skipped");
+        return;
+    }
+    let p = Proc::start(
+        &db,
+        &[("PORTER_TLS_CERT", cert.to_str().unwrap()), ("PORTER_TLS_KEY", key.to_str().unwrap())],
+    );
+    assert!(p.base.starts_with("https://"), "{}", p.base);
+    let out = Command::new("curl").args(["-sk", &format!("{}/healthz", p.base)]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), r#"{"status":"ok"}"#);
+    let plain = porter_server::client::request(
+        "GET",
+        &format!("{}/healthz", p.base.replace("https", "http")),
+        &[],
+        b"",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        plain.map(|r| r.status != 200).unwrap_or(true),
+        "plain HTTP must not be served on the TLS port"
+    );
+}
+
+impl Proc {
+    fn start_with_config(config: &std::path::Path, extra: &[(&str, &str)]) -> Proc {
+        let mut all: Vec<(&str, &str)> = vec![("PORTER_CONFIG", config.to_str().unwrap())];
+        all.extend_from_slice(extra);
+        Proc::start_env(None, &all)
     }
 }
