@@ -13,6 +13,7 @@ cargo clippy -p porter-device --all-targets --quiet -- -D warnings
 
 echo "== porter-device: no_std build for the Cortex-M4"
 cargo build -p porter-device --target thumbv7em-none-eabihf --quiet
+(cd device-fw/board && cargo fmt -- --check && CARGO_TARGET_DIR="${BOARD_TARGET_DIR:-$OLDPWD/target/board}" cargo clippy --release --quiet --features test-hooks -- -D warnings)
 
 echo "== porter-device: host tests"
 cargo test -p porter-device --quiet

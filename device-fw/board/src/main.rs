@@ -434,7 +434,15 @@ mod hooks {
                 PRIME => {
                     let mut nonce = [0u8; 16];
                     nonce.copy_from_slice(&self.buf[5..21]);
-                    Command::Prime { rtc: u32::from_le_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]), nonce }
+                    Command::Prime {
+                        rtc: u32::from_le_bytes([
+                            self.buf[1],
+                            self.buf[2],
+                            self.buf[3],
+                            self.buf[4],
+                        ]),
+                        nonce,
+                    }
                 }
                 _ => Command::Report,
             });
@@ -471,18 +479,23 @@ fn boot(host_time: u32) -> &'static mut Door {
         #[cfg(feature = "test-hooks")]
         hook: hooks::Parser::new(),
     };
-    let Ok(door) = Controller::new(RamNor::factory_fresh(), uart, peripherals, Settings::default()) else {
+    let Ok(door) = Controller::new(RamNor::factory_fresh(), uart, peripherals, Settings::default())
+    else {
         fail("the emulated flash does not fit the storage layout")
     };
-    // SAFETY: `boot` runs once, from main, before anything else touches DOOR, and no interrupt
-    // handler uses it: this is the only reference ever made to it.
-    unsafe { (*(&raw mut DOOR)).write(door) }
+    let slot: *mut MaybeUninit<Door> = &raw mut DOOR;
+    // SAFETY: `slot` points to the static, valid and aligned for a `Door`. `boot` runs once,
+    // from main, before anything else touches DOOR, and no interrupt handler uses it: the
+    // reference returned is the only one ever made to it.
+    unsafe { (*slot).write(door) }
 }
 
 #[entry]
 fn main() -> ! {
     paint_stack();
-    let Some(mut core) = cortex_m::Peripherals::take() else { fail("core peripherals taken twice") };
+    let Some(mut core) = cortex_m::Peripherals::take() else {
+        fail("core peripherals taken twice")
+    };
     core.SYST.set_clock_source(SystClkSource::Core);
     core.SYST.set_reload(SYSTICK_RELOAD);
     core.SYST.clear_current();

@@ -294,23 +294,36 @@ fn flash_wear_per_attempt_is_small_and_spread() {
     // The README's wear figures come from this test (run with --nocapture to print them).
     let (mut door, site) = Door::enrolled(Settings { unlock_ms: 1, ..patient() });
     let cert = site.seal_cert(&site.certificate_body());
-    let before = (door.c.storage().flash().words_programmed(), door.c.storage().flash().erases_per_page().iter().sum::<u64>());
+    let before = (
+        door.c.storage().flash().words_programmed(),
+        door.c.storage().flash().erases_per_page().iter().sum::<u64>(),
+    );
     let n = 300u64;
     for serial in 0..n {
         let grant = site.seal_grant(&site.grant_body(100 + serial, 1));
-        assert!(matches!(door.attempt(|ch| site.present(ch, &grant, &cert, None)), Verdict::Admitted(_)));
+        assert!(matches!(
+            door.attempt(|ch| site.present(ch, &grant, &cert, None)),
+            Verdict::Admitted(_)
+        ));
     }
     let flash = door.c.storage().flash();
     let words = flash.words_programmed() - before.0;
     let erases = flash.erases_per_page().iter().sum::<u64>() - before.1;
     let per_page = flash.erases_per_page().to_vec();
-    println!("admission: {} bytes programmed, {:.3} page erases ({n} admissions)", words * 4 / n, erases as f64 / n as f64);
+    println!(
+        "admission: {} bytes programmed, {:.3} page erases ({n} admissions)",
+        words * 4 / n,
+        erases as f64 / n as f64
+    );
     println!("erases per page after {n} admissions: {per_page:?}");
     // One replay record and one audit record per admission, well under half a KiB.
     assert!(words * 4 / n <= 320, "{} bytes per admission", words * 4 / n);
     // Erases are spread over the replay ring (pages 4..8) and the audit ring (8..16).
     assert!(per_page[4..8].iter().all(|&e| e >= 1), "{per_page:?}");
-    assert!(per_page[4..8].iter().max() <= Some(&(per_page[4..8].iter().min().unwrap() + 1)), "{per_page:?}");
+    assert!(
+        per_page[4..8].iter().max() <= Some(&(per_page[4..8].iter().min().unwrap() + 1)),
+        "{per_page:?}"
+    );
 
     let before = flash.words_programmed();
     for _ in 0..n {
