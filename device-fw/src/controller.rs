@@ -768,7 +768,7 @@ where
         let clock = self.hw.clock.now();
         let Some(site) = self.site.as_mut() else { return Err((Refusal::NotEnrolled, 0, 0)) };
         let sequence_before = site.memory.state().sequence;
-        let decision = site.memory.admit(&site.config, clock, &challenge, body);
+        let decision = decide(&mut site.memory, &site.config, clock, &challenge, body);
         match decision {
             Decision::Admit(a) => {
                 let event = AuditEvent::Admitted {
@@ -948,6 +948,19 @@ where
             .map(|_| ())
             .map_err(|_| (Refusal::Fault, 0, 0))
     }
+}
+
+/// The protocol's decision, in a frame of its own: `admit` holds several door states on the
+/// stack, and the handler's own locals need not add to that.
+#[inline(never)]
+fn decide(
+    memory: &mut DoorMemory,
+    config: &DoorConfig,
+    clock: Time,
+    challenge: &Challenge,
+    presentation: &[u8],
+) -> Decision {
+    memory.admit(config, clock, challenge, presentation)
 }
 
 /// A refusal: reason, detail, retry-after in ms.
