@@ -333,3 +333,46 @@ fn flash_wear_per_attempt_is_small_and_spread() {
     println!("rejection: {} bytes programmed", words * 4 / n);
     assert!(words * 4 / n <= 64);
 }
+
+#[test]
+fn a_flash_failure_during_an_admission_never_moves_the_relay() {
+    use porter_device::sim::{Cut, Tear};
+    let (mut door, site) = Door::enrolled(Settings::default());
+    // The next flash operation (the first word of the replay record) fails.
+    let at_op = door.c.storage().flash().ops();
+    door.c.storage().flash().cut_power(Cut { at_op, tear: Tear::Before });
+    let v = door.attempt_grant(&site, &site.grant_body(10, 1));
+    assert_eq!(v, Verdict::Refused(Refusal::Fault, 0, 0));
+    assert_eq!(door.h.lock.pulses(), 0);
+    assert!(door.c.fault().is_some());
+    assert_eq!(door.h.indicator.current(), Some(Signal::Fault));
+    // Faulted, it refuses everything, and says so.
+    assert_eq!(door.challenge(), Err(Verdict::Refused(Refusal::Fault, 0, 0)));
+    // Serviced (powered again on the same chip), it admits the grant: it was never spent.
+    let image = door.c.into_flash().image().to_vec();
+    let h = door.h.clone();
+    let mut door = Door::boot_on(
+        porter_device::sim::SimFlash::from_image(image, 4096),
+        h,
+        Settings::default(),
+    );
+    assert_eq!(door.c.fault(), None);
+    assert!(matches!(door.attempt_grant(&site, &site.grant_body(10, 1)), Verdict::Admitted(_)));
+}
+
+#[test]
+fn a_dead_entropy_source_fails_closed() {
+    // At first boot: no device key can be made.
+    let h = porter_device::sim::Handles::new(NOON, 7);
+    h.entropy.set_failing(true);
+    let mut door = Door::boot_on(porter_device::sim::SimFlash::blank(), h, Settings::default());
+    assert!(door.c.fault().is_some());
+    assert_eq!(
+        parse_verdict(&door.call(&[porter_device::wire::REQ_CHALLENGE])),
+        Verdict::Refused(Refusal::Fault, 0, 0)
+    );
+    // Later: no challenge is issued without fresh randomness.
+    let (mut door, _) = Door::enrolled(Settings::default());
+    door.h.entropy.set_failing(true);
+    assert_eq!(door.challenge(), Err(Verdict::Refused(Refusal::Fault, 0, 0)));
+}
