@@ -290,13 +290,26 @@ data class Admission(val grantSerial: Long, val useIndex: Int, val uses: Int, va
  * A door's memory, for doors (and tests) on the JVM: the same decision as Porter's firmware.
  * [bytes] is what to persist after every successful call.
  */
-class DoorMemory(val config: DoorConfig, site: Int, floor: Int) {
+class DoorMemory private constructor(val config: DoorConfig, @Suppress("UNUSED_PARAMETER") uninitialised: Unit) {
     private val buffer = ByteArray(Porter.MAX_DOOR_MEMORY_LEN)
     private val length = SizeTByReference()
     private val nativeConfig = config.native()
 
-    init {
-        check(lib.porter_door_memory_init(site, floor, buffer, SizeT(buffer.size), length))
+    /** A freshly commissioned door's memory, clock floor at [floor] (Unix seconds). */
+    constructor(config: DoorConfig, floor: Int = 0) : this(config, Unit) {
+        check(lib.porter_door_memory_init(config.site, floor, buffer, SizeT(buffer.size), length))
+    }
+
+    companion object {
+        /** Memory persisted from [bytes]; throws DOOR_MEMORY_CORRUPT if they do not decode. */
+        fun restore(config: DoorConfig, bytes: ByteArray): DoorMemory {
+            if (bytes.size > Porter.MAX_DOOR_MEMORY_LEN) throw PorterException(1005)
+            val memory = DoorMemory(config, Unit)
+            bytes.copyInto(memory.buffer)
+            memory.length.value = bytes.size.toLong()
+            memory.now(0) // decodes strictly
+            return memory
+        }
     }
 
     val bytes: ByteArray get() = buffer.copyOf(length.value.toInt())

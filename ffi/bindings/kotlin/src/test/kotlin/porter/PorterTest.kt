@@ -38,7 +38,7 @@ private fun runVectors(path: String) {
             "case" -> case = f[1]
             "config" -> {
                 val config = DoorConfig(f[1].toLong().toInt(), f[2].toInt(), unhex(f[3]), f[4].toInt(), f[5].toInt())
-                door = DoorMemory(config, config.site, f[6].toLong().toInt())
+                door = DoorMemory(config, f[6].toLong().toInt())
             }
             "state" -> {
                 val d = door!!
@@ -145,7 +145,7 @@ private fun runDriverFlow(path: String) {
 
     // The door admits twice, then the grant is spent.
     val config = DoorConfig(text("site").toLong().toInt(), text("door").toInt(), bytes("root"), text("clock_skew").toInt(), text("challenge_lifetime").toInt())
-    val door = DoorMemory(config, config.site, 0)
+    val door = DoorMemory(config)
     val clock = text("clock").toLong().toInt()
     val first = door.admit(clock, challenge, expected)
     check(first.useIndex == 0 && first.grantSerial == grant.serial && first.stateSequence == text("door_state_sequence").toLong()) { "first admission $first" }
@@ -153,6 +153,10 @@ private fun runDriverFlow(path: String) {
     val spent = try { door.admit(clock, challenge, expected); null } catch (e: PorterException) { e }
     check(spent?.code == 501 && spent.coarse == Coarse.SPENT) { "third admission: ${spent?.code}" }
     check(door.now(0) == clock.toLong() - 3600) { "floor" }
+    // Persisted and restored, the memory still remembers both entries.
+    val restored = DoorMemory.restore(config, door.bytes)
+    check(codeOf { restored.admit(clock, challenge, expected) } == 501) { "restored memory forgot the spends" }
+    check(codeOf { DoorMemory.restore(config, ByteArray(10) { 0x7f }) } == 1005) { "garbage memory restored" }
     check(Porter.challenge(config.site, config.door, ByteArray(16) { 0x42 }, clock).contentEquals(challenge)) { "challenge differs" }
 
     // The receipt, and an audit batch passed through unchanged.
