@@ -153,6 +153,10 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(err(Kind::Invalid, "empty_body", "the request needs a JSON body"));
     }
+    // No field of this API may hold a NUL character (PostgreSQL text cannot store one).
+    if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(err(Kind::Invalid, "invalid_text", "strings must not contain NUL characters"));
+    }
     serde_json::from_slice(body).map_err(|e| {
         err(Kind::Invalid, "invalid_json", format!("the body is not the expected JSON: {e}"))
     })
@@ -505,7 +509,19 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn count(State(state): S, req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+    // Ids in paths are plain ASCII: refuse encoded NULs and control characters before they
+    // reach a handler or the database.
+    let path = req.uri().path();
+    let hostile = path.len() > 1024
+        || path.to_ascii_lowercase().contains("%00")
+        || path.bytes().any(|b| b.is_ascii_control())
+        || !percent_decodes_to_utf8(path);
+    let response = if hostile {
+        err(Kind::Invalid, "invalid_path", "the path holds characters no Porter id has")
+            .into_response()
+    } else {
+        next.run(req).await
+    };
     let status = response.status();
     let m = state.service.metrics();
     if status.is_server_error() {
@@ -516,6 +532,32 @@ async fn count(State(state): S, req: Request, next: Next) -> Response {
         m.http_ok.inc()
     }
     response
+}
+
+/// Whether `%XX` escapes in `path` decode to valid UTF-8 (what the path extractor needs).
+fn percent_decodes_to_utf8(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) => {
+                std::str::from_utf8(hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+            }
+            _ => None,
+        };
+        match decoded {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&out).is_ok()
 }
 
 async fn healthz(State(state): S) -> Response {

@@ -422,6 +422,27 @@ impl Service {
         let mut admitted = Vec::new();
         for (record, record_hex, _) in &fresh {
             if let AuditEvent::Admitted { .. } = record.event {
+                // A receipt for this sequence may have come first: it must be the same record.
+                let known = store.admission_record(&door.id, record.sequence as i64).await?;
+                if known.is_some_and(|k| k != *record_hex) {
+                    self.alarm(
+                        &site.id,
+                        Some(&door.id),
+                        "audit_fork",
+                        format!(
+                            "log record {} differs from the receipt the door signed for it",
+                            record.sequence
+                        ),
+                    )
+                    .await?;
+                    return Err(Error::conflict(
+                        "audit_fork",
+                        format!(
+                            "record {} contradicts an earlier receipt: alarm raised",
+                            record.sequence
+                        ),
+                    ));
+                }
                 admitted.push(Admitted {
                     sequence: record.sequence as i64,
                     record_hex: record_hex.clone(),

@@ -228,6 +228,26 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         call(&w.base, "POST", "/v1/audit-batches", &device, Some(tampered))
             .await
             .refused(409, "audit_fork");
+        // A receipt the door signed for a record the log later contradicts.
+        let mut log2 = DoorLog::new(w.site_number);
+        let w2 = World::new(&server).await;
+        let g2 = w2.grant().await;
+        let dev2 = w2.device_token().await;
+        log2.append(now() as u32, AuditEvent::Boot);
+        let claimed = log2.append(now() as u32, admitted(&w2, &g2));
+        call(&w2.base, "POST", "/v1/receipts", &dev2, Some(json!({"site_id": w2.site_id, "door_number": 1, "receipt": receipt(&claimed, &w2.device)}))).await.ok();
+        let mut log3 = DoorLog::new(w2.site_number);
+        log3.append(now() as u32, AuditEvent::Boot);
+        log3.append(now() as u32 + 5, admitted(&w2, &g2));
+        call(
+            &w2.base,
+            "POST",
+            "/v1/audit-batches",
+            &dev2,
+            Some(log3.batch(&w2.site_id, 0, 2, &w2.device)),
+        )
+        .await
+        .refused(409, "audit_fork");
         // The honest remainder is still accepted.
         call(
             &w.base,

@@ -26,6 +26,7 @@ fn bodies() -> Vec<(&'static str, Vec<u8>)> {
         ("huge", vec![b' '; 2 * 1024 * 1024]),
         ("bad hex", br#"{"state": "zz", "certificate": "abc", "enrolment": "0", "receipt": "g0", "holder_key": "00", "site_id": "x", "door_number": 1, "head": "", "records": ["zz"]}"#.to_vec()),
         ("long hex", format!("{{\"state\": \"{}\", \"certificate\": \"{0}\", \"enrolment\": \"{0}\", \"receipt\": \"{0}\", \"site_id\": \"x\", \"door_number\": 1}}", "ab".repeat(20_000)).into_bytes()),
+        ("escaped nul in ids", br#"{"site_id": "site_\u0000", "unit": "\u0000", "tracking_number": "a\u0000", "window_start": 1, "window_end": 2, "kind": "grant", "id": "\u0000", "role": "manager", "door_number": 1, "receipt": "00"}"#.to_vec()),
         ("control chars", "{\"name\": \"a\\u0000b\\u001b[31m\", \"label\": \"\\u0007\", \"display_name\": \"\\n\"}".as_bytes().to_vec()),
     ]
 }
@@ -80,9 +81,23 @@ async fn hostile_json_gets_a_clear_4xx_never_a_5xx() {
         }
         assert_eq!(n, targets.len() * bodies().len());
         // Odd paths, methods and headers.
-        for path in ["/v1/nothing", "/v1/sites/../../etc/passwd", "/v1/deliveries/%00", "/"] {
-            let r = call(&w.base, "GET", path, &w.operator, None).await;
-            assert!((400..500).contains(&r.status), "{path}: {}", r.status);
+        for path in [
+            "/v1/nothing",
+            "/v1/sites/../../etc/passwd",
+            "/v1/deliveries/%00",
+            "/v1/deliveries/a%00b/cancel",
+            "/",
+        ] {
+            for token in [&w.operator, &w.carrier, &w.manager] {
+                let r = call(&w.base, "GET", path, token, None).await;
+                assert!((400..500).contains(&r.status), "{path}: {}", r.status);
+                let r = call(&w.base, "POST", path, token, None).await;
+                assert!((400..500).contains(&r.status), "{path}: {}", r.status);
+            }
+        }
+        for path in ["/v1/deliveries/%00", "/v1/sites/x%00y/policy", "/v1/sites/%C0%80/entries"] {
+            let r = call(&w.base, "GET", path, &w.resident, None).await;
+            r.refused(400, "invalid_path");
         }
         let r = call(&w.base, "DELETE", "/v1/sites", &w.operator, None).await;
         assert_eq!((r.status, r.code()), (405, "method_not_allowed"));
