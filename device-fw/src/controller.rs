@@ -19,7 +19,7 @@ use porter_protocol::Alarm;
 use porter_protocol::{
     record, AuditEvent, AuditRecord, ChainHash, Challenge, Decision, DoorConfig, DoorMemory,
     Enrolment, Error, LogHead, Presentation, PublicKey, SigningKey, Time, MAX_AUDIT_RECORD_LEN,
-    MAX_CHALLENGE_LEN, MAX_DOOR_STATE_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
+    MAX_CHALLENGE_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
 };
 
 use crate::frame::{Fragmenter, FrameError, Progress, Reassembler};
@@ -236,7 +236,7 @@ where
     pub fn start(&mut self) {
         let core = &mut self.core;
         core.fault = None;
-        if let Err(fault) = core.recover() {
+        if let Err(fault) = core.recover(self.reassembler.scratch()) {
             core.fault = Some(fault);
         }
         core.door_open = core.hw.sensor.is_open();
@@ -372,7 +372,7 @@ where
     // Not inlined: keeps this handler's locals out of its callers' stack frames (the
     // Cortex-M4 build measures peak stack against a 32 KiB budget).
     #[inline(never)]
-    fn recover(&mut self) -> Result<(), Fault> {
+    fn recover(&mut self, scratch: &mut [u8]) -> Result<(), Fault> {
         let identity = self.storage.identity().map_err(Fault::Storage)?;
         let mut identity = match identity {
             Some(id) => id,
@@ -400,22 +400,23 @@ where
             Enrolment::decode_for_device(&stored.bytes, &stored.root, &self.device_public)
                 .map_err(Fault::Config)?;
         let config = self.config_for(&enrolment, stored.root);
-        let mut memory = DoorMemory::new(enrolment.site, enrolment.issued_at);
-        let mut buf = [0u8; MAX_DOOR_STATE_LEN];
-        if let Some(state) = self.storage.door_state(&mut buf).map_err(Fault::Storage)? {
-            memory.apply_door_state(&config, state).map_err(Fault::Config)?;
+        // Built in place, so that the 3.5 KB memory is not copied about on the stack.
+        self.site =
+            Some(Site { config, memory: DoorMemory::new(enrolment.site, enrolment.issued_at) });
+        let Some(site) = self.site.as_mut() else {
+            return Err(Fault::Storage(StorageError::Corrupt));
+        };
+        // The stored door state is read into the (idle) reassembly buffer.
+        if let Some(state) = self.storage.door_state(scratch).map_err(Fault::Storage)? {
+            site.memory.apply_door_state(&site.config, state).map_err(Fault::Config)?;
         }
         let replay = self.storage.replay().map_err(Fault::Storage)?;
         let pending = replay.as_ref().and_then(|r| r.pending);
         if let Some(r) = replay {
-            memory = DoorMemory::from_parts(
-                memory.state().clone(),
-                r.floor.max(memory.floor()),
-                r.replay,
-                r.certs,
-            );
+            let floor = r.floor.max(site.memory.floor());
+            site.memory =
+                DoorMemory::from_parts(site.memory.state().clone(), floor, r.replay, r.certs);
         }
-        self.site = Some(Site { config, memory });
 
         // An admission whose spend is durable but whose audit record was cut off.
         if let Some(p) = pending {

@@ -95,6 +95,15 @@ impl Reassembler {
         self.buf.get(..self.complete).unwrap_or(&[])
     }
 
+    /// The whole buffer as scratch space, for boot-time work while no message is expected.
+    /// Drops any partial or completed message.
+    pub fn scratch(&mut self) -> &mut [u8] {
+        self.state = None;
+        self.discarding = None;
+        self.complete = 0;
+        &mut self.buf
+    }
+
     /// Whether a message is partly received.
     pub fn in_progress(&self) -> bool {
         self.state.is_some()
