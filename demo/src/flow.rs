@@ -28,6 +28,8 @@ pub struct Outcome {
     pub replay_coarse: Coarse,
     /// The precise reason in the door's log for that refusal.
     pub replay_reason: Error,
+    /// The spent grant tried after the door rebooted on its flash image: verdict and reason.
+    pub spent_after_reboot: Option<(Coarse, Error)>,
     /// Records the server accepted from the first log upload, and the door's log length then.
     pub log_uploaded: (u64, u64),
     /// The notifications the resident received, in order.
@@ -122,12 +124,11 @@ pub fn run(opts: &Options, n: &mut Narrator) -> Result<Outcome, Failure> {
     }
     let [manager_dir, server_dir, door_dir] = dirs;
 
-    let server = Server::start(&opts.programs, &server_dir).map_err(|e| e.context("step 1"))?;
-    let mut door = None;
-    let result = story(opts, n, &server, &mut door, &manager_dir, &server_dir, &door_dir);
+    let (mut server, mut door) = (None, None);
+    let result = story(opts, n, &mut server, &mut door, &manager_dir, &server_dir, &door_dir);
     // Power everything down whatever happened; a clean stop is part of a good run.
     let door_stopped = door.map_or(Ok(()), DoorSim::stop);
-    let server_stopped = server.stop();
+    let server_stopped = server.map_or(Ok(()), Server::stop);
     let mut outcome = result?;
     door_stopped?;
     server_stopped?;
@@ -139,7 +140,7 @@ pub fn run(opts: &Options, n: &mut Narrator) -> Result<Outcome, Failure> {
 fn story(
     opts: &Options,
     n: &mut Narrator,
-    server: &Server,
+    server_slot: &mut Option<Server>,
     door_slot: &mut Option<DoorSim>,
     manager_dir: &Path,
     server_dir: &Path,
@@ -147,12 +148,17 @@ fn story(
 ) -> Result<Outcome, Failure> {
     let p = &opts.programs;
     let mut site =
-        commission(p, n, server, manager_dir, server_dir).map_err(|e| e.context("step 1"))?;
+        commission(p, n, server_slot, manager_dir, server_dir).map_err(|e| e.context("step 1"))?;
     let door =
         door_slot.insert(install_door(p, n, &mut site, door_dir).map_err(|e| e.context("step 2"))?);
     let people = onboard(n, &site).map_err(|e| e.context("step 3"))?;
     let visit = deliver(n, &site, &people, door).map_err(|e| e.context("step 4"))?;
-    let records = afterwards(n, &site, &people, &visit, door).map_err(|e| e.context("step 5"))?;
+    let mut records =
+        afterwards(n, &site, &people, &visit, door).map_err(|e| e.context("step 5"))?;
+    records.after_reboot = Some(
+        power_cycle(p, n, &people, &visit, door_slot, door_dir).map_err(|e| e.context("step 5"))?,
+    );
+    let door = door_slot.as_mut().ok_or_else(|| Failure::new("step 6: the door is gone"))?;
     revoke(p, n, &site, &people, door, manager_dir, visit, records).map_err(|e| e.context("step 6"))
 }
 
@@ -162,7 +168,7 @@ fn story(
 fn commission(
     p: &Programs,
     n: &mut Narrator,
-    server: &Server,
+    server_slot: &mut Option<Server>,
     manager_dir: &Path,
     server_dir: &Path,
 ) -> Result<Site, Failure> {
@@ -184,6 +190,7 @@ fn commission(
         short(&root_hex)
     ));
 
+    let server = server_slot.insert(Server::start(p, server_dir)?);
     let api = Api::new(&server.base)?;
     n.say(
         "Operator",
@@ -556,6 +563,8 @@ fn onboard(n: &mut Narrator, site: &Site) -> Result<People, Failure> {
 
 /// The first visit: the grant used and the receipt.
 struct Visit {
+    grant: IssuedGrant,
+    state: Vec<u8>,
     grant_id: String,
     serial: u64,
     receipt: Vec<u8>,
@@ -685,7 +694,9 @@ fn deliver(
     );
     n.detail(reason.message());
     Ok(Visit {
-        grant_id: grant.id,
+        grant_id: grant.id.clone(),
+        grant,
+        state,
         serial: summary.serial,
         receipt,
         receipt_sequence: checked.sequence,
@@ -702,6 +713,8 @@ struct Records {
     log_uploaded: (u64, u64),
     notifications: Vec<String>,
     entry_carriers: Vec<String>,
+    /// The spent grant tried again after the door rebooted: verdict and reason.
+    after_reboot: Option<(Coarse, Error)>,
 }
 
 /// Reads the door's whole log and head over the link and uploads them as a batch.
@@ -814,7 +827,67 @@ fn afterwards(
         log_uploaded: (accepted, length),
         notifications,
         entry_carriers,
+        after_reboot: None,
     })
+}
+
+/// The door loses power and boots again from its flash image: same key, still commissioned,
+/// the log continues, and the spent grant stays spent.
+#[allow(clippy::too_many_arguments, reason = "the story's state, passed on once")]
+fn power_cycle(
+    p: &Programs,
+    n: &mut Narrator,
+    people: &People,
+    visit: &Visit,
+    door_slot: &mut Option<DoorSim>,
+    door_dir: &Path,
+) -> Result<(Coarse, Error), Failure> {
+    let before = {
+        let door = door_slot.as_mut().ok_or_else(|| Failure::new("the door is gone"))?;
+        Link::connect(&door.addr)?.info()?
+    };
+    if let Some(door) = door_slot.take() {
+        door.stop()?;
+    }
+    let door = door_slot.insert(DoorSim::start(p, &door_dir.join("flash.img"))?);
+    let mut link = Link::connect(&door.addr)?;
+    let after = link.info()?;
+    ensure(
+        after.enrolled
+            && after.device_key == before.device_key
+            && after.boot_count == before.boot_count + 1
+            && after.log_length == before.log_length + 1,
+        || {
+            format!("after a reboot the door should be the same, one boot record on: {before:?} -> {after:?}")
+        },
+    )?;
+    n.say(
+        "Door",
+        &format!(
+            "lost power and booted again from its flash: same device key, still site {} door {}, boot {}, log continues at {} records",
+            after.site, after.door, after.boot_count, after.log_length
+        ),
+    );
+    let verdict = attempt(&mut link, &people.phone, &visit.grant, Some(&visit.state))?;
+    let Verdict::Denied { coarse, sequence } = verdict else {
+        return Err(Failure::new(format!(
+            "a reboot must not make a spent grant usable again: {verdict:?}"
+        )));
+    };
+    let reason = reason_of(&link.record(sequence)?)?;
+    ensure(coarse == Coarse::Spent && reason == Error::ReplayDuplicate, || {
+        format!(
+            "after the reboot the grant should still be spent, got {coarse:?} / {} {}",
+            reason.code(),
+            reason.name()
+        )
+    })?;
+    n.say("Driver's phone", "tried the spent grant once more after the reboot");
+    n.say(
+        "Door",
+        &format!("REFUSED: still \"{coarse:?}\" (log record {sequence}: {} {}): the spend was in flash before the relay moved", reason.code(), reason.name()),
+    );
+    Ok((coarse, reason))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -969,6 +1042,7 @@ fn revoke(
         replay_coarse: visit.replay.0,
         replay_reason: visit.replay.1,
         log_uploaded: records.log_uploaded,
+        spent_after_reboot: records.after_reboot,
         resident_notifications: records.notifications,
         entry_carriers: records.entry_carriers,
         revoked_grant_refusal: (refused.status, refused.code().to_string()),

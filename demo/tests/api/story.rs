@@ -117,6 +117,8 @@ fn the_whole_delivery_behaves_as_the_product_promises() {
         (outcome.replay_coarse, outcome.replay_reason),
         (Coarse::Spent, Error::ReplayDuplicate)
     );
+    // ... and stays spent after the door reboots on its flash image.
+    assert_eq!(outcome.spent_after_reboot, Some((Coarse::Spent, Error::ReplayDuplicate)));
     // Step 5: receipt matched to the grant; the whole log accepted; the resident told twice.
     assert!(outcome.receipt_matched);
     let (accepted, length) = outcome.log_uploaded;
