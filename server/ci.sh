@@ -11,7 +11,13 @@ if [ -z "$PGBIN" ]; then
     exit 1
 fi
 PGDATA=$(mktemp -d /tmp/porter-pg.XXXXXX)
-PGPORT=${PORTER_CI_PGPORT:-55433}
+# The first free port from 55433 (bash's /dev/tcp: a refused connection means free).
+PGPORT=${PORTER_CI_PGPORT:-}
+if [ -z "$PGPORT" ]; then
+    for p in $(seq 55433 55533); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PGPORT=$p; break; fi
+    done
+fi
 AS=()
 if [ "$(id -u)" = 0 ]; then
     chown postgres "$PGDATA"

@@ -326,10 +326,44 @@ async fn signed_door_state_binds_the_server_and_travels_with_the_grant() {
         assert_eq!(g2["door_state"].as_str().unwrap(), latest["state"].as_str().unwrap());
         assert!(matches!(door_admits(&w, &g2, Some(&carried)), Decision::Admit(_)));
 
+        // A certificate epoch fence above the issuer's epoch (1) stops issuance until the
+        // root certifies the issuer again.
+        let mut epoch_fenced = list.clone();
+        epoch_fenced.cert_epoch_fence = 2;
+        epoch_fenced.current_sequence = 1;
+        let (state, _) =
+            root::sign_state(&w.root, &epoch_fenced, Some(2), 0, now() as u32).unwrap();
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/door-states", w.site_id),
+            &w.manager,
+            Some(json!({"state": hex::encode(state)})),
+        )
+        .await
+        .ok();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "certificate_fenced");
+        let mut recert = cert_options();
+        recert.epoch = 2;
+        let cert = root::certify_issuer(&w.root, w.issuer_key, &recert).unwrap();
+        call(
+            &w.base,
+            "PUT",
+            &format!("/v1/sites/{}/issuers/{}/certificate", w.site_id, w.issuer_id),
+            &w.manager,
+            Some(json!({"certificate": hex::encode(cert)})),
+        )
+        .await
+        .ok();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.ok();
+
         // A grant fence in the future stops all issuance.
         let mut fenced = list.clone();
         fenced.grant_fence = now() + 3600;
-        fenced.current_sequence = 1;
+        fenced.cert_epoch_fence = 2;
+        fenced.current_sequence = 2;
         let (state, _) = root::sign_state(&w.root, &fenced, None, 0, now() as u32).unwrap();
         call(
             &w.base,
