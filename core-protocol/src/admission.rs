@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::cert_cache::{CertCache, CertHash};
 use crate::certificate::Certificate;
+use crate::codec::take_canonical;
 use crate::door_state::{DenySubject, DoorState};
 use crate::grant::{Grant, PackageCommitment};
 use crate::keys::{KeyId, PublicKey};
 use crate::presentation::{Challenge, Presentation};
 use crate::replay::{ReplayTable, Spend};
 use crate::scope::{DoorId, Role, SiteId, Time};
+use crate::state_view::{DoorStateHeader, DoorStateView};
 use crate::Error;
 
 /// Issuers with a replay window at one door. Four carriers at one building is plenty; a fifth
@@ -137,7 +139,29 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
 
     /// Decodes memory written by [`DoorMemory::encode`], strictly.
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        crate::codec::decode(bytes, MAX_DOOR_MEMORY_LEN)
+        let mut memory = DoorMemory::new(SiteId(0), Time(0));
+        memory.decode_into(bytes)?;
+        Ok(memory)
+    }
+
+    /// Decodes memory written by [`DoorMemory::encode`] into `self`, in place, so that the
+    /// 3 KiB deny-list is never copied on the stack. On error `self` may be partly
+    /// overwritten: decode into scratch memory, or treat the error as a corrupt store.
+    pub fn decode_into(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if bytes.len() > MAX_DOOR_MEMORY_LEN {
+            return Err(Error::DecodeTooLarge);
+        }
+        let rest = self.state.decode_prefix_into(bytes)?;
+        let (floor, rest) = take_canonical::<Time>(rest)?;
+        let (replay, rest) = take_canonical::<ReplayTable<ISSUERS, WORDS>>(rest)?;
+        let (certs, rest) = take_canonical::<CertCache<CERTS>>(rest)?;
+        if !rest.is_empty() {
+            return Err(Error::DecodeTrailingBytes);
+        }
+        self.floor = floor;
+        self.replay = replay;
+        self.certs = certs;
+        Ok(())
     }
 
     /// The door's time: its clock, but never below the floor set by signed time.
@@ -162,16 +186,16 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
 
     /// Takes a newer signed door state from any phone. Returns its sequence number.
     pub fn apply_door_state(&mut self, config: &DoorConfig, bytes: &[u8]) -> Result<u64, Error> {
-        let candidate = DoorState::decode(bytes)?;
-        let state = self.state.accept_newer(candidate, &config.root)?;
-        let sequence = state.sequence;
-        self.install_state(state);
-        Ok(sequence)
+        let view = DoorStateView::parse(bytes)?;
+        view.check_newer(&self.state, &config.root)?;
+        self.install_state(&view);
+        Ok(view.header().sequence)
     }
 
-    fn install_state(&mut self, state: DoorState) {
-        self.floor = self.floor.max(state.issued_at);
-        self.state = state;
+    /// Installs a verified state in place and raises the floor to its signed time.
+    fn install_state(&mut self, view: &DoorStateView<'_>) {
+        self.floor = self.floor.max(view.header().issued_at);
+        self.state.install(view);
     }
 
     /// Decides one attempt and, on admission, records the spend (and any newer door state the
@@ -185,8 +209,8 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
     ) -> Decision {
         match self.evaluate(config, clock, challenge, presentation) {
             Ok((admission, commit)) => {
-                if let Some(state) = commit.state {
-                    self.install_state(state);
+                if let Some(view) = commit.state {
+                    self.install_state(&view);
                 }
                 self.replay.commit(commit.spend, admission.at);
                 self.certs.insert(commit.cert);
@@ -196,33 +220,39 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
         }
     }
 
-    fn evaluate(
+    fn evaluate<'p>(
         &self,
         config: &DoorConfig,
         clock: Time,
         challenge: &Challenge,
-        bytes: &[u8],
-    ) -> Result<(Admission, Commit), Error> {
+        bytes: &'p [u8],
+    ) -> Result<(Admission, Commit<'p>), Error> {
         // Decode everything strictly before looking at any of it.
         let received = Presentation::decode(bytes)?;
         let presentation = received.claims();
         let certificate = Certificate::decode(presentation.certificate)?;
         let grant = Grant::decode(presentation.grant)?;
 
-        // A newer door state counts for this very attempt: it may revoke the presenter.
+        // A newer door state counts for this very attempt: it may revoke the presenter. It is
+        // read where it lies in the presentation, never copied.
         let newer_state = match presentation.door_state {
             Some(state_bytes) => {
-                let candidate = DoorState::decode(state_bytes)?;
-                if candidate.claims().sequence > self.state.sequence {
-                    Some(self.state.accept_newer(candidate, &config.root)?)
+                let view = DoorStateView::parse(state_bytes)?;
+                if view.header().sequence > self.state.sequence {
+                    view.check_newer(&self.state, &config.root)?;
+                    Some(view)
                 } else {
                     None
                 }
             }
             None => None,
         };
-        let state = newer_state.as_ref().unwrap_or(&self.state);
-        let now = self.now(clock).max(state.issued_at);
+        let state = match &newer_state {
+            Some(view) => InForce::Carried(view),
+            None => InForce::Held(&self.state),
+        };
+        let header = state.header();
+        let now = self.now(clock).max(header.issued_at);
         let skew = config.clock_skew;
 
         if challenge.site != config.site
@@ -243,7 +273,7 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
         if now > cert.not_after.plus(skew) {
             return Err(Error::CertExpired);
         }
-        if cert.epoch < state.cert_epoch_fence {
+        if cert.epoch < header.cert_epoch_fence {
             return Err(Error::CertFenced);
         }
         if state.denies(DenySubject::issuer(&cert.issuer)) {
@@ -276,11 +306,11 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
         if claims.uses > limits.max_uses {
             return Err(Error::GrantTooManyUses);
         }
-        let local = i64::from(now.0) + i64::from(state.utc_offset_minutes) * 60;
+        let local = i64::from(now.0) + i64::from(header.utc_offset_minutes) * 60;
         if !limits.hours.contains(local) {
             return Err(Error::GrantOutsideHours);
         }
-        if claims.not_before < state.grant_fence {
+        if claims.not_before < header.grant_fence {
             return Err(Error::GrantFenced);
         }
         let issuer_id = cert.issuer.id();
@@ -311,7 +341,7 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
             holder: grant.holder.id(),
             role: grant.role,
             package: grant.package,
-            state_sequence: state.sequence,
+            state_sequence: header.sequence,
             at: now,
         };
         Ok((admission, Commit { state: newer_state, spend, cert: cert_hash }))
@@ -319,8 +349,30 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
 }
 
 /// What an admission changes, computed before anything changes.
-struct Commit {
-    state: Option<DoorState>,
+struct Commit<'p> {
+    state: Option<DoorStateView<'p>>,
     spend: Spend,
     cert: CertHash,
+}
+
+/// The door state an attempt is judged by: the door's own, or a newer one the phone carried.
+enum InForce<'s, 'p> {
+    Held(&'s DoorState),
+    Carried(&'s DoorStateView<'p>),
+}
+
+impl InForce<'_, '_> {
+    fn header(&self) -> DoorStateHeader {
+        match self {
+            InForce::Held(state) => state.header(),
+            InForce::Carried(view) => *view.header(),
+        }
+    }
+
+    fn denies(&self, subject: DenySubject) -> bool {
+        match self {
+            InForce::Held(state) => state.denies(subject),
+            InForce::Carried(view) => view.denies(subject),
+        }
+    }
 }

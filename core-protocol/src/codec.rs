@@ -36,6 +36,23 @@ where
     Ok(value)
 }
 
+/// Takes one canonical `T` from the front of `bytes`: the value and the bytes after it. For
+/// decoding a long message piece by piece, in place, without a second copy of it.
+pub(crate) fn take_canonical<'a, T>(bytes: &'a [u8]) -> Result<(T, &'a [u8]), Error>
+where
+    T: Deserialize<'a> + Serialize,
+{
+    let (value, rest) =
+        postcard::take_from_bytes::<T>(bytes).map_err(|_| Error::DecodeMalformed)?;
+    let used = bytes.get(..bytes.len() - rest.len()).ok_or(Error::DecodeMalformed)?;
+    let matched = postcard::serialize_with_flavor(&value, CompareWith { expected: used, at: 0 })
+        .map_err(|_| Error::DecodeNonCanonical)?;
+    if matched != used.len() {
+        return Err(Error::DecodeNonCanonical);
+    }
+    Ok((value, rest))
+}
+
 /// Splits a signed message into the body the signature covers and the signature.
 pub(crate) fn split_signed(bytes: &[u8]) -> Result<(&[u8], [u8; SIGNATURE_LEN]), Error> {
     let body_len = bytes.len().checked_sub(SIGNATURE_LEN).ok_or(Error::DecodeMalformed)?;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::keys::{Domain, KeyId, PublicKey};
 use crate::scope::{SiteId, Time};
 use crate::signed::{Failures, Unverified, VERSION};
+use crate::state_view::{DoorStateHeader, DoorStateView};
 use crate::Error;
 
 /// Deny-list capacity. 256 entries x 12 bytes = 3 KiB of door RAM.
@@ -24,7 +25,7 @@ pub const MAX_DENY_ENTRIES: usize = 256;
 pub const MAX_DOOR_STATE_LEN: usize = 3584;
 
 /// The widest UTC offset a site can have, in minutes.
-const MAX_UTC_OFFSET_MINUTES: i16 = 18 * 60;
+pub(crate) const MAX_UTC_OFFSET_MINUTES: i16 = 18 * 60;
 
 /// What a deny-list entry matches: the first eight bytes of an issuer or holder key, or of a
 /// grant's identity. Unrelated things that share a subject are both denied (fail closed).
@@ -97,17 +98,43 @@ impl DoorState {
 
     /// Decodes a snapshot strictly, checking field ranges but not the signature.
     pub fn decode(bytes: &[u8]) -> Result<Unverified<'_, DoorState>, Error> {
-        let state: Unverified<'_, DoorState> = Unverified::decode(bytes, MAX_DOOR_STATE_LEN)?;
-        state.claims().check_fields()?;
-        Ok(state)
+        let view = DoorStateView::parse(bytes)?;
+        let mut state = DoorState::genesis(view.header().site);
+        state.install(&view);
+        Ok(Unverified::from_parts(state, view.body_bytes(), view.signature()))
     }
 
-    fn check_fields(&self) -> Result<(), Error> {
-        let sorted = self.deny.windows(2).all(|w| matches!(w, [a, b] if a.subject < b.subject));
-        if !sorted || self.utc_offset_minutes.unsigned_abs() > MAX_UTC_OFFSET_MINUTES as u16 {
-            return Err(Error::DecodeInvalidField);
+    /// Everything but the deny-list.
+    pub fn header(&self) -> DoorStateHeader {
+        DoorStateHeader {
+            version: self.version,
+            site: self.site,
+            sequence: self.sequence,
+            issued_at: self.issued_at,
+            utc_offset_minutes: self.utc_offset_minutes,
+            grant_fence: self.grant_fence,
+            cert_epoch_fence: self.cert_epoch_fence,
         }
-        Ok(())
+    }
+
+    /// Replaces this state with a parsed one, in place: the deny-list is decoded entry by
+    /// entry straight into its final place, so no second 3 KiB copy ever sits on the stack.
+    pub(crate) fn install(&mut self, view: &DoorStateView<'_>) {
+        let h = view.header();
+        self.version = h.version;
+        self.site = h.site;
+        self.sequence = h.sequence;
+        self.issued_at = h.issued_at;
+        self.utc_offset_minutes = h.utc_offset_minutes;
+        self.grant_fence = h.grant_fence;
+        self.cert_epoch_fence = h.cert_epoch_fence;
+        self.deny.clear();
+        for entry in view.entries() {
+            // The parser bounded the count by the capacity, so this never stops early.
+            if self.deny.push(entry).is_err() {
+                break;
+            }
+        }
     }
 
     /// Whether `subject` is on the deny-list.
@@ -115,8 +142,8 @@ impl DoorState {
         self.deny.binary_search_by(|e| e.subject.cmp(&subject)).is_ok()
     }
 
-    /// Checks that `candidate` may replace `self` at a door of `site` trusting `root`: the
-    /// cheap checks first, the signature last.
+    /// Checks that `candidate` may replace `self` at a door trusting `root`: the cheap checks
+    /// first, the signature last. (Doors use [`DoorStateView`], which needs no copy.)
     pub fn accept_newer(
         &self,
         candidate: Unverified<'_, DoorState>,

@@ -88,6 +88,7 @@ mod scope;
 #[cfg(feature = "sign")]
 mod sign;
 mod signed;
+mod state_view;
 
 // The public interface is:
 pub use crate::admission::{
@@ -123,6 +124,7 @@ pub use crate::scope::{
 #[cfg(feature = "sign")]
 pub use crate::sign::{holder_proof_message, present, sign_holder_proof, MAX_PROOF_MESSAGE_LEN};
 pub use crate::signed::{Unverified, VERSION};
+pub use crate::state_view::{DoorStateHeader, DoorStateView};
 
 /// Hooks for the fuzz targets (feature `fuzzing`): not part of the stable interface.
 #[cfg(feature = "fuzzing")]

@@ -82,6 +82,30 @@ proptest! {
         prop_assert_eq!(decoded.claims(), &state);
     }
 
+    /// The in-place door state parser (what doors use) accepts exactly canonical encodings:
+    /// after any byte change, a state either fails to decode or re-encodes to the new bytes.
+    #[test]
+    fn door_state_parsing_is_strict_under_mutation(
+        state in any_state(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        let site = Site::new();
+        let mut bytes = site.seal_state(&state);
+        let body_len = bytes.len() - 64;
+        for (at, value) in edits {
+            bytes[at.index(body_len)] = value;
+        }
+        if let Ok(decoded) = DoorState::decode(&bytes) {
+            let mut buf = vec![0u8; MAX_DOOR_STATE_LEN];
+            prop_assert_eq!(encode(decoded.claims(), &mut buf).unwrap(), &bytes[..body_len]);
+            let view = DoorStateView::parse(&bytes).unwrap();
+            prop_assert_eq!(view.entries().collect::<Vec<_>>(), decoded.claims().deny.to_vec());
+            for e in &decoded.claims().deny {
+                prop_assert!(view.denies(e.subject) && decoded.claims().denies(e.subject));
+            }
+        }
+    }
+
     #[test]
     fn audit_records_round_trip(seq in any::<u64>(), at in any::<u32>(), reason in any::<u16>(), prev in any::<[u8; 32]>()) {
         let r = record(SITE, DOOR, seq, Time(at), ChainHash(prev), AuditEvent::Rejected { reason });
