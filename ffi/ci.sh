@@ -50,6 +50,14 @@ step "porter.h compiles as C11 and as C++17 (cpp_compat), warnings as errors"
 printf '#include "porter.h"\nint main(void) { return porter_version() == 0; }\n' > "$BUILD/header_only.c"
 gcc "${CFLAGS[@]}" -pedantic -fsyntax-only "$BUILD/header_only.c"
 g++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iffi/include -fsyntax-only -x c++ "$BUILD/header_only.c"
+# With PORTER_DOOR_ONLY (firmware linking the no_std library) the app API is hidden.
+printf '#define PORTER_DOOR_ONLY\n#include "porter.h"\n' > "$BUILD/door_only.c"
+gcc -E -Iffi/include "$BUILD/door_only.c" > "$BUILD/door_only.i"
+grep -q porter_door_admit "$BUILD/door_only.i"
+if grep -q porter_holder_key_new "$BUILD/door_only.i"; then
+    echo "PORTER_DOOR_ONLY does not hide the app API" >&2
+    exit 1
+fi
 
 step "C tests: gcc -Wall -Wextra -Werror, plain"
 gcc "${CFLAGS[@]}" ffi/tests/c/porter_test.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/porter_test"
@@ -113,7 +121,8 @@ clang --target=thumbv7em-none-eabihf -mcpu=cortex-m4 -mfloat-abi=hard -ffreestan
 "$RUST_LLD" -flavor gnu -T ffi/tests/firmware/link.ld --gc-sections "$BUILD/firmware.o" \
     "$FW_TARGET_DIR/thumbv7em-none-eabihf/release/libporter_ffi.a" -o "$BUILD/firmware.elf"
 for symbol in porter_door_admit porter_door_apply_state porter_door_memory_init porter_door_now \
-    porter_challenge_encode porter_result_coarse; do
+    porter_challenge_encode porter_result_coarse porter_audit_record_admitted porter_receipt_seal \
+    porter_audit_record_hash; do
     llvm-nm "$BUILD/firmware.elf" | grep -q " T $symbol\$" || { echo "firmware lacks $symbol" >&2; exit 1; }
 done
 if llvm-nm "$BUILD/firmware.elf" | grep -qE ' (T|U) (malloc|__rust_alloc|__rust_start_panic)$'; then

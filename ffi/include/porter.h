@@ -14,6 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#if !defined(PORTER_DOOR_ONLY)
+#define PORTER_APP_API 1
+#endif
 
 // Bytes that always hold a presentation.
 #define PORTER_MAX_PRESENTATION_LEN 4160
@@ -257,6 +260,32 @@ typedef uint32_t porter_coarse;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Something a door noticed that a person should look at.
+enum porter_alarm
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The door stayed open longer than allowed after an admission.
+  PORTER_ALARM_HELD_OPEN = 1,
+  // The door opened without an admission (forced, or the mechanical egress used).
+  PORTER_ALARM_FORCED_OPEN = 2,
+  // Too many failed attempts: the door stopped answering for a while.
+  PORTER_ALARM_LOCKOUT = 3,
+  // The real-time clock read earlier than the signed floor (reset or tampered).
+  PORTER_ALARM_CLOCK_BEHIND_FLOOR = 4,
+  // The door found and repaired a torn write at boot.
+  PORTER_ALARM_STORAGE_REPAIRED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum porter_alarm porter_alarm;
+#else
+typedef uint32_t porter_alarm;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+#if defined(PORTER_APP_API)
 // An ordered batch of a door's audit records, kept as the exact bytes the door sent.
 //
 // Each record pushed is decoded strictly and must follow the one before (next sequence
@@ -264,15 +293,22 @@ typedef uint32_t porter_coarse;
 // upload: the server verifies the chain against the door's signed log head, and any
 // re-encoding would break the hashes. Not thread-safe: one thread at a time.
 typedef struct porter_audit_batch porter_audit_batch;
+#endif
 
+#if defined(PORTER_APP_API)
 // A decoded (unverified) grant. Immutable: may be shared between threads.
 typedef struct porter_grant porter_grant;
+#endif
 
+#if defined(PORTER_APP_API)
 // An Ed25519 holder key held in memory. Immutable once made: may be shared between threads.
 typedef struct porter_holder_key porter_holder_key;
+#endif
 
+#if defined(PORTER_APP_API)
 // A receipt whose device signature verified. Immutable: may be shared between threads.
 typedef struct porter_receipt porter_receipt;
+#endif
 
 // A door's configuration from commissioning. Plain data, owned by the caller.
 typedef struct porter_door_config {
@@ -310,6 +346,7 @@ typedef struct porter_admission {
   uint32_t at;
 } porter_admission;
 
+#if defined(PORTER_APP_API)
 // An external signer: the platform keystore signs `message` with the holder key.
 //
 // Contract (also in the header): write exactly 64 bytes of Ed25519 signature to `signature`
@@ -319,11 +356,13 @@ typedef uint32_t (*porter_sign_callback)(void *userdata,
                                          const uint8_t *message,
                                          size_t message_len,
                                          uint8_t *signature);
+#endif
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
+#if defined(PORTER_APP_API)
 // Decodes `receipt` strictly and verifies its signature under the door's 32-byte `device_key`
 // (from the door's enrolment, which the server holds). Writes a new `porter_receipt` to
 // `*receipt_out` (free it with `porter_receipt_free`).
@@ -334,35 +373,55 @@ porter_result porter_receipt_check(const uint8_t *receipt,
                                    const uint8_t *device_key,
                                    size_t device_key_len,
                                    struct porter_receipt **receipt_out);
+#endif
 
+#if defined(PORTER_APP_API)
 // Frees a receipt made by `porter_receipt_check`. NULL is a no-op.
 void porter_receipt_free(struct porter_receipt *receipt);
+#endif
 
+#if defined(PORTER_APP_API)
 // The site of the door that signed (0 for NULL).
 uint32_t porter_receipt_site(const struct porter_receipt *receipt);
+#endif
 
+#if defined(PORTER_APP_API)
 // The door that signed (0 for NULL).
 uint16_t porter_receipt_door(const struct porter_receipt *receipt);
+#endif
 
+#if defined(PORTER_APP_API)
 // The record's position in the door's log (0 for NULL).
 uint64_t porter_receipt_sequence(const struct porter_receipt *receipt);
+#endif
 
+#if defined(PORTER_APP_API)
 // The door's time of the event, Unix seconds UTC (0 for NULL).
 uint32_t porter_receipt_at(const struct porter_receipt *receipt);
+#endif
 
+#if defined(PORTER_APP_API)
 // What the record says happened.
 porter_event porter_receipt_event(const struct porter_receipt *receipt);
+#endif
 
+#if defined(PORTER_APP_API)
 // For an `ADMITTED` receipt, the grant's first serial (compare with `porter_grant_serial`);
 // 0 otherwise.
 uint64_t porter_receipt_grant_serial(const struct porter_receipt *receipt);
+#endif
 
+#if defined(PORTER_APP_API)
 // For an `ADMITTED` receipt, which of the grant's entries this was, from 0; 0 otherwise.
 uint8_t porter_receipt_use_index(const struct porter_receipt *receipt);
+#endif
 
+#if defined(PORTER_APP_API)
 // For a `REJECTED` record, the reason's result code; 0 otherwise.
 uint32_t porter_receipt_reason(const struct porter_receipt *receipt);
+#endif
 
+#if defined(PORTER_APP_API)
 // For an `ADMITTED` receipt, copies the 8-byte holder key id (the first 8 bytes of the
 // holder public key: compare with `porter_holder_key_public`) into `out`.
 // Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if the receipt is not for an admission;
@@ -371,20 +430,28 @@ porter_result porter_receipt_holder(const struct porter_receipt *receipt,
                                     uint8_t *out,
                                     size_t out_len,
                                     size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Writes a new, empty batch to `*batch_out` (free it with `porter_audit_batch_free`).
 porter_result porter_audit_batch_new(struct porter_audit_batch **batch_out);
+#endif
 
+#if defined(PORTER_APP_API)
 // Appends one record (its exact bytes). On error the batch is unchanged.
 // Errors: `NULL_PARAMETER`; `DECODE_*`; `AUDIT_GAP` if its sequence number is not the next
 // one; `AUDIT_CHAIN_BROKEN` if it does not link to the previous record's hash.
 porter_result porter_audit_batch_push(struct porter_audit_batch *batch,
                                       const uint8_t *record,
                                       size_t record_len);
+#endif
 
+#if defined(PORTER_APP_API)
 // The number of records in the batch (0 for NULL).
 size_t porter_audit_batch_len(const struct porter_audit_batch *batch);
+#endif
 
+#if defined(PORTER_APP_API)
 // Copies record `index` (0-based), byte for byte as pushed, into `out`.
 // Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `index` is past the end;
 // `BUFFER_TOO_SMALL` (`PORTER_MAX_AUDIT_RECORD_LEN` always suffices).
@@ -393,7 +460,9 @@ porter_result porter_audit_batch_get(const struct porter_audit_batch *batch,
                                      uint8_t *out,
                                      size_t out_len,
                                      size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Copies the 32-byte hash the record after this batch must link to (what the server's chain
 // follower should stand at once the batch is ingested).
 // Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` for an empty batch; `BUFFER_TOO_SMALL`.
@@ -401,7 +470,9 @@ porter_result porter_audit_batch_head(const struct porter_audit_batch *batch,
                                       uint8_t *out,
                                       size_t out_len,
                                       size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Checks the door's signed log head against the batch: `head` must verify under the door's
 // 32-byte `device_key` and name exactly the batch's end (its length and last record's hash).
 // With a head that matches, the server can prove no record was dropped from the batch's end.
@@ -413,9 +484,12 @@ porter_result porter_audit_batch_check_head(const struct porter_audit_batch *bat
                                             size_t head_len,
                                             const uint8_t *device_key,
                                             size_t device_key_len);
+#endif
 
+#if defined(PORTER_APP_API)
 // Frees a batch. NULL is a no-op.
 void porter_audit_batch_free(struct porter_audit_batch *batch);
+#endif
 
 // Writes the memory of a freshly commissioned door of `site` (nothing spent, nothing
 // denied, clock floor at `floor`, Unix seconds) into `memory`, which has `memory_capacity`
@@ -481,38 +555,168 @@ porter_result porter_challenge_encode(uint32_t site,
                                       size_t out_len,
                                       size_t *written);
 
+// Encodes the audit record of an admission (`admission` as `porter_door_admit` wrote it, its
+// `at` the record's time) as entry `sequence` of the log, linked to the `previous` record's
+// 32-byte hash (`porter_audit_record_hash`; zeros for the first record). Writes at most
+// `PORTER_MAX_AUDIT_RECORD_LEN` bytes. Append it to the log, then seal the receipt over it.
+// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` (`previous_len` not 32, a role out of range);
+// `BUFFER_TOO_SMALL`.
+porter_result porter_audit_record_admitted(const struct porter_door_config *config,
+                                           uint64_t sequence,
+                                           const uint8_t *previous,
+                                           size_t previous_len,
+                                           const struct porter_admission *admission,
+                                           uint8_t *out,
+                                           size_t out_len,
+                                           size_t *written);
+
+// Encodes the audit record of a refused attempt at door time `at`, for `reason` (the code
+// `porter_door_admit` returned). Otherwise as `porter_audit_record_admitted`;
+// `INVALID_PARAMETER` if `reason` is not a protocol code (1..=999).
+porter_result porter_audit_record_rejected(const struct porter_door_config *config,
+                                           uint64_t sequence,
+                                           uint32_t at,
+                                           const uint8_t *previous,
+                                           size_t previous_len,
+                                           uint32_t reason,
+                                           uint8_t *out,
+                                           size_t out_len,
+                                           size_t *written);
+
+// Encodes the audit record of newer door state taken at door time `at` (`state_sequence`
+// as `porter_door_apply_state` wrote it). Otherwise as `porter_audit_record_admitted`.
+porter_result porter_audit_record_state_applied(const struct porter_door_config *config,
+                                                uint64_t sequence,
+                                                uint32_t at,
+                                                const uint8_t *previous,
+                                                size_t previous_len,
+                                                uint64_t state_sequence,
+                                                uint8_t *out,
+                                                size_t out_len,
+                                                size_t *written);
+
+// Encodes the audit record of an alarm at door time `at`. Otherwise as
+// `porter_audit_record_admitted`; `INVALID_PARAMETER` for an unknown alarm.
+porter_result porter_audit_record_alarm(const struct porter_door_config *config,
+                                        uint64_t sequence,
+                                        uint32_t at,
+                                        const uint8_t *previous,
+                                        size_t previous_len,
+                                        uint32_t alarm,
+                                        uint8_t *out,
+                                        size_t out_len,
+                                        size_t *written);
+
+// Encodes the audit record of the controller starting at door time `at`. Otherwise as
+// `porter_audit_record_admitted`.
+porter_result porter_audit_record_boot(const struct porter_door_config *config,
+                                       uint64_t sequence,
+                                       uint32_t at,
+                                       const uint8_t *previous,
+                                       size_t previous_len,
+                                       uint8_t *out,
+                                       size_t out_len,
+                                       size_t *written);
+
+// Writes the 32-byte hash of `record` (its exact bytes, decoded strictly first): what the
+// next record links to, and what a log head names.
+// Errors: `NULL_PARAMETER`; `DECODE_*`; `BUFFER_TOO_SMALL` if `out_len` < 32.
+porter_result porter_audit_record_hash(const uint8_t *record,
+                                       size_t record_len,
+                                       uint8_t *out,
+                                       size_t out_len,
+                                       size_t *written);
+
+// Copies the 32-byte public half of the door's device key (made from `seed`) into `out`: what
+// the site root enrols, and what phones and the server check receipts and log heads under.
+// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `seed_len` is not 32; `KEY_INVALID_SEED`;
+// `BUFFER_TOO_SMALL`.
+porter_result porter_device_key_public(const uint8_t *seed,
+                                       size_t seed_len,
+                                       uint8_t *out,
+                                       size_t out_len,
+                                       size_t *written);
+
+// Seals the receipt the door hands the phone: `record` (exact bytes, decoded strictly)
+// signed with the device key made from `seed`. Writes at most `PORTER_MAX_RECEIPT_LEN`
+// bytes; the phone checks it with `porter_receipt_check`.
+// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER`; `KEY_INVALID_SEED`; `DECODE_*`;
+// `BUFFER_TOO_SMALL`.
+porter_result porter_receipt_seal(const uint8_t *seed,
+                                  size_t seed_len,
+                                  const uint8_t *record,
+                                  size_t record_len,
+                                  uint8_t *out,
+                                  size_t out_len,
+                                  size_t *written);
+
+// Seals the head of the door's log: `length` records written so far, the last one hashing to
+// `head` (32 bytes; zeros for an empty log), at door time `at`, signed with the device key
+// made from `seed`. Writes at most `PORTER_MAX_LOG_HEAD_LEN` bytes; the phone passes it on with
+// the records (`porter_audit_batch_check_head`).
+// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER`; `KEY_INVALID_SEED`; `BUFFER_TOO_SMALL`.
+porter_result porter_log_head_seal(const uint8_t *seed,
+                                   size_t seed_len,
+                                   const struct porter_door_config *config,
+                                   uint64_t length,
+                                   const uint8_t *head,
+                                   size_t head_len,
+                                   uint32_t at,
+                                   uint8_t *out,
+                                   size_t out_len,
+                                   size_t *written);
+
+#if defined(PORTER_APP_API)
 // Decodes `grant` (its exact bytes) strictly, without checking its signature, and writes a
 // new `porter_grant` to `*grant_out` (free it with `porter_grant_free`).
 // Errors: `NULL_PARAMETER`; a `DECODE_*` code.
 porter_result porter_grant_decode(const uint8_t *grant,
                                   size_t grant_len,
                                   struct porter_grant **grant_out);
+#endif
 
+#if defined(PORTER_APP_API)
 // Frees a grant made by `porter_grant_decode`. NULL is a no-op.
 void porter_grant_free(struct porter_grant *grant);
+#endif
 
+#if defined(PORTER_APP_API)
 // The site the grant is for (0 for NULL).
 uint32_t porter_grant_site(const struct porter_grant *grant);
+#endif
 
+#if defined(PORTER_APP_API)
 // The grant's first replay serial: with the issuer, what receipts and the server name it by
 // (0 for NULL).
 uint64_t porter_grant_serial(const struct porter_grant *grant);
+#endif
 
+#if defined(PORTER_APP_API)
 // How many entries the grant allows at each door it names, 1..=32 (0 for NULL).
 uint8_t porter_grant_uses(const struct porter_grant *grant);
+#endif
 
+#if defined(PORTER_APP_API)
 // Start of validity, Unix seconds UTC (0 for NULL).
 uint32_t porter_grant_not_before(const struct porter_grant *grant);
+#endif
 
+#if defined(PORTER_APP_API)
 // End of validity, Unix seconds UTC (0 for NULL). Doors allow their configured clock skew.
 uint32_t porter_grant_not_after(const struct porter_grant *grant);
+#endif
 
+#if defined(PORTER_APP_API)
 // The grant's role (`PORTER_ROLE_INVALID` for NULL).
 porter_role porter_grant_role(const struct porter_grant *grant);
+#endif
 
+#if defined(PORTER_APP_API)
 // How many doors the grant names, 1..=`PORTER_MAX_GRANT_DOORS` (0 for NULL).
 size_t porter_grant_door_count(const struct porter_grant *grant);
+#endif
 
+#if defined(PORTER_APP_API)
 // Copies the door ids the grant opens (strictly increasing) into `out`, which has room for
 // `out_len` ids, and their number to `*written`.
 // Errors: `NULL_PARAMETER`; `BUFFER_TOO_SMALL` (`PORTER_MAX_GRANT_DOORS` always suffices).
@@ -520,14 +724,18 @@ porter_result porter_grant_doors(const struct porter_grant *grant,
                                  uint16_t *out,
                                  size_t out_len,
                                  size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Copies the 32-byte holder public key the grant is bound to into `out`.
 // Errors: `NULL_PARAMETER`; `BUFFER_TOO_SMALL` if `out_len` < 32.
 porter_result porter_grant_holder(const struct porter_grant *grant,
                                   uint8_t *out,
                                   size_t out_len,
                                   size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Copies the 32-byte package commitment (a salted hash of the tracking number, which the
 // server can open for the driver) into `out`.
 // Errors: `NULL_PARAMETER`; `BUFFER_TOO_SMALL` if `out_len` < 32.
@@ -535,7 +743,9 @@ porter_result porter_grant_package(const struct porter_grant *grant,
                                    uint8_t *out,
                                    size_t out_len,
                                    size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Makes a holder key from 32 bytes of secret entropy `seed` (from the platform's CSPRNG:
 // `SecRandomCopyBytes`, `java.security.SecureRandom`). The same seed always gives the same
 // key, so the app may store the seed (encrypted by the keystore) to keep its key.
@@ -546,17 +756,23 @@ porter_result porter_grant_package(const struct porter_grant *grant,
 porter_result porter_holder_key_new(const uint8_t *seed,
                                     size_t seed_len,
                                     struct porter_holder_key **key_out);
+#endif
 
+#if defined(PORTER_APP_API)
 // Copies the key's 32-byte public half (what the server binds grants to) into `out`.
 // Errors: `NULL_PARAMETER`; `BUFFER_TOO_SMALL` if `out_len` < 32.
 porter_result porter_holder_key_public(const struct porter_holder_key *key,
                                        uint8_t *out,
                                        size_t out_len,
                                        size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Frees a key made by `porter_holder_key_new`. NULL is a no-op.
 void porter_holder_key_free(struct porter_holder_key *key);
+#endif
 
+#if defined(PORTER_APP_API)
 // Builds the presentation answering a door's `challenge` (its exact bytes) with `grant` and
 // the issuer `certificate` (both exactly as the server sent them) and, if not NULL, the
 // newest signed `door_state` the phone carries, signed with the in-memory `key`.
@@ -576,7 +792,9 @@ porter_result porter_presentation_build(const struct porter_holder_key *key,
                                         uint8_t *out,
                                         size_t out_len,
                                         size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Writes the exact message the holder key must sign to answer `challenge` with this grant,
 // certificate and optional door state (`domain tag || challenge || presentation body`, at
 // most `PORTER_MAX_PROOF_MESSAGE_LEN` bytes), for a signer that cannot be called back
@@ -595,7 +813,9 @@ porter_result porter_proof_message(const uint8_t *challenge,
                                    uint8_t *out,
                                    size_t out_len,
                                    size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Builds the presentation from a 64-byte Ed25519 `signature` made elsewhere over
 // `porter_proof_message` of the same inputs. The signature is verified under the grant's
 // holder key first: `PROOF_BAD_SIGNATURE` means the keystore signed with another key or
@@ -614,7 +834,9 @@ porter_result porter_presentation_assemble(const uint8_t *challenge,
                                            uint8_t *out,
                                            size_t out_len,
                                            size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // Builds the presentation, asking `sign` to sign the proof message with the holder key in
 // the platform keystore. `sign` is called exactly once, on the calling thread, before this
 // function returns, with `userdata` passed through; its signature is verified as in
@@ -633,12 +855,15 @@ porter_result porter_presentation_build_with_signer(porter_sign_callback sign,
                                                     uint8_t *out,
                                                     size_t out_len,
                                                     size_t *written);
+#endif
 
+#if defined(PORTER_APP_API)
 // The description of `code` as a static C string: `"<name>: <what happened and what to do>"`,
 // e.g. `"grant_expired: the grant has expired; ask the server for a fresh one"`.
 // Never NULL; unknown codes give `"unknown: ..."`. The string lives as long as the program:
 // do not free it. (Not in the bare-metal `no_std` build: firmware logs the numbers.)
 const char *porter_result_str(uint32_t code);
+#endif
 
 // This library's name and version, `"porter-ffi <semver>"`, as a static C string (never
 // free it). Log it beside result codes.

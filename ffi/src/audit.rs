@@ -3,34 +3,12 @@
 
 use porter_protocol::{AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead, PublicKey};
 
+use crate::door_audit::porter_event;
 use crate::ffi::{
     boundary, boundary_value, check_out, copy_out, free_box, new_box, try_array, try_mut, try_ref,
     try_slice, write_out,
 };
 use crate::result::{porter_result, protocol};
-
-/// What an audit record says happened.
-#[allow(non_camel_case_types, reason = "C naming: the header spells it porter_event")]
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum porter_event {
-    /// Returned for a NULL receipt.
-    Invalid = 0,
-    /// The door opened for a grant.
-    Admitted = 1,
-    /// The door refused an attempt (`porter_receipt_reason` says why).
-    Rejected = 2,
-    /// The door took newer signed door state.
-    DoorStateApplied = 3,
-    /// An alarm.
-    Alarm = 4,
-    /// The controller started.
-    Boot = 5,
-    /// The controller stored its enrolment.
-    Enrolled = 6,
-    /// An event this build of porter-ffi has no name for.
-    Other = 7,
-}
 
 /// A receipt whose device signature verified. Immutable: may be shared between threads.
 pub struct porter_receipt {

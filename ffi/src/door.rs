@@ -5,9 +5,8 @@
 //! buffer the caller owns and persists: `PORTER_MAX_DOOR_MEMORY_LEN` bytes, in the encoding of
 //! `DoorMemory::encode`. Each call decodes it strictly, decides, and on success writes the new
 //! memory back; on any refusal the buffer and its length are left byte-identical. Nothing here
-//! allocates on the heap or calls back into the caller. Stack: reserve 64 KiB. Measured peaks
-//! (ffi/README.md): 55 KiB on x86-64 and 52 KiB on a Cortex-M4 when the phone carries door
-//! state, 37 KiB for a steady-state admission, of which decoding the memory alone is 29 KiB.
+//! allocates on the heap or calls back into the caller. Stack: reserve 32 KiB; measured peaks
+//! (ffi/README.md) are about 16 KiB on x86-64 and 17 KiB on a Cortex-M4.
 //!
 //! The spend is recorded in the returned memory: persist the buffer before moving the relay.
 

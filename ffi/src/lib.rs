@@ -24,6 +24,7 @@
 #[cfg(feature = "std")]
 mod audit;
 mod door;
+mod door_audit;
 mod ffi;
 #[cfg(feature = "std")]
 mod grant;
@@ -36,14 +37,20 @@ mod result;
 pub use crate::audit::{
     porter_audit_batch, porter_audit_batch_check_head, porter_audit_batch_free,
     porter_audit_batch_get, porter_audit_batch_head, porter_audit_batch_len,
-    porter_audit_batch_new, porter_audit_batch_push, porter_event, porter_receipt,
-    porter_receipt_at, porter_receipt_check, porter_receipt_door, porter_receipt_event,
-    porter_receipt_free, porter_receipt_grant_serial, porter_receipt_holder, porter_receipt_reason,
+    porter_audit_batch_new, porter_audit_batch_push, porter_receipt, porter_receipt_at,
+    porter_receipt_check, porter_receipt_door, porter_receipt_event, porter_receipt_free,
+    porter_receipt_grant_serial, porter_receipt_holder, porter_receipt_reason,
     porter_receipt_sequence, porter_receipt_site, porter_receipt_use_index,
 };
 pub use crate::door::{
     porter_admission, porter_challenge_encode, porter_door_admit, porter_door_apply_state,
     porter_door_config, porter_door_memory_init, porter_door_now, porter_role,
+};
+pub use crate::door_audit::{
+    porter_alarm, porter_audit_record_admitted, porter_audit_record_alarm,
+    porter_audit_record_boot, porter_audit_record_hash, porter_audit_record_rejected,
+    porter_audit_record_state_applied, porter_device_key_public, porter_event,
+    porter_log_head_seal, porter_receipt_seal,
 };
 #[cfg(feature = "std")]
 pub use crate::ffi::porter_sign_callback;

@@ -421,3 +421,173 @@ fn audit_batch_passes_records_through_unchanged_and_refuses_gaps() {
     );
     porter_audit_batch_free(batch);
 }
+
+/// A third-party door built on the C ABI keeps the very log Porter's firmware keeps: its
+/// records and receipt are byte-identical to the core's, and the phone's checks accept them.
+#[test]
+fn a_door_on_the_c_abi_writes_the_same_records_receipts_and_log_head_as_the_core() {
+    let d = DriverData::load();
+    let config = porter_door_config {
+        site: d.number("site"),
+        door: d.number("door"),
+        root: d.bytes("root").try_into().unwrap(),
+        clock_skew: d.number("clock_skew"),
+        challenge_lifetime: d.number("challenge_lifetime"),
+    };
+    let device_seed = super::driver_data::device().seed();
+    assert_eq!(
+        output(|o, l, w| porter_device_key_public(device_seed.as_ptr(), 32, o, l, w)),
+        d.bytes("device_public")
+    );
+
+    // Admit the presentation, then write the admission's record as entry 7 of the log.
+    let mut memory = vec![0u8; PORTER_MAX_DOOR_MEMORY_LEN];
+    let mut len = 0;
+    assert_eq!(
+        porter_door_memory_init(config.site, 0, memory.as_mut_ptr(), memory.len(), &mut len),
+        porter_result::Ok
+    );
+    let (c, p) = (d.bytes("challenge"), d.bytes("presentation"));
+    let mut admission = std::mem::MaybeUninit::<porter_admission>::uninit();
+    let r = porter_door_admit(
+        &config,
+        memory.as_mut_ptr(),
+        memory.len(),
+        &mut len,
+        d.number("clock"),
+        c.as_ptr(),
+        c.len(),
+        p.as_ptr(),
+        p.len(),
+        admission.as_mut_ptr(),
+    );
+    assert_eq!(r, porter_result::Ok);
+    // SAFETY: porter_door_admit returned OK, so it wrote the admission.
+    let mut admission = unsafe { admission.assume_init() };
+    let previous = [9u8; 32];
+    let record = output(|o, l, w| {
+        porter_audit_record_admitted(&config, 7, previous.as_ptr(), 32, &admission, o, l, w)
+    });
+    let receipt = output(|o, l, w| {
+        porter_receipt_seal(device_seed.as_ptr(), 32, record.as_ptr(), record.len(), o, l, w)
+    });
+    assert_eq!(receipt, d.bytes("receipt"), "the receipt differs from the core's");
+
+    // Entries 8, 9 and 10, chained: byte for byte the core's.
+    let hash = |r: &[u8]| output(|o, l, w| porter_audit_record_hash(r.as_ptr(), r.len(), o, l, w));
+    let noon: u32 = d.number("clock");
+    let rejected = output(|o, l, w| {
+        porter_audit_record_rejected(&config, 8, noon + 8, hash(&record).as_ptr(), 32, 501, o, l, w)
+    });
+    let boot = output(|o, l, w| {
+        porter_audit_record_boot(&config, 9, noon + 9, hash(&rejected).as_ptr(), 32, o, l, w)
+    });
+    admission.at = noon + 10;
+    let admitted = output(|o, l, w| {
+        porter_audit_record_admitted(&config, 10, hash(&boot).as_ptr(), 32, &admission, o, l, w)
+    });
+    assert_eq!(vec![rejected, boot, admitted.clone()], d.all_bytes("audit"));
+    assert_eq!(hash(&admitted), d.bytes("audit_head"));
+
+    // The signed head the door hands over with them is accepted against the batch.
+    let mut batch = ptr::null_mut();
+    assert_eq!(porter_audit_batch_new(&mut batch), porter_result::Ok);
+    for r in [record.clone()].iter().chain(&d.all_bytes("audit")) {
+        assert_eq!(porter_audit_batch_push(batch, r.as_ptr(), r.len()), porter_result::Ok);
+    }
+    let head = output(|o, l, w| {
+        porter_log_head_seal(
+            device_seed.as_ptr(),
+            32,
+            &config,
+            11,
+            hash(&admitted).as_ptr(),
+            32,
+            noon + 11,
+            o,
+            l,
+            w,
+        )
+    });
+    let device = d.bytes("device_public");
+    let check = |head: &[u8]| {
+        porter_audit_batch_check_head(batch, head.as_ptr(), head.len(), device.as_ptr(), 32)
+    };
+    assert_eq!(check(&head), porter_result::Ok);
+    let short = output(|o, l, w| {
+        porter_log_head_seal(
+            device_seed.as_ptr(),
+            32,
+            &config,
+            12,
+            hash(&admitted).as_ptr(),
+            32,
+            noon + 11,
+            o,
+            l,
+            w,
+        )
+    });
+    assert_eq!(check(&short), porter_result::AuditGap, "a head counting a record the batch lacks");
+    porter_audit_batch_free(batch);
+
+    // Bad inputs give codes.
+    let mut n = 0;
+    let mut out = [0u8; PORTER_MAX_AUDIT_RECORD_LEN];
+    let r = porter_audit_record_rejected(
+        &config,
+        1,
+        0,
+        previous.as_ptr(),
+        32,
+        0,
+        out.as_mut_ptr(),
+        out.len(),
+        &mut n,
+    );
+    assert_eq!(r, porter_result::InvalidParameter, "reason 0 is not a refusal");
+    let r = porter_audit_record_alarm(
+        &config,
+        1,
+        0,
+        previous.as_ptr(),
+        32,
+        99,
+        out.as_mut_ptr(),
+        out.len(),
+        &mut n,
+    );
+    assert_eq!(r, porter_result::InvalidParameter);
+    let r = porter_audit_record_boot(
+        &config,
+        1,
+        0,
+        previous.as_ptr(),
+        31,
+        out.as_mut_ptr(),
+        out.len(),
+        &mut n,
+    );
+    assert_eq!(r, porter_result::InvalidParameter);
+    let zeros = [0u8; 32];
+    let r = porter_receipt_seal(
+        zeros.as_ptr(),
+        32,
+        record.as_ptr(),
+        record.len(),
+        out.as_mut_ptr(),
+        out.len(),
+        &mut n,
+    );
+    assert_eq!(r, porter_result::KeyInvalidSeed);
+    let r = porter_receipt_seal(
+        device_seed.as_ptr(),
+        32,
+        c.as_ptr(),
+        c.len(),
+        out.as_mut_ptr(),
+        out.len(),
+        &mut n,
+    );
+    assert_ne!(r, porter_result::Ok, "a challenge is not an audit record");
+}

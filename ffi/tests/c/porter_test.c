@@ -417,6 +417,47 @@ static void run_driver_flow(void) {
             CHECK(porter_result_coarse(r) == PORTER_COARSE_SPENT, "coarse");
         }
     }
+    /* The door's log and receipt, as a third-party door writes them: byte for byte what the
+     * core writes (driver.txt's receipt is entry 7 of a log whose previous hash is 9s). */
+    static const uint8_t device_seed[32] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+                                            5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5};
+    uint8_t previous[32], record[PORTER_MAX_AUDIT_RECORD_LEN], sealed[PORTER_MAX_RECEIPT_LEN];
+    size_t record_len = 0, sealed_len = 0;
+    memset(previous, 9, sizeof previous);
+    admission.use_index = 0; /* the first entry's record */
+    CHECK_CODE(porter_audit_record_admitted(&config, 7, previous, 32, &admission, record,
+                                            sizeof record, &record_len),
+               0, "admitted record");
+    CHECK_CODE(porter_receipt_seal(device_seed, 32, record, record_len, sealed, sizeof sealed,
+                                   &sealed_len),
+               0, "seal receipt");
+    CHECK(same(sealed, sealed_len, receipt_bytes), "the C door's receipt differs from the core's");
+    CHECK_CODE(porter_device_key_public(device_seed, 32, out, sizeof out, &written), 0, "device key");
+    CHECK(same(out, written, device), "device public key differs");
+    CHECK_CODE(porter_audit_record_hash(record, record_len, previous, sizeof previous, &written), 0,
+               "hash");
+    CHECK_CODE(porter_audit_record_rejected(&config, 8, clock + 8, previous, 32, 501, record,
+                                            sizeof record, &record_len),
+               0, "rejected record");
+    {
+        const char *v = value_n("audit", 0);
+        bytes expected_record = unhex(v, strlen(v));
+        CHECK(same(record, record_len, expected_record), "rejected record differs from the core's");
+        free(expected_record.data);
+    }
+    CHECK_CODE(porter_audit_record_rejected(&config, 8, clock, previous, 32, 0, record,
+                                            sizeof record, &record_len),
+               PORTER_RESULT_INVALID_PARAMETER, "reason 0");
+    CHECK_CODE(porter_audit_record_alarm(&config, 9, clock, previous, 32, PORTER_ALARM_FORCED_OPEN,
+                                         record, sizeof record, &record_len),
+               0, "alarm record");
+    CHECK_CODE(porter_log_head_seal(device_seed, 32, &config, 10, previous, 32, clock, sealed,
+                                    sizeof sealed, &sealed_len),
+               0, "log head");
+    CHECK_CODE(porter_log_head_seal(NULL, 32, &config, 10, previous, 32, clock, sealed,
+                                    sizeof sealed, &sealed_len),
+               PORTER_RESULT_NULL_PARAMETER, "log head without a seed");
+
     uint32_t now = 0;
     CHECK_CODE(porter_door_now(memory, memory_len, 0, &now), 0, "now");
     CHECK(now == clock - 3600, "floor raised by the signed state: %u", now);

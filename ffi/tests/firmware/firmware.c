@@ -4,6 +4,7 @@
  * admission check as Porter's own firmware, and measures what it costs in flash and RAM.
  * Built and linked by ffi/ci.sh (clang + rust-lld); not run (no board or emulator in CI).
  */
+#define PORTER_DOOR_ONLY /* the no_std library has the door path only */
 #include "porter.h"
 
 static porter_door_config config = {.site = 1, .door = 1, .clock_skew = 60, .challenge_lifetime = 30};
@@ -15,6 +16,7 @@ static uint8_t state[PORTER_MAX_DOOR_STATE_LEN];
 volatile size_t presentation_len, state_len; /* set by the radio driver */
 volatile uint32_t rtc_seconds, last_result;
 volatile int relay;
+static uint64_t log_length;
 
 void Reset_Handler(void) {
     static const uint8_t nonce[PORTER_NONCE_LEN] = {1};
@@ -35,6 +37,17 @@ void Reset_Handler(void) {
                                         challenge, challenge_len, presentation, presentation_len,
                                         &admission);
         relay = last_result == PORTER_RESULT_OK && porter_result_coarse(last_result) == PORTER_COARSE_NOT_A_REFUSAL;
+        if (relay) {
+            static uint8_t record[PORTER_MAX_AUDIT_RECORD_LEN], receipt[PORTER_MAX_RECEIPT_LEN];
+            static uint8_t previous[32], device_seed[32] = {5};
+            size_t record_len, receipt_len, hash_len;
+            porter_audit_record_admitted(&config, log_length, previous, 32, &admission, record,
+                                         sizeof record, &record_len);
+            porter_receipt_seal(device_seed, 32, record, record_len, receipt, sizeof receipt,
+                                &receipt_len);
+            porter_audit_record_hash(record, record_len, previous, 32, &hash_len);
+            log_length++;
+        }
     }
 }
 

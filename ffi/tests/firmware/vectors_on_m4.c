@@ -2,12 +2,14 @@
  * The shared admission vectors on a Cortex-M4, through porter.h: a bare-metal C program linked
  * with porter-ffi's no_std door path (thumbv7em-none-eabihf), run by ffi/ci.sh under
  * `qemu-system-arm -machine mps2-an386 -cpu cortex-m4` with semihosting. Also measures the door
- * path's peak stack on the MCU by painting. Prints "N passed, M failed"; exits 0 only if all
- * steps match.
+ * path's peak stack on the MCU by painting. After each admission it also writes the audit
+ * record and seals the receipt, as a door must. Prints "N passed, M failed"; exits 0 only if
+ * all steps match.
  *
  * No libc: the vectors file is linked in with .incbin (VECTORS_PATH, set by ci.sh) and parsed
  * here; memcpy/memset/memcmp come from Rust's compiler_builtins inside libporter_ffi.a.
  */
+#define PORTER_DOOR_ONLY /* the no_std library has the door path only */
 #include "porter.h"
 
 __asm__(".section .rodata.vectors_txt,\"a\"\n"
@@ -105,6 +107,25 @@ static void expect(porter_result got, unsigned long long want, size_t before_len
     }
 }
 
+/* The door's log: each admission's record, chained, and its receipt. */
+static uint64_t log_length;
+static uint8_t log_head[32];
+static const uint8_t device_seed[32] = {5};
+
+static void log_admission(const porter_admission *admission) {
+    static uint8_t record[PORTER_MAX_AUDIT_RECORD_LEN], receipt[PORTER_MAX_RECEIPT_LEN];
+    size_t record_len = 0, receipt_len = 0, hash_len = 0;
+    porter_result r = porter_audit_record_admitted(&config, log_length, log_head, 32, admission,
+                                                   record, sizeof record, &record_len);
+    if (r == PORTER_RESULT_OK)
+        r = porter_receipt_seal(device_seed, 32, record, record_len, receipt, sizeof receipt,
+                                &receipt_len);
+    if (r == PORTER_RESULT_OK)
+        r = porter_audit_record_hash(record, record_len, log_head, 32, &hash_len);
+    expect(r, 0, memory_len);
+    log_length++;
+}
+
 static void run_vectors(void) {
     for (cursor = vectors_txt; *cursor; next_line()) {
         if (*cursor == '#' || !next_word()) continue;
@@ -144,9 +165,10 @@ static void run_vectors(void) {
             size_t before_len = memory_len;
             memcpy(before, memory, memory_len);
             porter_admission admission;
-            expect(porter_door_admit(&config, memory, sizeof memory, &memory_len, clock, challenge,
-                                     challenge_len, input, len, &admission),
-                   word_number(), before_len);
+            porter_result r = porter_door_admit(&config, memory, sizeof memory, &memory_len, clock,
+                                                challenge, challenge_len, input, len, &admission);
+            expect(r, word_number(), before_len);
+            if (r == PORTER_RESULT_OK) log_admission(&admission);
         }
     }
 }
@@ -180,12 +202,13 @@ void Reset_Handler(void) {
     put_number(depth);
     put(" bytes over ");
     put_number(passed + failed);
-    put(" vector steps\n");
+    put(" checks (vector steps, and each admission's record and receipt)\n");
     put_number(passed);
     put(" passed, ");
     put_number(failed);
     put(" failed\n");
-    exit_with(failed == 0 && passed >= 60);
+    if (depth > 32 * 1024) put("FAIL: over the 32 KiB stack budget ffi/README.md promises\n");
+    exit_with(failed == 0 && passed >= 60 && depth <= 32 * 1024);
 }
 
 static void fault(void) {
