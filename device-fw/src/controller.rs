@@ -418,15 +418,20 @@ where
                 DoorMemory::from_parts(site.memory.state().clone(), floor, r.replay, r.certs);
         }
 
-        // An admission whose spend is durable but whose audit record was cut off.
+        // An admission whose spend is durable but whose audit record was cut off. The relay
+        // moves only after the record is written, so this door did not open: the record keeps
+        // the spend accountable (the grant's entry is used up), and the repair alarm that
+        // follows it tells the reader that no receipt was issued and the door stayed shut.
+        let mut interrupted = false;
         if let Some(p) = pending {
             if p.sequence == self.audit_len {
                 self.append(p.at, p.event).map_err(Fault::Storage)?;
+                interrupted = true;
             }
         }
         let at = self.door_now();
         self.append(at, AuditEvent::Boot).map_err(Fault::Storage)?;
-        if self.storage.repaired() {
+        if self.storage.repaired() || interrupted {
             self.append(at, AuditEvent::Alarm(Alarm::StorageRepaired)).map_err(Fault::Storage)?;
         }
         self.restore_backoff();
