@@ -313,3 +313,55 @@ fn power_cut_at_every_step_across_page_boundaries() {
 fn power_cut_tearing_every_word_and_erase_across_page_boundaries() {
     sweep(true, &TORN);
 }
+
+#[test]
+fn an_admission_cut_after_its_spend_is_logged_at_boot_and_never_opened() {
+    use porter_device::sim::SimFlash;
+    let site = Site::new();
+    let cert = site.seal_cert(&site.certificate_body());
+    let grant = site.seal_grant(&site.grant_body(10, 1));
+    // Where the attempt's flash operations are.
+    let (start, end) = {
+        let (mut door, _) = Door::enrolled(patient());
+        let start = door.c.storage().flash().ops();
+        door.attempt(|ch| site.present(ch, &grant, &cert, None));
+        (start, door.c.storage().flash().ops())
+    };
+    let mut recovered = 0;
+    for at_op in start..end {
+        let (mut door, _) = Door::enrolled(patient());
+        door.c.storage().flash().cut_power(Cut { at_op, tear: Tear::Before });
+        door.attempt(|ch| site.present(ch, &grant, &cert, None));
+        assert_eq!(
+            door.h.lock.pulses(),
+            0,
+            "cut at {at_op}: the relay moved before the records were durable"
+        );
+        let image = door.c.into_flash().image().to_vec();
+        let mut door = Door::boot_on(SimFlash::from_image(image, 4096), door.h.clone(), patient());
+        let events = door.events();
+        if let Some(i) =
+            events.iter().position(|e| matches!(e, AuditEvent::Admitted { grant_serial: 10, .. }))
+        {
+            // Completed from the replay record at boot: followed by the boot and the repair alarm.
+            recovered += 1;
+            assert_eq!(
+                events[i + 1..i + 3],
+                [AuditEvent::Boot, AuditEvent::Alarm(Alarm::StorageRepaired)]
+            );
+            door.attempt(|ch| site.present(ch, &grant, &cert, None));
+            assert_eq!(
+                door.last_reason(),
+                Some(Error::ReplayDuplicate.code()),
+                "cut at {at_op}: spent"
+            );
+        } else {
+            // The spend never became durable: the grant still works once.
+            assert!(matches!(
+                door.attempt(|ch| site.present(ch, &grant, &cert, None)),
+                Verdict::Admitted(_)
+            ));
+        }
+    }
+    assert!(recovered > 0, "no cut fell between the spend and its audit record");
+}
