@@ -11,6 +11,9 @@ echo "== porter-device: format and lints"
 cargo fmt -p porter-device -- --check
 cargo clippy -p porter-device --all-targets --quiet -- -D warnings
 
+echo "== porter-device: API docs without broken links"
+RUSTDOCFLAGS="-D warnings" cargo doc -q -p porter-device --no-deps --features std
+
 echo "== porter-device: no_std build for the Cortex-M4"
 cargo build -p porter-device --target thumbv7em-none-eabihf --quiet
 (cd device-fw/board && cargo fmt -- --check && CARGO_TARGET_DIR="${BOARD_TARGET_DIR:-$OLDPWD/target/board}" cargo clippy --release --quiet --features test-hooks -- -D warnings)

@@ -4,8 +4,8 @@
 //!
 //! | request | body | answer |
 //! |---------|------|--------|
-//! | `0x01` info | - | `0x81` version u8, enrolled u8, device key [32], site u32, door u16, log length u64, boot count u32 |
-//! | `0x02` enrol | root key [32], signed enrolment | `0x82` |
+//! | `0x01` info | - | `0x81` version u8, enrolled u8, device key (32 bytes), site u32, door u16, log length u64, boot count u32 |
+//! | `0x02` enrol | root key (32 bytes), signed enrolment | `0x82` |
 //! | `0x03` challenge | - | `0x83` challenge bytes |
 //! | `0x04` present | presentation bytes | `0x84` receipt bytes, or `0x85` coarse u8, audit sequence u64 |
 //! | `0x05` door state | signed door state | `0x86` sequence u64 |
