@@ -165,10 +165,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         porter_grant_free(g);
         break;
     }
-    case 4: { /* a receipt */
+    case 4: { /* a receipt; and the same bytes as a record the door would hash and seal */
         porter_receipt *rc = NULL;
         no_panic(porter_receipt_check(in, n, device, sizeof device, &rc));
         porter_receipt_free(rc);
+        no_panic(porter_audit_record_hash(in, n, out, sizeof out, &written));
+        no_panic(porter_receipt_seal(seed, sizeof seed, in, n, out, sizeof out, &written));
         break;
     }
     case 5: { /* an audit batch: records split at every 0xFF byte */
