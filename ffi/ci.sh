@@ -150,7 +150,9 @@ java -Djna.library.path="$RELEASE" -cp "$BUILD/porter-kotlin-test.jar:$JNA:$KOTL
     porter.PorterTestKt "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
 
 step "Swift sources: syntax check with tree-sitter-swift (ast-grep); NOT a compile"
-"${PORTER_FFI_TOOLS:-/opt/porter-ffi-tools}/node_modules/.bin/ast-grep" scan \
+AST_GREP="${PORTER_FFI_TOOLS:-/opt/porter-ffi-tools}/node_modules/.bin/ast-grep"
+[[ -x $AST_GREP ]] || { echo "$AST_GREP is missing: run ffi/ci-install.sh" >&2; exit 1; }
+"$AST_GREP" scan \
     -r ffi/bindings/swift/ci/swift-syntax.yml ffi/bindings/swift
 
 step "Swift package: the module map compiled as a Clang module, and a C file that imports it"
