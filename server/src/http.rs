@@ -199,6 +199,22 @@ fn json_response(status: StatusCode, body: String) -> Response {
     r
 }
 
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let k = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 200);
+            Ok(Some(k.ok_or_else(|| {
+                err(
+                    Kind::Invalid,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1..=200 visible ASCII characters",
+                )
+            })?))
+        }
+    }
+}
+
 /// Runs a creating POST under its `Idempotency-Key`, if any: a repeat with the same key and
 /// body gets the stored response; the same key with another body is refused.
 async fn create<T, R, F, Fut>(
@@ -214,19 +230,7 @@ where
     F: FnOnce(T) -> Fut,
     Fut: Future<Output = service::Result<R>>,
 {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let k = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 200);
-            Some(k.ok_or_else(|| {
-                err(
-                    Kind::Invalid,
-                    "invalid_idempotency_key",
-                    "Idempotency-Key must be 1..=200 visible ASCII characters",
-                )
-            })?)
-        }
-    };
+    let key = idempotency_key(headers)?;
     let store = state.service.store();
     let request_hash = sha256_hex(&body);
     if let Some(key) = key {
@@ -710,7 +714,18 @@ async fn issue_grant(
     h: HeaderMap,
     Body(b): Body,
 ) -> Res {
-    create(&s, &p, &h, b, |r| s.service.issue_grant(&p, &id, r)).await
+    // Not through `create`: the idempotency record commits in the grant's own transaction.
+    let idem = idempotency_key(&h)?
+        .map(|key| service::Idempotency { key: key.to_string(), request_hash: sha256_hex(&b) });
+    if let Some(idem) = &idem {
+        if let Some(replay) = s.service.replayed_grant(&p, idem).await? {
+            let mut r = ok(StatusCode::CREATED, &replay)?;
+            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(r);
+        }
+    }
+    let req = parse_json(&b)?;
+    ok(StatusCode::CREATED, &s.service.issue_grant(&p, &id, req, idem).await?)
 }
 async fn revoke(
     State(s): S,

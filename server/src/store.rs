@@ -790,6 +790,28 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a response for (token, key) inside a transaction; false if the key is taken.
+    pub async fn save_idempotent_tx(
+        tx: &mut Tx,
+        token_id: &str,
+        key: &str,
+        row: &IdemRow,
+        now: i64,
+    ) -> Result<bool> {
+        let n = exec!(
+            &mut **tx,
+            "INSERT INTO idempotency (token_id, idem_key, request_hash, status, body, created_at)
+             VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (token_id, idem_key) DO NOTHING",
+            token_id.to_string(),
+            key.to_string(),
+            row.request_hash.clone(),
+            row.status,
+            row.body.clone(),
+            now
+        )?;
+        Ok(n == 1)
+    }
+
     // --- sites ---
 
     /// Inserts a site.

@@ -23,8 +23,17 @@ pub struct GrantRequest {
     pub lifetime_minutes: u32,
 }
 
+/// An idempotency key and the hash of the request body it came with.
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    /// The client's `Idempotency-Key`.
+    pub key: String,
+    /// SHA-256 of the body, hex.
+    pub request_hash: String,
+}
+
 /// An issued grant and everything the phone carries to the door.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IssuedGrant {
     /// Id.
     pub id: String,
@@ -55,13 +64,17 @@ impl Service {
     /// delivery is open and inside its window, the driver's carrier is approved at the site,
     /// the issuer is certified and the request within the certificate's and the approval's
     /// limits, no resident of the unit opted out, and nothing in the chain is revoked.
+    ///
+    /// With an idempotency key, the key's record is written in the grant's own transaction,
+    /// and a request repeating a key gets the grant first issued under it.
     pub async fn issue_grant(
         &self,
         p: &Principal,
         delivery_id: &str,
         req: GrantRequest,
+        idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
-        let result = self.issue_grant_inner(p, delivery_id, req).await;
+        let result = self.issue_grant_inner(p, delivery_id, req, idem).await;
         match &result {
             Ok(_) => self.metrics().grants_issued.inc(),
             Err(e) if e.kind == super::Kind::Refused => self.metrics().grants_refused.inc(),
@@ -70,11 +83,41 @@ impl Service {
         result
     }
 
+    /// The grant first issued under this idempotency key, if any; refused if the key came
+    /// with another body.
+    pub async fn replayed_grant(
+        &self,
+        p: &Principal,
+        idem: &Idempotency,
+    ) -> Result<Option<IssuedGrant>> {
+        match self.store().idempotent(&p.token_id, &idem.key).await? {
+            Some(_) => self.replay_grant(p, idem).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn replay_grant(&self, p: &Principal, idem: &Idempotency) -> Result<IssuedGrant> {
+        let stored = self.store().idempotent(&p.token_id, &idem.key).await?;
+        let stored = stored.ok_or_else(|| {
+            Error::conflict("idempotency_race", "a request with this key is in flight: retry")
+        })?;
+        if stored.request_hash != idem.request_hash {
+            return Err(Error::conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different body: use a fresh key",
+            ));
+        }
+        serde_json::from_str(&stored.body).map_err(|_| {
+            Error::new(super::Kind::Internal, "internal", "the stored answer is unreadable")
+        })
+    }
+
     async fn issue_grant_inner(
         &self,
         p: &Principal,
         delivery_id: &str,
         req: GrantRequest,
+        idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
         if !p.is(Role::Driver) {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
@@ -218,7 +261,8 @@ impl Service {
             }
         }
         // The signed door state in force: its deny-list and fences bind the server too.
-        let state = match store.latest_door_state(&site.id).await? {
+        let state_row = store.latest_door_state(&site.id).await?;
+        let state = match &state_row {
             Some(row) => {
                 let bytes = hex::decode(&row.state).unwrap_or_default();
                 DoorState::decode(&bytes).ok().map(|s| s.claims().clone())
@@ -298,19 +342,32 @@ impl Service {
             issued_at: now,
         };
         Store::insert_grant(&mut tx, &row).await?;
-        tx.commit().await?;
-        tracing::info!(grant = %row.id, delivery = %delivery.id, serial, uses = req.uses, "grant issued");
-        let door_state = store.latest_door_state(&site.id).await?.map(|s| s.state);
-        Ok(IssuedGrant {
-            id: row.id,
-            grant: row.grant_bytes,
+        let issued = IssuedGrant {
+            id: row.id.clone(),
+            grant: row.grant_bytes.clone(),
             certificate: cert_hex,
-            door_state,
+            door_state: state_row.map(|s| s.state),
             serial: serial as u64,
             uses: req.uses,
             doors,
             not_before: not_before as u32,
             not_after: not_after as u32,
-        })
+        };
+        // The idempotency record commits with the grant: a client that retries after a crash
+        // gets this very grant back, never a second one.
+        if let Some(idem) = idem {
+            let body = serde_json::to_string(&issued).map_err(|_| {
+                Error::new(super::Kind::Internal, "internal", "the grant could not be encoded")
+            })?;
+            let stored =
+                store::IdemRow { request_hash: idem.request_hash.clone(), status: 201, body };
+            if !Store::save_idempotent_tx(&mut tx, &p.token_id, &idem.key, &stored, now).await? {
+                drop(tx); // rolls back: a concurrent request with this key won
+                return self.replay_grant(p, &idem).await;
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(grant = %row.id, delivery = %delivery.id, serial, uses = req.uses, "grant issued");
+        Ok(issued)
     }
 }

@@ -21,7 +21,7 @@ use crate::store::{self, Page, Store, StoreError};
 
 pub use audit::{AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload};
 pub use domain::*;
-pub use grants::{GrantRequest, IssuedGrant};
+pub use grants::{GrantRequest, Idempotency, IssuedGrant};
 
 /// What kind of failure an [`Error`] is; the HTTP layer maps it to a status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

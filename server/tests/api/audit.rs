@@ -229,10 +229,10 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
             .await
             .refused(409, "audit_fork");
         // A receipt the door signed for a record the log later contradicts.
-        let mut log2 = DoorLog::new(w.site_number);
         let w2 = World::new(&server).await;
         let g2 = w2.grant().await;
         let dev2 = w2.device_token().await;
+        let mut log2 = DoorLog::new(w2.site_number);
         log2.append(now() as u32, AuditEvent::Boot);
         let claimed = log2.append(now() as u32, admitted(&w2, &g2));
         call(&w2.base, "POST", "/v1/receipts", &dev2, Some(json!({"site_id": w2.site_id, "door_number": 1, "receipt": receipt(&claimed, &w2.device)}))).await.ok();

@@ -133,18 +133,24 @@ async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
         )
         .await;
         let acknowledged = Arc::new(Mutex::new(Vec::<(String, u64, u64)>::new()));
+        let unanswered = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
         let mut tasks = Vec::new();
         for i in 0..4 {
             let (base, driver, delivery, acked) =
                 (p.base.clone(), w.driver.clone(), w.delivery_id.clone(), acknowledged.clone());
+            let lost = unanswered.clone();
             tasks.push(tokio::spawn(async move {
                 for n in 0..1000u64 {
                     let uses = 1 + (n + i) % 3;
                     let body = json!({"uses": uses, "lifetime_minutes": 5}).to_string();
                     let url = format!("{base}/v1/deliveries/{delivery}/grants");
                     let auth = format!("Bearer {driver}");
-                    let h =
-                        [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+                    let key = format!("kill-{i}-{n}");
+                    let h = [
+                        ("Authorization", auth.as_str()),
+                        ("Content-Type", "application/json"),
+                        ("Idempotency-Key", key.as_str()),
+                    ];
                     match porter_server::client::request(
                         "POST",
                         &url,
@@ -162,7 +168,10 @@ async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
                                 uses,
                             ));
                         }
-                        _ => return,
+                        _ => {
+                            lost.lock().unwrap().push((key, body));
+                            return;
+                        }
                     }
                 }
             }));
@@ -196,6 +205,24 @@ async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
                 .unwrap_or_else(|| panic!("acknowledged grant {id} lost"));
             assert_eq!(g.serial as u64, *serial);
         }
+        // The requests the kill cut off are retried with their keys: each yields exactly one
+        // grant, whether or not it had committed before the kill.
+        let lost = unanswered.lock().unwrap().clone();
+        assert_eq!(lost.len(), 4);
+        let path = format!("/v1/deliveries/{}/grants", w.delivery_id);
+        for (key, body) in &lost {
+            let headers = [("Idempotency-Key", key.as_str())];
+            let r =
+                call_raw(&p.base, "POST", &path, Some(&w.driver), &headers, body.as_bytes()).await;
+            assert_eq!(r.status, 201, "{}: retry of {key}: {}", backend.name(), r.body);
+        }
+        let count = store.all_grants().await.unwrap().len();
+        assert_eq!(
+            count,
+            acked.len() + lost.len(),
+            "{}: a retry made a second grant",
+            backend.name()
+        );
         let g = w.ask_at(&p.base, json!({"uses": 1, "lifetime_minutes": 5})).await;
         let mut all: Vec<(u64, u64)> = store
             .all_grants()
