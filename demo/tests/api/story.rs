@@ -161,3 +161,30 @@ fn missing_programs_fail_the_demo_with_a_way_out() {
     assert!(stdout.contains("DEMO FAILED") && !stdout.contains("Demo complete"), "{stdout}");
     assert!(stderr.contains("cargo build --release -p porter-device --features std"), "{stderr}");
 }
+
+#[test]
+fn a_door_that_dies_stops_the_demo_at_step_2() {
+    // The real server and root tools, and a "door" that announces itself and then dies.
+    let programs = programs();
+    let bin = work_dir("deadsim");
+    std::os::unix::fs::symlink(&programs.porter, bin.join("porter")).unwrap();
+    let sim = bin.join("porter-door-sim");
+    std::fs::write(
+        &sim,
+        format!(
+            "#!/bin/sh\necho listening 127.0.0.1:9\necho device-key {}\nexit 3\n",
+            "11".repeat(32)
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&sim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_porter-demo"))
+        .args(["--bin-dir", bin.to_str().unwrap()])
+        .output()
+        .expect("porter-demo runs");
+    let _ = std::fs::remove_dir_all(&bin);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("== Step 1.") && stdout.contains("DEMO FAILED: step 2"), "{stdout}");
+    assert!(!stdout.contains("Demo complete"), "{stdout}");
+}
