@@ -565,7 +565,6 @@ fn onboard(n: &mut Narrator, site: &Site) -> Result<People, Failure> {
 struct Visit {
     grant: IssuedGrant,
     state: Vec<u8>,
-    grant_id: String,
     serial: u64,
     receipt: Vec<u8>,
     receipt_sequence: u64,
@@ -694,7 +693,6 @@ fn deliver(
     );
     n.detail(reason.message());
     Ok(Visit {
-        grant_id: grant.id.clone(),
         grant,
         state,
         serial: summary.serial,
@@ -754,16 +752,16 @@ fn afterwards(
         Some(&json!({"site_id": site.site_id, "door_number": DOOR, "receipt": hex::encode(&visit.receipt)})),
     )?;
     let matched = r["matched"].as_bool() == Some(true)
-        && r["grant_id"].as_str() == Some(visit.grant_id.as_str());
+        && r["grant_id"].as_str() == Some(visit.grant.id.as_str());
     ensure(matched, || {
-        format!("the server should match the receipt to grant {}: {r}", visit.grant_id)
+        format!("the server should match the receipt to grant {}: {r}", visit.grant.id)
     })?;
     n.say("Driver's phone", "uploaded the receipt");
     n.say(
         "Server",
         &format!(
             "verified it under the door's key and matched it to the grant it issued ({})",
-            visit.grant_id
+            visit.grant.id
         ),
     );
 
