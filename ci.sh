@@ -47,7 +47,7 @@ else
     echo "cargo-fuzz is not installed (cargo install --locked cargo-fuzz@0.13.2): fuzz smoke run skipped"
 fi
 
-for part in device-fw server ffi; do
+for part in device-fw server ffi demo; do
     if [[ -f $part/ci.sh ]]; then
         step "$part"
         bash "$part/ci.sh"
