@@ -16,3 +16,5 @@ mod grants;
 mod hostile;
 #[path = "api/processes.rs"]
 mod processes;
+#[path = "api/webhooks.rs"]
+mod webhooks;
