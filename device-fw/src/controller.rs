@@ -373,6 +373,11 @@ where
     // Cortex-M4 build measures peak stack against a 32 KiB budget).
     #[inline(never)]
     fn recover(&mut self, scratch: &mut [u8]) -> Result<(), Fault> {
+        // Corruption (not a power cut) destroyed committed records the door decides with: it
+        // cannot know what it forgot (spends, revocations), so it refuses everything.
+        if self.storage.decisions_lost() {
+            return Err(Fault::Storage(StorageError::Corrupt));
+        }
         let identity = self.storage.identity().map_err(Fault::Storage)?;
         let mut identity = match identity {
             Some(id) => id,
@@ -412,10 +417,23 @@ where
         }
         let replay = self.storage.replay().map_err(Fault::Storage)?;
         let pending = replay.as_ref().and_then(|r| r.pending);
+        let (since, state_sequence) = replay.as_ref().map_or((0, 0), |r| {
+            (r.audit_length + u64::from(r.pending.is_some()), r.state_sequence)
+        });
         if let Some(r) = replay {
             let floor = r.floor.max(site.memory.floor());
             site.memory =
                 DoorMemory::from_parts(site.memory.state().clone(), floor, r.replay, r.certs);
+        }
+
+        // The replay and door state records must be at least as new as the log says: an
+        // admission logged after the replay record, or a door state newer than the one
+        // recovered, means flash corruption rolled them back. Fail closed.
+        let recovered_state = self.site.as_ref().map_or(0, |s| s.memory.state().sequence);
+        if recovered_state < state_sequence
+            || self.logged_since(since, recovered_state).map_err(Fault::Storage)?
+        {
+            return Err(Fault::Storage(StorageError::Corrupt));
         }
 
         // An admission whose spend is durable but whose audit record was cut off. The relay
@@ -436,6 +454,23 @@ where
         }
         self.restore_backoff();
         Ok(())
+    }
+
+    /// Whether the audit log holds, from `since` on, an admission (which would have written a
+    /// newer replay record) or a door state newer than `state`.
+    fn logged_since(&mut self, since: u64, state: u64) -> Result<bool, StorageError> {
+        let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
+        let from = since.max(self.storage.audit_oldest()?);
+        for seq in from..self.audit_len {
+            let Some(bytes) = self.storage.audit_record(seq, &mut buf)? else { continue };
+            let Ok(record) = AuditRecord::decode(bytes) else { continue };
+            match record.event {
+                AuditEvent::Admitted { .. } => return Ok(true),
+                AuditEvent::DoorStateApplied { sequence } if sequence > state => return Ok(true),
+                _ => {}
+            }
+        }
+        Ok(false)
     }
 
     fn nonce_mask(&self) -> [u8; 16] {
@@ -861,6 +896,8 @@ where
             floor: site.memory.floor(),
             replay: site.memory.replay().clone(),
             certs: site.memory.certs().clone(),
+            audit_length: self.audit_len,
+            state_sequence: site.memory.state().sequence,
             pending,
         };
         self.storage.write_replay(&record)

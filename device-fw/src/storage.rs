@@ -48,8 +48,8 @@ pub const MIN_PAGES: usize = 9;
 pub const MIN_AUDIT_RETAINED: u64 = 7 * (4096 / (MAX_AUDIT_RECORD_LEN as u64 + 12));
 /// The most pages a ring may span (bounds the RAM index).
 pub const MAX_RING_PAGES: usize = 16;
-/// The largest encoded [`ReplayRecord`]: table (<= 226), cache (<= 130), floor (<= 5), pending
-/// admission (<= 90), rounded up.
+/// The largest encoded [`ReplayRecord`]: table (<= 226), cache (<= 130), floor (<= 5), two
+/// counters (<= 20), pending admission (<= 90), rounded up.
 pub const MAX_REPLAY_RECORD_LEN: usize = 512;
 /// The largest encoded [`IdentityRecord`]: seed 32, counter 5, root 32, enrolment 1 + 128.
 pub const MAX_IDENTITY_RECORD_LEN: usize = 256;
@@ -118,6 +118,11 @@ pub struct ReplayRecord {
     pub replay: ReplayTable<REPLAY_ISSUERS, REPLAY_WORDS>,
     /// The verified-certificate cache.
     pub certs: CertCache<CERT_CACHE_ENTRIES>,
+    /// The audit log's length when this record was written: every admission after it would
+    /// have written a newer replay record, which boot checks against the log.
+    pub audit_length: u64,
+    /// The door state sequence in force when this record was written.
+    pub state_sequence: u64,
     /// The audit record this write commits, if any.
     pub pending: Option<PendingAudit>,
 }
@@ -197,6 +202,11 @@ struct Ring {
     append_at: Option<(usize, usize)>,
     /// The lowest sequence number in each page's valid prefix.
     page_first: [Option<u32>; MAX_RING_PAGES],
+    /// The sequence number the next record gets.
+    next_seq: u32,
+    /// Boot found a whole record newer than the latest reachable one: committed data was lost
+    /// to corruption (not to a power cut, which can only tear the record being written).
+    lost: bool,
 }
 
 /// How a page's valid prefix ends.
@@ -204,8 +214,8 @@ struct Ring {
 enum PageEnd {
     /// Erased from this offset to the end of the page.
     Clean(usize),
-    /// Something unparseable follows the valid prefix.
-    Dirty,
+    /// Something unparseable follows the valid prefix, which ends at this offset.
+    Dirty(usize),
 }
 
 /// The controller's flash: the rings and their RAM index.
@@ -261,6 +271,19 @@ impl<F: NorFlash> Storage<F> {
     /// Whether boot found a torn write or a half-erased page (and will repair it on next use).
     pub fn repaired(&self) -> bool {
         self.repaired
+    }
+
+    /// Whether boot found committed records lost to flash corruption in a ring the door's
+    /// decisions depend on (identity, door state, replay). The controller then refuses
+    /// everything: it cannot know what it has forgotten.
+    pub fn decisions_lost(&self) -> bool {
+        self.identity.lost || self.door_state.lost || self.replay.lost
+    }
+
+    /// Whether boot found committed audit records lost to flash corruption. Numbering resumes
+    /// after the highest number ever committed, so the loss shows as a gap.
+    pub fn audit_lost(&self) -> bool {
+        self.audit.lost
     }
 
     /// Flash operations since mount.
@@ -323,12 +346,13 @@ impl<F: NorFlash> Storage<F> {
     /// The audit log's length (the next record's sequence) and the hash the next record links to.
     pub fn audit_head(&mut self) -> Result<(u64, ChainHash), StorageError> {
         let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
+        let next = u64::from(self.audit.next_seq);
         match read_latest(&mut self.flash, self.page_size, &self.audit, &mut buf)? {
             Some(bytes) => {
                 let record = AuditRecord::decode(bytes).map_err(|_| StorageError::Corrupt)?;
-                Ok((record.sequence.saturating_add(1), ChainHash::of(bytes)))
+                Ok((record.sequence.saturating_add(1).max(next), ChainHash::of(bytes)))
             }
-            None => Ok((0, ChainHash::GENESIS)),
+            None => Ok((next, ChainHash::GENESIS)),
         }
     }
 
@@ -337,7 +361,7 @@ impl<F: NorFlash> Storage<F> {
     pub fn append_audit(&mut self, record: &AuditRecord) -> Result<ChainHash, StorageError> {
         let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
         let bytes = record.encode(&mut buf).map_err(|_| StorageError::TooLarge)?;
-        let expected = self.audit.latest.map_or(0, |l| u64::from(l.seq) + 1);
+        let expected = u64::from(self.audit.next_seq);
         if record.sequence != expected || record.sequence > u64::from(u32::MAX) {
             return Err(StorageError::OutOfSequence);
         }
@@ -459,13 +483,16 @@ impl Ring {
             latest: None,
             append_at: None,
             page_first: [None; MAX_RING_PAGES],
+            next_seq: 0,
+            lost: false,
         }
     }
 
     /// Indexes the ring; returns whether any page had a dirty tail.
     fn scan<F: NorFlash>(&mut self, flash: &mut F, page_size: usize) -> Result<bool, FlashError> {
         let mut dirty = false;
-        let mut ends = [PageEnd::Dirty; MAX_RING_PAGES];
+        let mut ends = [PageEnd::Dirty(0); MAX_RING_PAGES];
+        let mut salvaged: Option<u32> = None;
         for page in 0..self.pages {
             let base = (self.first + page) * page_size;
             let mut first = None;
@@ -487,7 +514,22 @@ impl Ring {
             }
             // A dirty tail on a page holding records is a torn write; a page with no records
             // that is not blank is a half-erased page. Either is repaired by erasing it later.
-            dirty |= end == PageEnd::Dirty;
+            if let PageEnd::Dirty(from) = end {
+                dirty = true;
+                // Whole records beyond the damage: a torn write or erase leaves none newer than
+                // the ring's latest, so a newer one means the flash lost committed data.
+                if let Some(seq) = salvage(flash, base, from, page_size, self.kind)? {
+                    salvaged = Some(salvaged.map_or(seq, |s: u32| s.max(seq)));
+                }
+            }
+        }
+        self.next_seq = self.latest.map_or(0, |l| l.seq.wrapping_add(1));
+        if let Some(seq) = salvaged {
+            if self.latest.is_none_or(|l| seq > l.seq) {
+                self.lost = true;
+                // Never reuse a number that was committed once.
+                self.next_seq = seq.wrapping_add(1);
+            }
         }
         let current = self.latest.map_or(0, |l| l.page);
         self.append_at = match ends.get(current) {
@@ -505,7 +547,11 @@ impl Ring {
         wear: &mut Wear,
     ) -> Result<u32, StorageError> {
         let need = OVERHEAD + payload.len().div_ceil(4) * 4;
-        let seq = self.latest.map_or(0, |l| l.seq.wrapping_add(1));
+        let seq = self.next_seq;
+        // Records within a page are consecutive: after a skipped number, start a new page.
+        if self.latest.is_some_and(|l| l.seq.wrapping_add(1) != seq) {
+            self.append_at = None;
+        }
         let (page, offset) = match self.append_at {
             Some((page, offset)) if offset + need <= page_size => (page, offset),
             _ => {
@@ -568,6 +614,7 @@ impl Ring {
         }
         self.latest = Some(Latest { page, offset, seq, len: payload.len() });
         self.append_at = Some((page, offset + need));
+        self.next_seq = seq.wrapping_add(1);
         Ok(seq)
     }
 }
@@ -603,7 +650,7 @@ fn scan_page<F: NorFlash>(
             return Ok(if is_blank(flash, base + offset, page_size - offset)? {
                 PageEnd::Clean(offset)
             } else {
-                PageEnd::Dirty
+                PageEnd::Dirty(offset)
             });
         }
         let len = (header >> 16) as usize;
@@ -612,11 +659,11 @@ fn scan_page<F: NorFlash>(
             || (header >> 8) & 0xFF != u32::from(kind as u8)
             || offset + need > page_size
         {
-            return Ok(PageEnd::Dirty);
+            return Ok(PageEnd::Dirty(offset));
         }
         let seq = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
         if previous.is_some_and(|p| seq != p.wrapping_add(1)) {
-            return Ok(PageEnd::Dirty);
+            return Ok(PageEnd::Dirty(offset));
         }
         let mut crc = Crc32::new();
         crc.update(&head);
@@ -629,7 +676,7 @@ fn scan_page<F: NorFlash>(
         }
         flash.read(base + at, &mut word)?;
         if u32::from_le_bytes(word) != crc.finish() {
-            return Ok(PageEnd::Dirty);
+            return Ok(PageEnd::Dirty(offset));
         }
         visit(offset, seq, len);
         previous = Some(seq);
@@ -640,6 +687,36 @@ fn scan_page<F: NorFlash>(
     } else {
         blank_tail(flash, base, offset, page_size)?
     })
+}
+
+/// The highest sequence number of any whole, CRC-valid record of `kind` in the page from
+/// `from` on (past the damage that ended its valid prefix).
+fn salvage<F: NorFlash>(
+    flash: &mut F,
+    base: usize,
+    from: usize,
+    page_size: usize,
+    kind: Kind,
+) -> Result<Option<u32>, FlashError> {
+    let mut best = None;
+    let mut offset = from;
+    while offset + OVERHEAD <= page_size {
+        let mut head = [0u8; 8];
+        flash.read(base + offset, &mut head)?;
+        let header = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+        let len = (header >> 16) as usize;
+        let need = OVERHEAD + len.div_ceil(4) * 4;
+        if header & 0xFF == u32::from(MAGIC)
+            && (header >> 8) & 0xFF == u32::from(kind as u8)
+            && offset + need <= page_size
+            && record_intact(flash, base + offset, need)?
+        {
+            let seq = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+            best = Some(best.map_or(seq, |b: u32| b.max(seq)));
+        }
+        offset += 4;
+    }
+    Ok(best)
 }
 
 /// Whether the `need`-byte record at `at` matches its CRC.
@@ -669,7 +746,7 @@ fn blank_tail<F: NorFlash>(
     Ok(if is_blank(flash, base + offset, page_size - offset)? {
         PageEnd::Clean(offset)
     } else {
-        PageEnd::Dirty
+        PageEnd::Dirty(offset)
     })
 }
 

@@ -365,3 +365,39 @@ fn an_admission_cut_after_its_spend_is_logged_at_boot_and_never_opened() {
     }
     assert!(recovered > 0, "no cut fell between the spend and its audit record");
 }
+
+#[test]
+fn flash_corruption_that_loses_a_spend_fails_closed() {
+    use porter_device::sim::SimFlash;
+    let (mut door, site) = Door::enrolled(patient());
+    for serial in 10..13 {
+        assert!(matches!(
+            door.attempt_grant(&site, &site.grant_body(serial, 1)),
+            Verdict::Admitted(_)
+        ));
+    }
+    let h = door.h.clone();
+    let image = door.c.into_flash().image().to_vec();
+
+    // The newest replay record's CRC rots: the ring would fall back to the record before it,
+    // which has not spent serial 12. The log says otherwise, so the door refuses everything.
+    let mut rotten = image.clone();
+    let replay_page = &rotten[4 * 4096..5 * 4096];
+    let last = 4 * 4096 + replay_page.iter().rposition(|&b| b != 0xFF).unwrap();
+    rotten[last] ^= 0x01;
+    let mut door = Door::boot_on(SimFlash::from_image(rotten, 4096), h.clone(), patient());
+    assert!(door.c.fault().is_some(), "a rolled-back replay memory must fault");
+    assert_eq!(door.challenge(), Err(Verdict::Refused(porter_device::wire::Refusal::Fault, 0, 0)));
+
+    // The first record's header rots: every later record is unreachable but still there.
+    let mut rotten = image.clone();
+    rotten[4 * 4096] ^= 0x10;
+    let door = Door::boot_on(SimFlash::from_image(rotten, 4096), h.clone(), patient());
+    assert!(door.c.fault().is_some(), "unreachable newer replay records must fault");
+
+    // Untouched, the same image works and serial 12 stays spent.
+    let mut door = Door::boot_on(SimFlash::from_image(image, 4096), h, patient());
+    assert_eq!(door.c.fault(), None);
+    door.attempt_grant(&site, &site.grant_body(12, 1));
+    assert_eq!(door.last_reason(), Some(Error::ReplayDuplicate.code()));
+}

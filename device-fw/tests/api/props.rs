@@ -112,3 +112,50 @@ proptest! {
         prop_assert!(matches!(v, Verdict::Admitted(_)), "{:?}", v);
     }
 }
+
+fn used_image() -> Vec<u8> {
+    let (mut door, site) = Door::enrolled(patient());
+    for serial in 10..14 {
+        door.attempt_grant(&site, &site.grant_body(serial, 1));
+    }
+    door.send_state(&site.seal_state(&site.state(1, NOON))).unwrap();
+    door.c.into_flash().image().to_vec()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Whatever the flash holds (a used image with random bytes flipped, or bits cleared as a
+    /// failing NOR cell would), the door boots without panicking, and either works or refuses
+    /// everything; it never admits a grant it had already spent.
+    #[test]
+    fn any_flash_content_boots_and_fails_closed(
+        flips in prop::collection::vec(
+            prop_oneof![
+                // Anywhere in the 64 KiB.
+                (0usize..16 * 4096, 1u8..=255),
+                // In the used start of each ring's first page (identity, door state, replay,
+                // audit), where the records are.
+                ((0usize..4, 0usize..1200), 1u8..=255)
+                    .prop_map(|((ring, at), mask)| ([0, 2, 4, 8][ring] * 4096 + at, mask)),
+            ],
+            1..8,
+        ),
+    ) {
+        let mut image = used_image();
+        for (at, mask) in flips {
+            image[at] ^= mask;
+        }
+        let h = porter_device::sim::Handles::new(NOON, 9);
+        let mut door = Door::boot_on(porter_device::sim::SimFlash::from_image(image, 4096), h, patient());
+        let info = door.call(&[wire::REQ_INFO]);
+        prop_assert_eq!(info[0], wire::RESP_INFO);
+        if door.c.fault().is_none() && door.c.enrolled() {
+            let site = Site::new();
+            // Serial 10 was spent before the damage: it must not open the door now, unless the
+            // damage erased the whole replay memory, which a CRC-checked ring never yields.
+            let v = door.attempt_grant(&site, &site.grant_body(10, 1));
+            prop_assert!(!matches!(v, Verdict::Admitted(_)), "a spent grant admitted after corruption");
+        }
+    }
+}
