@@ -421,17 +421,20 @@ impl World {
 #[tokio::test]
 async fn serve_reads_its_config_speaks_tls_reports_health_and_metrics_and_stops_gracefully() {
     let dir = temp_dir("ops");
-    let db = format!("sqlite://{}/ops.db", dir.display());
+    // The default store: SQLite in the data directory, in WAL mode.
+    let data = dir.join("data");
+    let db = format!("sqlite://{}/porter.db", data.display());
     // A config file; the environment overrides its listen address.
     let config = dir.join("porter.json");
     std::fs::write(
         &config,
-        json!({"listen": "127.0.0.1:1", "database_url": db, "log_format": "json"}).to_string(),
+        json!({"listen": "127.0.0.1:1", "data_dir": data, "log_format": "json"}).to_string(),
     )
     .unwrap();
     let p = Proc::start_with_config(&config, &[("PORTER_LISTEN", "127.0.0.1:0")]);
     let health = call_raw(&p.base, "GET", "/healthz", None, &[], b"").await;
     assert_eq!((health.status, health.body["status"].as_str()), (200, Some("ok")));
+    assert!(data.join("porter.db-wal").exists(), "SQLite is not in WAL mode");
     let openapi = call_raw(&p.base, "GET", "/v1/openapi.json", None, &[], b"").await;
     let paths: HashSet<&str> = porter_server::http::ENDPOINTS.iter().map(|e| e.path).collect();
     assert_eq!(openapi.body["paths"].as_object().unwrap().len(), paths.len());
