@@ -352,6 +352,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     ep!("POST", "/v1/drivers", "Register a driver's holder key", ["carrier"]),
     ep!("GET", "/v1/drivers", "List drivers", ["carrier"]),
+    ep!("POST", "/v1/drivers/{driver_id}/revoke", "Retire a driver at every site", ["carrier"]),
     ep!("POST", "/v1/sites/{site_id}/units", "Create a unit", ["manager"]),
     ep!("GET", "/v1/sites/{site_id}/units", "List units", ["manager"]),
     ep!("POST", "/v1/sites/{site_id}/units/{unit_id}/residents", "Add a resident", ["manager"]),
@@ -477,6 +478,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sites/{site_id}/approvals", post(approve).get(list_approvals))
         .route("/v1/sites/{site_id}/approvals/{approval_id}/withdraw", post(withdraw))
         .route("/v1/drivers", post(register_driver).get(list_drivers))
+        .route("/v1/drivers/{driver_id}/revoke", post(retire_driver))
         .route("/v1/sites/{site_id}/units", post(create_unit).get(list_units))
         .route("/v1/sites/{site_id}/units/{unit_id}/residents", post(add_resident))
         .route("/v1/me", get(me))
@@ -512,7 +514,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Guards paths, counts responses and logs one structured line per request (never a body or
+/// a token).
 async fn count(State(state): S, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
     // Ids in paths are plain ASCII: refuse encoded NULs and control characters before they
     // reach a handler or the database.
     let path = req.uri().path();
@@ -527,6 +534,13 @@ async fn count(State(state): S, req: Request, next: Next) -> Response {
         next.run(req).await
     };
     let status = response.status();
+    tracing::info!(
+        %method,
+        route = route.as_deref().unwrap_or("-"),
+        status = status.as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
     let m = state.service.metrics();
     if status.is_server_error() {
         m.http_server_errors.inc()
@@ -663,6 +677,9 @@ async fn register_driver(State(s): S, Auth(p): Auth, h: HeaderMap, Body(b): Body
 }
 async fn list_drivers(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_drivers(&p, &page_of(&q)?).await?)
+}
+async fn retire_driver(State(s): S, Auth(p): Auth, Path(id): Path<String>) -> Res {
+    ok(StatusCode::OK, &s.service.retire_driver(&p, &id).await?)
 }
 async fn create_unit(
     State(s): S,

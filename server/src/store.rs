@@ -1088,6 +1088,17 @@ impl Store {
         )
     }
 
+    /// Retires a driver.
+    pub async fn retire_driver(&self, id: &str, now: i64) -> Result<()> {
+        exec!(
+            &self.pool,
+            "UPDATE drivers SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            now,
+            id.to_string()
+        )?;
+        Ok(())
+    }
+
     // --- units and residents ---
 
     /// Inserts a unit.

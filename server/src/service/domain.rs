@@ -984,6 +984,20 @@ impl Service {
         Ok(Paged::of(rows.into_iter().map(DriverView::from).collect(), page, |d| d.id.clone()))
     }
 
+    /// Retires a driver everywhere (carrier): no further grants; existing ones expire within
+    /// minutes. Sites that must stop them sooner revoke the driver in their door state.
+    pub async fn retire_driver(&self, p: &Principal, id: &str) -> Result<DriverView> {
+        if !p.is(Role::Carrier) {
+            return Err(Error::forbidden("retire drivers"));
+        }
+        let d =
+            self.store.driver(id).await?.filter(|d| p.carrier_id.as_deref() == Some(&d.carrier_id));
+        let d = d.ok_or_else(|| Error::not_found("driver"))?;
+        self.store.retire_driver(&d.id, now()).await?;
+        let d = self.store.driver(id).await?.ok_or_else(|| Error::not_found("driver"))?;
+        Ok(d.into())
+    }
+
     // --- units and residents ---
 
     /// Creates a unit (manager).

@@ -41,6 +41,7 @@ fn fill(path: &str, w: &World) -> String {
         .replace("{approval_id}", &w.approval_id)
         .replace("{unit_id}", &w.unit_id)
         .replace("{delivery_id}", &w.delivery_id)
+        .replace("{driver_id}", &w.driver_id)
 }
 
 #[tokio::test]

@@ -152,6 +152,12 @@ async fn grants_are_refused_outside_the_rules() {
         .await
         .refused(404, "not_found");
 
+        // Another carrier cannot retire our driver.
+        call(&w.base, "POST", &format!("/v1/drivers/{}/revoke", w.driver_id), &other_tok, None)
+            .await
+            .refused(404, "not_found");
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.ok();
+
         // Revoking the driver at the site stops grants at once.
         call(
             &w.base,
@@ -163,6 +169,14 @@ async fn grants_are_refused_outside_the_rules() {
         .await
         .ok();
         w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "driver_revoked");
+        // Retired by its own carrier: refused at every site.
+        let w2 = World::new(&server).await;
+        call(&w2.base, "POST", &format!("/v1/drivers/{}/revoke", w2.driver_id), &w2.carrier, None)
+            .await
+            .ok();
+        w2.ask(&w2.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
             .await
             .refused(422, "driver_revoked");
         eprintln!("{n}: refusals ok");
