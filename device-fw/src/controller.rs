@@ -24,7 +24,7 @@ use porter_protocol::{
 
 use crate::frame::{Fragmenter, FrameError, Progress, Reassembler};
 use crate::hal::{
-    Clock, DoorSensor, Entropy, Indicator, LockActuator, NorFlash, Signal, Transport, MTU,
+    Clock, DoorSensor, Entropy, Indicator, LockActuator, Mark, NorFlash, Signal, Transport, MTU,
 };
 use crate::storage::{
     IdentityRecord, PendingAudit, ReplayRecord, Storage, StorageError, StoredEnrolment,
@@ -548,7 +548,8 @@ where
         let Some(site) = &self.site else { return Ok(()) };
         let r =
             record(site.config.site, site.config.door, self.audit_len, at, self.audit_prev, event);
-        self.audit_prev = self.storage.append_audit(&r)?;
+        self.storage.append_audit(&r)?;
+        self.audit_prev = r.chain_hash().map_err(|_| StorageError::TooLarge)?;
         self.audit_len += 1;
         Ok(())
     }
@@ -809,7 +810,9 @@ where
         let clock = self.hw.clock.now();
         let Some(site) = self.site.as_mut() else { return Err((Refusal::NotEnrolled, 0, 0)) };
         let sequence_before = site.memory.state().sequence;
+        self.hw.clock.mark(Mark::DecisionStart);
         let decision = decide(&mut site.memory, &site.config, clock, &challenge, body);
+        self.hw.clock.mark(Mark::DecisionEnd);
         match decision {
             Decision::Admit(a) => {
                 let event = AuditEvent::Admitted {
@@ -828,6 +831,7 @@ where
                 let pending = PendingAudit { sequence: self.audit_len, at: a.at, event };
                 // 1. The spend (and any newer door state) durable; the audit record rides along.
                 self.persist(state_bytes, Some(pending)).map_err(|e| self.storage_refusal(e))?;
+                self.hw.clock.mark(Mark::SpendDurable);
                 // 2. The audit record in the log.
                 let Some(site) = self.site.as_ref() else { return Err((Refusal::Fault, 0, 0)) };
                 let r = record(
@@ -838,11 +842,15 @@ where
                     self.audit_prev,
                     event,
                 );
-                self.audit_prev =
-                    self.storage.append_audit(&r).map_err(|e| self.storage_refusal(e))?;
+                self.storage.append_audit(&r).map_err(|e| self.storage_refusal(e))?;
                 self.audit_len += 1;
+                self.hw.clock.mark(Mark::Logged);
                 // 3. Only now the relay.
                 self.hw.lock.release();
+                // The next record's link is hashed after the relay moved: it is not needed
+                // before, and boot recomputes it from flash if power fails first.
+                self.audit_prev =
+                    r.chain_hash().map_err(|_| self.storage_refusal(StorageError::TooLarge))?;
                 self.releases = self.releases.wrapping_add(1);
                 self.unlocked_until_ms =
                     Some(now_ms.saturating_add(u64::from(self.settings.unlock_ms)));

@@ -45,6 +45,24 @@ pub trait Clock {
     fn now(&mut self) -> Time;
     /// Milliseconds since boot, monotonic.
     fn millis(&mut self) -> u64;
+    /// Profiling: the controller passed `point` of an admission. A no-op unless a board wants
+    /// a cycle-level breakdown (the QEMU cost report does). MUST NOT block.
+    fn mark(&mut self, point: Mark) {
+        let _ = point;
+    }
+}
+
+/// Points of an admission, for [`Clock::mark`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// `DoorMemory::admit` is about to run.
+    DecisionStart,
+    /// It returned.
+    DecisionEnd,
+    /// The replay record (the spend) is durable.
+    SpendDurable,
+    /// The audit record is durable; the relay moves next.
+    Logged,
 }
 
 /// The source of challenge nonces and of the device key.

@@ -37,6 +37,6 @@ pub use crate::controller::{
     frame_error_code, BootError, Controller, Fault, Peripherals, Settings, MAX_RESPONSE_LEN,
 };
 pub use crate::hal::{
-    Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator, LockActuator, NorFlash,
+    Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator, LockActuator, Mark, NorFlash,
     Signal, Transport, TransportError, MTU,
 };

@@ -356,17 +356,17 @@ impl<F: NorFlash> Storage<F> {
         }
     }
 
-    /// Appends an audit record; its sequence must be the log's length. Returns its encoding's
-    /// chain hash.
-    pub fn append_audit(&mut self, record: &AuditRecord) -> Result<ChainHash, StorageError> {
+    /// Appends an audit record; its sequence must be the log's length. The next record's link
+    /// is `record.chain_hash()`, left to the caller so that an admission can move the relay
+    /// before hashing.
+    pub fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StorageError> {
         let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
         let bytes = record.encode(&mut buf).map_err(|_| StorageError::TooLarge)?;
         let expected = u64::from(self.audit.next_seq);
         if record.sequence != expected || record.sequence > u64::from(u32::MAX) {
             return Err(StorageError::OutOfSequence);
         }
-        self.append(Which::Audit, bytes)?;
-        Ok(ChainHash::of(bytes))
+        self.append(Which::Audit, bytes).map(|_| ())
     }
 
     /// The oldest audit record from which the ring holds every record up to the head (older

@@ -32,6 +32,8 @@ use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{debug, syscall};
 
 use porter_device::frame::LinkDecoder;
+#[cfg(feature = "test-hooks")]
+use porter_device::Mark;
 use porter_device::{
     Clock, Controller, DoorSensor, Entropy, EntropyError, FlashError, Indicator, LockActuator,
     NorFlash, Peripherals, Settings, Signal, Transport, TransportError, MTU,
@@ -50,6 +52,11 @@ static RELAY_PULSES: AtomicU32 = AtomicU32::new(0);
 /// last byte to the relay (decision, spend and audit record durable). Wraps after 171 s.
 static FRAGMENT_AT: AtomicU32 = AtomicU32::new(0);
 static ADMISSION_TICKS: AtomicU32 = AtomicU32::new(0);
+/// Low 32 bits of the ticks at each `Clock::mark` of the last admission, in `Mark` order.
+#[cfg(feature = "test-hooks")]
+static MARKS: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
+#[cfg(feature = "test-hooks")]
+static RELEASE_AT: AtomicU32 = AtomicU32::new(0);
 
 #[exception]
 fn SysTick() {
@@ -120,7 +127,10 @@ struct Relay;
 
 impl LockActuator for Relay {
     fn release(&mut self) {
-        let since = (ticks() as u32).wrapping_sub(FRAGMENT_AT.load(Ordering::Relaxed));
+        let now = ticks() as u32;
+        #[cfg(feature = "test-hooks")]
+        RELEASE_AT.store(now, Ordering::Relaxed);
+        let since = now.wrapping_sub(FRAGMENT_AT.load(Ordering::Relaxed));
         ADMISSION_TICKS.store(since, Ordering::Relaxed);
         RELAY_PULSES.fetch_add(1, Ordering::Relaxed);
         set_led(1, true);
@@ -169,6 +179,12 @@ impl Clock for BoardClock {
     }
     fn millis(&mut self) -> u64 {
         ticks() / TICKS_PER_MS
+    }
+    #[cfg(feature = "test-hooks")]
+    fn mark(&mut self, point: Mark) {
+        if let Some(slot) = MARKS.get(point as usize) {
+            slot.store(ticks() as u32, Ordering::Relaxed);
+        }
     }
 }
 
@@ -552,7 +568,17 @@ fn main() -> ! {
                         stack_after_verify,
                         stack_after_boot,
                     ];
-                    for v in values {
+                    // The admission's breakdown: before the decision (reassembly, dispatch),
+                    // the decision, the spend's write, the audit record's write, to the relay.
+                    let at = |i: usize| MARKS.get(i).map_or(0, |m| m.load(Ordering::Relaxed));
+                    let breakdown = [
+                        at(0).wrapping_sub(FRAGMENT_AT.load(Ordering::Relaxed)),
+                        at(1).wrapping_sub(at(0)),
+                        at(2).wrapping_sub(at(1)),
+                        at(3).wrapping_sub(at(2)),
+                        RELEASE_AT.load(Ordering::Relaxed).wrapping_sub(at(3)),
+                    ];
+                    for v in values.into_iter().chain(breakdown) {
                         for b in v.to_le_bytes() {
                             uart_write(b);
                         }

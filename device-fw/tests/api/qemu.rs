@@ -120,12 +120,14 @@ impl Board {
 
     /// (peak stack, static RAM, ticks from the presentation's last fragment to the relay, ticks
     /// of one raw verify, relay pulses, ticks of the whole poll that admitted, receipt included)
-    fn report(&mut self) -> [u32; 8] {
+    /// ..., peak stack after the raw verify, after boot, then the last admission's breakdown in
+    /// ticks: before the decision, the decision, the spend's write, the audit write, to relay.
+    fn report(&mut self) -> [u32; 13] {
         self.uart.write_all(&[REPORT]).unwrap();
-        let mut buf = [0u8; 33];
+        let mut buf = [0u8; 53];
         self.uart.read_exact(&mut buf).unwrap();
         assert_eq!(buf[0], REPORT);
-        let mut out = [0u32; 8];
+        let mut out = [0u32; 13];
         for (i, v) in out.iter_mut().enumerate() {
             *v = u32::from_le_bytes(buf[1 + 4 * i..5 + 4 * i].try_into().unwrap());
         }
@@ -320,8 +322,18 @@ fn qemu_cost_report() {
     };
     let cold = admit(&mut board, 10);
     let warm = admit(&mut board, 11);
-    let [stack, static_ram, warm_ticks, verify_ticks, _, warm_poll, after_verify, after_boot] =
+    let [stack, static_ram, warm_ticks, verify_ticks, _, warm_poll, after_verify, after_boot, pre, decision, spend, audit, relay] =
         warm;
+    let i = |t: u32| u64::from(t) * INSTRUCTIONS_PER_TICK;
+    println!(
+        "admission_breakdown_instructions before_decision={} decision={} spend_write={} audit_write={} to_relay={}",
+        i(pre),
+        i(decision),
+        i(spend),
+        i(audit),
+        i(relay)
+    );
+    println!("decision_over_verify {:.3}", f64::from(decision) / f64::from(verify_ticks));
     println!("peak_stack_after_raw_verify_bytes {after_verify}");
     println!("peak_stack_after_controller_boot_bytes {after_boot}");
     let cold_ticks = cold[2];
