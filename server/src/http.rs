@@ -395,6 +395,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     ep!("POST", "/v1/sites/{site_id}/webhooks", "Add a webhook endpoint", ["manager"]),
     ep!("GET", "/v1/sites/{site_id}/alarms", "List alarms", ["manager"]),
+    ep!("GET", "/v1/sites/{site_id}/grants", "List grants issued at the site", ["manager"]),
     ep!(
         "GET",
         "/v1/sites/{site_id}/entries",
@@ -493,6 +494,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sites/{site_id}/door-states/latest", get(latest_state))
         .route("/v1/sites/{site_id}/webhooks", post(add_webhook))
         .route("/v1/sites/{site_id}/alarms", get(alarms))
+        .route("/v1/sites/{site_id}/grants", get(site_grants))
         .route("/v1/sites/{site_id}/entries", get(entries))
         .route("/v1/sites/{site_id}/policy", get(policy))
         .route("/v1/receipts", post(receipt))
@@ -786,6 +788,9 @@ async fn add_webhook(
 }
 async fn alarms(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_alarms(&p, &site, &page_of(&q)?).await?)
+}
+async fn site_grants(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+    ok(StatusCode::OK, &s.service.list_grants(&p, &site, &page_of(&q)?).await?)
 }
 async fn entries(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_entries(&p, &site, &page_of(&q)?).await?)

@@ -1289,6 +1289,18 @@ impl Store {
         )
     }
 
+    /// A page of a site's grants.
+    pub async fn grants_of_site(&self, site_id: &str, page: &Page) -> Result<Vec<GrantRow>> {
+        all!(
+            &self.pool,
+            grant,
+            "SELECT * FROM grants WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            site_id.to_string(),
+            page.after.clone(),
+            page.limit
+        )
+    }
+
     /// A page of grants of a delivery.
     pub async fn grants_of_delivery(&self, delivery_id: &str) -> Result<Vec<GrantRow>> {
         all!(

@@ -249,6 +249,52 @@ impl From<store::DeliveryRow> for DeliveryView {
     }
 }
 
+/// A grant as the site's manager sees it: enough to revoke it or its driver, nothing that names
+/// a person (drivers are pseudonymous ids to the building).
+#[derive(Clone, Debug, Serialize)]
+pub struct GrantView {
+    /// Id (for a `grant` revocation).
+    pub id: String,
+    /// Delivery id.
+    pub delivery_id: String,
+    /// Driver id (for a `driver` revocation).
+    pub driver_id: String,
+    /// Carrier id.
+    pub carrier_id: String,
+    /// Issuer id.
+    pub issuer_id: String,
+    /// First serial.
+    pub serial: i64,
+    /// Entries per door.
+    pub uses: i64,
+    /// Doors.
+    pub doors: Vec<u16>,
+    /// Validity start.
+    pub not_before: i64,
+    /// Validity end.
+    pub not_after: i64,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+impl From<store::GrantRow> for GrantView {
+    fn from(g: store::GrantRow) -> Self {
+        GrantView {
+            doors: parse_doors(&g.doors).unwrap_or_default(),
+            id: g.id,
+            delivery_id: g.delivery_id,
+            driver_id: g.driver_id,
+            carrier_id: g.carrier_id,
+            issuer_id: g.issuer_id,
+            serial: g.serial,
+            uses: g.uses,
+            not_before: g.not_before,
+            not_after: g.not_after,
+            revoked: g.revoked_at.is_some(),
+        }
+    }
+}
+
 /// A new token: the secret is shown once.
 #[derive(Clone, Debug, Serialize)]
 pub struct TokenCreated {
@@ -1365,6 +1411,18 @@ impl Service {
         };
         self.store.insert_webhook(&row, now()).await?;
         Ok(WebhookCreated { id: row.id, url: row.url, secret: row.secret })
+    }
+
+    /// A site's grants (manager), to revoke a grant or its driver.
+    pub async fn list_grants(
+        &self,
+        p: &Principal,
+        site_id: &str,
+        page: &Page,
+    ) -> Result<Paged<GrantView>> {
+        self.managed_site(p, site_id, "list grants").await?;
+        let rows = self.store.grants_of_site(site_id, page).await?;
+        Ok(Paged::of(rows.into_iter().map(GrantView::from).collect(), page, |g| g.id.clone()))
     }
 
     /// A site's alarms (manager).

@@ -158,6 +158,18 @@ async fn grants_are_refused_outside_the_rules() {
             .refused(404, "not_found");
         w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.ok();
 
+        // The manager finds the driver through the site's grants (no names there).
+        let grants =
+            call(&w.base, "GET", &format!("/v1/sites/{}/grants", w.site_id), &w.manager, None)
+                .await
+                .ok();
+        assert!(grants["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["driver_id"] == w.driver_id.as_str()));
+        assert!(!grants.to_string().contains("van 7"));
+
         // Revoking the driver at the site stops grants at once.
         call(
             &w.base,
