@@ -324,7 +324,7 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
             self.replay.check(issuer_id, claims.serial, claims.uses, claims.not_before, skew)?;
 
         // Signatures, cheapest-to-skip first.
-        let cert_hash = CertHash::of(presentation.certificate);
+        let cert_hash = CertHash::of(certificate.body_bytes());
         let cert = if self.certs.contains(&cert_hash) {
             certificate.into_previously_verified()
         } else {

@@ -131,3 +131,29 @@ fn verifier_ram_is_within_4_kib() {
     );
     assert!(size <= 4096, "DoorMemory is {size} bytes");
 }
+
+/// A warm cache skips the root's signature only for a body the root signed: a widened body
+/// carrying the cached certificate's signature is verified, and refused.
+#[test]
+fn a_warm_cache_does_not_vouch_for_an_altered_certificate_body() {
+    let site = Site::new();
+    let mut memory = site.memory();
+    let (c, p) = site.valid(10, 1, 1);
+    assert!(matches!(memory.admit(&site.config, NOON, &c, &p), Decision::Admit(_)));
+
+    let genuine = site.seal_cert(&site.certificate_body());
+    let mut widened = site.certificate_body();
+    widened.limits.max_uses = 32;
+    widened.limits.max_grant_lifetime = 86_400;
+    let mut buf = [0u8; MAX_CERTIFICATE_LEN];
+    let body_len = encode(&widened, &mut buf).unwrap().len();
+    let forged = [&buf[..body_len], &genuine[genuine.len() - 64..]].concat();
+
+    let challenge = site.challenge(NOON, 2);
+    let grant = site.seal_grant(&site.grant_body(11, 32));
+    let p = site.present(&challenge, &grant, &forged, None);
+    assert_eq!(
+        memory.admit(&site.config, NOON, &challenge, &p),
+        Decision::Reject(Error::CertBadSignature)
+    );
+}
