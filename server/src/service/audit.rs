@@ -317,7 +317,6 @@ impl Service {
             },
             None => ChainFollower::new(),
         };
-        let start = follower.next_sequence;
         let mut fresh: Vec<(AuditRecord, String, String)> = Vec::new();
         for (n, record_hex) in req.records.iter().enumerate() {
             let bytes = hex_bytes("record", record_hex, porter_protocol::MAX_AUDIT_RECORD_LEN)?;
@@ -484,9 +483,27 @@ impl Service {
                 unmatched += 1;
             }
         }
+        // What the door itself flagged (forced open, held open, lockout, clock trouble, a
+        // repaired torn write) becomes a server alarm for the manager.
+        for (record, _, _) in &fresh {
+            if let AuditEvent::Alarm(alarm) = record.event {
+                self.metrics().alarms.inc();
+                let row = store::AlarmRow {
+                    id: new_id("alm"),
+                    site_id: site.id.clone(),
+                    door_id: Some(door.id.clone()),
+                    kind: "door_alarm".into(),
+                    detail: format!(
+                        "the door logged {alarm:?} at {} (log sequence {})",
+                        record.at.0, record.sequence
+                    ),
+                    created_at: now,
+                };
+                Store::insert_alarm_tx(&mut tx, &row).await?;
+            }
+        }
         tx.commit().await?;
         self.metrics().audit_records.add(fresh.len() as u64);
-        let _ = start;
         Ok(BatchOutcome {
             accepted: fresh.len(),
             next_sequence: follower.next_sequence,

@@ -197,8 +197,8 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         .ok();
         assert_eq!((b["admissions"].as_u64(), b["unmatched"].as_u64()), (Some(2), Some(1)));
 
-        // A gap: records 3 and 4 exist, only 4 is sent.
-        log.append(now() as u32, AuditEvent::Boot);
+        // A gap: records 3 and 4 exist, only 4 is sent. (Record 3 is the door's own alarm.)
+        log.append(now() as u32, AuditEvent::Alarm(porter_protocol::Alarm::ForcedOpen));
         log.append(now() as u32, AuditEvent::Boot);
         call(
             &w.base,
@@ -272,7 +272,7 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         kinds.sort();
         assert_eq!(
             kinds,
-            ["audit_fork", "audit_fork", "audit_gap", "unmatched_admission"],
+            ["audit_fork", "audit_fork", "audit_gap", "door_alarm", "unmatched_admission"],
             "{}",
             backend.name()
         );
