@@ -38,6 +38,16 @@ async fn an_issued_grant_opens_the_door_and_serials_never_overlap() {
         assert_eq!(g["doors"], json!([1]));
         assert!(g["not_after"].as_u64().unwrap() - g["not_before"].as_u64().unwrap() <= 600);
 
+        // Residents see the building's delivery-access policy.
+        let policy =
+            call(&w.base, "GET", &format!("/v1/sites/{}/policy", w.site_id), &w.resident, None)
+                .await
+                .ok();
+        assert_eq!(
+            policy,
+            json!([{"carrier": "Rapid Parcel", "doors": [1], "max_uses": 4, "max_lifetime_minutes": 15, "hours": [127, 0, 1440]}])
+        );
+
         // A grant with `uses` entries owns serial .. serial + uses.
         let a = w.ask(&w.delivery_id, json!({"uses": 3, "lifetime_minutes": 5})).await.ok();
         let b = w.ask(&w.delivery_id, json!({"uses": 2, "lifetime_minutes": 5})).await.ok();
