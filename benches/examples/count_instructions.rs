@@ -1,38 +1,52 @@
-//! Runs one operation a given number of times, for instruction counting under valgrind:
-//! `count_instructions <raw_verify|steady_state|cold_certificate> <times>`. `bench.sh` runs it
-//! with 0 and N repetitions and divides the difference by N, which cancels the setup cost.
-//! Instruction counts do not depend on what else the machine is doing, unlike criterion's times.
+//! Runs one operation over the benchmark's samples a given number of rounds, for instruction
+//! counting under valgrind: `count_instructions <raw_verify|steady_state|cold_certificate>
+//! <rounds>`. `benches/instructions.sh` runs it with 0 and N rounds and divides the difference
+//! by N x SAMPLES, which cancels the setup cost. Instruction counts do not depend on what else
+//! the machine is doing, unlike criterion's times.
 
 use porter_benches::{Bench, NOON};
 use porter_protocol::Decision;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (Some(op), Some(times)) = (args.next(), args.next().and_then(|n| n.parse::<u32>().ok()))
+    let (Some(op), Some(rounds)) = (args.next(), args.next().and_then(|n| n.parse::<u32>().ok()))
     else {
-        eprintln!("usage: count_instructions <raw_verify|steady_state|cold_certificate> <times>");
+        eprintln!("usage: count_instructions <raw_verify|steady_state|cold_certificate> <rounds>");
         std::process::exit(2);
     };
     let bench = Bench::new().expect("the benchmark site is valid");
-    let (body, signature) = bench.grant.split_at(bench.grant.len() - 64);
     let key = ed25519_compact::PublicKey::new(bench.issuer);
-    let signature = ed25519_compact::Signature::from_slice(signature).expect("64 bytes");
-    let tagged = [b"porter/v1/grant\0".as_slice(), body].concat();
-    let mut memories: Vec<_> = (0..times)
-        .map(|_| if op == "cold_certificate" { bench.cold.clone() } else { bench.warm.clone() })
+    let signed: Vec<(Vec<u8>, ed25519_compact::Signature)> = bench
+        .grants
+        .iter()
+        .map(|g| {
+            let (body, signature) = g.split_at(g.len() - 64);
+            let tagged = [b"porter/v1/grant\0".as_slice(), body].concat();
+            (tagged, ed25519_compact::Signature::from_slice(signature).expect("64 bytes"))
+        })
         .collect();
-    for memory in &mut memories {
+    let fresh = if op == "cold_certificate" { &bench.cold } else { &bench.warm };
+    let mut memories: Vec<_> =
+        (0..rounds as usize * bench.attempts.len()).map(|_| fresh.clone()).collect();
+    for (i, memory) in memories.iter_mut().enumerate() {
+        let sample = i % bench.attempts.len();
         let ok = match op.as_str() {
-            "raw_verify" => key.verify(std::hint::black_box(&tagged), &signature).is_ok(),
-            "steady_state" | "cold_certificate" => matches!(
-                memory.admit(
-                    &bench.config,
-                    NOON,
-                    &bench.challenge,
-                    std::hint::black_box(&bench.presentation)
-                ),
-                Decision::Admit(_)
-            ),
+            "raw_verify" => {
+                let (message, signature) = &signed[sample];
+                key.verify(std::hint::black_box(message), signature).is_ok()
+            }
+            "steady_state" | "cold_certificate" => {
+                let attempt = &bench.attempts[sample];
+                matches!(
+                    memory.admit(
+                        &bench.config,
+                        NOON,
+                        &attempt.challenge,
+                        std::hint::black_box(&attempt.presentation)
+                    ),
+                    Decision::Admit(_)
+                )
+            }
             other => {
                 eprintln!("unknown operation {other}");
                 std::process::exit(2);

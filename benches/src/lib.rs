@@ -8,7 +8,21 @@ pub const NOON: Time = Time(1_795_435_200);
 const SITE: SiteId = SiteId(0x5157_0001);
 const DOOR: DoorId = DoorId(1);
 
-/// A door, its warmed-up memory, and a valid presentation it has not seen.
+/// How many different grants and presentations each measurement cycles through. Ed25519
+/// verification is variable-time (its cost depends on the signature's scalars by about 1%),
+/// so a ratio of one signature's cost to another's would carry that noise; averaging over
+/// many signatures removes it.
+pub const SAMPLES: usize = 16;
+
+/// One attempt the warm door has not seen: its challenge and the presentation answering it.
+pub struct Attempt {
+    /// The door's challenge.
+    pub challenge: Challenge,
+    /// A valid presentation of a fresh grant.
+    pub presentation: Vec<u8>,
+}
+
+/// A door, its warmed-up memory, and valid presentations it has not seen.
 pub struct Bench {
     /// The door's configuration.
     pub config: DoorConfig,
@@ -16,12 +30,10 @@ pub struct Bench {
     pub warm: DoorMemory,
     /// Memory of a door that has seen nothing.
     pub cold: DoorMemory,
-    /// The challenge the presentation answers.
-    pub challenge: Challenge,
-    /// A valid presentation of a fresh grant.
-    pub presentation: Vec<u8>,
-    /// A signed grant, its issuer key and signature: the raw-verify baseline's inputs.
-    pub grant: Vec<u8>,
+    /// [`SAMPLES`] attempts, each with its own grant, challenge and proof.
+    pub attempts: Vec<Attempt>,
+    /// [`SAMPLES`] signed grants: the raw-verify baseline's inputs.
+    pub grants: Vec<Vec<u8>>,
     /// The issuer's public key.
     pub issuer: [u8; 32],
 }
@@ -83,17 +95,17 @@ impl Bench {
             return Err(e);
         }
 
-        let grant = grant_body(holder.public_key(), 2).seal(&issuer, &mut g)?.to_vec();
-        let challenge = Challenge::new(SITE, DOOR, [2; 16], NOON);
-        let presentation = present(&holder, &challenge, &grant, &cert, None, &mut out)?.to_vec();
-        Ok(Bench {
-            config,
-            warm,
-            cold,
-            challenge,
-            presentation,
-            grant,
-            issuer: issuer.public_key().0,
-        })
+        let mut grants = Vec::with_capacity(SAMPLES);
+        let mut attempts = Vec::with_capacity(SAMPLES);
+        for i in 0..SAMPLES as u8 {
+            let grant =
+                grant_body(holder.public_key(), 2 + u64::from(i)).seal(&issuer, &mut g)?.to_vec();
+            let challenge = Challenge::new(SITE, DOOR, [2 + i; 16], NOON);
+            let presentation =
+                present(&holder, &challenge, &grant, &cert, None, &mut out)?.to_vec();
+            grants.push(grant);
+            attempts.push(Attempt { challenge, presentation });
+        }
+        Ok(Bench { config, warm, cold, attempts, grants, issuer: issuer.public_key().0 })
     }
 }
