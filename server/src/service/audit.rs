@@ -417,6 +417,21 @@ impl Service {
                 "the door's signed head disagrees with the verified log: alarm raised",
             ));
         }
+        // Records are not signed one by one: only the head anchors them. New records are taken
+        // only when the batch ends exactly at the signed head, so a phone cannot slip in records
+        // of its own making after the last anchored one.
+        if !fresh.is_empty() && head.length != follower.next_sequence {
+            let first = fresh.first().map_or(0, |(r, _, _)| r.sequence);
+            return Err(Error::conflict(
+                "unanchored_records",
+                format!(
+                    "the batch must end at the door's signed head: send records {first}..{} \
+                     with the head of length {}",
+                    head.length.max(follower.next_sequence),
+                    head.length.max(follower.next_sequence)
+                ),
+            ));
+        }
         // Match admissions before the write transaction (reads use the pool).
         let mut admitted = Vec::new();
         for (record, record_hex, _) in &fresh {
@@ -508,7 +523,7 @@ impl Service {
             accepted: fresh.len(),
             next_sequence: follower.next_sequence,
             head_length: head.length,
-            complete: head.length <= follower.next_sequence,
+            complete: head.length == follower.next_sequence,
             admissions: admitted.len(),
             unmatched,
         })

@@ -259,6 +259,25 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         .await
         .ok();
 
+        // Records the head does not reach are not anchored by any signature: refused.
+        log.append(now() as u32, AuditEvent::Boot);
+        log.append(now() as u32, AuditEvent::Boot);
+        let mut partial = log.batch(&w.site_id, 5, 6, &w.device);
+        partial["head"] = json!(log.head(&w.device)); // length 7
+        call(&w.base, "POST", "/v1/audit-batches", &device, Some(partial))
+            .await
+            .refused(409, "unanchored_records");
+        let b = call(
+            &w.base,
+            "POST",
+            "/v1/audit-batches",
+            &device,
+            Some(log.batch(&w.site_id, 5, 7, &w.device)),
+        )
+        .await
+        .ok();
+        assert_eq!((b["accepted"].as_u64(), b["complete"].as_bool()), (Some(2), Some(true)));
+
         let alarms =
             call(&w.base, "GET", &format!("/v1/sites/{}/alarms", w.site_id), &w.manager, None)
                 .await
