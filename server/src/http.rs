@@ -439,7 +439,11 @@ pub fn openapi() -> serde_json::Value {
             },
         });
         if e.method == "POST" || e.method == "PUT" {
-            op["requestBody"] = serde_json::json!({"content": {"application/json": {"schema": {"type": "object"}}}});
+            let mut media = serde_json::json!({"schema": {"type": "object"}});
+            if let Some(example) = example_body(e.method, e.path) {
+                media["example"] = example;
+            }
+            op["requestBody"] = serde_json::json!({"content": {"application/json": media}});
             if let Some(params) = op["parameters"].as_array_mut() {
                 params.push(serde_json::json!({
                     "name": "Idempotency-Key", "in": "header", "required": false,
@@ -459,6 +463,55 @@ pub fn openapi() -> serde_json::Value {
             "schemas": {"Error": {"type": "object", "required": ["code", "message"], "properties": {
                 "code": {"type": "string"}, "message": {"type": "string"}}}},
         },
+    })
+}
+
+/// An example request body per creating endpoint, for the OpenAPI document.
+fn example_body(method: &str, path: &str) -> Option<serde_json::Value> {
+    use serde_json::json;
+    Some(match (method, path) {
+        ("POST", "/v1/tokens") => {
+            json!({"role": "manager", "site_id": "site_…", "label": "front desk"})
+        }
+        ("POST", "/v1/sites") => {
+            json!({"name": "12 Rue Exemple", "site_number": 12345, "root_key": "<64 hex>", "utc_offset_minutes": 60})
+        }
+        ("POST", "/v1/sites/{site_id}/doors") => {
+            json!({"name": "street door", "enrolment": "<hex from porter root enroll-device>"})
+        }
+        ("PUT", "/v1/sites/{site_id}/issuers/{issuer_id}/certificate") => {
+            json!({"certificate": "<hex from porter root certify-issuer>"})
+        }
+        ("POST", "/v1/carriers") => json!({"name": "Rapid Parcel"}),
+        ("POST", "/v1/sites/{site_id}/approvals") => {
+            json!({"carrier_id": "car_…", "issuer_id": "iss_…", "doors": [1], "max_uses": 2, "max_lifetime_minutes": 15})
+        }
+        ("POST", "/v1/drivers") => json!({"holder_key": "<64 hex>", "label": "van 7"}),
+        ("POST", "/v1/sites/{site_id}/units") => json!({"label": "4B"}),
+        ("POST", "/v1/sites/{site_id}/units/{unit_id}/residents") => {
+            json!({"display_name": "A. Martin"})
+        }
+        ("PUT", "/v1/me/opt-out") => json!({"opted_out": true}),
+        ("POST", "/v1/deliveries") => {
+            json!({"site_id": "site_…", "unit": "4B", "tracking_number": "1Z999AA10123456784", "window_start": 1795435200, "window_end": 1795442400})
+        }
+        ("POST", "/v1/deliveries/{delivery_id}/grants") => {
+            json!({"uses": 1, "lifetime_minutes": 10, "doors": [1]})
+        }
+        ("POST", "/v1/sites/{site_id}/revocations") => json!({"kind": "driver", "id": "drv_…"}),
+        ("POST", "/v1/sites/{site_id}/door-states") => {
+            json!({"state": "<hex from porter root sign-state>"})
+        }
+        ("POST", "/v1/sites/{site_id}/webhooks") => {
+            json!({"url": "http://resident-app.internal:8080/porter"})
+        }
+        ("POST", "/v1/receipts") => {
+            json!({"site_id": "site_…", "door_number": 1, "receipt": "<hex>"})
+        }
+        ("POST", "/v1/audit-batches") => {
+            json!({"site_id": "site_…", "door_number": 1, "records": ["<hex>"], "head": "<hex>"})
+        }
+        _ => return None,
     })
 }
 
