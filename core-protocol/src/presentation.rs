@@ -65,10 +65,13 @@ pub struct Presentation<'a> {
     /// Wire format version, [`crate::VERSION`].
     pub version: u8,
     /// The signed grant, exactly as the issuer produced it.
+    #[serde(serialize_with = "codec::as_bytes")]
     pub grant: &'a [u8],
     /// The signed issuer certificate.
+    #[serde(serialize_with = "codec::as_bytes")]
     pub certificate: &'a [u8],
     /// Signed door state, carried for the site root.
+    #[serde(serialize_with = "codec::option_as_bytes")]
     pub door_state: Option<&'a [u8]>,
 }
 
