@@ -306,7 +306,9 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
         if claims.uses > limits.max_uses {
             return Err(Error::GrantTooManyUses);
         }
-        let local = i64::from(now.0) + i64::from(header.utc_offset_minutes) * 60;
+        // Local time; the offset is at most 18 hours, so only dates in 1970 could go negative.
+        let offset = i32::from(header.utc_offset_minutes) * 60;
+        let local = now.0.saturating_add_signed(offset);
         if !limits.hours.contains(local) {
             return Err(Error::GrantOutsideHours);
         }

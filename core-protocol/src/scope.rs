@@ -110,18 +110,22 @@ impl Hours {
     pub const ALWAYS: Hours = Hours { weekdays: 0x7f, from_minute: 0, to_minute: 1440 };
 
     /// Whether local time `local` (seconds since the epoch, shifted by the site's UTC offset)
-    /// is inside the window.
-    pub fn contains(&self, local: i64) -> bool {
-        let day = local.div_euclid(86_400);
-        let minute = (local.rem_euclid(86_400) / 60) as u16;
+    /// is inside the window. 32-bit arithmetic: a Cortex-M4 divides 32-bit numbers in
+    /// hardware but 64-bit ones in a library routine.
+    pub fn contains(&self, local: u32) -> bool {
+        if *self == Hours::ALWAYS {
+            return true;
+        }
+        let day = local / 86_400;
+        let minute = ((local % 86_400) / 60) as u16;
         // 1970-01-01 was a Thursday: weekday 3 counting Monday as 0.
-        let weekday = |day: i64| (day + 3).rem_euclid(7) as u8;
-        let allowed = |day: i64| self.weekdays & (1 << weekday(day)) != 0;
+        let weekday = |day: u32| ((day + 3) % 7) as u8;
+        let allowed = |day: u32| self.weekdays & (1 << weekday(day)) != 0;
         if self.from_minute < self.to_minute {
             allowed(day) && (self.from_minute..self.to_minute).contains(&minute)
         } else {
             (minute >= self.from_minute && allowed(day))
-                || (minute < self.to_minute && allowed(day - 1))
+                || (minute < self.to_minute && day > 0 && allowed(day - 1))
         }
     }
 
@@ -138,7 +142,7 @@ mod tests {
     use super::*;
 
     // 2026-11-23 is a Monday.
-    const MONDAY_MIDNIGHT: i64 = 1_795_392_000;
+    const MONDAY_MIDNIGHT: u32 = 1_795_392_000;
 
     #[test]
     fn weekday_arithmetic_matches_the_calendar() {
