@@ -495,3 +495,46 @@ async fn weak_holder_keys_are_refused_and_tracking_numbers_are_never_stored() {
         assert!(!bytes.windows(tracking.len()).any(|w| w == tracking.as_bytes()));
     }
 }
+
+/// Grant issuance rate, printed (run with `--ignored --nocapture`): sequential and 8 at a time.
+#[tokio::test]
+#[ignore = "a measurement, not a check"]
+async fn measure_grant_issuance_rate() {
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        let n = 200;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.ok();
+        }
+        let sequential = n as f64 / start.elapsed().as_secs_f64();
+        let start = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (base, driver, delivery) =
+                (w.base.clone(), w.driver.clone(), w.delivery_id.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..n / 8 {
+                    call(
+                        &base,
+                        "POST",
+                        &format!("/v1/deliveries/{delivery}/grants"),
+                        &driver,
+                        Some(json!({"uses": 1, "lifetime_minutes": 5})),
+                    )
+                    .await
+                    .ok();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let parallel = n as f64 / start.elapsed().as_secs_f64();
+        println!(
+            "{}: {sequential:.0} grants/s one at a time, {parallel:.0} grants/s 8 at a time",
+            backend.name()
+        );
+    }
+}
