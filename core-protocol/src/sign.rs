@@ -10,8 +10,9 @@ use crate::presentation::{Challenge, Presentation, MAX_CHALLENGE_LEN, MAX_PRESEN
 use crate::signed::seal;
 use crate::Error;
 
-/// The longest holder-proof message: tag, challenge, presentation body.
-pub const MAX_PROOF_MESSAGE_LEN: usize = 32 + MAX_CHALLENGE_LEN + MAX_PRESENTATION_LEN;
+/// The longest holder-proof message: tag, challenge, two signatures, the largest door state.
+pub const MAX_PROOF_MESSAGE_LEN: usize =
+    32 + MAX_CHALLENGE_LEN + 2 * 64 + crate::door_state::MAX_DOOR_STATE_LEN;
 
 impl Certificate {
     /// Encodes the certificate and signs it with the site root key.
@@ -42,22 +43,24 @@ impl DoorState {
 }
 
 /// The exact message a holder signs to answer `challenge_bytes` with a presentation whose
-/// body is `presentation_body` ([`Presentation::encode_body`]): `tag || challenge || body`.
-/// For signers that live elsewhere (a platform keystore); then [`Presentation::assemble`].
+/// body is `presentation_body` ([`Presentation::encode_body`]): `tag || challenge || grant
+/// signature || certificate signature || door state bytes (if carried)`. For signers that live
+/// elsewhere (a platform keystore); then [`Presentation::assemble`].
 pub fn holder_proof_message<'b>(
     challenge_bytes: &[u8],
     presentation_body: &[u8],
     out: &'b mut [u8],
 ) -> Result<&'b [u8], Error> {
-    let tag = Domain::HolderProof.tag();
-    let total = tag.len() + challenge_bytes.len() + presentation_body.len();
-    let out = out.get_mut(..total).ok_or(Error::BufferTooSmall)?;
-    let (t, rest) = out.split_at_mut(tag.len());
-    t.copy_from_slice(tag);
-    let (c, b) = rest.split_at_mut(challenge_bytes.len());
-    c.copy_from_slice(challenge_bytes);
-    b.copy_from_slice(presentation_body);
-    Ok(out)
+    let body: Presentation<'_> = crate::codec::decode(presentation_body, MAX_PRESENTATION_LEN)?;
+    let [grant_signature, cert_signature, state] = body.proof_parts()?;
+    let mut len = 0;
+    for part in [Domain::HolderProof.tag(), challenge_bytes, grant_signature, cert_signature, state]
+    {
+        let end = len + part.len();
+        out.get_mut(len..end).ok_or(Error::BufferTooSmall)?.copy_from_slice(part);
+        len = end;
+    }
+    out.get(..len).ok_or(Error::BufferTooSmall)
 }
 
 /// Signs the holder proof with a key held in memory.
@@ -66,9 +69,11 @@ pub fn sign_holder_proof(
     challenge_bytes: &[u8],
     presentation_body: &[u8],
 ) -> Result<Signature, Error> {
+    let body: Presentation<'_> = crate::codec::decode(presentation_body, MAX_PRESENTATION_LEN)?;
+    let [grant_signature, cert_signature, state] = body.proof_parts()?;
     holder.sign_parts_in::<MAX_PROOF_MESSAGE_LEN>(
         Domain::HolderProof,
-        &[challenge_bytes, presentation_body],
+        &[challenge_bytes, grant_signature, cert_signature, state],
     )
 }
 

@@ -74,15 +74,15 @@ impl<'a, T> Unverified<'a, T> {
         Ok(self.body)
     }
 
-    /// Checks a signature over `domain tag || prefix || body bytes` without consuming the
-    /// message: for the holder proof, whose prefix is the door's challenge.
-    pub(crate) fn check_signature(
+    /// Checks this message's signature over `domain tag || parts...` rather than over its
+    /// body: for the holder proof, which covers the challenge and the parts' signatures.
+    pub(crate) fn check_signature_over(
         &self,
         key: &PublicKey,
         domain: Domain,
-        prefix: &[u8],
+        parts: &[&[u8]],
     ) -> Result<(), VerifyError> {
-        keys::verify(key, domain, &[prefix, self.body_bytes], &self.signature)
+        keys::verify(key, domain, parts, &self.signature)
     }
 
     /// Hands over the body without a signature check: only after the very same bytes were
