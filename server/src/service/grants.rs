@@ -289,7 +289,9 @@ impl Service {
         }
         let offset =
             state.as_ref().map_or(site.utc_offset_minutes, |s| i64::from(s.utc_offset_minutes));
-        if !cert.limits.hours.contains(now + offset * 60) {
+        // Local time outside u32 (before 1970 or after 2106) fails closed.
+        let local = u32::try_from(now + offset * 60).ok();
+        if !local.is_some_and(|local| cert.limits.hours.contains(local)) {
             return Err(refused(
                 "outside_hours",
                 "the issuer certificate does not allow entry at this hour or weekday",
