@@ -300,8 +300,9 @@ fn qemu_board_gets_every_vector_verdict_over_the_uart_and_logs_it() {
 /// verification.
 const RAM_BUDGET: u32 = 32 * 1024;
 const RATIO_BUDGET: f64 = 2.1;
-/// The admission ratio is over budget today (2.12x, see the README): this ceiling guards it
-/// against regression. The RAM budget is met and enforced as is.
+/// The admission ratio meets its budget today (2.09x, see the README), but Ed25519 verification
+/// is variable-time, so a change of keys or messages moves the figure by about 1%: the test
+/// guards against regression with this ceiling and reports the budget's status.
 const RATIO_CEILING: f64 = 2.15;
 
 #[test]
