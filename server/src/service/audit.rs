@@ -106,8 +106,6 @@ impl Service {
         kind: &str,
         detail: String,
     ) -> Result<()> {
-        tracing::warn!(site, door, kind, %detail, "alarm");
-        self.metrics().alarms.inc();
         let row = store::AlarmRow {
             id: new_id("alm"),
             site_id: site.into(),
@@ -116,7 +114,9 @@ impl Service {
             detail,
             created_at: now(),
         };
-        Ok(self.store().insert_alarm(&row).await?)
+        let mut tx = self.store().begin().await?;
+        self.raise_alarm(&mut tx, &row).await?;
+        Ok(tx.commit().await?)
     }
 
     /// Matches an admission to the grant it names: same issuer key and serial at the site,
@@ -210,7 +210,6 @@ impl Service {
                 self.notify(tx, &site.id, unit, "delivery.entered", data).await?;
             }
             Err(reason) => {
-                self.metrics().alarms.inc();
                 let row = store::AlarmRow {
                     id: new_id("alm"),
                     site_id: site.id.clone(),
@@ -219,7 +218,7 @@ impl Service {
                     detail: format!("admission at log sequence {}: {reason}", a.sequence),
                     created_at: now,
                 };
-                Store::insert_alarm_tx(tx, &row).await?;
+                self.raise_alarm(tx, &row).await?;
             }
         }
         Ok(true)
@@ -502,7 +501,6 @@ impl Service {
         // repaired torn write) becomes a server alarm for the manager.
         for (record, _, _) in &fresh {
             if let AuditEvent::Alarm(alarm) = record.event {
-                self.metrics().alarms.inc();
                 let row = store::AlarmRow {
                     id: new_id("alm"),
                     site_id: site.id.clone(),
@@ -514,7 +512,7 @@ impl Service {
                     ),
                     created_at: now,
                 };
-                Store::insert_alarm_tx(&mut tx, &row).await?;
+                self.raise_alarm(&mut tx, &row).await?;
             }
         }
         tx.commit().await?;

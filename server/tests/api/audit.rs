@@ -177,6 +177,16 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         let w = World::new(&server).await;
         let g = w.grant().await;
         let device = w.device_token().await;
+        // The manager's systems hear of every alarm by webhook (receiver down: queued).
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/webhooks", w.site_id),
+            &w.manager,
+            Some(json!({"url": "http://127.0.0.1:9/alarms"})),
+        )
+        .await
+        .ok();
         let mut log = DoorLog::new(w.site_number);
         log.append(now() as u32, AuditEvent::Boot);
         log.append(now() as u32, admitted(&w, &g));
@@ -294,6 +304,22 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
             ["audit_fork", "audit_fork", "audit_gap", "door_alarm", "unmatched_admission"],
             "{}",
             backend.name()
+        );
+        let queued = server.service.store().due_outbox(now() + 1, 100).await.unwrap();
+        let mut raised: Vec<String> = queued
+            .iter()
+            .filter(|m| m.event == "alarm.raised")
+            .map(|m| {
+                serde_json::from_str::<serde_json::Value>(&m.body).unwrap()["data"]["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        raised.sort();
+        assert_eq!(
+            raised,
+            ["audit_fork", "audit_fork", "audit_gap", "door_alarm", "unmatched_admission"]
         );
         // A device token cannot upload for another door.
         let other_device = new_key();
