@@ -24,7 +24,7 @@
 #define PORTER_MAX_PRESENTATION_LEN 4160
 
 // Bytes that always hold a proof message (`porter_proof_message`).
-#define PORTER_MAX_PROOF_MESSAGE_LEN 4224
+#define PORTER_MAX_PROOF_MESSAGE_LEN 3776
 
 // Bytes that always hold a door challenge.
 #define PORTER_MAX_CHALLENGE_LEN 32

@@ -77,7 +77,7 @@ pub use crate::result::{porter_coarse, porter_result, porter_result_coarse, port
 /// Bytes that always hold a presentation.
 pub const PORTER_MAX_PRESENTATION_LEN: usize = 4160;
 /// Bytes that always hold a proof message (`porter_proof_message`).
-pub const PORTER_MAX_PROOF_MESSAGE_LEN: usize = 4224;
+pub const PORTER_MAX_PROOF_MESSAGE_LEN: usize = 3776;
 /// Bytes that always hold a door challenge.
 pub const PORTER_MAX_CHALLENGE_LEN: usize = 32;
 /// Bytes that always hold a signed grant.

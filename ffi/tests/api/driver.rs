@@ -18,7 +18,7 @@ fn holder(d: &DriverData) -> *mut porter_holder_key {
 
 /// Calls `build` with an output buffer and returns the bytes it wrote.
 fn output(build: impl FnOnce(*mut u8, usize, *mut usize) -> porter_result) -> Vec<u8> {
-    let mut out = vec![0u8; PORTER_MAX_PROOF_MESSAGE_LEN];
+    let mut out = vec![0u8; PORTER_MAX_PRESENTATION_LEN.max(PORTER_MAX_PROOF_MESSAGE_LEN)];
     let mut written = 0;
     assert_eq!(build(out.as_mut_ptr(), out.len(), &mut written), porter_result::Ok);
     out.truncate(written);

@@ -18,6 +18,11 @@
 
 #include "porter.h"
 
+/* Room for a presentation or a proof message, whichever is longer. */
+#define OUT_LEN                                                                                 \
+    (PORTER_MAX_PRESENTATION_LEN > PORTER_MAX_PROOF_MESSAGE_LEN ? PORTER_MAX_PRESENTATION_LEN   \
+                                                                : PORTER_MAX_PROOF_MESSAGE_LEN)
+
 static uint8_t seed[32], root[32], device[32], challenge[PORTER_MAX_CHALLENGE_LEN],
     cert[PORTER_MAX_CERTIFICATE_LEN], grant[PORTER_MAX_GRANT_LEN];
 static uint8_t presentation[PORTER_MAX_PRESENTATION_LEN], state[PORTER_MAX_DOOR_STATE_LEN],
@@ -116,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *in = data + 1;
     size_t n = size - 1;
     static uint8_t memory[PORTER_MAX_DOOR_MEMORY_LEN], before[PORTER_MAX_DOOR_MEMORY_LEN];
-    static uint8_t out[PORTER_MAX_PROOF_MESSAGE_LEN];
+    static uint8_t out[OUT_LEN];
     size_t memory_len = 0, written = 0;
     porter_result r;
 

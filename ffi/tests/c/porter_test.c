@@ -14,6 +14,11 @@
 
 #include "porter.h"
 
+/* Room for a presentation or a proof message, whichever is longer. */
+#define OUT_LEN                                                                                 \
+    (PORTER_MAX_PRESENTATION_LEN > PORTER_MAX_PROOF_MESSAGE_LEN ? PORTER_MAX_PRESENTATION_LEN   \
+                                                                : PORTER_MAX_PROOF_MESSAGE_LEN)
+
 #include <stddef.h>
 
 /* The structs' layout, pinned to the numbers the Rust and Kotlin tests pin. */
@@ -323,7 +328,7 @@ static void run_driver_flow(void) {
           expected = hexv("presentation"), public_key = hexv("holder_public"),
           message = hexv("proof_message"), signature = hexv("proof_signature"),
           root = hexv("root"), receipt_bytes = hexv("receipt"), device = hexv("device_public");
-    static uint8_t out[PORTER_MAX_PROOF_MESSAGE_LEN];
+    static uint8_t out[OUT_LEN];
     size_t written = 0;
 
     /* The key, and what the grant allows. */

@@ -47,7 +47,7 @@ public enum Porter {
     public static var version: String { String(cString: porter_version()) }
 
     public static let maxPresentationLength = 4160
-    public static let maxProofMessageLength = 4224
+    public static let maxProofMessageLength = 3776
     public static let maxChallengeLength = 32
     public static let maxDoorMemoryLength = 4096
     public static let maxAuditRecordLength = 128

@@ -29,7 +29,7 @@ enum class Role { DELIVERY, SERVICE }
 object Porter {
     const val OK = 0
     const val MAX_PRESENTATION_LEN = 4160
-    const val MAX_PROOF_MESSAGE_LEN = 4224
+    const val MAX_PROOF_MESSAGE_LEN = 3776
     const val MAX_CHALLENGE_LEN = 32
     const val MAX_DOOR_MEMORY_LEN = 4096
     const val MAX_AUDIT_RECORD_LEN = 128
