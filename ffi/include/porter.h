@@ -798,7 +798,8 @@ porter_result porter_presentation_build(const struct porter_holder_key *key,
 
 #if defined(PORTER_APP_API)
 // Writes the exact message the holder key must sign to answer `challenge` with this grant,
-// certificate and optional door state (`domain tag || challenge || presentation body`, at
+// certificate and optional door state (the domain tag, the challenge, the grant's and the
+// certificate's signatures and any door state, as spec/protocol.md defines it; at
 // most `PORTER_MAX_PROOF_MESSAGE_LEN` bytes), for a signer that cannot be called back
 // synchronously. Sign it with plain Ed25519 (RFC 8032, no pre-hashing) and pass the
 // signature, with the very same inputs, to `porter_presentation_assemble`.

@@ -117,7 +117,8 @@ impl<'a> Parts<'a> {
         protocol(presentation.encode_body(out))
     }
 
-    /// Writes the message the holder signs, `tag || challenge || body`, into `out`.
+    /// Writes the message the holder signs for this body into `out` (the core decides what it
+    /// covers: see `porter_protocol::holder_proof_message` and spec/protocol.md).
     fn proof_message<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], porter_result> {
         let mut body = [0u8; MAX_PRESENTATION_LEN];
         let body = self.body(&mut body)?;
@@ -190,7 +191,8 @@ pub extern "C" fn porter_presentation_build(
 }
 
 /// Writes the exact message the holder key must sign to answer `challenge` with this grant,
-/// certificate and optional door state (`domain tag || challenge || presentation body`, at
+/// certificate and optional door state (the domain tag, the challenge, the grant's and the
+/// certificate's signatures and any door state, as spec/protocol.md defines it; at
 /// most `PORTER_MAX_PROOF_MESSAGE_LEN` bytes), for a signer that cannot be called back
 /// synchronously. Sign it with plain Ed25519 (RFC 8032, no pre-hashing) and pass the
 /// signature, with the very same inputs, to `porter_presentation_assemble`.
