@@ -32,6 +32,9 @@ pub struct Config {
     /// Seconds a webhook being sent is left alone before it is retried (after a crash, or by
     /// another process) (`PORTER_WEBHOOK_LEASE_SECONDS`).
     pub webhook_lease_seconds: i64,
+    /// A file holding 64 hex digits: the secret that seals issuer private keys in the database
+    /// (`PORTER_ISSUER_KEY_SECRET_FILE`). Without it they are stored in the clear.
+    pub issuer_key_secret_file: Option<PathBuf>,
     /// Seconds to let requests in flight finish on shutdown (`PORTER_SHUTDOWN_GRACE_SECONDS`).
     pub shutdown_grace_seconds: u64,
 }
@@ -51,6 +54,7 @@ impl Default for Config {
             webhook_backoff_seconds: 5,
             webhook_lease_seconds: 60,
             shutdown_grace_seconds: 10,
+            issuer_key_secret_file: None,
         }
     }
 }
@@ -92,10 +96,24 @@ impl Config {
         env_parse("PORTER_WEBHOOK_BACKOFF_SECONDS", &mut config.webhook_backoff_seconds)?;
         env_parse("PORTER_WEBHOOK_LEASE_SECONDS", &mut config.webhook_lease_seconds)?;
         env_parse("PORTER_SHUTDOWN_GRACE_SECONDS", &mut config.shutdown_grace_seconds)?;
+        if let Ok(v) = std::env::var("PORTER_ISSUER_KEY_SECRET_FILE") {
+            config.issuer_key_secret_file = Some(v.into());
+        }
         if config.tls_cert.is_some() != config.tls_key.is_some() {
             return Err("tls_cert and tls_key go together: give both or neither".into());
         }
         Ok(config)
+    }
+
+    /// The issuer-key secret, if configured.
+    pub fn issuer_key_secret(&self) -> Result<Option<[u8; 32]>, String> {
+        let Some(path) = &self.issuer_key_secret_file else { return Ok(None) };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read issuer key secret {}: {e}", path.display()))?;
+        let secret = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+        secret.map(Some).ok_or_else(|| {
+            format!("{} must hold 64 hex digits (try `openssl rand -hex 32`)", path.display())
+        })
     }
 
     /// The database URL: the configured one, or SQLite in the data directory (created).

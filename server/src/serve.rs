@@ -17,7 +17,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let url = config.database_url()?;
     let store = Store::connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
     tracing::info!(backend = ?store.backend(), "database ready, migrations applied");
-    let service = Service::new(store.clone(), Arc::new(Metrics::default()));
+    let mut service = Service::new(store.clone(), Arc::new(Metrics::default()));
+    match config.issuer_key_secret()? {
+        Some(secret) => service = service.with_issuer_key_secret(secret),
+        None => tracing::warn!(
+            "no issuer_key_secret_file: issuer private keys are stored unencrypted in the database"
+        ),
+    }
     let state = AppState {
         service: service.clone(),
         limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),

@@ -829,7 +829,7 @@ impl Service {
             site_id: site.id,
             public_key: hex::encode(public.0),
             key_id: hex::encode(public.id().0),
-            secret_seed: hex::encode(key.seed()),
+            secret_seed: self.store_seed(&hex::encode(public.0), &key.seed())?,
             certificate: None,
             epoch: None,
             not_before: None,

@@ -300,7 +300,7 @@ impl Service {
         let not_before = now;
         let not_after = (now + lifetime).min(delivery.window_end).min(i64::from(cert.not_after.0));
         let package = PackageCommitment(hex_array::<32>("package", &delivery.package)?);
-        let seed = hex_array::<32>("issuer seed", &issuer.secret_seed)?;
+        let seed = self.open_seed(&issuer.public_key, &issuer.secret_seed)?;
         let key = SigningKey::from_seed(seed).map_err(|_| {
             Error::new(super::Kind::Internal, "internal", "the stored issuer key is unusable")
         })?;

@@ -7,6 +7,7 @@
 mod audit;
 mod domain;
 mod grants;
+mod keywrap;
 mod notify;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::store::{self, Page, Store, StoreError};
 pub use audit::{AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload};
 pub use domain::*;
 pub use grants::{GrantRequest, Idempotency, IssuedGrant};
+pub use keywrap::KeyWrap;
 
 /// What kind of failure an [`Error`] is; the HTTP layer maps it to a status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,6 +193,7 @@ impl Principal {
 pub struct Service {
     store: Store,
     metrics: Arc<Metrics>,
+    wrap: Option<Arc<KeyWrap>>,
 }
 
 /// Seconds since the Unix epoch.
@@ -264,7 +267,40 @@ impl<T> Paged<T> {
 impl Service {
     /// A service over `store`, counting into `metrics`.
     pub fn new(store: Store, metrics: Arc<Metrics>) -> Service {
-        Service { store, metrics }
+        Service { store, metrics, wrap: None }
+    }
+
+    /// Seals new issuer keys under `secret` and opens sealed ones with it.
+    pub fn with_issuer_key_secret(mut self, secret: [u8; 32]) -> Service {
+        self.wrap = Some(Arc::new(KeyWrap::new(secret)));
+        self
+    }
+
+    /// The stored form of a new issuer seed: sealed when a secret is configured.
+    fn store_seed(&self, public_hex: &str, seed: &[u8; 32]) -> Result<String> {
+        match &self.wrap {
+            None => Ok(hex::encode(seed)),
+            Some(wrap) => wrap.seal(public_hex, seed).ok_or_else(|| {
+                Error::new(Kind::Internal, "internal", "the issuer key could not be sealed")
+            }),
+        }
+    }
+
+    /// The seed of a stored issuer key.
+    fn open_seed(&self, public_hex: &str, stored: &str) -> Result<[u8; 32]> {
+        if !KeyWrap::is_sealed(stored) {
+            return hex_array::<32>("issuer seed", stored);
+        }
+        let locked = || {
+            tracing::error!(issuer = public_hex, "a sealed issuer key cannot be opened");
+            Error::new(
+                Kind::Internal,
+                "issuer_key_locked",
+                "the server cannot open this site's issuer key: check issuer_key_secret_file",
+            )
+        };
+        let wrap = self.wrap.as_ref().ok_or_else(locked)?;
+        wrap.open(public_hex, stored).ok_or_else(locked)
     }
 
     /// The store (for health checks and the outbox worker).

@@ -496,6 +496,31 @@ async fn weak_holder_keys_are_refused_and_tracking_numbers_are_never_stored() {
     }
 }
 
+#[tokio::test]
+async fn issuer_keys_are_sealed_at_rest_when_a_secret_is_configured() {
+    for backend in backends() {
+        let url = fresh_database(&backend).await;
+        let server = Server::on(&backend, &url, 10_000, Some([7; 32])).await;
+        let w = World::new(&server).await;
+        w.grant().await;
+        let issuer = server.service.store().issuer(&w.issuer_id).await.unwrap().unwrap();
+        assert!(issuer.secret_seed.starts_with("enc1:"), "{}", issuer.secret_seed);
+        // The same database without the secret, or with another, signs nothing.
+        for secret in [None, Some([8; 32])] {
+            let other = Server::on(&backend, &url, 10_000, secret).await;
+            let r = call(
+                &other.base,
+                "POST",
+                &format!("/v1/deliveries/{}/grants", w.delivery_id),
+                &w.driver,
+                Some(json!({"uses": 1, "lifetime_minutes": 5})),
+            )
+            .await;
+            r.refused(503, "issuer_key_locked");
+        }
+    }
+}
+
 /// Grant issuance rate, printed (run with `--ignored --nocapture`): sequential and 8 at a time.
 #[tokio::test]
 #[ignore = "a measurement, not a check"]

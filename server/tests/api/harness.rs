@@ -96,8 +96,22 @@ impl Server {
 
     pub async fn start_with(backend: &Backend, rate_limit: u32) -> Server {
         let url = fresh_database(backend).await;
+        Server::on(backend, &url, rate_limit, None).await
+    }
+
+    /// A server on an existing database, sealing issuer keys under `secret` if given.
+    pub async fn on(
+        backend: &Backend,
+        url: &str,
+        rate_limit: u32,
+        secret: Option<[u8; 32]>,
+    ) -> Server {
+        let url = url.to_string();
         let store = Store::connect(&url).await.unwrap();
-        let service = Service::new(store, Arc::new(Metrics::default()));
+        let mut service = Service::new(store, Arc::new(Metrics::default()));
+        if let Some(secret) = secret {
+            service = service.with_issuer_key_secret(secret);
+        }
         let state =
             AppState { service: service.clone(), limiter: Arc::new(RateLimiter::new(rate_limit)) };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

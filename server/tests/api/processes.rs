@@ -462,6 +462,19 @@ async fn serve_reads_its_config_speaks_tls_reports_health_and_metrics_and_stops_
     };
     assert!(status.success(), "{status}");
 
+    // A malformed issuer-key secret stops the start with a clear message.
+    let bad = dir.join("secret.hex");
+    std::fs::write(&bad, "not hex").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_porter"))
+        .arg("serve")
+        .env("PORTER_DATABASE_URL", &db)
+        .env("PORTER_ISSUER_KEY_SECRET_FILE", &bad)
+        .env("PORTER_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("64 hex digits"), "{err}");
+
     // HTTPS with a certificate (self-signed here), checked with curl.
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")
