@@ -1158,7 +1158,9 @@ impl Service {
         if req.tracking_number.is_empty() || req.tracking_number.len() > 64 {
             return Err(Error::invalid("invalid_tracking", "tracking_number must be 1..=64 bytes"));
         }
-        if req.window_end <= req.window_start || req.window_end - req.window_start > 7 * 86_400 {
+        if req.window_end <= req.window_start
+            || req.window_end.saturating_sub(req.window_start) > 7 * 86_400
+        {
             return Err(Error::invalid(
                 "invalid_window",
                 "window_end must be after window_start, and the window at most 7 days",

@@ -86,6 +86,17 @@ async fn grants_are_refused_outside_the_rules() {
             .await
             .refused(400, "too_many_doors");
 
+        // Windows that make no sense, down to the extremes of the integer range.
+        for (start, end) in
+            [(i64::MIN, i64::MAX), (now() + 10, now()), (now() - 10, now() + 8 * 86_400), (0, 1)]
+        {
+            call(&w.base, "POST", "/v1/deliveries", &w.carrier, Some(json!({
+                "site_id": w.site_id, "unit": "4B", "tracking_number": "W", "window_start": start, "window_end": end
+            })))
+            .await
+            .refused(400, "invalid_window");
+        }
+
         // Not in its window yet, and over.
         let later = w.announce("LATER-1", now() + 3600, now() + 7200).await;
         w.ask(&later, json!({"uses": 1, "lifetime_minutes": 5}))

@@ -18,6 +18,7 @@ fn bodies() -> Vec<(&'static str, Vec<u8>)> {
         ("wrong types", br#"{"uses": "one", "lifetime_minutes": [], "name": 5, "site_number": "x"}"#.to_vec()),
         ("negative", br#"{"uses": -1, "lifetime_minutes": -5, "site_number": -1, "door_number": -1}"#.to_vec()),
         ("overflow", br#"{"uses": 1e400, "lifetime_minutes": 99999999999999999999999, "site_number": 4294967296}"#.to_vec()),
+        ("extreme numbers", br#"{"site_id": "x", "unit": "4B", "tracking_number": "T", "window_start": -9223372036854775808, "window_end": 9223372036854775807, "uses": 255, "lifetime_minutes": 4294967295, "door_number": 65535, "max_uses": 255, "max_lifetime_minutes": 4294967295, "utc_offset_minutes": -32768}"#.to_vec()),
         ("unknown field", br#"{"uses": 1, "lifetime_minutes": 5, "admin": true}"#.to_vec()),
         ("duplicate field", br#"{"uses": 1, "uses": 2, "lifetime_minutes": 5}"#.to_vec()),
         ("deep arrays", deep.into_bytes()),
