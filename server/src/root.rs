@@ -232,7 +232,7 @@ pub fn sign_state(
     let state = DoorState {
         version: VERSION,
         site: SiteId(root.site),
-        sequence: sequence.unwrap_or(list.current_sequence as u64 + 1),
+        sequence: sequence.unwrap_or((list.current_sequence.max(0) as u64).saturating_add(1)),
         issued_at: Time(now),
         utc_offset_minutes,
         grant_fence,
