@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,6 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
+use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -586,7 +588,19 @@ async fn count(State(state): S, req: Request, next: Next) -> Response {
         err(Kind::Invalid, "invalid_path", "the path holds characters no Porter id has")
             .into_response()
     } else {
-        next.run(req).await
+        // A panic in a handler is a bug: answer 500 with no internals instead of dropping the
+        // connection, and log it.
+        match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::error!(%method, route = route.as_deref().unwrap_or("-"), "handler panicked");
+                let body = serde_json::json!({
+                    "code": "internal",
+                    "message": "the server failed on this request; it has been logged",
+                });
+                (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+            }
+        }
     };
     let status = response.status();
     tracing::info!(
