@@ -23,13 +23,15 @@ if [ "$(id -u)" = 0 ]; then
     chown postgres "$PGDATA"
     AS=(runuser -u postgres --)
 fi
+# Run PostgreSQL's tools from its own directory: the postgres user may not enter the checkout.
+pg() { (cd "$PGDATA" && "${AS[@]}" "$@"); }
 cleanup() {
-    "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true
+    pg "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$PGDATA"
 }
 trap cleanup EXIT
-"${AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust >/dev/null
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w \
+pg "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust >/dev/null
+pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w \
     -o "-p $PGPORT -k $PGDATA -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
 echo "server/ci.sh: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
 
