@@ -10,7 +10,7 @@
 //! * [`store`]: sqlx over SQLite (embedded) or PostgreSQL, one schema through migrations.
 //!
 //! Beside them: [`root`] (the site root's offline tools), [`outbox`] (webhook delivery),
-//! [`serve`] (the process), [`config`], [`metrics`] and a tiny HTTP [`client`].
+//! [`mod@serve`] (the process), [`config`], [`metrics`] and a tiny HTTP [`client`].
 
 #![forbid(unsafe_code)]
 
