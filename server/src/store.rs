@@ -1569,22 +1569,6 @@ impl Store {
         Ok(())
     }
 
-    /// Raises an alarm.
-    pub async fn insert_alarm(&self, r: &AlarmRow) -> Result<()> {
-        exec!(
-            &self.pool,
-            "INSERT INTO alarms (id, site_id, door_id, kind, detail, created_at)
-             VALUES ($1,$2,$3,$4,$5,$6)",
-            r.id.clone(),
-            r.site_id.clone(),
-            r.door_id.clone(),
-            r.kind.clone(),
-            r.detail.clone(),
-            r.created_at
-        )?;
-        Ok(())
-    }
-
     /// Raises an alarm inside a transaction.
     pub async fn insert_alarm_tx(tx: &mut Tx, r: &AlarmRow) -> Result<()> {
         exec!(
