@@ -102,6 +102,27 @@ impl Config {
         if config.tls_cert.is_some() != config.tls_key.is_some() {
             return Err("tls_cert and tls_key go together: give both or neither".into());
         }
+        let ranges: [(&str, i64, i64, i64); 5] = [
+            ("rate_limit_per_minute", i64::from(config.rate_limit_per_minute), 1, 1_000_000),
+            ("outbox_interval_ms", config.outbox_interval_ms as i64, 10, 3_600_000),
+            ("webhook_backoff_seconds", config.webhook_backoff_seconds, 1, 3600),
+            ("webhook_lease_seconds", config.webhook_lease_seconds, 1, 86_400),
+            ("shutdown_grace_seconds", config.shutdown_grace_seconds as i64, 0, 3600),
+        ];
+        for (name, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(format!("{name} = {value} is out of range: use {min}..={max}"));
+            }
+        }
+        if !["text", "json"].contains(&config.log_format.as_str()) {
+            return Err(format!("log_format {:?}: use \"text\" or \"json\"", config.log_format));
+        }
+        if config.log_level.parse::<tracing::Level>().is_err() {
+            return Err(format!(
+                "log_level {:?}: use error, warn, info, debug or trace",
+                config.log_level
+            ));
+        }
         Ok(config)
     }
 

@@ -462,6 +462,19 @@ async fn serve_reads_its_config_speaks_tls_reports_health_and_metrics_and_stops_
     };
     assert!(status.success(), "{status}");
 
+    // Out-of-range settings stop the start with a clear message.
+    let out = Command::new(env!("CARGO_BIN_EXE_porter"))
+        .arg("serve")
+        .env("PORTER_DATABASE_URL", &db)
+        .env("PORTER_WEBHOOK_LEASE_SECONDS", "0")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("webhook_lease_seconds = 0 is out of range"),
+        "{err}"
+    );
+
     // A malformed issuer-key secret stops the start with a clear message.
     let bad = dir.join("secret.hex");
     std::fs::write(&bad, "not hex").unwrap();
