@@ -251,6 +251,8 @@ struct Receiver {
     url: String,
     events: Arc<Mutex<BTreeMap<String, (String, String)>>>,
     healthy: Arc<std::sync::atomic::AtomicBool>,
+    /// Every delivery, duplicates included.
+    hits: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 async fn receiver() -> Receiver {
@@ -258,11 +260,12 @@ async fn receiver() -> Receiver {
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let events = Arc::new(Mutex::new(BTreeMap::new()));
     let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (ev, ok) = (events.clone(), healthy.clone());
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (ev, ok, hit) = (events.clone(), healthy.clone(), hits.clone());
     tokio::spawn(async move {
         loop {
             let (mut s, _) = listener.accept().await.unwrap();
-            let (ev, ok) = (ev.clone(), ok.clone());
+            let (ev, ok, hit) = (ev.clone(), ok.clone(), hit.clone());
             tokio::spawn(async move {
                 let mut raw = Vec::new();
                 let mut buf = [0u8; 4096];
@@ -296,6 +299,7 @@ async fn receiver() -> Receiver {
                             let sig = header("Porter-Signature:");
                             if ok.load(std::sync::atomic::Ordering::SeqCst) {
                                 ev.lock().unwrap().insert(id, (sig, body));
+                                hit.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                                 let _ = s
                                     .write_all(
                                         b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
@@ -312,7 +316,7 @@ async fn receiver() -> Receiver {
             });
         }
     });
-    Receiver { url, events, healthy }
+    Receiver { url, events, healthy, hits }
 }
 
 #[tokio::test]
@@ -384,6 +388,45 @@ async fn kill_9_during_webhook_delivery_loses_no_notification() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn two_processes_deliver_every_webhook_once() {
+    let Some(pg) = postgres() else { return };
+    let url = fresh_database(&pg).await;
+    let settings = [("PORTER_OUTBOX_INTERVAL_MS", "20"), ("PORTER_WEBHOOK_LEASE_SECONDS", "30")];
+    let a = Proc::start(&url, &settings);
+    let b = Proc::start(&url, &settings);
+    let rx = receiver().await;
+    rx.healthy.store(true, std::sync::atomic::Ordering::SeqCst);
+    let w = World::setup(
+        &a.base,
+        &operator_token(&url),
+        cert_options(),
+        json!({"max_uses": 4, "max_lifetime_minutes": 15}),
+    )
+    .await;
+    call(
+        &a.base,
+        "POST",
+        &format!("/v1/sites/{}/webhooks", w.site_id),
+        &w.manager,
+        Some(json!({"url": rx.url})),
+    )
+    .await
+    .ok();
+    for i in 0..20 {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        w.announce_at(base, &format!("TWO-{i}")).await;
+    }
+    let start = Instant::now();
+    while rx.events.lock().unwrap().len() < 20 {
+        assert!(start.elapsed() < Duration::from_secs(30), "webhooks not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both workers poll the same outbox; the lease lets only one send each message.
+    assert_eq!(rx.hits.load(std::sync::atomic::Ordering::SeqCst), 20);
 }
 
 impl World {
