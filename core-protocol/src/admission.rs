@@ -4,8 +4,9 @@
 //! The order is check, verify, commit. Every cheap check (decoding, scope, time, limits,
 //! fences, deny-list, replay) runs before any signature, so garbage costs little; the three
 //! signatures (root over the certificate unless cached, issuer over the grant, holder over the
-//! challenge and the presentation's parts) run next; only then does the door's memory change. A rejected attempt
-//! leaves the memory byte-identical. `spec/protocol.md` lists the order normatively.
+//! challenge and the presentation's parts) run next; only then does the door's memory change.
+//! A rejected attempt leaves the memory byte-identical. `spec/protocol.md` lists the order
+//! normatively.
 
 use serde::{Deserialize, Serialize};
 
