@@ -142,6 +142,19 @@ impl DoorState {
         self.deny.binary_search_by(|e| e.subject.cmp(&subject)).is_ok()
     }
 
+    /// The rule every newer state must meet before its signature is checked: the same site
+    /// and a larger sequence, so state never rolls back. Shared by [`DoorState::accept_newer`]
+    /// and [`DoorStateView::check_newer`].
+    pub(crate) fn check_successor(&self, site: SiteId, sequence: u64) -> Result<(), Error> {
+        if site != self.site {
+            return Err(Error::StateWrongSite);
+        }
+        if sequence <= self.sequence {
+            return Err(Error::StateNotNewer);
+        }
+        Ok(())
+    }
+
     /// Checks that `candidate` may replace `self` at a door trusting `root`: the cheap checks
     /// first, the signature last. (Doors use [`DoorStateView`], which needs no copy.)
     pub fn accept_newer(
@@ -149,12 +162,7 @@ impl DoorState {
         candidate: Unverified<'_, DoorState>,
         root: &PublicKey,
     ) -> Result<DoorState, Error> {
-        if candidate.claims().site != self.site {
-            return Err(Error::StateWrongSite);
-        }
-        if candidate.claims().sequence <= self.sequence {
-            return Err(Error::StateNotNewer);
-        }
+        self.check_successor(candidate.claims().site, candidate.claims().sequence)?;
         candidate.verify(
             root,
             Domain::DoorState,

@@ -97,12 +97,7 @@ impl<'a> DoorStateView<'a> {
     /// Checks that this state may replace `current` at a door trusting `root`: the site, a
     /// larger sequence, then the root's signature.
     pub fn check_newer(&self, current: &DoorState, root: &PublicKey) -> Result<(), Error> {
-        if self.header.site != current.site {
-            return Err(Error::StateWrongSite);
-        }
-        if self.header.sequence <= current.sequence {
-            return Err(Error::StateNotNewer);
-        }
+        current.check_successor(self.header.site, self.header.sequence)?;
         crate::keys::verify(root, Domain::DoorState, &[self.body], &self.signature)
             .map_err(|_| Error::StateBadSignature)
     }
