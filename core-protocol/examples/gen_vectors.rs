@@ -117,15 +117,66 @@ fn cases() -> Vec<Case> {
     {
         let c1 = s.challenge(NOON, 1);
         let c2 = s.challenge(NOON, 2);
+        let c3 = s.challenge(NOON, 3);
         let new = s.seal_grant(&s.grant_body(1000, 1));
         let old = s.seal_grant(&s.grant_body(700, 1));
         out.push(case(
-            "replay_window_forgets_old_serials",
-            "after serial 1000 is spent, serial 700 is below the 256-serial window: too old",
+            "far_apart_serials_are_each_admitted_once",
+            "serials 1000 then 700: a door remembers grants, not a window of serials",
             vec![
                 admit(c1, s.present(&c1, &new, &cert_bytes, None), None),
-                admit(c2, s.present(&c2, &old, &cert_bytes, None), Some(Error::ReplayTooOld)),
+                admit(c2, s.present(&c2, &old, &cert_bytes, None), None),
+                admit(c3, s.present(&c3, &old, &cert_bytes, None), Some(Error::ReplayDuplicate)),
             ],
+        ));
+    }
+    {
+        // Grant 10 is valid until NOON + 600 + skew; grant 30 from NOON + 3,000.
+        let late = Grant {
+            not_before: NOON.plus(3_000),
+            not_after: NOON.plus(3_600),
+            ..s.grant_body(30, 1)
+        };
+        let late = s.seal_grant(&late);
+        let at = |clock: Time, nonce: u8, grant: &[u8], expect| {
+            let c = s.challenge(clock, nonce);
+            let presentation = s.present(&c, grant, &cert_bytes, None);
+            Step::Admit { clock, challenge: c, presentation, expect }
+        };
+        out.push(case(
+            "replay_refuses_grants_expired_before_the_latest_admission",
+            "after an admission at NOON + 3100, the clock reads NOON again: grant 10 (valid \
+             until NOON + 660) expired before the replay memory's base and may be forgotten",
+            vec![
+                at(NOON, 1, &grant_bytes, None),
+                at(NOON.plus(3_100), 2, &late, None),
+                at(NOON.plus(10), 3, &grant_bytes, Some(Error::ReplayTooOld)),
+            ],
+        ));
+    }
+    {
+        // One more issuer with an unexpired grant than the door has issuer slots.
+        let steps = (0..=REPLAY_ISSUERS as u8)
+            .map(|i| {
+                let issuer = key(100 + i);
+                let cert =
+                    s.seal_cert(&Certificate { issuer: issuer.public_key(), ..cert.clone() });
+                let mut buf = [0u8; MAX_GRANT_LEN];
+                let grant = grant.seal(&issuer, &mut buf).unwrap().to_vec();
+                let c = s.challenge(NOON.plus(u32::from(i)), i + 1);
+                Step::Admit {
+                    clock: NOON.plus(u32::from(i)),
+                    challenge: c,
+                    presentation: s.present(&c, &grant, &cert, None),
+                    expect: (usize::from(i) == REPLAY_ISSUERS).then_some(Error::ReplayFull),
+                }
+            })
+            .collect();
+        out.push(case(
+            "replay_full_when_every_issuer_slot_is_in_use",
+            "eight issuers hold unexpired grants at the door; a ninth issuer's grant is refused \
+             (fail closed) rather than forgetting a spend",
+            steps,
         ));
     }
     {

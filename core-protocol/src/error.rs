@@ -83,8 +83,14 @@ pub enum Error {
     // --- 5xx: the replay window ---
     /// Every entry this grant allows has already been spent at this door.
     ReplayDuplicate,
-    /// The grant is older than what the door's replay window remembers.
+    /// The grant expired before the door's latest admission (the door's clock went back), so
+    /// the door may have forgotten that it was spent.
     ReplayTooOld,
+    /// The door's replay memory has no room for another grant (every entry belongs to a grant
+    /// that has not expired, or every issuer slot is taken, or the grant outlives what the door
+    /// can remember). Nothing was forgotten to make room: the door refuses new grants until
+    /// entries expire, within one grant lifetime and twice the clock skew.
+    ReplayFull,
 
     // --- 6xx: signed door state ---
     /// The door state's signature does not verify under the site root key.
@@ -162,6 +168,7 @@ impl Error {
             ChallengeExpired => 404,
             ReplayDuplicate => 501,
             ReplayTooOld => 502,
+            ReplayFull => 503,
             StateBadSignature => 601,
             StateWrongSite => 602,
             StateNotNewer => 603,
@@ -176,7 +183,7 @@ impl Error {
     }
 
     /// Every reason, in code order: for tables, bindings and exhaustive tests.
-    pub const ALL: [Error; 41] = {
+    pub const ALL: [Error; 42] = {
         use Error::*;
         [
             DecodeMalformed,
@@ -210,6 +217,7 @@ impl Error {
             ChallengeExpired,
             ReplayDuplicate,
             ReplayTooOld,
+            ReplayFull,
             StateBadSignature,
             StateWrongSite,
             StateNotNewer,
@@ -263,6 +271,7 @@ impl Error {
             ChallengeExpired => "challenge_expired",
             ReplayDuplicate => "replay_duplicate",
             ReplayTooOld => "replay_too_old",
+            ReplayFull => "replay_full",
             StateBadSignature => "state_bad_signature",
             StateWrongSite => "state_wrong_site",
             StateNotNewer => "state_not_newer",
@@ -340,7 +349,12 @@ impl Error {
             HolderRevoked => "the holder key has been revoked",
             ChallengeExpired => "the door's challenge expired; ask the door for a new one",
             ReplayDuplicate => "this grant has no entries left at this door",
-            ReplayTooOld => "the grant is older than the door's replay memory; ask for a fresh one",
+            ReplayTooOld => {
+                "the grant expired before the door's latest admission; check the door's clock"
+            }
+            ReplayFull => {
+                "the door remembers too many unexpired grants; try again in a few minutes"
+            }
             StateBadSignature => "the door state is not signed by this site's root key",
             StateWrongSite => "the door state is for another site",
             StateNotNewer => "the door state is not newer than the door's; ignored",

@@ -9,7 +9,7 @@
 //!   with Ed25519 over a domain tag and the exact bytes received. See `spec/protocol.md`.
 //! * The admission decision, [`DoorMemory::admit`]: sans-IO, no heap, no clock, no panics;
 //!   check, verify, commit.
-//! * The replay window ([`ReplayTable`]), the bounded deny-list and fences
+//! * The replay memory ([`ReplayTable`]), the bounded deny-list and fences
 //!   ([`DoorState`], [`DenyListBuilder`]) and the hash-chained audit log ([`ChainFollower`]).
 //!
 //! Every refusal is an [`Error`] with a stable numeric code.
@@ -93,7 +93,7 @@ mod state_view;
 // The public interface is:
 pub use crate::admission::{
     Admission, Decision, DoorConfig, DoorMemory, CERT_CACHE_ENTRIES, MAX_DOOR_MEMORY_LEN,
-    REPLAY_ISSUERS, REPLAY_WORDS,
+    REPLAY_ENTRIES, REPLAY_ISSUERS,
 };
 pub use crate::audit::{
     record, Alarm, AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead,
@@ -117,7 +117,7 @@ pub use crate::keys::{
 pub use crate::presentation::{
     Challenge, Presentation, UnverifiedPresentation, MAX_CHALLENGE_LEN, MAX_PRESENTATION_LEN,
 };
-pub use crate::replay::{IssuerWindow, ReplayTable, Spend};
+pub use crate::replay::{ReplayTable, Spend};
 pub use crate::scope::{
     DoorId, DoorScope, Hours, Role, RoleSet, SiteId, Time, MAX_CERT_DOORS, MAX_GRANT_DOORS,
 };

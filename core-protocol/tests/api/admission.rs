@@ -96,9 +96,24 @@ fn full_memory_fits_its_bounds() {
     assert!(sealed.len() <= MAX_DOOR_STATE_LEN, "{} bytes", sealed.len());
     let mut memory = site.memory();
     memory.apply_door_state(&site.config, &sealed).unwrap();
+    // The fullest replay memory: every entry and issuer slot used, five-byte serials, expiries
+    // 45 days ahead (three-byte varints), base at the end of time.
+    let mut replay: ReplayTable<REPLAY_ENTRIES, REPLAY_ISSUERS> = ReplayTable::new();
+    let now = Time(u32::MAX - ReplayTable::<1, 1>::MAX_AHEAD);
+    for i in 0..REPLAY_ENTRIES as u64 {
+        let issuer = KeyId([(i % REPLAY_ISSUERS as u64) as u8; 8]);
+        let serial = u64::from(u32::MAX) - i;
+        let spend = replay.check(issuer, serial, 32, Time(u32::MAX - 60), 0, now).unwrap();
+        replay.commit(&spend).unwrap();
+    }
     let mut buf = vec![0u8; MAX_DOOR_MEMORY_LEN];
+    let replay_len = encode(&replay, &mut buf).unwrap().len();
+    assert!(replay_len <= ReplayTable::<REPLAY_ENTRIES, REPLAY_ISSUERS>::MAX_ENCODED_LEN);
+    let memory =
+        DoorMemory::from_parts(memory.state().clone(), now, replay, memory.certs().clone());
     let len = memory.encode(&mut buf).unwrap().len();
-    assert!(len <= MAX_DOOR_MEMORY_LEN);
+    assert!(len <= MAX_DOOR_MEMORY_LEN, "{len} bytes");
+    println!("largest door memory: {len} bytes encoded, replay memory {replay_len}");
     // A presentation carrying the largest state, the largest certificate and grant fits too.
     let cert = site.seal_cert(&site.certificate_body());
     let grant = site.seal_grant(&site.grant_body(10, 1));
@@ -120,16 +135,20 @@ fn a_grant_fits_the_160_byte_budget() {
     );
 }
 
+/// The verifier's RAM: 4 KiB before the replay memory had to remember every unexpired grant
+/// (issue 8); the replay memory's 5 KiB is what the busy-site figure needs
+/// (`spec/protocol.md` section 5), so the budget is 9 KiB.
 #[test]
-fn verifier_ram_is_within_4_kib() {
+fn verifier_ram_is_within_9_kib() {
     let size = std::mem::size_of::<DoorMemory>();
     println!(
-        "DoorMemory: {size} bytes (DoorState {}, ReplayTable {}, CertCache {})",
+        "DoorMemory: {size} bytes (DoorState {}, ReplayTable {} for {REPLAY_ENTRIES} grants of \
+         {REPLAY_ISSUERS} issuers, CertCache {})",
         std::mem::size_of::<DoorState>(),
-        std::mem::size_of::<ReplayTable<REPLAY_ISSUERS, REPLAY_WORDS>>(),
+        std::mem::size_of::<ReplayTable<REPLAY_ENTRIES, REPLAY_ISSUERS>>(),
         std::mem::size_of::<CertCache<CERT_CACHE_ENTRIES>>()
     );
-    assert!(size <= 4096, "DoorMemory is {size} bytes");
+    assert!(size <= 9 * 1024, "DoorMemory is {size} bytes");
 }
 
 /// A warm cache skips the root's signature only for a body the root signed: a widened body
