@@ -235,6 +235,46 @@ fn cases() -> Vec<Case> {
         ));
     }
     {
+        // The same length as a u32 varint's widest (5 bytes, still non-canonical) and one byte
+        // wider (6 bytes: malformed on every target, since lengths are u32 varints).
+        let widen = |width: usize| {
+            let mut prefix = vec![valid[1]];
+            prefix.extend(std::iter::repeat_n(0x80, width - 2));
+            prefix[1..].iter_mut().take(1).for_each(|b| *b |= valid[2]);
+            prefix.push(0x00);
+            [&valid[..1], &prefix[..], &valid[3..]].concat()
+        };
+        out.push(mutate(
+            "length_5_byte_varint_is_non_canonical",
+            "the grant's length as a 5-byte varint: the widest a length may be, not canonical",
+            widen(5),
+            Error::DecodeNonCanonical,
+        ));
+        out.push(mutate(
+            "length_6_byte_varint_is_malformed",
+            "the grant's length as a 6-byte varint: wider than a u32 varint, malformed on every \
+             target (the 32-bit door and 64-bit hosts alike)",
+            widen(6),
+            Error::DecodeMalformed,
+        ));
+        // A list length inside the grant: its door list's (one byte, after version, site,
+        // serial, uses and role) as a 6-byte varint.
+        let mut body = [0u8; MAX_GRANT_LEN];
+        let body = encode(&grant, &mut body).unwrap().to_vec();
+        let at = 1 + 5 + 1 + 1 + 1;
+        assert_eq!(&body[at..at + 2], &[1, 1], "the door list of one door, door 1");
+        let wide = [&body[..at], &[0x81, 0x80, 0x80, 0x80, 0x80, 0x00], &body[at + 1..]].concat();
+        let sig = &grant_bytes[grant_bytes.len() - 64..];
+        let wide_grant = [&wide[..], sig].concat();
+        let c = s.challenge(NOON, 1);
+        let p = s.present(&c, &wide_grant, &cert_bytes, None);
+        out.push(case(
+            "list_length_6_byte_varint_is_malformed",
+            "the grant's door list length as a 6-byte varint: malformed on every target",
+            vec![admit(c, p, Some(Error::DecodeMalformed))],
+        ));
+    }
+    {
         let mut g = grant.clone();
         g.uses = 0;
         out.push(single(

@@ -17,6 +17,7 @@ use crate::keys::hash32;
 /// `N` hashes of 32 bytes each, filled round-robin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertCache<const N: usize> {
+    #[serde(deserialize_with = "crate::codec::u32_len_vec")]
     entries: heapless::Vec<CertHash, N>,
     next: u8,
 }

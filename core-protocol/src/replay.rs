@@ -46,8 +46,10 @@ pub struct ReplayTable<const ENTRIES: usize, const ISSUERS: usize> {
     /// A multiple of 60 s at or before the latest spend: every entry expiring earlier is gone.
     base: Time,
     /// The issuers with at least one entry; entries refer to them by index.
+    #[serde(deserialize_with = "crate::codec::u32_len_vec")]
     issuers: heapless::Vec<KeyId, ISSUERS>,
     /// The admitted grants, in the order they were first admitted.
+    #[serde(deserialize_with = "crate::codec::u32_len_vec")]
     entries: heapless::Vec<Entry, ENTRIES>,
 }
 

@@ -176,3 +176,41 @@ fn a_warm_cache_does_not_vouch_for_an_altered_certificate_body() {
         Decision::Reject(Error::CertBadSignature)
     );
 }
+
+/// Rewrites the presentation's grant length prefix as a `width`-byte varint (overlong when
+/// wider than needed).
+pub fn with_grant_length_width(presentation: &[u8], grant_len: usize, width: usize) -> Vec<u8> {
+    let canonical = if grant_len < 128 { 1 } else { 2 };
+    let mut prefix = Vec::new();
+    let mut value = grant_len;
+    for i in 0..width {
+        let last = i + 1 == width;
+        prefix.push((value & 0x7f) as u8 | if last { 0 } else { 0x80 });
+        value >>= 7;
+    }
+    [&presentation[..1], &prefix[..], &presentation[1 + canonical..]].concat()
+}
+
+/// Issue 8, item 5: a grant length written as an overlong varint gets one verdict on every
+/// target. Up to 5 bytes (a u32 varint) it decodes and is not canonical (103); from 6 bytes it
+/// is malformed (101). (Fails on the old code on a 64-bit host, which read the 6-byte length
+/// as a `usize` and answered 103, where the 32-bit door answered 101.)
+#[test]
+fn an_overlong_grant_length_gets_one_verdict_on_every_target() {
+    let site = Site::new();
+    let challenge = site.challenge(NOON, 1);
+    let cert = site.seal_cert(&site.certificate_body());
+    let grant = site.seal_grant(&site.grant_body(10, 1));
+    let p = site.present(&challenge, &grant, &cert, None);
+    for (width, want) in [(5, Error::DecodeNonCanonical), (6, Error::DecodeMalformed)] {
+        let bytes = with_grant_length_width(&p, grant.len(), width);
+        let mut memory = site.memory();
+        assert_eq!(
+            memory.admit(&site.config, NOON, &challenge, &bytes),
+            Decision::Reject(want),
+            "a {width}-byte grant length"
+        );
+    }
+    // The same bytes rewritten back to the canonical 2-byte length are the valid presentation.
+    assert_eq!(with_grant_length_width(&p, grant.len(), 2), p);
+}
