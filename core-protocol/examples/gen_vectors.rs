@@ -193,6 +193,33 @@ fn cases() -> Vec<Case> {
         ));
     }
 
+    {
+        // Two certificates of one issuer, both cached; then a relay puts the second body under
+        // the first one's signature, which is what the holder's proof covers.
+        let wide = s.seal_cert(&Certificate { epoch: 2, ..cert.clone() });
+        let (c1, c2, c3) = (s.challenge(NOON, 1), s.challenge(NOON, 2), s.challenge(NOON, 3));
+        let g2 = s.seal_grant(&s.grant_body(11, 1));
+        let g3 = s.seal_grant(&s.grant_body(12, 1));
+        let sent = s.present(&c3, &g3, &cert_bytes, None);
+        let swapped = [&wide[..wide.len() - 64], &cert_bytes[cert_bytes.len() - 64..]].concat();
+        let mut body = vec![0u8; MAX_PRESENTATION_LEN];
+        let body = Presentation::new(&g3, &swapped, None).encode_body(&mut body).unwrap();
+        let proof: [u8; 64] = sent[sent.len() - 64..].try_into().unwrap();
+        let mut relayed = vec![0u8; MAX_PRESENTATION_LEN];
+        let relayed = Presentation::assemble(body, &proof, &mut relayed).unwrap().to_vec();
+        out.push(case(
+            "cached_certificate_body_swapped_under_the_signed_signature",
+            "both certificates cached; a relay swaps the second's body under the first's \
+             signature: the cache holds exact signed bytes, so the root's signature is checked",
+            vec![
+                admit(c1, s.present(&c1, &grant_bytes, &cert_bytes, None), None),
+                admit(c2, s.present(&c2, &g2, &wide, None), None),
+                admit(c3, relayed, Some(Error::CertBadSignature)),
+                admit(c3, sent, None),
+            ],
+        ));
+    }
+
     // --- decoding ---
     let (c, valid) = s.valid(10, 1, 1);
     let mutate = |name, about, bytes: Vec<u8>, expect| {

@@ -343,7 +343,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         )?;
 
         // Signatures, cheapest-to-skip first.
-        let cert_hash = CertHash::of(certificate.body_bytes());
+        let cert_hash = CertHash::of(&config.root, presentation.certificate);
         let cert = if self.certs.contains(&cert_hash) {
             certificate.into_previously_verified()
         } else {

@@ -1,18 +1,22 @@
 //! A small cache of issuer certificates whose root signature this door has verified, keyed by
-//! a hash of their exact signed body, so steady-state admissions check two signatures, not
-//! three. Only the signature is skipped: validity, fences and the deny-list are checked every
-//! time.
+//! a hash of the root key and the certificate's exact signed bytes (body and signature), so
+//! steady-state admissions check two signatures, not three. Only the signature is skipped:
+//! validity, fences and the deny-list are checked every time.
 //!
-//! The key covers the body, not the signature bytes: a body whose hash matches is a body the
-//! root signed, whatever signature bytes travel with it (and the holder's proof covers those
-//! too). Leaving the 64 signature bytes out keeps the hash to one SHA-512 block for a typical
-//! certificate: about 24 k instructions on a Cortex-M4, 1.3% of a signature check (measured
-//! by `device-fw/scripts/size-report.sh`).
+//! A hit means these very bytes verified under this very root before, so skipping the check
+//! changes no verdict: with or without the cache, whatever its size or replacement order, every
+//! presentation gets the same answer. The key covers the signature, so the holder's proof, which
+//! covers the certificate's signature and not its body, still binds the body: a relay that swaps
+//! in another cached body of the same issuer under the signature the holder signed is a miss,
+//! and the root's signature then fails. The key covers the root key, so a door whose root
+//! changes finds none of its old entries. For a typical certificate (about 150 bytes) the hash
+//! is two or three SHA-512 blocks, each about 24 k instructions on a Cortex-M4 (1.3% of a
+//! signature check).
 
 use serde::{Deserialize, Serialize};
 
 use crate::codec::byte_array;
-use crate::keys::hash32;
+use crate::keys::{hash32, PublicKey};
 
 /// `N` hashes of 32 bytes each, filled round-robin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,14 +26,15 @@ pub struct CertCache<const N: usize> {
     next: u8,
 }
 
-/// SHA-512, truncated to 32 bytes, of a certificate's signed body.
+/// SHA-512, truncated to 32 bytes, of the root key and a certificate's signed bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertHash(#[serde(with = "byte_array")] pub [u8; 32]);
 
 impl CertHash {
-    /// The cache key of a certificate's exact signed body (everything but the signature).
-    pub fn of(certificate_body: &[u8]) -> CertHash {
-        CertHash(hash32(b"porter/v1/cert-cache\0", &[certificate_body]))
+    /// The cache key of a certificate's exact signed bytes (body and signature) as verified
+    /// under `root`.
+    pub fn of(root: &PublicKey, certificate: &[u8]) -> CertHash {
+        CertHash(hash32(b"porter/v1/cert-cache\0", &[&root.0, certificate]))
     }
 }
 
@@ -45,7 +50,7 @@ impl<const N: usize> CertCache<N> {
         CertCache { entries: heapless::Vec::new(), next: 0 }
     }
 
-    /// Whether a certificate with this exact body was verified before.
+    /// Whether a certificate with exactly these bytes was verified under this root before.
     pub fn contains(&self, hash: &CertHash) -> bool {
         self.entries.contains(hash)
     }
@@ -64,7 +69,7 @@ impl<const N: usize> CertCache<N> {
         }
     }
 
-    /// Forgets everything (when the root key or the certificate fence changes).
+    /// Forgets everything (to free the memory: entries of another root never match anyway).
     pub fn clear(&mut self) {
         self.entries.clear();
         self.next = 0;

@@ -214,3 +214,67 @@ fn an_overlong_grant_length_gets_one_verdict_on_every_target() {
     // The same bytes rewritten back to the canonical 2-byte length are the valid presentation.
     assert_eq!(with_grant_length_width(&p, grant.len(), 2), p);
 }
+
+/// Issue 8, item 6: the holder's proof covers the certificate's signature, not its body; with
+/// the body's signature check skipped by the cache, a relay could put another cached body of
+/// the same issuer under the signature the holder signed, and was admitted. The cache now holds
+/// exact signed bytes, so the swapped certificate is a miss and its signature fails. (Fails on
+/// the old code: admitted.)
+#[test]
+fn a_relay_cannot_swap_in_another_cached_certificate_body() {
+    let site = Site::new();
+    let mut memory = site.memory();
+    let narrow = site.certificate_body();
+    let wide = Certificate { epoch: 2, ..site.certificate_body() };
+    let (narrow, wide) = (site.seal_cert(&narrow), site.seal_cert(&wide));
+    // Both certificates are cached by ordinary admissions.
+    for (nonce, cert) in [(1, &narrow), (2, &wide)] {
+        let challenge = site.challenge(NOON, nonce);
+        let grant = site.seal_grant(&site.grant_body(u64::from(nonce), 1));
+        let p = site.present(&challenge, &grant, cert, None);
+        assert!(matches!(memory.admit(&site.config, NOON, &challenge, &p), Decision::Admit(_)));
+    }
+    // The holder answers with the narrow certificate; the relay swaps in the wide body.
+    let challenge = site.challenge(NOON, 3);
+    let grant = site.seal_grant(&site.grant_body(3, 1));
+    let sent = site.present(&challenge, &grant, &narrow, None);
+    let swapped_cert = [&wide[..wide.len() - 64], &narrow[narrow.len() - 64..]].concat();
+    let mut body = vec![0u8; MAX_PRESENTATION_LEN];
+    let body = Presentation::new(&grant, &swapped_cert, None).encode_body(&mut body).unwrap();
+    let proof: [u8; 64] = sent[sent.len() - 64..].try_into().unwrap();
+    let mut out = vec![0u8; MAX_PRESENTATION_LEN];
+    let relayed = Presentation::assemble(body, &proof, &mut out).unwrap();
+    let before = memory.clone();
+    assert_eq!(
+        memory.admit(&site.config, NOON, &challenge, relayed),
+        Decision::Reject(Error::CertBadSignature)
+    );
+    assert_eq!(memory, before);
+    // What the holder sent is admitted.
+    assert!(matches!(memory.admit(&site.config, NOON, &challenge, &sent), Decision::Admit(_)));
+}
+
+/// Issue 8, item 6: cache entries vouch only for the root that verified them. A door whose
+/// root key changed refuses a certificate of the old root that it had cached. (Fails on the
+/// old code: admitted from the cache.)
+#[test]
+fn a_root_change_invalidates_the_certificate_cache() {
+    let site = Site::new();
+    let mut memory = site.memory();
+    let (challenge, p) = site.valid(10, 1, 1);
+    assert!(matches!(memory.admit(&site.config, NOON, &challenge, &p), Decision::Admit(_)));
+    let new_root = key(8);
+    let config = DoorConfig { root: new_root.public_key(), ..site.config.clone() };
+    let (challenge, p) = site.valid(11, 1, 2);
+    assert_eq!(
+        memory.admit(&config, NOON, &challenge, &p),
+        Decision::Reject(Error::CertBadSignature)
+    );
+    // A certificate of the new root is admitted.
+    let mut buf = [0u8; MAX_CERTIFICATE_LEN];
+    let cert = site.certificate_body().seal(&new_root, &mut buf).unwrap().to_vec();
+    let grant = site.seal_grant(&site.grant_body(12, 1));
+    let challenge = site.challenge(NOON, 3);
+    let p = site.present(&challenge, &grant, &cert, None);
+    assert!(matches!(memory.admit(&config, NOON, &challenge, &p), Decision::Admit(_)));
+}

@@ -159,7 +159,8 @@ fn duplicate_subjects_keep_the_later_expiry_and_pruning_drops_the_expired() {
 #[test]
 fn the_certificate_cache_replaces_round_robin() {
     let mut cache: CertCache<2> = CertCache::new();
-    let [a, b, c] = [b"a", b"b", b"c"].map(|x| CertHash::of(x));
+    let root = PublicKey([1; 32]);
+    let [a, b, c] = [b"a", b"b", b"c"].map(|x| CertHash::of(&root, x));
     cache.insert(a);
     cache.insert(b);
     cache.insert(a);
