@@ -6,5 +6,6 @@ mod api {
     mod ed25519_vectors;
     pub mod fixture;
     mod properties;
+    mod rules;
     mod vectors;
 }
