@@ -13,9 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{split_signed, take_canonical};
-use crate::door_state::{
-    DenyEntry, DenySubject, DoorState, MAX_DENY_ENTRIES, MAX_DOOR_STATE_LEN, MAX_UTC_OFFSET_MINUTES,
-};
+use crate::door_state::{DenyEntry, DenySubject, DoorState, MAX_DENY_ENTRIES, MAX_DOOR_STATE_LEN};
 use crate::keys::{Domain, PublicKey};
 use crate::scope::{SiteId, Time};
 use crate::signed::check_version;
@@ -32,8 +30,6 @@ pub struct DoorStateHeader {
     pub sequence: u64,
     /// Trusted time.
     pub issued_at: Time,
-    /// The site's offset from UTC in minutes.
-    pub utc_offset_minutes: i16,
     /// Grants whose `not_before` is earlier are refused.
     pub grant_fence: Time,
     /// Certificates whose `epoch` is lower are refused.
@@ -107,9 +103,6 @@ impl<'a> DoorStateView<'a> {
 /// encoded entries, and whatever follows.
 pub(crate) fn parse_prefix(bytes: &[u8]) -> Result<(DoorStateHeader, &[u8], &[u8]), Error> {
     let (header, rest) = take_canonical::<DoorStateHeader>(bytes)?;
-    if header.utc_offset_minutes.unsigned_abs() > MAX_UTC_OFFSET_MINUTES.unsigned_abs() {
-        return Err(Error::DecodeInvalidField);
-    }
     // A length: a u32 varint of at most 5 bytes, as everywhere (codec::take_len).
     let (count, entries) = take_canonical::<u32>(rest)?;
     if count > MAX_DENY_ENTRIES as u32 {

@@ -7,5 +7,6 @@ mod api {
     pub mod fixture;
     mod properties;
     mod replay;
+    mod rules;
     mod vectors;
 }
