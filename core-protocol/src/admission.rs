@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cert_cache::{CertCache, CertHash};
+use crate::cert_cache::{CachedCert, CertCache};
 use crate::certificate::Certificate;
 use crate::codec::take_canonical;
 use crate::door_state::{DenySubject, DoorState};
@@ -35,9 +35,9 @@ pub const REPLAY_ISSUERS: usize = 8;
 pub const CERT_CACHE_ENTRIES: usize = 4;
 
 /// The largest encoded [`DoorMemory`] with the default sizes: door state without signature
-/// (<= 3,371 bytes), floor (<= 5), replay table (<= 6,473, [`ReplayTable::MAX_ENCODED_LEN`]),
-/// certificate cache (<= 163): 10,012, rounded up.
-pub const MAX_DOOR_MEMORY_LEN: usize = 10_240;
+/// (<= 3,368 bytes), floor (<= 5), replay table (<= 6,473, [`ReplayTable::MAX_ENCODED_LEN`]),
+/// certificate cache (<= 419: root, 4 x (32 + 64), counts): 10,265, rounded up.
+pub const MAX_DOOR_MEMORY_LEN: usize = 10_496;
 
 // The verifier RAM budget, checked at compile time on every target the crate is built for
 // (CI builds thumbv7em-none-eabihf too). It was 4 KiB; a replay memory that never forgets a
@@ -63,8 +63,9 @@ pub struct DoorConfig {
 ///
 /// RAM with the default sizes, as `size_of` reports on x86_64 (no more on thumbv7em, whose
 /// `usize` is half as wide): door state 3,112 bytes (256 deny entries x 12 + header), replay
-/// memory 5,208 (640 grants x 8 + 8 issuers x 8 + base and lengths), certificate cache 144,
-/// floor and padding 8: 8,472 bytes, under the 9 KiB budget (`verifier_ram_is_within_9_kib`).
+/// memory 5,208 (640 grants x 8 + 8 issuers x 8 + base and lengths), certificate cache 432
+/// (root, 4 x (32 + 64)), floor and padding 8: 8,760 bytes, under the 9 KiB budget
+/// (`verifier_ram_is_within_9_kib`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DoorMemory<
     const ENTRIES: usize = REPLAY_ENTRIES,
@@ -225,7 +226,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
                 if let Some(view) = commit.state {
                     self.install_state(&view);
                 }
-                self.certs.insert(commit.cert);
+                self.certs.insert(&config.root, commit.cert);
                 Decision::Admit(admission)
             }
             Err(reason) => Decision::Reject(reason),
@@ -294,8 +295,8 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         )?;
 
         // Signatures, cheapest-to-skip first.
-        let cert_hash = CertHash::of(&config.root, presentation.certificate);
-        let cert = if self.certs.contains(&cert_hash) {
+        let cached = CachedCert::of(presentation.certificate)?;
+        let cert = if self.certs.contains(&config.root, &cached) {
             certificate.into_previously_verified()
         } else {
             certificate.verify_root(&config.root)?
@@ -315,7 +316,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
             at: now,
             spend,
         };
-        Ok((admission, Commit { state: newer_state, spend, cert: cert_hash }))
+        Ok((admission, Commit { state: newer_state, spend, cert: cached }))
     }
 }
 
@@ -323,7 +324,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
 struct Commit<'p> {
     state: Option<DoorStateView<'p>>,
     spend: Spend,
-    cert: CertHash,
+    cert: CachedCert,
 }
 
 /// The door state an attempt is judged by: the door's own, or a newer one the phone carried.

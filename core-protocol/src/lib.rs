@@ -102,7 +102,7 @@ pub use crate::audit::{
     record, Alarm, AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead,
     MAX_AUDIT_RECORD_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN,
 };
-pub use crate::cert_cache::{CertCache, CertHash};
+pub use crate::cert_cache::{CachedCert, CertCache, CertHash};
 pub use crate::certificate::{
     Certificate, IssuerLimits, UnverifiedCertificate, MAX_CERTIFICATE_LEN, MAX_GRANT_USES,
 };

@@ -240,32 +240,33 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
             return;
         }
         let shift = (base - old) / MINUTE;
+        let mut referenced = [false; ISSUERS];
         self.entries.retain_mut(|e| match u64::from(e.until).checked_sub(shift) {
             Some(until) => {
                 e.until = until as u16;
+                if let Some(flag) = referenced.get_mut(usize::from(e.issuer)) {
+                    *flag = true;
+                }
                 true
             }
             None => false,
         });
-        // Renumber the issuers still referred to, keeping their order.
-        let mut kept = 0u8;
-        let mut renumber = [None::<u8>; ISSUERS];
-        let entries = &self.entries;
-        let mut index = 0usize;
+        // Drop the issuers left without entries and renumber the rest, keeping their order.
+        let mut renumber = [0u8; ISSUERS];
+        let mut kept = 0u16;
+        for (new, used) in renumber.iter_mut().zip(referenced) {
+            *new = kept as u8; // at most ISSUERS - 1 <= 255
+            kept += u16::from(used);
+        }
+        let mut index = 0;
         self.issuers.retain(|_| {
-            let used = entries.iter().any(|e| usize::from(e.issuer) == index);
-            if used {
-                if let Some(slot) = renumber.get_mut(index) {
-                    *slot = Some(kept);
-                }
-                kept += 1;
-            }
+            let used = referenced.get(index).copied().unwrap_or(false);
             index += 1;
             used
         });
         for e in self.entries.iter_mut() {
-            if let Some(Some(i)) = renumber.get(usize::from(e.issuer)) {
-                e.issuer = *i;
+            if let Some(&i) = renumber.get(usize::from(e.issuer)) {
+                e.issuer = i;
             }
         }
         // `base` is at most the door's time, a u32.

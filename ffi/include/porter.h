@@ -39,7 +39,7 @@
 #define PORTER_MAX_DOOR_STATE_LEN 3584
 
 // The capacity every door memory buffer must have.
-#define PORTER_MAX_DOOR_MEMORY_LEN 10240
+#define PORTER_MAX_DOOR_MEMORY_LEN 10496
 
 // Bytes that always hold one audit record.
 #define PORTER_MAX_AUDIT_RECORD_LEN 128

@@ -108,8 +108,14 @@ fn full_memory_fits_its_bounds() {
     let mut buf = vec![0u8; MAX_DOOR_MEMORY_LEN];
     let replay_len = encode(&replay, &mut buf).unwrap().len();
     assert!(replay_len <= ReplayTable::<REPLAY_ENTRIES, REPLAY_ISSUERS>::MAX_ENCODED_LEN);
-    let memory =
-        DoorMemory::from_parts(memory.state().clone(), now, replay, memory.certs().clone());
+    let mut certs: CertCache<CERT_CACHE_ENTRIES> = CertCache::new();
+    for i in 0..CERT_CACHE_ENTRIES as u8 {
+        certs.insert(
+            &site.config.root,
+            CachedCert { body: CertHash([i; 32]), signature: Signature([i; 64]) },
+        );
+    }
+    let memory = DoorMemory::from_parts(memory.state().clone(), now, replay, certs);
     let len = memory.encode(&mut buf).unwrap().len();
     assert!(len <= MAX_DOOR_MEMORY_LEN, "{len} bytes");
     println!("largest door memory: {len} bytes encoded, replay memory {replay_len}");
