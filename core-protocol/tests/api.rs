@@ -3,6 +3,7 @@
 mod api {
     mod admission;
     mod audit;
+    mod clock_reset;
     mod ed25519_vectors;
     pub mod fixture;
     mod properties;
