@@ -232,3 +232,22 @@ fn a_certificate_with_a_malformed_zone_is_refused_at_decoding() {
     bad.extend_from_slice(&good[at + 5..]);
     assert_eq!(Certificate::decode(&bad).map(|_| ()), Err(Error::DecodeInvalidField));
 }
+
+#[test]
+fn challenge_issued_after_now() {
+    // The boundary vectors' missing half (a door never issues such a challenge, so firmware
+    // replays cannot reproduce it): issued at `now` passes, one second later is expired.
+    let site = Site::new();
+    let mut memory = site.memory();
+    let cert = site.seal_cert(&site.certificate_body());
+    let grant = site.seal_grant(&site.grant_body(10, 1));
+    let early = site.challenge(NOON.plus(1), 1);
+    let p = site.present(&early, &grant, &cert, None);
+    assert_eq!(
+        memory.admit(&site.config, NOON, &early, &p),
+        Decision::Reject(Error::ChallengeExpired)
+    );
+    let now = site.challenge(NOON, 2);
+    let p = site.present(&now, &grant, &cert, None);
+    assert!(matches!(memory.admit(&site.config, NOON, &now, &p), Decision::Admit(_)));
+}
