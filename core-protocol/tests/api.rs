@@ -7,6 +7,7 @@ mod api {
     mod ed25519_vectors;
     pub mod fixture;
     mod properties;
+    mod reasons;
     mod rules;
     mod vectors;
 }
