@@ -8,14 +8,10 @@
 //! here by hand, from the protocol's rules; the generator refuses to write a file in which the
 //! implementation disagrees with them.
 
-#[path = "../tests/api/fixture.rs"]
-#[allow(dead_code)]
-mod fixture;
-
 use std::fmt::Write as _;
 
-use fixture::*;
 use porter_protocol::*;
+use porter_testkit::*;
 
 const SMALL_ORDER_KEY: [u8; 32] = {
     // The identity point: small order, and accepted by naive verifiers for (R = identity, S = 0).
