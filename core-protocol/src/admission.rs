@@ -205,9 +205,10 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         Ok(view.header().sequence)
     }
 
-    /// Installs a verified state in place and raises the floor to its signed time.
+    /// Installs a verified state in place and raises the floor to its signed time (or sets it
+    /// there, for a clock reset).
     fn install_state(&mut self, view: &DoorStateView<'_>) {
-        self.floor = self.floor.max(view.header().issued_at);
+        self.floor = view.header().floor_after(self.floor);
         self.state.install(view);
     }
 
@@ -268,7 +269,11 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
             None => InForce::Held(&self.state),
         };
         let header = state.header();
-        let now = self.now(clock).max(header.issued_at);
+        // The floor this attempt runs under: a carried state raises it (or resets it).
+        let now = match &newer_state {
+            Some(view) => clock.max(view.header().floor_after(self.floor)),
+            None => self.now(clock),
+        };
         let skew = config.clock_skew;
 
         if challenge.site != config.site

@@ -66,6 +66,7 @@ impl Certificate {
         if self.not_before >= self.not_after
             || self.limits.max_uses == 0
             || self.limits.max_uses > MAX_GRANT_USES
+            || self.limits.roles.0 & !RoleSet::KNOWN.0 != 0
         {
             return Err(Error::DecodeInvalidField);
         }

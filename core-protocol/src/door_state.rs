@@ -81,6 +81,11 @@ pub struct DoorState {
     pub grant_fence: Time,
     /// Certificates whose `epoch` is lower than this are refused.
     pub cert_epoch_fence: u32,
+    /// A clock reset: this state sets the door's clock floor to `issued_at` even if that
+    /// lowers it, undoing a state dated ahead by mistake. Only valid with
+    /// `grant_fence >= issued_at`, so every grant issued before the reset is refused and no
+    /// spend the door may have forgotten can be replayed at the lowered time.
+    pub clock_reset: bool,
     /// Revoked subjects, strictly increasing.
     pub deny: Vec<DenyEntry, MAX_DENY_ENTRIES>,
 }
@@ -95,6 +100,7 @@ impl DoorState {
             issued_at: Time(0),
             grant_fence: Time(0),
             cert_epoch_fence: 0,
+            clock_reset: false,
             deny: Vec::new(),
         }
     }
@@ -116,6 +122,7 @@ impl DoorState {
             issued_at: self.issued_at,
             grant_fence: self.grant_fence,
             cert_epoch_fence: self.cert_epoch_fence,
+            clock_reset: self.clock_reset,
         }
     }
 
@@ -129,6 +136,7 @@ impl DoorState {
         self.issued_at = h.issued_at;
         self.grant_fence = h.grant_fence;
         self.cert_epoch_fence = h.cert_epoch_fence;
+        self.clock_reset = h.clock_reset;
         self.deny.clear();
         for entry in view.entries() {
             // The parser bounded the count by the capacity, so this never stops early.

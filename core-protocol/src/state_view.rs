@@ -34,6 +34,21 @@ pub struct DoorStateHeader {
     pub grant_fence: Time,
     /// Certificates whose `epoch` is lower are refused.
     pub cert_epoch_fence: u32,
+    /// Whether this state resets the door's clock floor to `issued_at` (see
+    /// [`DoorState::clock_reset`]).
+    pub clock_reset: bool,
+}
+
+impl DoorStateHeader {
+    /// The clock floor a door holding `floor` has after installing this state: raised to
+    /// `issued_at`, or set to it by a clock reset.
+    pub fn floor_after(&self, floor: Time) -> Time {
+        if self.clock_reset {
+            self.issued_at
+        } else {
+            floor.max(self.issued_at)
+        }
+    }
 }
 
 /// A signed door state, checked for well-formedness where it lies; signature not yet checked.
@@ -103,6 +118,10 @@ impl<'a> DoorStateView<'a> {
 /// encoded entries, and whatever follows.
 pub(crate) fn parse_prefix(bytes: &[u8]) -> Result<(DoorStateHeader, &[u8], &[u8]), Error> {
     let (header, rest) = take_canonical::<DoorStateHeader>(bytes)?;
+    // A clock reset must fence every grant issued before it (section 3.6 of the spec).
+    if header.clock_reset && header.grant_fence < header.issued_at {
+        return Err(Error::DecodeInvalidField);
+    }
     // A length: a u32 varint of at most 5 bytes, as everywhere (codec::take_len).
     let (count, entries) = take_canonical::<u32>(rest)?;
     if count > MAX_DENY_ENTRIES as u32 {

@@ -3,9 +3,11 @@
 mod api {
     mod admission;
     mod audit;
+    mod clock_reset;
     mod ed25519_vectors;
-    pub mod fixture;
+    pub use porter_testkit as fixture;
     mod properties;
+    mod reasons;
     mod replay;
     mod rules;
     mod vectors;

@@ -129,7 +129,11 @@ fn full_memory_fits_its_bounds() {
 #[test]
 fn a_grant_fits_the_160_byte_budget() {
     let site = Site::new();
+    // The worst case: every varint at its widest, and a door number of 16,384 or more (a
+    // three-byte varint; the spec once said 158 bytes, true only below 16,384).
     let mut grant = site.grant_body(u64::MAX - 64, 32);
+    grant.site = SiteId(u32::MAX);
+    grant.doors = heapless::Vec::from_slice(&[DoorId(u16::MAX)]).unwrap();
     grant.not_before = Time(u32::MAX - 1000);
     grant.not_after = Time(u32::MAX);
     let bytes = site.seal_grant(&grant);
