@@ -355,4 +355,11 @@ impl StateInForce for InForce<'_, '_> {
             InForce::Carried(view) => StateInForce::denies(*view, subject),
         }
     }
+
+    fn has_denials(&self) -> bool {
+        match self {
+            InForce::Held(state) => StateInForce::has_denials(*state),
+            InForce::Carried(view) => StateInForce::has_denials(*view),
+        }
+    }
 }
