@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::http::{router, AppState, RateLimiter};
+use crate::http::{router, AppState};
 use crate::metrics::Metrics;
 use crate::service::Service;
 use crate::store::Store;
@@ -24,10 +24,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
             "no issuer_key_secret_file: issuer private keys are stored unencrypted in the database"
         ),
     }
-    let state = AppState {
-        service: service.clone(),
-        limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
-    };
+    let state = AppState::new(service.clone(), config.rate_limit_per_minute)
+        .with_metrics_token(config.metrics_token.as_deref());
     let app = router(state);
     let addr: SocketAddr = config
         .listen

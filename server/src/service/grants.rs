@@ -57,6 +57,17 @@ pub struct IssuedGrant {
     pub not_after: u32,
 }
 
+/// The most grants one delivery yields: a driver may lose one and ask again, but a delivery
+/// is one trip, not a pass for its whole window.
+pub const MAX_GRANTS_PER_DELIVERY: i64 = 4;
+
+/// How long an idempotency key's answer is kept and replayed, in seconds (Stripe's 24 hours).
+pub const IDEMPOTENCY_TTL: i64 = 24 * 3600;
+
+/// A key reserved longer ago than this belongs to a request that died (a crash, a killed
+/// process) and is taken over, in seconds.
+pub const IDEMPOTENCY_IN_FLIGHT_TIMEOUT: i64 = 60;
+
 fn refused(code: &'static str, message: impl Into<String>) -> Error {
     Error::refused(code, message)
 }
@@ -92,6 +103,8 @@ impl Service {
         p: &Principal,
         idem: &Idempotency,
     ) -> Result<Option<IssuedGrant>> {
+        let (ttl, in_flight) = (IDEMPOTENCY_TTL, IDEMPOTENCY_IN_FLIGHT_TIMEOUT);
+        self.store().expire_idempotent(&p.token_id, &idem.key, now(), ttl, in_flight).await?;
         match self.store().idempotent(&p.token_id, &idem.key).await? {
             Some(_) => self.replay_grant(p, idem).await.map(Some),
             None => Ok(None),
@@ -106,7 +119,13 @@ impl Service {
         if stored.request_hash != idem.request_hash {
             return Err(Error::conflict(
                 "idempotency_key_reused",
-                "this Idempotency-Key was used with a different body: use a fresh key",
+                "this Idempotency-Key was used with another method, path or body: use a fresh key",
+            ));
+        }
+        if stored.status == 0 {
+            return Err(Error::conflict(
+                "idempotency_in_flight",
+                "a request with this Idempotency-Key is still being processed: retry in a moment",
             ));
         }
         serde_json::from_str(&stored.body).map_err(|_| {
@@ -143,6 +162,20 @@ impl Service {
             return Err(refused(
                 "delivery_not_open",
                 format!("the delivery is {}; only open deliveries get grants", delivery.status),
+            ));
+        }
+        if delivery.entered_at.is_some() {
+            return Err(refused(
+                "delivery_entered",
+                "the delivery was already entered through a door; no more grants for it",
+            ));
+        }
+        if delivery.grants_issued >= MAX_GRANTS_PER_DELIVERY {
+            return Err(refused(
+                "delivery_grants_exhausted",
+                format!(
+                    "this delivery already yielded {MAX_GRANTS_PER_DELIVERY} grants; announce a new delivery"
+                ),
             ));
         }
         if now < delivery.window_start || now >= delivery.window_end {
@@ -310,6 +343,15 @@ impl Service {
         // Take serials and store the grant in one transaction: the grant is acknowledged only
         // after commit, so no acknowledged grant is ever lost and no serial is handed out twice.
         let mut tx = store.begin().await?;
+        // The bound, again under the row lock: concurrent requests cannot overshoot it, and a
+        // delivery entered or cancelled meanwhile yields nothing.
+        if !Store::claim_grant(&mut tx, &delivery.id, MAX_GRANTS_PER_DELIVERY).await? {
+            tx.rollback().await?;
+            return Err(refused(
+                "delivery_grants_exhausted",
+                "this delivery is entered, closed or has yielded all its grants",
+            ));
+        }
         let serial = Store::take_serials(&mut tx, &issuer.id, i64::from(req.uses)).await?;
         let grant = Grant {
             version: VERSION,

@@ -36,7 +36,10 @@ pub use carriers::*;
 pub use deliveries::*;
 pub use doors::*;
 pub use drivers::*;
-pub use grants::{GrantRequest, Idempotency, IssuedGrant};
+pub use grants::{
+    GrantRequest, Idempotency, IssuedGrant, IDEMPOTENCY_IN_FLIGHT_TIMEOUT, IDEMPOTENCY_TTL,
+    MAX_GRANTS_PER_DELIVERY,
+};
 pub use issuers::*;
 pub use keywrap::KeyWrap;
 pub use revocations::*;

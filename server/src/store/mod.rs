@@ -28,8 +28,10 @@ pub enum Backend {
 }
 
 /// The schema, applied in order at start. Versions are never edited once released.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (2, "delivery_grant_bound", include_str!("../../migrations/0002_delivery_grant_bound.sql")),
+];
 
 /// The connection pool and the backend it talks to.
 #[derive(Clone, Debug)]
