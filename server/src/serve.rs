@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::http::{router, AppState};
+use crate::http::{router, AppState, JsonRefusalAcceptor};
 use crate::metrics::Metrics;
 use crate::service::Service;
 use crate::store::Store;
@@ -69,9 +69,21 @@ pub async fn serve(config: Config) -> Result<(), String> {
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .map_err(|e| format!("cannot load TLS certificate or key: {e}"))?;
-            axum_server::bind_rustls(addr, tls).handle(handle).serve(app.into_make_service()).await
+            let acceptor = JsonRefusalAcceptor(axum_server::tls_rustls::RustlsAcceptor::new(tls));
+            axum_server::bind(addr)
+                .acceptor(acceptor)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
         }
-        _ => axum_server::bind(addr).handle(handle).serve(app.into_make_service()).await,
+        _ => {
+            let acceptor = JsonRefusalAcceptor(axum_server::accept::DefaultAcceptor);
+            axum_server::bind(addr)
+                .acceptor(acceptor)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+        }
     };
     let _ = stop_tx.send(true);
     let _ = worker.await;

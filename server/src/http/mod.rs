@@ -32,6 +32,7 @@ mod grants;
 mod idempotency;
 mod issuers;
 mod openapi;
+mod refusals;
 mod revocations;
 mod sites;
 mod tokens;
@@ -39,6 +40,7 @@ mod units;
 mod webhooks;
 
 pub use openapi::{openapi, Endpoint, ENDPOINTS};
+pub use refusals::{JsonRefusalAcceptor, JsonRefusalListener, JsonRefusals};
 
 use idempotency::{create, IdemKey, Replay};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use porter_protocol::{PublicKey, SigningKey};
-use porter_server::http::{router, AppState};
+use porter_server::http::{router, AppState, JsonRefusalListener};
 use porter_server::metrics::Metrics;
 use porter_server::root::{self, CertifyOptions, RootKey};
 use porter_server::{client, Service, Store};
@@ -121,7 +121,7 @@ impl Server {
         let addr = listener.local_addr().unwrap();
         let app = router(state);
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            axum::serve(JsonRefusalListener(listener), app).await.unwrap();
         });
         Server {
             base: format!("http://{addr}"),

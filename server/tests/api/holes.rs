@@ -352,3 +352,43 @@ async fn requests_cut_off_mid_flight_leave_no_connection_inside_a_transaction() 
     }
     fresh.close().await;
 }
+
+/// Sends raw bytes and reads the whole answer (the server closes after a refusal).
+pub async fn raw_exchange(base: &str, request: &[u8]) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may refuse (and close) before it has read everything: ignore write errors.
+    let _ = socket.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(10), socket.read_to_end(&mut answer))
+            .await;
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+/// Every refusal hyper makes by itself carries `{code, message}`.
+pub async fn library_refusals_carry_code_and_message(base: &str) {
+    let long_url = format!("GET /v1/sites/{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70 * 1024));
+    let huge_header =
+        format!("GET /v1/sites HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(600 * 1024));
+    let garbage = "GET /v1/sites HTTP/1.1\r\nHost x\r\n\r\n".to_string();
+    for (request, status, code) in [
+        (long_url, 414, "uri_too_long"),
+        (huge_header, 431, "headers_too_large"),
+        (garbage, 400, "malformed_request"),
+    ] {
+        let (got, body) = raw_exchange(base, request.as_bytes()).await;
+        assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
+
+#[tokio::test]
+async fn uri_too_long_headers_too_large_and_malformed_requests_get_code_and_message() {
+    let server = Server::start(&Backend::Sqlite).await;
+    library_refusals_carry_code_and_message(&server.base).await;
+}

@@ -499,6 +499,7 @@ async fn serve_reads_its_config_speaks_tls_reports_health_and_metrics_and_stops_
     assert_eq!(openapi.body["paths"].as_object().unwrap().len(), paths.len());
     let op = operator_token(&db);
     call(&p.base, "GET", "/v1/sites", &op, None).await.ok();
+    crate::holes::library_refusals_carry_code_and_message(&p.base).await;
     // `/metrics` wants the configured token, in any case of the scheme name.
     call_raw(&p.base, "GET", "/metrics", None, &[], b"").await.refused(401, "unauthenticated");
     call_raw(&p.base, "GET", "/metrics", Some(&op), &[], b"").await.refused(401, "unauthenticated");
