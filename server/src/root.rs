@@ -237,6 +237,8 @@ pub fn sign_state(
         issued_at: Time(now),
         grant_fence,
         cert_epoch_fence,
+        // An ordinary state; a clock reset is a deliberate act the tool does not offer yet.
+        clock_reset: false,
         deny,
     };
     let mut buf = vec![0u8; MAX_DOOR_STATE_LEN];

@@ -135,12 +135,12 @@ async fn a_door_state_signed_ahead_of_the_servers_clock_is_refused() {
         let path = format!("/v1/sites/{}/door-states", w.site_id);
         let ahead = porter_server::service::MAX_STATE_CLOCK_AHEAD;
         let (future, _) =
-            root::sign_state(&w.root, &list, None, 0, (now() + ahead + 60) as u32).unwrap();
+            root::sign_state(&w.root, &list, None, (now() + ahead + 60) as u32).unwrap();
         call(&w.base, "POST", &path, &w.manager, Some(json!({"state": hex::encode(&future)})))
             .await
             .refused(400, "state_from_the_future");
         // A few seconds ahead (clocks differ a little) is accepted.
-        let (near, _) = root::sign_state(&w.root, &list, None, 0, (now() + 30) as u32).unwrap();
+        let (near, _) = root::sign_state(&w.root, &list, None, (now() + 30) as u32).unwrap();
         call(&w.base, "POST", &path, &w.manager, Some(json!({"state": hex::encode(&near)})))
             .await
             .ok();
