@@ -84,6 +84,10 @@ enum RootCommand {
         /// Most entries per grant (1..=32).
         #[arg(long, default_value_t = 4)]
         max_uses: u8,
+        /// The site's time zone, a POSIX TZ rule, exactly as `GET /v1/sites/<id>` shows it
+        /// (the server refuses a certificate in another zone).
+        #[arg(long)]
+        zone: String,
     },
     /// Enrol a door controller's device key; prints the enrolment (hex) to upload.
     EnrollDevice {
@@ -171,7 +175,11 @@ fn root_command(command: RootCommand) -> Result<(), String> {
             to_minute,
             max_grant_lifetime,
             max_uses,
+            zone,
         } => {
+            let zone = porter_protocol::TimeZone::parse_posix(&zone).map_err(|_| {
+                format!("--zone {zone:?} is not a POSIX TZ rule: copy the site's zone from GET /v1/sites/<id>")
+            })?;
             let root = root::load(&key)?;
             let issuer = root::parse_key("--issuer", &issuer)?;
             let now = now();
@@ -185,6 +193,7 @@ fn root_command(command: RootCommand) -> Result<(), String> {
                 to_minute,
                 max_grant_lifetime,
                 max_uses,
+                zone,
             };
             println!("{}", hex::encode(root::certify_issuer(&root, issuer, &options)?));
         }

@@ -31,6 +31,7 @@ pub enum Backend {
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (2, "delivery_grant_bound", include_str!("../../migrations/0002_delivery_grant_bound.sql")),
+    (3, "site_zone", include_str!("../../migrations/0003_site_zone.sql")),
 ];
 
 /// The connection pool and the backend it talks to.

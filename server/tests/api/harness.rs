@@ -209,6 +209,7 @@ pub fn cert_options() -> CertifyOptions {
         to_minute: 1440,
         max_grant_lifetime: 900,
         max_uses: 4,
+        zone: porter_protocol::TimeZone::UTC,
     }
 }
 
@@ -265,7 +266,8 @@ impl World {
             "/v1/sites",
             &operator,
             Some(json!({
-                "name": "12 Rue Exemple", "site_number": site_number, "root_key": hex_key(&root.key)
+                "name": "12 Rue Exemple", "site_number": site_number, "root_key": hex_key(&root.key),
+                "zone": "UTC0"
             })),
         )
         .await

@@ -392,3 +392,41 @@ async fn uri_too_long_headers_too_large_and_malformed_requests_get_code_and_mess
     let server = Server::start(&Backend::Sqlite).await;
     library_refusals_carry_code_and_message(&server.base).await;
 }
+
+#[tokio::test]
+async fn the_site_record_is_the_one_source_of_its_zone() {
+    let server = Server::start(&Backend::Sqlite).await;
+    let w = World::new(&server).await;
+    let site = call(&w.base, "GET", &format!("/v1/sites/{}", w.site_id), &w.manager, None).await;
+    assert_eq!(site.ok()["zone"], "UTC0");
+    // A site needs a zone, and a real one.
+    let key = hex_key(&new_key());
+    let mut new_site = json!({"name": "No Zone", "site_number": 4242, "root_key": key});
+    call(&w.base, "POST", "/v1/sites", &w.operator, Some(new_site.clone()))
+        .await
+        .refused(400, "invalid_json");
+    new_site["zone"] = json!("Mars/Olympus");
+    call(&w.base, "POST", "/v1/sites", &w.operator, Some(new_site.clone()))
+        .await
+        .refused(400, "invalid_zone");
+    new_site["zone"] = json!("CET-1CEST,M3.5.0,M10.5.0/3");
+    let made = call(&w.base, "POST", "/v1/sites", &w.operator, Some(new_site)).await.ok();
+    assert_eq!(made["zone"], "CET-1CEST,M3.5.0,M10.5.0/3");
+
+    // A certificate judging hours in another zone than the site's is refused.
+    let issuer =
+        call(&w.base, "POST", &format!("/v1/sites/{}/issuers", w.site_id), &w.manager, None)
+            .await
+            .ok();
+    let issuer_key = root::parse_key("issuer", issuer["public_key"].as_str().unwrap()).unwrap();
+    let mut options = cert_options();
+    options.zone = porter_protocol::TimeZone::parse_posix("EST5EDT,M3.2.0,M11.1.0").unwrap();
+    let cert = root::certify_issuer(&w.root, issuer_key, &options).unwrap();
+    let path =
+        format!("/v1/sites/{}/issuers/{}/certificate", w.site_id, issuer["id"].as_str().unwrap());
+    let body = json!({"certificate": hex::encode(&cert)});
+    call(&w.base, "PUT", &path, &w.manager, Some(body)).await.refused(400, "wrong_zone");
+    let cert = root::certify_issuer(&w.root, issuer_key, &cert_options()).unwrap();
+    let body = json!({"certificate": hex::encode(&cert)});
+    call(&w.base, "PUT", &path, &w.manager, Some(body)).await.ok();
+}
