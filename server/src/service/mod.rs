@@ -11,6 +11,7 @@ mod deliveries;
 mod doors;
 mod drivers;
 mod grants;
+mod issuance;
 mod issuers;
 mod keywrap;
 mod notify;

@@ -430,3 +430,32 @@ async fn the_site_record_is_the_one_source_of_its_zone() {
     let body = json!({"certificate": hex::encode(&cert)});
     call(&w.base, "PUT", &path, &w.manager, Some(body)).await.ok();
 }
+
+#[tokio::test]
+async fn a_stored_door_state_that_cannot_be_read_stops_issuance() {
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        let list =
+            call(&w.base, "GET", &format!("/v1/sites/{}/revocations", w.site_id), &w.manager, None)
+                .await
+                .ok();
+        let list: porter_server::service::RevocationList = serde_json::from_value(list).unwrap();
+        let (state, _) = root::sign_state(&w.root, &list, None, now() as u32).unwrap();
+        let path = format!("/v1/sites/{}/door-states", w.site_id);
+        call(&w.base, "POST", &path, &w.manager, Some(json!({"state": hex::encode(&state)})))
+            .await
+            .ok();
+        w.grant().await;
+        // The stored bytes rot (a bad restore, a bug): that is an error, never "no door state".
+        sqlx::query("UPDATE door_states SET state = $1")
+            .bind("00ff".to_string())
+            .execute(server.service.store().pool())
+            .await
+            .unwrap();
+        let other = w.announce("ROT-1", now() - 60, now() + 3600).await;
+        w.ask(&other, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(503, "door_state_unreadable");
+    }
+}
