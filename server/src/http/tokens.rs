@@ -2,13 +2,25 @@
 
 use axum::extract::State;
 use axum::routing::post;
-use axum::Router;
 
-use super::{create, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{create, declare, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/v1/tokens", post(create_token))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![declare(
+        Endpoint {
+            method: "POST",
+            path: "/v1/tokens",
+            summary: "Create an API token for a role within your scope",
+            roles: &[Role::Operator, Role::Manager, Role::Carrier],
+            success: 201,
+            body: true,
+            idempotent: true,
+            paged: false,
+        },
+        post(create_token),
+    )]
 }
 
 async fn create_token(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {
