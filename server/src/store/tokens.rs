@@ -1,11 +1,9 @@
 //! API tokens (stored as hashes) and idempotency records.
 
-use sqlx::any::AnyRow;
-
-use super::{i, os, s, Result, Store, Tx};
+use super::{Result, Store, Tx};
 
 /// An API token (the secret itself is never stored, only its hash).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, sqlx::FromRow)]
 pub struct TokenRow {
     /// SHA-256 of the token, hex.
     pub hash: String,
@@ -31,22 +29,6 @@ pub struct TokenRow {
     pub created_at: i64,
 }
 
-fn token(row: &AnyRow) -> Result<TokenRow> {
-    Ok(TokenRow {
-        hash: s(row, "hash")?,
-        id: s(row, "id")?,
-        role: s(row, "role")?,
-        site_id: os(row, "site_id")?,
-        carrier_id: os(row, "carrier_id")?,
-        driver_id: os(row, "driver_id")?,
-        unit_id: os(row, "unit_id")?,
-        resident_id: os(row, "resident_id")?,
-        door_id: os(row, "door_id")?,
-        label: s(row, "label")?,
-        created_at: i(row, "created_at")?,
-    })
-}
-
 /// What holds an idempotency key.
 #[derive(Clone, Debug)]
 pub enum Reservation {
@@ -57,7 +39,7 @@ pub enum Reservation {
 }
 
 /// A stored idempotent response.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct IdemRow {
     /// SHA-256 of the request's method, path and body: what the key is bound to.
     pub request_hash: String,
@@ -94,7 +76,7 @@ impl Store {
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>> {
         one!(
             &self.pool,
-            token,
+            TokenRow,
             "SELECT * FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL",
             hash.to_string()
         )
@@ -102,21 +84,13 @@ impl Store {
 
     /// A stored response for (token, key), or a reservation in flight (status 0).
     pub async fn idempotent(&self, token_id: &str, key: &str) -> Result<Option<IdemRow>> {
-        let row = sqlx::query(
+        one!(
+            &self.pool,
+            IdemRow,
             "SELECT request_hash, status, body FROM idempotency WHERE token_id = $1 AND idem_key = $2",
+            token_id.to_string(),
+            key.to_string()
         )
-        .bind(token_id.to_string())
-        .bind(key.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(IdemRow {
-                request_hash: s(&r, "request_hash")?,
-                status: i(&r, "status")?,
-                body: s(&r, "body")?,
-            })
-        })
-        .transpose()
     }
 
     /// Forgets (token, key) if its answer is older than `ttl` seconds, or if it is a
