@@ -34,6 +34,8 @@ enum Command {
         #[arg(long, default_value = "operator")]
         label: String,
     },
+    /// Print the OpenAPI document of this server's API (the contract clients are built from).
+    Openapi,
     /// The site root's offline tools: no server involved.
     Root {
         #[command(subcommand)]
@@ -84,6 +86,10 @@ enum RootCommand {
         /// Most entries per grant (1..=32).
         #[arg(long, default_value_t = 4)]
         max_uses: u8,
+        /// The site's time zone, a POSIX TZ rule, exactly as `GET /v1/sites/<id>` shows it
+        /// (the server refuses a certificate in another zone).
+        #[arg(long)]
+        zone: String,
     },
     /// Enrol a door controller's device key; prints the enrolment (hex) to upload.
     EnrollDevice {
@@ -134,6 +140,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             rt.block_on(porter_server::serve(config))
         }
+        Command::Openapi => {
+            let doc = porter_server::http::openapi();
+            println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+            Ok(())
+        }
         Command::OperatorToken { config, label } => {
             let config = Config::load(config.as_deref())?;
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -171,7 +182,11 @@ fn root_command(command: RootCommand) -> Result<(), String> {
             to_minute,
             max_grant_lifetime,
             max_uses,
+            zone,
         } => {
+            let zone = porter_protocol::TimeZone::parse_posix(&zone).map_err(|_| {
+                format!("--zone {zone:?} is not a POSIX TZ rule: copy the site's zone from GET /v1/sites/<id>")
+            })?;
             let root = root::load(&key)?;
             let issuer = root::parse_key("--issuer", &issuer)?;
             let now = now();
@@ -185,6 +200,7 @@ fn root_command(command: RootCommand) -> Result<(), String> {
                 to_minute,
                 max_grant_lifetime,
                 max_uses,
+                zone,
             };
             println!("{}", hex::encode(root::certify_issuer(&root, issuer, &options)?));
         }

@@ -113,6 +113,8 @@ pub struct CertifyOptions {
     pub not_before: u32,
     /// Validity end.
     pub not_after: u32,
+    /// The site's time zone (as the server's site record shows it): hours are judged in it.
+    pub zone: porter_protocol::TimeZone,
     /// Doors (None: every door).
     pub doors: Option<Vec<u16>>,
     /// Weekday mask, bit 0 = Monday.
@@ -160,8 +162,7 @@ pub fn certify_issuer(
                 from_minute: o.from_minute,
                 to_minute: o.to_minute,
             },
-            // The seam's minimum: the server team writes the site's zone here.
-            zone: porter_protocol::TimeZone::UTC,
+            zone: o.zone.clone(),
             max_grant_lifetime: o.max_grant_lifetime,
             max_uses: o.max_uses,
         },
@@ -237,7 +238,7 @@ pub fn sign_state(
         issued_at: Time(now),
         grant_fence,
         cert_epoch_fence,
-        // A clock reset is for recovering from a state dated ahead; the server team wires it.
+        // An ordinary state; a clock reset is a deliberate act the tool does not offer yet.
         clock_reset: false,
         deny,
     };

@@ -42,13 +42,24 @@ fn root_tools_work_offline_on_a_private_key_file() {
         "1,3",
         "--max-uses",
         "2",
+        "--zone",
+        "CET-1CEST,M3.5.0,M10.5.0/3",
     ]);
     assert!(ok, "{err}");
     let cert = Certificate::decode_verified(&hex::decode(out.trim()).unwrap(), &root).unwrap();
     assert_eq!((cert.site.0, cert.limits.max_uses, hex::encode(cert.issuer.0)), (77, 2, issuer));
+    assert_eq!(cert.limits.zone.to_string(), "CET-1CEST,M3.5.0,M10.5.0/3");
     // A weak issuer key is refused offline.
-    let (ok, _, err) =
-        porter(&["root", "certify-issuer", "--key", key_s, "--issuer", &"00".repeat(32)]);
+    let (ok, _, err) = porter(&[
+        "root",
+        "certify-issuer",
+        "--key",
+        key_s,
+        "--issuer",
+        &"00".repeat(32),
+        "--zone",
+        "UTC0",
+    ]);
     assert!(!ok && err.contains("not a usable"), "{err}");
 
     let device = new_key();

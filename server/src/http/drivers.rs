@@ -1,0 +1,65 @@
+//! Drivers.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+use super::{
+    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
+};
+use crate::service::Role;
+
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/drivers",
+                summary: "Register a driver's holder key",
+                roles: &[Role::Carrier],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(register_driver),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/drivers",
+                summary: "List drivers",
+                roles: &[Role::Carrier],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_drivers),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/drivers/{driver_id}/revoke",
+                summary: "Retire a driver at every site",
+                roles: &[Role::Carrier],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            post(retire_driver),
+        ),
+    ]
+}
+
+async fn register_driver(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.register_driver(&p, r)).await
+}
+async fn list_drivers(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
+    ok(StatusCode::OK, &s.service.list_drivers(&p, &page_of(&q)?).await?)
+}
+async fn retire_driver(State(s): S, Auth(p): Auth, Path(id): Path<String>) -> Res {
+    ok(StatusCode::OK, &s.service.retire_driver(&p, &id).await?)
+}

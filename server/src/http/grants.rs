@@ -1,0 +1,66 @@
+//! Grants: issuance at the door and the site's list.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::routing::{get, post};
+
+use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Res, S};
+use crate::service::Role;
+use crate::service::{self};
+
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/deliveries/{delivery_id}/grants",
+                summary: "Ask for a grant at the door",
+                roles: &[Role::Driver],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(issue_grant),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/grants",
+                summary: "List grants issued at the site",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(site_grants),
+        ),
+    ]
+}
+
+async fn issue_grant(
+    State(s): S,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    h: IdemKey,
+    Body(b): Body,
+) -> Res {
+    // Not through `create`: the idempotency record commits in the grant's own transaction.
+    let idem = h
+        .key()
+        .map(|key| service::Idempotency { key: key.to_string(), request_hash: h.request_hash(&b) });
+    if let Some(idem) = &idem {
+        if let Some(replay) = s.service.replayed_grant(&p, idem).await? {
+            let mut r = ok(StatusCode::CREATED, &replay)?;
+            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(r);
+        }
+    }
+    let req = parse_json(&b)?;
+    ok(StatusCode::CREATED, &s.service.issue_grant(&p, &id, req, idem).await?)
+}
+async fn site_grants(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+    ok(StatusCode::OK, &s.service.list_grants(&p, &site, &page_of(&q)?).await?)
+}

@@ -1,0 +1,184 @@
+//! The endpoint declaration and the OpenAPI document built from the declarations.
+
+use crate::service::Role;
+
+// ---------------------------------------------------------------------------------------------
+// The endpoints. Each names the roles that may call it (the authorisation matrix test reads
+// this table and checks every other role is refused).
+
+/// One endpoint of the API: everything the router, the role gate and the OpenAPI document
+/// know about it, declared once beside its handler (see each resource module's `routes()`).
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template.
+    pub path: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Roles allowed to call it (within their own scope). A route the gate finds no
+    /// declaration for is refused.
+    pub roles: &'static [Role],
+    /// The one success status it answers (200, or 201 for a creation).
+    pub success: u16,
+    /// Whether it reads a JSON body.
+    pub body: bool,
+    /// Whether it honours `Idempotency-Key`.
+    pub idempotent: bool,
+    /// Whether it is a list taking `limit` and `after`.
+    pub paged: bool,
+}
+
+/// Every endpoint under `/v1`, from the declarations the router is built of.
+pub fn endpoints() -> Vec<Endpoint> {
+    super::declared().into_iter().map(|d| d.endpoint).collect()
+}
+
+/// The OpenAPI 3.1 document, built from the declarations.
+pub fn openapi() -> serde_json::Value {
+    use serde_json::json;
+    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+    let mut paths = serde_json::Map::new();
+    for e in endpoints() {
+        let mut params: Vec<serde_json::Value> = e
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if e.paged {
+            params.push(json!({"name": "limit", "in": "query", "required": false,
+                "description": "Items per page, 1..=200 (default 50).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 200}}));
+            params.push(json!({"name": "after", "in": "query", "required": false,
+                "description": "The `next` cursor of the previous page.",
+                "schema": {"type": "string"}}));
+        }
+        if e.idempotent {
+            params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "Repeat a creation safely: same key, method, path and body get the first answer for 24 hours; another body gets 409.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200}}));
+        }
+        let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
+        let ok_description = if e.success == 201 { "Created" } else { "OK" };
+        let mut responses = serde_json::Map::new();
+        responses.insert(
+            e.success.to_string(),
+            json!({"description": ok_description, "content": {"application/json": {"schema": {"type": "object"}}}}),
+        );
+        for (status, what) in [
+            ("400", "Malformed request"),
+            ("401", "No valid API token"),
+            ("403", "The token's role may not call this"),
+            ("404", "No such object in your scope"),
+            ("409", "Conflict with the current state"),
+            ("422", "A rule refused the request"),
+            ("429", "Rate limited"),
+            ("503", "The server or its database failed; retry"),
+        ] {
+            responses.insert(status.into(), json!({"description": what, "content": error}));
+        }
+        let mut op = json!({
+            "operationId": operation_id(&e),
+            "summary": e.summary,
+            "description": format!("Roles: {}.", roles.join(", ")),
+            "security": [{"bearer": []}],
+            "parameters": params,
+            "responses": responses,
+        });
+        if e.body {
+            let mut media = json!({"schema": {"type": "object"}});
+            if let Some(example) = example_body(e.method, e.path) {
+                media["example"] = example;
+            }
+            op["requestBody"] = json!({"required": true, "content": {"application/json": media}});
+        }
+        let entry = paths.entry(e.path.to_string()).or_insert_with(|| json!({}));
+        entry[e.method.to_lowercase()] = op;
+    }
+    paths.insert("/healthz".into(), json!({"get": {
+        "operationId": "healthz", "summary": "Whether the server and its database answer",
+        "security": [], "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "503": {"description": "The database does not answer", "content": error}}}}));
+    paths.insert(
+        "/metrics".into(),
+        json!({"get": {
+        "operationId": "metrics", "summary": "Prometheus text; needs the configured metrics token",
+        "security": [{"bearer": []}], "responses": {
+            "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "401": {"description": "Wrong or missing metrics token", "content": error},
+            "403": {"description": "No metrics token configured", "content": error}}}}),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Porter server", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string", "description": "A stable snake_case code"},
+                "message": {"type": "string", "description": "What went wrong and what to do"}}}},
+        },
+    })
+}
+
+/// A unique operation id: method and path words, snake_case.
+fn operation_id(e: &Endpoint) -> String {
+    let words: Vec<String> = e
+        .path
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != "v1")
+        .map(|s| s.trim_start_matches('{').trim_end_matches('}').replace('-', "_"))
+        .collect();
+    format!("{}_{}", e.method.to_lowercase(), words.join("_"))
+}
+
+/// An example request body per creating endpoint, for the OpenAPI document.
+fn example_body(method: &str, path: &str) -> Option<serde_json::Value> {
+    use serde_json::json;
+    Some(match (method, path) {
+        ("POST", "/v1/tokens") => {
+            json!({"role": "manager", "site_id": "site_…", "label": "front desk"})
+        }
+        ("POST", "/v1/sites") => {
+            json!({"name": "12 Rue Exemple", "site_number": 12345, "root_key": "<64 hex>", "zone": "CET-1CEST,M3.5.0,M10.5.0/3"})
+        }
+        ("POST", "/v1/sites/{site_id}/doors") => {
+            json!({"name": "street door", "enrolment": "<hex from porter root enroll-device>"})
+        }
+        ("PUT", "/v1/sites/{site_id}/issuers/{issuer_id}/certificate") => {
+            json!({"certificate": "<hex from porter root certify-issuer>"})
+        }
+        ("POST", "/v1/carriers") => json!({"name": "Rapid Parcel"}),
+        ("POST", "/v1/sites/{site_id}/approvals") => {
+            json!({"carrier_id": "car_…", "issuer_id": "iss_…", "doors": [1], "max_uses": 2, "max_lifetime_minutes": 15})
+        }
+        ("POST", "/v1/drivers") => json!({"holder_key": "<64 hex>", "label": "van 7"}),
+        ("POST", "/v1/sites/{site_id}/units") => json!({"label": "4B"}),
+        ("POST", "/v1/sites/{site_id}/units/{unit_id}/residents") => {
+            json!({"display_name": "A. Martin"})
+        }
+        ("PUT", "/v1/me/opt-out") => json!({"opted_out": true}),
+        ("POST", "/v1/deliveries") => {
+            json!({"site_id": "site_…", "unit": "4B", "tracking_number": "1Z999AA10123456784", "window_start": 1795435200, "window_end": 1795442400})
+        }
+        ("POST", "/v1/deliveries/{delivery_id}/grants") => {
+            json!({"uses": 1, "lifetime_minutes": 10, "doors": [1]})
+        }
+        ("POST", "/v1/sites/{site_id}/revocations") => json!({"kind": "driver", "id": "drv_…"}),
+        ("POST", "/v1/sites/{site_id}/door-states") => {
+            json!({"state": "<hex from porter root sign-state>"})
+        }
+        ("POST", "/v1/sites/{site_id}/webhooks") => {
+            json!({"url": "http://resident-app.internal:8080/porter"})
+        }
+        ("POST", "/v1/receipts") => {
+            json!({"site_id": "site_…", "door_number": 1, "receipt": "<hex>"})
+        }
+        ("POST", "/v1/audit-batches") => {
+            json!({"site_id": "site_…", "door_number": 1, "records": ["<hex>"], "head": "<hex>"})
+        }
+        _ => return None,
+    })
+}

@@ -1,0 +1,99 @@
+//! Revocations and door states.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+use super::{create, declare, err, ok, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S};
+use crate::service::Kind;
+use crate::service::Role;
+
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/revocations",
+                summary: "Revoke an issuer, driver or grant",
+                roles: &[Role::Manager],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(revoke),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/revocations",
+                summary: "The pending deny-list for `porter root sign-state`",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            get(list_revocations),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/door-states",
+                summary: "Upload a root-signed door state",
+                roles: &[Role::Manager],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(upload_state),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/door-states/latest",
+                summary: "The newest door state to carry to doors",
+                roles: &[Role::Manager, Role::Device, Role::Carrier, Role::Driver, Role::Operator],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            get(latest_state),
+        ),
+    ]
+}
+
+async fn revoke(
+    State(s): S,
+    Auth(p): Auth,
+    Path(site): Path<String>,
+    h: IdemKey,
+    Body(b): Body,
+) -> Res {
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.revoke(&p, &site, r)).await
+}
+async fn list_revocations(State(s): S, Auth(p): Auth, Path(site): Path<String>) -> Res {
+    ok(StatusCode::OK, &s.service.list_revocations(&p, &site).await?)
+}
+async fn upload_state(
+    State(s): S,
+    Auth(p): Auth,
+    Path(site): Path<String>,
+    h: IdemKey,
+    Body(b): Body,
+) -> Res {
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.upload_door_state(&p, &site, r)).await
+}
+async fn latest_state(State(s): S, Auth(p): Auth, Path(site): Path<String>) -> Res {
+    match s.service.latest_door_state(&p, &site).await? {
+        Some(state) => ok(StatusCode::OK, &state),
+        None => Err(err(
+            Kind::NotFound,
+            "no_door_state",
+            "the site root has not signed a door state yet",
+        )),
+    }
+}
