@@ -175,15 +175,15 @@ fn commission(
     n.step(1, "The property manager sets up the building's keys and the server");
     let root_path = manager_dir.join("site-root.key");
     let root_file = root_path.to_string_lossy().into_owned();
-    let out = p.porter(&["root", "init", "--key", &root_file], &[])?;
+    let out = p.root(&["init", "--key", &root_file])?;
     let site_number: u32 = field(&out, "site ")?
         .parse()
-        .map_err(|_| Failure::new(format!("`porter root init` printed no site number: {out}")))?;
+        .map_err(|_| Failure::new(format!("`porter-root init` printed no site number: {out}")))?;
     let root_hex = field(&out, "root_key ")?;
     let root_key = PublicKey(key32(&unhex(&root_hex, "the root key")?, "the root key")?);
     n.say(
         "Property manager",
-        &format!("made the site root key offline with `porter root init`: site {site_number}"),
+        &format!("made the site root key offline with `porter-root init`: site {site_number}"),
     );
     n.detail(&format!(
         "root public key {}, private key in {root_file} (mode 0600)",
@@ -241,29 +241,25 @@ fn commission(
             short(&issuer_key)
         ),
     );
-    let cert = p.porter(
-        &[
-            "root",
-            "certify-issuer",
-            "--key",
-            &root_file,
-            "--issuer",
-            &issuer_key,
-            "--doors",
-            "1",
-            "--max-uses",
-            "2",
-            "--max-grant-lifetime",
-            "900",
-            "--days",
-            "30",
-        ],
-        &[],
-    )?;
+    let cert = p.root(&[
+        "certify-issuer",
+        "--key",
+        &root_file,
+        "--issuer",
+        &issuer_key,
+        "--doors",
+        "1",
+        "--max-uses",
+        "2",
+        "--max-grant-lifetime",
+        "900",
+        "--days",
+        "30",
+    ])?;
     let cert = cert.trim().to_string();
     n.say(
         "Property manager",
-        "certified it offline with `porter root certify-issuer`: door 1 only, at most 2 entries",
+        "certified it offline with `porter-root certify-issuer`: door 1 only, at most 2 entries",
     );
     n.detail(
         "per grant, grants of at most 15 minutes, valid 30 days; every door enforces these limits",
@@ -296,7 +292,7 @@ fn commission(
     n.say(
         "Property manager",
         &format!(
-            "signed the first door state (sequence {}, empty deny-list, trusted time) with `porter root sign-state` and uploaded it",
+            "signed the first door state (sequence {}, empty deny-list, trusted time) with `porter-root sign-state` and uploaded it",
             stored["sequence"]
         ),
     );
@@ -325,8 +321,9 @@ fn sign_state(
     std::fs::write(&path, list.to_string())
         .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display())))?;
     let path = path.to_string_lossy().into_owned();
+    // The site was created without an offset: UTC, said explicitly (the tool has no default).
     let state =
-        p.porter(&["root", "sign-state", "--key", root_file, "--revocations", &path], &[])?;
+        p.root(&["sign-state", "--key", root_file, "--revocations", &path, "--utc-offset", "0"])?;
     Ok(state.trim().to_string())
 }
 
@@ -361,23 +358,19 @@ fn install_door(
     })?;
     n.say("Installer's phone", "asked the door who it is: not commissioned yet, same device key");
 
-    let enrolment = p.porter(
-        &[
-            "root",
-            "enroll-device",
-            "--key",
-            &site.root_file,
-            "--door",
-            &DOOR.to_string(),
-            "--device",
-            &door.device_key,
-        ],
-        &[],
-    )?;
+    let enrolment = p.root(&[
+        "enroll-device",
+        "--key",
+        &site.root_file,
+        "--door",
+        &DOOR.to_string(),
+        "--device",
+        &door.device_key,
+    ])?;
     let enrolment = enrolment.trim().to_string();
     n.say(
         "Property manager",
-        &format!("signed the door's enrolment offline with `porter root enroll-device` (site {}, door {DOOR})", site.site_number),
+        &format!("signed the door's enrolment offline with `porter-root enroll-device` (site {}, door {DOOR})", site.site_number),
     );
     link.enrol(&site.root_key, &unhex(&enrolment, "the enrolment")?)?;
     let info = link.info()?;
@@ -942,7 +935,7 @@ fn revoke(
     ensure(sequence == 2, || format!("the revocation should be door state 2: {stored}"))?;
     n.say(
         "Property manager",
-        &format!("signed door state {sequence} with the driver's key on its deny-list (`porter root sign-state`) and uploaded it"),
+        &format!("signed door state {sequence} with the driver's key on its deny-list (`porter-root sign-state`) and uploaded it"),
     );
 
     let refused = api.call(

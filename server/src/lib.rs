@@ -9,8 +9,9 @@
 //! * [`service`]: the rules (who may do what, when a grant may exist); no SQL, no HTTP.
 //! * [`store`]: sqlx over SQLite (embedded) or PostgreSQL, one schema through migrations.
 //!
-//! Beside them: [`root`] (the site root's offline tools), [`outbox`] (webhook delivery),
-//! [`mod@serve`] (the process), [`config`], [`metrics`] and a tiny HTTP [`client`].
+//! Beside them: [`outbox`] (webhook delivery), [`mod@serve`] (the process), [`config`],
+//! [`metrics`] and a tiny HTTP [`client`]. The site root's offline tool is its own crate,
+//! `porter-root` (`root/`): it never links the server.
 
 #![forbid(unsafe_code)]
 
@@ -19,7 +20,6 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
-pub mod root;
 pub mod serve;
 pub mod service;
 pub mod store;

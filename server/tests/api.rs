@@ -8,8 +8,6 @@ mod harness;
 mod audit;
 #[path = "api/authz.rs"]
 mod authz;
-#[path = "api/cli.rs"]
-mod cli;
 #[path = "api/grants.rs"]
 mod grants;
 #[path = "api/hostile.rs"]

@@ -324,7 +324,7 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         // A device token cannot upload for another door.
         let other_device = new_key();
         let enrolment =
-            porter_server::root::enroll_device(&w.root, 2, other_device.public_key(), now() as u32)
+            porter_root::enroll_device(&w.root, 2, other_device.public_key(), now() as u32)
                 .unwrap();
         call(
             &w.base,

@@ -4,7 +4,7 @@ use porter_protocol::{
     present, Challenge, Decision, DoorConfig, DoorId, DoorMemory, SiteId, Time,
     MAX_PRESENTATION_LEN,
 };
-use porter_server::root;
+use porter_root as root;
 use serde_json::json;
 
 use crate::harness::*;
@@ -318,7 +318,7 @@ async fn signed_door_state_binds_the_server_and_travels_with_the_grant() {
             call(&w.base, "GET", &format!("/v1/sites/{}/revocations", w.site_id), &w.manager, None)
                 .await
                 .ok();
-        let list: porter_server::service::RevocationList = serde_json::from_value(list).unwrap();
+        let list: porter_root::RevocationList = serde_json::from_value(list).unwrap();
         let (state, raised) = root::sign_state(&w.root, &list, None, 0, now() as u32).unwrap();
         assert!(raised.is_empty());
         call(

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use porter_protocol::{PublicKey, SigningKey};
+use porter_root::{self as root, CertifyOptions, RootKey};
 use porter_server::http::{router, AppState, RateLimiter};
 use porter_server::metrics::Metrics;
-use porter_server::root::{self, CertifyOptions, RootKey};
 use porter_server::{client, Service, Store};
 use serde_json::{json, Value};
 
