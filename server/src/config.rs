@@ -32,6 +32,10 @@ pub struct Config {
     /// Seconds a webhook being sent is left alone before it is retried (after a crash, or by
     /// another process) (`PORTER_WEBHOOK_LEASE_SECONDS`).
     pub webhook_lease_seconds: i64,
+    /// Address ranges webhooks may reach besides public addresses (`PORTER_WEBHOOK_ALLOW_TARGETS`,
+    /// comma separated), e.g. `["10.20.0.0/16"]` for a receiver on the internal network. Empty
+    /// by default: loopback, private, link-local and other non-public addresses are refused.
+    pub webhook_allow_targets: Vec<String>,
     /// A file holding 64 hex digits: the secret that seals issuer private keys in the database
     /// (`PORTER_ISSUER_KEY_SECRET_FILE`). Without it they are stored in the clear.
     pub issuer_key_secret_file: Option<PathBuf>,
@@ -53,6 +57,7 @@ impl Default for Config {
             outbox_interval_ms: 1000,
             webhook_backoff_seconds: 5,
             webhook_lease_seconds: 60,
+            webhook_allow_targets: Vec::new(),
             shutdown_grace_seconds: 10,
             issuer_key_secret_file: None,
         }
@@ -95,6 +100,12 @@ impl Config {
         env_parse("PORTER_OUTBOX_INTERVAL_MS", &mut config.outbox_interval_ms)?;
         env_parse("PORTER_WEBHOOK_BACKOFF_SECONDS", &mut config.webhook_backoff_seconds)?;
         env_parse("PORTER_WEBHOOK_LEASE_SECONDS", &mut config.webhook_lease_seconds)?;
+        if let Ok(v) = std::env::var("PORTER_WEBHOOK_ALLOW_TARGETS") {
+            config.webhook_allow_targets =
+                v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        }
+        crate::client::Targets::allowing(&config.webhook_allow_targets)
+            .map_err(|e| format!("webhook_allow_targets: {e}"))?;
         env_parse("PORTER_SHUTDOWN_GRACE_SECONDS", &mut config.shutdown_grace_seconds)?;
         if let Ok(v) = std::env::var("PORTER_ISSUER_KEY_SECRET_FILE") {
             config.issuer_key_secret_file = Some(v.into());

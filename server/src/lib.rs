@@ -9,8 +9,8 @@
 //! * [`service`]: the rules (who may do what, when a grant may exist); no SQL, no HTTP.
 //! * [`store`]: sqlx over SQLite (embedded) or PostgreSQL, one schema through migrations.
 //!
-//! Beside them: [`outbox`] (webhook delivery), [`mod@serve`] (the process), [`config`],
-//! [`metrics`] and a tiny HTTP [`client`]. The site root's offline tool is its own crate,
+//! Beside them: [`outbox`] (webhook delivery, signed per [`standard_webhooks`]),
+//! [`mod@serve`] (the process), [`config`], [`metrics`] and the one HTTP [`client`]. The site root's offline tool is its own crate,
 //! `porter-root` (`root/`): it never links the server.
 
 #![forbid(unsafe_code)]
@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod serve;
 pub mod service;
+pub mod standard_webhooks;
 pub mod store;
 
 // The public interface is:

@@ -1,33 +1,24 @@
-//! Webhook delivery from the outbox: at least once, signed, with exponential back-off.
+//! Webhook delivery from the outbox: at least once, signed (Standard Webhooks), with
+//! exponential back-off, through the guarded [`WebhookClient`].
 //!
 //! Events are written to the outbox in the same transaction as what they announce, so a crash
 //! can never lose one. A message is leased before sending (so that two server processes on one
 //! PostgreSQL do not both send it), and marked delivered only after the receiver answered 2xx:
-//! a crash between the two makes it go out again. Receivers deduplicate on `Porter-Event-Id`.
+//! a crash between the two makes it go out again. Receivers deduplicate on `webhook-id`.
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::sync::watch;
 
-use crate::client;
+use crate::client::WebhookClient;
 use crate::service::{now, Service};
+use crate::standard_webhooks::EndpointKeys;
 
 /// The longest wait between attempts.
 const MAX_BACKOFF_SECONDS: i64 = 3600;
 
-/// The `Porter-Signature` header: `t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`,
-/// keyed by the webhook secret's text as returned when the webhook was created.
-pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
-    // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
+/// How long one receiver may take to answer.
+pub const RECEIVER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the worker retries.
 #[derive(Clone, Copy, Debug)]
@@ -39,70 +30,82 @@ pub struct Policy {
     pub lease: i64,
 }
 
-/// Sends every due message once; returns how many were delivered.
-pub async fn deliver_due(service: &Service, policy: Policy) -> Result<usize, sqlx::Error> {
-    let Policy { backoff_base, lease } = policy;
-    let store = service.store();
-    let now = now();
-    let mut delivered = 0;
-    for msg in store.due_outbox(now, 20).await? {
-        if !store.lease_outbox(&msg.id, msg.next_attempt_at, now + lease).await? {
-            continue; // another process took it
-        }
-        let sig = signature(&msg.secret, now, &msg.body);
-        let headers = [
-            ("Content-Type", "application/json"),
-            ("Porter-Event-Id", msg.id.as_str()),
-            ("Porter-Event", msg.event.as_str()),
-            ("Porter-Signature", sig.as_str()),
-        ];
-        let result = client::request(
-            "POST",
-            &msg.url,
-            &headers,
-            msg.body.as_bytes(),
-            Duration::from_secs(10),
-        )
-        .await;
-        match result {
-            Ok(r) if (200..300).contains(&r.status) => {
-                store.outbox_delivered(&msg.id, now).await?;
-                service.metrics().webhooks_delivered.inc();
-                delivered += 1;
-            }
-            other => {
-                let error = match other {
-                    Ok(r) => format!("HTTP {}", r.status),
-                    Err(e) => e.to_string(),
-                };
-                let wait = backoff_base.saturating_mul(1 << msg.attempts.clamp(0, 20));
-                let next = now + wait.min(MAX_BACKOFF_SECONDS);
-                tracing::warn!(event = %msg.id, attempts = msg.attempts + 1, %error, next, "webhook failed");
-                store.outbox_failed(&msg.id, next, &error).await?;
-                service.metrics().webhooks_failed.inc();
-            }
-        }
-    }
-    Ok(delivered)
+/// The outbox worker: the service, one webhook client (its connection pool), the policy.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    service: Service,
+    client: WebhookClient,
+    policy: Policy,
 }
 
-/// Runs the worker until `shutdown` turns true.
-pub async fn run(
-    service: Service,
-    interval: Duration,
-    policy: Policy,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        if let Err(e) = deliver_due(&service, policy).await {
-            tracing::error!(error = %e, "outbox pass failed; retrying");
+impl Outbox {
+    /// A worker sending to the service's permitted webhook targets.
+    pub fn new(service: Service, policy: Policy) -> Result<Outbox, String> {
+        let client = WebhookClient::new(service.webhook_targets().clone(), RECEIVER_TIMEOUT)
+            .map_err(|e| format!("cannot set up the webhook client: {e}"))?;
+        Ok(Outbox { service, client, policy })
+    }
+
+    /// Sends every due message once; returns how many were delivered.
+    pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
+        let Policy { backoff_base, lease } = self.policy;
+        let store = self.service.store();
+        let metrics = self.service.metrics();
+        let now = now();
+        let mut delivered = 0;
+        for msg in store.due_outbox(now, 20).await? {
+            if !store.lease_outbox(&msg.id, msg.next_attempt_at, now + lease).await? {
+                continue; // another process took it
+            }
+            let result = match EndpointKeys::from_seed_hex(&msg.secret) {
+                Ok(keys) => {
+                    let signature = keys.signature_header(&msg.id, now, msg.body.as_bytes());
+                    let timestamp = now.to_string();
+                    let headers = [
+                        ("content-type", "application/json"),
+                        ("webhook-id", msg.id.as_str()),
+                        ("webhook-timestamp", timestamp.as_str()),
+                        ("webhook-signature", signature.as_str()),
+                    ];
+                    self.client.post(&msg.url, &headers, msg.body.clone().into_bytes()).await
+                }
+                Err(e) => Err(crate::client::Error::Transport(e)),
+            };
+            match result {
+                Ok(r) if (200..300).contains(&r.status) => {
+                    store.outbox_delivered(&msg.id, now).await?;
+                    metrics.webhooks_delivered.inc();
+                    delivered += 1;
+                }
+                other => {
+                    let error = match other {
+                        Ok(r) => format!("HTTP {}", r.status),
+                        Err(e) => e.to_string(),
+                    };
+                    let wait = backoff_base.saturating_mul(1 << msg.attempts.clamp(0, 20));
+                    let next = now + wait.min(MAX_BACKOFF_SECONDS);
+                    tracing::warn!(event = %msg.id, attempts = msg.attempts + 1, %error, next, "webhook failed");
+                    store.outbox_failed(&msg.id, next, &error).await?;
+                    metrics.webhooks_failed.inc();
+                }
+            }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
-        if *shutdown.borrow() {
-            return;
+        Ok(delivered)
+    }
+
+    /// Runs the worker until `shutdown` turns true.
+    pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.deliver_due().await {
+                tracing::error!(error = %e, "outbox pass failed; retrying");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
+            }
         }
     }
 }
