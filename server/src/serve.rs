@@ -43,7 +43,11 @@ pub async fn serve(config: Config) -> Result<(), String> {
             backoff_base: config.webhook_backoff_seconds.max(1),
             lease: config.webhook_lease_seconds.max(1),
         },
-    )?;
+    )?
+    .with_limits(crate::outbox::Limits {
+        total: config.webhook_concurrency as usize,
+        per_site: config.webhook_concurrency_per_site as usize,
+    });
     let worker =
         tokio::spawn(outbox.run(Duration::from_millis(config.outbox_interval_ms.max(10)), stop_rx));
 

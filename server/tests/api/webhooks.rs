@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use porter_server::outbox::{Outbox, Policy};
+use porter_server::outbox::{Limits, Outbox, Policy};
 use porter_server::Service;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -125,7 +125,9 @@ async fn webhooks_never_reach_loopback_or_private_addresses_by_default() {
         server.service.store().clone(),
         std::sync::Arc::new(porter_server::metrics::Metrics::default()),
     );
-    let outbox = Outbox::new(strict, POLICY).unwrap();
+    // One pass tries all six (more than a site's default share).
+    let wide = Limits { total: 32, per_site: 8 };
+    let outbox = Outbox::new(strict, POLICY).unwrap().with_limits(wide);
     assert_eq!(outbox.deliver_due().await.unwrap(), 0);
     assert_eq!(rx.arrived.load(std::sync::atomic::Ordering::SeqCst), 0, "the receiver was reached");
     let rows = server.service.store().due_outbox(now() + 3600, 20).await.unwrap();
@@ -144,7 +146,7 @@ async fn webhooks_never_reach_loopback_or_private_addresses_by_default() {
 
     // The same messages go out once the deployment allows 127.0.0.1 (the receiver's four
     // loopback spellings), and still not to the link-local or private ones.
-    let outbox = Outbox::new(server.service.clone(), POLICY).unwrap();
+    let outbox = Outbox::new(server.service.clone(), POLICY).unwrap().with_limits(wide);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(outbox.deliver_due().await.unwrap(), 4);
     assert_eq!(rx.received().len(), 4);
@@ -228,4 +230,57 @@ async fn the_readme_verification_example_verifies_a_real_delivery() {
     assert!(check(hook["secret"].as_str().unwrap(), &r.body));
     assert!(!check(hook["public_key"].as_str().unwrap(), &r.body.replace("delivery", "Delivery")));
     assert!(!check(hook["secret"].as_str().unwrap(), &format!("{} ", r.body)));
+}
+
+/// Six endpoints of site A never answer; site B's webhook still leaves within a second, also
+/// when it is queued while A's messages hang in flight (the old worker sent one message at a
+/// time, 10 s per silent receiver, so B waited about a minute).
+#[tokio::test]
+async fn silent_receivers_at_one_site_do_not_delay_another_sites_webhooks() {
+    let server = Server::start(&Backend::Sqlite).await;
+    let a = World::new(&server).await;
+    let b = World::new(&server).await;
+    let mut silent = Vec::new();
+    for _ in 0..6 {
+        let rx = Receiver::start(false).await;
+        add_hook(&a, &rx.url).await;
+        silent.push(rx);
+    }
+    let rx_b = Receiver::start(true).await;
+    add_hook(&b, &rx_b.url).await;
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(
+        Outbox::new(server.service.clone(), POLICY)
+            .unwrap()
+            .run(Duration::from_millis(50), stopped),
+    );
+    a.announce("A-1", now() - 60, now() + 3600).await;
+    // A's messages are in flight (and hanging) before B's event exists.
+    let start = Instant::now();
+    while silent.iter().map(|r| r.arrived.load(std::sync::atomic::Ordering::SeqCst)).sum::<usize>()
+        < 4
+    {
+        assert!(start.elapsed() < Duration::from_secs(5), "A's messages were not sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for round in 0..2 {
+        let queued = Instant::now();
+        b.announce(&format!("B-{round}"), now() - 60, now() + 3600).await;
+        while rx_b.received().len() <= round {
+            assert!(
+                queued.elapsed() < Duration::from_secs(2),
+                "site B's webhook {round} waited {:?} behind site A's silent receivers",
+                queued.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!("site B's webhook {round} arrived {:?} after it was queued", queued.elapsed());
+    }
+    // A holds at most its per-site share of the worker.
+    let a_in_flight: usize =
+        silent.iter().map(|r| r.arrived.load(std::sync::atomic::Ordering::SeqCst)).sum();
+    assert_eq!(a_in_flight, 4, "site A's concurrent deliveries");
+    stop.send(true).unwrap();
+    worker.abort();
 }
