@@ -2,7 +2,9 @@
 //!
 //! The Porter server: issues grants for real deliveries, keeps the key hierarchy's public half,
 //! carries revocations to doors through signed door state, ingests and verifies door audit
-//! logs, and notifies residents. Layered `http` -> `service` -> `store`:
+//! logs, and notifies residents. Layered `http` -> `service` -> `store`, each layer one module per
+//! resource (sites, doors, issuers, carriers, drivers, units, deliveries, grants, revocations,
+//! audit, webhooks, tokens):
 //!
 //! * [`http`]: axum handlers; authentication, rate limits, idempotency keys, `{code, message}`
 //!   errors, the OpenAPI document.

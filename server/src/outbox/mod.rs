@@ -13,8 +13,6 @@
 //! never answer holds only its own slots (each for at most [`RECEIVER_TIMEOUT`]) and another
 //! site's message leaves within one polling interval.
 
-mod queue;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,10 +20,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use self::queue::Due;
 use crate::client::WebhookClient;
 use crate::service::{now, Service};
 use crate::standard_webhooks::EndpointKeys;
+use crate::store::Due;
 
 /// The longest wait between attempts.
 const MAX_BACKOFF_SECONDS: i64 = 3600;

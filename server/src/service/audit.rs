@@ -7,9 +7,9 @@ use porter_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::domain::parse_doors;
 use super::{
-    hex_array, hex_bytes, new_id, now, stored_key, Error, Principal, Result, Role, Service,
+    hex_array, hex_bytes, new_id, now, parse_doors, stored_key, Error, Principal, Result, Role,
+    Service,
 };
 use crate::store::{self, ChainRow, Store, Tx};
 

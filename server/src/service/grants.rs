@@ -6,9 +6,11 @@ use porter_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::domain::{format_doors, parse_doors};
-use super::{hex_array, new_id, now, stored_key, Error, Principal, Result, Role, Service};
-use crate::store::{self, Store};
+use super::{
+    format_doors, hex_array, new_id, now, parse_doors, stored_key, Error, Paged, Principal, Result,
+    Role, Service,
+};
+use crate::store::{self, Page, Store};
 
 /// A driver's request for a grant for one delivery.
 #[derive(Clone, Debug, Deserialize)]
@@ -371,5 +373,65 @@ impl Service {
         tx.commit().await?;
         tracing::info!(grant = %row.id, delivery = %delivery.id, serial, uses = req.uses, "grant issued");
         Ok(issued)
+    }
+}
+
+/// A grant as the site's manager sees it: enough to revoke it or its driver, nothing that names
+/// a person (drivers are pseudonymous ids to the building).
+#[derive(Clone, Debug, Serialize)]
+pub struct GrantView {
+    /// Id (for a `grant` revocation).
+    pub id: String,
+    /// Delivery id.
+    pub delivery_id: String,
+    /// Driver id (for a `driver` revocation).
+    pub driver_id: String,
+    /// Carrier id.
+    pub carrier_id: String,
+    /// Issuer id.
+    pub issuer_id: String,
+    /// First serial.
+    pub serial: i64,
+    /// Entries per door.
+    pub uses: i64,
+    /// Doors.
+    pub doors: Vec<u16>,
+    /// Validity start.
+    pub not_before: i64,
+    /// Validity end.
+    pub not_after: i64,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+impl From<store::GrantRow> for GrantView {
+    fn from(g: store::GrantRow) -> Self {
+        GrantView {
+            doors: parse_doors(&g.doors).unwrap_or_default(),
+            id: g.id,
+            delivery_id: g.delivery_id,
+            driver_id: g.driver_id,
+            carrier_id: g.carrier_id,
+            issuer_id: g.issuer_id,
+            serial: g.serial,
+            uses: g.uses,
+            not_before: g.not_before,
+            not_after: g.not_after,
+            revoked: g.revoked_at.is_some(),
+        }
+    }
+}
+
+impl Service {
+    /// A site's grants (manager), to revoke a grant or its driver.
+    pub async fn list_grants(
+        &self,
+        p: &Principal,
+        site_id: &str,
+        page: &Page,
+    ) -> Result<Paged<GrantView>> {
+        self.managed_site(p, site_id, "list grants").await?;
+        let rows = self.store.grants_of_site(site_id, page).await?;
+        Ok(Paged::of(rows.into_iter().map(GrantView::from).collect(), page, |g| g.id.clone()))
     }
 }

@@ -4,11 +4,21 @@
 //! caller's scope (another site, carrier or unit) is reported as not found, never as forbidden,
 //! so that its existence does not leak.
 
+mod alarms;
 mod audit;
-mod domain;
+mod carriers;
+mod deliveries;
+mod doors;
+mod drivers;
 mod grants;
+mod issuers;
 mod keywrap;
 mod notify;
+mod revocations;
+mod sites;
+mod tokens;
+mod units;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,10 +31,20 @@ use crate::client::Targets;
 use crate::metrics::Metrics;
 use crate::store::{self, Page, Store, StoreError};
 
+pub use alarms::*;
 pub use audit::{AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload};
-pub use domain::*;
+pub use carriers::*;
+pub use deliveries::*;
+pub use doors::*;
+pub use drivers::*;
 pub use grants::{GrantRequest, Idempotency, IssuedGrant};
+pub use issuers::*;
 pub use keywrap::KeyWrap;
+pub use revocations::*;
+pub use sites::*;
+pub use tokens::*;
+pub use units::*;
+pub use webhooks::*;
 
 /// What kind of failure an [`Error`] is; the HTTP layer maps it to a status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,6 +258,46 @@ fn hex_bytes(field: &str, s: &str, max: usize) -> Result<Vec<u8>> {
 /// A public key from stored hex (the store only holds validated keys).
 fn stored_key(s: &str) -> Result<PublicKey> {
     hex_array::<32>("stored key", s).map(PublicKey)
+}
+
+// Helpers.
+
+/// Parses a stored door list: empty string = every door.
+pub(crate) fn parse_doors(s: &str) -> Option<Vec<u16>> {
+    if s.is_empty() {
+        return Some(Vec::new());
+    }
+    s.split(',').map(|d| d.parse().ok()).collect()
+}
+
+pub(crate) fn format_doors(doors: &[u16]) -> String {
+    doors.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn text(field: &str, s: &str, max: usize) -> Result<()> {
+    if s.trim().is_empty() || s.len() > max || s.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "invalid_text",
+            format!("{field} must be 1..={max} bytes of printable text"),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a public key given by a client: 32 bytes, canonical, not of small order.
+pub(crate) fn client_key(field: &str, s: &str) -> Result<PublicKey> {
+    let key = PublicKey(hex_array::<32>(field, s)?);
+    key.validate().map_err(|e| {
+        Error::invalid(
+            "weak_key",
+            format!("{field} is not a usable Ed25519 public key ({e:?}): generate a fresh key"),
+        )
+    })?;
+    Ok(key)
+}
+
+fn protocol(code: &'static str, what: &str, e: porter_protocol::Error) -> Error {
+    Error::invalid(code, format!("{what} refused: {} ({})", e.message(), e.name()))
 }
 
 /// A page request from a cursor and limit given by a client.

@@ -284,3 +284,26 @@ async fn silent_receivers_at_one_site_do_not_delay_another_sites_webhooks() {
     stop.send(true).unwrap();
     worker.abort();
 }
+
+/// A site has at most ten endpoints: every event goes to each, so the number bounds what one
+/// manager can make the server send (the eleventh was accepted before).
+#[tokio::test]
+async fn a_site_has_at_most_ten_webhook_endpoints() {
+    let server = Server::start(&Backend::Sqlite).await;
+    let w = World::new(&server).await;
+    for n in 0..10 {
+        add_hook(&w, &format!("https://hooks.example.com/{n}")).await;
+    }
+    call(
+        &w.base,
+        "POST",
+        &format!("/v1/sites/{}/webhooks", w.site_id),
+        &w.manager,
+        Some(json!({ "url": "https://hooks.example.com/11" })),
+    )
+    .await
+    .refused(409, "too_many_webhooks");
+    // Another site is not affected.
+    let other = World::new(&server).await;
+    add_hook(&other, "https://hooks.example.com/other").await;
+}

@@ -1,0 +1,40 @@
+//! Grants: issuance at the door and the site's list.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::{idempotency_key, ok, page_of, parse_json, AppState, Auth, Body, Res, S};
+use crate::service::{self, sha256_hex};
+
+/// This resource's routes.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/deliveries/{delivery_id}/grants", post(issue_grant))
+        .route("/v1/sites/{site_id}/grants", get(site_grants))
+}
+
+async fn issue_grant(
+    State(s): S,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    Body(b): Body,
+) -> Res {
+    // Not through `create`: the idempotency record commits in the grant's own transaction.
+    let idem = idempotency_key(&h)?
+        .map(|key| service::Idempotency { key: key.to_string(), request_hash: sha256_hex(&b) });
+    if let Some(idem) = &idem {
+        if let Some(replay) = s.service.replayed_grant(&p, idem).await? {
+            let mut r = ok(StatusCode::CREATED, &replay)?;
+            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(r);
+        }
+    }
+    let req = parse_json(&b)?;
+    ok(StatusCode::CREATED, &s.service.issue_grant(&p, &id, req, idem).await?)
+}
+async fn site_grants(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+    ok(StatusCode::OK, &s.service.list_grants(&p, &site, &page_of(&q)?).await?)
+}

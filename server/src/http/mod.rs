@@ -1,0 +1,429 @@
+//! The HTTP layer: parse, authenticate, rate-limit, call the service, map errors to statuses.
+//!
+//! Every error body is `{"code", "message"}`; a 5xx never carries internals (they are logged).
+//! Bodies are read as bytes under a size limit and parsed here, so malformed, oversized or
+//! hostile JSON always gets a 4xx with a clear message.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, RawQuery, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures_util::FutureExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::service::{self, sha256_hex, Kind, Principal, Service};
+use crate::store::IdemRow;
+
+mod audit;
+mod carriers;
+mod deliveries;
+mod doors;
+mod drivers;
+mod grants;
+mod issuers;
+mod openapi;
+mod revocations;
+mod sites;
+mod tokens;
+mod units;
+mod webhooks;
+
+pub use openapi::{openapi, Endpoint, ENDPOINTS};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The rules.
+    pub service: Service,
+    /// Per-token request budget.
+    pub limiter: Arc<RateLimiter>,
+}
+
+/// A token bucket per API token: `per_minute` requests, refilled continuously.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_minute: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `per_minute` requests a minute per token (bursts up to that).
+    pub fn new(per_minute: u32) -> RateLimiter {
+        RateLimiter {
+            per_minute: f64::from(per_minute.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `token`'s bucket; false if it is empty.
+    pub fn allow(&self, token: &str) -> bool {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, (_, at)| now.duration_since(*at).as_secs() < 120);
+        }
+        let (tokens, at) = buckets.entry(token.to_string()).or_insert((self.per_minute, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_minute / 60.0)
+            .min(self.per_minute);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A service error as an HTTP response.
+#[derive(Debug)]
+pub struct ApiError(pub service::Error);
+
+impl From<service::Error> for ApiError {
+    fn from(e: service::Error) -> Self {
+        ApiError(e)
+    }
+}
+
+fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Invalid => StatusCode::BAD_REQUEST,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Internal => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "code": self.0.code, "message": self.0.message });
+        (status_of(self.0.kind), axum::Json(body)).into_response()
+    }
+}
+
+fn err(kind: Kind, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError(service::Error::new(kind, code, message))
+}
+
+/// The authenticated caller, after the rate limit.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let token = header.and_then(|h| h.strip_prefix("Bearer ")).ok_or_else(|| {
+            err(
+                Kind::Unauthenticated,
+                "unauthenticated",
+                "missing API token: send `Authorization: Bearer <token>`",
+            )
+        })?;
+        let principal = state.service.authenticate(token.trim()).await?;
+        // The role gate of the endpoint table, before any body is read; the service then checks
+        // the scope (which site, carrier, unit) of every object.
+        let path = parts.extensions.get::<MatchedPath>().map(|p| p.as_str().to_string());
+        let endpoint = path.as_deref().and_then(|path| {
+            ENDPOINTS.iter().find(|e| e.path == path && e.method == parts.method.as_str())
+        });
+        if let Some(e) = endpoint {
+            if !e.roles.contains(&principal.role.as_str()) {
+                return Err(ApiError(service::Error::forbidden(&format!(
+                    "call {} {}",
+                    e.method, e.path
+                ))));
+            }
+        }
+        if !state.limiter.allow(&principal.token_id) {
+            state.service.metrics().rate_limited.inc();
+            return Err(err(
+                Kind::RateLimited,
+                "rate_limited",
+                "too many requests for this token: slow down and retry in a few seconds",
+            ));
+        }
+        Ok(Auth(principal))
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(err(Kind::Invalid, "empty_body", "the request needs a JSON body"));
+    }
+    // No field of this API may hold a NUL character (PostgreSQL text cannot store one).
+    if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(err(Kind::Invalid, "invalid_text", "strings must not contain NUL characters"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        err(Kind::Invalid, "invalid_json", format!("the body is not the expected JSON: {e}"))
+    })
+}
+
+/// Reads the body under the size limit, with our own error shape.
+pub struct Body(pub Bytes);
+
+impl axum::extract::FromRequest<AppState> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        match Bytes::from_request(req, state).await {
+            Ok(b) => Ok(Body(b)),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError(service::Error::new(
+                    Kind::Invalid,
+                    "payload_too_large",
+                    format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                )))
+            }
+            Err(_) => {
+                Err(err(Kind::Invalid, "unreadable_body", "the request body could not be read"))
+            }
+        }
+    }
+}
+
+fn ok<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_string(value).map_err(|e| {
+        tracing::error!(error = %e, "serialising a response failed");
+        err(Kind::Internal, "internal", "the response could not be produced; retry")
+    })?;
+    Ok(json_response(status, body))
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let k = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 200);
+            Ok(Some(k.ok_or_else(|| {
+                err(
+                    Kind::Invalid,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1..=200 visible ASCII characters",
+                )
+            })?))
+        }
+    }
+}
+
+/// Runs a creating POST under its `Idempotency-Key`, if any: a repeat with the same key and
+/// body gets the stored response; the same key with another body is refused.
+async fn create<T, R, F, Fut>(
+    state: &AppState,
+    p: &Principal,
+    headers: &HeaderMap,
+    body: Bytes,
+    f: F,
+) -> Result<Response, ApiError>
+where
+    T: DeserializeOwned,
+    R: Serialize,
+    F: FnOnce(T) -> Fut,
+    Fut: Future<Output = service::Result<R>>,
+{
+    let key = idempotency_key(headers)?;
+    let store = state.service.store();
+    let request_hash = sha256_hex(&body);
+    if let Some(key) = key {
+        if let Some(stored) =
+            store.idempotent(&p.token_id, key).await.map_err(service::Error::from)?
+        {
+            if stored.request_hash != request_hash {
+                return Err(err(
+                    Kind::Conflict,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different body: use a fresh key",
+                ));
+            }
+            let status = StatusCode::from_u16(stored.status as u16).unwrap_or(StatusCode::CREATED);
+            let mut r = json_response(status, stored.body);
+            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(r);
+        }
+    }
+    let req: T = parse_json(&body)?;
+    let out = f(req).await?;
+    let json = serde_json::to_string(&out).map_err(|_| err(Kind::Internal, "internal", "retry"))?;
+    if let Some(key) = key {
+        let row = IdemRow { request_hash, status: 201, body: json.clone() };
+        store
+            .save_idempotent(&p.token_id, key, &row, service::now())
+            .await
+            .map_err(service::Error::from)?;
+    }
+    Ok(json_response(StatusCode::CREATED, json))
+}
+
+fn page_of(q: &RawQuery) -> Result<crate::store::Page, ApiError> {
+    let mut after = None;
+    let mut limit = None;
+    for pair in q.0.as_deref().unwrap_or("").split('&').filter(|s| !s.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "after" => after = Some(v.to_string()),
+            "limit" => {
+                limit = Some(v.parse::<i64>().map_err(|_| {
+                    err(Kind::Invalid, "invalid_limit", "limit must be a number between 1 and 200")
+                })?)
+            }
+            _ => {}
+        }
+    }
+    Ok(service::page(after, limit)?)
+}
+
+type Res = Result<Response, ApiError>;
+type S = State<AppState>;
+
+/// The whole router: `/v1`, `/healthz`, `/metrics`.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/v1/openapi.json", get(|| async { axum::Json(openapi()) }))
+        .merge(audit::routes())
+        .merge(carriers::routes())
+        .merge(deliveries::routes())
+        .merge(doors::routes())
+        .merge(drivers::routes())
+        .merge(grants::routes())
+        .merge(issuers::routes())
+        .merge(revocations::routes())
+        .merge(sites::routes())
+        .merge(tokens::routes())
+        .merge(units::routes())
+        .merge(webhooks::routes());
+    v1.route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async {
+            err(Kind::NotFound, "no_such_endpoint", "no such endpoint: see /v1/openapi.json")
+        })
+        .method_not_allowed_fallback(|| async {
+            let body = serde_json::json!({
+                "code": "method_not_allowed",
+                "message": "this endpoint does not take that method: see /v1/openapi.json",
+            });
+            (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .with_state(state)
+}
+
+/// Guards paths, counts responses and logs one structured line per request (never a body or
+/// a token).
+async fn count(State(state): S, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    // Ids in paths are plain ASCII: refuse encoded NULs and control characters before they
+    // reach a handler or the database.
+    let path = req.uri().path();
+    let hostile = path.len() > 1024
+        || path.to_ascii_lowercase().contains("%00")
+        || path.bytes().any(|b| b.is_ascii_control())
+        || !percent_decodes_to_utf8(path);
+    let response = if hostile {
+        err(Kind::Invalid, "invalid_path", "the path holds characters no Porter id has")
+            .into_response()
+    } else {
+        // A panic in a handler is a bug: answer 500 with no internals instead of dropping the
+        // connection, and log it.
+        match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::error!(%method, route = route.as_deref().unwrap_or("-"), "handler panicked");
+                let body = serde_json::json!({
+                    "code": "internal",
+                    "message": "the server failed on this request; it has been logged",
+                });
+                (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+            }
+        }
+    };
+    let status = response.status();
+    tracing::info!(
+        %method,
+        route = route.as_deref().unwrap_or("-"),
+        status = status.as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    let m = state.service.metrics();
+    if status.is_server_error() {
+        m.http_server_errors.inc()
+    } else if status.is_client_error() {
+        m.http_client_errors.inc()
+    } else {
+        m.http_ok.inc()
+    }
+    response
+}
+
+/// Whether `%XX` escapes in `path` decode to valid UTF-8 (what the path extractor needs).
+fn percent_decodes_to_utf8(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) => {
+                std::str::from_utf8(hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+            }
+            _ => None,
+        };
+        match decoded {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&out).is_ok()
+}
+
+async fn healthz(State(state): S) -> Response {
+    match state.service.store().ping().await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            err(Kind::Internal, "database_unavailable", "the database does not answer")
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): S) -> Response {
+    let pending = state.service.store().outbox_pending().await.unwrap_or(-1);
+    let mut r = state.service.metrics().render(pending).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    r
+}

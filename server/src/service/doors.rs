@@ -1,0 +1,86 @@
+//! Doors: enrolment under the site root.
+
+use porter_protocol::{Enrolment, MAX_ENROLMENT_LEN};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    client_key, hex_bytes, new_id, now, protocol, stored_key, text, Error, Paged, Principal,
+    Result, Service,
+};
+use crate::store::{self, Page};
+
+/// A door.
+#[derive(Clone, Debug, Serialize)]
+pub struct DoorView {
+    /// Id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// Door number.
+    pub door_number: u16,
+    /// Name.
+    pub name: String,
+    /// Device key, hex.
+    pub device_key: String,
+}
+
+impl From<store::DoorRow> for DoorView {
+    fn from(r: store::DoorRow) -> Self {
+        DoorView {
+            id: r.id,
+            site_id: r.site_id,
+            door_number: r.door_number as u16,
+            name: r.name,
+            device_key: r.device_key,
+        }
+    }
+}
+
+/// Enrol a door.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDoor {
+    /// Name.
+    pub name: String,
+    /// The root-signed enrolment from `porter root enroll-device`, hex.
+    pub enrolment: String,
+}
+
+impl Service {
+    /// Enrols a door from a root-signed enrolment (manager).
+    pub async fn add_door(&self, p: &Principal, site_id: &str, req: NewDoor) -> Result<DoorView> {
+        let site = self.managed_site(p, site_id, "enrol doors").await?;
+        text("name", &req.name, 200)?;
+        let bytes = hex_bytes("enrolment", &req.enrolment, MAX_ENROLMENT_LEN)?;
+        let root = stored_key(&site.root_key)?;
+        let enrolment = Enrolment::decode_verified(&bytes, &root)
+            .map_err(|e| protocol("invalid_enrolment", "enrolment", e))?;
+        if i64::from(enrolment.site.0) != site.site_number {
+            return Err(Error::invalid("wrong_site", "the enrolment names another site"));
+        }
+        client_key("enrolment device key", &hex::encode(enrolment.device.0))?;
+        let row = store::DoorRow {
+            id: new_id("door"),
+            site_id: site.id,
+            door_number: i64::from(enrolment.door.0),
+            name: req.name,
+            device_key: hex::encode(enrolment.device.0),
+            enrolment: hex::encode(&bytes),
+            created_at: now(),
+        };
+        self.store.insert_door(&row).await?;
+        Ok(row.into())
+    }
+
+    /// Lists a site's doors (manager).
+    pub async fn list_doors(
+        &self,
+        p: &Principal,
+        site_id: &str,
+        page: &Page,
+    ) -> Result<Paged<DoorView>> {
+        self.managed_site(p, site_id, "list doors").await?;
+        let rows = self.store.doors(site_id, page).await?;
+        Ok(Paged::of(rows.into_iter().map(DoorView::from).collect(), page, |d| d.id.clone()))
+    }
+}

@@ -1,0 +1,171 @@
+//! Sites: the building record, who can see it, and the policy residents read.
+
+use porter_protocol::Certificate;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    client_key, new_id, now, parse_doors, text, Error, Paged, Principal, Result, Role, Service,
+};
+use crate::store::{self, Page};
+
+/// A site.
+#[derive(Clone, Debug, Serialize)]
+pub struct SiteView {
+    /// Id.
+    pub id: String,
+    /// The protocol site number.
+    pub site_number: u32,
+    /// Name.
+    pub name: String,
+    /// Root public key, hex.
+    pub root_key: String,
+    /// UTC offset, minutes.
+    pub utc_offset_minutes: i64,
+}
+
+impl From<store::SiteRow> for SiteView {
+    fn from(r: store::SiteRow) -> Self {
+        SiteView {
+            id: r.id,
+            site_number: r.site_number as u32,
+            name: r.name,
+            root_key: r.root_key,
+            utc_offset_minutes: r.utc_offset_minutes,
+        }
+    }
+}
+
+/// Create a site.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSite {
+    /// Name.
+    pub name: String,
+    /// The site number chosen by `porter-root init`.
+    pub site_number: u32,
+    /// The root public key, hex.
+    pub root_key: String,
+    /// UTC offset in minutes.
+    #[serde(default)]
+    pub utc_offset_minutes: i16,
+}
+
+/// A carrier's place in the building's policy, as residents see it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyEntry {
+    /// Carrier name.
+    pub carrier: String,
+    /// Doors (empty: every door).
+    pub doors: Vec<u16>,
+    /// Most entries per grant.
+    pub max_uses: i64,
+    /// Longest grant, minutes.
+    pub max_lifetime_minutes: i64,
+    /// The issuer certificate's weekday mask (bit 0 = Monday), minutes from/to.
+    pub hours: Option<(u8, u16, u16)>,
+}
+
+impl Service {
+    pub(super) async fn site_for(&self, p: &Principal, site_id: &str) -> Result<store::SiteRow> {
+        let visible = match p.role {
+            Role::Operator => true,
+            Role::Manager | Role::Resident | Role::Device => p.site_id.as_deref() == Some(site_id),
+            Role::Carrier | Role::Driver => {
+                let carrier = Principal::field(&p.carrier_id)?;
+                self.store.approval(site_id, carrier).await?.is_some_and(|a| a.revoked_at.is_none())
+            }
+        };
+        if !visible {
+            return Err(Error::not_found("site"));
+        }
+        self.store.site(site_id).await?.ok_or_else(|| Error::not_found("site"))
+    }
+
+    pub(super) async fn managed_site(
+        &self,
+        p: &Principal,
+        site_id: &str,
+        what: &str,
+    ) -> Result<store::SiteRow> {
+        if !matches!(p.role, Role::Manager) {
+            return Err(Error::forbidden(what));
+        }
+        if !p.manages(site_id) {
+            return Err(Error::not_found("site"));
+        }
+        self.store.site(site_id).await?.ok_or_else(|| Error::not_found("site"))
+    }
+
+    /// Creates a site (operator).
+    pub async fn create_site(&self, p: &Principal, req: NewSite) -> Result<SiteView> {
+        if !p.is(Role::Operator) {
+            return Err(Error::forbidden("create sites"));
+        }
+        text("name", &req.name, 200)?;
+        client_key("root_key", &req.root_key)?;
+        if req.utc_offset_minutes.unsigned_abs() > 18 * 60 {
+            return Err(Error::invalid(
+                "invalid_offset",
+                "utc_offset_minutes must be within ±1080",
+            ));
+        }
+        let row = store::SiteRow {
+            id: new_id("site"),
+            site_number: i64::from(req.site_number),
+            name: req.name,
+            root_key: req.root_key.to_lowercase(),
+            utc_offset_minutes: i64::from(req.utc_offset_minutes),
+            created_at: now(),
+        };
+        self.store.insert_site(&row).await?;
+        Ok(row.into())
+    }
+
+    /// Lists sites: all for the operator, its own for a manager.
+    pub async fn list_sites(&self, p: &Principal, page: &Page) -> Result<Paged<SiteView>> {
+        let only = match p.role {
+            Role::Operator => None,
+            Role::Manager => Some(Principal::field(&p.site_id)?),
+            _ => return Err(Error::forbidden("list sites")),
+        };
+        let rows = self.store.sites(only, page).await?;
+        Ok(Paged::of(rows.into_iter().map(SiteView::from).collect(), page, |s| s.id.clone()))
+    }
+
+    /// One site.
+    pub async fn get_site(&self, p: &Principal, site_id: &str) -> Result<SiteView> {
+        Ok(self.site_for(p, site_id).await?.into())
+    }
+
+    /// The site's delivery-access policy as residents see it: who may enter, where, how long.
+    pub async fn policy(&self, p: &Principal, site_id: &str) -> Result<Vec<PolicyEntry>> {
+        if !matches!(p.role, Role::Manager | Role::Resident | Role::Operator) {
+            return Err(Error::forbidden("read the site policy"));
+        }
+        let site = self.site_for(p, site_id).await?;
+        let page = Page { after: String::new(), limit: 1000 };
+        let mut out = Vec::new();
+        for a in self.store.approvals(&site.id, &page).await? {
+            if a.revoked_at.is_some() {
+                continue;
+            }
+            let carrier =
+                self.store.carrier(&a.carrier_id).await?.map(|c| c.name).unwrap_or_default();
+            let hours = match self.store.issuer(&a.issuer_id).await? {
+                Some(store::IssuerRow { certificate: Some(c), .. }) => hex::decode(c)
+                    .ok()
+                    .and_then(|b| Certificate::decode(&b).ok().map(|c| c.claims().limits.hours))
+                    .map(|h| (h.weekdays, h.from_minute, h.to_minute)),
+                _ => None,
+            };
+            out.push(PolicyEntry {
+                carrier,
+                doors: parse_doors(&a.doors).unwrap_or_default(),
+                max_uses: a.max_uses,
+                max_lifetime_minutes: a.max_lifetime_minutes,
+                hours,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,176 @@
+//! Units and their residents: opt-out and notifications.
+
+use serde::{Deserialize, Serialize};
+
+use super::{new_id, now, text, Error, Paged, Principal, Result, Role, Service};
+use crate::store::{self, Page};
+
+/// A unit.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitView {
+    /// Id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// Label.
+    pub label: String,
+}
+
+/// A resident.
+#[derive(Clone, Debug, Serialize)]
+pub struct ResidentView {
+    /// Id.
+    pub id: String,
+    /// Unit id.
+    pub unit_id: String,
+    /// Name.
+    pub display_name: String,
+    /// Whether in-building delivery is refused.
+    pub opted_out: bool,
+}
+
+impl From<store::ResidentRow> for ResidentView {
+    fn from(r: store::ResidentRow) -> Self {
+        ResidentView {
+            id: r.id,
+            unit_id: r.unit_id,
+            display_name: r.display_name,
+            opted_out: r.opted_out,
+        }
+    }
+}
+
+/// A notification.
+#[derive(Clone, Debug, Serialize)]
+pub struct NotificationView {
+    /// Id.
+    pub id: String,
+    /// `delivery.announced` or `delivery.entered`.
+    pub kind: String,
+    /// Details.
+    pub body: serde_json::Value,
+    /// When.
+    pub created_at: i64,
+}
+
+/// Create a unit.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUnit {
+    /// Label ("4B").
+    pub label: String,
+}
+
+/// Add a resident.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewResident {
+    /// Name.
+    pub display_name: String,
+}
+
+/// Set the opt-out.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptOut {
+    /// Whether in-building delivery is refused.
+    pub opted_out: bool,
+}
+
+impl Service {
+    /// Creates a unit (manager).
+    pub async fn create_unit(
+        &self,
+        p: &Principal,
+        site_id: &str,
+        req: NewUnit,
+    ) -> Result<UnitView> {
+        let site = self.managed_site(p, site_id, "create units").await?;
+        text("label", &req.label, 64)?;
+        let row = store::UnitRow {
+            id: new_id("unit"),
+            site_id: site.id,
+            label: req.label,
+            created_at: now(),
+        };
+        self.store.insert_unit(&row).await?;
+        Ok(UnitView { id: row.id, site_id: row.site_id, label: row.label })
+    }
+
+    /// Lists a site's units (manager).
+    pub async fn list_units(
+        &self,
+        p: &Principal,
+        site_id: &str,
+        page: &Page,
+    ) -> Result<Paged<UnitView>> {
+        self.managed_site(p, site_id, "list units").await?;
+        let rows = self.store.units(site_id, page).await?;
+        let items =
+            rows.into_iter().map(|u| UnitView { id: u.id, site_id: u.site_id, label: u.label });
+        Ok(Paged::of(items.collect(), page, |u: &UnitView| u.id.clone()))
+    }
+
+    /// Adds a resident to a unit (manager).
+    pub async fn add_resident(
+        &self,
+        p: &Principal,
+        site_id: &str,
+        unit_id: &str,
+        req: NewResident,
+    ) -> Result<ResidentView> {
+        let site = self.managed_site(p, site_id, "add residents").await?;
+        let unit = self.store.unit(unit_id).await?.filter(|u| u.site_id == site.id);
+        let unit = unit.ok_or_else(|| Error::not_found("unit"))?;
+        text("display_name", &req.display_name, 200)?;
+        let row = store::ResidentRow {
+            id: new_id("res"),
+            unit_id: unit.id,
+            display_name: req.display_name,
+            opted_out: false,
+            created_at: now(),
+        };
+        self.store.insert_resident(&row).await?;
+        Ok(row.into())
+    }
+
+    /// The calling resident.
+    pub async fn me(&self, p: &Principal) -> Result<ResidentView> {
+        if !p.is(Role::Resident) {
+            return Err(Error::forbidden("read a resident profile"));
+        }
+        let r = self.store.resident(Principal::field(&p.resident_id)?).await?;
+        Ok(r.ok_or_else(|| Error::not_found("resident"))?.into())
+    }
+
+    /// Sets the calling resident's opt-out from in-building delivery.
+    pub async fn set_opt_out(&self, p: &Principal, req: OptOut) -> Result<ResidentView> {
+        if !p.is(Role::Resident) {
+            return Err(Error::forbidden("set an opt-out"));
+        }
+        self.store.set_opt_out(Principal::field(&p.resident_id)?, req.opted_out).await?;
+        self.me(p).await
+    }
+
+    /// The calling resident's notifications.
+    pub async fn my_notifications(
+        &self,
+        p: &Principal,
+        page: &Page,
+    ) -> Result<Paged<NotificationView>> {
+        if !p.is(Role::Resident) {
+            return Err(Error::forbidden("read notifications"));
+        }
+        let rows = self.store.notifications(Principal::field(&p.resident_id)?, page).await?;
+        let items = rows
+            .into_iter()
+            .map(|n| NotificationView {
+                id: n.id,
+                kind: n.kind,
+                body: serde_json::from_str(&n.body).unwrap_or(serde_json::Value::Null),
+                created_at: n.created_at,
+            })
+            .collect();
+        Ok(Paged::of(items, page, |n: &NotificationView| n.id.clone()))
+    }
+}

@@ -1,0 +1,237 @@
+//! Audit chains, records, admissions and alarms.
+
+use super::{i, os, s, Page, Result, Store, Tx};
+
+/// Where the server stands in a door's log.
+#[derive(Clone, Debug)]
+pub struct ChainRow {
+    /// Next expected sequence.
+    pub next_sequence: i64,
+    /// Hash of the last record, hex.
+    pub previous: String,
+}
+
+/// An alarm.
+#[derive(Clone, Debug)]
+pub struct AlarmRow {
+    /// Public id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// Door id, if any.
+    pub door_id: Option<String>,
+    /// Kind.
+    pub kind: String,
+    /// What was seen.
+    pub detail: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// An admission the server learnt of.
+#[derive(Clone, Debug)]
+pub struct AdmissionRow {
+    /// Door id.
+    pub door_id: String,
+    /// Log sequence.
+    pub sequence: i64,
+    /// Matched grant, if any.
+    pub grant_id: Option<String>,
+    /// Carrier of the matched grant.
+    pub carrier_id: Option<String>,
+    /// Door time.
+    pub at: i64,
+}
+
+impl Store {
+    /// Where the server stands in a door's log.
+    pub async fn chain(&self, door_id: &str) -> Result<Option<ChainRow>> {
+        let row =
+            sqlx::query("SELECT next_sequence, previous FROM audit_chains WHERE door_id = $1")
+                .bind(door_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(ChainRow { next_sequence: i(&r, "next_sequence")?, previous: s(&r, "previous")? })
+        })
+        .transpose()
+    }
+
+    /// A stored record's bytes and chain hash.
+    pub async fn audit_record(&self, door_id: &str, seq: i64) -> Result<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT record, chain_hash FROM audit_records WHERE door_id = $1 AND sequence = $2",
+        )
+        .bind(door_id.to_string())
+        .bind(seq)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((s(&r, "record")?, s(&r, "chain_hash")?))).transpose()
+    }
+
+    /// Moves a door's chain from `old` (None: no chain yet) to `new`; false if another batch
+    /// moved it first.
+    pub async fn advance_chain(
+        tx: &mut Tx,
+        door_id: &str,
+        old: Option<&ChainRow>,
+        new: &ChainRow,
+        now: i64,
+    ) -> Result<bool> {
+        let n = match old {
+            None => exec!(
+                &mut **tx,
+                "INSERT INTO audit_chains (door_id, next_sequence, previous, updated_at)
+                 VALUES ($1,$2,$3,$4) ON CONFLICT (door_id) DO NOTHING",
+                door_id.to_string(),
+                new.next_sequence,
+                new.previous.clone(),
+                now
+            )?,
+            Some(old) => exec!(
+                &mut **tx,
+                "UPDATE audit_chains SET next_sequence = $1, previous = $2, updated_at = $3
+                 WHERE door_id = $4 AND next_sequence = $5",
+                new.next_sequence,
+                new.previous.clone(),
+                now,
+                door_id.to_string(),
+                old.next_sequence
+            )?,
+        };
+        Ok(n == 1)
+    }
+
+    /// Inserts a verified audit record.
+    pub async fn insert_audit_record(
+        tx: &mut Tx,
+        door_id: &str,
+        seq: i64,
+        record: &str,
+        chain_hash: &str,
+        at: i64,
+        now: i64,
+    ) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "INSERT INTO audit_records (door_id, sequence, record, chain_hash, at, received_at)
+             VALUES ($1,$2,$3,$4,$5,$6)",
+            door_id.to_string(),
+            seq,
+            record.to_string(),
+            chain_hash.to_string(),
+            at,
+            now
+        )?;
+        Ok(())
+    }
+
+    /// Records an admission; false if it was already known (by receipt or earlier batch).
+    #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
+    pub async fn insert_admission(
+        tx: &mut Tx,
+        door_id: &str,
+        seq: i64,
+        site_id: &str,
+        record: &str,
+        grant_id: Option<&str>,
+        carrier_id: Option<&str>,
+        at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let n = exec!(
+            &mut **tx,
+            "INSERT INTO admissions (door_id, sequence, site_id, record, grant_id, carrier_id, at,
+             received_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (door_id, sequence) DO NOTHING",
+            door_id.to_string(),
+            seq,
+            site_id.to_string(),
+            record.to_string(),
+            grant_id.map(str::to_string),
+            carrier_id.map(str::to_string),
+            at,
+            now
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The record bytes of a known admission.
+    pub async fn admission_record(&self, door_id: &str, seq: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT record FROM admissions WHERE door_id = $1 AND sequence = $2")
+            .bind(door_id.to_string())
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| s(&r, "record")).transpose()
+    }
+
+    /// A page of a site's admissions, newest last.
+    /// The cursor is `door_id:sequence` of the last row seen.
+    pub async fn admissions(&self, site_id: &str, page: &Page) -> Result<Vec<AdmissionRow>> {
+        let (after_door, after_seq) = match page.after.rsplit_once(':') {
+            Some((door, seq)) => (door, seq.parse::<i64>().unwrap_or(i64::MAX)),
+            None => (page.after.as_str(), -1),
+        };
+        let rows = sqlx::query(
+            "SELECT door_id, sequence, grant_id, carrier_id, at FROM admissions
+             WHERE site_id = $1 AND (door_id > $2 OR (door_id = $2 AND sequence > $3))
+             ORDER BY door_id, sequence LIMIT $4",
+        )
+        .bind(site_id.to_string())
+        .bind(after_door.to_string())
+        .bind(after_seq)
+        .bind(page.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AdmissionRow {
+                    door_id: s(r, "door_id")?,
+                    sequence: i(r, "sequence")?,
+                    grant_id: os(r, "grant_id")?,
+                    carrier_id: os(r, "carrier_id")?,
+                    at: i(r, "at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Raises an alarm inside a transaction.
+    pub async fn insert_alarm_tx(tx: &mut Tx, r: &AlarmRow) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "INSERT INTO alarms (id, site_id, door_id, kind, detail, created_at)
+             VALUES ($1,$2,$3,$4,$5,$6)",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.door_id.clone(),
+            r.kind.clone(),
+            r.detail.clone(),
+            r.created_at
+        )?;
+        Ok(())
+    }
+
+    /// A page of a site's alarms.
+    pub async fn alarms(&self, site_id: &str, page: &Page) -> Result<Vec<AlarmRow>> {
+        let rows =
+            sqlx::query("SELECT * FROM alarms WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+                .bind(site_id.to_string())
+                .bind(page.after.clone())
+                .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AlarmRow {
+                    id: s(r, "id")?,
+                    site_id: s(r, "site_id")?,
+                    door_id: os(r, "door_id")?,
+                    kind: s(r, "kind")?,
+                    detail: s(r, "detail")?,
+                    created_at: i(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,139 @@
+//! Carriers and approvals.
+
+use sqlx::any::AnyRow;
+
+use super::{i, oi, s, Page, Result, Store};
+
+/// A carrier organisation.
+#[derive(Clone, Debug)]
+pub struct CarrierRow {
+    /// Public id.
+    pub id: String,
+    /// Name shown to residents.
+    pub name: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+fn carrier(row: &AnyRow) -> Result<CarrierRow> {
+    Ok(CarrierRow { id: s(row, "id")?, name: s(row, "name")?, created_at: i(row, "created_at")? })
+}
+
+/// A carrier's approval at a site.
+#[derive(Clone, Debug)]
+pub struct ApprovalRow {
+    /// Public id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// Carrier id.
+    pub carrier_id: String,
+    /// The issuer that signs this carrier's grants at this site.
+    pub issuer_id: String,
+    /// Allowed door numbers, comma separated.
+    pub doors: String,
+    /// The most entries per grant.
+    pub max_uses: i64,
+    /// The longest grant, minutes.
+    pub max_lifetime_minutes: i64,
+    /// When it was withdrawn.
+    pub revoked_at: Option<i64>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+fn approval(row: &AnyRow) -> Result<ApprovalRow> {
+    Ok(ApprovalRow {
+        id: s(row, "id")?,
+        site_id: s(row, "site_id")?,
+        carrier_id: s(row, "carrier_id")?,
+        issuer_id: s(row, "issuer_id")?,
+        doors: s(row, "doors")?,
+        max_uses: i(row, "max_uses")?,
+        max_lifetime_minutes: i(row, "max_lifetime_minutes")?,
+        revoked_at: oi(row, "revoked_at")?,
+        created_at: i(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Inserts a carrier.
+    pub async fn insert_carrier(&self, r: &CarrierRow) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO carriers (id, name, created_at) VALUES ($1,$2,$3)",
+            r.id.clone(),
+            r.name.clone(),
+            r.created_at
+        )?;
+        Ok(())
+    }
+
+    /// A carrier by id.
+    pub async fn carrier(&self, id: &str) -> Result<Option<CarrierRow>> {
+        one!(&self.pool, carrier, "SELECT * FROM carriers WHERE id = $1", id.to_string())
+    }
+
+    /// A page of carriers, all or only `only`.
+    pub async fn carriers(&self, only: Option<&str>, page: &Page) -> Result<Vec<CarrierRow>> {
+        all!(
+            &self.pool,
+            carrier,
+            "SELECT * FROM carriers WHERE ($1 = '' OR id = $1) AND id > $2 ORDER BY id LIMIT $3",
+            only.unwrap_or("").to_string(),
+            page.after.clone(),
+            page.limit
+        )
+    }
+
+    /// Inserts an approval.
+    pub async fn insert_approval(&self, r: &ApprovalRow) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO approvals (id, site_id, carrier_id, issuer_id, doors, max_uses,
+             max_lifetime_minutes, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.carrier_id.clone(),
+            r.issuer_id.clone(),
+            r.doors.clone(),
+            r.max_uses,
+            r.max_lifetime_minutes,
+            r.created_at
+        )?;
+        Ok(())
+    }
+
+    /// The approval of a carrier at a site.
+    pub async fn approval(&self, site_id: &str, carrier_id: &str) -> Result<Option<ApprovalRow>> {
+        one!(
+            &self.pool,
+            approval,
+            "SELECT * FROM approvals WHERE site_id = $1 AND carrier_id = $2",
+            site_id.to_string(),
+            carrier_id.to_string()
+        )
+    }
+
+    /// A page of a site's approvals.
+    pub async fn approvals(&self, site_id: &str, page: &Page) -> Result<Vec<ApprovalRow>> {
+        all!(
+            &self.pool,
+            approval,
+            "SELECT * FROM approvals WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            site_id.to_string(),
+            page.after.clone(),
+            page.limit
+        )
+    }
+
+    /// Withdraws an approval.
+    pub async fn revoke_approval(&self, id: &str, now: i64) -> Result<u64> {
+        exec!(
+            &self.pool,
+            "UPDATE approvals SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            now,
+            id.to_string()
+        )
+    }
+}

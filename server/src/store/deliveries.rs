@@ -1,0 +1,116 @@
+//! Deliveries.
+
+use sqlx::any::AnyRow;
+
+use super::{i, oi, s, Page, Result, Store, Tx};
+
+/// A delivery announced by a carrier.
+#[derive(Clone, Debug)]
+pub struct DeliveryRow {
+    /// Public id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// Carrier id.
+    pub carrier_id: String,
+    /// Unit id.
+    pub unit_id: String,
+    /// The per-delivery salt, hex.
+    pub tracking_salt: String,
+    /// The package commitment, hex.
+    pub package: String,
+    /// Window start.
+    pub window_start: i64,
+    /// Window end (exclusive).
+    pub window_end: i64,
+    /// `open`, `cancelled`.
+    pub status: String,
+    /// First entry through a door for it.
+    pub entered_at: Option<i64>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+fn delivery(row: &AnyRow) -> Result<DeliveryRow> {
+    Ok(DeliveryRow {
+        id: s(row, "id")?,
+        site_id: s(row, "site_id")?,
+        carrier_id: s(row, "carrier_id")?,
+        unit_id: s(row, "unit_id")?,
+        tracking_salt: s(row, "tracking_salt")?,
+        package: s(row, "package")?,
+        window_start: i(row, "window_start")?,
+        window_end: i(row, "window_end")?,
+        status: s(row, "status")?,
+        entered_at: oi(row, "entered_at")?,
+        created_at: i(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Inserts a delivery (in the transaction that also queues its notifications).
+    pub async fn insert_delivery(tx: &mut Tx, r: &DeliveryRow) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "INSERT INTO deliveries (id, site_id, carrier_id, unit_id, tracking_salt, package,
+             window_start, window_end, status, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.carrier_id.clone(),
+            r.unit_id.clone(),
+            r.tracking_salt.clone(),
+            r.package.clone(),
+            r.window_start,
+            r.window_end,
+            r.status.clone(),
+            r.created_at
+        )?;
+        Ok(())
+    }
+
+    /// A delivery by id.
+    pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>> {
+        one!(&self.pool, delivery, "SELECT * FROM deliveries WHERE id = $1", id.to_string())
+    }
+
+    /// A page of deliveries of a carrier (`by_carrier`) or to a unit.
+    pub async fn deliveries(
+        &self,
+        carrier_id: Option<&str>,
+        unit_id: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<DeliveryRow>> {
+        all!(
+            &self.pool,
+            delivery,
+            "SELECT * FROM deliveries WHERE ($1 = '' OR carrier_id = $1) AND ($2 = '' OR unit_id = $2)
+             AND id > $3 ORDER BY id LIMIT $4",
+            carrier_id.unwrap_or("").to_string(),
+            unit_id.unwrap_or("").to_string(),
+            page.after.clone(),
+            page.limit
+        )
+    }
+
+    /// Sets a delivery's status.
+    pub async fn set_delivery_status(&self, id: &str, status: &str) -> Result<()> {
+        exec!(
+            &self.pool,
+            "UPDATE deliveries SET status = $1 WHERE id = $2",
+            status.to_string(),
+            id.to_string()
+        )?;
+        Ok(())
+    }
+
+    /// Marks a delivery entered (first time only).
+    pub async fn mark_entered(tx: &mut Tx, delivery_id: &str, at: i64) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "UPDATE deliveries SET entered_at = $1 WHERE id = $2 AND entered_at IS NULL",
+            at,
+            delivery_id.to_string()
+        )?;
+        Ok(())
+    }
+}

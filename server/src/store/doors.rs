@@ -1,0 +1,83 @@
+//! Doors.
+
+use sqlx::any::AnyRow;
+
+use super::{i, s, Page, Result, Store};
+
+/// An enrolled door.
+#[derive(Clone, Debug)]
+pub struct DoorRow {
+    /// Public id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// The protocol's door number.
+    pub door_number: i64,
+    /// Display name.
+    pub name: String,
+    /// The device public key, hex.
+    pub device_key: String,
+    /// The root-signed enrolment, hex.
+    pub enrolment: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+fn door(row: &AnyRow) -> Result<DoorRow> {
+    Ok(DoorRow {
+        id: s(row, "id")?,
+        site_id: s(row, "site_id")?,
+        door_number: i(row, "door_number")?,
+        name: s(row, "name")?,
+        device_key: s(row, "device_key")?,
+        enrolment: s(row, "enrolment")?,
+        created_at: i(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Inserts a door.
+    pub async fn insert_door(&self, r: &DoorRow) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO doors (id, site_id, door_number, name, device_key, enrolment, created_at)
+             VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.door_number,
+            r.name.clone(),
+            r.device_key.clone(),
+            r.enrolment.clone(),
+            r.created_at
+        )?;
+        Ok(())
+    }
+
+    /// A door by id.
+    pub async fn door(&self, id: &str) -> Result<Option<DoorRow>> {
+        one!(&self.pool, door, "SELECT * FROM doors WHERE id = $1", id.to_string())
+    }
+
+    /// A door by site and number.
+    pub async fn door_by_number(&self, site_id: &str, number: i64) -> Result<Option<DoorRow>> {
+        one!(
+            &self.pool,
+            door,
+            "SELECT * FROM doors WHERE site_id = $1 AND door_number = $2",
+            site_id.to_string(),
+            number
+        )
+    }
+
+    /// A page of a site's doors.
+    pub async fn doors(&self, site_id: &str, page: &Page) -> Result<Vec<DoorRow>> {
+        all!(
+            &self.pool,
+            door,
+            "SELECT * FROM doors WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            site_id.to_string(),
+            page.after.clone(),
+            page.limit
+        )
+    }
+}

@@ -1,0 +1,136 @@
+//! Issued grants.
+
+use sqlx::any::AnyRow;
+
+use super::{i, oi, s, Page, Result, Store, Tx};
+
+/// An issued grant.
+#[derive(Clone, Debug)]
+pub struct GrantRow {
+    /// Public id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// Delivery id.
+    pub delivery_id: String,
+    /// Driver id.
+    pub driver_id: String,
+    /// Carrier id.
+    pub carrier_id: String,
+    /// Issuer id.
+    pub issuer_id: String,
+    /// First eight issuer key bytes, hex.
+    pub issuer_key_id: String,
+    /// First serial.
+    pub serial: i64,
+    /// Entries.
+    pub uses: i64,
+    /// Door numbers, comma separated.
+    pub doors: String,
+    /// Validity start.
+    pub not_before: i64,
+    /// Validity end.
+    pub not_after: i64,
+    /// The sealed grant, hex.
+    pub grant_bytes: String,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+    /// Issue time.
+    pub issued_at: i64,
+}
+
+fn grant(row: &AnyRow) -> Result<GrantRow> {
+    Ok(GrantRow {
+        id: s(row, "id")?,
+        site_id: s(row, "site_id")?,
+        delivery_id: s(row, "delivery_id")?,
+        driver_id: s(row, "driver_id")?,
+        carrier_id: s(row, "carrier_id")?,
+        issuer_id: s(row, "issuer_id")?,
+        issuer_key_id: s(row, "issuer_key_id")?,
+        serial: i(row, "serial")?,
+        uses: i(row, "uses")?,
+        doors: s(row, "doors")?,
+        not_before: i(row, "not_before")?,
+        not_after: i(row, "not_after")?,
+        grant_bytes: s(row, "grant_bytes")?,
+        revoked_at: oi(row, "revoked_at")?,
+        issued_at: i(row, "issued_at")?,
+    })
+}
+
+impl Store {
+    /// Inserts a grant.
+    pub async fn insert_grant(tx: &mut Tx, r: &GrantRow) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "INSERT INTO grants (id, site_id, delivery_id, driver_id, carrier_id, issuer_id,
+             issuer_key_id, serial, uses, doors, not_before, not_after, grant_bytes, issued_at)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.delivery_id.clone(),
+            r.driver_id.clone(),
+            r.carrier_id.clone(),
+            r.issuer_id.clone(),
+            r.issuer_key_id.clone(),
+            r.serial,
+            r.uses,
+            r.doors.clone(),
+            r.not_before,
+            r.not_after,
+            r.grant_bytes.clone(),
+            r.issued_at
+        )?;
+        Ok(())
+    }
+
+    /// A grant by id.
+    pub async fn grant(&self, id: &str) -> Result<Option<GrantRow>> {
+        one!(&self.pool, grant, "SELECT * FROM grants WHERE id = $1", id.to_string())
+    }
+
+    /// The grant an admission names: its issuer key id and first serial at the site.
+    pub async fn grant_by_serial(
+        &self,
+        site_id: &str,
+        issuer_key_id: &str,
+        serial: i64,
+    ) -> Result<Option<GrantRow>> {
+        one!(
+            &self.pool,
+            grant,
+            "SELECT * FROM grants WHERE site_id = $1 AND issuer_key_id = $2 AND serial = $3",
+            site_id.to_string(),
+            issuer_key_id.to_string(),
+            serial
+        )
+    }
+
+    /// A page of a site's grants.
+    pub async fn grants_of_site(&self, site_id: &str, page: &Page) -> Result<Vec<GrantRow>> {
+        all!(
+            &self.pool,
+            grant,
+            "SELECT * FROM grants WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            site_id.to_string(),
+            page.after.clone(),
+            page.limit
+        )
+    }
+
+    /// A page of grants of a delivery.
+    pub async fn grants_of_delivery(&self, delivery_id: &str) -> Result<Vec<GrantRow>> {
+        all!(
+            &self.pool,
+            grant,
+            "SELECT * FROM grants WHERE delivery_id = $1 ORDER BY id",
+            delivery_id.to_string()
+        )
+    }
+
+    /// Every grant serial range of an issuer (for tests and audits).
+    pub async fn all_grants(&self) -> Result<Vec<GrantRow>> {
+        all!(&self.pool, grant, "SELECT * FROM grants ORDER BY id")
+    }
+}

@@ -1,0 +1,122 @@
+//! Issuer keys and their serial counters.
+
+use sqlx::any::AnyRow;
+
+use super::{i, oi, os, s, Page, Result, Store, Tx};
+
+/// An issuer key of a site.
+#[derive(Clone, Debug)]
+pub struct IssuerRow {
+    /// Public id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// Public key, hex.
+    pub public_key: String,
+    /// First eight key bytes, hex: what audit records name.
+    pub key_id: String,
+    /// The private seed, hex. Never leaves the store layer except to sign a grant.
+    pub secret_seed: String,
+    /// The root-signed certificate, hex, once uploaded.
+    pub certificate: Option<String>,
+    /// Certificate epoch.
+    pub epoch: Option<i64>,
+    /// Certificate validity start.
+    pub not_before: Option<i64>,
+    /// Certificate validity end.
+    pub not_after: Option<i64>,
+    /// The next free serial.
+    pub next_serial: i64,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+fn issuer(row: &AnyRow) -> Result<IssuerRow> {
+    Ok(IssuerRow {
+        id: s(row, "id")?,
+        site_id: s(row, "site_id")?,
+        public_key: s(row, "public_key")?,
+        key_id: s(row, "key_id")?,
+        secret_seed: s(row, "secret_seed")?,
+        certificate: os(row, "certificate")?,
+        epoch: oi(row, "epoch")?,
+        not_before: oi(row, "not_before")?,
+        not_after: oi(row, "not_after")?,
+        next_serial: i(row, "next_serial")?,
+        revoked_at: oi(row, "revoked_at")?,
+        created_at: i(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Inserts an issuer key.
+    pub async fn insert_issuer(&self, r: &IssuerRow) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO issuers (id, site_id, public_key, key_id, secret_seed, next_serial,
+             created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.public_key.clone(),
+            r.key_id.clone(),
+            r.secret_seed.clone(),
+            r.next_serial,
+            r.created_at
+        )?;
+        Ok(())
+    }
+
+    /// An issuer by id.
+    pub async fn issuer(&self, id: &str) -> Result<Option<IssuerRow>> {
+        one!(&self.pool, issuer, "SELECT * FROM issuers WHERE id = $1", id.to_string())
+    }
+
+    /// A page of a site's issuers.
+    pub async fn issuers(&self, site_id: &str, page: &Page) -> Result<Vec<IssuerRow>> {
+        all!(
+            &self.pool,
+            issuer,
+            "SELECT * FROM issuers WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            site_id.to_string(),
+            page.after.clone(),
+            page.limit
+        )
+    }
+
+    /// Stores a verified certificate.
+    pub async fn set_certificate(
+        &self,
+        id: &str,
+        cert: &str,
+        epoch: i64,
+        not_before: i64,
+        not_after: i64,
+    ) -> Result<()> {
+        exec!(
+            &self.pool,
+            "UPDATE issuers SET certificate = $1, epoch = $2, not_before = $3, not_after = $4
+             WHERE id = $5",
+            cert.to_string(),
+            epoch,
+            not_before,
+            not_after,
+            id.to_string()
+        )?;
+        Ok(())
+    }
+
+    /// Takes `uses` serials from an issuer, atomically: the row lock (PostgreSQL) or the single
+    /// writer (SQLite) orders concurrent issuers. Returns the first serial taken.
+    pub async fn take_serials(tx: &mut Tx, issuer_id: &str, uses: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "UPDATE issuers SET next_serial = next_serial + $1 WHERE id = $2 RETURNING next_serial",
+        )
+        .bind(uses)
+        .bind(issuer_id.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(i(&row, "next_serial")? - uses)
+    }
+}

@@ -1,0 +1,203 @@
+//! The store layer: every SQL statement of the server, and nothing else.
+//!
+//! One schema (`migrations/`) for both backends, reached through sqlx's `Any` driver: SQLite in
+//! a data directory (WAL, `synchronous=FULL`, one connection so that writers never race) for
+//! one building, PostgreSQL for several server processes behind a load balancer. The SQL here
+//! is the common dialect of both: `$n` parameters, `BIGINT` and `TEXT` only, `RETURNING`.
+
+use std::borrow::Cow;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Executor, Row};
+
+/// A store error: the database failed or refused a statement. Never shown to API clients.
+pub type StoreError = sqlx::Error;
+/// A result of a store call.
+pub type Result<T> = std::result::Result<T, StoreError>;
+/// An open transaction.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// Which database the store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The schema, applied in order at start. Versions are never edited once released.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+
+/// The connection pool and the backend it talks to.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Whether an error is a unique-constraint violation (a duplicate insert).
+pub fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://...`) and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(sqlx::Error::Configuration(
+                format!(
+                    "unsupported database URL scheme in {:?}: use sqlite:// or postgres://",
+                    url.split(':').next().unwrap_or("")
+                )
+                .into(),
+            ));
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let url =
+                    if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                AnyPoolOptions::new()
+                    // One connection: SQLite has one writer anyway, and a single connection
+                    // means no transaction ever fails on a lock upgrade.
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect(url).await?,
+        };
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let migrations: Vec<Migration> = MIGRATIONS
+            .iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    Cow::Borrowed(sql),
+                    false,
+                )
+            })
+            .collect();
+        let migrator = Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT };
+        migrator.run(&self.pool).await.map_err(|e| sqlx::Error::Migrate(Box::new(e)))
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        self.pool.begin().await
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+
+    /// The pool, for one-statement reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row helpers.
+
+pub(crate) fn s(row: &AnyRow, col: &str) -> Result<String> {
+    row.try_get::<String, _>(col)
+}
+pub(crate) fn i(row: &AnyRow, col: &str) -> Result<i64> {
+    row.try_get::<i64, _>(col)
+}
+pub(crate) fn os(row: &AnyRow, col: &str) -> Result<Option<String>> {
+    row.try_get::<Option<String>, _>(col)
+}
+pub(crate) fn oi(row: &AnyRow, col: &str) -> Result<Option<i64>> {
+    row.try_get::<Option<i64>, _>(col)
+}
+
+/// A page request: rows with ids after `after`, at most `limit` of them.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// Exclusive lower bound on the id (ids are time-ordered).
+    pub after: String,
+    /// The most rows to return.
+    pub limit: i64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries. Reads take the pool or a transaction; writes that must be atomic take a transaction.
+
+macro_rules! one {
+    ($ex:expr, $map:ident, $sql:expr $(, $arg:expr)*) => {{
+        let row = sqlx::query($sql)$(.bind($arg))*.fetch_optional($ex).await?;
+        row.as_ref().map($map).transpose()
+    }};
+}
+macro_rules! all {
+    ($ex:expr, $map:ident, $sql:expr $(, $arg:expr)*) => {{
+        let rows = sqlx::query($sql)$(.bind($arg))*.fetch_all($ex).await?;
+        rows.iter().map($map).collect::<Result<Vec<_>>>()
+    }};
+}
+macro_rules! exec {
+    ($ex:expr, $sql:expr $(, $arg:expr)*) => {{
+        sqlx::query($sql)$(.bind($arg))*.execute($ex).await.map(|r| r.rows_affected())
+    }};
+}
+
+mod audit;
+mod carriers;
+mod deliveries;
+mod doors;
+mod drivers;
+mod grants;
+mod issuers;
+mod revocations;
+mod sites;
+mod tokens;
+mod units;
+mod webhooks;
+
+pub use audit::*;
+pub use carriers::*;
+pub use deliveries::*;
+pub use doors::*;
+pub use drivers::*;
+pub use grants::*;
+pub use issuers::*;
+pub use revocations::*;
+pub use sites::*;
+pub use tokens::*;
+pub use units::*;
+pub use webhooks::*;

@@ -1,0 +1,153 @@
+//! Revocations and root-signed door states.
+
+use sqlx::any::AnyRow;
+
+use super::{i, oi, s, Result, Store};
+
+/// A revocation the next door state must carry.
+#[derive(Clone, Debug)]
+pub struct RevocationRow {
+    /// Public id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// `issuer`, `driver` or `grant`.
+    pub kind: String,
+    /// The revoked object's id.
+    pub target_id: String,
+    /// The deny-list subject, hex (8 bytes).
+    pub subject: String,
+    /// When the entry may be pruned.
+    pub until: i64,
+    /// For issuers, the certificate epoch.
+    pub epoch: Option<i64>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+fn revocation(row: &AnyRow) -> Result<RevocationRow> {
+    Ok(RevocationRow {
+        id: s(row, "id")?,
+        site_id: s(row, "site_id")?,
+        kind: s(row, "kind")?,
+        target_id: s(row, "target_id")?,
+        subject: s(row, "subject")?,
+        until: i(row, "until")?,
+        epoch: oi(row, "epoch")?,
+        created_at: i(row, "created_at")?,
+    })
+}
+
+/// A root-signed door state.
+#[derive(Clone, Debug)]
+pub struct DoorStateRow {
+    /// Site id.
+    pub site_id: String,
+    /// Sequence number.
+    pub sequence: i64,
+    /// The signed state, hex.
+    pub state: String,
+    /// Signing time.
+    pub issued_at: i64,
+    /// Grant fence.
+    pub grant_fence: i64,
+    /// Certificate epoch fence.
+    pub cert_epoch_fence: i64,
+}
+
+fn door_state(row: &AnyRow) -> Result<DoorStateRow> {
+    Ok(DoorStateRow {
+        site_id: s(row, "site_id")?,
+        sequence: i(row, "sequence")?,
+        state: s(row, "state")?,
+        issued_at: i(row, "issued_at")?,
+        grant_fence: i(row, "grant_fence")?,
+        cert_epoch_fence: i(row, "cert_epoch_fence")?,
+    })
+}
+
+impl Store {
+    /// Records a revocation and marks the revoked object.
+    pub async fn insert_revocation(&self, r: &RevocationRow) -> Result<()> {
+        let mut tx = self.begin().await?;
+        exec!(
+            &mut *tx,
+            "INSERT INTO revocations (id, site_id, kind, target_id, subject, until, epoch, created_at)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.kind.clone(),
+            r.target_id.clone(),
+            r.subject.clone(),
+            r.until,
+            r.epoch,
+            r.created_at
+        )?;
+        // Issuers and grants belong to one site: mark them. A driver serves many sites, so a
+        // site's revocation of a driver lives in this table only (see `is_revoked`).
+        let table = match r.kind.as_str() {
+            "issuer" => Some("issuers"),
+            "grant" => Some("grants"),
+            _ => None,
+        };
+        if let Some(table) = table {
+            exec!(
+                &mut *tx,
+                &format!("UPDATE {table} SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"),
+                r.created_at,
+                r.target_id.clone()
+            )?;
+        }
+        tx.commit().await
+    }
+
+    /// Whether `kind`/`target_id` is revoked at a site.
+    pub async fn is_revoked(&self, site_id: &str, kind: &str, target_id: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM revocations WHERE site_id = $1 AND kind = $2 AND target_id = $3",
+        )
+        .bind(site_id.to_string())
+        .bind(kind.to_string())
+        .bind(target_id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(i(&row, "n")? > 0)
+    }
+
+    /// Every revocation of a site.
+    pub async fn revocations(&self, site_id: &str) -> Result<Vec<RevocationRow>> {
+        all!(
+            &self.pool,
+            revocation,
+            "SELECT * FROM revocations WHERE site_id = $1 ORDER BY id",
+            site_id.to_string()
+        )
+    }
+
+    /// Inserts a door state; fails on a duplicate sequence.
+    pub async fn insert_door_state(&self, r: &DoorStateRow, now: i64) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO door_states (site_id, sequence, state, issued_at, grant_fence,
+             cert_epoch_fence, uploaded_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            r.site_id.clone(),
+            r.sequence,
+            r.state.clone(),
+            r.issued_at,
+            r.grant_fence,
+            r.cert_epoch_fence,
+            now
+        )?;
+        Ok(())
+    }
+
+    /// The newest door state of a site.
+    pub async fn latest_door_state(&self, site_id: &str) -> Result<Option<DoorStateRow>> {
+        one!(
+            &self.pool,
+            door_state,
+            "SELECT * FROM door_states WHERE site_id = $1 ORDER BY sequence DESC LIMIT 1",
+            site_id.to_string()
+        )
+    }
+}

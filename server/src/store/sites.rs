@@ -1,0 +1,77 @@
+//! Sites.
+
+use sqlx::any::AnyRow;
+
+use super::{i, s, Page, Result, Store};
+
+/// A building.
+#[derive(Clone, Debug)]
+pub struct SiteRow {
+    /// Public id.
+    pub id: String,
+    /// The protocol's site number.
+    pub site_number: i64,
+    /// Display name.
+    pub name: String,
+    /// The site root public key, hex.
+    pub root_key: String,
+    /// Offset from UTC in minutes.
+    pub utc_offset_minutes: i64,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+fn site(row: &AnyRow) -> Result<SiteRow> {
+    Ok(SiteRow {
+        id: s(row, "id")?,
+        site_number: i(row, "site_number")?,
+        name: s(row, "name")?,
+        root_key: s(row, "root_key")?,
+        utc_offset_minutes: i(row, "utc_offset_minutes")?,
+        created_at: i(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Inserts a site.
+    pub async fn insert_site(&self, r: &SiteRow) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO sites (id, site_number, name, root_key, utc_offset_minutes, created_at)
+             VALUES ($1,$2,$3,$4,$5,$6)",
+            r.id.clone(),
+            r.site_number,
+            r.name.clone(),
+            r.root_key.clone(),
+            r.utc_offset_minutes,
+            r.created_at
+        )?;
+        Ok(())
+    }
+
+    /// A site by id.
+    pub async fn site(&self, id: &str) -> Result<Option<SiteRow>> {
+        one!(&self.pool, site, "SELECT * FROM sites WHERE id = $1", id.to_string())
+    }
+
+    /// A page of sites, all or only `only`.
+    pub async fn sites(&self, only: Option<&str>, page: &Page) -> Result<Vec<SiteRow>> {
+        match only {
+            Some(id) => all!(
+                &self.pool,
+                site,
+                "SELECT * FROM sites WHERE id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                id.to_string(),
+                page.after.clone(),
+                page.limit
+            ),
+            None => all!(
+                &self.pool,
+                site,
+                "SELECT * FROM sites WHERE id > $1 ORDER BY id LIMIT $2",
+                page.after.clone(),
+                page.limit
+            ),
+        }
+    }
+}

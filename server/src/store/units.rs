@@ -1,0 +1,207 @@
+//! Units, residents and residents' notifications.
+
+use sqlx::any::AnyRow;
+
+use super::{i, s, Page, Result, Store, Tx};
+
+/// A unit (flat, office) of a site.
+#[derive(Clone, Debug)]
+pub struct UnitRow {
+    /// Public id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// Label ("4B").
+    pub label: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+fn unit(row: &AnyRow) -> Result<UnitRow> {
+    Ok(UnitRow {
+        id: s(row, "id")?,
+        site_id: s(row, "site_id")?,
+        label: s(row, "label")?,
+        created_at: i(row, "created_at")?,
+    })
+}
+
+/// A resident of a unit.
+#[derive(Clone, Debug)]
+pub struct ResidentRow {
+    /// Public id.
+    pub id: String,
+    /// Unit id.
+    pub unit_id: String,
+    /// Name for the manager's list.
+    pub display_name: String,
+    /// Whether the resident refuses in-building delivery.
+    pub opted_out: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+fn resident(row: &AnyRow) -> Result<ResidentRow> {
+    Ok(ResidentRow {
+        id: s(row, "id")?,
+        unit_id: s(row, "unit_id")?,
+        display_name: s(row, "display_name")?,
+        opted_out: i(row, "opted_out")? != 0,
+        created_at: i(row, "created_at")?,
+    })
+}
+
+/// A resident's notification.
+#[derive(Clone, Debug)]
+pub struct NotificationRow {
+    /// Public id.
+    pub id: String,
+    /// Event kind.
+    pub kind: String,
+    /// JSON body.
+    pub body: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Inserts a unit.
+    pub async fn insert_unit(&self, r: &UnitRow) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO units (id, site_id, label, created_at) VALUES ($1,$2,$3,$4)",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.label.clone(),
+            r.created_at
+        )?;
+        Ok(())
+    }
+
+    /// A unit by id.
+    pub async fn unit(&self, id: &str) -> Result<Option<UnitRow>> {
+        one!(&self.pool, unit, "SELECT * FROM units WHERE id = $1", id.to_string())
+    }
+
+    /// A unit by site and label.
+    pub async fn unit_by_label(&self, site_id: &str, label: &str) -> Result<Option<UnitRow>> {
+        one!(
+            &self.pool,
+            unit,
+            "SELECT * FROM units WHERE site_id = $1 AND label = $2",
+            site_id.to_string(),
+            label.to_string()
+        )
+    }
+
+    /// A page of a site's units.
+    pub async fn units(&self, site_id: &str, page: &Page) -> Result<Vec<UnitRow>> {
+        all!(
+            &self.pool,
+            unit,
+            "SELECT * FROM units WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            site_id.to_string(),
+            page.after.clone(),
+            page.limit
+        )
+    }
+
+    /// Inserts a resident.
+    pub async fn insert_resident(&self, r: &ResidentRow) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO residents (id, unit_id, display_name, opted_out, created_at)
+             VALUES ($1,$2,$3,$4,$5)",
+            r.id.clone(),
+            r.unit_id.clone(),
+            r.display_name.clone(),
+            i64::from(r.opted_out),
+            r.created_at
+        )?;
+        Ok(())
+    }
+
+    /// A resident by id.
+    pub async fn resident(&self, id: &str) -> Result<Option<ResidentRow>> {
+        one!(&self.pool, resident, "SELECT * FROM residents WHERE id = $1", id.to_string())
+    }
+
+    /// Every resident of a unit.
+    pub async fn residents(&self, unit_id: &str) -> Result<Vec<ResidentRow>> {
+        all!(
+            &self.pool,
+            resident,
+            "SELECT * FROM residents WHERE unit_id = $1 ORDER BY id",
+            unit_id.to_string()
+        )
+    }
+
+    /// Sets a resident's opt-out.
+    pub async fn set_opt_out(&self, id: &str, opted_out: bool) -> Result<()> {
+        exec!(
+            &self.pool,
+            "UPDATE residents SET opted_out = $1 WHERE id = $2",
+            i64::from(opted_out),
+            id.to_string()
+        )?;
+        Ok(())
+    }
+
+    /// Residents of a unit, inside a transaction.
+    pub async fn residents_tx(tx: &mut Tx, unit_id: &str) -> Result<Vec<ResidentRow>> {
+        all!(
+            &mut **tx,
+            resident,
+            "SELECT * FROM residents WHERE unit_id = $1 ORDER BY id",
+            unit_id.to_string()
+        )
+    }
+
+    /// Queues a notification for a resident.
+    pub async fn insert_notification(
+        tx: &mut Tx,
+        id: &str,
+        resident_id: &str,
+        kind: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "INSERT INTO notifications (id, resident_id, kind, body, created_at)
+             VALUES ($1,$2,$3,$4,$5)",
+            id.to_string(),
+            resident_id.to_string(),
+            kind.to_string(),
+            body.to_string(),
+            now
+        )?;
+        Ok(())
+    }
+
+    /// A page of a resident's notifications.
+    pub async fn notifications(
+        &self,
+        resident_id: &str,
+        page: &Page,
+    ) -> Result<Vec<NotificationRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM notifications WHERE resident_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(resident_id.to_string())
+        .bind(page.after.clone())
+        .bind(page.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NotificationRow {
+                    id: s(r, "id")?,
+                    kind: s(r, "kind")?,
+                    body: s(r, "body")?,
+                    created_at: i(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,239 @@
+//! Webhook endpoints and the outbox.
+
+use super::{i, s, Result, Store, Tx};
+
+/// A webhook endpoint of a site.
+#[derive(Clone, Debug)]
+pub struct WebhookRow {
+    /// Public id.
+    pub id: String,
+    /// Site id.
+    pub site_id: String,
+    /// Target URL.
+    pub url: String,
+    /// HMAC secret.
+    pub secret: String,
+}
+
+/// A pending or delivered webhook message.
+#[derive(Clone, Debug)]
+pub struct OutboxRow {
+    /// Public id (also the event id the receiver deduplicates on).
+    pub id: String,
+    /// Webhook id.
+    pub webhook_id: String,
+    /// Event name.
+    pub event: String,
+    /// JSON body.
+    pub body: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Next attempt time.
+    pub next_attempt_at: i64,
+    /// Target URL.
+    pub url: String,
+    /// HMAC secret.
+    pub secret: String,
+}
+
+impl Store {
+    /// Inserts a webhook endpoint.
+    pub async fn insert_webhook(&self, r: &WebhookRow, now: i64) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO webhooks (id, site_id, url, secret, created_at) VALUES ($1,$2,$3,$4,$5)",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.url.clone(),
+            r.secret.clone(),
+            now
+        )?;
+        Ok(())
+    }
+
+    /// Every webhook of a site.
+    pub async fn webhooks(tx: &mut Tx, site_id: &str) -> Result<Vec<WebhookRow>> {
+        let rows = sqlx::query("SELECT * FROM webhooks WHERE site_id = $1 ORDER BY id")
+            .bind(site_id.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WebhookRow {
+                    id: s(r, "id")?,
+                    site_id: s(r, "site_id")?,
+                    url: s(r, "url")?,
+                    secret: s(r, "secret")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Queues a webhook message.
+    pub async fn insert_outbox(
+        tx: &mut Tx,
+        id: &str,
+        webhook_id: &str,
+        event: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "INSERT INTO outbox (id, webhook_id, event, body, attempts, next_attempt_at, created_at)
+             VALUES ($1,$2,$3,$4,0,$5,$5)",
+            id.to_string(),
+            webhook_id.to_string(),
+            event.to_string(),
+            body.to_string(),
+            now
+        )?;
+        Ok(())
+    }
+
+    /// Outbox messages due at `now`, oldest first.
+    pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.webhook_id, o.event, o.body, o.attempts, o.next_attempt_at, w.url,
+                    w.secret
+             FROM outbox o JOIN webhooks w ON w.id = o.webhook_id
+             WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    id: s(r, "id")?,
+                    webhook_id: s(r, "webhook_id")?,
+                    event: s(r, "event")?,
+                    body: s(r, "body")?,
+                    attempts: i(r, "attempts")?,
+                    next_attempt_at: i(r, "next_attempt_at")?,
+                    url: s(r, "url")?,
+                    secret: s(r, "secret")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Leases a due message until `lease_until`, so that one process sends it at a time;
+    /// false if another process leased it first.
+    pub async fn lease_outbox(&self, id: &str, seen_next: i64, lease_until: i64) -> Result<bool> {
+        let n = exec!(
+            &self.pool,
+            "UPDATE outbox SET next_attempt_at = $1
+             WHERE id = $2 AND next_attempt_at = $3 AND delivered_at IS NULL",
+            lease_until,
+            id.to_string(),
+            seen_next
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Marks a message delivered.
+    pub async fn outbox_delivered(&self, id: &str, now: i64) -> Result<()> {
+        exec!(
+            &self.pool,
+            "UPDATE outbox SET delivered_at = $1, attempts = attempts + 1 WHERE id = $2",
+            now,
+            id.to_string()
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub async fn outbox_failed(&self, id: &str, next: i64, error: &str) -> Result<()> {
+        exec!(
+            &self.pool,
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
+             WHERE id = $3",
+            next,
+            error.to_string(),
+            id.to_string()
+        )?;
+        Ok(())
+    }
+
+    /// Messages not yet delivered.
+    pub async fn outbox_pending(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        i(&row, "n")
+    }
+}
+
+/// A message due for delivery, with its endpoint.
+#[derive(Clone, Debug)]
+pub struct Due {
+    /// Event id (the `webhook-id` receivers deduplicate on).
+    pub id: String,
+    /// The site whose endpoint it goes to (the unit of fairness).
+    pub site_id: String,
+    /// JSON body.
+    pub body: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The next-attempt time it was read with (the lease compares it).
+    pub next_attempt_at: i64,
+    /// Target URL.
+    pub url: String,
+    /// The endpoint's signing seed, hex.
+    pub seed: String,
+}
+
+impl Store {
+    /// Inserts a webhook endpoint unless its site already has `max`; false if it has.
+    pub async fn insert_webhook_within(&self, r: &WebhookRow, now: i64, max: i64) -> Result<bool> {
+        let n = exec!(
+            &self.pool,
+            "INSERT INTO webhooks (id, site_id, url, secret, created_at)
+             SELECT $1, $2, $3, $4, $5
+             WHERE (SELECT COUNT(*) FROM webhooks WHERE site_id = $2) < $6",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.url.clone(),
+            r.secret.clone(),
+            now,
+            max
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Messages due at `now`, at most `per_site` of each site, taken round-robin across sites
+    /// (every site's oldest first, then every site's second, ...), at most `limit` in all: a
+    /// site with a long backlog cannot crowd out another's first message.
+    pub async fn due_outbox_fair(&self, now: i64, per_site: i64, limit: i64) -> Result<Vec<Due>> {
+        let rows = sqlx::query(
+            "SELECT id, site_id, body, attempts, next_attempt_at, url, secret FROM (
+                 SELECT o.id, w.site_id, o.body, o.attempts, o.next_attempt_at, w.url, w.secret,
+                        ROW_NUMBER() OVER (PARTITION BY w.site_id ORDER BY o.next_attempt_at, o.id)
+                            AS turn
+                 FROM outbox o JOIN webhooks w ON w.id = o.webhook_id
+                 WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1
+             ) due
+             WHERE turn <= $2 ORDER BY turn, next_attempt_at, id LIMIT $3",
+        )
+        .bind(now)
+        .bind(per_site)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Due {
+                    id: s(r, "id")?,
+                    site_id: s(r, "site_id")?,
+                    body: s(r, "body")?,
+                    attempts: i(r, "attempts")?,
+                    next_attempt_at: i(r, "next_attempt_at")?,
+                    url: s(r, "url")?,
+                    seed: s(r, "secret")?,
+                })
+            })
+            .collect()
+    }
+}
