@@ -8,6 +8,8 @@ mod harness;
 mod audit;
 #[path = "api/authz.rs"]
 mod authz;
+#[path = "api/evidence.rs"]
+mod evidence;
 #[path = "api/grants.rs"]
 mod grants;
 #[path = "api/hostile.rs"]

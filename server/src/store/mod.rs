@@ -28,8 +28,14 @@ pub enum Backend {
 }
 
 /// The schema, applied in order at start. Versions are never edited once released.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (
+        202_611_291_630,
+        "audit_evidence",
+        include_str!("../../migrations/202611291630_audit_evidence.sql"),
+    ),
+];
 
 /// The connection pool and the backend it talks to.
 #[derive(Clone, Debug)]
