@@ -16,5 +16,9 @@ mod grants;
 mod hostile;
 #[path = "api/processes.rs"]
 mod processes;
+#[path = "api/registration.rs"]
+mod registration;
+#[path = "api/tokens.rs"]
+mod tokens;
 #[path = "api/webhooks.rs"]
 mod webhooks;

@@ -11,11 +11,15 @@ use super::{create, ok, page_of, AppState, Auth, Body, Res, S};
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/drivers", post(register_driver).get(list_drivers))
+        .route("/v1/drivers/challenges", post(driver_challenge))
         .route("/v1/drivers/{driver_id}/revoke", post(retire_driver))
 }
 
 async fn register_driver(State(s): S, Auth(p): Auth, h: HeaderMap, Body(b): Body) -> Res {
     create(&s, &p, &h, b, |r| s.service.register_driver(&p, r)).await
+}
+async fn driver_challenge(State(s): S, Auth(p): Auth) -> Res {
+    ok(StatusCode::CREATED, &s.service.driver_challenge(&p).await?)
 }
 async fn list_drivers(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_drivers(&p, &page_of(&q)?).await?)

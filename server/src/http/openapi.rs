@@ -31,6 +31,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Create an API token for a role within your scope",
         ["operator", "manager", "carrier"]
     ),
+    ep!(
+        "GET",
+        "/v1/tokens",
+        "List the API tokens within your scope (never their secrets)",
+        ["operator", "manager", "carrier"]
+    ),
+    ep!(
+        "POST",
+        "/v1/tokens/{token_id}/revoke",
+        "Revoke a token within your scope, or your own",
+        ["operator", "manager", "carrier", "driver", "resident", "device"]
+    ),
     ep!("POST", "/v1/sites", "Create a site from its root public key", ["operator"]),
     ep!("GET", "/v1/sites", "List sites", ["operator", "manager"]),
     ep!(
@@ -69,12 +81,29 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Withdraw an approval",
         ["manager"]
     ),
-    ep!("POST", "/v1/drivers", "Register a driver's holder key", ["carrier"]),
+    ep!(
+        "POST",
+        "/v1/drivers/challenges",
+        "Get a one-time challenge for a driver's phone to sign",
+        ["carrier"]
+    ),
+    ep!(
+        "POST",
+        "/v1/drivers",
+        "Register a driver's holder key, with the phone's signature over a challenge",
+        ["carrier"]
+    ),
     ep!("GET", "/v1/drivers", "List drivers", ["carrier"]),
     ep!("POST", "/v1/drivers/{driver_id}/revoke", "Retire a driver at every site", ["carrier"]),
     ep!("POST", "/v1/sites/{site_id}/units", "Create a unit", ["manager"]),
     ep!("GET", "/v1/sites/{site_id}/units", "List units", ["manager"]),
     ep!("POST", "/v1/sites/{site_id}/units/{unit_id}/residents", "Add a resident", ["manager"]),
+    ep!(
+        "DELETE",
+        "/v1/residents/{resident_id}",
+        "Remove a resident (their tokens are revoked)",
+        ["manager"]
+    ),
     ep!("GET", "/v1/me", "Read your resident profile", ["resident"]),
     ep!("PUT", "/v1/me/opt-out", "Refuse or accept in-building delivery", ["resident"]),
     ep!("GET", "/v1/me/notifications", "Read your notifications", ["resident"]),
@@ -205,7 +234,9 @@ fn example_body(method: &str, path: &str) -> Option<serde_json::Value> {
         ("POST", "/v1/sites/{site_id}/approvals") => {
             json!({"carrier_id": "car_…", "issuer_id": "iss_…", "doors": [1], "max_uses": 2, "max_lifetime_minutes": 15})
         }
-        ("POST", "/v1/drivers") => json!({"holder_key": "<64 hex>", "label": "van 7"}),
+        ("POST", "/v1/drivers") => {
+            json!({"holder_key": "<64 hex>", "label": "van 7", "challenge": "<64 hex>", "signature": "<128 hex>"})
+        }
         ("POST", "/v1/sites/{site_id}/units") => json!({"label": "4B"}),
         ("POST", "/v1/sites/{site_id}/units/{unit_id}/residents") => {
             json!({"display_name": "A. Martin"})

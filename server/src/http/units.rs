@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use super::{create, ok, page_of, parse_json, AppState, Auth, Body, Res, S};
@@ -12,6 +12,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/sites/{site_id}/units", post(create_unit).get(list_units))
         .route("/v1/sites/{site_id}/units/{unit_id}/residents", post(add_resident))
+        .route("/v1/residents/{resident_id}", delete(remove_resident))
         .route("/v1/me", get(me))
         .route("/v1/me/opt-out", put(opt_out))
         .route("/v1/me/notifications", get(notifications))
@@ -47,4 +48,7 @@ async fn opt_out(State(s): S, Auth(p): Auth, Body(b): Body) -> Res {
 }
 async fn notifications(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.my_notifications(&p, &page_of(&q)?).await?)
+}
+async fn remove_resident(State(s): S, Auth(p): Auth, Path(id): Path<String>) -> Res {
+    ok(StatusCode::OK, &s.service.remove_resident(&p, &id).await?)
 }

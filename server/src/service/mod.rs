@@ -398,7 +398,7 @@ impl Service {
         if token.len() > 200 {
             return Err(unauthenticated());
         }
-        let row = self.store.token_by_hash(&sha256_hex(token.as_bytes())).await?;
+        let row = self.store.token_by_hash(&sha256_hex(token.as_bytes()), now()).await?;
         let row = row.ok_or_else(unauthenticated)?;
         let role = Role::parse(&row.role).ok_or_else(unauthenticated)?;
         Ok(Principal {

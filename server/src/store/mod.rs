@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_evidence",
         include_str!("../../migrations/202611291630_audit_evidence.sql"),
     ),
+    (
+        202_611_291_700,
+        "token_lifecycle",
+        include_str!("../../migrations/202611291700_token_lifecycle.sql"),
+    ),
 ];
 
 /// The connection pool and the backend it talks to.

@@ -205,3 +205,12 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Deletes a resident and their notifications.
+    pub async fn delete_resident(tx: &mut Tx, id: &str) -> Result<()> {
+        exec!(&mut **tx, "DELETE FROM notifications WHERE resident_id = $1", id.to_string())?;
+        exec!(&mut **tx, "DELETE FROM residents WHERE id = $1", id.to_string())?;
+        Ok(())
+    }
+}

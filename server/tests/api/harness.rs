@@ -185,6 +185,29 @@ pub async fn call(base: &str, method: &str, path: &str, token: &str, body: Optio
     call_raw(base, method, path, Some(token), &[], &bytes).await
 }
 
+/// Registers `holder` as a driver of the carrier whose token is `carrier`, proving possession
+/// the way a phone does: a fresh challenge signed with the holder key.
+pub async fn register_driver(base: &str, carrier: &str, holder: &SigningKey, label: &str) -> Reply {
+    let proof = possession_proof(base, carrier, holder).await;
+    let mut body = json!({"holder_key": hex_key(holder), "label": label});
+    body.as_object_mut().unwrap().extend(proof.as_object().unwrap().clone());
+    call(base, "POST", "/v1/drivers", carrier, Some(body)).await
+}
+
+/// `{"challenge", "signature"}` for registering `holder` with the carrier of `carrier`.
+pub async fn possession_proof(base: &str, carrier: &str, holder: &SigningKey) -> Value {
+    let c = call(base, "POST", "/v1/drivers/challenges", carrier, None).await.ok();
+    let challenge: [u8; 32] =
+        hex::decode(c["challenge"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let carrier_id = call(base, "GET", "/v1/carriers", carrier, None).await.ok()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let message = porter_server::service::registration_message(&challenge, &carrier_id);
+    let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(holder.seed()));
+    json!({"challenge": hex::encode(challenge), "signature": hex::encode(*pair.sk.sign(&message, None))})
+}
+
 pub fn hex_key(k: &SigningKey) -> String {
     hex::encode(k.public_key().0)
 }
@@ -354,15 +377,7 @@ impl World {
             .to_string();
 
         let holder = new_key();
-        let driver_id = call(
-            &base,
-            "POST",
-            "/v1/drivers",
-            &carrier,
-            Some(json!({"holder_key": hex_key(&holder), "label": "van 7"})),
-        )
-        .await
-        .ok()["id"]
+        let driver_id = register_driver(&base, &carrier, &holder, "van 7").await.ok()["id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -470,6 +485,14 @@ impl World {
             Some(body),
         )
         .await
+    }
+
+    /// Registers one more driver of this world's carrier; returns its id.
+    pub async fn register_driver(&self, label: &str) -> String {
+        register_driver(&self.base, &self.carrier, &new_key(), label).await.ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn grant(&self) -> Value {
