@@ -37,6 +37,7 @@ echo "server/ci.sh: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}')
 
 export PORTER_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 export PORTER_REQUIRE_POSTGRES=1
+export PORTER_TEST_POSTGRES_LOG="$PGDATA/server.log"
 
 cargo fmt -p porter-server -- --check
 cargo clippy -p porter-server --all-targets -- -D warnings

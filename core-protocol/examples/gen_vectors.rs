@@ -403,17 +403,17 @@ fn cases() -> Vec<Case> {
         ));
     }
     {
-        // The same afternoon-only issuer at noon UTC is inside its hours in UTC+2.
+        // The same afternoon-only issuer at noon UTC is inside its hours in UTC+2 (the zone
+        // of its certificate; in November Eastern Europe keeps standard time).
         let mut x = cert.clone();
         x.limits.hours = Hours { weekdays: 0x7f, from_minute: 13 * 60, to_minute: 17 * 60 };
+        x.limits.zone = TimeZone::parse_posix("EET-2EEST,M3.5.0/3,M10.5.0/4").unwrap();
         let c = s.challenge(NOON, 1);
         let p = s.present(&c, &grant_bytes, &s.seal_cert(&x), None);
-        let mut st = s.state(1, NOON.minus(100));
-        st.utc_offset_minutes = 120;
         out.push(case(
             "hours_use_site_local_time",
-            "13:00-17:00 local at 12:00 UTC is allowed when the site is UTC+2",
-            vec![Step::State { bytes: s.seal_state(&st), expect: None }, admit(c, p, None)],
+            "13:00-17:00 local at 12:00 UTC is allowed when the certificate's zone is UTC+2",
+            vec![admit(c, p, None)],
         ));
     }
     {
@@ -565,7 +565,56 @@ fn cases() -> Vec<Case> {
             vec![Step::State { bytes: st, expect: None }, admit(c, p, Some(Error::ChallengeExpired))],
         ));
     }
+    out.extend(clock_reset_cases());
     out
+}
+
+/// A door state dated ten years ahead, and the root-signed clock reset that recovers from it.
+fn clock_reset_cases() -> Vec<Case> {
+    let s = Site::new();
+    let ahead = NOON.plus(10 * 365 * 86_400);
+    let reset = |sequence: u64, fence: Time| {
+        s.seal_state(&DoorState {
+            clock_reset: true,
+            grant_fence: fence,
+            ..s.state(sequence, NOON.minus(50))
+        })
+    };
+    let fresh = |serial: u64, nonce: u8| {
+        let mut g = s.grant_body(serial, 1);
+        g.not_before = NOON.minus(50);
+        let c = s.challenge(NOON, nonce);
+        let cert = s.seal_cert(&s.certificate_body());
+        (c, s.present(&c, &s.seal_grant(&g), &cert, None))
+    };
+    let (c_old, p_old) = s.valid(10, 1, 1);
+    let (c_new, p_new) = fresh(11, 2);
+    let (c_ahead, p_ahead) = {
+        let c = s.challenge(ahead, 3);
+        let g = s.seal_grant(&s.grant_body(12, 1));
+        (c, s.present(&c, &g, &s.seal_cert(&s.certificate_body()), None))
+    };
+    vec![case(
+        "clock_reset_recovers_a_door_dated_ahead",
+        "a state dated ten years ahead raises the floor and refuses everything; a reset that does not fence grants issued before it is malformed, one with an equal sequence is not newer; a reset with a larger sequence and grant_fence = issued_at lowers the floor: grants issued before it are fenced, later ones admitted",
+        vec![
+            Step::State { bytes: s.seal_state(&s.state(1, ahead)), expect: None },
+            Step::Admit {
+                clock: NOON,
+                challenge: c_ahead,
+                presentation: p_ahead,
+                expect: Some(Error::CertExpired),
+            },
+            Step::State {
+                bytes: reset(2, NOON.minus(51)),
+                expect: Some(Error::DecodeInvalidField),
+            },
+            Step::State { bytes: reset(1, NOON.minus(50)), expect: Some(Error::StateNotNewer) },
+            Step::State { bytes: reset(2, NOON.minus(50)), expect: None },
+            admit(c_old, p_old, Some(Error::GrantFenced)),
+            admit(c_new, p_new, None),
+        ],
+    )]
 }
 
 struct Outcome(Option<Error>);

@@ -241,9 +241,17 @@ fn commission(
         "POST",
         "/v1/sites",
         &operator,
-        Some(&json!({"name": "12 Rue Exemple", "site_number": site_number, "root_key": root_hex})),
+        Some(&json!({
+            "name": "12 Rue Exemple", "site_number": site_number, "root_key": root_hex,
+            "zone": "CET-1CEST,M3.5.0,M10.5.0/3"
+        })),
     )?;
     let site_id = text(&created, "id", "the new site")?.to_string();
+    // The manager keeps the site record: the root tool takes the site's time zone from it.
+    let site_record = manager_dir.join("site.json");
+    std::fs::write(&site_record, created.to_string())
+        .map_err(|e| Failure::new(format!("cannot write {}: {e}", site_record.display())))?;
+    let site_record = site_record.to_string_lossy().into_owned();
     ensure(created["site_number"] == json!(site_number), || {
         format!("the site came back as {created}")
     })?;
@@ -284,6 +292,8 @@ fn commission(
         "900",
         "--days",
         "30",
+        "--site",
+        &site_record,
     ])?;
     let cert = cert.trim().to_string();
     n.say(
@@ -350,9 +360,7 @@ fn sign_state(
     std::fs::write(&path, list.to_string())
         .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display())))?;
     let path = path.to_string_lossy().into_owned();
-    // The site was created without an offset: UTC, said explicitly (the tool has no default).
-    let state =
-        p.root(&["sign-state", "--key", root_file, "--revocations", &path, "--utc-offset", "0"])?;
+    let state = p.root(&["sign-state", "--key", root_file, "--revocations", &path])?;
     Ok(state.trim().to_string())
 }
 

@@ -1,5 +1,6 @@
-//! What the tool reads from the server: the revocation list of `GET
-//! /v1/sites/{id}/revocations`, saved to a file and carried to the offline machine.
+//! What the tool reads from the server, saved to files and carried to the offline machine: the
+//! revocation list of `GET /v1/sites/{id}/revocations` and the site record of `GET
+//! /v1/sites/{id}` (for its time zone).
 //!
 //! Read strictly: every field the signature depends on must be present (no `serde(default)`),
 //! kinds are an enum, numbers must fit the door's types. Fields the server adds later are
@@ -11,6 +12,39 @@ use porter_protocol::{DenyKind, DenySubject, Time};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+
+/// The parts of the server's site record the tool uses.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SiteRecord {
+    /// Site number.
+    pub site_number: u32,
+    /// The site's time zone, a POSIX TZ rule.
+    pub zone: String,
+}
+
+impl SiteRecord {
+    /// The site's zone, checked against the key's site.
+    pub fn zone_for(&self, site: u32) -> Result<porter_protocol::TimeZone, Error> {
+        if self.site_number != site {
+            return Err(Error::Input(format!(
+                "the site record is for site {}, the key for site {site}: save GET \
+                 /v1/sites/{{id}} of this key's site",
+                self.site_number
+            )));
+        }
+        parse_zone(&self.zone)
+    }
+}
+
+/// Parses a POSIX TZ rule such as `CET-1CEST,M3.5.0,M10.5.0/3` or `UTC0`.
+pub fn parse_zone(zone: &str) -> Result<porter_protocol::TimeZone, Error> {
+    porter_protocol::TimeZone::parse_posix(zone).map_err(|e| {
+        Error::Input(format!(
+            "{zone:?} is not a POSIX TZ rule ({}): copy the site's zone from GET /v1/sites/{{id}}",
+            e.message()
+        ))
+    })
+}
 
 /// The pending deny-list and the fences in force, as the server exports them.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use porter_root::{CertifyOptions, Error, RevocationList};
+use porter_root::{CertifyOptions, Error, RevocationList, SiteRecord};
 
 #[derive(Parser)]
 #[command(name = "porter-root", version, about = "Porter's site root, offline")]
@@ -59,6 +59,14 @@ enum Command {
         /// Most entries per grant (1..=32).
         #[arg(long, default_value_t = 4)]
         max_uses: u8,
+        /// The site's record (GET /v1/sites/{id} saved to a file): the certificate takes the
+        /// site's time zone from it. Give this or --zone.
+        #[arg(long, required_unless_present = "zone", conflicts_with = "zone")]
+        site: Option<PathBuf>,
+        /// The site's time zone, a POSIX TZ rule exactly as GET /v1/sites/{id} shows it (the
+        /// server refuses a certificate in another zone). Give this or --site.
+        #[arg(long)]
+        zone: Option<String>,
     },
     /// Enrol a door controller's device key; prints the enrolment (hex) to upload.
     EnrollDevice {
@@ -84,9 +92,6 @@ enum Command {
         /// Sequence number (default: one more than the server's current).
         #[arg(long)]
         sequence: Option<u64>,
-        /// The site's UTC offset in minutes now (required: there is no safe default).
-        #[arg(long, allow_hyphen_values = true)]
-        utc_offset: i16,
     },
 }
 
@@ -121,8 +126,28 @@ fn run(cli: Cli) -> Result<(), Error> {
             to_minute,
             max_grant_lifetime,
             max_uses,
+            site,
+            zone,
         } => {
             let root = porter_root::load(&key)?;
+            let zone = match (site, zone) {
+                (Some(path), _) => {
+                    let text = read(&path, "site record")?;
+                    let record: SiteRecord = serde_json::from_str(&text).map_err(|e| {
+                        Error::Input(format!(
+                            "{} is not the server's site record (GET /v1/sites/{{id}}): {e}",
+                            path.display()
+                        ))
+                    })?;
+                    record.zone_for(root.site)?
+                }
+                (None, Some(zone)) => porter_root::parse_zone(&zone)?,
+                (None, None) => {
+                    return Err(Error::Input(
+                        "give the site's zone: --site FILE or --zone RULE".into(),
+                    ))
+                }
+            };
             let issuer = porter_root::parse_key("--issuer", &issuer)?;
             let now = now();
             let options = CertifyOptions {
@@ -135,6 +160,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 to_minute,
                 max_grant_lifetime,
                 max_uses,
+                zone,
             };
             println!("{}", hex::encode(porter_root::certify_issuer(&root, issuer, &options)?));
         }
@@ -143,7 +169,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let device = porter_root::parse_key("--device", &device)?;
             println!("{}", hex::encode(porter_root::enroll_device(&root, door, device, now())?));
         }
-        Command::SignState { key, revocations, sequence, utc_offset } => {
+        Command::SignState { key, revocations, sequence } => {
             let root = porter_root::load(&key)?;
             let text = read(&revocations, "revocation list")?;
             let list: RevocationList = serde_json::from_str(&text).map_err(|e| {
@@ -153,8 +179,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     revocations.display()
                 ))
             })?;
-            let (state, raised) =
-                porter_root::sign_state(&root, &list, sequence, utc_offset, now())?;
+            let (state, raised) = porter_root::sign_state(&root, &list, sequence, now())?;
             for fence in &raised {
                 eprintln!(
                     "warning: the deny-list is full; raised a fence: {fence:?}. Re-certify the \

@@ -3,7 +3,7 @@
 
 use porter_protocol::{
     Certificate, DenyEntry, DenyListBuilder, DoorId, DoorScope, DoorState, Enrolment, FenceRaised,
-    Hours, IssuerLimits, PublicKey, Role, RoleSet, SiteId, Time, MAX_CERTIFICATE_LEN,
+    Hours, IssuerLimits, PublicKey, Role, RoleSet, SiteId, Time, TimeZone, MAX_CERTIFICATE_LEN,
     MAX_DOOR_STATE_LEN, MAX_ENROLMENT_LEN, VERSION,
 };
 
@@ -18,6 +18,9 @@ pub struct CertifyOptions {
     pub not_before: u32,
     /// Validity end.
     pub not_after: u32,
+    /// The site's time zone, as the server's site record shows it: the certificate's hours are
+    /// judged in it, and the server refuses a certificate in another zone than its site's.
+    pub zone: TimeZone,
     /// Doors (None: every door).
     pub doors: Option<Vec<u16>>,
     /// Weekday mask, bit 0 = Monday.
@@ -66,6 +69,7 @@ pub fn certify_issuer(
                 from_minute: o.from_minute,
                 to_minute: o.to_minute,
             },
+            zone: o.zone.clone(),
             max_grant_lifetime: o.max_grant_lifetime,
             max_uses: o.max_uses,
         },
@@ -109,7 +113,6 @@ pub fn sign_state(
     root: &RootKey,
     list: &RevocationList,
     sequence: Option<u64>,
-    utc_offset_minutes: i16,
     now: u32,
 ) -> Result<(Vec<u8>, Vec<FenceRaised>), Error> {
     if list.site_number != root.site {
@@ -140,9 +143,10 @@ pub fn sign_state(
         site: SiteId(root.site),
         sequence,
         issued_at: Time(now),
-        utc_offset_minutes,
         grant_fence,
         cert_epoch_fence,
+        // An ordinary state: a clock reset is a deliberate act this tool does not offer yet.
+        clock_reset: false,
         deny,
     };
     let mut buf = vec![0u8; MAX_DOOR_STATE_LEN];

@@ -46,6 +46,9 @@ pub struct Config {
     pub issuer_key_secret_file: Option<PathBuf>,
     /// Seconds to let requests in flight finish on shutdown (`PORTER_SHUTDOWN_GRACE_SECONDS`).
     pub shutdown_grace_seconds: u64,
+    /// The bearer token Prometheus must send to read `/metrics` (`PORTER_METRICS_TOKEN`).
+    /// Without it `/metrics` is closed (403): its counters describe the whole operator.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             webhook_concurrency_per_site: 4,
             shutdown_grace_seconds: 10,
             issuer_key_secret_file: None,
+            metrics_token: None,
         }
     }
 }
@@ -118,6 +122,14 @@ impl Config {
         env_parse("PORTER_SHUTDOWN_GRACE_SECONDS", &mut config.shutdown_grace_seconds)?;
         if let Ok(v) = std::env::var("PORTER_ISSUER_KEY_SECRET_FILE") {
             config.issuer_key_secret_file = Some(v.into());
+        }
+        if let Ok(v) = std::env::var("PORTER_METRICS_TOKEN") {
+            config.metrics_token = Some(v);
+        }
+        if config.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err(
+                "metrics_token must be at least 16 characters (try `openssl rand -hex 16`)".into(),
+            );
         }
         if config.tls_cert.is_some() != config.tls_key.is_some() {
             return Err("tls_cert and tls_key go together: give both or neither".into());

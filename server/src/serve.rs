@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::client::Targets;
 use crate::config::Config;
-use crate::http::{router, AppState, RateLimiter};
+use crate::http::{router, AppState, JsonRefusalAcceptor};
 use crate::metrics::Metrics;
 use crate::service::Service;
 use crate::store::Store;
@@ -26,10 +26,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
             "no issuer_key_secret_file: issuer private keys are stored unencrypted in the database"
         ),
     }
-    let state = AppState {
-        service: service.clone(),
-        limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
-    };
+    let state = AppState::new(service.clone(), config.rate_limit_per_minute)
+        .with_metrics_token(config.metrics_token.as_deref());
     let app = router(state);
     let addr: SocketAddr = config
         .listen
@@ -77,9 +75,21 @@ pub async fn serve(config: Config) -> Result<(), String> {
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .map_err(|e| format!("cannot load TLS certificate or key: {e}"))?;
-            axum_server::bind_rustls(addr, tls).handle(handle).serve(app.into_make_service()).await
+            let acceptor = JsonRefusalAcceptor(axum_server::tls_rustls::RustlsAcceptor::new(tls));
+            axum_server::bind(addr)
+                .acceptor(acceptor)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
         }
-        _ => axum_server::bind(addr).handle(handle).serve(app.into_make_service()).await,
+        _ => {
+            let acceptor = JsonRefusalAcceptor(axum_server::accept::DefaultAcceptor);
+            axum_server::bind(addr)
+                .acceptor(acceptor)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+        }
     };
     let _ = stop_tx.send(true);
     let _ = worker.await;

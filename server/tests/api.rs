@@ -12,6 +12,8 @@ mod authz;
 mod evidence;
 #[path = "api/grants.rs"]
 mod grants;
+#[path = "api/holes.rs"]
+mod holes;
 #[path = "api/hostile.rs"]
 mod hostile;
 #[path = "api/processes.rs"]

@@ -87,7 +87,6 @@ fn full_memory_fits_its_bounds() {
     let mut state = site.state(u64::MAX, Time(u32::MAX));
     state.grant_fence = Time(u32::MAX);
     state.cert_epoch_fence = u32::MAX;
-    state.utc_offset_minutes = -1080;
     for i in 0..MAX_DENY_ENTRIES as u64 {
         let subject = DenySubject((i << 48 | 0xffff).to_be_bytes());
         state.deny.push(DenyEntry { subject, until: Time(u32::MAX) }).unwrap();

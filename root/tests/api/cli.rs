@@ -60,7 +60,7 @@ fn list_file(dir: &Path, list: &Value) -> String {
 }
 
 fn sign_state(key: &str, list: &str) -> (bool, String, String) {
-    porter_root(&["sign-state", "--key", key, "--revocations", list, "--utc-offset", "-300"])
+    porter_root(&["sign-state", "--key", key, "--revocations", list])
 }
 
 #[test]
@@ -82,13 +82,36 @@ fn root_tools_work_offline_on_a_private_key_file() {
         "1,3",
         "--max-uses",
         "2",
+        "--zone",
+        "CET-1CEST,M3.5.0,M10.5.0/3",
     ]);
     assert!(ok, "{err}");
     let cert = Certificate::decode_verified(&hex::decode(out.trim()).unwrap(), &root).unwrap();
-    assert_eq!((cert.site.0, cert.limits.max_uses, hex::encode(cert.issuer.0)), (77, 2, issuer));
+    assert_eq!(
+        (cert.site.0, cert.limits.max_uses, hex::encode(cert.issuer.0)),
+        (77, 2, issuer.clone())
+    );
+    assert_eq!(cert.limits.zone.to_string(), "CET-1CEST,M3.5.0,M10.5.0/3");
+    // Or the zone straight from the server's site record.
+    let record = dir.join("site.json");
+    let site = json!({"id": "site_1", "site_number": 77, "name": "x", "root_key": "", "zone": "AEST-10AEDT,M10.1.0,M4.1.0/3"});
+    std::fs::write(&record, site.to_string()).unwrap();
+    let record_s = record.to_str().unwrap();
+    let (ok, out, err) =
+        porter_root(&["certify-issuer", "--key", &key_s, "--issuer", &issuer, "--site", record_s]);
+    assert!(ok, "{err}");
+    let cert = Certificate::decode_verified(&hex::decode(out.trim()).unwrap(), &root).unwrap();
+    assert_eq!(cert.limits.zone.to_string(), "AEST-10AEDT,M10.1.0,M4.1.0/3");
     // A weak issuer key is refused offline.
-    let (ok, _, err) =
-        porter_root(&["certify-issuer", "--key", &key_s, "--issuer", &"00".repeat(32)]);
+    let (ok, _, err) = porter_root(&[
+        "certify-issuer",
+        "--key",
+        &key_s,
+        "--issuer",
+        &"00".repeat(32),
+        "--zone",
+        "UTC0",
+    ]);
     assert!(!ok && err.contains("not a usable"), "{err}");
 
     let device = new_key();
@@ -122,7 +145,7 @@ fn root_tools_work_offline_on_a_private_key_file() {
     let state = DoorState::genesis(porter_protocol::SiteId(77))
         .accept_newer(DoorState::decode(&bytes).unwrap(), &root)
         .unwrap();
-    assert_eq!((state.sequence, state.deny.len(), state.utc_offset_minutes), (5, 256, -300));
+    assert_eq!((state.sequence, state.deny.len(), state.clock_reset), (5, 256, false));
     assert!(state.grant_fence.0 > 0);
 
     // A key file others can read is refused.
@@ -195,8 +218,17 @@ fn sign_state_takes_nothing_by_default() {
         assert!(!ok && err.contains(&expected), "{what}: {err}");
     }
 
-    // The UTC offset has no default either.
+    // Nor has the zone of a certificate: from the site record or a flag, never UTC by default.
+    let issuer = hex_key(&new_key());
+    let (ok, _, err) = porter_root(&["certify-issuer", "--key", &key, "--issuer", &issuer]);
+    assert!(!ok && err.contains("--site"), "{err}");
+    let record = dir.join("other-site.json");
+    std::fs::write(&record, json!({"site_number": 78, "zone": "UTC0"}).to_string()).unwrap();
+    let record = record.to_str().unwrap();
     let (ok, _, err) =
-        porter_root(&["sign-state", "--key", &key, "--revocations", &list_file(&dir, &good)]);
-    assert!(!ok && err.contains("--utc-offset"), "{err}");
+        porter_root(&["certify-issuer", "--key", &key, "--issuer", &issuer, "--site", record]);
+    assert!(!ok && err.contains("for site 78"), "{err}");
+    let (ok, _, err) =
+        porter_root(&["certify-issuer", "--key", &key, "--issuer", &issuer, "--zone", "CET"]);
+    assert!(!ok && err.contains("POSIX TZ"), "{err}");
 }

@@ -1,11 +1,11 @@
 //! Carriers and approvals.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 
-use super::{create, ok, page_of, AppState, Auth, Body, Res, S};
+use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
 
 /// This resource's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -15,8 +15,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/sites/{site_id}/approvals/{approval_id}/withdraw", post(withdraw))
 }
 
-async fn create_carrier(State(s): S, Auth(p): Auth, h: HeaderMap, Body(b): Body) -> Res {
-    create(&s, &p, &h, b, |r| s.service.create_carrier(&p, r)).await
+async fn create_carrier(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.create_carrier(&p, r)).await
 }
 async fn list_carriers(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_carriers(&p, &page_of(&q)?).await?)
@@ -25,10 +25,10 @@ async fn approve(
     State(s): S,
     Auth(p): Auth,
     Path(site): Path<String>,
-    h: HeaderMap,
+    h: IdemKey,
     Body(b): Body,
 ) -> Res {
-    create(&s, &p, &h, b, |r| s.service.approve(&p, &site, r)).await
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.approve(&p, &site, r)).await
 }
 async fn list_approvals(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_approvals(&p, &site, &page_of(&q)?).await?)

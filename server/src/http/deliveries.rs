@@ -1,11 +1,11 @@
 //! Deliveries.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{create, ok, page_of, AppState, Auth, Body, Res, S};
+use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
 
 /// This resource's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -15,8 +15,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/deliveries/{delivery_id}/cancel", post(cancel_delivery))
 }
 
-async fn announce(State(s): S, Auth(p): Auth, h: HeaderMap, Body(b): Body) -> Res {
-    create(&s, &p, &h, b, |r| s.service.announce(&p, r)).await
+async fn announce(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.announce(&p, r)).await
 }
 async fn list_deliveries(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_deliveries(&p, &page_of(&q)?).await?)

@@ -1,11 +1,11 @@
 //! Doors.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 
-use super::{create, ok, page_of, AppState, Auth, Body, Res, S};
+use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
 
 /// This resource's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -16,10 +16,10 @@ async fn add_door(
     State(s): S,
     Auth(p): Auth,
     Path(site): Path<String>,
-    h: HeaderMap,
+    h: IdemKey,
     Body(b): Body,
 ) -> Res {
-    create(&s, &p, &h, b, |r| s.service.add_door(&p, &site, r)).await
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.add_door(&p, &site, r)).await
 }
 async fn list_doors(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_doors(&p, &site, &page_of(&q)?).await?)

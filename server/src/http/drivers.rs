@@ -1,11 +1,11 @@
 //! Drivers.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 
-use super::{create, ok, page_of, AppState, Auth, Body, Res, S};
+use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
 
 /// This resource's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -15,8 +15,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/drivers/{driver_id}/revoke", post(retire_driver))
 }
 
-async fn register_driver(State(s): S, Auth(p): Auth, h: HeaderMap, Body(b): Body) -> Res {
-    create(&s, &p, &h, b, |r| s.service.register_driver(&p, r)).await
+async fn register_driver(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.register_driver(&p, r)).await
 }
 async fn driver_challenge(State(s): S, Auth(p): Auth) -> Res {
     ok(StatusCode::CREATED, &s.service.driver_challenge(&p).await?)

@@ -1,12 +1,12 @@
 //! Grants: issuance at the door and the site's list.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{idempotency_key, ok, page_of, parse_json, AppState, Auth, Body, Res, S};
-use crate::service::{self, sha256_hex};
+use super::{ok, page_of, parse_json, AppState, Auth, Body, IdemKey, Res, S};
+use crate::service::{self};
 
 /// This resource's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -19,12 +19,13 @@ async fn issue_grant(
     State(s): S,
     Auth(p): Auth,
     Path(id): Path<String>,
-    h: HeaderMap,
+    h: IdemKey,
     Body(b): Body,
 ) -> Res {
     // Not through `create`: the idempotency record commits in the grant's own transaction.
-    let idem = idempotency_key(&h)?
-        .map(|key| service::Idempotency { key: key.to_string(), request_hash: sha256_hex(&b) });
+    let idem = h
+        .key()
+        .map(|key| service::Idempotency { key: key.to_string(), request_hash: h.request_hash(&b) });
     if let Some(idem) = &idem {
         if let Some(replay) = s.service.replayed_grant(&p, idem).await? {
             let mut r = ok(StatusCode::CREATED, &replay)?;

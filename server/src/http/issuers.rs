@@ -2,11 +2,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{post, put};
 use axum::Router;
 
-use super::{create, ok, page_of, parse_json, AppState, Auth, Body, Res, S};
+use super::{create, ok, page_of, parse_json, AppState, Auth, Body, IdemKey, Replay, Res, S};
 
 /// This resource's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -19,11 +19,11 @@ async fn create_issuer(
     State(s): S,
     Auth(p): Auth,
     Path(site): Path<String>,
-    h: HeaderMap,
+    h: IdemKey,
     Body(b): Body,
 ) -> Res {
     let b = if b.is_empty() { Bytes::from_static(b"{}") } else { b };
-    create(&s, &p, &h, b, |_: serde_json::Map<String, serde_json::Value>| {
+    create(&s, &p, h, Replay::Answer, b, |_: serde_json::Map<String, serde_json::Value>| {
         s.service.create_issuer(&p, &site)
     })
     .await

@@ -5,7 +5,6 @@
 //! hostile JSON always gets a 4xx with a clear message.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -23,7 +22,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::service::{self, sha256_hex, Kind, Principal, Service};
-use crate::store::IdemRow;
 
 mod audit;
 mod carriers;
@@ -31,8 +29,10 @@ mod deliveries;
 mod doors;
 mod drivers;
 mod grants;
+mod idempotency;
 mod issuers;
 mod openapi;
+mod refusals;
 mod revocations;
 mod sites;
 mod tokens;
@@ -40,6 +40,9 @@ mod units;
 mod webhooks;
 
 pub use openapi::{openapi, Endpoint, ENDPOINTS};
+pub use refusals::{JsonRefusalAcceptor, JsonRefusalListener, JsonRefusals};
+
+use idempotency::{create, IdemKey, Replay};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -51,6 +54,34 @@ pub struct AppState {
     pub service: Service,
     /// Per-token request budget.
     pub limiter: Arc<RateLimiter>,
+    /// SHA-256 of the bearer token `/metrics` requires; `None`: `/metrics` is closed.
+    pub metrics_token_hash: Option<Arc<str>>,
+}
+
+impl AppState {
+    /// The state of a router over `service`, allowing `rate_limit_per_minute` per token, with
+    /// `/metrics` closed.
+    pub fn new(service: Service, rate_limit_per_minute: u32) -> AppState {
+        AppState {
+            service,
+            limiter: Arc::new(RateLimiter::new(rate_limit_per_minute)),
+            metrics_token_hash: None,
+        }
+    }
+
+    /// Opens `/metrics` to callers presenting `Authorization: Bearer <token>`.
+    pub fn with_metrics_token(mut self, token: Option<&str>) -> AppState {
+        self.metrics_token_hash = token.map(|t| Arc::from(sha256_hex(t.as_bytes())));
+        self
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header; the scheme name is
+/// case-insensitive (RFC 9110 section 11.1).
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// A token bucket per API token: `per_minute` requests, refilled continuously.
@@ -130,15 +161,14 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = header.and_then(|h| h.strip_prefix("Bearer ")).ok_or_else(|| {
+        let token = bearer(&parts.headers).ok_or_else(|| {
             err(
                 Kind::Unauthenticated,
                 "unauthenticated",
                 "missing API token: send `Authorization: Bearer <token>`",
             )
         })?;
-        let principal = state.service.authenticate(token.trim()).await?;
+        let principal = state.service.authenticate(token).await?;
         // The role gate of the endpoint table, before any body is read; the service then checks
         // the scope (which site, carrier, unit) of every object.
         let path = parts.extensions.get::<MatchedPath>().map(|p| p.as_str().to_string());
@@ -215,70 +245,6 @@ fn json_response(status: StatusCode, body: String) -> Response {
     r
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let k = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 200);
-            Ok(Some(k.ok_or_else(|| {
-                err(
-                    Kind::Invalid,
-                    "invalid_idempotency_key",
-                    "Idempotency-Key must be 1..=200 visible ASCII characters",
-                )
-            })?))
-        }
-    }
-}
-
-/// Runs a creating POST under its `Idempotency-Key`, if any: a repeat with the same key and
-/// body gets the stored response; the same key with another body is refused.
-async fn create<T, R, F, Fut>(
-    state: &AppState,
-    p: &Principal,
-    headers: &HeaderMap,
-    body: Bytes,
-    f: F,
-) -> Result<Response, ApiError>
-where
-    T: DeserializeOwned,
-    R: Serialize,
-    F: FnOnce(T) -> Fut,
-    Fut: Future<Output = service::Result<R>>,
-{
-    let key = idempotency_key(headers)?;
-    let store = state.service.store();
-    let request_hash = sha256_hex(&body);
-    if let Some(key) = key {
-        if let Some(stored) =
-            store.idempotent(&p.token_id, key).await.map_err(service::Error::from)?
-        {
-            if stored.request_hash != request_hash {
-                return Err(err(
-                    Kind::Conflict,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different body: use a fresh key",
-                ));
-            }
-            let status = StatusCode::from_u16(stored.status as u16).unwrap_or(StatusCode::CREATED);
-            let mut r = json_response(status, stored.body);
-            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-            return Ok(r);
-        }
-    }
-    let req: T = parse_json(&body)?;
-    let out = f(req).await?;
-    let json = serde_json::to_string(&out).map_err(|_| err(Kind::Internal, "internal", "retry"))?;
-    if let Some(key) = key {
-        let row = IdemRow { request_hash, status: 201, body: json.clone() };
-        store
-            .save_idempotent(&p.token_id, key, &row, service::now())
-            .await
-            .map_err(service::Error::from)?;
-    }
-    Ok(json_response(StatusCode::CREATED, json))
-}
-
 fn page_of(q: &RawQuery) -> Result<crate::store::Page, ApiError> {
     let mut after = None;
     let mut limit = None;
@@ -350,11 +316,15 @@ async fn count(State(state): S, req: Request, next: Next) -> Response {
         err(Kind::Invalid, "invalid_path", "the path holds characters no Porter id has")
             .into_response()
     } else {
+        // The handler runs in its own task, so that a client hanging up cannot cancel it
+        // half-way: dropped at an `.await` inside the database driver (in BEGIN, say), a
+        // request could hand its pooled connection back still inside a transaction, where it
+        // traps the next user's writes. A request, once read, runs to its end.
         // A panic in a handler is a bug: answer 500 with no internals instead of dropping the
         // connection, and log it.
-        match AssertUnwindSafe(next.run(req)).catch_unwind().await {
-            Ok(response) => response,
-            Err(_) => {
+        match tokio::spawn(AssertUnwindSafe(next.run(req)).catch_unwind()).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(_)) | Err(_) => {
                 tracing::error!(%method, route = route.as_deref().unwrap_or("-"), "handler panicked");
                 let body = serde_json::json!({
                     "code": "internal",
@@ -420,7 +390,29 @@ async fn healthz(State(state): S) -> Response {
     }
 }
 
-async fn metrics(State(state): S) -> Response {
+/// Prometheus text, for callers with the configured metrics token (compared as SHA-256
+/// digests, so the comparison's timing says nothing about the token).
+async fn metrics(State(state): S, headers: HeaderMap) -> Response {
+    let presented = bearer(&headers).map(|t| sha256_hex(t.as_bytes()));
+    match (&state.metrics_token_hash, presented) {
+        (None, _) => {
+            return err(
+                Kind::Forbidden,
+                "metrics_disabled",
+                "/metrics is closed: set metrics_token (PORTER_METRICS_TOKEN) and send it as a bearer token",
+            )
+            .into_response()
+        }
+        (Some(want), Some(got)) if want.as_ref() == got => {}
+        (Some(_), _) => {
+            return err(
+                Kind::Unauthenticated,
+                "unauthenticated",
+                "send the configured metrics token: `Authorization: Bearer <metrics_token>`",
+            )
+            .into_response()
+        }
+    }
     let pending = state.service.store().outbox_pending().await.unwrap_or(-1);
     let mut r = state.service.metrics().render(pending).into_response();
     r.headers_mut()

@@ -222,7 +222,7 @@ fn example_body(method: &str, path: &str) -> Option<serde_json::Value> {
             json!({"role": "manager", "site_id": "site_…", "label": "front desk"})
         }
         ("POST", "/v1/sites") => {
-            json!({"name": "12 Rue Exemple", "site_number": 12345, "root_key": "<64 hex>", "utc_offset_minutes": 60})
+            json!({"name": "12 Rue Exemple", "site_number": 12345, "root_key": "<64 hex>", "zone": "CET-1CEST,M3.5.0,M10.5.0/3"})
         }
         ("POST", "/v1/sites/{site_id}/doors") => {
             json!({"name": "street door", "enrolment": "<hex from porter-root enroll-device>"})

@@ -1,11 +1,11 @@
 //! Revocations and door states.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{create, err, ok, AppState, Auth, Body, Res, S};
+use super::{create, err, ok, AppState, Auth, Body, IdemKey, Replay, Res, S};
 use crate::service::Kind;
 
 /// This resource's routes.
@@ -20,10 +20,10 @@ async fn revoke(
     State(s): S,
     Auth(p): Auth,
     Path(site): Path<String>,
-    h: HeaderMap,
+    h: IdemKey,
     Body(b): Body,
 ) -> Res {
-    create(&s, &p, &h, b, |r| s.service.revoke(&p, &site, r)).await
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.revoke(&p, &site, r)).await
 }
 async fn list_revocations(State(s): S, Auth(p): Auth, Path(site): Path<String>) -> Res {
     ok(StatusCode::OK, &s.service.list_revocations(&p, &site).await?)
@@ -32,10 +32,10 @@ async fn upload_state(
     State(s): S,
     Auth(p): Auth,
     Path(site): Path<String>,
-    h: HeaderMap,
+    h: IdemKey,
     Body(b): Body,
 ) -> Res {
-    create(&s, &p, &h, b, |r| s.service.upload_door_state(&p, &site, r)).await
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.upload_door_state(&p, &site, r)).await
 }
 async fn latest_state(State(s): S, Auth(p): Auth, Path(site): Path<String>) -> Res {
     match s.service.latest_door_state(&p, &site).await? {

@@ -1,11 +1,11 @@
 //! API tokens.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 
-use super::{create, ok, page_of, AppState, Auth, Body, Res, S};
+use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
 
 /// This resource's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -14,8 +14,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/tokens/{token_id}/revoke", post(revoke_token))
 }
 
-async fn create_token(State(s): S, Auth(p): Auth, h: HeaderMap, Body(b): Body) -> Res {
-    create(&s, &p, &h, b, |r| s.service.create_token(&p, r)).await
+async fn create_token(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {
+    create(&s, &p, h, Replay::WithoutSecret, b, |r| s.service.create_token(&p, r)).await
 }
 async fn list_tokens(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_tokens(&p, &page_of(&q)?).await?)

@@ -1,11 +1,11 @@
 //! Units, residents, and a resident's own profile.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
-use super::{create, ok, page_of, parse_json, AppState, Auth, Body, Res, S};
+use super::{create, ok, page_of, parse_json, AppState, Auth, Body, IdemKey, Replay, Res, S};
 
 /// This resource's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -22,10 +22,10 @@ async fn create_unit(
     State(s): S,
     Auth(p): Auth,
     Path(site): Path<String>,
-    h: HeaderMap,
+    h: IdemKey,
     Body(b): Body,
 ) -> Res {
-    create(&s, &p, &h, b, |r| s.service.create_unit(&p, &site, r)).await
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.create_unit(&p, &site, r)).await
 }
 async fn list_units(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_units(&p, &site, &page_of(&q)?).await?)
@@ -34,10 +34,10 @@ async fn add_resident(
     State(s): S,
     Auth(p): Auth,
     Path((site, unit)): Path<(String, String)>,
-    h: HeaderMap,
+    h: IdemKey,
     Body(b): Body,
 ) -> Res {
-    create(&s, &p, &h, b, |r| s.service.add_resident(&p, &site, &unit, r)).await
+    create(&s, &p, h, Replay::Answer, b, |r| s.service.add_resident(&p, &site, &unit, r)).await
 }
 async fn me(State(s): S, Auth(p): Auth) -> Res {
     ok(StatusCode::OK, &s.service.me(&p).await?)

@@ -1,11 +1,10 @@
 //! Webhook endpoints.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::Router;
 
-use super::{create, AppState, Auth, Body, Res, S};
+use super::{create, AppState, Auth, Body, IdemKey, Replay, Res, S};
 
 /// This resource's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -16,8 +15,8 @@ async fn add_webhook(
     State(s): S,
     Auth(p): Auth,
     Path(site): Path<String>,
-    h: HeaderMap,
+    h: IdemKey,
     Body(b): Body,
 ) -> Res {
-    create(&s, &p, &h, b, |r| s.service.add_webhook(&p, &site, r)).await
+    create(&s, &p, h, Replay::WithoutSecret, b, |r| s.service.add_webhook(&p, &site, r)).await
 }

@@ -100,6 +100,7 @@ impl Service {
             window_end: req.window_end,
             status: "open".into(),
             entered_at: None,
+            grants_issued: 0,
             created_at: now(),
         };
         let carrier_name = self.store.carrier(&row.carrier_id).await?.map(|c| c.name);

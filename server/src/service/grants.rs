@@ -1,11 +1,11 @@
 //! Grant issuance: the rules that make a grant exist only for a real delivery.
 
 use porter_protocol::{
-    Certificate, DenySubject, DoorId, DoorState, Grant, PackageCommitment, Role as GrantRole,
-    SigningKey, SiteId, Time, MAX_GRANT_DOORS, MAX_GRANT_LEN, VERSION,
+    Certificate, DoorState, Grant, PackageCommitment, SigningKey, SiteId, MAX_GRANT_LEN,
 };
 use serde::{Deserialize, Serialize};
 
+use super::issuance;
 use super::{
     format_doors, hex_array, new_id, now, parse_doors, stored_key, Error, Paged, Principal, Result,
     Role, Service,
@@ -57,6 +57,17 @@ pub struct IssuedGrant {
     pub not_after: u32,
 }
 
+/// The most grants one delivery yields: a driver may lose one and ask again, but a delivery
+/// is one trip, not a pass for its whole window.
+pub const MAX_GRANTS_PER_DELIVERY: i64 = 4;
+
+/// How long an idempotency key's answer is kept and replayed, in seconds (Stripe's 24 hours).
+pub const IDEMPOTENCY_TTL: i64 = 24 * 3600;
+
+/// A key reserved longer ago than this belongs to a request that died (a crash, a killed
+/// process) and is taken over, in seconds.
+pub const IDEMPOTENCY_IN_FLIGHT_TIMEOUT: i64 = 60;
+
 fn refused(code: &'static str, message: impl Into<String>) -> Error {
     Error::refused(code, message)
 }
@@ -92,6 +103,8 @@ impl Service {
         p: &Principal,
         idem: &Idempotency,
     ) -> Result<Option<IssuedGrant>> {
+        let (ttl, in_flight) = (IDEMPOTENCY_TTL, IDEMPOTENCY_IN_FLIGHT_TIMEOUT);
+        self.store().expire_idempotent(&p.token_id, &idem.key, now(), ttl, in_flight).await?;
         match self.store().idempotent(&p.token_id, &idem.key).await? {
             Some(_) => self.replay_grant(p, idem).await.map(Some),
             None => Ok(None),
@@ -106,11 +119,86 @@ impl Service {
         if stored.request_hash != idem.request_hash {
             return Err(Error::conflict(
                 "idempotency_key_reused",
-                "this Idempotency-Key was used with a different body: use a fresh key",
+                "this Idempotency-Key was used with another method, path or body: use a fresh key",
+            ));
+        }
+        if stored.status == 0 {
+            return Err(Error::conflict(
+                "idempotency_in_flight",
+                "a request with this Idempotency-Key is still being processed: retry in a moment",
             ));
         }
         serde_json::from_str(&stored.body).map_err(|_| {
             Error::new(super::Kind::Internal, "internal", "the stored answer is unreadable")
+        })
+    }
+
+    /// Loads everything the decision needs. A stored door state that cannot be read is an
+    /// error (503), never "no door state": issuing without the revocations it carries would
+    /// hand out grants the site has revoked.
+    async fn grant_facts(&self, p: &Principal, delivery_id: &str) -> Result<issuance::Facts> {
+        let store = self.store();
+        let driver = store.driver(Principal::field(&p.driver_id)?).await?;
+        let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
+        let delivery = store.delivery(delivery_id).await?;
+        let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
+        let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
+        let site = store.site(&delivery.site_id).await?.ok_or_else(|| Error::not_found("site"))?;
+        let driver_revoked_here = store.is_revoked(&site.id, "driver", &driver.id).await?;
+        let approval = store.approval(&site.id, &driver.carrier_id).await?;
+        let issuer = match &approval {
+            Some(a) => store.issuer(&a.issuer_id).await?,
+            None => None,
+        };
+        let issuer_revoked_here = match &issuer {
+            Some(i) => store.is_revoked(&site.id, "issuer", &i.id).await?,
+            None => false,
+        };
+        let root = stored_key(&site.root_key)?;
+        let cert = issuer.as_ref().and_then(|i| i.certificate.as_deref()).and_then(|hex| {
+            let bytes = hex::decode(hex).ok()?;
+            Certificate::decode_verified(&bytes, &root).ok()
+        });
+        let opted_out = store.residents(&delivery.unit_id).await?.iter().any(|r| r.opted_out);
+        let page = store::Page { after: String::new(), limit: 200 };
+        let enrolled =
+            store.doors(&site.id, &page).await?.iter().map(|d| d.door_number as u16).collect();
+        let site_number = SiteId(site.site_number as u32);
+        let latest = store.latest_door_state(&site.id).await?;
+        let state = match &latest {
+            None => DoorState::genesis(site_number),
+            Some(row) => {
+                let bytes = hex::decode(&row.state).ok();
+                let decoded = bytes
+                    .as_deref()
+                    .and_then(|b| DoorState::decode(b).ok().map(|s| s.claims().clone()));
+                decoded.ok_or_else(|| {
+                    tracing::error!(site = %site.id, sequence = row.sequence, "stored door state unreadable");
+                    Error::new(
+                        super::Kind::Internal,
+                        "door_state_unreadable",
+                        "the site's stored door state cannot be read; no grant is issued until a manager uploads a new one",
+                    )
+                })?
+            }
+        };
+        let holder = stored_key(&driver.holder_key)?;
+        let package = PackageCommitment(hex_array::<32>("package", &delivery.package)?);
+        Ok(issuance::Facts {
+            driver,
+            driver_revoked_here,
+            delivery,
+            site,
+            approval,
+            issuer,
+            issuer_revoked_here,
+            cert,
+            opted_out,
+            enrolled,
+            state,
+            state_hex: latest.map(|s| s.state),
+            holder,
+            package,
         })
     }
 
@@ -124,184 +212,19 @@ impl Service {
         if !p.is(Role::Driver) {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
         }
-        let store = self.store();
-        let driver = store.driver(Principal::field(&p.driver_id)?).await?;
-        let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
-        let delivery = store.delivery(delivery_id).await?;
-        let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
-        let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
+        // Load.
+        let facts = self.grant_facts(p, delivery_id).await?;
+        // Decide, at one instant.
         let now = now();
-
-        // The driver.
-        if driver.revoked_at.is_some()
-            || store.is_revoked(&delivery.site_id, "driver", &driver.id).await?
-        {
-            return Err(refused("driver_revoked", "this driver was revoked; no grant"));
-        }
-        // The delivery.
-        if delivery.status != "open" {
-            return Err(refused(
-                "delivery_not_open",
-                format!("the delivery is {}; only open deliveries get grants", delivery.status),
-            ));
-        }
-        if now < delivery.window_start || now >= delivery.window_end {
-            return Err(refused(
-                "outside_delivery_window",
-                format!(
-                    "grants are issued only within the delivery window [{}, {}); now is {now}",
-                    delivery.window_start, delivery.window_end
-                ),
-            ));
-        }
-        // The carrier's approval at the site.
-        let approval = store.approval(&delivery.site_id, &driver.carrier_id).await?;
-        let approval = approval.filter(|a| a.revoked_at.is_none()).ok_or_else(|| {
-            refused("carrier_not_approved", "the carrier is not approved at this site")
-        })?;
-        // The issuer and its certificate.
-        let site = store.site(&delivery.site_id).await?.ok_or_else(|| Error::not_found("site"))?;
-        let issuer = store.issuer(&approval.issuer_id).await?;
-        let issuer = issuer.ok_or_else(|| refused("issuer_not_certified", "no issuer"))?;
-        if issuer.revoked_at.is_some() || store.is_revoked(&site.id, "issuer", &issuer.id).await? {
-            return Err(refused(
-                "issuer_revoked",
-                "the site's issuer for this carrier was revoked",
-            ));
-        }
-        let cert_hex = issuer.certificate.clone().ok_or_else(|| {
-            refused("issuer_not_certified", "the issuer has no certificate from the site root")
-        })?;
-        let cert_bytes = hex::decode(&cert_hex)
-            .map_err(|_| refused("issuer_not_certified", "the stored certificate is unreadable"))?;
-        let cert = Certificate::decode_verified(&cert_bytes, &stored_key(&site.root_key)?)
-            .map_err(|_| {
-                refused("issuer_not_certified", "the stored certificate does not verify")
-            })?;
-        if now < i64::from(cert.not_before.0) {
-            return Err(refused(
-                "certificate_not_yet_valid",
-                "the issuer certificate is not valid yet",
-            ));
-        }
-        if now >= i64::from(cert.not_after.0) {
-            return Err(refused(
-                "certificate_expired",
-                "the issuer certificate has expired: certify the issuer again",
-            ));
-        }
-        if !cert.limits.roles.contains(GrantRole::Delivery) {
-            return Err(refused("role_not_allowed", "the certificate does not allow deliveries"));
-        }
-        // The resident's choice.
-        let residents = store.residents(&delivery.unit_id).await?;
-        if residents.iter().any(|r| r.opted_out) {
-            return Err(refused(
-                "resident_opted_out",
-                "the resident refuses in-building delivery; leave the parcel at the entrance",
-            ));
-        }
-        // Uses and lifetime within both limits.
-        let max_uses = cert.limits.max_uses.min(approval.max_uses.clamp(1, 32) as u8);
-        if req.uses == 0 || req.uses > max_uses {
-            return Err(refused(
-                "too_many_uses",
-                format!("uses must be 1..={max_uses} for this carrier at this site"),
-            ));
-        }
-        let max_lifetime =
-            i64::from(cert.limits.max_grant_lifetime).min(approval.max_lifetime_minutes * 60);
-        let lifetime = i64::from(req.lifetime_minutes) * 60;
-        if lifetime == 0 || lifetime > max_lifetime {
-            return Err(refused(
-                "lifetime_too_long",
-                format!("lifetime_minutes must be 1..={}", max_lifetime / 60),
-            ));
-        }
-        // Doors: requested, or every approved one; each allowed by approval and certificate.
-        let allowed = parse_doors(&approval.doors).unwrap_or_default();
-        let mut doors = if !req.doors.is_empty() {
-            req.doors.clone()
-        } else if !allowed.is_empty() {
-            allowed.clone()
-        } else {
-            // Every door: the enrolled ones the certificate allows.
-            let page = store::Page { after: String::new(), limit: 100 };
-            let enrolled = store.doors(&site.id, &page).await?;
-            let doors: Vec<u16> = enrolled
-                .iter()
-                .map(|d| d.door_number as u16)
-                .filter(|d| cert.limits.doors.contains(DoorId(*d)))
-                .collect();
-            if doors.len() > MAX_GRANT_DOORS {
-                return Err(Error::invalid(
-                    "name_the_doors",
-                    "this carrier may open more than 4 doors here: name at most 4 in `doors`",
-                ));
-            }
-            doors
-        };
-        doors.sort_unstable();
-        doors.dedup();
-        if doors.is_empty() {
-            return Err(Error::invalid("no_doors", "name the doors to open"));
-        }
-        if doors.len() > MAX_GRANT_DOORS {
-            return Err(Error::invalid("too_many_doors", "a grant opens at most 4 doors"));
-        }
-        for d in &doors {
-            if (!allowed.is_empty() && !allowed.contains(d))
-                || !cert.limits.doors.contains(DoorId(*d))
-            {
-                return Err(refused(
-                    "door_not_allowed",
-                    format!("door {d} is not allowed for this carrier at this site"),
-                ));
-            }
-            if store.door_by_number(&site.id, i64::from(*d)).await?.is_none() {
-                return Err(refused("door_not_allowed", format!("door {d} is not enrolled")));
-            }
-        }
-        // The signed door state in force: its deny-list and fences bind the server too.
-        let state_row = store.latest_door_state(&site.id).await?;
-        let state = match &state_row {
-            Some(row) => {
-                let bytes = hex::decode(&row.state).unwrap_or_default();
-                DoorState::decode(&bytes).ok().map(|s| s.claims().clone())
-            }
-            None => None,
-        };
-        let holder = stored_key(&driver.holder_key)?;
-        if let Some(state) = &state {
-            if state.denies(DenySubject::issuer(&cert.issuer)) {
-                return Err(refused("issuer_revoked", "the door state denies this issuer"));
-            }
-            if state.denies(DenySubject::holder(&holder)) {
-                return Err(refused("driver_revoked", "the door state denies this driver"));
-            }
-            if cert.epoch < state.cert_epoch_fence {
-                return Err(refused(
-                    "certificate_fenced",
-                    "the certificate's epoch is below the door state's fence: certify again",
-                ));
-            }
-            if now < i64::from(state.grant_fence.0) {
-                return Err(refused("grant_fenced", "the door state fences grants issued now"));
-            }
-        }
-        let offset =
-            state.as_ref().map_or(site.utc_offset_minutes, |s| i64::from(s.utc_offset_minutes));
-        // Local time outside u32 (before 1970 or after 2106) fails closed.
-        let local = u32::try_from(now + offset * 60).ok();
-        if !local.is_some_and(|local| cert.limits.hours.contains(local)) {
-            return Err(refused(
-                "outside_hours",
-                "the issuer certificate does not allow entry at this hour or weekday",
-            ));
-        }
-        let not_before = now;
-        let not_after = (now + lifetime).min(delivery.window_end).min(i64::from(cert.not_after.0));
-        let package = PackageCommitment(hex_array::<32>("package", &delivery.package)?);
+        let grant = issuance::decide(&facts, &req, now)?;
+        // Commit.
+        let store = self.store();
+        let (site, delivery, driver) = (&facts.site, &facts.delivery, &facts.driver);
+        let issuer = facts.issuer.as_ref().ok_or_else(|| Error::not_found("issuer"))?;
+        let cert = facts.cert.as_ref().ok_or_else(|| Error::not_found("certificate"))?;
+        let cert_hex = issuer.certificate.clone().unwrap_or_default();
+        let doors: Vec<u16> = grant.doors.iter().map(|d| d.0).collect();
+        let (not_before, not_after) = (i64::from(grant.not_before.0), i64::from(grant.not_after.0));
         let seed = self.open_seed(&issuer.public_key, &issuer.secret_seed)?;
         let key = SigningKey::from_seed(seed).map_err(|_| {
             Error::new(super::Kind::Internal, "internal", "the stored issuer key is unusable")
@@ -310,19 +233,19 @@ impl Service {
         // Take serials and store the grant in one transaction: the grant is acknowledged only
         // after commit, so no acknowledged grant is ever lost and no serial is handed out twice.
         let mut tx = store.begin().await?;
+        // The bound, again under the row lock: concurrent requests cannot overshoot it, and a
+        // delivery entered or cancelled meanwhile yields nothing.
+        if !Store::claim_grant(&mut tx, &delivery.id, MAX_GRANTS_PER_DELIVERY).await? {
+            tx.rollback().await?;
+            return Err(refused(
+                "delivery_grants_exhausted",
+                "this delivery is entered, closed or has yielded all its grants",
+            ));
+        }
         let serial = Store::take_serials(&mut tx, &issuer.id, i64::from(req.uses)).await?;
-        let grant = Grant {
-            version: VERSION,
-            site: SiteId(site.site_number as u32),
-            serial: serial as u64,
-            uses: req.uses,
-            role: GrantRole::Delivery,
-            doors: doors.iter().map(|d| DoorId(*d)).collect(),
-            not_before: Time(not_before as u32),
-            not_after: Time(not_after as u32),
-            holder,
-            package,
-        };
+        let grant = Grant { serial: serial as u64, ..grant };
+        // The door's checks once more with the real serial (its deny entry, if any).
+        issuance::check_at_doors(cert, &grant, &facts.state, now)?;
         let mut buf = [0u8; MAX_GRANT_LEN];
         let sealed = grant.seal(&key, &mut buf).map_err(|e| {
             tracing::error!(error = ?e, "sealing a grant failed");
@@ -350,7 +273,7 @@ impl Service {
             id: row.id.clone(),
             grant: row.grant_bytes.clone(),
             certificate: cert_hex,
-            door_state: state_row.map(|s| s.state),
+            door_state: facts.state_hex.clone(),
             serial: serial as u64,
             uses: req.uses,
             doors,

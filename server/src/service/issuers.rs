@@ -99,6 +99,17 @@ impl Service {
                 "the certificate certifies another key than this issuer's",
             ));
         }
+        // The site record is the one source of the zone: a certificate judging hours in
+        // another zone would open doors at other local hours than the site's.
+        if cert.limits.zone.to_string() != site.zone {
+            return Err(Error::invalid(
+                "wrong_zone",
+                format!(
+                    "the certificate's zone is {} but the site's is {}: certify again with --zone '{}'",
+                    cert.limits.zone, site.zone, site.zone
+                ),
+            ));
+        }
         if issuer.revoked_at.is_some() {
             return Err(Error::conflict(
                 "issuer_revoked",

@@ -11,6 +11,7 @@ mod deliveries;
 mod doors;
 mod drivers;
 mod grants;
+mod issuance;
 mod issuers;
 mod keywrap;
 mod notify;
@@ -37,7 +38,10 @@ pub use carriers::*;
 pub use deliveries::*;
 pub use doors::*;
 pub use drivers::*;
-pub use grants::{GrantRequest, Idempotency, IssuedGrant};
+pub use grants::{
+    GrantRequest, Idempotency, IssuedGrant, IDEMPOTENCY_IN_FLIGHT_TIMEOUT, IDEMPOTENCY_TTL,
+    MAX_GRANTS_PER_DELIVERY,
+};
 pub use issuers::*;
 pub use keywrap::KeyWrap;
 pub use revocations::*;

@@ -69,6 +69,9 @@ pub struct DoorStateUpload {
     pub state: String,
 }
 
+/// How far ahead of the server's clock a door state's signing time may be, in seconds.
+pub const MAX_STATE_CLOCK_AHEAD: i64 = 300;
+
 impl Service {
     /// Revokes an issuer, a driver (at this site) or a grant (manager). The server stops
     /// issuing at once; doors learn it from the next signed door state.
@@ -88,9 +91,13 @@ impl Service {
                 (DenySubject::issuer(&key), i.not_after.unwrap_or(now + 86_400 * 366), i.epoch)
             }
             "driver" => {
+                // A driver is visible to a manager only through its carrier's approval at the
+                // site (present or withdrawn): another carrier's drivers do not exist here.
                 let d = self.store.driver(&req.id).await?;
-                // A driver is visible to a manager only through grants at the site.
-                let d = d.ok_or_else(|| Error::not_found("driver"))?;
+                let d = match d {
+                    Some(d) if self.store.approval(&site.id, &d.carrier_id).await?.is_some() => d,
+                    _ => return Err(Error::not_found("driver")),
+                };
                 let key = stored_key(&d.holder_key)?;
                 // Grants live at most a day; past that the entry denies nothing.
                 (DenySubject::holder(&key), now + 86_400, None)
@@ -180,6 +187,19 @@ impl Service {
                 protocol("invalid_state", "door state", e)
             }
         })?;
+        // A state signed "in the future" would fence every grant issued until then and hold
+        // doors to a clock no one has reached: refuse it (the root's laptop clock is wrong).
+        let now = now();
+        if i64::from(state.issued_at.0) > now + MAX_STATE_CLOCK_AHEAD {
+            return Err(Error::invalid(
+                "state_from_the_future",
+                format!(
+                    "the door state was signed at {} but the server's clock reads {now}: fix the \
+                     signing machine's clock and sign again",
+                    state.issued_at.0
+                ),
+            ));
+        }
         let row = store::DoorStateRow {
             site_id: site.id,
             sequence: state.sequence as i64,
@@ -188,7 +208,7 @@ impl Service {
             grant_fence: i64::from(state.grant_fence.0),
             cert_epoch_fence: i64::from(state.cert_epoch_fence),
         };
-        self.store.insert_door_state(&row, now()).await.map_err(|e| {
+        self.store.insert_door_state(&row, now).await.map_err(|e| {
             if store::is_unique_violation(&e) {
                 Error::conflict("state_not_newer", "another upload took this sequence first")
             } else {

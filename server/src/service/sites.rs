@@ -19,8 +19,8 @@ pub struct SiteView {
     pub name: String,
     /// Root public key, hex.
     pub root_key: String,
-    /// UTC offset, minutes.
-    pub utc_offset_minutes: i64,
+    /// Time zone, a POSIX TZ rule: pass it to `porter-root certify-issuer --zone`.
+    pub zone: String,
 }
 
 impl From<store::SiteRow> for SiteView {
@@ -30,7 +30,7 @@ impl From<store::SiteRow> for SiteView {
             site_number: r.site_number as u32,
             name: r.name,
             root_key: r.root_key,
-            utc_offset_minutes: r.utc_offset_minutes,
+            zone: r.zone,
         }
     }
 }
@@ -45,9 +45,9 @@ pub struct NewSite {
     pub site_number: u32,
     /// The root public key, hex.
     pub root_key: String,
-    /// UTC offset in minutes.
-    #[serde(default)]
-    pub utc_offset_minutes: i16,
+    /// The site's time zone as a POSIX TZ rule (`CET-1CEST,M3.5.0,M10.5.0/3`, `UTC0`):
+    /// required, the one source of the site's local time.
+    pub zone: String,
 }
 
 /// A carrier's place in the building's policy, as residents see it.
@@ -103,18 +103,18 @@ impl Service {
         }
         text("name", &req.name, 200)?;
         client_key("root_key", &req.root_key)?;
-        if req.utc_offset_minutes.unsigned_abs() > 18 * 60 {
-            return Err(Error::invalid(
-                "invalid_offset",
-                "utc_offset_minutes must be within ±1080",
-            ));
-        }
+        let zone = porter_protocol::TimeZone::parse_posix(&req.zone).map_err(|_| {
+            Error::invalid(
+                "invalid_zone",
+                "zone must be a POSIX TZ rule such as CET-1CEST,M3.5.0,M10.5.0/3 or UTC0",
+            )
+        })?;
         let row = store::SiteRow {
             id: new_id("site"),
             site_number: i64::from(req.site_number),
             name: req.name,
             root_key: req.root_key.to_lowercase(),
-            utc_offset_minutes: i64::from(req.utc_offset_minutes),
+            zone: zone.to_string(),
             created_at: now(),
         };
         self.store.insert_site(&row).await?;

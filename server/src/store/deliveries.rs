@@ -27,6 +27,8 @@ pub struct DeliveryRow {
     pub status: String,
     /// First entry through a door for it.
     pub entered_at: Option<i64>,
+    /// Grants it has yielded.
+    pub grants_issued: i64,
     /// Creation time.
     pub created_at: i64,
 }
@@ -43,6 +45,7 @@ fn delivery(row: &AnyRow) -> Result<DeliveryRow> {
         window_end: i(row, "window_end")?,
         status: s(row, "status")?,
         entered_at: oi(row, "entered_at")?,
+        grants_issued: i(row, "grants_issued")?,
         created_at: i(row, "created_at")?,
     })
 }
@@ -112,5 +115,19 @@ impl Store {
             delivery_id.to_string()
         )?;
         Ok(())
+    }
+
+    /// Counts one more grant for a delivery that is still open and not yet entered, if it has
+    /// yielded fewer than `bound`; false otherwise. The row lock (PostgreSQL) or the single
+    /// writer (SQLite) makes concurrent requests for one delivery respect the bound.
+    pub async fn claim_grant(tx: &mut Tx, delivery_id: &str, bound: i64) -> Result<bool> {
+        let n = exec!(
+            &mut **tx,
+            "UPDATE deliveries SET grants_issued = grants_issued + 1
+             WHERE id = $1 AND status = 'open' AND entered_at IS NULL AND grants_issued < $2",
+            delivery_id.to_string(),
+            bound
+        )?;
+        Ok(n == 1)
     }
 }

@@ -30,6 +30,8 @@ pub enum Backend {
 /// The schema, applied in order at start. Versions are never edited once released.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (2, "delivery_grant_bound", include_str!("../../migrations/0002_delivery_grant_bound.sql")),
+    (3, "site_zone", include_str!("../../migrations/0003_site_zone.sql")),
     (
         202_611_291_630,
         "audit_evidence",

@@ -15,8 +15,8 @@ pub struct SiteRow {
     pub name: String,
     /// The site root public key, hex.
     pub root_key: String,
-    /// Offset from UTC in minutes.
-    pub utc_offset_minutes: i64,
+    /// Time zone, a canonical POSIX TZ rule.
+    pub zone: String,
     /// Creation time.
     pub created_at: i64,
 }
@@ -27,7 +27,7 @@ fn site(row: &AnyRow) -> Result<SiteRow> {
         site_number: i(row, "site_number")?,
         name: s(row, "name")?,
         root_key: s(row, "root_key")?,
-        utc_offset_minutes: i(row, "utc_offset_minutes")?,
+        zone: s(row, "zone")?,
         created_at: i(row, "created_at")?,
     })
 }
@@ -37,13 +37,13 @@ impl Store {
     pub async fn insert_site(&self, r: &SiteRow) -> Result<()> {
         exec!(
             &self.pool,
-            "INSERT INTO sites (id, site_number, name, root_key, utc_offset_minutes, created_at)
+            "INSERT INTO sites (id, site_number, name, root_key, zone, created_at)
              VALUES ($1,$2,$3,$4,$5,$6)",
             r.id.clone(),
             r.site_number,
             r.name.clone(),
             r.root_key.clone(),
-            r.utc_offset_minutes,
+            r.zone.clone(),
             r.created_at
         )?;
         Ok(())

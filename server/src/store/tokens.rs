@@ -56,12 +56,22 @@ fn token(row: &AnyRow) -> Result<TokenRow> {
     })
 }
 
+/// What holds an idempotency key.
+#[derive(Clone, Debug)]
+pub enum Reservation {
+    /// The key was free and is now reserved for this request.
+    Reserved,
+    /// Another request holds it: its answer (status >= 1) or its reservation (status 0).
+    Taken(IdemRow),
+}
+
 /// A stored idempotent response.
 #[derive(Clone, Debug)]
 pub struct IdemRow {
-    /// Hash of the request body.
+    /// SHA-256 of the request's method, path and body: what the key is bound to.
     pub request_hash: String,
-    /// HTTP status.
+    /// 0: a request holding the key is in flight; 1: the answer held a secret and was not
+    /// kept (`body` is `withheld:<id>`); otherwise the HTTP status of the stored answer.
     pub status: i64,
     /// Response body.
     pub body: String,
@@ -104,7 +114,7 @@ impl Store {
         )
     }
 
-    /// A stored response for (token, key).
+    /// A stored response for (token, key), or a reservation in flight (status 0).
     pub async fn idempotent(&self, token_id: &str, key: &str) -> Result<Option<IdemRow>> {
         let row = sqlx::query(
             "SELECT request_hash, status, body FROM idempotency WHERE token_id = $1 AND idem_key = $2",
@@ -123,24 +133,83 @@ impl Store {
         .transpose()
     }
 
-    /// Stores a response for (token, key); a concurrent duplicate keeps the first.
-    pub async fn save_idempotent(
+    /// Forgets (token, key) if its answer is older than `ttl` seconds, or if it is a
+    /// reservation older than `in_flight` seconds (its request died).
+    pub async fn expire_idempotent(
         &self,
         token_id: &str,
         key: &str,
-        row: &IdemRow,
         now: i64,
+        ttl: i64,
+        in_flight: i64,
     ) -> Result<()> {
         exec!(
             &self.pool,
-            "INSERT INTO idempotency (token_id, idem_key, request_hash, status, body, created_at)
-             VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (token_id, idem_key) DO NOTHING",
+            "DELETE FROM idempotency WHERE token_id = $1 AND idem_key = $2
+             AND (created_at < $3 OR (status = 0 AND created_at < $4))",
             token_id.to_string(),
             key.to_string(),
-            row.request_hash.clone(),
+            now - ttl,
+            now - in_flight
+        )?;
+        Ok(())
+    }
+
+    /// Reserves (token, key) for a request with `request_hash` (status 0, "in flight"), or
+    /// returns what holds it: an answer, or another request's reservation.
+    pub async fn reserve_idempotent(
+        &self,
+        token_id: &str,
+        key: &str,
+        request_hash: &str,
+        now: i64,
+        ttl: i64,
+        in_flight: i64,
+    ) -> Result<Reservation> {
+        self.expire_idempotent(token_id, key, now, ttl, in_flight).await?;
+        let n = exec!(
+            &self.pool,
+            "INSERT INTO idempotency (token_id, idem_key, request_hash, status, body, created_at)
+             VALUES ($1,$2,$3,0,'',$4) ON CONFLICT (token_id, idem_key) DO NOTHING",
+            token_id.to_string(),
+            key.to_string(),
+            request_hash.to_string(),
+            now
+        )?;
+        if n == 1 {
+            return Ok(Reservation::Reserved);
+        }
+        match self.idempotent(token_id, key).await? {
+            Some(row) => Ok(Reservation::Taken(row)),
+            // Released between our insert and our read: the caller's retry will find it free.
+            None => Ok(Reservation::Taken(IdemRow {
+                request_hash: request_hash.to_string(),
+                status: 0,
+                body: String::new(),
+            })),
+        }
+    }
+
+    /// Stores the answer of a reserved (token, key).
+    pub async fn finish_idempotent(&self, token_id: &str, key: &str, row: &IdemRow) -> Result<()> {
+        exec!(
+            &self.pool,
+            "UPDATE idempotency SET status = $1, body = $2 WHERE token_id = $3 AND idem_key = $4",
             row.status,
             row.body.clone(),
-            now
+            token_id.to_string(),
+            key.to_string()
+        )?;
+        Ok(())
+    }
+
+    /// Frees a reservation whose request failed, so that the client may retry with the key.
+    pub async fn release_idempotent(&self, token_id: &str, key: &str) -> Result<()> {
+        exec!(
+            &self.pool,
+            "DELETE FROM idempotency WHERE token_id = $1 AND idem_key = $2 AND status = 0",
+            token_id.to_string(),
+            key.to_string()
         )?;
         Ok(())
     }

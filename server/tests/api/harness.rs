@@ -9,7 +9,7 @@ use std::time::Duration;
 use porter_protocol::{PublicKey, SigningKey};
 use porter_root::{self as root, CertifyOptions, RootKey};
 use porter_server::client::{self, Targets};
-use porter_server::http::{router, AppState, RateLimiter};
+use porter_server::http::{router, AppState, JsonRefusalListener};
 use porter_server::metrics::Metrics;
 use porter_server::{Service, Store};
 use serde_json::{json, Value};
@@ -75,6 +75,9 @@ pub fn now() -> i64 {
     porter_server::service::now()
 }
 
+/// The bearer token the in-process servers require on `/metrics`.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
 /// A running in-process server.
 pub struct Server {
     pub base: String,
@@ -117,12 +120,12 @@ impl Server {
             service = service.with_issuer_key_secret(secret);
         }
         let state =
-            AppState { service: service.clone(), limiter: Arc::new(RateLimiter::new(rate_limit)) };
+            AppState::new(service.clone(), rate_limit).with_metrics_token(Some(METRICS_TOKEN));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = router(state);
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            axum::serve(JsonRefusalListener(listener), app).await.unwrap();
         });
         Server {
             base: format!("http://{addr}"),
@@ -233,6 +236,7 @@ pub fn cert_options() -> CertifyOptions {
         to_minute: 1440,
         max_grant_lifetime: 900,
         max_uses: 4,
+        zone: porter_protocol::TimeZone::UTC,
     }
 }
 
@@ -289,7 +293,8 @@ impl World {
             "/v1/sites",
             &operator,
             Some(json!({
-                "name": "12 Rue Exemple", "site_number": site_number, "root_key": hex_key(&root.key)
+                "name": "12 Rue Exemple", "site_number": site_number, "root_key": hex_key(&root.key),
+                "zone": "UTC0"
             })),
         )
         .await

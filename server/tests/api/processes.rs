@@ -89,10 +89,15 @@ async fn two_processes_on_one_postgres_never_reuse_a_serial() {
         json!({"max_uses": 4, "max_lifetime_minutes": 15}),
     )
     .await;
+    // One delivery yields at most MAX_GRANTS_PER_DELIVERY grants: 60 grants need 15 of them.
+    let mut deliveries = Vec::new();
+    for n in 0..15 {
+        deliveries.push(w.announce(&format!("SERIAL-{n}"), now() - 60, now() + 3600).await);
+    }
     let mut tasks = Vec::new();
     for i in 0..60 {
         let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
-        let (driver, delivery) = (w.driver.clone(), w.delivery_id.clone());
+        let (driver, delivery) = (w.driver.clone(), deliveries[i / 4].clone());
         let uses = 1 + (i % 4) as u64;
         tasks.push(tokio::spawn(async move {
             let r = call(
@@ -132,14 +137,23 @@ async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
         )
         .await;
         let acknowledged = Arc::new(Mutex::new(Vec::<(String, u64, u64)>::new()));
-        let unanswered = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
-        let mut tasks = Vec::new();
+        let unanswered = Arc::new(Mutex::new(Vec::<(String, String, String)>::new()));
+        // One delivery yields at most MAX_GRANTS_PER_DELIVERY (4) grants: each task gets 30.
+        let mut pools = Vec::new();
         for i in 0..4 {
-            let (base, driver, delivery, acked) =
-                (p.base.clone(), w.driver.clone(), w.delivery_id.clone(), acknowledged.clone());
+            let mut pool = Vec::new();
+            for n in 0..30 {
+                pool.push(w.announce(&format!("KILL-{i}-{n}"), now() - 60, now() + 3600).await);
+            }
+            pools.push(pool);
+        }
+        let mut tasks = Vec::new();
+        for (i, pool) in (0..4u64).zip(pools) {
+            let (base, driver, acked) = (p.base.clone(), w.driver.clone(), acknowledged.clone());
             let lost = unanswered.clone();
             tasks.push(tokio::spawn(async move {
-                for n in 0..1000u64 {
+                for n in 0..(pool.len() as u64 * 4) {
+                    let delivery = pool[(n / 4) as usize].clone();
                     let uses = 1 + (n + i) % 3;
                     let body = json!({"uses": uses, "lifetime_minutes": 5}).to_string();
                     let url = format!("{base}/v1/deliveries/{delivery}/grants");
@@ -168,7 +182,7 @@ async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
                             ));
                         }
                         _ => {
-                            lost.lock().unwrap().push((key, body));
+                            lost.lock().unwrap().push((key, body, delivery));
                             return;
                         }
                     }
@@ -208,8 +222,8 @@ async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
         // grant, whether or not it had committed before the kill.
         let lost = unanswered.lock().unwrap().clone();
         assert_eq!(lost.len(), 4);
-        let path = format!("/v1/deliveries/{}/grants", w.delivery_id);
-        for (key, body) in &lost {
+        for (key, body, delivery) in &lost {
+            let path = format!("/v1/deliveries/{delivery}/grants");
             let headers = [("Idempotency-Key", key.as_str())];
             let r =
                 call_raw(&p.base, "POST", &path, Some(&w.driver), &headers, body.as_bytes()).await;
@@ -396,7 +410,9 @@ async fn serve_reads_its_config_speaks_tls_reports_health_and_metrics_and_stops_
     let config = dir.join("porter.json");
     std::fs::write(
         &config,
-        json!({"listen": "127.0.0.1:1", "data_dir": data, "log_format": "json"}).to_string(),
+        json!({"listen": "127.0.0.1:1", "data_dir": data, "log_format": "json",
+               "metrics_token": "scrape-0123456789abcdef"})
+        .to_string(),
     )
     .unwrap();
     let p = Proc::start_with_config(&config, &[("PORTER_LISTEN", "127.0.0.1:0")]);
@@ -408,7 +424,13 @@ async fn serve_reads_its_config_speaks_tls_reports_health_and_metrics_and_stops_
     assert_eq!(openapi.body["paths"].as_object().unwrap().len(), paths.len());
     let op = operator_token(&db);
     call(&p.base, "GET", "/v1/sites", &op, None).await.ok();
-    let metrics = call_raw(&p.base, "GET", "/metrics", None, &[], b"").await;
+    crate::holes::library_refusals_carry_code_and_message(&p.base).await;
+    // `/metrics` wants the configured token, in any case of the scheme name.
+    call_raw(&p.base, "GET", "/metrics", None, &[], b"").await.refused(401, "unauthenticated");
+    call_raw(&p.base, "GET", "/metrics", Some(&op), &[], b"").await.refused(401, "unauthenticated");
+    let auth = [("Authorization", "bearer scrape-0123456789abcdef")];
+    let metrics = call_raw(&p.base, "GET", "/metrics", None, &auth, b"").await;
+    assert_eq!(metrics.status, 200);
     let text = String::from_utf8(metrics.raw).unwrap();
     assert!(
         text.contains("porter_grants_issued_total 0") && text.contains("porter_outbox_pending 0"),
