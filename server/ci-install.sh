@@ -3,6 +3,11 @@
 # starts a private one on 127.0.0.1), and openssl + curl for the HTTPS case. Idempotent and
 # non-interactive.
 set -euo pipefail
+# The OpenAPI document is validated in ci.sh (pinned validator, from PyPI).
+OPENAPI_VALIDATOR=openapi-spec-validator==0.9.0
+if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
+    python3 -m pip install --quiet "$OPENAPI_VALIDATOR"
+fi
 if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && command -v openssl >/dev/null \
     && command -v curl >/dev/null; then
     echo "server/ci-install.sh: PostgreSQL, openssl and curl already installed"

@@ -42,3 +42,8 @@ export PORTER_TEST_POSTGRES_LOG="$PGDATA/server.log"
 cargo fmt -p porter-server -- --check
 cargo clippy -p porter-server --all-targets -- -D warnings
 cargo test -p porter-server
+# The OpenAPI document is a contract: it must validate (openapi-spec-validator, see ci-install.sh).
+OPENAPI_JSON=$(mktemp /tmp/porter-openapi.XXXXXX.json)
+cargo run -q -p porter-server --bin porter -- openapi > "$OPENAPI_JSON"
+python3 -m openapi_spec_validator "$OPENAPI_JSON"
+rm -f "$OPENAPI_JSON"

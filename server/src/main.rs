@@ -33,6 +33,8 @@ enum Command {
         #[arg(long, default_value = "operator")]
         label: String,
     },
+    /// Print the OpenAPI document of this server's API (the contract clients are built from).
+    Openapi,
 }
 
 fn init_logging(config: &Config) {
@@ -52,6 +54,11 @@ fn run(cli: Cli) -> Result<(), String> {
             init_logging(&config);
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             rt.block_on(porter_server::serve(config))
+        }
+        Command::Openapi => {
+            let doc = porter_server::http::openapi();
+            println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+            Ok(())
         }
         Command::OperatorToken { config, label } => {
             let config = Config::load(config.as_deref())?;

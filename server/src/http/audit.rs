@@ -3,17 +3,66 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 
-use super::{ok, page_of, parse_json, AppState, Auth, Body, Res, S};
+use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, Res, S};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sites/{site_id}/alarms", get(alarms))
-        .route("/v1/sites/{site_id}/entries", get(entries))
-        .route("/v1/receipts", post(receipt))
-        .route("/v1/audit-batches", post(audit_batch))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/alarms",
+                summary: "List alarms",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(alarms),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/entries",
+                summary: "The access log: carrier, door, time",
+                roles: &[Role::Manager, Role::Resident, Role::Operator],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(entries),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/receipts",
+                summary: "Upload a door's signed receipt",
+                roles: &[Role::Driver, Role::Device],
+                success: 200,
+                body: true,
+                idempotent: false,
+                paged: false,
+            },
+            post(receipt),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/audit-batches",
+                summary: "Upload a run of a door's log and its signed head",
+                roles: &[Role::Driver, Role::Device],
+                success: 200,
+                body: true,
+                idempotent: false,
+                paged: false,
+            },
+            post(audit_batch),
+        ),
+    ]
 }
 
 async fn alarms(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {

@@ -2,17 +2,82 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::Router;
+use axum::routing::{get, post};
 
-use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{
+    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
+};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/carriers", post(create_carrier).get(list_carriers))
-        .route("/v1/sites/{site_id}/approvals", post(approve).get(list_approvals))
-        .route("/v1/sites/{site_id}/approvals/{approval_id}/withdraw", post(withdraw))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/carriers",
+                summary: "Create a carrier",
+                roles: &[Role::Operator],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(create_carrier),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/carriers",
+                summary: "List carriers",
+                roles: &[Role::Operator, Role::Manager, Role::Carrier],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_carriers),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/approvals",
+                summary: "Approve a carrier at a site with limits",
+                roles: &[Role::Manager],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(approve),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/approvals",
+                summary: "List approvals",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_approvals),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/approvals/{approval_id}/withdraw",
+                summary: "Withdraw an approval",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            post(withdraw),
+        ),
+    ]
 }
 
 async fn create_carrier(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {

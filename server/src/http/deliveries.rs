@@ -3,16 +3,68 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 
-use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{
+    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
+};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/deliveries", post(announce).get(list_deliveries))
-        .route("/v1/deliveries/{delivery_id}", get(get_delivery))
-        .route("/v1/deliveries/{delivery_id}/cancel", post(cancel_delivery))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/deliveries",
+                summary: "Announce a delivery",
+                roles: &[Role::Carrier],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(announce),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/deliveries",
+                summary: "List deliveries (carrier: own; resident: own unit)",
+                roles: &[Role::Carrier, Role::Driver, Role::Resident],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_deliveries),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/deliveries/{delivery_id}",
+                summary: "Read a delivery",
+                roles: &[Role::Carrier, Role::Driver, Role::Resident, Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            get(get_delivery),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/deliveries/{delivery_id}/cancel",
+                summary: "Cancel a delivery",
+                roles: &[Role::Carrier],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            post(cancel_delivery),
+        ),
+    ]
 }
 
 async fn announce(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {

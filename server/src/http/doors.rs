@@ -2,14 +2,43 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::Router;
+use axum::routing::{get, post};
 
-use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{
+    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
+};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/v1/sites/{site_id}/doors", post(add_door).get(list_doors))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/doors",
+                summary: "Enrol a door (root-signed enrolment)",
+                roles: &[Role::Manager],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(add_door),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/doors",
+                summary: "List doors",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_doors),
+        ),
+    ]
 }
 
 async fn add_door(

@@ -2,17 +2,70 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::Router;
+use axum::routing::{get, post};
 
-use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{
+    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
+};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/drivers", post(register_driver).get(list_drivers))
-        .route("/v1/drivers/challenges", post(driver_challenge))
-        .route("/v1/drivers/{driver_id}/revoke", post(retire_driver))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/drivers",
+                summary:
+                    "Register a driver's holder key, with the phone's signature over a challenge",
+                roles: &[Role::Carrier],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(register_driver),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/drivers/challenges",
+                summary: "Get a one-time challenge for a driver's phone to sign",
+                roles: &[Role::Carrier],
+                success: 201,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            post(driver_challenge),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/drivers",
+                summary: "List drivers",
+                roles: &[Role::Carrier],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_drivers),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/drivers/{driver_id}/revoke",
+                summary: "Retire a driver at every site",
+                roles: &[Role::Carrier],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            post(retire_driver),
+        ),
+    ]
 }
 
 async fn register_driver(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {

@@ -3,16 +3,41 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
-use axum::Router;
 
-use super::{ok, page_of, parse_json, AppState, Auth, Body, IdemKey, Res, S};
+use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Res, S};
+use crate::service::Role;
 use crate::service::{self};
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/deliveries/{delivery_id}/grants", post(issue_grant))
-        .route("/v1/sites/{site_id}/grants", get(site_grants))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/deliveries/{delivery_id}/grants",
+                summary: "Ask for a grant at the door",
+                roles: &[Role::Driver],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(issue_grant),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/grants",
+                summary: "List grants issued at the site",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(site_grants),
+        ),
+    ]
 }
 
 async fn issue_grant(

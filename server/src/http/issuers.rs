@@ -3,16 +3,57 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{post, put};
-use axum::Router;
+use axum::routing::{get, post, put};
 
-use super::{create, ok, page_of, parse_json, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{
+    create, declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res,
+    S,
+};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sites/{site_id}/issuers", post(create_issuer).get(list_issuers))
-        .route("/v1/sites/{site_id}/issuers/{issuer_id}/certificate", put(upload_certificate))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/issuers",
+                summary: "Make an issuer key to be certified by the root",
+                roles: &[Role::Manager],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(create_issuer),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/issuers",
+                summary: "List issuer keys",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_issuers),
+        ),
+        declare(
+            Endpoint {
+                method: "PUT",
+                path: "/v1/sites/{site_id}/issuers/{issuer_id}/certificate",
+                summary: "Upload a root-signed issuer certificate",
+                roles: &[Role::Manager],
+                success: 200,
+                body: true,
+                idempotent: false,
+                paged: false,
+            },
+            put(upload_certificate),
+        ),
+    ]
 }
 
 async fn create_issuer(

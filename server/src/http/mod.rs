@@ -39,7 +39,7 @@ mod tokens;
 mod units;
 mod webhooks;
 
-pub use openapi::{openapi, Endpoint, ENDPOINTS};
+pub use openapi::{endpoints, openapi, Endpoint};
 pub use refusals::{JsonRefusalAcceptor, JsonRefusalListener, JsonRefusals};
 
 use idempotency::{create, IdemKey, Replay};
@@ -169,18 +169,22 @@ impl FromRequestParts<AppState> for Auth {
             )
         })?;
         let principal = state.service.authenticate(token).await?;
-        // The role gate of the endpoint table, before any body is read; the service then checks
-        // the scope (which site, carrier, unit) of every object.
-        let path = parts.extensions.get::<MatchedPath>().map(|p| p.as_str().to_string());
-        let endpoint = path.as_deref().and_then(|path| {
-            ENDPOINTS.iter().find(|e| e.path == path && e.method == parts.method.as_str())
-        });
-        if let Some(e) = endpoint {
-            if !e.roles.contains(&principal.role.as_str()) {
+        // The role gate, before any body is read; fails closed: a route without a declaration
+        // is refused to every role. The service then checks the scope (which site, carrier,
+        // unit) of every object.
+        let endpoint = parts.extensions.get::<Endpoint>().copied();
+        match endpoint {
+            Some(e) if e.roles.contains(&principal.role) => {}
+            Some(e) => {
                 return Err(ApiError(service::Error::forbidden(&format!(
                     "call {} {}",
                     e.method, e.path
-                ))));
+                ))))
+            }
+            None => {
+                return Err(ApiError(service::Error::forbidden(
+                    "call an endpoint that declares no roles",
+                )))
             }
         }
         if !state.limiter.allow(&principal.token_id) {
@@ -266,22 +270,46 @@ fn page_of(q: &RawQuery) -> Result<crate::store::Page, ApiError> {
 type Res = Result<Response, ApiError>;
 type S = State<AppState>;
 
+/// A route: its declaration and its handler.
+pub struct Declared {
+    /// What the router, the role gate and the OpenAPI document know of it.
+    pub endpoint: Endpoint,
+    handler: axum::routing::MethodRouter<AppState>,
+}
+
+/// Pairs a declaration with its handler.
+fn declare(endpoint: Endpoint, handler: axum::routing::MethodRouter<AppState>) -> Declared {
+    Declared { endpoint, handler }
+}
+
+/// Every declared route of every resource: the only routes the router has under `/v1`.
+fn declared() -> Vec<Declared> {
+    [
+        audit::routes(),
+        carriers::routes(),
+        deliveries::routes(),
+        doors::routes(),
+        drivers::routes(),
+        grants::routes(),
+        issuers::routes(),
+        revocations::routes(),
+        sites::routes(),
+        tokens::routes(),
+        units::routes(),
+        webhooks::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// The whole router: `/v1`, `/healthz`, `/metrics`.
 pub fn router(state: AppState) -> Router {
-    let v1 = Router::new()
-        .route("/v1/openapi.json", get(|| async { axum::Json(openapi()) }))
-        .merge(audit::routes())
-        .merge(carriers::routes())
-        .merge(deliveries::routes())
-        .merge(doors::routes())
-        .merge(drivers::routes())
-        .merge(grants::routes())
-        .merge(issuers::routes())
-        .merge(revocations::routes())
-        .merge(sites::routes())
-        .merge(tokens::routes())
-        .merge(units::routes())
-        .merge(webhooks::routes());
+    let mut v1 = Router::new().route("/v1/openapi.json", get(|| async { axum::Json(openapi()) }));
+    for d in declared() {
+        // The declaration travels with the request: the role gate in `Auth` reads it.
+        v1 = v1.route(d.endpoint.path, d.handler.layer(axum::Extension(d.endpoint)));
+    }
     v1.route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async {
@@ -418,4 +446,48 @@ async fn metrics(State(state): S, headers: HeaderMap) -> Response {
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::routing::get;
+    use axum::Router;
+
+    use super::{AppState, Auth};
+    use crate::metrics::Metrics;
+    use crate::service::Service;
+    use crate::store::Store;
+
+    /// A route that reaches for a caller without a declaration is refused to every role, the
+    /// operator included: the gate fails closed.
+    #[tokio::test]
+    async fn a_route_without_a_declaration_is_refused() {
+        let dir = std::env::temp_dir().join(format!("porter-gate-{:x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::connect(&format!("sqlite://{}/p.db", dir.display())).await.unwrap();
+        let operator = Service::bootstrap_operator(&store, "t").await.unwrap().token;
+        let state = AppState::new(Service::new(store, Arc::new(Metrics::default())), 100);
+        let app: Router = Router::new()
+            .route("/v1/undeclared", get(|Auth(_): Auth| async { "reached" }))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/undeclared", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let auth = format!("Bearer {operator}");
+        let r = crate::client::request(
+            "GET",
+            &url,
+            &[("Authorization", &auth)],
+            b"",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        task.abort();
+        assert_eq!(r.status, 403, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["code"], "forbidden");
+    }
 }

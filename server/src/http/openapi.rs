@@ -1,10 +1,13 @@
-//! The endpoint table and the OpenAPI document built from it.
+//! The endpoint declaration and the OpenAPI document built from the declarations.
+
+use crate::service::Role;
 
 // ---------------------------------------------------------------------------------------------
 // The endpoints. Each names the roles that may call it (the authorisation matrix test reads
 // this table and checks every other role is refused).
 
-/// One endpoint of the API.
+/// One endpoint of the API: everything the router, the role gate and the OpenAPI document
+/// know about it, declared once beside its handler (see each resource module's `routes()`).
 #[derive(Clone, Copy, Debug)]
 pub struct Endpoint {
     /// HTTP method.
@@ -13,205 +16,122 @@ pub struct Endpoint {
     pub path: &'static str,
     /// What it does.
     pub summary: &'static str,
-    /// Roles allowed to call it (within their own scope).
-    pub roles: &'static [&'static str],
+    /// Roles allowed to call it (within their own scope). A route the gate finds no
+    /// declaration for is refused.
+    pub roles: &'static [Role],
+    /// The one success status it answers (200, or 201 for a creation).
+    pub success: u16,
+    /// Whether it reads a JSON body.
+    pub body: bool,
+    /// Whether it honours `Idempotency-Key`.
+    pub idempotent: bool,
+    /// Whether it is a list taking `limit` and `after`.
+    pub paged: bool,
 }
 
-macro_rules! ep {
-    ($m:literal, $p:literal, $s:literal, [$($r:literal),*]) => {
-        Endpoint { method: $m, path: $p, summary: $s, roles: &[$($r),*] }
-    };
+/// Every endpoint under `/v1`, from the declarations the router is built of.
+pub fn endpoints() -> Vec<Endpoint> {
+    super::declared().into_iter().map(|d| d.endpoint).collect()
 }
 
-/// Every endpoint under `/v1`.
-pub const ENDPOINTS: &[Endpoint] = &[
-    ep!(
-        "POST",
-        "/v1/tokens",
-        "Create an API token for a role within your scope",
-        ["operator", "manager", "carrier"]
-    ),
-    ep!(
-        "GET",
-        "/v1/tokens",
-        "List the API tokens within your scope (never their secrets)",
-        ["operator", "manager", "carrier"]
-    ),
-    ep!(
-        "POST",
-        "/v1/tokens/{token_id}/revoke",
-        "Revoke a token within your scope, or your own",
-        ["operator", "manager", "carrier", "driver", "resident", "device"]
-    ),
-    ep!("POST", "/v1/sites", "Create a site from its root public key", ["operator"]),
-    ep!("GET", "/v1/sites", "List sites", ["operator", "manager"]),
-    ep!(
-        "GET",
-        "/v1/sites/{site_id}",
-        "Read a site",
-        ["operator", "manager", "resident", "device", "carrier", "driver"]
-    ),
-    ep!("POST", "/v1/sites/{site_id}/doors", "Enrol a door (root-signed enrolment)", ["manager"]),
-    ep!("GET", "/v1/sites/{site_id}/doors", "List doors", ["manager"]),
-    ep!(
-        "POST",
-        "/v1/sites/{site_id}/issuers",
-        "Make an issuer key to be certified by the root",
-        ["manager"]
-    ),
-    ep!("GET", "/v1/sites/{site_id}/issuers", "List issuer keys", ["manager"]),
-    ep!(
-        "PUT",
-        "/v1/sites/{site_id}/issuers/{issuer_id}/certificate",
-        "Upload a root-signed issuer certificate",
-        ["manager"]
-    ),
-    ep!("POST", "/v1/carriers", "Create a carrier", ["operator"]),
-    ep!("GET", "/v1/carriers", "List carriers", ["operator", "manager", "carrier"]),
-    ep!(
-        "POST",
-        "/v1/sites/{site_id}/approvals",
-        "Approve a carrier at a site with limits",
-        ["manager"]
-    ),
-    ep!("GET", "/v1/sites/{site_id}/approvals", "List approvals", ["manager"]),
-    ep!(
-        "POST",
-        "/v1/sites/{site_id}/approvals/{approval_id}/withdraw",
-        "Withdraw an approval",
-        ["manager"]
-    ),
-    ep!(
-        "POST",
-        "/v1/drivers/challenges",
-        "Get a one-time challenge for a driver's phone to sign",
-        ["carrier"]
-    ),
-    ep!(
-        "POST",
-        "/v1/drivers",
-        "Register a driver's holder key, with the phone's signature over a challenge",
-        ["carrier"]
-    ),
-    ep!("GET", "/v1/drivers", "List drivers", ["carrier"]),
-    ep!("POST", "/v1/drivers/{driver_id}/revoke", "Retire a driver at every site", ["carrier"]),
-    ep!("POST", "/v1/sites/{site_id}/units", "Create a unit", ["manager"]),
-    ep!("GET", "/v1/sites/{site_id}/units", "List units", ["manager"]),
-    ep!("POST", "/v1/sites/{site_id}/units/{unit_id}/residents", "Add a resident", ["manager"]),
-    ep!(
-        "DELETE",
-        "/v1/residents/{resident_id}",
-        "Remove a resident (their tokens are revoked)",
-        ["manager"]
-    ),
-    ep!("GET", "/v1/me", "Read your resident profile", ["resident"]),
-    ep!("PUT", "/v1/me/opt-out", "Refuse or accept in-building delivery", ["resident"]),
-    ep!("GET", "/v1/me/notifications", "Read your notifications", ["resident"]),
-    ep!("POST", "/v1/deliveries", "Announce a delivery", ["carrier"]),
-    ep!(
-        "GET",
-        "/v1/deliveries",
-        "List deliveries (carrier: own; resident: own unit)",
-        ["carrier", "driver", "resident"]
-    ),
-    ep!(
-        "GET",
-        "/v1/deliveries/{delivery_id}",
-        "Read a delivery",
-        ["carrier", "driver", "resident", "manager"]
-    ),
-    ep!("POST", "/v1/deliveries/{delivery_id}/cancel", "Cancel a delivery", ["carrier"]),
-    ep!("POST", "/v1/deliveries/{delivery_id}/grants", "Ask for a grant at the door", ["driver"]),
-    ep!(
-        "POST",
-        "/v1/sites/{site_id}/revocations",
-        "Revoke an issuer, driver or grant",
-        ["manager"]
-    ),
-    ep!(
-        "GET",
-        "/v1/sites/{site_id}/revocations",
-        "The pending deny-list for `porter-root sign-state`",
-        ["manager"]
-    ),
-    ep!("POST", "/v1/sites/{site_id}/door-states", "Upload a root-signed door state", ["manager"]),
-    ep!(
-        "GET",
-        "/v1/sites/{site_id}/door-states/latest",
-        "The newest door state to carry to doors",
-        ["manager", "device", "carrier", "driver", "operator"]
-    ),
-    ep!("POST", "/v1/sites/{site_id}/webhooks", "Add a webhook endpoint", ["manager"]),
-    ep!("GET", "/v1/sites/{site_id}/alarms", "List alarms", ["manager"]),
-    ep!("GET", "/v1/sites/{site_id}/grants", "List grants issued at the site", ["manager"]),
-    ep!(
-        "GET",
-        "/v1/sites/{site_id}/entries",
-        "The access log: carrier, door, time",
-        ["manager", "resident", "operator"]
-    ),
-    ep!(
-        "GET",
-        "/v1/sites/{site_id}/policy",
-        "The delivery-access policy residents see",
-        ["manager", "resident", "operator"]
-    ),
-    ep!("POST", "/v1/receipts", "Upload a door's signed receipt", ["driver", "device"]),
-    ep!(
-        "POST",
-        "/v1/audit-batches",
-        "Upload a run of a door's log and its signed head",
-        ["driver", "device"]
-    ),
-];
-
-/// The OpenAPI 3.1 document, built from [`ENDPOINTS`].
+/// The OpenAPI 3.1 document, built from the declarations.
 pub fn openapi() -> serde_json::Value {
+    use serde_json::json;
+    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
     let mut paths = serde_json::Map::new();
-    for e in ENDPOINTS {
-        let params: Vec<serde_json::Value> = e
+    for e in endpoints() {
+        let mut params: Vec<serde_json::Value> = e
             .path
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| serde_json::json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
-        let mut op = serde_json::json!({
+        if e.paged {
+            params.push(json!({"name": "limit", "in": "query", "required": false,
+                "description": "Items per page, 1..=200 (default 50).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 200}}));
+            params.push(json!({"name": "after", "in": "query", "required": false,
+                "description": "The `next` cursor of the previous page.",
+                "schema": {"type": "string"}}));
+        }
+        if e.idempotent {
+            params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "Repeat a creation safely: same key, method, path and body get the first answer for 24 hours; another body gets 409.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200}}));
+        }
+        let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
+        let ok_description = if e.success == 201 { "Created" } else { "OK" };
+        let mut responses = serde_json::Map::new();
+        responses.insert(
+            e.success.to_string(),
+            json!({"description": ok_description, "content": {"application/json": {"schema": {"type": "object"}}}}),
+        );
+        for (status, what) in [
+            ("400", "Malformed request"),
+            ("401", "No valid API token"),
+            ("403", "The token's role may not call this"),
+            ("404", "No such object in your scope"),
+            ("409", "Conflict with the current state"),
+            ("422", "A rule refused the request"),
+            ("429", "Rate limited"),
+            ("503", "The server or its database failed; retry"),
+        ] {
+            responses.insert(status.into(), json!({"description": what, "content": error}));
+        }
+        let mut op = json!({
+            "operationId": operation_id(&e),
             "summary": e.summary,
-            "description": format!("Roles: {}.", e.roles.join(", ")),
+            "description": format!("Roles: {}.", roles.join(", ")),
             "security": [{"bearer": []}],
             "parameters": params,
-            "responses": {
-                "200": {"description": "OK"},
-                "201": {"description": "Created"},
-                "4XX": {"description": "Refused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            },
+            "responses": responses,
         });
-        if e.method == "POST" || e.method == "PUT" {
-            let mut media = serde_json::json!({"schema": {"type": "object"}});
+        if e.body {
+            let mut media = json!({"schema": {"type": "object"}});
             if let Some(example) = example_body(e.method, e.path) {
                 media["example"] = example;
             }
-            op["requestBody"] = serde_json::json!({"content": {"application/json": media}});
-            if let Some(params) = op["parameters"].as_array_mut() {
-                params.push(serde_json::json!({
-                    "name": "Idempotency-Key", "in": "header", "required": false,
-                    "schema": {"type": "string"},
-                }));
-            }
+            op["requestBody"] = json!({"required": true, "content": {"application/json": media}});
         }
-        let entry = paths.entry(e.path.to_string()).or_insert_with(|| serde_json::json!({}));
+        let entry = paths.entry(e.path.to_string()).or_insert_with(|| json!({}));
         entry[e.method.to_lowercase()] = op;
     }
-    serde_json::json!({
+    paths.insert("/healthz".into(), json!({"get": {
+        "operationId": "healthz", "summary": "Whether the server and its database answer",
+        "security": [], "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "503": {"description": "The database does not answer", "content": error}}}}));
+    paths.insert(
+        "/metrics".into(),
+        json!({"get": {
+        "operationId": "metrics", "summary": "Prometheus text; needs the configured metrics token",
+        "security": [{"bearer": []}], "responses": {
+            "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "401": {"description": "Wrong or missing metrics token", "content": error},
+            "403": {"description": "No metrics token configured", "content": error}}}}),
+    );
+    json!({
         "openapi": "3.1.0",
         "info": {"title": "Porter server", "version": env!("CARGO_PKG_VERSION")},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {"Error": {"type": "object", "required": ["code", "message"], "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"}}}},
+                "code": {"type": "string", "description": "A stable snake_case code"},
+                "message": {"type": "string", "description": "What went wrong and what to do"}}}},
         },
     })
+}
+
+/// A unique operation id: method and path words, snake_case.
+fn operation_id(e: &Endpoint) -> String {
+    let words: Vec<String> = e
+        .path
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != "v1")
+        .map(|s| s.trim_start_matches('{').trim_end_matches('}').replace('-', "_"))
+        .collect();
+    format!("{}_{}", e.method.to_lowercase(), words.join("_"))
 }
 
 /// An example request body per creating endpoint, for the OpenAPI document.
@@ -225,10 +145,10 @@ fn example_body(method: &str, path: &str) -> Option<serde_json::Value> {
             json!({"name": "12 Rue Exemple", "site_number": 12345, "root_key": "<64 hex>", "zone": "CET-1CEST,M3.5.0,M10.5.0/3"})
         }
         ("POST", "/v1/sites/{site_id}/doors") => {
-            json!({"name": "street door", "enrolment": "<hex from porter-root enroll-device>"})
+            json!({"name": "street door", "enrolment": "<hex from porter root enroll-device>"})
         }
         ("PUT", "/v1/sites/{site_id}/issuers/{issuer_id}/certificate") => {
-            json!({"certificate": "<hex from porter-root certify-issuer>"})
+            json!({"certificate": "<hex from porter root certify-issuer>"})
         }
         ("POST", "/v1/carriers") => json!({"name": "Rapid Parcel"}),
         ("POST", "/v1/sites/{site_id}/approvals") => {
@@ -250,7 +170,7 @@ fn example_body(method: &str, path: &str) -> Option<serde_json::Value> {
         }
         ("POST", "/v1/sites/{site_id}/revocations") => json!({"kind": "driver", "id": "drv_…"}),
         ("POST", "/v1/sites/{site_id}/door-states") => {
-            json!({"state": "<hex from porter-root sign-state>"})
+            json!({"state": "<hex from porter root sign-state>"})
         }
         ("POST", "/v1/sites/{site_id}/webhooks") => {
             json!({"url": "http://resident-app.internal:8080/porter"})

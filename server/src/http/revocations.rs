@@ -3,17 +3,67 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 
-use super::{create, err, ok, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{create, declare, err, ok, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S};
 use crate::service::Kind;
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sites/{site_id}/revocations", post(revoke).get(list_revocations))
-        .route("/v1/sites/{site_id}/door-states", post(upload_state))
-        .route("/v1/sites/{site_id}/door-states/latest", get(latest_state))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/revocations",
+                summary: "Revoke an issuer, driver or grant",
+                roles: &[Role::Manager],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(revoke),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/revocations",
+                summary: "The pending deny-list for `porter root sign-state`",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            get(list_revocations),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/door-states",
+                summary: "Upload a root-signed door state",
+                roles: &[Role::Manager],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(upload_state),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/door-states/latest",
+                summary: "The newest door state to carry to doors",
+                roles: &[Role::Manager, Role::Device, Role::Carrier, Role::Driver, Role::Operator],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            get(latest_state),
+        ),
+    ]
 }
 
 async fn revoke(

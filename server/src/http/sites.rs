@@ -3,16 +3,75 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 
-use super::{create, ok, page_of, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{
+    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
+};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sites", post(create_site).get(list_sites))
-        .route("/v1/sites/{site_id}", get(get_site))
-        .route("/v1/sites/{site_id}/policy", get(policy))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites",
+                summary: "Create a site from its root public key",
+                roles: &[Role::Operator],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(create_site),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites",
+                summary: "List sites",
+                roles: &[Role::Operator, Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_sites),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}",
+                summary: "Read a site",
+                roles: &[
+                    Role::Operator,
+                    Role::Manager,
+                    Role::Resident,
+                    Role::Device,
+                    Role::Carrier,
+                    Role::Driver,
+                ],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            get(get_site),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/policy",
+                summary: "The delivery-access policy residents see",
+                roles: &[Role::Manager, Role::Resident, Role::Operator],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            get(policy),
+        ),
+    ]
 }
 
 async fn create_site(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {

@@ -3,19 +3,109 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
-use axum::Router;
 
-use super::{create, ok, page_of, parse_json, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{
+    create, declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res,
+    S,
+};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sites/{site_id}/units", post(create_unit).get(list_units))
-        .route("/v1/sites/{site_id}/units/{unit_id}/residents", post(add_resident))
-        .route("/v1/residents/{resident_id}", delete(remove_resident))
-        .route("/v1/me", get(me))
-        .route("/v1/me/opt-out", put(opt_out))
-        .route("/v1/me/notifications", get(notifications))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/units",
+                summary: "Create a unit",
+                roles: &[Role::Manager],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(create_unit),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/units",
+                summary: "List units",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_units),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/sites/{site_id}/units/{unit_id}/residents",
+                summary: "Add a resident",
+                roles: &[Role::Manager],
+                success: 201,
+                body: true,
+                idempotent: true,
+                paged: false,
+            },
+            post(add_resident),
+        ),
+        declare(
+            Endpoint {
+                method: "DELETE",
+                path: "/v1/residents/{resident_id}",
+                summary:
+                    "Remove a resident (their tokens are revoked, their notifications deleted)",
+                roles: &[Role::Manager],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            delete(remove_resident),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/me",
+                summary: "Read your resident profile",
+                roles: &[Role::Resident],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            get(me),
+        ),
+        declare(
+            Endpoint {
+                method: "PUT",
+                path: "/v1/me/opt-out",
+                summary: "Refuse or accept in-building delivery",
+                roles: &[Role::Resident],
+                success: 200,
+                body: true,
+                idempotent: false,
+                paged: false,
+            },
+            put(opt_out),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/me/notifications",
+                summary: "Read your notifications",
+                roles: &[Role::Resident],
+                success: 200,
+                body: false,
+                idempotent: false,
+                paged: true,
+            },
+            get(notifications),
+        ),
+    ]
 }
 
 async fn create_unit(

@@ -2,13 +2,25 @@
 
 use axum::extract::{Path, State};
 use axum::routing::post;
-use axum::Router;
 
-use super::{create, AppState, Auth, Body, IdemKey, Replay, Res, S};
+use super::{create, declare, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S};
+use crate::service::Role;
 
-/// This resource's routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/v1/sites/{site_id}/webhooks", post(add_webhook))
+/// This resource's routes, each declared once: path, method, handler, roles, contract.
+pub(super) fn routes() -> Vec<Declared> {
+    vec![declare(
+        Endpoint {
+            method: "POST",
+            path: "/v1/sites/{site_id}/webhooks",
+            summary: "Add a webhook endpoint",
+            roles: &[Role::Manager],
+            success: 201,
+            body: true,
+            idempotent: true,
+            paged: false,
+        },
+        post(add_webhook),
+    )]
 }
 
 async fn add_webhook(

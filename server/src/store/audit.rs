@@ -1,9 +1,11 @@
 //! Audit chains, records, admissions and alarms.
 
-use super::{i, os, s, Page, Result, Store, Tx};
+use sqlx::Row;
+
+use super::{i, s, Page, Result, Store, Tx};
 
 /// Where the server stands in a door's log.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ChainRow {
     /// Next expected sequence.
     pub next_sequence: i64,
@@ -12,7 +14,7 @@ pub struct ChainRow {
 }
 
 /// An alarm.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AlarmRow {
     /// Public id.
     pub id: String,
@@ -29,7 +31,7 @@ pub struct AlarmRow {
 }
 
 /// An admission the server learnt of.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AdmissionRow {
     /// Door id.
     pub door_id: String,
@@ -46,15 +48,12 @@ pub struct AdmissionRow {
 impl Store {
     /// Where the server stands in a door's log.
     pub async fn chain(&self, door_id: &str) -> Result<Option<ChainRow>> {
-        let row =
-            sqlx::query("SELECT next_sequence, previous FROM audit_chains WHERE door_id = $1")
-                .bind(door_id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|r| {
-            Ok(ChainRow { next_sequence: i(&r, "next_sequence")?, previous: s(&r, "previous")? })
-        })
-        .transpose()
+        one!(
+            &self.pool,
+            ChainRow,
+            "SELECT next_sequence, previous FROM audit_chains WHERE door_id = $1",
+            door_id.to_string()
+        )
     }
 
     /// A stored record's bytes and chain hash.
@@ -172,28 +171,17 @@ impl Store {
             Some((door, seq)) => (door, seq.parse::<i64>().unwrap_or(i64::MAX)),
             None => (page.after.as_str(), -1),
         };
-        let rows = sqlx::query(
+        all!(
+            &self.pool,
+            AdmissionRow,
             "SELECT door_id, sequence, grant_id, carrier_id, at FROM admissions
              WHERE site_id = $1 AND (door_id > $2 OR (door_id = $2 AND sequence > $3))
              ORDER BY door_id, sequence LIMIT $4",
+            site_id.to_string(),
+            after_door.to_string(),
+            after_seq,
+            page.limit
         )
-        .bind(site_id.to_string())
-        .bind(after_door.to_string())
-        .bind(after_seq)
-        .bind(page.limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AdmissionRow {
-                    door_id: s(r, "door_id")?,
-                    sequence: i(r, "sequence")?,
-                    grant_id: os(r, "grant_id")?,
-                    carrier_id: os(r, "carrier_id")?,
-                    at: i(r, "at")?,
-                })
-            })
-            .collect()
     }
 
     /// Raises an alarm inside a transaction.
@@ -214,25 +202,14 @@ impl Store {
 
     /// A page of a site's alarms.
     pub async fn alarms(&self, site_id: &str, page: &Page) -> Result<Vec<AlarmRow>> {
-        let rows =
-            sqlx::query("SELECT * FROM alarms WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3")
-                .bind(site_id.to_string())
-                .bind(page.after.clone())
-                .bind(page.limit)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AlarmRow {
-                    id: s(r, "id")?,
-                    site_id: s(r, "site_id")?,
-                    door_id: os(r, "door_id")?,
-                    kind: s(r, "kind")?,
-                    detail: s(r, "detail")?,
-                    created_at: i(r, "created_at")?,
-                })
-            })
-            .collect()
+        all!(
+            &self.pool,
+            AlarmRow,
+            "SELECT * FROM alarms WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            site_id.to_string(),
+            page.after.clone(),
+            page.limit
+        )
     }
 }
 
@@ -289,7 +266,7 @@ impl Store {
                 .bind(seq)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|r| os(&r, "grant_id")).transpose()?.flatten())
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("grant_id")).transpose()?.flatten())
     }
 
     /// Who brought a door's record, if recorded.
@@ -303,7 +280,7 @@ impl Store {
         .bind(seq)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| os(&r, "uploaded_by")).transpose()?.flatten())
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("uploaded_by")).transpose()?.flatten())
     }
 
     /// The admissions at a door already matched to `grant_id`: (sequence, record hex).

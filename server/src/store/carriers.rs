@@ -1,11 +1,9 @@
 //! Carriers and approvals.
 
-use sqlx::any::AnyRow;
-
-use super::{i, oi, s, Page, Result, Store};
+use super::{Page, Result, Store};
 
 /// A carrier organisation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CarrierRow {
     /// Public id.
     pub id: String,
@@ -15,12 +13,8 @@ pub struct CarrierRow {
     pub created_at: i64,
 }
 
-fn carrier(row: &AnyRow) -> Result<CarrierRow> {
-    Ok(CarrierRow { id: s(row, "id")?, name: s(row, "name")?, created_at: i(row, "created_at")? })
-}
-
 /// A carrier's approval at a site.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ApprovalRow {
     /// Public id.
     pub id: String,
@@ -42,20 +36,6 @@ pub struct ApprovalRow {
     pub created_at: i64,
 }
 
-fn approval(row: &AnyRow) -> Result<ApprovalRow> {
-    Ok(ApprovalRow {
-        id: s(row, "id")?,
-        site_id: s(row, "site_id")?,
-        carrier_id: s(row, "carrier_id")?,
-        issuer_id: s(row, "issuer_id")?,
-        doors: s(row, "doors")?,
-        max_uses: i(row, "max_uses")?,
-        max_lifetime_minutes: i(row, "max_lifetime_minutes")?,
-        revoked_at: oi(row, "revoked_at")?,
-        created_at: i(row, "created_at")?,
-    })
-}
-
 impl Store {
     /// Inserts a carrier.
     pub async fn insert_carrier(&self, r: &CarrierRow) -> Result<()> {
@@ -71,14 +51,14 @@ impl Store {
 
     /// A carrier by id.
     pub async fn carrier(&self, id: &str) -> Result<Option<CarrierRow>> {
-        one!(&self.pool, carrier, "SELECT * FROM carriers WHERE id = $1", id.to_string())
+        one!(&self.pool, CarrierRow, "SELECT * FROM carriers WHERE id = $1", id.to_string())
     }
 
     /// A page of carriers, all or only `only`.
     pub async fn carriers(&self, only: Option<&str>, page: &Page) -> Result<Vec<CarrierRow>> {
         all!(
             &self.pool,
-            carrier,
+            CarrierRow,
             "SELECT * FROM carriers WHERE ($1 = '' OR id = $1) AND id > $2 ORDER BY id LIMIT $3",
             only.unwrap_or("").to_string(),
             page.after.clone(),
@@ -108,7 +88,7 @@ impl Store {
     pub async fn approval(&self, site_id: &str, carrier_id: &str) -> Result<Option<ApprovalRow>> {
         one!(
             &self.pool,
-            approval,
+            ApprovalRow,
             "SELECT * FROM approvals WHERE site_id = $1 AND carrier_id = $2",
             site_id.to_string(),
             carrier_id.to_string()
@@ -119,7 +99,7 @@ impl Store {
     pub async fn approvals(&self, site_id: &str, page: &Page) -> Result<Vec<ApprovalRow>> {
         all!(
             &self.pool,
-            approval,
+            ApprovalRow,
             "SELECT * FROM approvals WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),
             page.after.clone(),

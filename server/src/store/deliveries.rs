@@ -1,11 +1,9 @@
 //! Deliveries.
 
-use sqlx::any::AnyRow;
-
-use super::{i, oi, s, Page, Result, Store, Tx};
+use super::{Page, Result, Store, Tx};
 
 /// A delivery announced by a carrier.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DeliveryRow {
     /// Public id.
     pub id: String,
@@ -33,23 +31,6 @@ pub struct DeliveryRow {
     pub created_at: i64,
 }
 
-fn delivery(row: &AnyRow) -> Result<DeliveryRow> {
-    Ok(DeliveryRow {
-        id: s(row, "id")?,
-        site_id: s(row, "site_id")?,
-        carrier_id: s(row, "carrier_id")?,
-        unit_id: s(row, "unit_id")?,
-        tracking_salt: s(row, "tracking_salt")?,
-        package: s(row, "package")?,
-        window_start: i(row, "window_start")?,
-        window_end: i(row, "window_end")?,
-        status: s(row, "status")?,
-        entered_at: oi(row, "entered_at")?,
-        grants_issued: i(row, "grants_issued")?,
-        created_at: i(row, "created_at")?,
-    })
-}
-
 impl Store {
     /// Inserts a delivery (in the transaction that also queues its notifications).
     pub async fn insert_delivery(tx: &mut Tx, r: &DeliveryRow) -> Result<()> {
@@ -73,7 +54,7 @@ impl Store {
 
     /// A delivery by id.
     pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>> {
-        one!(&self.pool, delivery, "SELECT * FROM deliveries WHERE id = $1", id.to_string())
+        one!(&self.pool, DeliveryRow, "SELECT * FROM deliveries WHERE id = $1", id.to_string())
     }
 
     /// A page of deliveries of a carrier (`by_carrier`) or to a unit.
@@ -85,7 +66,7 @@ impl Store {
     ) -> Result<Vec<DeliveryRow>> {
         all!(
             &self.pool,
-            delivery,
+            DeliveryRow,
             "SELECT * FROM deliveries WHERE ($1 = '' OR carrier_id = $1) AND ($2 = '' OR unit_id = $2)
              AND id > $3 ORDER BY id LIMIT $4",
             carrier_id.unwrap_or("").to_string(),

@@ -1,11 +1,9 @@
 //! Doors.
 
-use sqlx::any::AnyRow;
-
-use super::{i, s, Page, Result, Store};
+use super::{Page, Result, Store};
 
 /// An enrolled door.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DoorRow {
     /// Public id.
     pub id: String,
@@ -21,18 +19,6 @@ pub struct DoorRow {
     pub enrolment: String,
     /// Creation time.
     pub created_at: i64,
-}
-
-fn door(row: &AnyRow) -> Result<DoorRow> {
-    Ok(DoorRow {
-        id: s(row, "id")?,
-        site_id: s(row, "site_id")?,
-        door_number: i(row, "door_number")?,
-        name: s(row, "name")?,
-        device_key: s(row, "device_key")?,
-        enrolment: s(row, "enrolment")?,
-        created_at: i(row, "created_at")?,
-    })
 }
 
 impl Store {
@@ -55,14 +41,14 @@ impl Store {
 
     /// A door by id.
     pub async fn door(&self, id: &str) -> Result<Option<DoorRow>> {
-        one!(&self.pool, door, "SELECT * FROM doors WHERE id = $1", id.to_string())
+        one!(&self.pool, DoorRow, "SELECT * FROM doors WHERE id = $1", id.to_string())
     }
 
     /// A door by site and number.
     pub async fn door_by_number(&self, site_id: &str, number: i64) -> Result<Option<DoorRow>> {
         one!(
             &self.pool,
-            door,
+            DoorRow,
             "SELECT * FROM doors WHERE site_id = $1 AND door_number = $2",
             site_id.to_string(),
             number
@@ -73,7 +59,7 @@ impl Store {
     pub async fn doors(&self, site_id: &str, page: &Page) -> Result<Vec<DoorRow>> {
         all!(
             &self.pool,
-            door,
+            DoorRow,
             "SELECT * FROM doors WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),
             page.after.clone(),

@@ -1,11 +1,9 @@
 //! Drivers.
 
-use sqlx::any::AnyRow;
-
-use super::{i, oi, s, Page, Result, Store};
+use super::{s, Page, Result, Store};
 
 /// A driver of a carrier.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DriverRow {
     /// Public id.
     pub id: String,
@@ -19,17 +17,6 @@ pub struct DriverRow {
     pub revoked_at: Option<i64>,
     /// Creation time.
     pub created_at: i64,
-}
-
-fn driver(row: &AnyRow) -> Result<DriverRow> {
-    Ok(DriverRow {
-        id: s(row, "id")?,
-        carrier_id: s(row, "carrier_id")?,
-        holder_key: s(row, "holder_key")?,
-        label: s(row, "label")?,
-        revoked_at: oi(row, "revoked_at")?,
-        created_at: i(row, "created_at")?,
-    })
 }
 
 impl Store {
@@ -50,14 +37,14 @@ impl Store {
 
     /// A driver by id.
     pub async fn driver(&self, id: &str) -> Result<Option<DriverRow>> {
-        one!(&self.pool, driver, "SELECT * FROM drivers WHERE id = $1", id.to_string())
+        one!(&self.pool, DriverRow, "SELECT * FROM drivers WHERE id = $1", id.to_string())
     }
 
     /// A page of a carrier's drivers.
     pub async fn drivers(&self, carrier_id: &str, page: &Page) -> Result<Vec<DriverRow>> {
         all!(
             &self.pool,
-            driver,
+            DriverRow,
             "SELECT * FROM drivers WHERE carrier_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             carrier_id.to_string(),
             page.after.clone(),

@@ -1,11 +1,9 @@
 //! Issued grants.
 
-use sqlx::any::AnyRow;
-
-use super::{i, oi, s, Page, Result, Store, Tx};
+use super::{Page, Result, Store, Tx};
 
 /// An issued grant.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct GrantRow {
     /// Public id.
     pub id: String,
@@ -39,26 +37,6 @@ pub struct GrantRow {
     pub issued_at: i64,
 }
 
-fn grant(row: &AnyRow) -> Result<GrantRow> {
-    Ok(GrantRow {
-        id: s(row, "id")?,
-        site_id: s(row, "site_id")?,
-        delivery_id: s(row, "delivery_id")?,
-        driver_id: s(row, "driver_id")?,
-        carrier_id: s(row, "carrier_id")?,
-        issuer_id: s(row, "issuer_id")?,
-        issuer_key_id: s(row, "issuer_key_id")?,
-        serial: i(row, "serial")?,
-        uses: i(row, "uses")?,
-        doors: s(row, "doors")?,
-        not_before: i(row, "not_before")?,
-        not_after: i(row, "not_after")?,
-        grant_bytes: s(row, "grant_bytes")?,
-        revoked_at: oi(row, "revoked_at")?,
-        issued_at: i(row, "issued_at")?,
-    })
-}
-
 impl Store {
     /// Inserts a grant.
     pub async fn insert_grant(tx: &mut Tx, r: &GrantRow) -> Result<()> {
@@ -87,7 +65,7 @@ impl Store {
 
     /// A grant by id.
     pub async fn grant(&self, id: &str) -> Result<Option<GrantRow>> {
-        one!(&self.pool, grant, "SELECT * FROM grants WHERE id = $1", id.to_string())
+        one!(&self.pool, GrantRow, "SELECT * FROM grants WHERE id = $1", id.to_string())
     }
 
     /// The grant an admission names: its issuer key id and first serial at the site.
@@ -99,7 +77,7 @@ impl Store {
     ) -> Result<Option<GrantRow>> {
         one!(
             &self.pool,
-            grant,
+            GrantRow,
             "SELECT * FROM grants WHERE site_id = $1 AND issuer_key_id = $2 AND serial = $3",
             site_id.to_string(),
             issuer_key_id.to_string(),
@@ -111,7 +89,7 @@ impl Store {
     pub async fn grants_of_site(&self, site_id: &str, page: &Page) -> Result<Vec<GrantRow>> {
         all!(
             &self.pool,
-            grant,
+            GrantRow,
             "SELECT * FROM grants WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),
             page.after.clone(),
@@ -123,7 +101,7 @@ impl Store {
     pub async fn grants_of_delivery(&self, delivery_id: &str) -> Result<Vec<GrantRow>> {
         all!(
             &self.pool,
-            grant,
+            GrantRow,
             "SELECT * FROM grants WHERE delivery_id = $1 ORDER BY id",
             delivery_id.to_string()
         )
@@ -131,6 +109,6 @@ impl Store {
 
     /// Every grant serial range of an issuer (for tests and audits).
     pub async fn all_grants(&self) -> Result<Vec<GrantRow>> {
-        all!(&self.pool, grant, "SELECT * FROM grants ORDER BY id")
+        all!(&self.pool, GrantRow, "SELECT * FROM grants ORDER BY id")
     }
 }

@@ -1,11 +1,9 @@
 //! Issuer keys and their serial counters.
 
-use sqlx::any::AnyRow;
-
-use super::{i, oi, os, s, Page, Result, Store, Tx};
+use super::{i, Page, Result, Store, Tx};
 
 /// An issuer key of a site.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct IssuerRow {
     /// Public id.
     pub id: String,
@@ -33,23 +31,6 @@ pub struct IssuerRow {
     pub created_at: i64,
 }
 
-fn issuer(row: &AnyRow) -> Result<IssuerRow> {
-    Ok(IssuerRow {
-        id: s(row, "id")?,
-        site_id: s(row, "site_id")?,
-        public_key: s(row, "public_key")?,
-        key_id: s(row, "key_id")?,
-        secret_seed: s(row, "secret_seed")?,
-        certificate: os(row, "certificate")?,
-        epoch: oi(row, "epoch")?,
-        not_before: oi(row, "not_before")?,
-        not_after: oi(row, "not_after")?,
-        next_serial: i(row, "next_serial")?,
-        revoked_at: oi(row, "revoked_at")?,
-        created_at: i(row, "created_at")?,
-    })
-}
-
 impl Store {
     /// Inserts an issuer key.
     pub async fn insert_issuer(&self, r: &IssuerRow) -> Result<()> {
@@ -70,14 +51,14 @@ impl Store {
 
     /// An issuer by id.
     pub async fn issuer(&self, id: &str) -> Result<Option<IssuerRow>> {
-        one!(&self.pool, issuer, "SELECT * FROM issuers WHERE id = $1", id.to_string())
+        one!(&self.pool, IssuerRow, "SELECT * FROM issuers WHERE id = $1", id.to_string())
     }
 
     /// A page of a site's issuers.
     pub async fn issuers(&self, site_id: &str, page: &Page) -> Result<Vec<IssuerRow>> {
         all!(
             &self.pool,
-            issuer,
+            IssuerRow,
             "SELECT * FROM issuers WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),
             page.after.clone(),

@@ -152,12 +152,6 @@ pub(crate) fn s(row: &AnyRow, col: &str) -> Result<String> {
 pub(crate) fn i(row: &AnyRow, col: &str) -> Result<i64> {
     row.try_get::<i64, _>(col)
 }
-pub(crate) fn os(row: &AnyRow, col: &str) -> Result<Option<String>> {
-    row.try_get::<Option<String>, _>(col)
-}
-pub(crate) fn oi(row: &AnyRow, col: &str) -> Result<Option<i64>> {
-    row.try_get::<Option<i64>, _>(col)
-}
 
 /// A page request: rows with ids after `after`, at most `limit` of them.
 #[derive(Clone, Debug)]
@@ -171,16 +165,16 @@ pub struct Page {
 // ---------------------------------------------------------------------------------------------
 // Queries. Reads take the pool or a transaction; writes that must be atomic take a transaction.
 
+/// One row of type `$row` (mapped by its `sqlx::FromRow`), or None.
 macro_rules! one {
-    ($ex:expr, $map:ident, $sql:expr $(, $arg:expr)*) => {{
-        let row = sqlx::query($sql)$(.bind($arg))*.fetch_optional($ex).await?;
-        row.as_ref().map($map).transpose()
+    ($ex:expr, $row:ty, $sql:expr $(, $arg:expr)*) => {{
+        sqlx::query_as::<_, $row>($sql)$(.bind($arg))*.fetch_optional($ex).await
     }};
 }
+/// Every row of type `$row` (mapped by its `sqlx::FromRow`).
 macro_rules! all {
-    ($ex:expr, $map:ident, $sql:expr $(, $arg:expr)*) => {{
-        let rows = sqlx::query($sql)$(.bind($arg))*.fetch_all($ex).await?;
-        rows.iter().map($map).collect::<Result<Vec<_>>>()
+    ($ex:expr, $row:ty, $sql:expr $(, $arg:expr)*) => {{
+        sqlx::query_as::<_, $row>($sql)$(.bind($arg))*.fetch_all($ex).await
     }};
 }
 macro_rules! exec {

@@ -1,11 +1,9 @@
 //! Revocations and root-signed door states.
 
-use sqlx::any::AnyRow;
-
-use super::{i, oi, s, Result, Store};
+use super::{i, Result, Store};
 
 /// A revocation the next door state must carry.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RevocationRow {
     /// Public id.
     pub id: String,
@@ -25,21 +23,8 @@ pub struct RevocationRow {
     pub created_at: i64,
 }
 
-fn revocation(row: &AnyRow) -> Result<RevocationRow> {
-    Ok(RevocationRow {
-        id: s(row, "id")?,
-        site_id: s(row, "site_id")?,
-        kind: s(row, "kind")?,
-        target_id: s(row, "target_id")?,
-        subject: s(row, "subject")?,
-        until: i(row, "until")?,
-        epoch: oi(row, "epoch")?,
-        created_at: i(row, "created_at")?,
-    })
-}
-
 /// A root-signed door state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DoorStateRow {
     /// Site id.
     pub site_id: String,
@@ -53,17 +38,6 @@ pub struct DoorStateRow {
     pub grant_fence: i64,
     /// Certificate epoch fence.
     pub cert_epoch_fence: i64,
-}
-
-fn door_state(row: &AnyRow) -> Result<DoorStateRow> {
-    Ok(DoorStateRow {
-        site_id: s(row, "site_id")?,
-        sequence: i(row, "sequence")?,
-        state: s(row, "state")?,
-        issued_at: i(row, "issued_at")?,
-        grant_fence: i(row, "grant_fence")?,
-        cert_epoch_fence: i(row, "cert_epoch_fence")?,
-    })
 }
 
 impl Store {
@@ -118,7 +92,7 @@ impl Store {
     pub async fn revocations(&self, site_id: &str) -> Result<Vec<RevocationRow>> {
         all!(
             &self.pool,
-            revocation,
+            RevocationRow,
             "SELECT * FROM revocations WHERE site_id = $1 ORDER BY id",
             site_id.to_string()
         )
@@ -145,7 +119,7 @@ impl Store {
     pub async fn latest_door_state(&self, site_id: &str) -> Result<Option<DoorStateRow>> {
         one!(
             &self.pool,
-            door_state,
+            DoorStateRow,
             "SELECT * FROM door_states WHERE site_id = $1 ORDER BY sequence DESC LIMIT 1",
             site_id.to_string()
         )

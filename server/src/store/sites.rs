@@ -1,11 +1,9 @@
 //! Sites.
 
-use sqlx::any::AnyRow;
-
-use super::{i, s, Page, Result, Store};
+use super::{Page, Result, Store};
 
 /// A building.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SiteRow {
     /// Public id.
     pub id: String,
@@ -19,17 +17,6 @@ pub struct SiteRow {
     pub zone: String,
     /// Creation time.
     pub created_at: i64,
-}
-
-fn site(row: &AnyRow) -> Result<SiteRow> {
-    Ok(SiteRow {
-        id: s(row, "id")?,
-        site_number: i(row, "site_number")?,
-        name: s(row, "name")?,
-        root_key: s(row, "root_key")?,
-        zone: s(row, "zone")?,
-        created_at: i(row, "created_at")?,
-    })
 }
 
 impl Store {
@@ -51,7 +38,7 @@ impl Store {
 
     /// A site by id.
     pub async fn site(&self, id: &str) -> Result<Option<SiteRow>> {
-        one!(&self.pool, site, "SELECT * FROM sites WHERE id = $1", id.to_string())
+        one!(&self.pool, SiteRow, "SELECT * FROM sites WHERE id = $1", id.to_string())
     }
 
     /// A page of sites, all or only `only`.
@@ -59,7 +46,7 @@ impl Store {
         match only {
             Some(id) => all!(
                 &self.pool,
-                site,
+                SiteRow,
                 "SELECT * FROM sites WHERE id = $1 AND id > $2 ORDER BY id LIMIT $3",
                 id.to_string(),
                 page.after.clone(),
@@ -67,7 +54,7 @@ impl Store {
             ),
             None => all!(
                 &self.pool,
-                site,
+                SiteRow,
                 "SELECT * FROM sites WHERE id > $1 ORDER BY id LIMIT $2",
                 page.after.clone(),
                 page.limit

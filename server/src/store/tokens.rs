@@ -1,11 +1,9 @@
 //! API tokens (stored as hashes) and idempotency records.
 
-use sqlx::any::AnyRow;
-
-use super::{i, oi, os, s, Page, Result, Store, Tx};
+use super::{Page, Result, Store, Tx};
 
 /// An API token (the secret itself is never stored, only its hash).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, sqlx::FromRow)]
 pub struct TokenRow {
     /// SHA-256 of the token, hex.
     pub hash: String,
@@ -37,25 +35,6 @@ pub struct TokenRow {
     pub created_by: Option<String>,
 }
 
-fn token(row: &AnyRow) -> Result<TokenRow> {
-    Ok(TokenRow {
-        hash: s(row, "hash")?,
-        id: s(row, "id")?,
-        role: s(row, "role")?,
-        site_id: os(row, "site_id")?,
-        carrier_id: os(row, "carrier_id")?,
-        driver_id: os(row, "driver_id")?,
-        unit_id: os(row, "unit_id")?,
-        resident_id: os(row, "resident_id")?,
-        door_id: os(row, "door_id")?,
-        label: s(row, "label")?,
-        created_at: i(row, "created_at")?,
-        expires_at: oi(row, "expires_at")?,
-        revoked_at: oi(row, "revoked_at")?,
-        created_by: os(row, "created_by")?,
-    })
-}
-
 /// What holds an idempotency key.
 #[derive(Clone, Debug)]
 pub enum Reservation {
@@ -66,7 +45,7 @@ pub enum Reservation {
 }
 
 /// A stored idempotent response.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct IdemRow {
     /// SHA-256 of the request's method, path and body: what the key is bound to.
     pub request_hash: String,
@@ -106,7 +85,7 @@ impl Store {
     pub async fn token_by_hash(&self, hash: &str, now: i64) -> Result<Option<TokenRow>> {
         one!(
             &self.pool,
-            token,
+            TokenRow,
             "SELECT * FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL
              AND (expires_at IS NULL OR expires_at > $2)",
             hash.to_string(),
@@ -116,21 +95,13 @@ impl Store {
 
     /// A stored response for (token, key), or a reservation in flight (status 0).
     pub async fn idempotent(&self, token_id: &str, key: &str) -> Result<Option<IdemRow>> {
-        let row = sqlx::query(
+        one!(
+            &self.pool,
+            IdemRow,
             "SELECT request_hash, status, body FROM idempotency WHERE token_id = $1 AND idem_key = $2",
+            token_id.to_string(),
+            key.to_string()
         )
-        .bind(token_id.to_string())
-        .bind(key.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(IdemRow {
-                request_hash: s(&r, "request_hash")?,
-                status: i(&r, "status")?,
-                body: s(&r, "body")?,
-            })
-        })
-        .transpose()
     }
 
     /// Forgets (token, key) if its answer is older than `ttl` seconds, or if it is a
@@ -267,7 +238,7 @@ impl Store {
         match scope {
             TokenScope::Operator => all!(
                 &self.pool,
-                token,
+                TokenRow,
                 "SELECT * FROM api_tokens WHERE role IN ('manager', 'carrier') AND id > $1
                  ORDER BY id LIMIT $2",
                 page.after.clone(),
@@ -275,7 +246,7 @@ impl Store {
             ),
             TokenScope::Site(site) => all!(
                 &self.pool,
-                token,
+                TokenRow,
                 "SELECT * FROM api_tokens WHERE role IN ('resident', 'device') AND site_id = $1
                  AND id > $2 ORDER BY id LIMIT $3",
                 site.to_string(),
@@ -284,7 +255,7 @@ impl Store {
             ),
             TokenScope::Carrier(carrier) => all!(
                 &self.pool,
-                token,
+                TokenRow,
                 "SELECT * FROM api_tokens WHERE role = 'driver' AND carrier_id = $1 AND id > $2
                  ORDER BY id LIMIT $3",
                 carrier.to_string(),
@@ -296,7 +267,7 @@ impl Store {
 
     /// A token by its public id.
     pub async fn token(&self, id: &str) -> Result<Option<TokenRow>> {
-        one!(&self.pool, token, "SELECT * FROM api_tokens WHERE id = $1", id.to_string())
+        one!(&self.pool, TokenRow, "SELECT * FROM api_tokens WHERE id = $1", id.to_string())
     }
 
     /// Revokes one token; false if it was already revoked.

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use super::{i, s, Page, Result, Store, Tx};
 
 /// A unit (flat, office) of a site.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UnitRow {
     /// Public id.
     pub id: String,
@@ -15,15 +15,6 @@ pub struct UnitRow {
     pub label: String,
     /// Creation time.
     pub created_at: i64,
-}
-
-fn unit(row: &AnyRow) -> Result<UnitRow> {
-    Ok(UnitRow {
-        id: s(row, "id")?,
-        site_id: s(row, "site_id")?,
-        label: s(row, "label")?,
-        created_at: i(row, "created_at")?,
-    })
 }
 
 /// A resident of a unit.
@@ -41,18 +32,22 @@ pub struct ResidentRow {
     pub created_at: i64,
 }
 
-fn resident(row: &AnyRow) -> Result<ResidentRow> {
-    Ok(ResidentRow {
-        id: s(row, "id")?,
-        unit_id: s(row, "unit_id")?,
-        display_name: s(row, "display_name")?,
-        opted_out: i(row, "opted_out")? != 0,
-        created_at: i(row, "created_at")?,
-    })
+/// Mapped by hand: the opt-out flag is a BIGINT (0/1) on both backends, and `bool` does
+/// not decode from an integer through the `Any` driver.
+impl<'r> sqlx::FromRow<'r, AnyRow> for ResidentRow {
+    fn from_row(row: &'r AnyRow) -> Result<ResidentRow> {
+        Ok(ResidentRow {
+            id: s(row, "id")?,
+            unit_id: s(row, "unit_id")?,
+            display_name: s(row, "display_name")?,
+            opted_out: i(row, "opted_out")? != 0,
+            created_at: i(row, "created_at")?,
+        })
+    }
 }
 
 /// A resident's notification.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct NotificationRow {
     /// Public id.
     pub id: String,
@@ -80,14 +75,14 @@ impl Store {
 
     /// A unit by id.
     pub async fn unit(&self, id: &str) -> Result<Option<UnitRow>> {
-        one!(&self.pool, unit, "SELECT * FROM units WHERE id = $1", id.to_string())
+        one!(&self.pool, UnitRow, "SELECT * FROM units WHERE id = $1", id.to_string())
     }
 
     /// A unit by site and label.
     pub async fn unit_by_label(&self, site_id: &str, label: &str) -> Result<Option<UnitRow>> {
         one!(
             &self.pool,
-            unit,
+            UnitRow,
             "SELECT * FROM units WHERE site_id = $1 AND label = $2",
             site_id.to_string(),
             label.to_string()
@@ -98,7 +93,7 @@ impl Store {
     pub async fn units(&self, site_id: &str, page: &Page) -> Result<Vec<UnitRow>> {
         all!(
             &self.pool,
-            unit,
+            UnitRow,
             "SELECT * FROM units WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),
             page.after.clone(),
@@ -123,14 +118,14 @@ impl Store {
 
     /// A resident by id.
     pub async fn resident(&self, id: &str) -> Result<Option<ResidentRow>> {
-        one!(&self.pool, resident, "SELECT * FROM residents WHERE id = $1", id.to_string())
+        one!(&self.pool, ResidentRow, "SELECT * FROM residents WHERE id = $1", id.to_string())
     }
 
     /// Every resident of a unit.
     pub async fn residents(&self, unit_id: &str) -> Result<Vec<ResidentRow>> {
         all!(
             &self.pool,
-            resident,
+            ResidentRow,
             "SELECT * FROM residents WHERE unit_id = $1 ORDER BY id",
             unit_id.to_string()
         )
@@ -151,7 +146,7 @@ impl Store {
     pub async fn residents_tx(tx: &mut Tx, unit_id: &str) -> Result<Vec<ResidentRow>> {
         all!(
             &mut **tx,
-            resident,
+            ResidentRow,
             "SELECT * FROM residents WHERE unit_id = $1 ORDER BY id",
             unit_id.to_string()
         )
@@ -185,24 +180,14 @@ impl Store {
         resident_id: &str,
         page: &Page,
     ) -> Result<Vec<NotificationRow>> {
-        let rows = sqlx::query(
+        all!(
+            &self.pool,
+            NotificationRow,
             "SELECT * FROM notifications WHERE resident_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            resident_id.to_string(),
+            page.after.clone(),
+            page.limit
         )
-        .bind(resident_id.to_string())
-        .bind(page.after.clone())
-        .bind(page.limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(NotificationRow {
-                    id: s(r, "id")?,
-                    kind: s(r, "kind")?,
-                    body: s(r, "body")?,
-                    created_at: i(r, "created_at")?,
-                })
-            })
-            .collect()
     }
 }
 

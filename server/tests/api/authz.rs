@@ -1,7 +1,7 @@
 //! The authorisation matrix: every role against every endpoint, and no data of another site,
 //! carrier or unit ever leaks.
 
-use porter_server::http::ENDPOINTS;
+use porter_server::http::{endpoints, Endpoint};
 use serde_json::json;
 
 use crate::harness::*;
@@ -35,6 +35,11 @@ async fn tokens(w: &World) -> Tokens {
     }
 }
 
+/// Whether the route's declaration lets `role` through the gate.
+fn allows(e: &Endpoint, role: &str) -> bool {
+    e.roles.iter().any(|r| r.as_str() == role)
+}
+
 fn fill(path: &str, w: &World) -> String {
     path.replace("{site_id}", &w.site_id)
         .replace("{issuer_id}", &w.issuer_id)
@@ -53,12 +58,12 @@ async fn every_role_against_every_endpoint() {
         // Retiring a driver revokes its tokens: the matrix retires a spare one.
         let spare = w.register_driver("spare").await;
         let mut checked = 0;
-        for e in ENDPOINTS {
+        for e in endpoints() {
             for (role, token) in &t.by_role {
                 let path = fill(&e.path.replace("{driver_id}", &spare), &w);
                 let body = if e.method == "GET" { None } else { Some(json!({})) };
                 let r = call(&w.base, e.method, &path, token, body).await;
-                let allowed = e.roles.contains(role);
+                let allowed = allows(&e, role);
                 if allowed {
                     assert!(
                         ![401, 403].contains(&r.status),
@@ -85,7 +90,7 @@ async fn every_role_against_every_endpoint() {
             let r = call(&w.base, e.method, &fill(e.path, &w), "pt_not-a-real-token", None).await;
             assert_eq!(r.status, 401);
         }
-        assert_eq!(checked, ENDPOINTS.len() * 6);
+        assert_eq!(checked, endpoints().len() * 6);
     }
 }
 
@@ -105,9 +110,9 @@ async fn nothing_of_another_site_carrier_or_unit_leaks() {
             &b.door_id,
             &b.driver_id,
         ];
-        for e in ENDPOINTS {
+        for e in endpoints() {
             for (role, token) in &ta.by_role {
-                if !e.roles.contains(role) || *role == "operator" {
+                if !allows(&e, role) || *role == "operator" {
                     continue;
                 }
                 // A's token on B's objects.
