@@ -533,19 +533,27 @@ async fn measure_grant_issuance_rate() {
     for backend in backends() {
         let server = Server::start(&backend).await;
         let w = World::new(&server).await;
-        let n = 200;
+        let n: usize = 200;
+        // A delivery yields at most MAX_GRANTS_PER_DELIVERY (4) grants: announce enough first.
+        let mut deliveries = Vec::new();
+        let per_task = (n / 8).div_ceil(4);
+        for k in 0..n / 4 + 8 * per_task {
+            deliveries.push(w.announce(&format!("MEASURE-{k}"), now() - 60, now() + 3600).await);
+        }
         let start = std::time::Instant::now();
-        for _ in 0..n {
-            w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5})).await.ok();
+        for k in 0..n {
+            w.ask(&deliveries[k / 4], json!({"uses": 1, "lifetime_minutes": 5})).await.ok();
         }
         let sequential = n as f64 / start.elapsed().as_secs_f64();
         let start = std::time::Instant::now();
         let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let (base, driver, delivery) =
-                (w.base.clone(), w.driver.clone(), w.delivery_id.clone());
+        for t in 0..8 {
+            let (base, driver) = (w.base.clone(), w.driver.clone());
+            let mine: Vec<String> =
+                deliveries[n / 4 + t * per_task..n / 4 + (t + 1) * per_task].to_vec();
             tasks.push(tokio::spawn(async move {
-                for _ in 0..n / 8 {
+                for k in 0..n / 8 {
+                    let delivery = &mine[k / 4];
                     call(
                         &base,
                         "POST",
