@@ -16,7 +16,8 @@ pub(super) fn routes() -> Vec<Declared> {
             Endpoint {
                 method: "POST",
                 path: "/v1/drivers",
-                summary: "Register a driver's holder key",
+                summary:
+                    "Register a driver's holder key, with the phone's signature over a challenge",
                 roles: &[Role::Carrier],
                 success: 201,
                 body: true,
@@ -24,6 +25,19 @@ pub(super) fn routes() -> Vec<Declared> {
                 paged: false,
             },
             post(register_driver),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/drivers/challenges",
+                summary: "Get a one-time challenge for a driver's phone to sign",
+                roles: &[Role::Carrier],
+                success: 201,
+                body: false,
+                idempotent: false,
+                paged: false,
+            },
+            post(driver_challenge),
         ),
         declare(
             Endpoint {
@@ -56,6 +70,9 @@ pub(super) fn routes() -> Vec<Declared> {
 
 async fn register_driver(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {
     create(&s, &p, h, Replay::Answer, b, |r| s.service.register_driver(&p, r)).await
+}
+async fn driver_challenge(State(s): S, Auth(p): Auth) -> Res {
+    ok(StatusCode::CREATED, &s.service.driver_challenge(&p).await?)
 }
 async fn list_drivers(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_drivers(&p, &page_of(&q)?).await?)
