@@ -111,7 +111,7 @@ pub enum Signal {
     Admitted,
     /// Entry refused.
     Denied,
-    /// Too many failures: not answering for a while.
+    /// Retired: the door no longer locks out; kept so that indicator glue keeps compiling.
     LockedOut,
     /// An alarm (held open, forced open, clock behind the floor).
     Alarm,

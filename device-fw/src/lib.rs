@@ -6,8 +6,8 @@
 //!
 //! * [`hal`]: the hardware as seven narrow traits with written contracts (lock actuator, door
 //!   sensor, clock, NOR flash, entropy, transport, indicator).
-//! * [`Controller`]: boot and recovery, commissioning, the attempt state machine, back-off and
-//!   lockout, door alarms, the audit log and receipts. Every verdict is
+//! * [`Controller`]: boot and recovery, commissioning, the attempt state machine, back-off of
+//!   signature work, door alarms, the audit log and receipts. Every verdict is
 //!   [`porter_protocol::DoorMemory::admit`]'s: the controller re-implements no check.
 //! * [`storage`]: append-only rings on NOR flash with sequence numbers and CRCs; the spend is
 //!   durable before the relay moves.

@@ -67,9 +67,10 @@ pub enum Refusal {
     AlreadyEnrolled = 3,
     /// A challenge is outstanding: one attempt at a time. Retry after the given time.
     Busy = 4,
-    /// Recent failures: retry after the given time.
+    /// Recent failures that cost signature checks: send the same request again after the given
+    /// time (at most `Settings::backoff_max_ms`). A presentation's challenge stays outstanding.
     BackOff = 5,
-    /// Too many failures: the door does not answer attempts until the given time has passed.
+    /// Retired: the door no longer locks out (issue 8). The number is not reused.
     LockedOut = 6,
     /// A presentation arrived with no outstanding challenge (expired, or never asked).
     NoChallenge = 7,

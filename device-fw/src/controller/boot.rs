@@ -3,7 +3,7 @@
 //! completed, and the back-off restored from the log's tail.
 
 use porter_protocol::{
-    Alarm, AuditEvent, AuditRecord, ChainHash, DoorConfig, DoorMemory, Enrolment, PublicKey,
+    Alarm, AuditEvent, AuditRecord, ChainHash, DoorConfig, DoorMemory, Enrolment, Error, PublicKey,
     SigningKey, MAX_AUDIT_RECORD_LEN,
 };
 
@@ -11,7 +11,7 @@ use crate::frame::{Fragmenter, Reassembler};
 use crate::hal::{Clock, DoorSensor, Entropy, Indicator, LockActuator, NorFlash, Transport};
 use crate::storage::{IdentityRecord, Storage, StorageError};
 
-use super::backoff::Backoff;
+use super::backoff::{costs_a_signature, Backoff};
 use super::watch::DoorWatch;
 use super::{
     BootError, Controller, Core, Fault, Peripherals, Phase, Settings, Site, MAX_RESPONSE_LEN,
@@ -221,14 +221,13 @@ where
         }
     }
 
-    /// Counts the failed attempts at the end of the log (across boots, so that power cycling
-    /// does not reset the back-off) and restarts their penalty from now.
+    /// Counts the failed attempts that cost a signature at the end of the log (across boots, so
+    /// that power cycling does not reset the back-off) and restarts their penalty from now.
     // Not inlined: keeps this handler's locals out of its callers' stack frames (the
     // Cortex-M4 build measures peak stack against a 32 KiB budget).
     #[inline(never)]
     fn restore_backoff(&mut self) {
         let mut failures = 0u32;
-        let mut locked = false;
         let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
         let mut seq = self.audit_len;
         while seq > 0 && self.audit_len - seq < BACKOFF_LOOKBACK {
@@ -236,16 +235,16 @@ where
             let Ok(Some(bytes)) = self.storage.audit_record(seq, &mut buf) else { break };
             let Ok(record) = AuditRecord::decode(bytes) else { break };
             match record.event {
-                AuditEvent::Rejected { .. } => failures += 1,
-                AuditEvent::Alarm(Alarm::Lockout) => {
-                    locked = failures == 0;
-                    break;
+                AuditEvent::Rejected { reason } => {
+                    if Error::from_code(reason).is_some_and(costs_a_signature) {
+                        failures += 1;
+                    }
                 }
                 AuditEvent::Admitted { .. } | AuditEvent::Enrolled => break,
                 AuditEvent::Boot | AuditEvent::Alarm(_) | AuditEvent::DoorStateApplied { .. } => {}
             }
         }
         let now_ms = self.hw.clock.millis();
-        self.backoff = Backoff::restore(failures, locked, now_ms, &self.settings);
+        self.backoff = Backoff::restore(failures, now_ms, &self.settings);
     }
 }

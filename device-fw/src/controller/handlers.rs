@@ -22,17 +22,22 @@ where
     E: Entropy,
     I: Indicator,
 {
-    /// The site, if the door may decide an attempt at `now_ms`: not faulted, enrolled, and not
-    /// backing off.
-    fn ready(&self, now_ms: u64) -> Result<&Site, Refused> {
+    /// The site, if the door may decide: not faulted, and enrolled. Back-off is not checked
+    /// here: it delays only what would cost a signature (see `backoff`).
+    fn ready(&self) -> Result<&Site, Refused> {
         if self.fault.is_some() {
             return Err(Refused::FAULT);
         }
-        let site = self.site.as_ref().ok_or(Refused::new(Refusal::NotEnrolled))?;
-        if let Some((why, wait_ms)) = self.backoff.wait(now_ms) {
-            return Err(Refused::retry(why, wait_ms));
+        self.site.as_ref().ok_or(Refused::new(Refusal::NotEnrolled))
+    }
+
+    /// Refuses, with the time to wait, a request whose decision may cost a signature while the
+    /// door backs off.
+    fn signature_budget(&self, now_ms: u64) -> Result<(), Refused> {
+        match self.backoff.wait(now_ms) {
+            Some(wait_ms) => Err(Refused::retry(Refusal::BackOff, wait_ms)),
+            None => Ok(()),
         }
-        Ok(site)
     }
 
     /// Enters the storage fault state; the answer is a fault.
@@ -66,9 +71,7 @@ where
             return Err(Refused::new(Refusal::AlreadyEnrolled));
         }
         let now_ms = self.hw.clock.millis();
-        if let Some((why, wait_ms)) = self.backoff.wait(now_ms) {
-            return Err(Refused::retry(why, wait_ms));
-        }
+        self.signature_budget(now_ms)?;
         let (root, bytes) =
             body.split_first_chunk::<32>().ok_or(Refused::new(Refusal::Malformed))?;
         let root = PublicKey(*root);
@@ -78,7 +81,7 @@ where
         let enrolment = match Enrolment::decode_for_device(bytes, &root, &self.device_public) {
             Ok(e) => e,
             Err(e) => {
-                self.count_failure(now_ms);
+                self.count_failure(e, now_ms);
                 return Err(Refused::rejected(e));
             }
         };
@@ -112,7 +115,7 @@ where
         }
         let now_ms = self.hw.clock.millis();
         let (site, door, floor) = {
-            let site = self.ready(now_ms)?;
+            let site = self.ready()?;
             (site.config.site, site.config.door, site.memory.floor())
         };
         if let Phase::Challenged { expires_ms, .. } = self.phase {
@@ -150,10 +153,13 @@ where
     #[inline(never)]
     pub(super) fn present(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
         let now_ms = self.hw.clock.millis();
-        self.ready(now_ms)?;
+        self.ready()?;
         let Phase::Challenged { challenge, .. } = self.phase else {
             return Err(Refused::new(Refusal::NoChallenge));
         };
+        // Backing off: the challenge stays outstanding, and the phone presents the same bytes
+        // again after the wait (at most `backoff_max_ms`, well within the challenge's life).
+        self.signature_budget(now_ms)?;
         // The challenge is answered once, whatever the verdict.
         self.phase = Phase::Idle;
         let clock = self.hw.clock.now();
@@ -218,10 +224,8 @@ where
                 if self.fault.is_some() {
                     return Err(Refused::FAULT);
                 }
-                self.count_failure(now_ms);
-                if !self.backoff.locked_out() {
-                    self.hw.indicator.show(Signal::Denied);
-                }
+                self.count_failure(e, now_ms);
+                self.hw.indicator.show(Signal::Denied);
                 w.u8(wire::RESP_DENIED)?.u8(wire::coarse_code(e.coarse()))?.u64(sequence)?;
                 Ok(())
             }
@@ -257,7 +261,8 @@ where
     #[inline(never)]
     pub(super) fn door_state(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
         let now_ms = self.hw.clock.millis();
-        self.ready(now_ms)?;
+        self.ready()?;
+        self.signature_budget(now_ms)?;
         let Some(site) = self.site.as_mut() else { return Err(Refused::new(Refusal::NotEnrolled)) };
         match site.memory.apply_door_state(&site.config, body) {
             Ok(sequence) => {
@@ -268,11 +273,7 @@ where
                 Ok(())
             }
             Err(e) => {
-                // An old state is what an honest phone carries; anything else cost a signature
-                // check or was garbage, and counts toward back-off.
-                if e != Error::StateNotNewer {
-                    self.count_failure(now_ms);
-                }
+                self.count_failure(e, now_ms);
                 Err(Refused::rejected(e))
             }
         }

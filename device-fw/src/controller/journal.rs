@@ -1,6 +1,6 @@
 //! The audit log, alarms, failures and the indicator: what the controller records and shows.
 
-use porter_protocol::{record, Alarm, AuditEvent, Time};
+use porter_protocol::{record, Alarm, AuditEvent, Error, Time};
 
 use crate::hal::{Clock, DoorSensor, Entropy, Indicator, LockActuator, NorFlash, Signal};
 use crate::storage::StorageError;
@@ -59,11 +59,11 @@ where
         }
     }
 
-    /// Counts a failed attempt toward the back-off; logs the lockout it may start.
-    pub(super) fn count_failure(&mut self, now_ms: u64) {
-        if self.backoff.fail(now_ms, &self.settings) == Penalty::LockedOut {
+    /// Counts a failure toward the back-off (if it cost a signature); the first time the
+    /// back-off reaches its cap, logs [`Alarm::Lockout`]: someone is trying forged credentials.
+    pub(super) fn count_failure(&mut self, reason: Error, now_ms: u64) {
+        if self.backoff.fail(reason, now_ms, &self.settings) == Penalty::AtCap {
             self.alarm(Alarm::Lockout);
-            self.hw.indicator.show(Signal::LockedOut);
         }
     }
 
@@ -73,8 +73,6 @@ where
             Signal::Fault
         } else if self.site.is_none() {
             Signal::NotEnrolled
-        } else if self.backoff.locked_out() {
-            Signal::LockedOut
         } else {
             Signal::Idle
         };

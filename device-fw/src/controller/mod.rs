@@ -61,14 +61,13 @@ pub struct Settings {
     pub clock_skew_s: u32,
     /// How long the door may stay open after an admission before the held-open alarm, in ms.
     pub held_open_ms: u32,
-    /// Consecutive failures allowed before back-off starts.
+    /// Consecutive failures that cost a signature check allowed before back-off starts.
     pub free_failures: u32,
-    /// The first back-off delay; it doubles with each further failure, in ms.
+    /// The first back-off delay of the next signature check; it doubles with each further
+    /// failure, in ms.
     pub backoff_base_ms: u32,
-    /// Consecutive failures that lock the door out.
-    pub lockout_after: u32,
-    /// How long a lockout lasts, in ms.
-    pub lockout_ms: u32,
+    /// The longest back-off delay, in ms: the most an honest holder waits under attack.
+    pub backoff_max_ms: u32,
     /// How long a partly received message may stay silent, in ms.
     pub reassembly_timeout_ms: u32,
 }
@@ -82,8 +81,7 @@ impl Default for Settings {
             held_open_ms: 60_000,
             free_failures: 3,
             backoff_base_ms: 2_000,
-            lockout_after: 10,
-            lockout_ms: 300_000,
+            backoff_max_ms: 8_000,
             reassembly_timeout_ms: 3_000,
         }
     }
@@ -253,7 +251,7 @@ where
         self.core.watch.released()
     }
 
-    /// Consecutive failed attempts.
+    /// Consecutive failed attempts that cost a signature check (what back-off counts).
     pub fn failures(&self) -> u32 {
         self.core.backoff.failures()
     }

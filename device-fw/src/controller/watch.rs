@@ -1,6 +1,6 @@
 //! The door watch: timers and the door sensor, run on every poll. The relay pulse ends, an
-//! unanswered challenge expires (audited as a failed attempt), a lockout runs out, and the door
-//! position raises the forced-open and held-open alarms.
+//! unanswered challenge expires (audited as a failed attempt), and the door position raises the
+//! forced-open and held-open alarms.
 
 use porter_protocol::{Alarm, AuditEvent, Error};
 
@@ -62,14 +62,8 @@ where
                 self.phase = Phase::Idle;
                 let at = self.door_now();
                 self.log(at, AuditEvent::Rejected { reason: Error::ChallengeExpired.code() });
-                self.count_failure(now_ms);
-                if !self.backoff.locked_out() {
-                    self.show_rest();
-                }
+                self.show_rest();
             }
-        }
-        if self.backoff.expire(now_ms) {
-            self.show_rest();
         }
         self.watch_door(now_ms);
     }

@@ -26,7 +26,7 @@ pub enum Verdict {
 
 /// Settings that never back off, for tests that make many failing attempts.
 pub fn patient() -> Settings {
-    Settings { free_failures: 1_000, lockout_after: 1_000, ..Settings::default() }
+    Settings { free_failures: 1_000, ..Settings::default() }
 }
 
 impl Door {
