@@ -1,4 +1,4 @@
-//! The hardware the controller needs, as seven narrow traits. Each trait's documentation states
+//! The hardware the controller needs, as eight narrow traits. Each trait's documentation states
 //! the contract an implementation MUST keep; the controller relies on nothing more.
 //!
 //! The host simulator (`sim`, feature `std`) and the Cortex-M4 board crate implement them.
@@ -31,6 +31,18 @@ pub trait LockActuator {
 pub trait DoorSensor {
     /// Whether the door leaf is away from its frame.
     fn is_open(&mut self) -> bool;
+}
+
+/// The installer's commissioning button: inside the housing, reachable only with the cover off
+/// on the secured side of the door (or a jumper on the board). Commissioning needs it: an
+/// unenrolled door takes an enrolment only within `Settings::enrol_window_ms` of a press, so a
+/// stranger in radio range cannot claim a door that has not been commissioned yet.
+///
+/// * `pressed` MUST report whether the button is held now, debounced, without blocking.
+/// * It MUST NOT be operable from the unsecured side of the door, nor over any radio.
+pub trait InstallerButton {
+    /// Whether the button is held now.
+    fn pressed(&mut self) -> bool;
 }
 
 /// Time, from two sources with different promises.

@@ -80,6 +80,9 @@ pub enum Refusal {
     Fault = 9,
     /// A message could not be reassembled; detail is [`crate::frame::FrameError`] as a number.
     Frame = 10,
+    /// An enrolment arrived outside the enrolment window: press the installer button inside
+    /// the door's housing, then send it again within the window (10 minutes by default).
+    EnrolmentClosed = 11,
 }
 
 impl Refusal {
@@ -97,6 +100,7 @@ impl Refusal {
             Rejected,
             Fault,
             Frame,
+            EnrolmentClosed,
         ]
         .into_iter()
         .find(|r| *r as u8 == n)

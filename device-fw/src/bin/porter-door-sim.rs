@@ -12,7 +12,9 @@
 //! Standard output, one event per line: `listening ADDR`, `device-key HEX`, `relay released`,
 //! `relay secured`, `signal NAME`, `status ...`. Standard input, one command per line:
 //! `advance MS` (both clocks), `rtc UNIX` (set the real-time clock), `open` / `close` (the door
-//! sensor), `status`, `quit`. Time flows in real time unless `--manual-time` is given.
+//! sensor), `button` (the installer presses and lets go of the commissioning button, which opens
+//! the enrolment window of an unenrolled door; answered `button pressed` once the door saw it),
+//! `status`, `quit`. Time flows in real time unless `--manual-time` is given.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -157,6 +159,13 @@ fn main() -> ExitCode {
                 },
                 ["open"] => h.sensor.set_open(true),
                 ["close"] => h.sensor.set_open(false),
+                ["button"] => {
+                    h.button.set_held(true);
+                    door.poll();
+                    h.button.set_held(false);
+                    door.poll();
+                    let _ = writeln!(out, "button pressed");
+                }
                 ["status"] => {
                     let _ = writeln!(
                         out,
@@ -171,7 +180,7 @@ fn main() -> ExitCode {
                 }
                 ["quit"] => return ExitCode::SUCCESS,
                 [] => {}
-                _ => eprintln!("unknown command {line:?}: advance MS | rtc UNIX | open | close | status | quit"),
+                _ => eprintln!("unknown command {line:?}: advance MS | rtc UNIX | open | close | button | status | quit"),
             }
         }
         door.poll();

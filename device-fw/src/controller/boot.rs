@@ -8,7 +8,9 @@ use porter_protocol::{
 };
 
 use crate::frame::{Fragmenter, Reassembler};
-use crate::hal::{Clock, DoorSensor, Entropy, Indicator, LockActuator, NorFlash, Transport};
+use crate::hal::{
+    Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash, Transport,
+};
 use crate::storage::{IdentityRecord, Storage, StorageError};
 
 use super::backoff::{costs_a_signature, Backoff};
@@ -20,7 +22,7 @@ use super::{
 /// How far back boot looks in the audit log to restore the back-off state.
 const BACKOFF_LOOKBACK: u64 = 64;
 
-impl<F, T, L, S, C, E, I> Controller<F, T, L, S, C, E, I>
+impl<F, T, L, S, C, E, I, B> Controller<F, T, L, S, C, E, I, B>
 where
     F: NorFlash,
     T: Transport,
@@ -29,6 +31,7 @@ where
     C: Clock,
     E: Entropy,
     I: Indicator,
+    B: InstallerButton,
 {
     /// Boots: recovers storage, makes the device key on first boot, restores the door's memory,
     /// completes an admission's audit record cut short by power loss, logs the boot, and
@@ -37,7 +40,7 @@ where
     pub fn boot(
         flash: F,
         transport: T,
-        hw: Peripherals<L, S, C, E, I>,
+        hw: Peripherals<L, S, C, E, I, B>,
         settings: Settings,
     ) -> Result<Self, (F, BootError)> {
         let mut controller = Self::new(flash, transport, hw, settings)?;
@@ -52,7 +55,7 @@ where
     pub fn new(
         flash: F,
         transport: T,
-        mut hw: Peripherals<L, S, C, E, I>,
+        mut hw: Peripherals<L, S, C, E, I, B>,
         settings: Settings,
     ) -> Result<Self, (F, BootError)> {
         hw.lock.secure();
@@ -98,7 +101,7 @@ where
     }
 }
 
-impl<F, L, S, C, E, I> Core<F, L, S, C, E, I>
+impl<F, L, S, C, E, I, B> Core<F, L, S, C, E, I, B>
 where
     F: NorFlash,
     L: LockActuator,
@@ -106,6 +109,7 @@ where
     C: Clock,
     E: Entropy,
     I: Indicator,
+    B: InstallerButton,
 {
     // Not inlined: keeps this handler's locals out of its callers' stack frames (the
     // Cortex-M4 build measures peak stack against a 32 KiB budget).

@@ -7,13 +7,15 @@ use porter_protocol::{
     MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
 };
 
-use crate::hal::{Clock, DoorSensor, Entropy, Indicator, LockActuator, Mark, NorFlash, Signal};
+use crate::hal::{
+    Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, Mark, NorFlash, Signal,
+};
 use crate::storage::{PendingAudit, ReplayRecord, StorageError, StoredEnrolment};
 use crate::wire::{self, Refusal, Writer};
 
 use super::{Core, Fault, Phase, Refused, Site};
 
-impl<F, L, S, C, E, I> Core<F, L, S, C, E, I>
+impl<F, L, S, C, E, I, B> Core<F, L, S, C, E, I, B>
 where
     F: NorFlash,
     L: LockActuator,
@@ -21,6 +23,7 @@ where
     C: Clock,
     E: Entropy,
     I: Indicator,
+    B: InstallerButton,
 {
     /// The site, if the door may decide: not faulted, and enrolled. Back-off is not checked
     /// here: it delays only what would cost a signature (see `backoff`).
@@ -71,6 +74,10 @@ where
             return Err(Refused::new(Refusal::AlreadyEnrolled));
         }
         let now_ms = self.hw.clock.millis();
+        // Only with the installer there: a stranger in radio range cannot claim the door.
+        if !self.watch.enrolment_open(now_ms) {
+            return Err(Refused::new(Refusal::EnrolmentClosed));
+        }
         self.signature_budget(now_ms)?;
         let (root, bytes) =
             body.split_first_chunk::<32>().ok_or(Refused::new(Refusal::Malformed))?;
@@ -98,6 +105,7 @@ where
         let config = self.config_for(&enrolment, root);
         let memory = DoorMemory::new(enrolment.site, enrolment.issued_at);
         self.site = Some(Site { config, memory });
+        self.watch.close_enrolment();
         self.backoff.clear();
         let at = self.door_now();
         self.log(at, AuditEvent::Enrolled);

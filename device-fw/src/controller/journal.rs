@@ -2,13 +2,15 @@
 
 use porter_protocol::{record, Alarm, AuditEvent, Error, Time};
 
-use crate::hal::{Clock, DoorSensor, Entropy, Indicator, LockActuator, NorFlash, Signal};
+use crate::hal::{
+    Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash, Signal,
+};
 use crate::storage::StorageError;
 
 use super::backoff::Penalty;
 use super::{Core, Fault, Phase};
 
-impl<F, L, S, C, E, I> Core<F, L, S, C, E, I>
+impl<F, L, S, C, E, I, B> Core<F, L, S, C, E, I, B>
 where
     F: NorFlash,
     L: LockActuator,
@@ -16,6 +18,7 @@ where
     C: Clock,
     E: Entropy,
     I: Indicator,
+    B: InstallerButton,
 {
     /// The door's time: the RTC, never below the signed floor.
     pub(super) fn door_now(&mut self) -> Time {

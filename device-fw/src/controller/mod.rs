@@ -36,7 +36,9 @@ use porter_protocol::{
 };
 
 use crate::frame::{Fragmenter, FrameError, Progress, Reassembler};
-use crate::hal::{Clock, DoorSensor, Entropy, Indicator, LockActuator, NorFlash, Transport, MTU};
+use crate::hal::{
+    Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash, Transport, MTU,
+};
 use crate::storage::{Storage, StorageError};
 use crate::wire::{self, Full, Refusal, Writer};
 
@@ -68,6 +70,9 @@ pub struct Settings {
     pub backoff_base_ms: u32,
     /// The longest back-off delay, in ms: the most an honest holder waits under attack.
     pub backoff_max_ms: u32,
+    /// How long a press of the installer button lets an unenrolled door take an enrolment,
+    /// in ms.
+    pub enrol_window_ms: u32,
     /// How long a partly received message may stay silent, in ms.
     pub reassembly_timeout_ms: u32,
 }
@@ -82,6 +87,7 @@ impl Default for Settings {
             free_failures: 3,
             backoff_base_ms: 2_000,
             backoff_max_ms: 8_000,
+            enrol_window_ms: 600_000,
             reassembly_timeout_ms: 3_000,
         }
     }
@@ -106,7 +112,7 @@ pub enum BootError {
 }
 
 /// The hardware a controller drives, besides flash and transport.
-pub struct Peripherals<L, S, C, E, I> {
+pub struct Peripherals<L, S, C, E, I, B> {
     /// The strike or release relay.
     pub lock: L,
     /// The door position switch.
@@ -117,6 +123,8 @@ pub struct Peripherals<L, S, C, E, I> {
     pub entropy: E,
     /// LEDs or buzzer.
     pub indicator: I,
+    /// The installer's commissioning button.
+    pub button: B,
 }
 
 struct Site {
@@ -132,9 +140,9 @@ enum Phase {
 
 /// Everything but the transport and the message buffers, so that a handler can read the
 /// received message and write the answer while changing the controller.
-struct Core<F: NorFlash, L, S, C, E, I> {
+struct Core<F: NorFlash, L, S, C, E, I, B> {
     storage: Storage<F>,
-    hw: Peripherals<L, S, C, E, I>,
+    hw: Peripherals<L, S, C, E, I, B>,
     settings: Settings,
     /// The device key, once made or loaded (never in a controller that failed before that).
     device: Option<SigningKey>,
@@ -153,15 +161,15 @@ struct Core<F: NorFlash, L, S, C, E, I> {
 }
 
 /// The door controller.
-pub struct Controller<F: NorFlash, T, L, S, C, E, I> {
-    core: Core<F, L, S, C, E, I>,
+pub struct Controller<F: NorFlash, T, L, S, C, E, I, B> {
+    core: Core<F, L, S, C, E, I, B>,
     transport: T,
     reassembler: Reassembler,
     fragmenter: Fragmenter,
     out: [u8; MAX_RESPONSE_LEN],
 }
 
-impl<F, T, L, S, C, E, I> Controller<F, T, L, S, C, E, I>
+impl<F, T, L, S, C, E, I, B> Controller<F, T, L, S, C, E, I, B>
 where
     F: NorFlash,
     T: Transport,
@@ -170,6 +178,7 @@ where
     C: Clock,
     E: Entropy,
     I: Indicator,
+    B: InstallerButton,
 {
     /// Runs timers, watches the door and answers received messages. Call it often (every few
     /// milliseconds); it does a bounded amount of work.
@@ -274,7 +283,7 @@ where
     }
 
     /// The peripherals.
-    pub fn peripherals(&mut self) -> &mut Peripherals<L, S, C, E, I> {
+    pub fn peripherals(&mut self) -> &mut Peripherals<L, S, C, E, I, B> {
         &mut self.core.hw
     }
 
@@ -289,7 +298,7 @@ where
     }
 }
 
-impl<F, L, S, C, E, I> Core<F, L, S, C, E, I>
+impl<F, L, S, C, E, I, B> Core<F, L, S, C, E, I, B>
 where
     F: NorFlash,
     L: LockActuator,
@@ -297,6 +306,7 @@ where
     C: Clock,
     E: Entropy,
     I: Indicator,
+    B: InstallerButton,
 {
     /// Handles one request; writes the answer to `out` and returns its length.
     fn handle(&mut self, request: &[u8], out: &mut [u8]) -> usize {

@@ -4,7 +4,7 @@
 
 use porter_protocol::{Alarm, AuditEvent, Error};
 
-use crate::hal::{Clock, DoorSensor, Entropy, Indicator, LockActuator, NorFlash};
+use crate::hal::{Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash};
 
 use super::{Core, Phase};
 
@@ -19,12 +19,27 @@ pub(super) struct DoorWatch {
     authorised: bool,
     opened_at_ms: u64,
     held_alarm_raised: bool,
+    /// The installer button at the last poll.
+    button: bool,
+    /// Until when an unenrolled door takes an enrolment (a press of the installer button).
+    enrol_until_ms: Option<u64>,
 }
 
 impl DoorWatch {
-    /// The door position at boot: a door already open is not an event.
+    /// The door position at boot: a door already open is not an event. A button held at
+    /// power-on counts as a press.
     pub(super) fn start(&mut self, open: bool) {
         self.open = open;
+    }
+
+    /// Whether an enrolment may be taken at `now_ms`.
+    pub(super) fn enrolment_open(&self, now_ms: u64) -> bool {
+        self.enrol_until_ms.is_some_and(|until| now_ms < until)
+    }
+
+    /// Closes the enrolment window (the door is enrolled).
+    pub(super) fn close_enrolment(&mut self) {
+        self.enrol_until_ms = None;
     }
 
     /// The relay was released at `now_ms` for `pulse_ms`.
@@ -38,7 +53,7 @@ impl DoorWatch {
     }
 }
 
-impl<F, L, S, C, E, I> Core<F, L, S, C, E, I>
+impl<F, L, S, C, E, I, B> Core<F, L, S, C, E, I, B>
 where
     F: NorFlash,
     L: LockActuator,
@@ -46,6 +61,7 @@ where
     C: Clock,
     E: Entropy,
     I: Indicator,
+    B: InstallerButton,
 {
     /// Timers and the door sensor.
     pub(super) fn tick(&mut self, now_ms: u64) {
@@ -66,6 +82,18 @@ where
             }
         }
         self.watch_door(now_ms);
+        self.watch_button(now_ms);
+    }
+
+    /// A press (the button going down, or held at the first poll after power-on) opens the
+    /// enrolment window of an unenrolled door.
+    fn watch_button(&mut self, now_ms: u64) {
+        let pressed = self.hw.button.pressed();
+        if pressed && !self.watch.button && self.site.is_none() {
+            let window = u64::from(self.settings.enrol_window_ms);
+            self.watch.enrol_until_ms = Some(now_ms.saturating_add(window));
+        }
+        self.watch.button = pressed;
     }
 
     fn watch_door(&mut self, now_ms: u64) {

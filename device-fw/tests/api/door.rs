@@ -77,7 +77,22 @@ impl Door {
         self.enrol_with(&site.root.public_key(), &bytes)
     }
 
+    /// The installer presses and lets go of the commissioning button.
+    pub fn press_button(&mut self) {
+        self.h.button.set_held(true);
+        self.c.poll();
+        self.h.button.set_held(false);
+        self.c.poll();
+    }
+
+    /// Presses the installer button, then sends the enrolment.
     pub fn enrol_with(&mut self, root: &PublicKey, enrolment: &[u8]) -> Result<(), Vec<u8>> {
+        self.press_button();
+        self.send_enrolment(root, enrolment)
+    }
+
+    /// Sends the enrolment, without touching the button; `Err` carries the refusal.
+    pub fn send_enrolment(&mut self, root: &PublicKey, enrolment: &[u8]) -> Result<(), Vec<u8>> {
         let mut m = vec![wire::REQ_ENROL];
         m.extend_from_slice(&root.0);
         m.extend_from_slice(enrolment);

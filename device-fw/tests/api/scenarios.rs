@@ -59,6 +59,38 @@ fn first_boot_makes_a_key_and_refuses_grants_until_enrolled() {
 }
 
 #[test]
+fn an_unenrolled_door_takes_an_enrolment_only_within_the_installer_buttons_window() {
+    // Issue 8, item 8: an unenrolled door used to be claimed by the first enrolment it heard,
+    // for any root. Now it takes one only within the window a press of the button opens.
+    let settings = Settings::default();
+    let site = Site::new();
+    let mut door = Door::new(settings);
+    let thief = Site { root: key(77), ..Site::new() };
+    let thiefs = door.enrolment_bytes(&thief, NOON);
+    let closed = Verdict::Refused(Refusal::EnrolmentClosed, 0, 0);
+    let refused = door.send_enrolment(&thief.root.public_key(), &thiefs).unwrap_err();
+    assert_eq!(parse_verdict(&refused), closed);
+    assert!(!door.c.enrolled());
+    // Holding the button down does not open it again and again: a press does, for 10 minutes.
+    door.press_button();
+    door.advance_ms(u64::from(settings.enrol_window_ms));
+    let refused = door.send_enrolment(&thief.root.public_key(), &thiefs).unwrap_err();
+    assert_eq!(parse_verdict(&refused), closed, "the window has closed");
+    // A reboot does not open it either (nothing is persisted).
+    let mut door = door.reboot();
+    let ours = door.enrolment_bytes(&site, NOON.minus(3600));
+    let refused = door.send_enrolment(&site.root.public_key(), &ours).unwrap_err();
+    assert_eq!(parse_verdict(&refused), closed);
+    // The installer presses the button: the enrolment is taken, and the window closes with it.
+    door.press_button();
+    door.advance_ms(u64::from(settings.enrol_window_ms) - 1);
+    door.send_enrolment(&site.root.public_key(), &ours).unwrap();
+    assert!(door.c.enrolled());
+    assert_eq!(door.c.config().unwrap().root, site.root.public_key());
+    assert!(door.events().contains(&AuditEvent::Enrolled));
+}
+
+#[test]
 fn an_admission_releases_the_relay_after_the_spend_and_returns_a_signed_receipt() {
     let (mut door, site) = Door::enrolled(Settings::default());
     let verdict = door.attempt_grant(&site, &site.grant_body(10, 1));

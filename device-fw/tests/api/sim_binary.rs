@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use porter_device::frame::{encode_link, LinkDecoder, Progress, Reassembler};
 use porter_device::sim::Phone;
-use porter_device::wire;
+use porter_device::wire::{self, Refusal};
 use porter_protocol::*;
 
 use super::door::{parse_verdict, unhex, Verdict};
@@ -132,6 +132,10 @@ fn the_simulator_serves_the_framed_protocol_on_loopback_and_remembers_across_res
     let mut m = vec![wire::REQ_ENROL];
     m.extend_from_slice(&site.root.public_key().0);
     m.extend_from_slice(e.seal(&site.root, &mut buf).unwrap());
+    let closed = sim.call(&m);
+    assert_eq!(closed[..2], [wire::RESP_REFUSED, Refusal::EnrolmentClosed as u8]);
+    sim.command("button");
+    sim.expect_line("button pressed");
     assert_eq!(sim.call(&m), vec![wire::RESP_ENROLLED]);
 
     let cert = site.seal_cert(&site.certificate_body());
