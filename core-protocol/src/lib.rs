@@ -96,8 +96,8 @@ pub use crate::admission::{
     REPLAY_ISSUERS, REPLAY_WORDS,
 };
 pub use crate::audit::{
-    record, Alarm, AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead,
-    MAX_AUDIT_RECORD_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN,
+    record, Alarm, AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead, LogKey, LogMask,
+    LogSecret, MAX_AUDIT_RECORD_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN,
 };
 pub use crate::cert_cache::{CertCache, CertHash};
 pub use crate::certificate::{

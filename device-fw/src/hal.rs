@@ -28,9 +28,17 @@ pub trait LockActuator {
 /// * `is_open` MUST report the position now (debounced by the implementation), without blocking.
 /// * A wiring fault SHOULD read as open: the controller then raises a forced-open alarm instead of
 ///   staying silent.
+///
+/// * `exit_requested` MUST report whether the request-to-exit input (a push button or presence
+///   detector on the secured side) is active now. The door opening within
+///   `Settings::egress_window_ms` of it is an exit, counted in the log, not a forced-open alarm.
+///   A door without such an input returns `false`: every opening without an admission is then
+///   an alarm (counted after the first of each minute).
 pub trait DoorSensor {
     /// Whether the door leaf is away from its frame.
     fn is_open(&mut self) -> bool;
+    /// Whether someone inside asks to leave.
+    fn exit_requested(&mut self) -> bool;
 }
 
 /// The installer's commissioning button: inside the housing, reachable only with the cover off

@@ -354,6 +354,7 @@ impl LockActuator for SimLock {
 #[derive(Clone, Debug, Default)]
 pub struct SimSensor {
     open: Rc<Cell<bool>>,
+    exit: Rc<Cell<bool>>,
 }
 
 impl SimSensor {
@@ -361,11 +362,20 @@ impl SimSensor {
     pub fn set_open(&self, open: bool) {
         self.open.set(open);
     }
+
+    /// Presses or lets go of the request-to-exit button inside.
+    pub fn set_exit_requested(&self, asked: bool) {
+        self.exit.set(asked);
+    }
 }
 
 impl DoorSensor for SimSensor {
     fn is_open(&mut self) -> bool {
         self.open.get()
+    }
+
+    fn exit_requested(&mut self) -> bool {
+        self.exit.get()
     }
 }
 

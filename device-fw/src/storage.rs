@@ -51,7 +51,8 @@ pub const MAX_RING_PAGES: usize = 16;
 /// The largest encoded [`ReplayRecord`]: table (<= 226), cache (<= 130), floor (<= 5), two
 /// counters (<= 20), pending admission (<= 90), rounded up.
 pub const MAX_REPLAY_RECORD_LEN: usize = 512;
-/// The largest encoded [`IdentityRecord`]: seed 32, counter 5, root 32, enrolment 1 + 128.
+/// The largest encoded [`IdentityRecord`]: seed 32, counter 5, root 1 + 32, enrolment 2 + 160,
+/// acknowledged log length 10: 242.
 pub const MAX_IDENTITY_RECORD_LEN: usize = 256;
 
 const MAGIC: u8 = 0xA7;
@@ -98,6 +99,9 @@ pub struct IdentityRecord {
     pub boot_count: u32,
     /// The enrolment, once commissioned.
     pub enrolment: Option<StoredEnrolment>,
+    /// The audit log's length the site server has acknowledged (`0x08 log ack`): records below
+    /// it may be overwritten freely; admissions at or above it are kept, or their loss logged.
+    pub log_acked: u64,
 }
 
 /// The site root key and the root's signed enrolment of this device, as received.
@@ -367,6 +371,27 @@ impl<F: NorFlash> Storage<F> {
             return Err(StorageError::OutOfSequence);
         }
         self.append(Which::Audit, bytes).map(|_| ())
+    }
+
+    /// The sequence numbers `[from, to)` that appending an audit record of `len` encoded bytes
+    /// would overwrite (the ring must erase its oldest page), or `None` if it fits as it is.
+    pub fn audit_overwrites(&self, len: usize) -> Option<(u64, u64)> {
+        let ring = &self.audit;
+        let need = OVERHEAD + len.div_ceil(4) * 4;
+        if let Some((_, offset)) = ring.append_at {
+            if offset + need <= self.page_size && ring.latest.is_some() {
+                return None;
+            }
+        }
+        let latest = ring.latest?;
+        let next = (latest.page + 1) % ring.pages;
+        let from = ring.page_first.get(next).copied().flatten()?;
+        let after = (next + 1) % ring.pages;
+        let to = match ring.page_first.get(after).copied().flatten() {
+            Some(first) if first > from => first,
+            _ => latest.seq.saturating_add(1),
+        };
+        Some((u64::from(from), u64::from(to)))
     }
 
     /// The oldest audit record from which the ring holds every record up to the head (older

@@ -11,6 +11,7 @@
 //! | `0x05` door state | signed door state | `0x86` sequence u64 |
 //! | `0x06` read log | from u64, max count u8 | `0x87` count u8, then per record: length u8, record bytes (from the oldest record still held if `from` was overwritten) |
 //! | `0x07` log head | - | `0x88` signed log head |
+//! | `0x08` log ack | length u64, tag (16 bytes, `porter_protocol::LogMask::ack_tag`) | `0x89` acknowledged length u64 |
 //!
 //! Any request may instead be answered `0xEE` [`Refusal`] u8, detail u16, retry after (ms) u32.
 //! A refused presentation is answered only coarsely (`0x85`, see [`porter_protocol::Coarse`]);
@@ -32,6 +33,8 @@ pub const REQ_DOOR_STATE: u8 = 0x05;
 pub const REQ_READ_LOG: u8 = 0x06;
 /// Request: the device-signed head of the audit log.
 pub const REQ_LOG_HEAD: u8 = 0x07;
+/// Request: the site server acknowledges it holds the log up to a length (`LogMask::ack_tag`).
+pub const REQ_LOG_ACK: u8 = 0x08;
 
 /// Answer to [`REQ_INFO`].
 pub const RESP_INFO: u8 = 0x81;
@@ -49,6 +52,8 @@ pub const RESP_STATE: u8 = 0x86;
 pub const RESP_LOG: u8 = 0x87;
 /// Answer to [`REQ_LOG_HEAD`].
 pub const RESP_HEAD: u8 = 0x88;
+/// Answer to [`REQ_LOG_ACK`]: the acknowledged length now in force.
+pub const RESP_ACKED: u8 = 0x89;
 /// Answer to anything: refused, see [`Refusal`].
 pub const RESP_REFUSED: u8 = 0xEE;
 

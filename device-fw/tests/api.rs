@@ -6,6 +6,7 @@ mod api {
     #[allow(dead_code)]
     pub mod fixture;
     mod frames;
+    mod log_noise;
     mod power_cut;
     mod props;
     mod qemu;

@@ -185,6 +185,8 @@ pub fn enroll_device(
         door: DoorId(door),
         device,
         issued_at: Time(now),
+        // The site server's log key (issue 8, item 9) is for the server team to wire in.
+        log_key: None,
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let out = enrolment.seal(&root.key, &mut buf).map_err(|e| e.message().to_string())?.to_vec();

@@ -12,7 +12,7 @@
 //! Standard output, one event per line: `listening ADDR`, `device-key HEX`, `relay released`,
 //! `relay secured`, `signal NAME`, `status ...`. Standard input, one command per line:
 //! `advance MS` (both clocks), `rtc UNIX` (set the real-time clock), `open` / `close` (the door
-//! sensor), `button` (the installer presses and lets go of the commissioning button, which opens
+//! sensor), `exit` (someone inside presses the request-to-exit button), `button` (the installer presses and lets go of the commissioning button, which opens
 //! the enrolment window of an unenrolled door; answered `button pressed` once the door saw it),
 //! `status`, `quit`. Time flows in real time unless `--manual-time` is given.
 
@@ -159,6 +159,11 @@ fn main() -> ExitCode {
                 },
                 ["open"] => h.sensor.set_open(true),
                 ["close"] => h.sensor.set_open(false),
+                ["exit"] => {
+                    h.sensor.set_exit_requested(true);
+                    door.poll();
+                    h.sensor.set_exit_requested(false);
+                }
                 ["button"] => {
                     h.button.set_held(true);
                     door.poll();
@@ -180,7 +185,7 @@ fn main() -> ExitCode {
                 }
                 ["quit"] => return ExitCode::SUCCESS,
                 [] => {}
-                _ => eprintln!("unknown command {line:?}: advance MS | rtc UNIX | open | close | button | status | quit"),
+                _ => eprintln!("unknown command {line:?}: advance MS | rtc UNIX | open | close | exit | button | status | quit"),
             }
         }
         door.poll();

@@ -3,8 +3,8 @@
 //! completed, and the back-off restored from the log's tail.
 
 use porter_protocol::{
-    Alarm, AuditEvent, AuditRecord, ChainHash, DoorConfig, DoorMemory, Enrolment, Error, PublicKey,
-    SigningKey, MAX_AUDIT_RECORD_LEN,
+    Alarm, AuditEvent, AuditRecord, ChainHash, DoorConfig, DoorMemory, Enrolment, Error, LogMask,
+    PublicKey, SigningKey, MAX_AUDIT_RECORD_LEN,
 };
 
 use crate::frame::{Fragmenter, Reassembler};
@@ -14,6 +14,7 @@ use crate::hal::{
 use crate::storage::{IdentityRecord, Storage, StorageError};
 
 use super::backoff::{costs_a_signature, Backoff};
+use super::journal::Tally;
 use super::watch::DoorWatch;
 use super::{
     BootError, Controller, Core, Fault, Peripherals, Phase, Settings, Site, MAX_RESPONSE_LEN,
@@ -74,6 +75,8 @@ where
             attempts: 0,
             backoff: Backoff::default(),
             watch: DoorWatch::default(),
+            tally: Tally::default(),
+            log_acked: 0,
             clock_alarm_raised: false,
             // Until `start` has run, the controller refuses everything.
             fault: Some(Fault::Storage(StorageError::Corrupt)),
@@ -126,30 +129,38 @@ where
             None => {
                 let mut seed = [0u8; 32];
                 self.hw.entropy.fill(&mut seed).map_err(|_| Fault::Entropy)?;
-                IdentityRecord { seed, boot_count: 0, enrolment: None }
+                IdentityRecord { seed, boot_count: 0, enrolment: None, log_acked: 0 }
             }
         };
         identity.boot_count = identity.boot_count.wrapping_add(1);
         // An all-zero seed is what a dead entropy source gives: refused, the door faults.
         let device = SigningKey::from_seed(identity.seed).map_err(|_| Fault::Entropy)?;
         self.device_public = device.public_key();
-        self.device = Some(device);
         // The boot counter must be durable before any nonce uses it.
         self.storage.write_identity(&identity).map_err(Fault::Storage)?;
         self.boot_count = identity.boot_count;
+        self.log_acked = identity.log_acked;
 
         let (len, prev) = self.storage.audit_head().map_err(Fault::Storage)?;
         self.audit_len = len;
         self.audit_prev = prev;
 
-        let Some(stored) = identity.enrolment else { return Ok(()) };
+        let Some(stored) = identity.enrolment else {
+            self.device = Some(device);
+            return Ok(());
+        };
         let enrolment =
             Enrolment::decode_for_device(&stored.bytes, &stored.root, &self.device_public)
                 .map_err(Fault::Config)?;
         let config = self.config_for(&enrolment, stored.root);
+        let mask = log_mask(&device, &enrolment).map_err(Fault::Config)?;
         // Built in place, so that the 3.5 KB memory is not copied about on the stack.
-        self.site =
-            Some(Site { config, memory: DoorMemory::new(enrolment.site, enrolment.issued_at) });
+        self.site = Some(Site {
+            config,
+            memory: DoorMemory::new(enrolment.site, enrolment.issued_at),
+            mask,
+        });
+        self.device = Some(device);
         let Some(site) = self.site.as_mut() else {
             return Err(Fault::Storage(StorageError::Corrupt));
         };
@@ -244,11 +255,26 @@ where
                         failures += 1;
                     }
                 }
+                AuditEvent::Tally { refused_signature, .. } => {
+                    failures = failures.saturating_add(refused_signature);
+                }
                 AuditEvent::Admitted { .. } | AuditEvent::Enrolled => break,
-                AuditEvent::Boot | AuditEvent::Alarm(_) | AuditEvent::DoorStateApplied { .. } => {}
+                AuditEvent::Boot
+                | AuditEvent::Alarm(_)
+                | AuditEvent::DoorStateApplied { .. }
+                | AuditEvent::Overwritten { .. } => {}
             }
         }
         let now_ms = self.hw.clock.millis();
         self.backoff = Backoff::restore(failures, now_ms, &self.settings);
     }
+}
+
+/// The key that masks holder ids in the log, if the enrolment names the site server's log key:
+/// one X25519 agreement, at enrolment and at boot.
+pub(super) fn log_mask(
+    device: &SigningKey,
+    enrolment: &Enrolment,
+) -> Result<Option<LogMask>, porter_protocol::Error> {
+    enrolment.log_key.as_ref().map(|key| LogMask::for_door(device, key)).transpose()
 }

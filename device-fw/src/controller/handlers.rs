@@ -13,6 +13,7 @@ use crate::hal::{
 use crate::storage::{PendingAudit, ReplayRecord, StorageError, StoredEnrolment};
 use crate::wire::{self, Refusal, Writer};
 
+use super::journal::Noise;
 use super::{Core, Fault, Phase, Refused, Site};
 
 impl<F, L, S, C, E, I, B> Core<F, L, S, C, E, I, B>
@@ -92,6 +93,8 @@ where
                 return Err(Refused::rejected(e));
             }
         };
+        let device = self.device.as_ref().ok_or(Refused::FAULT)?;
+        let mask = super::boot::log_mask(device, &enrolment).map_err(Refused::rejected)?;
         let stored = StoredEnrolment {
             root,
             bytes: heapless::Vec::from_slice(bytes)
@@ -104,7 +107,7 @@ where
         self.storage.write_identity(&identity).map_err(|e| self.storage_refusal(e))?;
         let config = self.config_for(&enrolment, root);
         let memory = DoorMemory::new(enrolment.site, enrolment.issued_at);
-        self.site = Some(Site { config, memory });
+        self.site = Some(Site { config, memory, mask });
         self.watch.close_enrolment();
         self.backoff.clear();
         let at = self.door_now();
@@ -178,11 +181,16 @@ where
         self.hw.clock.mark(Mark::DecisionEnd);
         match decision {
             Decision::Admit(a) => {
+                // Only the site's server can tell whose visit this was.
+                let holder = match &site.mask {
+                    Some(mask) => mask.apply(self.audit_len, a.holder),
+                    None => a.holder,
+                };
                 let event = AuditEvent::Admitted {
                     issuer: a.issuer,
                     grant_serial: a.grant_serial,
                     use_index: a.use_index,
-                    holder: a.holder,
+                    holder,
                     role: a.role,
                     package: a.package,
                 };
@@ -191,6 +199,9 @@ where
                 } else {
                     None
                 };
+                // Noise counted before this admission goes first: the record's sequence is
+                // fixed before the spend is written.
+                self.flush_tally(a.at).map_err(|e| self.storage_refusal(e))?;
                 let pending = PendingAudit { sequence: self.audit_len, at: a.at, event };
                 // 1. The spend (and any newer door state) durable; the audit record rides along.
                 self.persist(state_bytes, Some(pending)).map_err(|e| self.storage_refusal(e))?;
@@ -205,6 +216,8 @@ where
                     self.audit_prev,
                     event,
                 );
+                let lost =
+                    self.admissions_overwritten_by(&r).map_err(|e| self.storage_refusal(e))?;
                 self.storage.append_audit(&r).map_err(|e| self.storage_refusal(e))?;
                 self.audit_len += 1;
                 self.hw.clock.mark(Mark::Logged);
@@ -218,6 +231,9 @@ where
                 self.watch.released_at(now_ms, self.settings.unlock_ms);
                 self.backoff.clear();
                 self.hw.indicator.show(Signal::Admitted);
+                if let Some((admissions, before)) = lost {
+                    self.log(a.at, AuditEvent::Overwritten { admissions, before });
+                }
                 // 4. The receipt.
                 let mut buf = [0u8; MAX_RECEIPT_LEN];
                 let device = self.device.as_ref().ok_or(Refused::FAULT)?;
@@ -226,9 +242,7 @@ where
                 Ok(())
             }
             Decision::Reject(e) => {
-                let at = site.memory.now(clock);
-                let sequence = self.audit_len;
-                self.log(at, AuditEvent::Rejected { reason: e.code() });
+                let sequence = self.note(Noise::Refused(e));
                 if self.fault.is_some() {
                     return Err(Refused::FAULT);
                 }
@@ -338,6 +352,37 @@ where
         let device = self.device.as_ref().ok_or(Refused::FAULT)?;
         let signed = head.seal(device, &mut buf).map_err(|_| Refused::FAULT)?;
         w.u8(wire::RESP_HEAD)?.bytes(signed)?;
+        Ok(())
+    }
+
+    /// `0x08 log ack`: the site server holds the log up to `length`; records below it may be
+    /// overwritten. Needs the log key (the tag is keyed with the door's `LogMask`).
+    // Not inlined: keeps this handler's locals out of its callers' stack frames.
+    #[inline(never)]
+    pub(super) fn log_ack(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
+        let (Some(length), Some(tag), 24) = (wire::read_u64(body), body.get(8..24), body.len())
+        else {
+            return Err(Refused::new(Refusal::Malformed));
+        };
+        let site = self.ready()?;
+        let Some(mask) = site.mask.as_ref() else {
+            return Err(Refused::rejected(Error::AuditBadSignature));
+        };
+        // Compared in constant time: the tag is a secret until it matches.
+        let expected = mask.ack_tag(length);
+        let differs = expected.iter().zip(tag).fold(0u8, |d, (a, b)| d | (a ^ b));
+        if differs != 0 || length > self.audit_len {
+            return Err(Refused::rejected(Error::AuditBadSignature));
+        }
+        if length > self.log_acked {
+            let identity = self.storage.identity().map_err(|e| self.storage_refusal(e))?;
+            let Some(mut identity) = identity else { return Err(Refused::FAULT) };
+            identity.log_acked = length;
+            identity.boot_count = self.boot_count;
+            self.storage.write_identity(&identity).map_err(|e| self.storage_refusal(e))?;
+            self.log_acked = length;
+        }
+        w.u8(wire::RESP_ACKED)?.u64(self.log_acked)?;
         Ok(())
     }
 }

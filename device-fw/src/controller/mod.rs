@@ -31,7 +31,7 @@ mod journal;
 mod watch;
 
 use porter_protocol::{
-    ChainHash, Challenge, DoorConfig, DoorMemory, Error, PublicKey, SigningKey,
+    ChainHash, Challenge, DoorConfig, DoorMemory, Error, LogMask, PublicKey, SigningKey,
     MAX_AUDIT_RECORD_LEN,
 };
 
@@ -70,6 +70,11 @@ pub struct Settings {
     pub backoff_base_ms: u32,
     /// The longest back-off delay, in ms: the most an honest holder waits under attack.
     pub backoff_max_ms: u32,
+    /// After a noise record (a refusal, a forced or held-open alarm), how long further noise is
+    /// counted into one tally record instead of logged one by one, in ms.
+    pub coalesce_ms: u32,
+    /// How long after a request to exit the door may open without a forced-open alarm, in ms.
+    pub egress_window_ms: u32,
     /// How long a press of the installer button lets an unenrolled door take an enrolment,
     /// in ms.
     pub enrol_window_ms: u32,
@@ -87,6 +92,8 @@ impl Default for Settings {
             free_failures: 3,
             backoff_base_ms: 2_000,
             backoff_max_ms: 8_000,
+            coalesce_ms: 60_000,
+            egress_window_ms: 10_000,
             enrol_window_ms: 600_000,
             reassembly_timeout_ms: 3_000,
         }
@@ -130,6 +137,8 @@ pub struct Peripherals<L, S, C, E, I, B> {
 struct Site {
     config: DoorConfig,
     memory: DoorMemory,
+    /// Masks holder ids in the log, when the enrolment named the site server's log key.
+    mask: Option<LogMask>,
 }
 
 #[derive(Clone, Copy)]
@@ -155,6 +164,10 @@ struct Core<F: NorFlash, L, S, C, E, I, B> {
     attempts: u32,
     backoff: Backoff,
     watch: watch::DoorWatch,
+    /// Noise counted since the last record.
+    tally: journal::Tally,
+    /// The log length the site server has acknowledged.
+    log_acked: u64,
     clock_alarm_raised: bool,
     fault: Option<Fault>,
     releases: u32,
@@ -322,6 +335,7 @@ where
             wire::REQ_DOOR_STATE => self.door_state(body, &mut w),
             wire::REQ_READ_LOG => self.read_log(body, &mut w),
             wire::REQ_LOG_HEAD => self.log_head(body, &mut w),
+            wire::REQ_LOG_ACK => self.log_ack(body, &mut w),
             _ => Err(Refused::new(Refusal::Malformed)),
         };
         match result {

@@ -2,10 +2,11 @@
 //! unanswered challenge expires (audited as a failed attempt), and the door position raises the
 //! forced-open and held-open alarms.
 
-use porter_protocol::{Alarm, AuditEvent, Error};
+use porter_protocol::Error;
 
 use crate::hal::{Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash};
 
+use super::journal::Noise;
 use super::{Core, Phase};
 
 /// What the watch remembers between polls.
@@ -19,6 +20,8 @@ pub(super) struct DoorWatch {
     authorised: bool,
     opened_at_ms: u64,
     held_alarm_raised: bool,
+    /// Until when the door may open as an exit (a request to exit was seen).
+    exit_until_ms: Option<u64>,
     /// The installer button at the last poll.
     button: bool,
     /// Until when an unenrolled door takes an enrolment (a press of the installer button).
@@ -76,13 +79,13 @@ where
             // Answerable up to and including the lifetime, as in the protocol's check.
             if now_ms > expires_ms {
                 self.phase = Phase::Idle;
-                let at = self.door_now();
-                self.log(at, AuditEvent::Rejected { reason: Error::ChallengeExpired.code() });
+                self.note(Noise::Refused(Error::ChallengeExpired));
                 self.show_rest();
             }
         }
         self.watch_door(now_ms);
         self.watch_button(now_ms);
+        self.tally_due(now_ms);
     }
 
     /// A press (the button going down, or held at the first poll after power-on) opens the
@@ -97,14 +100,24 @@ where
     }
 
     fn watch_door(&mut self, now_ms: u64) {
+        if self.hw.sensor.exit_requested() {
+            let window = u64::from(self.settings.egress_window_ms);
+            self.watch.exit_until_ms = Some(now_ms.saturating_add(window));
+        }
         let open = self.hw.sensor.is_open();
         let w = &mut self.watch;
         if open && !w.open {
             w.opened_at_ms = now_ms;
             w.held_alarm_raised = false;
-            w.authorised = w.unlocked_until_ms.is_some();
-            if !w.authorised {
-                self.alarm(Alarm::ForcedOpen);
+            let egress = w.exit_until_ms.is_some_and(|until| now_ms <= until);
+            w.authorised = w.unlocked_until_ms.is_some() || egress;
+            if egress && w.unlocked_until_ms.is_none() {
+                // Someone inside asked to leave: an exit, counted, not an alarm.
+                w.exit_until_ms = None;
+                self.note(Noise::Egress);
+            } else if !w.authorised {
+                self.note(Noise::ForcedOpen);
+                self.show_alarm();
             }
         }
         let w = &mut self.watch;
@@ -114,7 +127,8 @@ where
             && now_ms.saturating_sub(w.opened_at_ms) > u64::from(self.settings.held_open_ms)
         {
             w.held_alarm_raised = true;
-            self.alarm(Alarm::HeldOpen);
+            self.note(Noise::HeldOpen);
+            self.show_alarm();
         }
         let w = &mut self.watch;
         if !open && w.open {

@@ -136,7 +136,14 @@ impl Board {
     }
 
     fn enrol(&mut self, root: &SigningKey, site: SiteId, door: DoorId, floor: Time) {
-        let e = Enrolment { version: VERSION, site, door, device: self.device, issued_at: floor };
+        let e = Enrolment {
+            version: VERSION,
+            site,
+            door,
+            device: self.device,
+            issued_at: floor,
+            log_key: None,
+        };
         let mut buf = [0u8; MAX_ENROLMENT_LEN];
         let mut m = vec![wire::REQ_ENROL];
         m.extend_from_slice(&root.public_key().0);

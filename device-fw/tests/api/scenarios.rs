@@ -40,6 +40,7 @@ fn first_boot_makes_a_key_and_refuses_grants_until_enrolled() {
         door: DOOR,
         device: key(5).public_key(),
         issued_at: NOON,
+        log_key: None,
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let wrong_device = e.seal(&site.root, &mut buf).unwrap().to_vec();
@@ -88,6 +89,42 @@ fn an_unenrolled_door_takes_an_enrolment_only_within_the_installer_buttons_windo
     assert!(door.c.enrolled());
     assert_eq!(door.c.config().unwrap().root, site.root.public_key());
     assert!(door.events().contains(&AuditEvent::Enrolled));
+}
+
+#[test]
+fn the_log_read_over_the_radio_does_not_link_a_holders_visits() {
+    // Issue 8, item 9: anyone in radio range reads the log; the holder key ids in it linked a
+    // driver's visits. Now each is masked per record; only the site server unmasks it.
+    let (mut door, site) = Door::enrolled(patient());
+    let Verdict::Admitted(receipt) = door.attempt_grant(&site, &site.grant_body(10, 2)) else {
+        panic!("admitted")
+    };
+    door.attempt_grant(&site, &site.grant_body(10, 2));
+    let holder = site.holder.public_key().id();
+    let admitted: Vec<AuditRecord> =
+        door.log().into_iter().filter(|r| matches!(r.event, AuditEvent::Admitted { .. })).collect();
+    assert_eq!(admitted.len(), 2);
+    let ids: Vec<KeyId> = admitted
+        .iter()
+        .map(|r| match r.event {
+            AuditEvent::Admitted { holder, .. } => holder,
+            _ => unreachable!(),
+        })
+        .collect();
+    assert!(!ids.contains(&holder), "the holder's key id is not in the log in clear");
+    assert_ne!(ids[0], ids[1], "two visits of one holder look unrelated");
+    // The receipt is the same record: masked too.
+    let r = AuditRecord::decode_receipt(&receipt, &door.c.device_key()).unwrap();
+    assert_eq!(r, admitted[0]);
+    // The site's server unmasks both.
+    let mask = LogMask::for_server(&log_secret(), &door.c.device_key()).unwrap();
+    assert_eq!(admitted[0].holder(&mask), Some(holder));
+    assert_eq!(admitted[1].holder(&mask), Some(holder));
+    // The mask survives a reboot (derived again from the stored enrolment).
+    let mut door = door.reboot();
+    door.attempt_grant(&site, &site.grant_body(11, 1));
+    let last = door.log().into_iter().rfind(|r| matches!(r.event, AuditEvent::Admitted { .. }));
+    assert_eq!(last.unwrap().holder(&mask), Some(holder));
 }
 
 #[test]

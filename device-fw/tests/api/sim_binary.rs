@@ -11,7 +11,7 @@ use porter_device::sim::Phone;
 use porter_device::wire::{self, Refusal};
 use porter_protocol::*;
 
-use super::door::{parse_verdict, unhex, Verdict};
+use super::door::{log_secret, parse_verdict, unhex, Verdict};
 use super::fixture::*;
 
 struct Sim {
@@ -127,6 +127,7 @@ fn the_simulator_serves_the_framed_protocol_on_loopback_and_remembers_across_res
         door: DOOR,
         device: sim.device,
         issued_at: NOON.minus(60),
+        log_key: Some(log_secret().log_key().unwrap()),
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let mut m = vec![wire::REQ_ENROL];

@@ -115,6 +115,7 @@ pub fn replay_case(case: &Case) -> Vec<Outcome> {
         door: case.door,
         device: door.c.device_key(),
         issued_at: case.floor,
+        log_key: None,
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let enrolment = e.seal(&root, &mut buf).unwrap().to_vec();

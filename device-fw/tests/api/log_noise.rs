@@ -1,0 +1,184 @@
+//! The log under noise (issue 8, item 10): egress told from forcing, repeated refusals and
+//! alarms counted into tally records, admissions kept until the site server acknowledges them
+//! or their loss is logged.
+
+use porter_device::wire::{self, Refusal};
+use porter_device::Settings;
+use porter_protocol::*;
+
+use super::door::*;
+use super::fixture::*;
+
+fn tallies(events: &[AuditEvent]) -> Vec<AuditEvent> {
+    events.iter().filter(|e| matches!(e, AuditEvent::Tally { .. })).copied().collect()
+}
+
+fn forced(events: &[AuditEvent]) -> usize {
+    events.iter().filter(|e| **e == AuditEvent::Alarm(Alarm::ForcedOpen)).count()
+}
+
+/// Opens and closes the door (with `exit` first, someone inside asked to leave).
+fn open_close(door: &mut Door, exit: bool) {
+    if exit {
+        door.h.sensor.set_exit_requested(true);
+        door.c.poll();
+        door.h.sensor.set_exit_requested(false);
+    }
+    door.h.sensor.set_open(true);
+    door.advance_ms(500);
+    door.h.sensor.set_open(false);
+    door.advance_ms(500);
+}
+
+#[test]
+fn an_exit_after_a_request_to_exit_is_counted_and_forcing_is_an_alarm() {
+    let (mut door, _) = Door::enrolled(Settings::default());
+    let before = door.c.audit_length();
+    // Twenty people leave: no alarm, and no record each.
+    for _ in 0..20 {
+        open_close(&mut door, true);
+    }
+    assert_eq!(forced(&door.events()), 0, "leaving is not forcing");
+    // A minute later the exits are in one tally record.
+    door.advance_ms(60_000);
+    let events = door.events();
+    assert_eq!(door.c.audit_length(), before + 1);
+    assert!(matches!(tallies(&events)[..], [AuditEvent::Tally { egress: 20, forced_open: 0, .. }]));
+    // The door opening with no request to exit (or long after one) is forced: the first is
+    // logged at once, the ones within the next minute are counted.
+    door.h.sensor.set_exit_requested(true);
+    door.c.poll();
+    door.h.sensor.set_exit_requested(false);
+    door.advance_ms(u64::from(Settings::default().egress_window_ms) + 1);
+    for _ in 0..5 {
+        open_close(&mut door, false);
+    }
+    assert_eq!(forced(&door.events()), 1);
+    door.advance_ms(60_000);
+    let events = door.events();
+    assert!(
+        matches!(tallies(&events)[..], [_, AuditEvent::Tally { forced_open: 4, egress: 0, .. }]),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_flood_of_refusals_writes_about_two_records_a_minute() {
+    // The old door wrote one record per refusal: a flood wrapped the ring (about 490 records)
+    // before a phone carried it away.
+    let (mut door, site) = Door::enrolled(patient());
+    let before = door.c.audit_length();
+    let minutes = 30u64;
+    for _ in 0..minutes * 60 {
+        // One garbage attempt a second: 1,800 refusals.
+        door.attempt(|_| vec![0xFF; 40]);
+        door.advance_ms(1_000);
+    }
+    let written = door.c.audit_length() - before;
+    assert!(written <= 2 * minutes + 2, "{written} records for {minutes} minutes of flood");
+    // Nothing is lost: the tallies add up (a refusal written as itself, the rest counted).
+    let events = door.events();
+    let single = events.iter().filter(|e| matches!(e, AuditEvent::Rejected { .. })).count();
+    let counted: u32 = tallies(&events)
+        .iter()
+        .map(|e| match e {
+            AuditEvent::Tally { refused, .. } => *refused,
+            _ => 0,
+        })
+        .sum();
+    door.advance_ms(60_000);
+    let counted_after: u32 = tallies(&door.events())
+        .iter()
+        .map(|e| match e {
+            AuditEvent::Tally { refused, .. } => *refused,
+            _ => 0,
+        })
+        .sum();
+    assert!(counted <= counted_after);
+    assert_eq!(single as u64 + u64::from(counted_after), minutes * 60);
+    // A denied answer names the record that holds its refusal, and the holder still gets in
+    // (the RTC set back into the grant's window: the flood took half an hour).
+    door.h.clock.set_rtc(NOON);
+    let verdict = door.attempt(|_| vec![0xFF; 40]);
+    let Verdict::Denied { sequence, .. } = verdict else { panic!("{verdict:?}") };
+    assert!(matches!(door.attempt_grant(&site, &site.grant_body(10, 1)), Verdict::Admitted(_)));
+    let log = door.log();
+    let holder = log.iter().find(|r| r.sequence == sequence).expect("the named record");
+    assert!(matches!(
+        holder.event,
+        AuditEvent::Rejected { .. } | AuditEvent::Tally { refused: 1.., .. }
+    ));
+}
+
+/// Fills the log with noise for `hours` (a forced opening and a garbage attempt every 20 s).
+fn noise_for(door: &mut Door, hours: u64) {
+    for _ in 0..hours * 180 {
+        door.attempt(|_| vec![0xFF; 40]);
+        open_close(door, false);
+        door.advance_ms(19_000);
+    }
+}
+
+fn ack(door: &mut Door, length: u64) -> Vec<u8> {
+    let mask = LogMask::for_server(&log_secret(), &door.c.device_key()).unwrap();
+    let mut m = vec![wire::REQ_LOG_ACK];
+    m.extend_from_slice(&length.to_le_bytes());
+    m.extend_from_slice(&mask.ack_tag(length));
+    door.call(&m)
+}
+
+#[test]
+fn admissions_are_kept_until_the_server_acknowledges_them() {
+    let (mut door, site) = Door::enrolled(patient());
+    assert!(matches!(door.attempt_grant(&site, &site.grant_body(10, 1)), Verdict::Admitted(_)));
+    let admitted = door.c.audit_length() - 1;
+    // Twelve hours of noise: far more than the ring holds. The admission stays.
+    noise_for(&mut door, 12);
+    let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
+    assert!(
+        door.c.storage().audit_record(admitted, &mut buf).unwrap().is_some(),
+        "the admission record was overwritten by noise"
+    );
+    assert!(!door.events().iter().any(|e| matches!(e, AuditEvent::Overwritten { .. })));
+
+    // A forged acknowledgement is refused; the server's is taken and survives a reboot.
+    let length = door.c.audit_length();
+    let mut forged = vec![wire::REQ_LOG_ACK];
+    forged.extend_from_slice(&length.to_le_bytes());
+    forged.extend_from_slice(&[0; 16]);
+    assert_eq!(
+        parse_verdict(&door.call(&forged)),
+        Verdict::Refused(Refusal::Rejected, Error::AuditBadSignature.code(), 0)
+    );
+    let answer = ack(&mut door, length);
+    assert_eq!(answer[0], wire::RESP_ACKED);
+    assert_eq!(u64::from_le_bytes(answer[1..9].try_into().unwrap()), length);
+    let mut door = door.reboot();
+    // Now the ring may wrap over it.
+    noise_for(&mut door, 12);
+    assert!(door.c.storage().audit_record(admitted, &mut buf).unwrap().is_none());
+    assert!(!door.events().iter().any(|e| matches!(e, AuditEvent::Overwritten { .. })));
+}
+
+#[test]
+fn admissions_that_must_be_overwritten_leave_a_record_of_their_loss() {
+    // Only admissions (which must be logged) fill the ring; with no acknowledgement the oldest
+    // are overwritten, and the door logs how many it lost.
+    let (mut door, site) = Door::enrolled(Settings { unlock_ms: 1, ..patient() });
+    let cert = site.seal_cert(&site.certificate_body());
+    for serial in 0..700 {
+        let grant = site.seal_grant(&site.grant_body(100 + serial, 1));
+        let verdict = door.attempt(|ch| site.present(ch, &grant, &cert, None));
+        assert!(matches!(verdict, Verdict::Admitted(_)), "{verdict:?}");
+        door.advance_ms(10);
+    }
+    let lost: u32 = door
+        .events()
+        .iter()
+        .map(|e| match e {
+            AuditEvent::Overwritten { admissions, .. } => *admissions,
+            _ => 0,
+        })
+        .sum();
+    assert!(lost > 0, "the loss is on the record");
+}
