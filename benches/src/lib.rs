@@ -77,6 +77,7 @@ impl Bench {
                 doors: DoorScope::All,
                 roles: RoleSet::only(Role::Delivery),
                 hours: Hours::ALWAYS,
+                zone: TimeZone::UTC,
                 max_grant_lifetime: 900,
                 max_uses: 4,
             },

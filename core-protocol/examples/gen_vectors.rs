@@ -403,17 +403,17 @@ fn cases() -> Vec<Case> {
         ));
     }
     {
-        // The same afternoon-only issuer at noon UTC is inside its hours in UTC+2.
+        // The same afternoon-only issuer at noon UTC is inside its hours in UTC+2 (the zone
+        // of its certificate; in November Eastern Europe keeps standard time).
         let mut x = cert.clone();
         x.limits.hours = Hours { weekdays: 0x7f, from_minute: 13 * 60, to_minute: 17 * 60 };
+        x.limits.zone = TimeZone::parse_posix("EET-2EEST,M3.5.0/3,M10.5.0/4").unwrap();
         let c = s.challenge(NOON, 1);
         let p = s.present(&c, &grant_bytes, &s.seal_cert(&x), None);
-        let mut st = s.state(1, NOON.minus(100));
-        st.utc_offset_minutes = 120;
         out.push(case(
             "hours_use_site_local_time",
-            "13:00-17:00 local at 12:00 UTC is allowed when the site is UTC+2",
-            vec![Step::State { bytes: s.seal_state(&st), expect: None }, admit(c, p, None)],
+            "13:00-17:00 local at 12:00 UTC is allowed when the certificate's zone is UTC+2",
+            vec![admit(c, p, None)],
         ));
     }
     {
@@ -565,7 +565,675 @@ fn cases() -> Vec<Case> {
             vec![Step::State { bytes: st, expect: None }, admit(c, p, Some(Error::ChallengeExpired))],
         ));
     }
+    out.extend(clock_reset_cases());
+    out.extend(local_time_cases());
+    out.extend(boundary_cases());
     out
+}
+
+/// An attempt at `clock`, answering a challenge the door made then (nonce `nonce`).
+fn attempt(
+    cert: &Certificate,
+    grant: &Grant,
+    clock: Time,
+    nonce: u8,
+    expect: Option<Error>,
+) -> Step {
+    let s = Site::new();
+    let challenge = s.challenge(clock, nonce);
+    let presentation = s.present(&challenge, &s.seal_grant(grant), &s.seal_cert(cert), None);
+    Step::Admit { clock, challenge, presentation, expect }
+}
+
+/// A grant valid from a minute before `at` to ten minutes after.
+fn grant_at(serial: u64, at: Time) -> Grant {
+    let mut g = Site::new().grant_body(serial, 1);
+    g.not_before = at.minus(60);
+    g.not_after = at.plus(600);
+    g
+}
+
+/// Seconds since the epoch of a UTC date and time.
+fn utc(year: u32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Time {
+    let (y, m) = if month <= 2 { (year - 1, month + 12) } else { (year, month) };
+    let days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + day - 719_469;
+    Time(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Hours judged in the certificate's zone across daylight-saving changes and midnight (issue
+/// 8, item 4): at each change, the last second outside and the first inside the hours.
+fn local_time_cases() -> Vec<Case> {
+    let s = Site::new();
+    let zoned = |zone: &str, weekdays: u8, from: u16, to: u16| {
+        let mut c = s.certificate_body();
+        c.not_before = Time(1_700_000_000);
+        c.not_after = Time(1_900_000_000);
+        c.limits.zone = TimeZone::parse_posix(zone).unwrap();
+        c.limits.hours = Hours { weekdays, from_minute: from, to_minute: to };
+        c
+    };
+    // Each instant: (clock, admitted?).
+    let steps = |cert: &Certificate, instants: &[(Time, bool)]| -> Vec<Step> {
+        instants
+            .iter()
+            .enumerate()
+            .map(|(i, &(at, ok))| {
+                let expect = (!ok).then_some(Error::GrantOutsideHours);
+                attempt(cert, &grant_at(100 + i as u64, at), at, i as u8 + 1, expect)
+            })
+            .collect()
+    };
+    let paris = zoned("CET-1CEST,M3.5.0,M10.5.0/3", 0x7f, 8 * 60, 9 * 60);
+    let new_york = zoned("EST5EDT,M3.2.0,M11.1.0", 0x7f, 8 * 60, 9 * 60);
+    let sydney = zoned("AEST-10AEDT,M10.1.0,M4.1.0/3", 0x7f, 8 * 60, 9 * 60);
+    let night = zoned("EST5EDT,M3.2.0,M11.1.0", 0b1, 22 * 60, 6 * 60);
+    vec![
+        case(
+            "hours_across_european_daylight_saving",
+            "08:00-09:00 daily in CET-1CEST,M3.5.0,M10.5.0/3: opens at 07:00 UTC on 27 March 2026, at 06:00 UTC on 30 March (CEST), at 07:00 UTC again on 26 October; the end minute is excluded",
+            steps(&paris, &[
+                (utc(2026, 3, 27, 6, 59, 59), false),
+                (utc(2026, 3, 27, 7, 0, 0), true),
+                (utc(2026, 3, 30, 5, 59, 59), false),
+                (utc(2026, 3, 30, 6, 0, 0), true),
+                (utc(2026, 3, 30, 6, 59, 59), true),
+                (utc(2026, 3, 30, 7, 0, 0), false),
+                (utc(2026, 10, 26, 6, 59, 59), false),
+                (utc(2026, 10, 26, 7, 0, 0), true),
+            ]),
+        ),
+        case(
+            "hours_across_united_states_daylight_saving",
+            "08:00-09:00 daily in EST5EDT,M3.2.0,M11.1.0: 12:00 UTC on 9 March 2026 (EDT), 13:00 UTC on 2 November (EST)",
+            steps(&new_york, &[
+                (utc(2026, 3, 9, 11, 59, 59), false),
+                (utc(2026, 3, 9, 12, 0, 0), true),
+                (utc(2026, 11, 2, 12, 59, 59), false),
+                (utc(2026, 11, 2, 13, 0, 0), true),
+            ]),
+        ),
+        case(
+            "hours_across_australian_daylight_saving",
+            "08:00-09:00 daily in AEST-10AEDT,M10.1.0,M4.1.0/3 (southern hemisphere): 21:00 UTC the day before in January (AEDT), 22:00 UTC in April (AEST), 21:00 UTC in October (AEDT)",
+            steps(&sydney, &[
+                (utc(2026, 1, 4, 20, 59, 59), false),
+                (utc(2026, 1, 4, 21, 0, 0), true),
+                (utc(2026, 4, 5, 21, 59, 59), false),
+                (utc(2026, 4, 5, 22, 0, 0), true),
+                (utc(2026, 10, 4, 20, 59, 59), false),
+                (utc(2026, 10, 4, 21, 0, 0), true),
+            ]),
+        ),
+        case(
+            "hours_wrap_past_midnight_in_local_time",
+            "Monday 22:00 to 06:00 in New York (EST): Monday 21:59:59 no, 22:00 yes, Tuesday 05:59:59 yes, 06:00 no, Monday 05:00 (Sunday's night) no",
+            steps(&night, &[
+                (utc(2026, 11, 24, 2, 59, 59), false),
+                (utc(2026, 11, 24, 3, 0, 0), true),
+                (utc(2026, 11, 24, 10, 59, 59), true),
+                (utc(2026, 11, 24, 11, 0, 0), false),
+                (utc(2026, 11, 23, 10, 0, 0), false),
+            ]),
+        ),
+    ]
+}
+
+/// For every check, the last value that passes and the first that fails (issue 8, "the spec
+/// is enough on its own"). Refused steps come first, so the passing step finds the serial
+/// unspent.
+fn boundary_cases() -> Vec<Case> {
+    let s = Site::new();
+    let cert = s.certificate_body();
+    let grant = s.grant_body(10, 1);
+    let mut out = Vec::new();
+    let pair = |name: &'static str,
+                about: &'static str,
+                pass: (Certificate, Grant),
+                fail: (Certificate, Grant),
+                reason: Error| {
+        case(
+            name,
+            about,
+            vec![
+                attempt(&fail.0, &fail.1, NOON, 1, Some(reason)),
+                attempt(&pass.0, &pass.1, NOON, 2, None),
+            ],
+        )
+    };
+    // Raw bytes with a dummy signature: every one fails decoding before any signature check.
+    let unsigned = |body: Vec<u8>| [body, vec![0u8; 64]].concat();
+    let body_of = |sealed: Vec<u8>| sealed[..sealed.len() - 64].to_vec();
+    let raw_attempt =
+        |grant: &[u8], cert: &[u8], state: Option<&[u8]>, nonce: u8, expect: Option<Error>| {
+            let c = s.challenge(NOON, nonce);
+            Step::Admit {
+                clock: NOON,
+                challenge: c,
+                presentation: s.present(&c, grant, cert, state),
+                expect,
+            }
+        };
+    let cert_bytes = s.seal_cert(&cert);
+
+    // --- the challenge ---
+    {
+        // (A challenge issued after the door's time is refused too, `challenge_issued_after_now`
+        // in tests/api/rules.rs: a door never issues one, so controllers cannot replay it.)
+        let now = s.challenge(NOON, 2);
+        let g = s.seal_grant(&grant);
+        let late = s.challenge(NOON.minus(31), 3);
+        let last = s.challenge(NOON.minus(30), 4);
+        let g2 = s.seal_grant(&s.grant_body(11, 1));
+        out.push(case(
+            "boundary_challenge_window",
+            "a challenge issued 31 s before the door's time (lifetime 30) is expired; issued at the door's time, or 30 s before, it is answerable",
+            vec![
+                admit(late, s.present(&late, &g, &cert_bytes, None), Some(Error::ChallengeExpired)),
+                admit(now, s.present(&now, &g, &cert_bytes, None), None),
+                admit(last, s.present(&last, &g2, &cert_bytes, None), None),
+            ],
+        ));
+    }
+    // --- certificate validity and fences (clock skew k = 60) ---
+    {
+        let mut pass = cert.clone();
+        pass.not_before = NOON.plus(60);
+        let mut fail = cert.clone();
+        fail.not_before = NOON.plus(61);
+        out.push(pair(
+            "boundary_cert_not_before",
+            "now + k = not_before passes; now + k = not_before - 1 is cert_not_yet_valid",
+            (pass, grant.clone()),
+            (fail, grant.clone()),
+            Error::CertNotYetValid,
+        ));
+    }
+    {
+        let mut pass = cert.clone();
+        pass.not_after = NOON.minus(60);
+        let mut fail = cert.clone();
+        fail.not_after = NOON.minus(61);
+        out.push(pair(
+            "boundary_cert_not_after",
+            "now = not_after + k passes; one second later is cert_expired",
+            (pass, grant.clone()),
+            (fail, grant.clone()),
+            Error::CertExpired,
+        ));
+    }
+    {
+        let mut fenced = cert.clone();
+        fenced.epoch = 1;
+        let mut pass = cert.clone();
+        pass.epoch = 2;
+        let mut st = s.state(1, NOON.minus(100));
+        st.cert_epoch_fence = 2;
+        out.push(case(
+            "boundary_cert_epoch_fence",
+            "with cert_epoch_fence 2, epoch 1 is cert_fenced and epoch 2 passes",
+            vec![
+                Step::State { bytes: s.seal_state(&st), expect: None },
+                attempt(&fenced, &grant, NOON, 1, Some(Error::CertFenced)),
+                attempt(&pass, &grant, NOON, 2, None),
+            ],
+        ));
+    }
+    // --- grant validity ---
+    {
+        let mut pass = grant.clone();
+        pass.not_before = NOON.plus(60);
+        pass.not_after = NOON.plus(600);
+        let mut fail = pass.clone();
+        fail.not_before = NOON.plus(61);
+        out.push(pair(
+            "boundary_grant_not_before",
+            "now + k = not_before passes; one second later is grant_not_yet_valid",
+            (cert.clone(), pass),
+            (cert.clone(), fail),
+            Error::GrantNotYetValid,
+        ));
+    }
+    {
+        let mut pass = grant.clone();
+        pass.not_after = NOON.minus(60);
+        pass.not_before = NOON.minus(600);
+        let mut fail = pass.clone();
+        fail.not_after = NOON.minus(61);
+        out.push(pair(
+            "boundary_grant_not_after",
+            "now = not_after + k passes; one second more is grant_expired",
+            (cert.clone(), pass),
+            (cert.clone(), fail),
+            Error::GrantExpired,
+        ));
+    }
+    // --- certificate limits ---
+    {
+        let mut pass = grant.clone();
+        pass.not_before = NOON.minus(300);
+        pass.not_after = NOON.plus(600); // 900 s = max_grant_lifetime
+        let mut fail = pass.clone();
+        fail.not_after = NOON.plus(601);
+        out.push(pair("boundary_grant_lifetime", "a lifetime equal to max_grant_lifetime (900 s) passes; 901 s is grant_lifetime_too_long", (cert.clone(), pass), (cert.clone(), fail), Error::GrantLifetimeTooLong));
+    }
+    {
+        let pass = s.grant_body(10, 4);
+        let fail = s.grant_body(10, 5);
+        out.push(pair(
+            "boundary_grant_uses",
+            "uses equal to max_uses (4) passes; 5 is grant_too_many_uses",
+            (cert.clone(), pass),
+            (cert.clone(), fail),
+            Error::GrantTooManyUses,
+        ));
+    }
+    {
+        let mut wide = cert.clone();
+        wide.limits.max_uses = MAX_GRANT_USES;
+        let pass = s.grant_body(10, MAX_GRANT_USES);
+        let mut too_many = body_of(s.seal_grant(&pass));
+        let uses_at = too_many.iter().position(|&b| b == MAX_GRANT_USES).unwrap();
+        too_many[uses_at] = MAX_GRANT_USES + 1;
+        let mut none = too_many.clone();
+        none[uses_at] = 0;
+        let w = s.seal_cert(&wide);
+        out.push(case(
+            "boundary_grant_uses_field",
+            "a grant with uses 33 or 0 is decode_invalid_field before any signature; 32 passes",
+            vec![
+                raw_attempt(&unsigned(too_many), &w, None, 1, Some(Error::DecodeInvalidField)),
+                raw_attempt(&unsigned(none), &w, None, 2, Some(Error::DecodeInvalidField)),
+                attempt(&wide, &pass, NOON, 3, None),
+            ],
+        ));
+    }
+    {
+        // Hours at 12:00:00 UTC (zone UTC0): from 12:00 opens, from 12:01 does not; to 12:01
+        // still includes 12:00, to 12:00 excludes it (the end minute is exclusive).
+        let with = |from: u16, to: u16| {
+            let mut c = cert.clone();
+            c.limits.hours = Hours { weekdays: 0b1, from_minute: from, to_minute: to };
+            c
+        };
+        out.push(case(
+            "boundary_hours_minutes",
+            "Mondays only, at Monday 12:00:00: from 12:01 and to 12:00 are grant_outside_hours; from 12:00 and to 12:01 pass; from == to is a whole day from the start minute (12:00-12:00 passes, 12:01-12:01 is Sunday's window and refused)",
+            vec![
+                attempt(&with(721, 1440), &grant, NOON, 1, Some(Error::GrantOutsideHours)),
+                attempt(&with(0, 720), &grant, NOON, 2, Some(Error::GrantOutsideHours)),
+                attempt(&with(720, 1440), &s.grant_body(20, 1), NOON, 3, None),
+                attempt(&with(0, 721), &s.grant_body(21, 1), NOON, 4, None),
+                attempt(&with(720, 720), &s.grant_body(22, 1), NOON, 5, None),
+                attempt(&with(721, 721), &s.grant_body(23, 1), NOON, 6, Some(Error::GrantOutsideHours)),
+            ],
+        ));
+        let mut monday_only = cert.clone();
+        monday_only.limits.hours = Hours { weekdays: 0b1, from_minute: 0, to_minute: 1440 };
+        let mut tuesday_only = cert.clone();
+        tuesday_only.limits.hours = Hours { weekdays: 0b10, from_minute: 0, to_minute: 1440 };
+        out.push(pair("boundary_hours_weekday_origin", "bit 0 is Monday: NOON (a Monday) passes with weekdays 0b1 and is grant_outside_hours with 0b10", (monday_only, grant.clone()), (tuesday_only, grant.clone()), Error::GrantOutsideHours));
+    }
+    {
+        // Field ranges of the hours: the last value that decodes and the first that does not.
+        let with = |weekdays: u8, from: u16, to: u16| {
+            let mut c = cert.clone();
+            c.limits.hours = Hours { weekdays, from_minute: from, to_minute: to };
+            s.seal_cert(&c)
+        };
+        let g = s.seal_grant(&grant);
+        out.push(case(
+            "boundary_hours_fields",
+            "weekdays 0x80, from_minute 1440 and to_minute 1441 are decode_invalid_field; weekdays 0x7f, from_minute 1439 (outside hours at noon) and to_minute 1440 decode",
+            vec![
+                raw_attempt(&g, &with(0x80, 0, 1440), None, 1, Some(Error::DecodeInvalidField)),
+                raw_attempt(&g, &with(0x7f, 1440, 1440), None, 2, Some(Error::DecodeInvalidField)),
+                raw_attempt(&g, &with(0x7f, 0, 1441), None, 3, Some(Error::DecodeInvalidField)),
+                raw_attempt(&g, &with(0x7f, 1439, 1440), None, 4, Some(Error::GrantOutsideHours)),
+                raw_attempt(&g, &with(0x7f, 0, 1440), None, 5, None),
+            ],
+        ));
+    }
+    {
+        let mut st = s.state(1, NOON.minus(100));
+        st.grant_fence = grant.not_before.plus(1);
+        let mut at_fence = s.state(2, NOON.minus(90));
+        at_fence.grant_fence = grant.not_before;
+        out.push(case(
+            "boundary_grant_fence",
+            "grant_fence one second after not_before is grant_fenced; grant_fence = not_before passes",
+            vec![
+                Step::State { bytes: s.seal_state(&st), expect: None },
+                attempt(&cert, &grant, NOON, 1, Some(Error::GrantFenced)),
+                Step::State { bytes: s.seal_state(&at_fence), expect: None },
+                attempt(&cert, &grant, NOON, 2, None),
+            ],
+        ));
+    }
+    {
+        // A door numbered 16,384 (a three-byte varint); the certificate's door list applies to
+        // this door only, not to every door the grant names.
+        let far = DoorId(16_384);
+        let mut scoped = cert.clone();
+        scoped.limits.doors = DoorScope::Only(heapless::Vec::from_slice(&[far]).unwrap());
+        let mut beside = cert.clone();
+        beside.limits.doors =
+            DoorScope::Only(heapless::Vec::from_slice(&[DoorId(16_383), DoorId(16_385)]).unwrap());
+        let mut g = grant.clone();
+        g.doors = heapless::Vec::from_slice(&[DoorId(1), far, DoorId(u16::MAX)]).unwrap();
+        let challenge = |nonce: u8| Challenge::new(SITE, far, [nonce; 16], NOON);
+        let present = |c: &Certificate, nonce: u8| {
+            let ch = challenge(nonce);
+            let p = s.present(&ch, &s.seal_grant(&g), &s.seal_cert(c), None);
+            admit(ch, p, None)
+        };
+        let mut refused = present(&beside, 1);
+        if let Step::Admit { expect, .. } = &mut refused {
+            *expect = Some(Error::GrantDoorNotAllowed);
+        }
+        let mut config = s.config.clone();
+        config.door = far;
+        out.push(Case {
+            config,
+            ..case(
+                "boundary_cert_door_scope",
+                "at door 16384, a certificate listing 16383 and 16385 is grant_door_not_allowed; one listing 16384 admits a grant naming doors 1, 16384 and 65535 (the certificate's list is checked for this door only)",
+                vec![refused, present(&scoped, 2)],
+            )
+        });
+    }
+    {
+        let mut unknown_role = cert.clone();
+        unknown_role.limits.roles = RoleSet(0b111);
+        let mut both = cert.clone();
+        both.limits.roles = RoleSet(0b11);
+        let mut service_only = cert.clone();
+        service_only.limits.roles = RoleSet::only(Role::Service);
+        let g = s.seal_grant(&grant);
+        out.push(case(
+            "boundary_cert_roles",
+            "a role set with a bit beyond the known roles (0b111) is decode_invalid_field; Service only is grant_role_not_allowed for a Delivery grant; 0b11 passes",
+            vec![
+                raw_attempt(&g, &s.seal_cert(&unknown_role), None, 1, Some(Error::DecodeInvalidField)),
+                raw_attempt(&g, &s.seal_cert(&service_only), None, 2, Some(Error::GrantRoleNotAllowed)),
+                raw_attempt(&g, &s.seal_cert(&both), None, 3, None),
+            ],
+        ));
+    }
+    {
+        // Grant role 2 does not exist: the enum does not decode.
+        let service = body_of(s.seal_grant(&Grant { role: Role::Service, ..grant.clone() }));
+        let delivery = body_of(s.seal_grant(&grant));
+        let at = service.iter().zip(&delivery).position(|(a, b)| a != b).unwrap();
+        let mut bad = service.clone();
+        bad[at] = 2;
+        out.push(case(
+            "boundary_grant_role",
+            "a grant role of 2 (unknown) is decode_malformed",
+            vec![raw_attempt(&unsigned(bad), &cert_bytes, None, 1, Some(Error::DecodeMalformed))],
+        ));
+    }
+    {
+        // Lists one item beyond their bound are decode_malformed; at the bound they decode.
+        let mut four = grant.clone();
+        four.doors =
+            heapless::Vec::from_slice(&[DoorId(1), DoorId(2), DoorId(3), DoorId(4)]).unwrap();
+        let body = body_of(s.seal_grant(&four));
+        let at = body.windows(5).position(|w| w == [4, 1, 2, 3, 4]).unwrap();
+        let five = [&body[..at], &[5, 1, 2, 3, 4, 5][..], &body[at + 5..]].concat();
+        let mut sixteen = cert.clone();
+        let doors: Vec<DoorId> = (1..=16).map(DoorId).collect();
+        sixteen.limits.doors = DoorScope::Only(heapless::Vec::from_slice(&doors).unwrap());
+        let cbody = body_of(s.seal_cert(&sixteen));
+        let list: Vec<u8> = [16u8].into_iter().chain(1..=16).collect();
+        let at = cbody.windows(17).position(|w| w == list.as_slice()).unwrap();
+        let longer: Vec<u8> = [17u8].into_iter().chain(1..=17).collect();
+        let seventeen = [&cbody[..at], &longer[..], &cbody[at + 17..]].concat();
+        out.push(case(
+            "boundary_list_bounds",
+            "a grant naming 5 doors and a certificate listing 17 are decode_malformed (a list beyond its bound); 4 and 16 decode and admit",
+            vec![
+                raw_attempt(&unsigned(five), &cert_bytes, None, 1, Some(Error::DecodeMalformed)),
+                raw_attempt(&s.seal_grant(&grant), &unsigned(seventeen), None, 2, Some(Error::DecodeMalformed)),
+                raw_attempt(&s.seal_grant(&four), &s.seal_cert(&sixteen), None, 3, None),
+            ],
+        ));
+    }
+    {
+        let mut full = s.state(1, NOON.minus(100));
+        for i in 0..MAX_DENY_ENTRIES as u64 {
+            let subject = DenySubject((i << 40 | 0xff).to_be_bytes());
+            full.deny.push(DenyEntry { subject, until: NOON }).unwrap();
+        }
+        let body = body_of(s.seal_state(&full));
+        // The count 256 is the varint 0x80 0x02 right before the first entry.
+        let first = 0xffu64.to_be_bytes();
+        let at = body.windows(10).position(|w| w[..2] == [0x80, 0x02] && w[2..] == first).unwrap();
+        let mut over = body[..at].to_vec();
+        over.extend_from_slice(&[0x81, 0x02]);
+        over.extend_from_slice(&body[at + 2..]);
+        // One more entry, larger than all: subject then `until` (NOON, five bytes).
+        over.extend_from_slice(&((256u64 << 40) | 0xff).to_be_bytes());
+        let mut until = [0u8; 8];
+        let until = encode(&NOON, &mut until).unwrap().to_vec();
+        over.extend_from_slice(&until);
+        out.push(case(
+            "boundary_deny_list_bound",
+            "a door state with 257 deny entries is decode_malformed; 256 is taken",
+            vec![
+                Step::State { bytes: unsigned(over), expect: Some(Error::DecodeMalformed) },
+                Step::State { bytes: s.seal_state(&full), expect: None },
+            ],
+        ));
+    }
+    {
+        let mut same = cert.clone();
+        same.not_after = same.not_before;
+        let mut one = cert.clone();
+        one.not_before = NOON.minus(1);
+        one.not_after = NOON;
+        let mut g_same = grant.clone();
+        g_same.not_after = g_same.not_before;
+        let mut g_one = s.grant_body(11, 1);
+        g_one.not_before = NOON.minus(1);
+        g_one.not_after = NOON;
+        let last = u64::MAX - 1;
+        let g_top = s.grant_body(last, 1);
+        let g_over = s.grant_body(u64::MAX, 1);
+        let g = s.seal_grant(&grant);
+        out.push(case(
+            "boundary_validity_fields",
+            "not_before = not_after (certificate or grant) and serial + uses beyond u64 are decode_invalid_field; a one-second window and serial u64::MAX - 1 with one use pass",
+            vec![
+                raw_attempt(&g, &s.seal_cert(&same), None, 1, Some(Error::DecodeInvalidField)),
+                raw_attempt(&s.seal_grant(&g_same), &cert_bytes, None, 2, Some(Error::DecodeInvalidField)),
+                raw_attempt(&s.seal_grant(&g_over), &cert_bytes, None, 3, Some(Error::DecodeInvalidField)),
+                raw_attempt(&g, &s.seal_cert(&one), None, 4, None),
+                raw_attempt(&s.seal_grant(&g_one), &cert_bytes, None, 5, None),
+                raw_attempt(&s.seal_grant(&g_top), &cert_bytes, None, 6, None),
+            ],
+        ));
+    }
+    {
+        let mut max_uses_0 = cert.clone();
+        max_uses_0.limits.max_uses = 0;
+        let mut max_uses_33 = cert.clone();
+        max_uses_33.limits.max_uses = MAX_GRANT_USES + 1;
+        let mut max_uses_1 = cert.clone();
+        max_uses_1.limits.max_uses = 1;
+        let g = s.seal_grant(&grant);
+        out.push(case(
+            "boundary_cert_max_uses",
+            "max_uses 0 or 33 is decode_invalid_field; 1 passes a one-use grant",
+            vec![
+                raw_attempt(
+                    &g,
+                    &s.seal_cert(&max_uses_0),
+                    None,
+                    1,
+                    Some(Error::DecodeInvalidField),
+                ),
+                raw_attempt(
+                    &g,
+                    &s.seal_cert(&max_uses_33),
+                    None,
+                    2,
+                    Some(Error::DecodeInvalidField),
+                ),
+                raw_attempt(&g, &s.seal_cert(&max_uses_1), None, 3, None),
+            ],
+        ));
+    }
+    // --- decoding at the edges ---
+    {
+        let c = s.challenge(NOON, 1);
+        let valid = s.present(&c, &s.seal_grant(&grant), &cert_bytes, None);
+        let mut v2 = valid.clone();
+        v2[0] = 2;
+        let mut too_large = valid.clone();
+        too_large.resize(MAX_PRESENTATION_LEN + 1, 0);
+        let raw = |presentation: Vec<u8>, expect| Step::Admit {
+            clock: NOON,
+            challenge: c,
+            presentation,
+            expect: Some(expect),
+        };
+        out.push(case(
+            "boundary_presentation_envelope",
+            "an empty presentation and 64 bytes (a signature with no body) are decode_malformed; version 2 is decode_unsupported_version; 4161 bytes is decode_too_large",
+            vec![
+                raw(vec![], Error::DecodeMalformed),
+                raw(vec![0; 64], Error::DecodeMalformed),
+                raw(v2, Error::DecodeUnsupportedVersion),
+                raw(too_large, Error::DecodeTooLarge),
+                admit(c, valid, None),
+            ],
+        ));
+    }
+    // --- door state ---
+    {
+        let zero = s.seal_state(&s.state(0, NOON.minus(100)));
+        let one = s.seal_state(&s.state(1, NOON.minus(100)));
+        out.push(case(
+            "boundary_fresh_door_state_sequence",
+            "a fresh door holds sequence 0: a state numbered 0 is state_not_newer, 1 is taken",
+            vec![
+                Step::State { bytes: zero, expect: Some(Error::StateNotNewer) },
+                Step::State { bytes: one, expect: None },
+            ],
+        ));
+    }
+    {
+        let st = s.seal_state(&s.state(2, NOON.minus(100)));
+        let older = s.seal_state(&s.state(1, NOON.minus(200)));
+        let mut malformed = older.clone();
+        let last_body = malformed.len() - 65;
+        malformed[last_body] ^= 0x80; // the last body byte becomes an unfinished varint
+        let mut forged = older.clone();
+        let n = forged.len();
+        forged[n - 1] ^= 1;
+        let g = s.seal_grant(&grant);
+        out.push(case(
+            "boundary_carried_state_not_newer",
+            "a carried state that is not newer is decoded strictly (a malformed one refuses the attempt) but its signature is not checked (a forged one is ignored); a well-formed one is ignored",
+            vec![
+                Step::State { bytes: st, expect: None },
+                raw_attempt(&g, &cert_bytes, Some(&malformed), 1, Some(Error::DecodeMalformed)),
+                raw_attempt(&g, &cert_bytes, Some(&forged), 2, None),
+                raw_attempt(&s.seal_grant(&s.grant_body(11, 1)), &cert_bytes, Some(&older), 3, None),
+            ],
+        ));
+    }
+    // --- the order between phases ---
+    {
+        let mut expired = cert.clone();
+        expired.not_after = NOON.minus(61);
+        let mut elsewhere = grant.clone();
+        elsewhere.doors = heapless::Vec::from_slice(&[DoorId(2)]).unwrap();
+        let stale = s.challenge(NOON.minus(31), 1);
+        let forged_state = {
+            let mut buf = vec![0u8; MAX_DOOR_STATE_LEN];
+            s.state(5, NOON).seal(&key(9), &mut buf).unwrap().to_vec()
+        };
+        // (A stale challenge is combined with later phases only: a door controller may expire
+        // its challenge by its own timer before reading the presentation at all.)
+        let first = s.challenge(NOON, 4);
+        let p = s.present(
+            &first,
+            &s.seal_grant(&elsewhere),
+            &s.seal_cert(&expired),
+            Some(&forged_state),
+        );
+        let p2 = s.present(&stale, &s.seal_grant(&elsewhere), &s.seal_cert(&expired), None);
+        let fresh = s.challenge(NOON, 2);
+        let p3 = s.present(&fresh, &s.seal_grant(&elsewhere), &s.seal_cert(&expired), None);
+        let mut fenced_state = s.state(1, NOON.minus(100));
+        fenced_state.grant_fence = NOON;
+        let fresh2 = s.challenge(NOON, 3);
+        let mut bad_sig = s.seal_grant(&grant);
+        let n = bad_sig.len();
+        bad_sig[n - 1] ^= 1;
+        let p4 = s.present(&fresh2, &bad_sig, &cert_bytes, None);
+        out.push(case(
+            "order_of_phases",
+            "with several faults the first phase wins: a carried state (601) before the certificate (204) and the grant (303); the challenge (404) before them; the certificate before the grant; revocation (307) before signatures (301)",
+            vec![
+                admit(first, p, Some(Error::StateBadSignature)),
+                admit(stale, p2, Some(Error::ChallengeExpired)),
+                admit(fresh, p3, Some(Error::CertExpired)),
+                Step::State { bytes: s.seal_state(&fenced_state), expect: None },
+                admit(fresh2, p4, Some(Error::GrantFenced)),
+            ],
+        ));
+    }
+    out
+}
+
+/// A door state dated ten years ahead, and the root-signed clock reset that recovers from it.
+fn clock_reset_cases() -> Vec<Case> {
+    let s = Site::new();
+    let ahead = NOON.plus(10 * 365 * 86_400);
+    let reset = |sequence: u64, fence: Time| {
+        s.seal_state(&DoorState {
+            clock_reset: true,
+            grant_fence: fence,
+            ..s.state(sequence, NOON.minus(50))
+        })
+    };
+    let fresh = |serial: u64, nonce: u8| {
+        let mut g = s.grant_body(serial, 1);
+        g.not_before = NOON.minus(50);
+        let c = s.challenge(NOON, nonce);
+        let cert = s.seal_cert(&s.certificate_body());
+        (c, s.present(&c, &s.seal_grant(&g), &cert, None))
+    };
+    let (c_old, p_old) = s.valid(10, 1, 1);
+    let (c_new, p_new) = fresh(11, 2);
+    let (c_ahead, p_ahead) = {
+        let c = s.challenge(ahead, 3);
+        let g = s.seal_grant(&s.grant_body(12, 1));
+        (c, s.present(&c, &g, &s.seal_cert(&s.certificate_body()), None))
+    };
+    vec![case(
+        "clock_reset_recovers_a_door_dated_ahead",
+        "a state dated ten years ahead raises the floor and refuses everything; a reset that does not fence grants issued before it is malformed, one with an equal sequence is not newer; a reset with a larger sequence and grant_fence = issued_at lowers the floor: grants issued before it are fenced, later ones admitted",
+        vec![
+            Step::State { bytes: s.seal_state(&s.state(1, ahead)), expect: None },
+            Step::Admit {
+                clock: ahead,
+                challenge: c_ahead,
+                presentation: p_ahead,
+                expect: Some(Error::CertExpired),
+            },
+            Step::State {
+                bytes: reset(2, NOON.minus(51)),
+                expect: Some(Error::DecodeInvalidField),
+            },
+            Step::State { bytes: reset(1, NOON.minus(50)), expect: Some(Error::StateNotNewer) },
+            Step::State { bytes: reset(2, NOON.minus(50)), expect: None },
+            admit(c_old, p_old, Some(Error::GrantFenced)),
+            admit(c_new, p_new, None),
+        ],
+    )]
 }
 
 struct Outcome(Option<Error>);

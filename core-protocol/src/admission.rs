@@ -18,6 +18,7 @@ use crate::grant::{Grant, PackageCommitment};
 use crate::keys::{KeyId, PublicKey};
 use crate::presentation::{Challenge, Presentation};
 use crate::replay::{ReplayTable, Spend};
+use crate::rules::{check_grant_terms, StateInForce};
 use crate::scope::{DoorId, Role, SiteId, Time};
 use crate::state_view::{DoorStateHeader, DoorStateView};
 use crate::Error;
@@ -193,9 +194,10 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
         Ok(view.header().sequence)
     }
 
-    /// Installs a verified state in place and raises the floor to its signed time.
+    /// Installs a verified state in place and raises the floor to its signed time (or sets it
+    /// there, for a clock reset).
     fn install_state(&mut self, view: &DoorStateView<'_>) {
-        self.floor = self.floor.max(view.header().issued_at);
+        self.floor = view.header().floor_after(self.floor);
         self.state.install(view);
     }
 
@@ -253,7 +255,11 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
             None => InForce::Held(&self.state),
         };
         let header = state.header();
-        let now = self.now(clock).max(header.issued_at);
+        // The floor this attempt runs under: a carried state raises it (or resets it).
+        let now = match &newer_state {
+            Some(view) => clock.max(view.header().floor_after(self.floor)),
+            None => self.now(clock),
+        };
         let skew = config.clock_skew;
 
         if challenge.site != config.site
@@ -264,65 +270,15 @@ impl<const ISSUERS: usize, const WORDS: usize, const CERTS: usize>
             return Err(Error::ChallengeExpired);
         }
 
+        // The state in force is the door's own or a newer one of the same site, so this only
+        // fails if the stored memory belongs to another site: fail closed.
+        if header.site != config.site {
+            return Err(Error::StateWrongSite);
+        }
         let cert = certificate.claims();
-        if cert.site != config.site {
-            return Err(Error::CertWrongSite);
-        }
-        if now.plus(skew) < cert.not_before {
-            return Err(Error::CertNotYetValid);
-        }
-        if now > cert.not_after.plus(skew) {
-            return Err(Error::CertExpired);
-        }
-        if cert.epoch < header.cert_epoch_fence {
-            return Err(Error::CertFenced);
-        }
-        if state.denies(DenySubject::issuer(&cert.issuer)) {
-            return Err(Error::CertRevoked);
-        }
-
         let claims = grant.claims();
-        if claims.site != config.site {
-            return Err(Error::GrantWrongSite);
-        }
-        if !claims.opens(config.door) {
-            return Err(Error::GrantWrongDoor);
-        }
-        if now.plus(skew) < claims.not_before {
-            return Err(Error::GrantNotYetValid);
-        }
-        if now > claims.not_after.plus(skew) {
-            return Err(Error::GrantExpired);
-        }
-        let limits = &cert.limits;
-        if !limits.doors.contains(config.door) {
-            return Err(Error::GrantDoorNotAllowed);
-        }
-        if !limits.roles.contains(claims.role) {
-            return Err(Error::GrantRoleNotAllowed);
-        }
-        if claims.lifetime() > limits.max_grant_lifetime {
-            return Err(Error::GrantLifetimeTooLong);
-        }
-        if claims.uses > limits.max_uses {
-            return Err(Error::GrantTooManyUses);
-        }
-        // Local time; the offset is at most 18 hours, so only dates in 1970 could go negative.
-        let offset = i32::from(header.utc_offset_minutes) * 60;
-        let local = now.0.saturating_add_signed(offset);
-        if !limits.hours.contains(local) {
-            return Err(Error::GrantOutsideHours);
-        }
-        if claims.not_before < header.grant_fence {
-            return Err(Error::GrantFenced);
-        }
+        check_grant_terms(cert, claims, config.door, now, skew, &state)?;
         let issuer_id = cert.issuer.id();
-        if state.denies(DenySubject::grant(issuer_id, claims.serial)) {
-            return Err(Error::GrantRevoked);
-        }
-        if state.denies(DenySubject::holder(&claims.holder)) {
-            return Err(Error::HolderRevoked);
-        }
         let spend: Spend =
             self.replay.check(issuer_id, claims.serial, claims.uses, claims.not_before, skew)?;
 
@@ -364,18 +320,18 @@ enum InForce<'s, 'p> {
     Carried(&'s DoorStateView<'p>),
 }
 
-impl InForce<'_, '_> {
+impl StateInForce for InForce<'_, '_> {
     fn header(&self) -> DoorStateHeader {
         match self {
-            InForce::Held(state) => state.header(),
-            InForce::Carried(view) => *view.header(),
+            InForce::Held(state) => StateInForce::header(*state),
+            InForce::Carried(view) => StateInForce::header(*view),
         }
     }
 
     fn denies(&self, subject: DenySubject) -> bool {
         match self {
-            InForce::Held(state) => state.denies(subject),
-            InForce::Carried(view) => view.denies(subject),
+            InForce::Held(state) => StateInForce::denies(*state, subject),
+            InForce::Carried(view) => StateInForce::denies(*view, subject),
         }
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::keys::{Domain, PublicKey};
 use crate::scope::{check_door_list, DoorScope, Hours, RoleSet, SiteId, Time};
 use crate::signed::{Failures, Unverified};
+use crate::zone::TimeZone;
 use crate::Error;
 
 /// The largest encoded certificate, signature included (16 listed doors fit with room).
@@ -39,8 +40,11 @@ pub struct IssuerLimits {
     pub doors: DoorScope,
     /// Roles the issuer may grant.
     pub roles: RoleSet,
-    /// When in the week the issuer's grants may open doors (site local time).
+    /// When in the week the issuer's grants may open doors, in site local time (`zone`).
     pub hours: Hours,
+    /// The site's time zone, which `hours` are judged in: the one source of the site's local
+    /// time, certified by the root.
+    pub zone: TimeZone,
     /// The longest grant lifetime (not_after - not_before), in seconds.
     pub max_grant_lifetime: u32,
     /// The most entries one grant may allow, 1..=[`MAX_GRANT_USES`].
@@ -62,13 +66,15 @@ impl Certificate {
         if self.not_before >= self.not_after
             || self.limits.max_uses == 0
             || self.limits.max_uses > MAX_GRANT_USES
+            || self.limits.roles.0 & !RoleSet::KNOWN.0 != 0
         {
             return Err(Error::DecodeInvalidField);
         }
         if let DoorScope::Only(doors) = &self.limits.doors {
             check_door_list(doors)?;
         }
-        self.limits.hours.check()
+        self.limits.hours.check()?;
+        self.limits.zone.check()
     }
 
     /// Decodes and verifies under the site root key: for the server and tools.

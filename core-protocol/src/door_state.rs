@@ -24,9 +24,6 @@ pub const MAX_DENY_ENTRIES: usize = 256;
 /// of at most 8 + 5 bytes, signature 64: 3435, rounded up.
 pub const MAX_DOOR_STATE_LEN: usize = 3584;
 
-/// The widest UTC offset a site can have, in minutes.
-pub(crate) const MAX_UTC_OFFSET_MINUTES: i16 = 18 * 60;
-
 /// What a deny-list entry matches: the first eight bytes of an issuer or holder key, or of a
 /// grant's identity. Unrelated things that share a subject are both denied (fail closed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -71,12 +68,15 @@ pub struct DoorState {
     pub sequence: u64,
     /// Trusted time: when the root signed it. Raises the door's clock floor.
     pub issued_at: Time,
-    /// The site's offset from UTC in minutes, for issuers' hours. Updated for daylight saving.
-    pub utc_offset_minutes: i16,
     /// Grants whose `not_before` is earlier than this are refused.
     pub grant_fence: Time,
     /// Certificates whose `epoch` is lower than this are refused.
     pub cert_epoch_fence: u32,
+    /// A clock reset: this state sets the door's clock floor to `issued_at` even if that
+    /// lowers it, undoing a state dated ahead by mistake. Only valid with
+    /// `grant_fence >= issued_at`, so every grant issued before the reset is refused and no
+    /// spend the door may have forgotten can be replayed at the lowered time.
+    pub clock_reset: bool,
     /// Revoked subjects, strictly increasing.
     pub deny: Vec<DenyEntry, MAX_DENY_ENTRIES>,
 }
@@ -89,9 +89,9 @@ impl DoorState {
             site,
             sequence: 0,
             issued_at: Time(0),
-            utc_offset_minutes: 0,
             grant_fence: Time(0),
             cert_epoch_fence: 0,
+            clock_reset: false,
             deny: Vec::new(),
         }
     }
@@ -111,9 +111,9 @@ impl DoorState {
             site: self.site,
             sequence: self.sequence,
             issued_at: self.issued_at,
-            utc_offset_minutes: self.utc_offset_minutes,
             grant_fence: self.grant_fence,
             cert_epoch_fence: self.cert_epoch_fence,
+            clock_reset: self.clock_reset,
         }
     }
 
@@ -125,9 +125,9 @@ impl DoorState {
         self.site = h.site;
         self.sequence = h.sequence;
         self.issued_at = h.issued_at;
-        self.utc_offset_minutes = h.utc_offset_minutes;
         self.grant_fence = h.grant_fence;
         self.cert_epoch_fence = h.cert_epoch_fence;
+        self.clock_reset = h.clock_reset;
         self.deny.clear();
         for entry in view.entries() {
             // The parser bounded the count by the capacity, so this never stops early.

@@ -2,115 +2,198 @@
 //!
 //! Every variant is a reason a door refuses something, named by the phase that found it, with a
 //! stable numeric code (`Error::code`) that the audit log, the FFI, the vectors and the server
-//! all use. Numbers are never reused: a retired variant keeps its number in the list at the end
+//! all use. The reasons are one table (`reasons!` below): each row gives the variant and its
+//! documentation, code, name, coarse class and message, and the enum, [`Error::ALL`] and every
+//! accessor are generated from it, so nothing can fall out of step. A new reason is one new row
+//! with a new code. Tests check `spec/protocol.md` section 6 and the FFI's C header against the
+//! table. Numbers are never reused: a retired variant keeps its number in the list at the end
 //! of this file. Toward a possibly hostile phone the door may answer only `Error::coarse`.
 
 use core::fmt;
 
-/// Why a message was refused. Variants are grouped by the phase that found the problem.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Error {
+/// Generates [`Error`] and its tables from one list of rows:
+/// `/// docs` then `Variant = code, "name", Coarse, "message";`.
+macro_rules! reasons {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = $code:literal, $name:literal, $coarse:ident, $message:literal;
+    )*) => {
+        /// Why a message was refused. Variants are grouped by the phase that found the problem.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Error {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl Error {
+            /// Every reason, in code order: for tables, bindings and exhaustive tests.
+            pub const ALL: [Error; [$($code),*].len()] = [$(Error::$variant),*];
+
+            /// The stable numeric code of this reason. Listed in `spec/protocol.md`.
+            pub const fn code(self) -> u16 {
+                match self { $(Error::$variant => $code,)* }
+            }
+
+            /// A short stable name, `snake_case`, for logs, JSON and the vectors.
+            pub const fn name(self) -> &'static str {
+                match self { $(Error::$variant => $name,)* }
+            }
+
+            /// The coarse class shown to the phone that presented.
+            pub const fn coarse(self) -> Coarse {
+                match self { $(Error::$variant => Coarse::$coarse,)* }
+            }
+
+            /// What went wrong and what to do about it, for people reading logs.
+            pub const fn message(self) -> &'static str {
+                match self { $(Error::$variant => $message,)* }
+            }
+        }
+    };
+}
+
+reasons! {
     // --- 1xx: decoding (the sender's fault: bytes that are not a Porter message) ---
     /// The bytes are not a valid encoding of the expected message (truncated, bad tag,
     /// bad length, a list longer than its bound).
-    DecodeMalformed,
+    DecodeMalformed = 101, "decode_malformed", Malformed,
+        "the bytes are not a valid Porter message of this kind";
     /// The message decoded but bytes were left over after it.
-    DecodeTrailingBytes,
+    DecodeTrailingBytes = 102, "decode_trailing_bytes", Malformed,
+        "extra bytes follow the message; send exactly one message";
     /// The message decoded but is not in its one canonical encoding (an overlong varint, say):
     /// a second encoding of the same value is refused so that signatures are unambiguous.
-    DecodeNonCanonical,
+    DecodeNonCanonical = 103, "decode_non_canonical", Malformed,
+        "the message is not canonically encoded; re-encode it with Porter";
     /// The message names a format version this build does not know.
-    DecodeUnsupportedVersion,
+    DecodeUnsupportedVersion = 104, "decode_unsupported_version", Malformed,
+        "unknown message version; update the sender or the door";
     /// The message is longer than the largest message of its kind.
-    DecodeTooLarge,
+    DecodeTooLarge = 105, "decode_too_large", Malformed,
+        "the message is larger than its kind allows";
     /// A field is out of its range: an empty or unsorted door list, zero uses, a window that
     /// ends before it starts, an unsorted deny-list.
-    DecodeInvalidField,
+    DecodeInvalidField = 106, "decode_invalid_field", Malformed,
+        "a field is out of range (empty or unsorted list, zero uses, inverted window)";
 
     // --- 2xx: the issuer certificate (root -> issuer) ---
     /// The certificate's signature does not verify under the door's site root key.
-    CertBadSignature,
+    CertBadSignature = 201, "cert_bad_signature", Denied,
+        "the issuer certificate is not signed by this site's root key";
     /// The certificate was made for another site.
-    CertWrongSite,
+    CertWrongSite = 202, "cert_wrong_site", Denied,
+        "the issuer certificate is for another site";
     /// The certificate is not valid yet at the door's time.
-    CertNotYetValid,
+    CertNotYetValid = 203, "cert_not_yet_valid", Expired,
+        "the issuer certificate is not valid yet; check the door's clock";
     /// The certificate has expired at the door's time.
-    CertExpired,
+    CertExpired = 204, "cert_expired", Expired,
+        "the issuer certificate has expired; the site root must re-certify the issuer";
     /// The issuer is on the door's deny-list: the site root cut it off.
-    CertRevoked,
+    CertRevoked = 205, "cert_revoked", Denied,
+        "the issuer has been revoked by the site root";
     /// The certificate's epoch is below the door state's certificate fence.
-    CertFenced,
+    CertFenced = 206, "cert_fenced", Denied,
+        "the issuer certificate predates the site's certificate fence; re-certify";
     /// The issuer key is not a canonical point of large order: it could verify forgeries.
-    CertWeakKey,
+    CertWeakKey = 207, "cert_weak_key", Denied,
+        "the issuer key is a weak (small-order or non-canonical) point";
 
     // --- 3xx: the grant (issuer -> holder) ---
     /// The grant's signature does not verify under the certificate's issuer key.
-    GrantBadSignature,
+    GrantBadSignature = 301, "grant_bad_signature", Denied,
+        "the grant is not signed by the certified issuer";
     /// The grant was made for another site.
-    GrantWrongSite,
+    GrantWrongSite = 302, "grant_wrong_site", Denied,
+        "the grant is for another site";
     /// The grant does not name this door.
-    GrantWrongDoor,
+    GrantWrongDoor = 303, "grant_wrong_door", Denied,
+        "the grant does not name this door";
     /// The grant is not valid yet at the door's time (beyond the allowed clock skew).
-    GrantNotYetValid,
+    GrantNotYetValid = 304, "grant_not_yet_valid", Expired,
+        "the grant is not valid yet; check the phone's and the door's clocks";
     /// The grant has expired at the door's time (beyond the allowed clock skew).
-    GrantExpired,
+    GrantExpired = 305, "grant_expired", Expired,
+        "the grant has expired; ask the server for a fresh one";
     /// The grant is on the door's deny-list.
-    GrantRevoked,
+    GrantRevoked = 306, "grant_revoked", Denied,
+        "the grant has been revoked";
     /// The grant was issued before the door state's grant fence.
-    GrantFenced,
+    GrantFenced = 307, "grant_fenced", Denied,
+        "the grant was issued before the site's revocation fence; ask for a fresh one";
     /// The issuer certificate does not allow this door.
-    GrantDoorNotAllowed,
+    GrantDoorNotAllowed = 308, "grant_door_not_allowed", Denied,
+        "the issuer is not allowed to open this door";
     /// The issuer certificate does not allow the grant's role.
-    GrantRoleNotAllowed,
+    GrantRoleNotAllowed = 309, "grant_role_not_allowed", Denied,
+        "the issuer is not allowed to grant this role";
     /// The grant lives longer than the issuer certificate allows.
-    GrantLifetimeTooLong,
+    GrantLifetimeTooLong = 310, "grant_lifetime_too_long", Denied,
+        "the grant lives longer than the issuer may grant";
     /// The grant allows more entries than the issuer certificate allows.
-    GrantTooManyUses,
+    GrantTooManyUses = 311, "grant_too_many_uses", Denied,
+        "the grant allows more entries than the issuer may grant";
     /// The issuer certificate does not allow entry at this hour or on this weekday.
-    GrantOutsideHours,
+    GrantOutsideHours = 312, "grant_outside_hours", Denied,
+        "the issuer is not allowed to open doors at this hour or day";
 
     // --- 4xx: the holder's proof of possession ---
     /// The holder's signature over the door's challenge and the grant does not verify.
-    ProofBadSignature,
+    ProofBadSignature = 401, "proof_bad_signature", Denied,
+        "the holder's signature over the challenge does not verify";
     /// The holder key in the grant is not a canonical point of large order.
-    HolderWeakKey,
+    HolderWeakKey = 402, "holder_weak_key", Denied,
+        "the holder key is a weak (small-order or non-canonical) point";
     /// The holder key is on the door's deny-list.
-    HolderRevoked,
+    HolderRevoked = 403, "holder_revoked", Denied,
+        "the holder key has been revoked";
     /// The door's challenge expired before the presentation arrived, or names another door.
-    ChallengeExpired,
+    ChallengeExpired = 404, "challenge_expired", Expired,
+        "the door's challenge expired; ask the door for a new one";
 
     // --- 5xx: the replay window ---
     /// Every entry this grant allows has already been spent at this door.
-    ReplayDuplicate,
+    ReplayDuplicate = 501, "replay_duplicate", Spent,
+        "this grant has no entries left at this door";
     /// The grant is older than what the door's replay window remembers.
-    ReplayTooOld,
+    ReplayTooOld = 502, "replay_too_old", Expired,
+        "the grant is older than the door's replay memory; ask for a fresh one";
 
     // --- 6xx: signed door state ---
     /// The door state's signature does not verify under the site root key.
-    StateBadSignature,
+    StateBadSignature = 601, "state_bad_signature", Denied,
+        "the door state is not signed by this site's root key";
     /// The door state was made for another site.
-    StateWrongSite,
+    StateWrongSite = 602, "state_wrong_site", Denied,
+        "the door state is for another site";
     /// The door state is not newer than the one the door holds: never roll back.
-    StateNotNewer,
+    StateNotNewer = 603, "state_not_newer", Denied,
+        "the door state is not newer than the door's; ignored";
 
     // --- 7xx: enrolment, receipts and the audit log ---
     /// The device enrolment's signature does not verify under the site root key.
-    EnrolmentBadSignature,
+    EnrolmentBadSignature = 701, "enrolment_bad_signature", Denied,
+        "the enrolment is not signed by this site's root key";
     /// The enrolment names another site or door than expected.
-    EnrolmentMismatch,
+    EnrolmentMismatch = 702, "enrolment_mismatch", Denied,
+        "the enrolment is for another site, door or device";
     /// A receipt or log head's signature does not verify under the device key.
-    AuditBadSignature,
+    AuditBadSignature = 703, "audit_bad_signature", Denied,
+        "the receipt or log head is not signed by the door's device key";
     /// An audit record does not link to the hash of the record before it.
-    AuditChainBroken,
+    AuditChainBroken = 704, "audit_chain_broken", Denied,
+        "an audit record does not chain to the one before it";
     /// An audit record's sequence number skips or repeats: records are missing.
-    AuditGap,
+    AuditGap = 705, "audit_gap", Denied,
+        "audit records are missing or repeated";
 
     // --- 8xx: the caller's buffers and inputs ---
     /// An output buffer is too small for the encoded message.
-    BufferTooSmall,
+    BufferTooSmall = 801, "buffer_too_small", Malformed,
+        "the output buffer is too small";
     /// A key seed was all zeros: the entropy source failed. Draw the seed again.
-    KeyInvalidSeed,
+    KeyInvalidSeed = 802, "key_invalid_seed", Malformed,
+        "the key seed is all zeros: the entropy source failed; draw it again";
 }
 
 /// What a door tells a phone: enough for an honest app to act, nothing that helps probing.
@@ -127,233 +210,23 @@ pub enum Coarse {
 }
 
 impl Error {
-    /// The stable numeric code of this reason. Listed in `spec/protocol.md`.
-    pub const fn code(self) -> u16 {
-        use Error::*;
-        match self {
-            DecodeMalformed => 101,
-            DecodeTrailingBytes => 102,
-            DecodeNonCanonical => 103,
-            DecodeUnsupportedVersion => 104,
-            DecodeTooLarge => 105,
-            DecodeInvalidField => 106,
-            CertBadSignature => 201,
-            CertWrongSite => 202,
-            CertNotYetValid => 203,
-            CertExpired => 204,
-            CertRevoked => 205,
-            CertFenced => 206,
-            CertWeakKey => 207,
-            GrantBadSignature => 301,
-            GrantWrongSite => 302,
-            GrantWrongDoor => 303,
-            GrantNotYetValid => 304,
-            GrantExpired => 305,
-            GrantRevoked => 306,
-            GrantFenced => 307,
-            GrantDoorNotAllowed => 308,
-            GrantRoleNotAllowed => 309,
-            GrantLifetimeTooLong => 310,
-            GrantTooManyUses => 311,
-            GrantOutsideHours => 312,
-            ProofBadSignature => 401,
-            HolderWeakKey => 402,
-            HolderRevoked => 403,
-            ChallengeExpired => 404,
-            ReplayDuplicate => 501,
-            ReplayTooOld => 502,
-            StateBadSignature => 601,
-            StateWrongSite => 602,
-            StateNotNewer => 603,
-            EnrolmentBadSignature => 701,
-            EnrolmentMismatch => 702,
-            AuditBadSignature => 703,
-            AuditChainBroken => 704,
-            AuditGap => 705,
-            BufferTooSmall => 801,
-            KeyInvalidSeed => 802,
-        }
-    }
-
-    /// Every reason, in code order: for tables, bindings and exhaustive tests.
-    pub const ALL: [Error; 41] = {
-        use Error::*;
-        [
-            DecodeMalformed,
-            DecodeTrailingBytes,
-            DecodeNonCanonical,
-            DecodeUnsupportedVersion,
-            DecodeTooLarge,
-            DecodeInvalidField,
-            CertBadSignature,
-            CertWrongSite,
-            CertNotYetValid,
-            CertExpired,
-            CertRevoked,
-            CertFenced,
-            CertWeakKey,
-            GrantBadSignature,
-            GrantWrongSite,
-            GrantWrongDoor,
-            GrantNotYetValid,
-            GrantExpired,
-            GrantRevoked,
-            GrantFenced,
-            GrantDoorNotAllowed,
-            GrantRoleNotAllowed,
-            GrantLifetimeTooLong,
-            GrantTooManyUses,
-            GrantOutsideHours,
-            ProofBadSignature,
-            HolderWeakKey,
-            HolderRevoked,
-            ChallengeExpired,
-            ReplayDuplicate,
-            ReplayTooOld,
-            StateBadSignature,
-            StateWrongSite,
-            StateNotNewer,
-            EnrolmentBadSignature,
-            EnrolmentMismatch,
-            AuditBadSignature,
-            AuditChainBroken,
-            AuditGap,
-            BufferTooSmall,
-            KeyInvalidSeed,
-        ]
-    };
-
     /// The reason with this code, if there is one.
     pub fn from_code(code: u16) -> Option<Error> {
         Error::ALL.iter().copied().find(|e| e.code() == code)
     }
-
-    /// A short stable name, `snake_case`, for logs, JSON and the vectors.
-    pub const fn name(self) -> &'static str {
-        use Error::*;
-        match self {
-            DecodeMalformed => "decode_malformed",
-            DecodeTrailingBytes => "decode_trailing_bytes",
-            DecodeNonCanonical => "decode_non_canonical",
-            DecodeUnsupportedVersion => "decode_unsupported_version",
-            DecodeTooLarge => "decode_too_large",
-            DecodeInvalidField => "decode_invalid_field",
-            CertBadSignature => "cert_bad_signature",
-            CertWrongSite => "cert_wrong_site",
-            CertNotYetValid => "cert_not_yet_valid",
-            CertExpired => "cert_expired",
-            CertRevoked => "cert_revoked",
-            CertFenced => "cert_fenced",
-            CertWeakKey => "cert_weak_key",
-            GrantBadSignature => "grant_bad_signature",
-            GrantWrongSite => "grant_wrong_site",
-            GrantWrongDoor => "grant_wrong_door",
-            GrantNotYetValid => "grant_not_yet_valid",
-            GrantExpired => "grant_expired",
-            GrantRevoked => "grant_revoked",
-            GrantFenced => "grant_fenced",
-            GrantDoorNotAllowed => "grant_door_not_allowed",
-            GrantRoleNotAllowed => "grant_role_not_allowed",
-            GrantLifetimeTooLong => "grant_lifetime_too_long",
-            GrantTooManyUses => "grant_too_many_uses",
-            GrantOutsideHours => "grant_outside_hours",
-            ProofBadSignature => "proof_bad_signature",
-            HolderWeakKey => "holder_weak_key",
-            HolderRevoked => "holder_revoked",
-            ChallengeExpired => "challenge_expired",
-            ReplayDuplicate => "replay_duplicate",
-            ReplayTooOld => "replay_too_old",
-            StateBadSignature => "state_bad_signature",
-            StateWrongSite => "state_wrong_site",
-            StateNotNewer => "state_not_newer",
-            EnrolmentBadSignature => "enrolment_bad_signature",
-            EnrolmentMismatch => "enrolment_mismatch",
-            AuditBadSignature => "audit_bad_signature",
-            AuditChainBroken => "audit_chain_broken",
-            AuditGap => "audit_gap",
-            BufferTooSmall => "buffer_too_small",
-            KeyInvalidSeed => "key_invalid_seed",
-        }
-    }
-
-    /// The coarse class shown to the phone that presented.
-    pub const fn coarse(self) -> Coarse {
-        use Error::*;
-        match self {
-            DecodeMalformed
-            | DecodeTrailingBytes
-            | DecodeNonCanonical
-            | DecodeUnsupportedVersion
-            | DecodeTooLarge
-            | DecodeInvalidField
-            | BufferTooSmall => Coarse::Malformed,
-            CertNotYetValid | CertExpired | GrantNotYetValid | GrantExpired | ChallengeExpired
-            | ReplayTooOld => Coarse::Expired,
-            ReplayDuplicate => Coarse::Spent,
-            _ => Coarse::Denied,
-        }
-    }
-
-    /// What went wrong and what to do about it, for people reading logs.
-    pub const fn message(self) -> &'static str {
-        use Error::*;
-        match self {
-            DecodeMalformed => "the bytes are not a valid Porter message of this kind",
-            DecodeTrailingBytes => "extra bytes follow the message; send exactly one message",
-            DecodeNonCanonical => {
-                "the message is not canonically encoded; re-encode it with Porter"
-            }
-            DecodeUnsupportedVersion => "unknown message version; update the sender or the door",
-            DecodeTooLarge => "the message is larger than its kind allows",
-            DecodeInvalidField => {
-                "a field is out of range (empty or unsorted list, zero uses, inverted window)"
-            }
-            CertBadSignature => "the issuer certificate is not signed by this site's root key",
-            CertWrongSite => "the issuer certificate is for another site",
-            CertNotYetValid => "the issuer certificate is not valid yet; check the door's clock",
-            CertExpired => {
-                "the issuer certificate has expired; the site root must re-certify the issuer"
-            }
-            CertRevoked => "the issuer has been revoked by the site root",
-            CertFenced => {
-                "the issuer certificate predates the site's certificate fence; re-certify"
-            }
-            CertWeakKey => "the issuer key is a weak (small-order or non-canonical) point",
-            GrantBadSignature => "the grant is not signed by the certified issuer",
-            GrantWrongSite => "the grant is for another site",
-            GrantWrongDoor => "the grant does not name this door",
-            GrantNotYetValid => {
-                "the grant is not valid yet; check the phone's and the door's clocks"
-            }
-            GrantExpired => "the grant has expired; ask the server for a fresh one",
-            GrantRevoked => "the grant has been revoked",
-            GrantFenced => {
-                "the grant was issued before the site's revocation fence; ask for a fresh one"
-            }
-            GrantDoorNotAllowed => "the issuer is not allowed to open this door",
-            GrantRoleNotAllowed => "the issuer is not allowed to grant this role",
-            GrantLifetimeTooLong => "the grant lives longer than the issuer may grant",
-            GrantTooManyUses => "the grant allows more entries than the issuer may grant",
-            GrantOutsideHours => "the issuer is not allowed to open doors at this hour or day",
-            ProofBadSignature => "the holder's signature over the challenge does not verify",
-            HolderWeakKey => "the holder key is a weak (small-order or non-canonical) point",
-            HolderRevoked => "the holder key has been revoked",
-            ChallengeExpired => "the door's challenge expired; ask the door for a new one",
-            ReplayDuplicate => "this grant has no entries left at this door",
-            ReplayTooOld => "the grant is older than the door's replay memory; ask for a fresh one",
-            StateBadSignature => "the door state is not signed by this site's root key",
-            StateWrongSite => "the door state is for another site",
-            StateNotNewer => "the door state is not newer than the door's; ignored",
-            EnrolmentBadSignature => "the enrolment is not signed by this site's root key",
-            EnrolmentMismatch => "the enrolment is for another site, door or device",
-            AuditBadSignature => "the receipt or log head is not signed by the door's device key",
-            AuditChainBroken => "an audit record does not chain to the one before it",
-            AuditGap => "audit records are missing or repeated",
-            BufferTooSmall => "the output buffer is too small",
-            KeyInvalidSeed => "the key seed is all zeros: the entropy source failed; draw it again",
-        }
-    }
 }
+
+// Codes are strictly increasing down the table, hence unique: checked at compile time.
+const _: () = {
+    let mut rest: &[Error] = &Error::ALL;
+    while let [first, second, ..] = rest {
+        assert!(first.code() < second.code(), "reason codes must increase down the table");
+        rest = match rest.split_first() {
+            Some((_, tail)) => tail,
+            None => &[],
+        };
+    }
+};
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -81,6 +81,7 @@ pub fn fuzz_admission(data: &[u8]) {
             doors: DoorScope::All,
             roles: RoleSet::only(Role::Delivery),
             hours: Hours::ALWAYS,
+            zone: TimeZone::UTC,
             max_grant_lifetime: 900,
             max_uses: 4,
         },

@@ -31,6 +31,7 @@
 //!     not_before: now.minus(3600), not_after: now.plus(86_400),
 //!     limits: IssuerLimits {
 //!         doors: DoorScope::All, roles: RoleSet::only(Role::Delivery), hours: Hours::ALWAYS,
+//!         zone: TimeZone::parse_posix("CET-1CEST,M3.5.0,M10.5.0/3")?,
 //!         max_grant_lifetime: 900, max_uses: 2,
 //!     },
 //! };
@@ -84,11 +85,13 @@ mod grant;
 mod keys;
 mod presentation;
 mod replay;
+mod rules;
 mod scope;
 #[cfg(feature = "sign")]
 mod sign;
 mod signed;
 mod state_view;
+mod zone;
 
 // The public interface is:
 pub use crate::admission::{
@@ -118,6 +121,7 @@ pub use crate::presentation::{
     Challenge, Presentation, UnverifiedPresentation, MAX_CHALLENGE_LEN, MAX_PRESENTATION_LEN,
 };
 pub use crate::replay::{IssuerWindow, ReplayTable, Spend};
+pub use crate::rules::{check_grant_terms, StateInForce};
 pub use crate::scope::{
     DoorId, DoorScope, Hours, Role, RoleSet, SiteId, Time, MAX_CERT_DOORS, MAX_GRANT_DOORS,
 };
@@ -125,6 +129,7 @@ pub use crate::scope::{
 pub use crate::sign::{holder_proof_message, present, sign_holder_proof, MAX_PROOF_MESSAGE_LEN};
 pub use crate::signed::{Unverified, VERSION};
 pub use crate::state_view::{DoorStateHeader, DoorStateView};
+pub use crate::zone::{TimeZone, MAX_ZONE_NAME};
 
 /// Hooks for the fuzz targets (feature `fuzzing`): not part of the stable interface.
 #[cfg(feature = "fuzzing")]

@@ -50,6 +50,10 @@ impl Role {
 pub struct RoleSet(pub u8);
 
 impl RoleSet {
+    /// Every role this version knows. A certificate allowing any other bit is refused
+    /// (`decode_invalid_field`): a role a door does not know cannot be judged.
+    pub const KNOWN: RoleSet = RoleSet(0b11);
+
     /// Whether the set contains `role`.
     pub const fn contains(self, role: Role) -> bool {
         self.0 & (1 << role as u8) != 0

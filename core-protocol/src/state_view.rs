@@ -13,9 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{split_signed, take_canonical};
-use crate::door_state::{
-    DenyEntry, DenySubject, DoorState, MAX_DENY_ENTRIES, MAX_DOOR_STATE_LEN, MAX_UTC_OFFSET_MINUTES,
-};
+use crate::door_state::{DenyEntry, DenySubject, DoorState, MAX_DENY_ENTRIES, MAX_DOOR_STATE_LEN};
 use crate::keys::{Domain, PublicKey};
 use crate::scope::{SiteId, Time};
 use crate::signed::check_version;
@@ -32,12 +30,25 @@ pub struct DoorStateHeader {
     pub sequence: u64,
     /// Trusted time.
     pub issued_at: Time,
-    /// The site's offset from UTC in minutes.
-    pub utc_offset_minutes: i16,
     /// Grants whose `not_before` is earlier are refused.
     pub grant_fence: Time,
     /// Certificates whose `epoch` is lower are refused.
     pub cert_epoch_fence: u32,
+    /// Whether this state resets the door's clock floor to `issued_at` (see
+    /// [`DoorState::clock_reset`]).
+    pub clock_reset: bool,
+}
+
+impl DoorStateHeader {
+    /// The clock floor a door holding `floor` has after installing this state: raised to
+    /// `issued_at`, or set to it by a clock reset.
+    pub fn floor_after(&self, floor: Time) -> Time {
+        if self.clock_reset {
+            self.issued_at
+        } else {
+            floor.max(self.issued_at)
+        }
+    }
 }
 
 /// A signed door state, checked for well-formedness where it lies; signature not yet checked.
@@ -107,7 +118,8 @@ impl<'a> DoorStateView<'a> {
 /// encoded entries, and whatever follows.
 pub(crate) fn parse_prefix(bytes: &[u8]) -> Result<(DoorStateHeader, &[u8], &[u8]), Error> {
     let (header, rest) = take_canonical::<DoorStateHeader>(bytes)?;
-    if header.utc_offset_minutes.unsigned_abs() > MAX_UTC_OFFSET_MINUTES.unsigned_abs() {
+    // A clock reset must fence every grant issued before it (section 3.6 of the spec).
+    if header.clock_reset && header.grant_fence < header.issued_at {
         return Err(Error::DecodeInvalidField);
     }
     let (count, entries) = take_canonical::<u64>(rest)?;

@@ -3,8 +3,11 @@
 mod api {
     mod admission;
     mod audit;
+    mod clock_reset;
     mod ed25519_vectors;
     pub mod fixture;
     mod properties;
+    mod reasons;
+    mod rules;
     mod vectors;
 }

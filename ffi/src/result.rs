@@ -316,6 +316,32 @@ mod tests {
         }
     }
 
+    /// The core's reason table is the one source: every row is a `porter_result` variant of
+    /// the same number and, in the committed C header, `PORTER_RESULT_<NAME>` of that number;
+    /// and the header has no protocol code (1..=999) that the table lacks.
+    #[test]
+    fn the_c_header_lists_exactly_the_core_reason_table() {
+        let header = include_str!("../include/porter.h");
+        let mut listed: Vec<(String, u32)> = header
+            .lines()
+            .filter_map(|line| {
+                let (name, value) = line.trim().trim_end_matches(',').split_once(" = ")?;
+                let name = name.strip_prefix("PORTER_RESULT_")?;
+                Some((name.to_string(), value.parse().ok()?))
+            })
+            .filter(|(_, code)| (1..1000).contains(code))
+            .collect();
+        listed.sort_by_key(|(_, code)| *code);
+        let table: Vec<(String, u32)> = Error::ALL
+            .iter()
+            .map(|e| (e.name().to_ascii_uppercase(), u32::from(e.code())))
+            .collect();
+        assert_eq!(listed, table, "ffi/include/porter.h differs from porter_protocol's reasons");
+        for e in Error::ALL {
+            assert_eq!(porter_result::from(e) as u32, u32::from(e.code()), "{e:?}");
+        }
+    }
+
     #[test]
     fn ffi_codes_are_outside_the_protocol_range_and_described() {
         for (code, text) in FFI_STRINGS {

@@ -109,9 +109,6 @@ enum RootCommand {
         /// Sequence number (default: one more than the server's current).
         #[arg(long)]
         sequence: Option<u64>,
-        /// The site's UTC offset in minutes now.
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
-        utc_offset: i16,
     },
 }
 
@@ -196,13 +193,13 @@ fn root_command(command: RootCommand) -> Result<(), String> {
             let device = root::parse_key("--device", &device)?;
             println!("{}", hex::encode(root::enroll_device(&root, door, device, now())?));
         }
-        RootCommand::SignState { key, revocations, sequence, utc_offset } => {
+        RootCommand::SignState { key, revocations, sequence } => {
             let root = root::load(&key)?;
             let text = std::fs::read_to_string(&revocations)
                 .map_err(|e| format!("cannot read {}: {e}", revocations.display()))?;
             let list: RevocationList = serde_json::from_str(&text)
                 .map_err(|e| format!("{} is not a revocation list: {e}", revocations.display()))?;
-            let (state, raised) = root::sign_state(&root, &list, sequence, utc_offset, now())?;
+            let (state, raised) = root::sign_state(&root, &list, sequence, now())?;
             for fence in &raised {
                 eprintln!(
                     "warning: the deny-list is full; raised a fence: {fence:?}. Re-certify the \

@@ -160,6 +160,8 @@ pub fn certify_issuer(
                 from_minute: o.from_minute,
                 to_minute: o.to_minute,
             },
+            // The seam's minimum: the server team writes the site's zone here.
+            zone: porter_protocol::TimeZone::UTC,
             max_grant_lifetime: o.max_grant_lifetime,
             max_uses: o.max_uses,
         },
@@ -201,7 +203,6 @@ pub fn sign_state(
     root: &RootKey,
     list: &RevocationList,
     sequence: Option<u64>,
-    utc_offset_minutes: i16,
     now: u32,
 ) -> Result<(Vec<u8>, Vec<FenceRaised>), String> {
     if list.site_number != root.site {
@@ -236,7 +237,6 @@ pub fn sign_state(
         site: SiteId(root.site),
         sequence: sequence.unwrap_or((list.current_sequence.max(0) as u64).saturating_add(1)),
         issued_at: Time(now),
-        utc_offset_minutes,
         grant_fence,
         cert_epoch_fence,
         deny,

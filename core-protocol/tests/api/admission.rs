@@ -87,7 +87,6 @@ fn full_memory_fits_its_bounds() {
     let mut state = site.state(u64::MAX, Time(u32::MAX));
     state.grant_fence = Time(u32::MAX);
     state.cert_epoch_fence = u32::MAX;
-    state.utc_offset_minutes = -1080;
     for i in 0..MAX_DENY_ENTRIES as u64 {
         let subject = DenySubject((i << 48 | 0xffff).to_be_bytes());
         state.deny.push(DenyEntry { subject, until: Time(u32::MAX) }).unwrap();
@@ -109,7 +108,11 @@ fn full_memory_fits_its_bounds() {
 #[test]
 fn a_grant_fits_the_160_byte_budget() {
     let site = Site::new();
+    // The worst case: every varint at its widest, and a door number of 16,384 or more (a
+    // three-byte varint; the spec once said 158 bytes, true only below 16,384).
     let mut grant = site.grant_body(u64::MAX - 64, 32);
+    grant.site = SiteId(u32::MAX);
+    grant.doors = heapless::Vec::from_slice(&[DoorId(u16::MAX)]).unwrap();
     grant.not_before = Time(u32::MAX - 1000);
     grant.not_after = Time(u32::MAX);
     let bytes = site.seal_grant(&grant);

@@ -51,6 +51,7 @@ impl Site {
                 doors: DoorScope::All,
                 roles: RoleSet::only(Role::Delivery),
                 hours: Hours::ALWAYS,
+                zone: TimeZone::UTC,
                 max_grant_lifetime: 900,
                 max_uses: 4,
             },

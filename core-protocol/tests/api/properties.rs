@@ -42,7 +42,6 @@ prop_compose! {
     fn any_state()(
         sequence in any::<u64>(),
         issued_at in any::<u32>(),
-        offset in -1080i16..=1080,
         fence in any::<u32>(),
         epoch in any::<u32>(),
         subjects in proptest::collection::btree_set(any::<[u8; 8]>(), 0..40),
@@ -51,7 +50,6 @@ prop_compose! {
         let mut state = DoorState::genesis(SITE);
         state.sequence = sequence;
         state.issued_at = Time(issued_at);
-        state.utc_offset_minutes = offset;
         state.grant_fence = Time(fence);
         state.cert_epoch_fence = epoch;
         for s in subjects {

@@ -287,10 +287,9 @@ impl Service {
                 return Err(refused("grant_fenced", "the door state fences grants issued now"));
             }
         }
-        let offset =
-            state.as_ref().map_or(site.utc_offset_minutes, |s| i64::from(s.utc_offset_minutes));
-        // Local time outside u32 (before 1970 or after 2106) fails closed.
-        let local = u32::try_from(now + offset * 60).ok();
+        // Local time in the certificate's zone; an instant outside u32 (before 1970 or after
+        // 2106) fails closed.
+        let local = u32::try_from(now).ok().map(|now| cert.limits.zone.local_seconds(Time(now)));
         if !local.is_some_and(|local| cert.limits.hours.contains(local)) {
             return Err(refused(
                 "outside_hours",

@@ -319,7 +319,7 @@ async fn signed_door_state_binds_the_server_and_travels_with_the_grant() {
                 .await
                 .ok();
         let list: porter_server::service::RevocationList = serde_json::from_value(list).unwrap();
-        let (state, raised) = root::sign_state(&w.root, &list, None, 0, now() as u32).unwrap();
+        let (state, raised) = root::sign_state(&w.root, &list, None, now() as u32).unwrap();
         assert!(raised.is_empty());
         call(
             &w.base,
@@ -341,7 +341,7 @@ async fn signed_door_state_binds_the_server_and_travels_with_the_grant() {
         .await
         .refused(409, "state_not_newer");
         let stranger = root::init(&temp_dir("r").join("k"), Some(w.site_number)).unwrap();
-        let (forged, _) = root::sign_state(&stranger, &list, Some(9), 0, now() as u32).unwrap();
+        let (forged, _) = root::sign_state(&stranger, &list, Some(9), now() as u32).unwrap();
         call(
             &w.base,
             "POST",
@@ -378,8 +378,7 @@ async fn signed_door_state_binds_the_server_and_travels_with_the_grant() {
         let mut epoch_fenced = list.clone();
         epoch_fenced.cert_epoch_fence = 2;
         epoch_fenced.current_sequence = 1;
-        let (state, _) =
-            root::sign_state(&w.root, &epoch_fenced, Some(2), 0, now() as u32).unwrap();
+        let (state, _) = root::sign_state(&w.root, &epoch_fenced, Some(2), now() as u32).unwrap();
         call(
             &w.base,
             "POST",
@@ -411,7 +410,7 @@ async fn signed_door_state_binds_the_server_and_travels_with_the_grant() {
         fenced.grant_fence = now() + 3600;
         fenced.cert_epoch_fence = 2;
         fenced.current_sequence = 2;
-        let (state, _) = root::sign_state(&w.root, &fenced, None, 0, now() as u32).unwrap();
+        let (state, _) = root::sign_state(&w.root, &fenced, None, now() as u32).unwrap();
         call(
             &w.base,
             "POST",
