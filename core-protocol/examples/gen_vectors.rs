@@ -117,15 +117,66 @@ fn cases() -> Vec<Case> {
     {
         let c1 = s.challenge(NOON, 1);
         let c2 = s.challenge(NOON, 2);
+        let c3 = s.challenge(NOON, 3);
         let new = s.seal_grant(&s.grant_body(1000, 1));
         let old = s.seal_grant(&s.grant_body(700, 1));
         out.push(case(
-            "replay_window_forgets_old_serials",
-            "after serial 1000 is spent, serial 700 is below the 256-serial window: too old",
+            "far_apart_serials_are_each_admitted_once",
+            "serials 1000 then 700: a door remembers grants, not a window of serials",
             vec![
                 admit(c1, s.present(&c1, &new, &cert_bytes, None), None),
-                admit(c2, s.present(&c2, &old, &cert_bytes, None), Some(Error::ReplayTooOld)),
+                admit(c2, s.present(&c2, &old, &cert_bytes, None), None),
+                admit(c3, s.present(&c3, &old, &cert_bytes, None), Some(Error::ReplayDuplicate)),
             ],
+        ));
+    }
+    {
+        // Grant 10 is valid until NOON + 600 + skew; grant 30 from NOON + 3,000.
+        let late = Grant {
+            not_before: NOON.plus(3_000),
+            not_after: NOON.plus(3_600),
+            ..s.grant_body(30, 1)
+        };
+        let late = s.seal_grant(&late);
+        let at = |clock: Time, nonce: u8, grant: &[u8], expect| {
+            let c = s.challenge(clock, nonce);
+            let presentation = s.present(&c, grant, &cert_bytes, None);
+            Step::Admit { clock, challenge: c, presentation, expect }
+        };
+        out.push(case(
+            "replay_refuses_grants_expired_before_the_latest_admission",
+            "after an admission at NOON + 3100, the clock reads NOON again: grant 10 (valid \
+             until NOON + 660) expired before the replay memory's base and may be forgotten",
+            vec![
+                at(NOON, 1, &grant_bytes, None),
+                at(NOON.plus(3_100), 2, &late, None),
+                at(NOON.plus(10), 3, &grant_bytes, Some(Error::ReplayTooOld)),
+            ],
+        ));
+    }
+    {
+        // One more issuer with an unexpired grant than the door has issuer slots.
+        let steps = (0..=REPLAY_ISSUERS as u8)
+            .map(|i| {
+                let issuer = key(100 + i);
+                let cert =
+                    s.seal_cert(&Certificate { issuer: issuer.public_key(), ..cert.clone() });
+                let mut buf = [0u8; MAX_GRANT_LEN];
+                let grant = grant.seal(&issuer, &mut buf).unwrap().to_vec();
+                let c = s.challenge(NOON.plus(u32::from(i)), i + 1);
+                Step::Admit {
+                    clock: NOON.plus(u32::from(i)),
+                    challenge: c,
+                    presentation: s.present(&c, &grant, &cert, None),
+                    expect: (usize::from(i) == REPLAY_ISSUERS).then_some(Error::ReplayFull),
+                }
+            })
+            .collect();
+        out.push(case(
+            "replay_full_when_every_issuer_slot_is_in_use",
+            "eight issuers hold unexpired grants at the door; a ninth issuer's grant is refused \
+             (fail closed) rather than forgetting a spend",
+            steps,
         ));
     }
     {
@@ -138,6 +189,33 @@ fn cases() -> Vec<Case> {
             vec![
                 admit(c1, s.present(&c1, &grant_bytes, &cert_bytes, None), None),
                 admit(c2, s.present(&c2, &g2, &cert_bytes, None), None),
+            ],
+        ));
+    }
+
+    {
+        // Two certificates of one issuer, both cached; then a relay puts the second body under
+        // the first one's signature, which is what the holder's proof covers.
+        let wide = s.seal_cert(&Certificate { epoch: 2, ..cert.clone() });
+        let (c1, c2, c3) = (s.challenge(NOON, 1), s.challenge(NOON, 2), s.challenge(NOON, 3));
+        let g2 = s.seal_grant(&s.grant_body(11, 1));
+        let g3 = s.seal_grant(&s.grant_body(12, 1));
+        let sent = s.present(&c3, &g3, &cert_bytes, None);
+        let swapped = [&wide[..wide.len() - 64], &cert_bytes[cert_bytes.len() - 64..]].concat();
+        let mut body = vec![0u8; MAX_PRESENTATION_LEN];
+        let body = Presentation::new(&g3, &swapped, None).encode_body(&mut body).unwrap();
+        let proof: [u8; 64] = sent[sent.len() - 64..].try_into().unwrap();
+        let mut relayed = vec![0u8; MAX_PRESENTATION_LEN];
+        let relayed = Presentation::assemble(body, &proof, &mut relayed).unwrap().to_vec();
+        out.push(case(
+            "cached_certificate_body_swapped_under_the_signed_signature",
+            "both certificates cached; a relay swaps the second's body under the first's \
+             signature: the cache holds exact signed bytes, so the root's signature is checked",
+            vec![
+                admit(c1, s.present(&c1, &grant_bytes, &cert_bytes, None), None),
+                admit(c2, s.present(&c2, &g2, &wide, None), None),
+                admit(c3, relayed, Some(Error::CertBadSignature)),
+                admit(c3, sent, None),
             ],
         ));
     }
@@ -181,6 +259,46 @@ fn cases() -> Vec<Case> {
             "the grant's length as an overlong varint",
             bytes,
             Error::DecodeNonCanonical,
+        ));
+    }
+    {
+        // The same length as a u32 varint's widest (5 bytes, still non-canonical) and one byte
+        // wider (6 bytes: malformed on every target, since lengths are u32 varints).
+        let widen = |width: usize| {
+            let mut prefix = vec![valid[1]];
+            prefix.extend(std::iter::repeat_n(0x80, width - 2));
+            prefix[1..].iter_mut().take(1).for_each(|b| *b |= valid[2]);
+            prefix.push(0x00);
+            [&valid[..1], &prefix[..], &valid[3..]].concat()
+        };
+        out.push(mutate(
+            "length_5_byte_varint_is_non_canonical",
+            "the grant's length as a 5-byte varint: the widest a length may be, not canonical",
+            widen(5),
+            Error::DecodeNonCanonical,
+        ));
+        out.push(mutate(
+            "length_6_byte_varint_is_malformed",
+            "the grant's length as a 6-byte varint: wider than a u32 varint, malformed on every \
+             target (the 32-bit door and 64-bit hosts alike)",
+            widen(6),
+            Error::DecodeMalformed,
+        ));
+        // A list length inside the grant: its door list's (one byte, after version, site,
+        // serial, uses and role) as a 6-byte varint.
+        let mut body = [0u8; MAX_GRANT_LEN];
+        let body = encode(&grant, &mut body).unwrap().to_vec();
+        let at = 1 + 5 + 1 + 1 + 1;
+        assert_eq!(&body[at..at + 2], &[1, 1], "the door list of one door, door 1");
+        let wide = [&body[..at], &[0x81, 0x80, 0x80, 0x80, 0x80, 0x00], &body[at + 1..]].concat();
+        let sig = &grant_bytes[grant_bytes.len() - 64..];
+        let wide_grant = [&wide[..], sig].concat();
+        let c = s.challenge(NOON, 1);
+        let p = s.present(&c, &wide_grant, &cert_bytes, None);
+        out.push(case(
+            "list_length_6_byte_varint_is_malformed",
+            "the grant's door list length as a 6-byte varint: malformed on every target",
+            vec![admit(c, p, Some(Error::DecodeMalformed))],
         ));
     }
     {

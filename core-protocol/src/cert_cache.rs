@@ -1,24 +1,44 @@
-//! A small cache of issuer certificates whose root signature this door has verified, keyed by
-//! a hash of their exact signed body, so steady-state admissions check two signatures, not
-//! three. Only the signature is skipped: validity, fences and the deny-list are checked every
-//! time.
+//! A small cache of issuer certificates whose root signature this door has verified, so
+//! steady-state admissions check two signatures, not three. Only the signature is skipped:
+//! validity, fences and the deny-list are checked every time.
 //!
-//! The key covers the body, not the signature bytes: a body whose hash matches is a body the
-//! root signed, whatever signature bytes travel with it (and the holder's proof covers those
-//! too). Leaving the 64 signature bytes out keeps the hash to one SHA-512 block for a typical
-//! certificate: about 24 k instructions on a Cortex-M4, 1.3% of a signature check (measured
-//! by `device-fw/scripts/size-report.sh`).
+//! An entry is a certificate's exact signed bytes, held as a hash of its body and its 64
+//! signature bytes, and the cache remembers the root key its entries were verified under. A hit
+//! therefore means these very bytes verified under this very root before, so skipping the check
+//! changes no verdict: with or without the cache, whatever its size or replacement order, every
+//! presentation gets the same answer. Holding the signature matters because the holder's proof
+//! covers the certificate's signature, not its body: a relay that puts another cached body of
+//! the same issuer under the signature the holder signed is a miss, and the root's signature
+//! then fails. Holding the root matters because a door whose root key changes must trust none
+//! of its old entries: the cache empties itself when asked about another root.
+//!
+//! Cost: one SHA-512 block for a typical certificate body (the hash covers the body only;
+//! the signature is compared, not hashed), about 24 k instructions on a Cortex-M4, 1.3% of a
+//! signature check. Memory: 96 bytes per entry and the root's 32.
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::byte_array;
-use crate::keys::hash32;
+use crate::codec::{byte_array, split_signed};
+use crate::keys::{hash32, PublicKey, Signature};
+use crate::Error;
 
-/// `N` hashes of 32 bytes each, filled round-robin.
+/// `N` certificates verified under `root`, filled in order and then replaced round robin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertCache<const N: usize> {
-    entries: heapless::Vec<CertHash, N>,
+    /// The root key every entry was verified under; `None` while empty.
+    root: Option<PublicKey>,
+    #[serde(deserialize_with = "crate::codec::u32_len_vec")]
+    entries: heapless::Vec<CachedCert, N>,
     next: u8,
+}
+
+/// One verified certificate: the hash of its signed body and its signature bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedCert {
+    /// [`CertHash::of`] the certificate's body.
+    pub body: CertHash,
+    /// The certificate's signature, exactly as received.
+    pub signature: Signature,
 }
 
 /// SHA-512, truncated to 32 bytes, of a certificate's signed body.
@@ -26,9 +46,17 @@ pub struct CertCache<const N: usize> {
 pub struct CertHash(#[serde(with = "byte_array")] pub [u8; 32]);
 
 impl CertHash {
-    /// The cache key of a certificate's exact signed body (everything but the signature).
+    /// The hash of a certificate's exact signed body (everything but the signature).
     pub fn of(certificate_body: &[u8]) -> CertHash {
         CertHash(hash32(b"porter/v1/cert-cache\0", &[certificate_body]))
+    }
+}
+
+impl CachedCert {
+    /// The entry for a signed certificate, `body || signature`, as received.
+    pub fn of(certificate: &[u8]) -> Result<CachedCert, Error> {
+        let (body, signature) = split_signed(certificate)?;
+        Ok(CachedCert { body: CertHash::of(body), signature: Signature(signature) })
     }
 }
 
@@ -41,30 +69,36 @@ impl<const N: usize> Default for CertCache<N> {
 impl<const N: usize> CertCache<N> {
     /// An empty cache.
     pub const fn new() -> Self {
-        CertCache { entries: heapless::Vec::new(), next: 0 }
+        CertCache { root: None, entries: heapless::Vec::new(), next: 0 }
     }
 
-    /// Whether a certificate with this exact body was verified before.
-    pub fn contains(&self, hash: &CertHash) -> bool {
-        self.entries.contains(hash)
+    /// Whether a certificate with exactly these bytes was verified under `root` before.
+    pub fn contains(&self, root: &PublicKey, cert: &CachedCert) -> bool {
+        self.root.as_ref() == Some(root) && self.entries.contains(cert)
     }
 
-    /// Remembers a verified certificate, replacing the oldest entry when full.
-    pub fn insert(&mut self, hash: CertHash) {
-        if N == 0 || self.contains(&hash) {
+    /// Remembers a certificate verified under `root`, replacing the oldest entry when full.
+    /// Entries of another root are forgotten first.
+    pub fn insert(&mut self, root: &PublicKey, cert: CachedCert) {
+        if N == 0 || self.contains(root, &cert) {
             return;
         }
-        if let Err(hash) = self.entries.push(hash) {
+        if self.root.as_ref() != Some(root) {
+            self.clear();
+            self.root = Some(*root);
+        }
+        if let Err(cert) = self.entries.push(cert) {
             let slot = usize::from(self.next) % N;
             if let Some(entry) = self.entries.get_mut(slot) {
-                *entry = hash;
+                *entry = cert;
             }
             self.next = ((slot + 1) % N) as u8;
         }
     }
 
-    /// Forgets everything (when the root key or the certificate fence changes).
+    /// Forgets everything.
     pub fn clear(&mut self) {
+        self.root = None;
         self.entries.clear();
         self.next = 0;
     }

@@ -6,6 +6,11 @@
 //! and re-serialising the value reproduces the input byte for byte. The comparison streams
 //! through a postcard flavour, so it needs no second buffer. Signatures are always checked
 //! over the bytes received, never over a re-encoding.
+//!
+//! Lengths (of lists and byte strings) are u32 varints, at most 5 bytes, on every target.
+//! postcard itself reads them as `usize`, up to 10 bytes on a 64-bit host and 5 on a 32-bit
+//! door, so the same bytes could get two verdicts; lists are therefore read with
+//! [`u32_len_vec`] and byte strings checked with [`take_len`] before postcard sees them.
 
 use postcard::ser_flavors::Flavor;
 use serde::{Deserialize, Serialize};
@@ -107,6 +112,56 @@ impl Flavor for CompareWith<'_> {
     }
 }
 
+/// Takes a length prefix from the front of `bytes`: a u32 varint of at most 5 bytes, whatever
+/// the target's `usize`. A longer or larger varint is [`Error::DecodeMalformed`] (an overlong
+/// one of at most 5 bytes decodes here and is refused later as non-canonical).
+pub(crate) fn take_len(bytes: &[u8]) -> Result<(usize, &[u8]), Error> {
+    let (len, rest) =
+        postcard::take_from_bytes::<u32>(bytes).map_err(|_| Error::DecodeMalformed)?;
+    Ok((usize::try_from(len).map_err(|_| Error::DecodeMalformed)?, rest))
+}
+
+/// Skips one length-prefixed byte string at the front of `bytes`.
+pub(crate) fn skip_byte_string(bytes: &[u8]) -> Result<&[u8], Error> {
+    let (len, rest) = take_len(bytes)?;
+    rest.get(len..).ok_or(Error::DecodeMalformed)
+}
+
+/// Deserialises a bounded list whose length is read as a u32 varint (at most 5 bytes), so that
+/// it decodes the same on 32- and 64-bit targets. The encoding is postcard's own for a list: a
+/// varint length, then the items. Use with `#[serde(deserialize_with = "codec::u32_len_vec")]`.
+pub(crate) fn u32_len_vec<'de, D, T, const N: usize>(d: D) -> Result<heapless::Vec<T, N>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    use core::marker::PhantomData;
+    use serde::de::{Error as _, SeqAccess, Visitor};
+
+    struct ListVisitor<T, const N: usize>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for ListVisitor<T, N> {
+        type Value = heapless::Vec<T, N>;
+        fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            write!(f, "a u32 length and at most {N} items")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let len: u32 = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+            let mut out = heapless::Vec::new();
+            for i in 0..len {
+                let item = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                out.push(item).map_err(|_| A::Error::invalid_length(i as usize + 1, &self))?;
+            }
+            Ok(out)
+        }
+    }
+    if d.is_human_readable() {
+        // JSON and the like (tests, tools) have lists of their own.
+        return heapless::Vec::deserialize(d);
+    }
+    // postcard reads a tuple's items with no length of its own: the length, then up to N items.
+    d.deserialize_tuple(N + 1, ListVisitor::<T, N>(PhantomData))
+}
+
 /// Serialises a byte string with `serialize_bytes` (one slice to the output, where serde's
 /// default for `[u8]` hands over one byte at a time). Same encoding: a varint length, the bytes.
 pub(crate) fn as_bytes<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -195,6 +250,30 @@ mod tests {
         assert_eq!(decode::<Pair>(&[0x05, 0x07, 0x00], 16), Err(Error::DecodeTrailingBytes));
         assert_eq!(decode::<Pair>(&[0x05], 16), Err(Error::DecodeMalformed));
         assert_eq!(decode::<Pair>(&[0x05, 0x07], 1), Err(Error::DecodeTooLarge));
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct List {
+        #[serde(deserialize_with = "u32_len_vec")]
+        items: heapless::Vec<u16, 4>,
+    }
+
+    /// Issue 8, item 5: a list length as an overlong varint gets one verdict on every target:
+    /// up to 5 bytes it decodes and is refused as non-canonical, from 6 bytes it is malformed.
+    /// (postcard alone reads lengths as `usize`: on a 64-bit host a 6-byte length decoded and
+    /// was refused as non-canonical, on the 32-bit door as malformed.)
+    #[test]
+    fn list_lengths_are_u32_varints_on_every_target() {
+        assert_eq!(decode::<List>(&[0x01, 0x07], 16).unwrap().items, [7]);
+        let five = [0x81, 0x80, 0x80, 0x80, 0x00, 0x07];
+        assert_eq!(decode::<List>(&five, 16), Err(Error::DecodeNonCanonical));
+        let six = [0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 0x07];
+        assert_eq!(decode::<List>(&six, 16), Err(Error::DecodeMalformed));
+        // Longer than the bound, and a length beyond u32.
+        assert_eq!(decode::<List>(&[0x05, 1, 2, 3, 4, 5], 16), Err(Error::DecodeMalformed));
+        let huge = [0xff, 0xff, 0xff, 0xff, 0x1f, 0x07];
+        assert_eq!(decode::<List>(&huge, 16), Err(Error::DecodeMalformed));
+        assert_eq!(take_len(&[0x85, 0x80, 0x80, 0x80, 0x80, 0x00]), Err(Error::DecodeMalformed));
     }
 
     #[test]

@@ -155,9 +155,16 @@ reasons! {
     /// Every entry this grant allows has already been spent at this door.
     ReplayDuplicate = 501, "replay_duplicate", Spent,
         "this grant has no entries left at this door";
-    /// The grant is older than what the door's replay window remembers.
+    /// The grant expired before the door's latest admission (the door's clock went back), so
+    /// the door may have forgotten that it was spent.
     ReplayTooOld = 502, "replay_too_old", Expired,
-        "the grant is older than the door's replay memory; ask for a fresh one";
+        "the grant expired before the door's latest admission; check the door's clock";
+    /// The door's replay memory has no room for another grant (every entry belongs to a grant
+    /// that has not expired, or every issuer slot is taken, or the grant outlives what the door
+    /// can remember). Nothing was forgotten to make room: the door refuses new grants until
+    /// entries expire, within one grant lifetime and twice the clock skew.
+    ReplayFull = 503, "replay_full", Denied,
+        "the door remembers too many unexpired grants; try again in a few minutes";
 
     // --- 6xx: signed door state ---
     /// The door state's signature does not verify under the site root key.

@@ -46,7 +46,7 @@ pub fn fuzz_decoders(data: &[u8]) {
             }
         }
         6 => {
-            if let Ok(m) = DoorMemory::<4, 8, 4>::decode(bytes) {
+            if let Ok(m) = DoorMemory::<16, 4, 4>::decode(bytes) {
                 assert_eq!(m.encode(&mut buf).unwrap(), bytes);
             }
         }
@@ -134,67 +134,111 @@ pub fn fuzz_admission(data: &[u8]) {
     }
 }
 
-/// The replay table agrees with a naive model over arbitrary operations.
+/// The replay memory agrees with a naive model over arbitrary operations: more issuers (8)
+/// than the table has slots (4), more grants than entries (16), any interleaving, the clock
+/// moving both ways, issuer slots freed and re-created. Also: no grant is ever admitted more
+/// often than its uses; the table rebuilt from the committed spends alone is the same table;
+/// committing a spend twice changes nothing; the table survives encoding.
 pub fn fuzz_replay_window(data: &[u8]) {
-    const SERIALS: usize = 1024;
-    const WINDOW: u64 = 256;
     const SKEW: u32 = 5;
-    let mut table: ReplayTable<4, 8> = ReplayTable::new();
-    // Model: per issuer id (0..8) the spent serials, the top, the last use, and a slot order.
-    let mut spent = [[false; SERIALS]; 8];
-    let mut top = [None::<u64>; 8];
-    let mut last = [Time(0); 8];
-    let mut slots: heapless::Vec<usize, 4> = heapless::Vec::new();
-    let mut forgotten = Time(0);
-    let mut now = Time(1000);
-    for op in data.chunks_exact(4) {
-        let issuer = usize::from(op[0] % 8);
-        let serial = u64::from(u16::from_le_bytes([op[1], op[2]])) % (SERIALS as u64 - 8);
-        let uses = op[3] % 4 + 1;
-        let advance = u32::from(op[3] >> 2);
-        now = now.plus(advance);
-        let not_before = now.minus(u32::from(op[0] >> 3));
-        let id = KeyId([issuer as u8; 8]);
+    let mut table: ReplayTable<16, 4> = ReplayTable::new();
+    let mut rebuilt = table.clone();
+    let mut model = ReplayModel::default();
+    // Admissions per (issuer, serial): a grant's uses and expiry depend on its key only.
+    let mut admitted = [[0u8; 64]; 8];
+    let mut now = Time(1_000_000);
+    for op in data.chunks_exact(3) {
+        let issuer = op[0] % 8;
+        let key = usize::from(op[1] % 64);
+        // Serials 2^32 apart collide in the table, and must share the grant's uses and expiry.
+        let serial = key as u64 | (u64::from(op[1] >> 7) << 32);
+        let uses = (key % 4) as u8 + 1;
+        let not_after = Time(1_000_000 + (u32::from(issuer) * 97 + key as u32 * 37) * 8);
+        // A few grants live longer than the table can represent (45 days).
+        let not_after = if key >= 62 { not_after.plus(50 * 86_400) } else { not_after };
+        now = Time(now.0.saturating_add_signed(i32::from(op[2] as i8) * 8));
+        let id = KeyId([issuer; 8]);
 
-        let expected: Result<u64, Error> = if let Some(t) = top[issuer] {
-            let mut remembered = false;
-            let mut found = None;
-            for s in serial..serial + u64::from(uses) {
-                if s + WINDOW <= t {
-                    continue;
-                }
-                if spent[issuer][s as usize] {
-                    remembered = true;
-                } else {
-                    found = Some(s);
-                    break;
-                }
+        let expected = model.check(issuer, serial as u32, uses, not_after.plus(SKEW), now);
+        let got = table.check(id, serial, uses, not_after, SKEW, now);
+        assert_eq!(got.map(|s| s.use_index), expected);
+        let Ok(spend) = got else { continue };
+        let before = table.clone();
+        table.commit(&spend).unwrap();
+        let once = table.clone();
+        table.commit(&spend).unwrap();
+        assert_eq!(table, once, "committing a spend twice changed the table");
+        assert_ne!(table, before);
+        rebuilt.commit(&spend).unwrap();
+        assert_eq!(rebuilt, table, "the spends alone do not rebuild the table");
+        model.commit(issuer, serial as u32, spend.use_index, not_after.plus(SKEW), now);
+        let count = &mut admitted[usize::from(issuer)][key];
+        *count += 1;
+        // Grants colliding in the low 32 bits of the serial share one entry and one `uses`.
+        assert!(*count <= uses, "grant admitted {count} times with {uses} uses");
+    }
+    let mut buf = [0u8; ReplayTable::<16, 4>::MAX_ENCODED_LEN];
+    let bytes = encode(&table, &mut buf).unwrap();
+    let (decoded, rest) = postcard::take_from_bytes::<ReplayTable<16, 4>>(bytes).unwrap();
+    assert!(rest.is_empty());
+    assert_eq!(decoded, table);
+}
+
+/// The obvious replay memory: absolute expiries, no issuer table, no rebasing.
+#[derive(Default)]
+struct ReplayModel {
+    base: u64,
+    /// (issuer, serial low 32 bits, used, expiry rounded up to the minute)
+    spent: heapless::Vec<(u8, u32, u8, u64), 16>,
+}
+
+impl ReplayModel {
+    fn base_at(&self, now: Time) -> u64 {
+        self.base.max(u64::from(now.0) / 60 * 60)
+    }
+
+    fn check(
+        &self,
+        issuer: u8,
+        serial: u32,
+        uses: u8,
+        expires: Time,
+        now: Time,
+    ) -> Result<u8, Error> {
+        let base = self.base_at(now);
+        if u64::from(expires.0) < base {
+            return Err(Error::ReplayTooOld);
+        }
+        let live = || self.spent.iter().filter(|e| e.3 >= base);
+        if let Some(e) = live().find(|e| (e.0, e.1) == (issuer, serial)) {
+            return if e.2 >= uses { Err(Error::ReplayDuplicate) } else { Ok(e.2) };
+        }
+        let mut issuers = [false; 256];
+        for e in live() {
+            issuers[usize::from(e.0)] = true;
+        }
+        let distinct = issuers.iter().filter(|&&b| b).count();
+        let rounded = u64::from(expires.0).div_ceil(60) * 60;
+        if live().count() >= 16
+            || (!issuers[usize::from(issuer)] && distinct >= 4)
+            || rounded - base > 65_535 * 60
+        {
+            return Err(Error::ReplayFull);
+        }
+        Ok(0)
+    }
+
+    fn commit(&mut self, issuer: u8, serial: u32, use_index: u8, expires: Time, now: Time) {
+        let base = self.base_at(now);
+        self.base = base;
+        self.spent.retain(|e| e.3 >= base);
+        let rounded = u64::from(expires.0).div_ceil(60) * 60;
+        match self.spent.iter_mut().find(|e| (e.0, e.1) == (issuer, serial)) {
+            Some(e) => {
+                e.2 = e.2.max(use_index + 1);
+                e.3 = e.3.max(rounded);
             }
-            found.ok_or(if remembered { Error::ReplayDuplicate } else { Error::ReplayTooOld })
-        } else if forgotten != Time(0) && not_before.minus(SKEW) <= forgotten {
-            Err(Error::ReplayTooOld)
-        } else {
-            Ok(serial)
-        };
-        let got = table.check(id, serial, uses, not_before, SKEW);
-        assert_eq!(got.map(|s| s.serial), expected);
-        if let Ok(spend) = got {
-            table.commit(spend, now);
-            if top[issuer].is_none() {
-                if slots.len() == 4 {
-                    let (victim_slot, &victim) =
-                        slots.iter().enumerate().min_by_key(|(_, &i)| last[i]).unwrap();
-                    forgotten = forgotten.max(last[victim]);
-                    spent[victim] = [false; SERIALS];
-                    top[victim] = None;
-                    slots[victim_slot] = issuer;
-                } else {
-                    slots.push(issuer).unwrap();
-                }
-            }
-            spent[issuer][spend.serial as usize] = true;
-            top[issuer] = Some(top[issuer].map_or(spend.serial, |t| t.max(spend.serial)));
-            last[issuer] = last[issuer].max(now);
+            None => self.spent.push((issuer, serial, use_index + 1, rounded)).unwrap(),
         }
     }
 }

@@ -41,6 +41,7 @@ pub struct Grant {
     /// Why the holder may enter.
     pub role: Role,
     /// The doors the grant opens, strictly increasing, 1..=4 of them.
+    #[serde(deserialize_with = "crate::codec::u32_len_vec")]
     pub doors: Vec<DoorId, MAX_GRANT_DOORS>,
     /// Start of validity.
     pub not_before: Time,

@@ -9,7 +9,7 @@
 //!   with Ed25519 over a domain tag and the exact bytes received. See `spec/protocol.md`.
 //! * The admission decision, [`DoorMemory::admit`]: sans-IO, no heap, no clock, no panics;
 //!   check, verify, commit.
-//! * The replay window ([`ReplayTable`]), the bounded deny-list and fences
+//! * The replay memory ([`ReplayTable`]), the bounded deny-list and fences
 //!   ([`DoorState`], [`DenyListBuilder`]) and the hash-chained audit log ([`ChainFollower`]).
 //!
 //! Every refusal is an [`Error`] with a stable numeric code.
@@ -96,13 +96,13 @@ mod zone;
 // The public interface is:
 pub use crate::admission::{
     Admission, Decision, DoorConfig, DoorMemory, CERT_CACHE_ENTRIES, MAX_DOOR_MEMORY_LEN,
-    REPLAY_ISSUERS, REPLAY_WORDS,
+    REPLAY_ENTRIES, REPLAY_ISSUERS,
 };
 pub use crate::audit::{
     record, Alarm, AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead, LogKey, LogMask,
     LogSecret, MAX_AUDIT_RECORD_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN,
 };
-pub use crate::cert_cache::{CertCache, CertHash};
+pub use crate::cert_cache::{CachedCert, CertCache, CertHash};
 pub use crate::certificate::{
     Certificate, IssuerLimits, UnverifiedCertificate, MAX_CERTIFICATE_LEN, MAX_GRANT_USES,
 };
@@ -120,7 +120,7 @@ pub use crate::keys::{
 pub use crate::presentation::{
     Challenge, Presentation, UnverifiedPresentation, MAX_CHALLENGE_LEN, MAX_PRESENTATION_LEN,
 };
-pub use crate::replay::{IssuerWindow, ReplayTable, Spend};
+pub use crate::replay::{ReplayTable, Spend};
 pub use crate::rules::{check_grant_terms, StateInForce};
 pub use crate::scope::{
     DoorId, DoorScope, Hours, Role, RoleSet, SiteId, Time, MAX_CERT_DOORS, MAX_GRANT_DOORS,

@@ -90,6 +90,11 @@ impl<'a> Presentation<'a> {
 
     /// Decodes a received presentation strictly and bounds each part's length.
     pub fn decode(bytes: &'a [u8]) -> Result<UnverifiedPresentation<'a>, Error> {
+        if bytes.len() <= MAX_PRESENTATION_LEN {
+            let (body, _) = codec::split_signed(bytes)?;
+            check_version(body)?;
+            check_length_prefixes(body)?;
+        }
         let p: UnverifiedPresentation<'a> = Unverified::decode(bytes, MAX_PRESENTATION_LEN)?;
         let claims = p.claims();
         let state_len = claims.door_state.map_or(0, <[u8]>::len);
@@ -121,6 +126,19 @@ impl<'a> Presentation<'a> {
         p.copy_from_slice(proof);
         Ok(out)
     }
+}
+
+/// Checks that the body's length prefixes are u32 varints of at most 5 bytes (section 2 of the
+/// spec), which postcard would read as `usize`, 10 bytes wide on a 64-bit host: so every
+/// target gives one verdict. What follows the prefixes is left to the decoder.
+fn check_length_prefixes(body: &[u8]) -> Result<(), Error> {
+    let rest = body.get(1..).ok_or(Error::DecodeMalformed)?;
+    let rest = codec::skip_byte_string(rest)?;
+    let rest = codec::skip_byte_string(rest)?;
+    if let Some((1, state)) = rest.split_first() {
+        codec::skip_byte_string(state)?;
+    }
+    Ok(())
 }
 
 impl<'a> Presentation<'a> {

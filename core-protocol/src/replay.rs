@@ -1,234 +1,275 @@
-//! The replay window: which grant serials this door has spent, per issuer.
+//! The replay memory: which grants this door has admitted, how often, and until when.
 //!
-//! Each issuer hands out serials that grow; a grant with `uses` entries owns `uses`
-//! consecutive serials and each admission spends the lowest unspent one. Per issuer the door
-//! remembers the highest serial spent (`top`) and a ring of `32 * WORDS` bits for the serials
-//! just below it, as in RFC 6479 and WireGuard. A serial at or below `top - 32 * WORDS` is
-//! "too old": the door can no longer tell, so it refuses (fail closed).
+//! A door remembers every grant it admitted, keyed by (issuer, grant serial), with the number
+//! of entries used and the grant's expiry (`not_after` plus the clock skew). An entry is
+//! forgotten only once the door's time has passed that expiry, when the grant is refused as
+//! expired anyway; nothing is ever forgotten to make room. When there is no room, a new grant is
+//! refused with [`Error::ReplayFull`] (fail closed) until entries expire, at most one grant
+//! lifetime plus twice the skew later. `spec/protocol.md` section 5 gives the argument and the
+//! figures.
 //!
-//! The door keeps windows for `ISSUERS` issuers. A new issuer takes a free slot or the slot
-//! used longest ago; the table then remembers the time of that eviction and refuses any grant
-//! of an issuer without a slot whose validity began before it, since the evicted window might
-//! have held its spends.
+//! Layout: a table of up to `ISSUERS` issuer key ids, and up to `ENTRIES` entries of 8 bytes
+//! each (low 32 bits of the serial, expiry, issuer index, entries used). Expiries are stored in
+//! whole minutes, rounded up (an entry is kept up to 59 s longer, never shorter), relative to
+//! the table's `base`: a multiple of 60 s at or before the door's latest admission. Everything
+//! that expired before `base` has been dropped, so a grant that expires before `base` (seen only
+//! if the door's clock went back) is refused as [`Error::ReplayTooOld`]: the door may have
+//! forgotten it. Grants whose serials agree in their low 32 bits share one entry: a collision
+//! can only refuse, never admit twice.
 //!
 //! Use is check, then verify, then commit: [`ReplayTable::check`] is cheap and changes nothing,
 //! so it runs before the signatures; [`ReplayTable::commit`] runs only after every check passed.
+//!
+//! # Persisting it
+//!
+//! A commit is a small delta, the [`Spend`] itself (issuer, serial, use index, expiry, door
+//! time: at most 30 bytes as postcard): "advance the base to the minute of `at`, dropping what
+//! expired before it; then set the use count of (issuer, serial) to at least `use_index + 1`
+//! and its expiry to at least `expires`". Committing a `Spend` twice is the same as once, and
+//! committing the spends of a log in order onto the table they started from rebuilds the
+//! table exactly, so a door may persist each `Spend` as an appended record and a whole table
+//! (postcard, [`ReplayTable::MAX_ENCODED_LEN`]) now and then.
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::byte_array;
 use crate::keys::KeyId;
 use crate::scope::Time;
 use crate::Error;
 
-/// One issuer's window: 8 + 8 + 4 + 4 * WORDS bytes (56 with WORDS = 8 after alignment).
+/// Seconds per stored expiry unit.
+const MINUTE: u64 = 60;
+
+/// The grants a door has admitted and not yet seen expire: `ENTRIES` grants of at most
+/// `ISSUERS` issuers. 8 bytes per entry, 8 per issuer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuerWindow<const WORDS: usize> {
-    issuer: KeyId,
-    /// The highest serial spent.
-    top: u64,
-    /// Door time of the last spend, for choosing which slot to evict.
-    last_used: Time,
-    /// Bit `s % (32 * WORDS)` is set when serial `s` in `(top - 32 * WORDS, top]` is spent.
-    #[serde(with = "byte_array")]
-    bits: [u32; WORDS],
+pub struct ReplayTable<const ENTRIES: usize, const ISSUERS: usize> {
+    /// A multiple of 60 s at or before the latest spend: every entry expiring earlier is gone.
+    base: Time,
+    /// The issuers with at least one entry; entries refer to them by index.
+    #[serde(deserialize_with = "crate::codec::u32_len_vec")]
+    issuers: heapless::Vec<KeyId, ISSUERS>,
+    /// The admitted grants, in the order they were first admitted.
+    #[serde(deserialize_with = "crate::codec::u32_len_vec")]
+    entries: heapless::Vec<Entry, ENTRIES>,
 }
 
-/// The replay windows of a door: `ISSUERS` slots of `32 * WORDS` serials each.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReplayTable<const ISSUERS: usize, const WORDS: usize> {
-    slots: heapless::Vec<IssuerWindow<WORDS>, ISSUERS>,
-    /// The last use of the most recently evicted window: grants of issuers without a window
-    /// must have become valid after it.
-    forgotten_at: Time,
+/// One admitted grant: 8 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Entry {
+    /// The low 32 bits of the grant's first serial.
+    serial: u32,
+    /// Expiry: `base + 60 * until`, the grant's `not_after + skew` rounded up to the minute.
+    until: u16,
+    /// Index into `issuers`.
+    issuer: u8,
+    /// Entries used, 1..=32.
+    used: u8,
 }
 
-/// Where a checked grant's next entry would be recorded. Only valid for the table it came from
-/// until that table changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One admission's change to the replay memory: what [`ReplayTable::check`] found and
+/// [`ReplayTable::commit`] records. It is also the delta a door persists (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Spend {
-    issuer: KeyId,
-    /// The serial this admission spends.
+    /// The grant's issuer.
+    pub issuer: KeyId,
+    /// The grant's first serial.
     pub serial: u64,
-    /// Which entry of the grant this is, from 0.
+    /// Which entry of the grant this is, from 0: the grant has been admitted this often before.
     pub use_index: u8,
-    slot: SlotChoice,
+    /// Until when the grant must be remembered: its `not_after` plus the clock skew.
+    pub expires: Time,
+    /// The door time of the admission.
+    pub at: Time,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SlotChoice {
-    Existing(usize),
-    Free,
-    Evict(usize),
-}
-
-impl<const ISSUERS: usize, const WORDS: usize> Default for ReplayTable<ISSUERS, WORDS> {
+impl<const ENTRIES: usize, const ISSUERS: usize> Default for ReplayTable<ENTRIES, ISSUERS> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const ISSUERS: usize, const WORDS: usize> ReplayTable<ISSUERS, WORDS> {
-    /// How many serials below the top each window remembers.
-    pub const WINDOW: u64 = 32 * WORDS as u64;
+/// Where a spend goes in the table, found without changing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Place {
+    /// The base after the commit.
+    base: u64,
+    /// The stored expiry, absolute, in seconds (a multiple of 60).
+    expires: u64,
+    /// The entry's use count before this spend, if the grant is remembered.
+    used: Option<u8>,
+}
 
-    /// A window of zero words could remember nothing: refuse to build one.
-    const HAS_WINDOW: () = assert!(WORDS > 0, "a replay window needs at least one word");
+impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
+    /// The largest encoding: base (5), issuer count (1) and ids (8 each), entry count (3) and
+    /// entries (at most 5 + 3 + 1 + 1 bytes each).
+    pub const MAX_ENCODED_LEN: usize = 5 + 1 + 8 * ISSUERS + 3 + 10 * ENTRIES;
+
+    /// The furthest ahead of the base an expiry can be stored: 65,535 minutes (45 days).
+    pub const MAX_AHEAD: u32 = u16::MAX as u32 * MINUTE as u32;
+
+    /// Issuer indices are one byte.
+    const FITS: () = assert!(ISSUERS <= 256, "issuer indices are one byte");
 
     /// An empty table.
     pub const fn new() -> Self {
-        let () = Self::HAS_WINDOW;
-        ReplayTable { slots: heapless::Vec::new(), forgotten_at: Time(0) }
+        let () = Self::FITS;
+        ReplayTable { base: Time(0), issuers: heapless::Vec::new(), entries: heapless::Vec::new() }
     }
 
-    /// Finds the entry of grant `serial .. serial + uses` (from `issuer`, valid from
-    /// `not_before`) that an admission at door time `now` would spend, without changing
-    /// anything. `skew` is the clock tolerance the door allows.
+    /// Finds how an admission at door time `now` of grant `serial` (from `issuer`, with `uses`
+    /// entries, valid until `not_after`) would be recorded, without changing anything. `skew` is
+    /// the clock tolerance the door allows.
+    ///
+    /// Refuses with [`Error::ReplayDuplicate`] when the grant has used all its entries,
+    /// [`Error::ReplayTooOld`] when it expired before the table's base (the door may have
+    /// forgotten it) or before `now`, and [`Error::ReplayFull`] when it is new and there is no
+    /// room for it.
     pub fn check(
         &self,
         issuer: KeyId,
         serial: u64,
         uses: u8,
-        not_before: Time,
+        not_after: Time,
         skew: u32,
+        now: Time,
     ) -> Result<Spend, Error> {
-        let spend = |slot, use_index: u8| Spend {
-            issuer,
-            serial: serial.saturating_add(u64::from(use_index)),
-            use_index,
-            slot,
-        };
-        if let Some(i) = self.slots.iter().position(|w| w.issuer == issuer) {
-            let window = self.slots.get(i).ok_or(Error::ReplayTooOld)?;
-            let mut any_remembered = false;
-            for use_index in 0..uses {
-                match window.state_of(serial.saturating_add(u64::from(use_index))) {
-                    SerialState::Unspent => return Ok(spend(SlotChoice::Existing(i), use_index)),
-                    SerialState::Spent => any_remembered = true,
-                    SerialState::TooOld => {}
-                }
-            }
-            return Err(if any_remembered { Error::ReplayDuplicate } else { Error::ReplayTooOld });
+        let expires = not_after.plus(skew);
+        let place = self.place(issuer, serial, expires, now)?;
+        let use_index = place.used.unwrap_or(0);
+        if use_index >= uses {
+            return Err(Error::ReplayDuplicate);
         }
-        // A grant that became valid (less the skew) before the last eviction may have been
-        // spent in the window that was thrown away.
-        if not_before.minus(skew) <= self.forgotten_at && self.forgotten_at != Time(0) {
+        Ok(Spend { issuer, serial, use_index, expires, at: now })
+    }
+
+    /// Records `spend`, from [`Self::check`] on this table unchanged since, or from a door's
+    /// log of spends being replayed. Idempotent. On error (only for a spend that
+    /// [`Self::check`] would refuse for lack of room or age) nothing changes.
+    pub fn commit(&mut self, spend: &Spend) -> Result<(), Error> {
+        let place = self.place(spend.issuer, spend.serial, spend.expires, spend.at)?;
+        self.advance_base(place.base);
+        let issuer = match self.issuers.iter().position(|&k| k == spend.issuer) {
+            Some(i) => i,
+            None => {
+                self.issuers.push(spend.issuer).map_err(|_| Error::ReplayFull)?;
+                self.issuers.len() - 1
+            }
+        };
+        let until =
+            u16::try_from((place.expires - place.base) / MINUTE).map_err(|_| Error::ReplayFull)?;
+        let key = (issuer as u8, spend.serial as u32);
+        let used = spend.use_index.saturating_add(1);
+        match self.entries.iter_mut().find(|e| (e.issuer, e.serial) == key) {
+            Some(entry) => {
+                entry.used = entry.used.max(used);
+                entry.until = entry.until.max(until);
+            }
+            None => {
+                let entry = Entry { serial: key.1, until, issuer: key.0, used };
+                self.entries.push(entry).map_err(|_| Error::ReplayFull)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of grants remembered.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no grant is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The number of issuers with a grant remembered.
+    pub fn issuers(&self) -> usize {
+        self.issuers.len()
+    }
+
+    /// The base: grants expiring before it are refused as too old.
+    pub fn base(&self) -> Time {
+        self.base
+    }
+
+    /// The absolute expiry of an entry, in seconds.
+    fn expiry(&self, entry: &Entry) -> u64 {
+        u64::from(self.base.0) + MINUTE * u64::from(entry.until)
+    }
+
+    /// The common lookup of `check` and `commit`: the base after a commit at `now`, the
+    /// stored expiry, and the grant's use count if it is remembered; or why it cannot be
+    /// recorded.
+    fn place(&self, issuer: KeyId, serial: u64, expires: Time, now: Time) -> Result<Place, Error> {
+        let now_minute = u64::from(now.0) / MINUTE * MINUTE;
+        let base = u64::from(self.base.0).max(now_minute);
+        let expires_exact = u64::from(expires.0);
+        if expires_exact < base {
             return Err(Error::ReplayTooOld);
         }
-        if self.slots.len() < ISSUERS {
-            return Ok(spend(SlotChoice::Free, 0));
-        }
-        let oldest = self
-            .slots
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, w)| w.last_used)
-            .map(|(i, _)| i)
-            .ok_or(Error::ReplayTooOld)?;
-        Ok(spend(SlotChoice::Evict(oldest), 0))
-    }
-
-    /// Records `spend` at door time `now`. Call only with a `Spend` from [`Self::check`] on
-    /// this table, unchanged since.
-    pub fn commit(&mut self, spend: Spend, now: Time) {
-        let fresh = IssuerWindow {
-            issuer: spend.issuer,
-            top: spend.serial,
-            last_used: now,
-            bits: [0; WORDS],
-        };
-        let window = match spend.slot {
-            SlotChoice::Existing(i) => match self.slots.get_mut(i) {
-                Some(w) => w,
-                None => return,
-            },
-            SlotChoice::Free => {
-                if self.slots.push(fresh.clone()).is_err() {
-                    return;
-                }
-                match self.slots.last_mut() {
-                    Some(w) => w,
-                    None => return,
-                }
+        let expires = expires_exact.div_ceil(MINUTE) * MINUTE;
+        // One pass: the grant's entry if it is remembered, else what a new entry needs.
+        let index = self.issuers.iter().position(|&k| k == issuer);
+        let mut live_entries = 0;
+        let mut live_issuers = [false; ISSUERS];
+        for e in self.entries.iter().filter(|e| self.expiry(e) >= base) {
+            if index == Some(usize::from(e.issuer)) && e.serial == serial as u32 {
+                return Ok(Place { base, expires, used: Some(e.used) });
             }
-            SlotChoice::Evict(i) => match self.slots.get_mut(i) {
-                Some(w) => {
-                    // Every spend the evicted window held happened at or before its last use.
-                    self.forgotten_at = self.forgotten_at.max(w.last_used);
-                    *w = fresh;
-                    w
-                }
-                None => return,
-            },
-        };
-        window.spend(spend.serial);
-        window.last_used = window.last_used.max(now);
-    }
-
-    /// The number of issuers with a window.
-    pub fn issuers(&self) -> usize {
-        self.slots.len()
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SerialState {
-    Unspent,
-    Spent,
-    TooOld,
-}
-
-impl<const WORDS: usize> IssuerWindow<WORDS> {
-    const WINDOW: u64 = 32 * WORDS as u64;
-
-    fn state_of(&self, serial: u64) -> SerialState {
-        if serial > self.top {
-            return SerialState::Unspent;
-        }
-        if self.top - serial >= Self::WINDOW {
-            return SerialState::TooOld;
-        }
-        if self.bit(serial) {
-            SerialState::Spent
-        } else {
-            SerialState::Unspent
-        }
-    }
-
-    fn spend(&mut self, serial: u64) {
-        if serial > self.top {
-            // Slide the window up: serials top+1 ..= serial become remembered and unspent.
-            let advance = serial - self.top;
-            if advance >= Self::WINDOW {
-                self.bits = [0; WORDS];
-            } else {
-                for s in self.top + 1..=serial {
-                    self.set_bit(s, false);
-                }
-            }
-            self.top = serial;
-        }
-        self.set_bit(serial, true);
-    }
-
-    fn position(serial: u64) -> (usize, u32) {
-        let index = serial % Self::WINDOW;
-        ((index / 32) as usize, (index % 32) as u32)
-    }
-
-    fn bit(&self, serial: u64) -> bool {
-        let (word, bit) = Self::position(serial);
-        self.bits.get(word).is_some_and(|w| w & (1 << bit) != 0)
-    }
-
-    fn set_bit(&mut self, serial: u64, value: bool) {
-        let (word, bit) = Self::position(serial);
-        if let Some(w) = self.bits.get_mut(word) {
-            if value {
-                *w |= 1 << bit;
-            } else {
-                *w &= !(1 << bit);
+            live_entries += 1;
+            if let Some(flag) = live_issuers.get_mut(usize::from(e.issuer)) {
+                *flag = true;
             }
         }
+        let has_issuer = index.and_then(|i| live_issuers.get(i)).copied().unwrap_or(false);
+        let issuers_in_use = live_issuers.iter().filter(|&&f| f).count();
+        if live_entries >= ENTRIES
+            || (!has_issuer && issuers_in_use >= ISSUERS)
+            || expires - base > u64::from(Self::MAX_AHEAD)
+        {
+            return Err(Error::ReplayFull);
+        }
+        Ok(Place { base, expires, used: None })
+    }
+
+    /// Moves the base up to `base` (a multiple of 60 at least the current one), dropping every
+    /// entry that expired before it and every issuer left without entries.
+    fn advance_base(&mut self, base: u64) {
+        let old = u64::from(self.base.0);
+        if base <= old {
+            return;
+        }
+        let shift = (base - old) / MINUTE;
+        let mut referenced = [false; ISSUERS];
+        self.entries.retain_mut(|e| match u64::from(e.until).checked_sub(shift) {
+            Some(until) => {
+                e.until = until as u16;
+                if let Some(flag) = referenced.get_mut(usize::from(e.issuer)) {
+                    *flag = true;
+                }
+                true
+            }
+            None => false,
+        });
+        // Drop the issuers left without entries and renumber the rest, keeping their order.
+        let mut renumber = [0u8; ISSUERS];
+        let mut kept = 0u16;
+        for (new, used) in renumber.iter_mut().zip(referenced) {
+            *new = kept as u8; // at most ISSUERS - 1 <= 255
+            kept += u16::from(used);
+        }
+        let mut index = 0;
+        self.issuers.retain(|_| {
+            let used = referenced.get(index).copied().unwrap_or(false);
+            index += 1;
+            used
+        });
+        for e in self.entries.iter_mut() {
+            if let Some(&i) = renumber.get(usize::from(e.issuer)) {
+                e.issuer = i;
+            }
+        }
+        // `base` is at most the door's time, a u32.
+        self.base = Time(u32::try_from(base).unwrap_or(u32::MAX));
     }
 }

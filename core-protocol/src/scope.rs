@@ -76,7 +76,7 @@ pub enum DoorScope {
     /// Every door of the site.
     All,
     /// Only these doors, strictly increasing.
-    Only(Vec<DoorId, MAX_CERT_DOORS>),
+    Only(#[serde(deserialize_with = "crate::codec::u32_len_vec")] Vec<DoorId, MAX_CERT_DOORS>),
 }
 
 impl DoorScope {

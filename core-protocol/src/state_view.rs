@@ -122,8 +122,9 @@ pub(crate) fn parse_prefix(bytes: &[u8]) -> Result<(DoorStateHeader, &[u8], &[u8
     if header.clock_reset && header.grant_fence < header.issued_at {
         return Err(Error::DecodeInvalidField);
     }
-    let (count, entries) = take_canonical::<u64>(rest)?;
-    if count > MAX_DENY_ENTRIES as u64 {
+    // A length: a u32 varint of at most 5 bytes, as everywhere (codec::take_len).
+    let (count, entries) = take_canonical::<u32>(rest)?;
+    if count > MAX_DENY_ENTRIES as u32 {
         return Err(Error::DecodeMalformed);
     }
     let mut rest = entries;

@@ -8,6 +8,7 @@ mod api {
     pub mod fixture;
     mod properties;
     mod reasons;
+    mod replay;
     mod rules;
     mod vectors;
 }

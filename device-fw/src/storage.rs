@@ -32,7 +32,7 @@
 
 use porter_protocol::{
     AuditEvent, AuditRecord, CertCache, ChainHash, PublicKey, ReplayTable, Time,
-    CERT_CACHE_ENTRIES, MAX_AUDIT_RECORD_LEN, MAX_ENROLMENT_LEN, REPLAY_ISSUERS, REPLAY_WORDS,
+    CERT_CACHE_ENTRIES, MAX_AUDIT_RECORD_LEN, MAX_ENROLMENT_LEN, REPLAY_ENTRIES, REPLAY_ISSUERS,
 };
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +119,7 @@ pub struct ReplayRecord {
     /// The clock floor.
     pub floor: Time,
     /// The replay windows.
-    pub replay: ReplayTable<REPLAY_ISSUERS, REPLAY_WORDS>,
+    pub replay: ReplayTable<REPLAY_ENTRIES, REPLAY_ISSUERS>,
     /// The verified-certificate cache.
     pub certs: CertCache<CERT_CACHE_ENTRIES>,
     /// The audit log's length when this record was written: every admission after it would

@@ -39,7 +39,7 @@
 #define PORTER_MAX_DOOR_STATE_LEN 3584
 
 // The capacity every door memory buffer must have.
-#define PORTER_MAX_DOOR_MEMORY_LEN 4096
+#define PORTER_MAX_DOOR_MEMORY_LEN 10496
 
 // Bytes that always hold one audit record.
 #define PORTER_MAX_AUDIT_RECORD_LEN 128
@@ -134,8 +134,11 @@ enum porter_result
   PORTER_RESULT_CHALLENGE_EXPIRED = 404,
   // Every entry this grant allows has already been spent at this door.
   PORTER_RESULT_REPLAY_DUPLICATE = 501,
-  // The grant is older than what the door's replay window remembers.
+  // The grant expired before the door's latest admission (the door's clock went back), so
+  // the door may have forgotten that it was spent.
   PORTER_RESULT_REPLAY_TOO_OLD = 502,
+  // The door's replay memory has no room for another unexpired grant: try again later.
+  PORTER_RESULT_REPLAY_FULL = 503,
   // The door state's signature does not verify under the site root key.
   PORTER_RESULT_STATE_BAD_SIGNATURE = 601,
   // The door state was made for another site.

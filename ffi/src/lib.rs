@@ -87,7 +87,7 @@ pub const PORTER_MAX_CERTIFICATE_LEN: usize = 256;
 /// Bytes that always hold signed door state.
 pub const PORTER_MAX_DOOR_STATE_LEN: usize = 3584;
 /// The capacity every door memory buffer must have.
-pub const PORTER_MAX_DOOR_MEMORY_LEN: usize = 4096;
+pub const PORTER_MAX_DOOR_MEMORY_LEN: usize = 10496;
 /// Bytes that always hold one audit record.
 pub const PORTER_MAX_AUDIT_RECORD_LEN: usize = 128;
 /// Bytes that always hold a signed log head.

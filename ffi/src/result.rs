@@ -93,8 +93,11 @@ pub enum porter_result {
     // --- 5xx: the replay window ---
     /// Every entry this grant allows has already been spent at this door.
     ReplayDuplicate = 501,
-    /// The grant is older than what the door's replay window remembers.
+    /// The grant expired before the door's latest admission (the door's clock went back), so
+    /// the door may have forgotten that it was spent.
     ReplayTooOld = 502,
+    /// The door's replay memory has no room for another unexpired grant: try again later.
+    ReplayFull = 503,
     // --- 6xx: signed door state ---
     /// The door state's signature does not verify under the site root key.
     StateBadSignature = 601,
@@ -176,6 +179,7 @@ impl From<Error> for porter_result {
             Error::ChallengeExpired => porter_result::ChallengeExpired,
             Error::ReplayDuplicate => porter_result::ReplayDuplicate,
             Error::ReplayTooOld => porter_result::ReplayTooOld,
+            Error::ReplayFull => porter_result::ReplayFull,
             Error::StateBadSignature => porter_result::StateBadSignature,
             Error::StateWrongSite => porter_result::StateWrongSite,
             Error::StateNotNewer => porter_result::StateNotNewer,

@@ -160,12 +160,21 @@ fn duplicate_subjects_keep_the_later_expiry_and_pruning_drops_the_expired() {
 #[test]
 fn the_certificate_cache_replaces_round_robin() {
     let mut cache: CertCache<2> = CertCache::new();
-    let [a, b, c] = [b"a", b"b", b"c"].map(|x| CertHash::of(x));
-    cache.insert(a);
-    cache.insert(b);
-    cache.insert(a);
-    cache.insert(c);
-    assert!(cache.contains(&c) && cache.contains(&b) && !cache.contains(&a));
+    let root = PublicKey([1; 32]);
+    let [a, b, c] = [b"a", b"b", b"c"]
+        .map(|x| CachedCert { body: CertHash::of(x), signature: Signature([7; 64]) });
+    cache.insert(&root, a);
+    cache.insert(&root, b);
+    cache.insert(&root, a);
+    cache.insert(&root, c);
+    let has = |x| cache.contains(&root, x);
+    assert!(has(&c) && has(&b) && !has(&a));
+    // The same body under other signature bytes, or under another root, is not cached.
+    assert!(!cache.contains(&root, &CachedCert { signature: Signature([8; 64]), ..c }));
+    assert!(!cache.contains(&PublicKey([2; 32]), &c));
+    // An entry of another root empties the cache.
+    cache.insert(&PublicKey([2; 32]), a);
+    assert!(!cache.contains(&root, &b) && cache.contains(&PublicKey([2; 32]), &a));
 }
 
 #[test]
