@@ -137,6 +137,21 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         DoorMemory { state, floor, replay, certs }
     }
 
+    /// Puts back, in place, the replay memory, certificate cache and floor a door persisted
+    /// (the floor only rises, and not below the state's signed time). Unlike
+    /// [`DoorMemory::from_parts`] it neither copies nor moves the door state: a door restoring
+    /// at boot keeps one copy of its memory on a small stack.
+    pub fn restore(
+        &mut self,
+        floor: Time,
+        replay: ReplayTable<ENTRIES, ISSUERS>,
+        certs: CertCache<CERTS>,
+    ) {
+        self.floor = self.floor.max(floor).max(self.state.issued_at);
+        self.replay = replay;
+        self.certs = certs;
+    }
+
     /// The certificate cache.
     pub fn certs(&self) -> &CertCache<CERTS> {
         &self.certs

@@ -168,16 +168,15 @@ where
         if let Some(state) = self.storage.door_state(scratch).map_err(Fault::Storage)? {
             site.memory.apply_door_state(&site.config, state).map_err(Fault::Config)?;
         }
-        let replay = self.storage.replay().map_err(Fault::Storage)?;
+        // The replay record, read into the same buffer and put back in place.
+        let replay = match self.storage.replay_bytes(scratch).map_err(Fault::Storage)? {
+            Some(bytes) => Some(restore(&mut site.memory, bytes).map_err(Fault::Storage)?),
+            None => None,
+        };
         let pending = replay.as_ref().and_then(|r| r.pending);
         let (since, state_sequence) = replay.as_ref().map_or((0, 0), |r| {
             (r.audit_length + u64::from(r.pending.is_some()), r.state_sequence)
         });
-        if let Some(r) = replay {
-            let floor = r.floor.max(site.memory.floor());
-            site.memory =
-                DoorMemory::from_parts(site.memory.state().clone(), floor, r.replay, r.certs);
-        }
 
         // The replay and door state records must be at least as new as the log says: an
         // admission logged after the replay record, or a door state newer than the one
@@ -277,4 +276,26 @@ pub(super) fn log_mask(
     enrolment: &Enrolment,
 ) -> Result<Option<LogMask>, porter_protocol::Error> {
     enrolment.log_key.as_ref().map(|key| LogMask::for_door(device, key)).transpose()
+}
+
+/// What boot needs of the replay record besides the memory it restores in place.
+struct Restored {
+    audit_length: u64,
+    state_sequence: u64,
+    pending: Option<crate::storage::PendingAudit>,
+}
+
+/// Decodes the replay record and puts its parts into `memory`, in a frame of its own (the
+/// decoded record holds the 5 KiB replay memory).
+#[inline(never)]
+fn restore(memory: &mut DoorMemory, bytes: &[u8]) -> Result<Restored, StorageError> {
+    let r: crate::storage::ReplayRecord =
+        postcard::from_bytes(bytes).map_err(|_| StorageError::Corrupt)?;
+    let restored = Restored {
+        audit_length: r.audit_length,
+        state_sequence: r.state_sequence,
+        pending: r.pending,
+    };
+    memory.restore(r.floor, r.replay, r.certs);
+    Ok(restored)
 }

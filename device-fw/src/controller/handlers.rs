@@ -10,7 +10,7 @@ use porter_protocol::{
 use crate::hal::{
     Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, Mark, NorFlash, Signal,
 };
-use crate::storage::{PendingAudit, ReplayRecord, StorageError, StoredEnrolment};
+use crate::storage::{PendingAudit, ReplayRecordRef, StorageError, StoredEnrolment};
 use crate::wire::{self, Refusal, Writer};
 
 use super::journal::Noise;
@@ -204,7 +204,16 @@ where
                 self.flush_tally(a.at).map_err(|e| self.storage_refusal(e))?;
                 let pending = PendingAudit { sequence: self.audit_len, at: a.at, event };
                 // 1. The spend (and any newer door state) durable; the audit record rides along.
-                self.persist(state_bytes, Some(pending)).map_err(|e| self.storage_refusal(e))?;
+                match self.persist(state_bytes, Some(pending)) {
+                    Ok(()) => {}
+                    // The replay record would outgrow what the door can write: this grant is
+                    // refused as the core refuses a full memory, and nothing was written. The
+                    // spend stays in RAM (so the grant stays refused) until the next boot.
+                    Err(StorageError::TooLarge) => {
+                        return self.deny(Error::ReplayFull, now_ms, w);
+                    }
+                    Err(e) => return Err(self.storage_refusal(e)),
+                }
                 self.hw.clock.mark(Mark::SpendDurable);
                 // 2. The audit record in the log.
                 let Some(site) = self.site.as_ref() else { return Err(Refused::FAULT) };
@@ -241,17 +250,20 @@ where
                 w.u8(wire::RESP_ADMITTED)?.bytes(receipt)?;
                 Ok(())
             }
-            Decision::Reject(e) => {
-                let sequence = self.note(Noise::Refused(e));
-                if self.fault.is_some() {
-                    return Err(Refused::FAULT);
-                }
-                self.count_failure(e, now_ms);
-                self.hw.indicator.show(Signal::Denied);
-                w.u8(wire::RESP_DENIED)?.u8(wire::coarse_code(e.coarse()))?.u64(sequence)?;
-                Ok(())
-            }
+            Decision::Reject(e) => self.deny(e, now_ms, w),
         }
+    }
+
+    /// A refused presentation: logged (or counted), back-off, the coarse answer.
+    fn deny(&mut self, e: Error, now_ms: u64, w: &mut Writer<'_>) -> Result<(), Refused> {
+        let sequence = self.note(Noise::Refused(e));
+        if self.fault.is_some() {
+            return Err(Refused::FAULT);
+        }
+        self.count_failure(e, now_ms);
+        self.hw.indicator.show(Signal::Denied);
+        w.u8(wire::RESP_DENIED)?.u8(wire::coarse_code(e.coarse()))?.u64(sequence)?;
+        Ok(())
     }
 
     /// Writes the door state (if it changed) and then the replay record.
@@ -267,10 +279,10 @@ where
             self.storage.write_door_state(bytes)?;
         }
         let Some(site) = self.site.as_ref() else { return Ok(()) };
-        let record = ReplayRecord {
+        let record = ReplayRecordRef {
             floor: site.memory.floor(),
-            replay: site.memory.replay().clone(),
-            certs: site.memory.certs().clone(),
+            replay: site.memory.replay(),
+            certs: site.memory.certs(),
             audit_length: self.audit_len,
             state_sequence: site.memory.state().sequence,
             pending,

@@ -29,6 +29,11 @@ pub fn log_secret() -> LogSecret {
     LogSecret::from_seed([0x4C; 32]).unwrap()
 }
 
+/// A one-use grant valid for ten minutes from `now` (the fixture's grants are valid at NOON).
+pub fn grant_from(site: &Site, serial: u64, now: Time) -> Grant {
+    Grant { not_before: now.minus(60), not_after: now.plus(540), ..site.grant_body(serial, 1) }
+}
+
 /// Settings that never back off, for tests that make many failing attempts.
 pub fn patient() -> Settings {
     Settings { free_failures: 1_000, ..Settings::default() }

@@ -110,6 +110,44 @@ fn a_flood_of_refusals_writes_about_two_records_a_minute() {
     ));
 }
 
+#[test]
+fn a_replay_record_too_large_to_write_refuses_new_grants_and_never_faults() {
+    // The core's replay memory holds 640 live grants; the record the door writes fits one flash
+    // page: at least 383 live grants (about 425 with five-byte serials as here, all 640 with
+    // small ones). Beyond that a new grant is refused replay_full, nothing is written, the
+    // relay stays still and the door keeps working.
+    const BIG: u64 = 0x1000_0000;
+    let (mut door, site) = Door::enrolled(Settings { unlock_ms: 1, ..patient() });
+    let cert = site.seal_cert(&site.certificate_body());
+    let mut serial = 0;
+    let refused = loop {
+        let grant = site.seal_grant(&site.grant_body(BIG + serial, 1));
+        match door.attempt(|ch| site.present(ch, &grant, &cert, None)) {
+            Verdict::Admitted(_) => serial += 1,
+            v => break v,
+        }
+        assert!(serial < 640, "the record never filled");
+    };
+    assert!(serial >= 383, "only {serial} live grants fit");
+    println!("live grants the replay record holds: {serial}");
+    assert!(matches!(refused, Verdict::Denied { .. }), "{refused:?}");
+    assert_eq!(door.last_reason(), Some(Error::ReplayFull.code()));
+    assert_eq!(door.c.fault(), None);
+    assert_eq!(u64::from(door.c.releases()), serial);
+    // The refused grant was not opened, and stays refused; spent ones stay spent after a boot.
+    let mut door = door.reboot();
+    assert_eq!(door.c.fault(), None);
+    let spent = site.seal_grant(&site.grant_body(BIG, 1));
+    door.attempt(|ch| site.present(ch, &spent, &cert, None));
+    assert_eq!(door.last_reason(), Some(Error::ReplayDuplicate.code()));
+    // Once those grants expire, new ones are admitted again.
+    door.advance_ms(3_600_000);
+    let now = door.h.clock.rtc();
+    let fresh = site.seal_grant(&grant_from(&site, 5_000, now));
+    let verdict = door.attempt(|ch| site.present(ch, &fresh, &cert, None));
+    assert!(matches!(verdict, Verdict::Admitted(_)), "{verdict:?}");
+}
+
 /// Fills the log with noise for `hours` (a forced opening and a garbage attempt every 20 s).
 fn noise_for(door: &mut Door, hours: u64) {
     for _ in 0..hours * 180 {
@@ -167,7 +205,12 @@ fn admissions_that_must_be_overwritten_leave_a_record_of_their_loss() {
     let (mut door, site) = Door::enrolled(Settings { unlock_ms: 1, ..patient() });
     let cert = site.seal_cert(&site.certificate_body());
     for serial in 0..700 {
-        let grant = site.seal_grant(&site.grant_body(100 + serial, 1));
+        // Ten-minute grants, fifty a quarter of an hour: the replay memory stays small.
+        if serial % 50 == 49 {
+            door.advance_ms(900_000);
+        }
+        let now = door.h.clock.rtc();
+        let grant = site.seal_grant(&grant_from(&site, 100 + serial, now));
         let verdict = door.attempt(|ch| site.present(ch, &grant, &cert, None));
         assert!(matches!(verdict, Verdict::Admitted(_)), "{verdict:?}");
         door.advance_ms(10);

@@ -427,7 +427,13 @@ fn flash_wear_per_attempt_is_small_and_spread() {
     );
     let n = 300u64;
     for serial in 0..n {
-        let grant = site.seal_grant(&site.grant_body(100 + serial, 1));
+        // Ten-minute grants, ten a quarter of an hour: about ten live in the replay memory,
+        // which the replay record carries whole.
+        if serial % 10 == 9 {
+            door.advance_ms(900_000);
+        }
+        let now = door.h.clock.rtc();
+        let grant = site.seal_grant(&grant_from(&site, 100 + serial, now));
         assert!(matches!(
             door.attempt(|ch| site.present(ch, &grant, &cert, None)),
             Verdict::Admitted(_)
@@ -443,8 +449,9 @@ fn flash_wear_per_attempt_is_small_and_spread() {
         erases as f64 / n as f64
     );
     println!("erases per page after {n} admissions: {per_page:?}");
-    // One replay record and one audit record per admission, well under half a KiB.
-    assert!(words * 4 / n <= 320, "{} bytes per admission", words * 4 / n);
+    // One replay record (the whole replay memory: about ten live grants here) and one audit
+    // record per admission, under half a KiB.
+    assert!(words * 4 / n <= 400, "{} bytes per admission", words * 4 / n);
     // Erases are spread over the replay ring (pages 4..8) and the audit ring (8..16).
     assert!(per_page[4..8].iter().all(|&e| e >= 1), "{per_page:?}");
     assert!(
