@@ -101,6 +101,10 @@ pub struct Admission {
     pub at: Time,
     /// The change this admission made to the replay memory: the delta a door persists.
     pub spend: Spend,
+    /// Where the newer door state the presentation carried lies in the presentation's bytes
+    /// (offset, length), when it carried one that is now in force: a door persists those exact
+    /// signed bytes without decoding the presentation a second time.
+    pub carried_state: Option<(u32, u32)>,
 }
 
 /// The outcome of one attempt.
@@ -335,9 +339,21 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
             state_sequence: header.sequence,
             at: now,
             spend,
+            carried_state: match (&newer_state, presentation.door_state) {
+                (Some(_), Some(state)) => span_in(bytes, state),
+                _ => None,
+            },
         };
         Ok((admission, Commit { state: newer_state, spend, cert: cached }))
     }
+}
+
+/// Where `part`, a subslice of `whole`, lies in it: (offset, length).
+fn span_in(whole: &[u8], part: &[u8]) -> Option<(u32, u32)> {
+    let offset = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = offset.checked_add(part.len())?;
+    (end <= whole.len()).then_some(())?;
+    Some((u32::try_from(offset).ok()?, u32::try_from(part.len()).ok()?))
 }
 
 /// What an admission changes, computed before anything changes.

@@ -3,8 +3,8 @@
 
 use porter_protocol::{
     record, Alarm, AuditEvent, Challenge, Decision, DoorConfig, DoorMemory, Enrolment, Error,
-    LogHead, Presentation, PublicKey, Time, MAX_AUDIT_RECORD_LEN, MAX_CHALLENGE_LEN,
-    MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
+    LogHead, PublicKey, Time, MAX_AUDIT_RECORD_LEN, MAX_CHALLENGE_LEN, MAX_LOG_HEAD_LEN,
+    MAX_RECEIPT_LEN, VERSION,
 };
 
 use crate::hal::{
@@ -175,7 +175,6 @@ where
         self.phase = Phase::Idle;
         let clock = self.hw.clock.now();
         let Some(site) = self.site.as_mut() else { return Err(Refused::new(Refusal::NotEnrolled)) };
-        let sequence_before = site.memory.state().sequence;
         self.hw.clock.mark(Mark::DecisionStart);
         let decision = decide(&mut site.memory, &site.config, clock, &challenge, body);
         self.hw.clock.mark(Mark::DecisionEnd);
@@ -194,11 +193,12 @@ where
                     role: a.role,
                     package: a.package,
                 };
-                let state_bytes = if a.state_sequence > sequence_before {
-                    Presentation::decode(body).ok().and_then(|p| p.claims().door_state)
-                } else {
-                    None
-                };
+                // The newer door state it carried, where the decision found it: never decoded
+                // a second time.
+                let state_bytes = a.carried_state.and_then(|(offset, len)| {
+                    let start = usize::try_from(offset).ok()?;
+                    body.get(start..start.checked_add(usize::try_from(len).ok()?)?)
+                });
                 // Noise counted before this admission goes first: the record's sequence is
                 // fixed before the spend is written.
                 self.flush_tally(a.at).map_err(|e| self.storage_refusal(e))?;
