@@ -2,11 +2,10 @@
 //! the certificate is cached, and the presentations that a steady-state door checks.
 
 use porter_protocol::*;
+use porter_testkit::{Site, DOOR, SITE};
 
-/// 2026-11-23 12:00:00 UTC.
-pub const NOON: Time = Time(1_795_435_200);
-const SITE: SiteId = SiteId(0x5157_0001);
-const DOOR: DoorId = DoorId(1);
+/// 2026-11-23 12:00:00 UTC, the shared test site's noon.
+pub const NOON: Time = porter_testkit::NOON;
 
 /// How many different grants and presentations each measurement cycles through. Ed25519
 /// verification is variable-time (its cost depends on the signature's scalars by about 1%),
@@ -38,60 +37,24 @@ pub struct Bench {
     pub issuer: [u8; 32],
 }
 
-fn grant_body(holder: PublicKey, serial: u64) -> Grant {
-    Grant {
-        version: VERSION,
-        site: SITE,
-        serial,
-        uses: 1,
-        role: Role::Delivery,
-        doors: heapless::Vec::from_slice(&[DOOR]).unwrap_or_default(),
-        not_before: NOON.minus(60),
-        not_after: NOON.plus(600),
-        holder,
-        package: PackageCommitment::new(&[7; 16], b"1Z999AA10123456784"),
-    }
-}
-
 impl Bench {
     /// Builds the site and warms a door up with one admission.
     pub fn new() -> Result<Bench, Error> {
-        let root = SigningKey::from_seed([1; 32])?;
-        let issuer = SigningKey::from_seed([2; 32])?;
-        let holder = SigningKey::from_seed([3; 32])?;
-        let config = DoorConfig {
-            site: SITE,
-            door: DOOR,
-            root: root.public_key(),
-            clock_skew: 60,
-            challenge_lifetime: 30,
-        };
-        let cert = Certificate {
-            version: VERSION,
-            site: SITE,
-            issuer: issuer.public_key(),
-            epoch: 1,
-            not_before: NOON.minus(86_400),
-            not_after: NOON.plus(86_400),
-            limits: IssuerLimits {
-                doors: DoorScope::All,
-                roles: RoleSet::only(Role::Delivery),
-                hours: Hours::ALWAYS,
-                zone: TimeZone::UTC,
-                max_grant_lifetime: 900,
-                max_uses: 4,
-            },
-        };
+        // The shared test site (porter-testkit): the same keys, certificate and grants as the
+        // protocol's tests and vectors.
+        let site = Site::new();
+        let (issuer, holder, config) = (&site.issuer, &site.holder, site.config.clone());
+        let cert = site.certificate_body();
         let mut cert_buf = [0u8; MAX_CERTIFICATE_LEN];
-        let cert = cert.seal(&root, &mut cert_buf)?.to_vec();
+        let cert = cert.seal(&site.root, &mut cert_buf)?.to_vec();
         let mut out = vec![0u8; MAX_PRESENTATION_LEN];
 
         let mut warm: DoorMemory = DoorMemory::new(SITE, Time(0));
         let cold = warm.clone();
         let mut g = [0u8; MAX_GRANT_LEN];
-        let first = grant_body(holder.public_key(), 1).seal(&issuer, &mut g)?.to_vec();
+        let first = site.grant_body(1, 1).seal(issuer, &mut g)?.to_vec();
         let challenge = Challenge::new(SITE, DOOR, [1; 16], NOON);
-        let p = present(&holder, &challenge, &first, &cert, None, &mut out)?.to_vec();
+        let p = present(holder, &challenge, &first, &cert, None, &mut out)?.to_vec();
         if let Decision::Reject(e) = warm.admit(&config, NOON, &challenge, &p) {
             return Err(e);
         }
@@ -99,11 +62,9 @@ impl Bench {
         let mut grants = Vec::with_capacity(SAMPLES);
         let mut attempts = Vec::with_capacity(SAMPLES);
         for i in 0..SAMPLES as u8 {
-            let grant =
-                grant_body(holder.public_key(), 2 + u64::from(i)).seal(&issuer, &mut g)?.to_vec();
+            let grant = site.grant_body(2 + u64::from(i), 1).seal(issuer, &mut g)?.to_vec();
             let challenge = Challenge::new(SITE, DOOR, [2 + i; 16], NOON);
-            let presentation =
-                present(&holder, &challenge, &grant, &cert, None, &mut out)?.to_vec();
+            let presentation = present(holder, &challenge, &grant, &cert, None, &mut out)?.to_vec();
             grants.push(grant);
             attempts.push(Attempt { challenge, presentation });
         }

@@ -9,6 +9,9 @@
 //!   with Ed25519 over a domain tag and the exact bytes received. See `spec/protocol.md`.
 //! * The admission decision, [`DoorMemory::admit`]: sans-IO, no heap, no clock, no panics;
 //!   check, verify, commit.
+//! * The grant's terms, [`check_grant_terms`]: every check that needs no signature and no
+//!   replay memory, called by the door's admission and by the server before it seals a grant;
+//!   hours judged in the site's [`TimeZone`], which the root certifies in every certificate.
 //! * The replay memory ([`ReplayTable`]), the bounded deny-list and fences
 //!   ([`DoorState`], [`DenyListBuilder`]) and the hash-chained audit log ([`ChainFollower`]).
 //!

@@ -473,6 +473,28 @@ mod tests {
     }
 
     #[test]
+    fn rule_days_are_the_right_sundays_in_every_year_a_time_can_name() {
+        let paris = zone("CET-1CEST,M3.5.0,M10.5.0/3");
+        let new_york = zone("EST5EDT,M3.2.0,M11.1.0");
+        let on_a_sunday_between = |zone: &TimeZone, year: u32, month: u32, days: [u32; 2]| {
+            let dst = zone.dst.as_ref().map(|d| d.start).expect("a daylight-saving rule");
+            assert_eq!(u32::from(dst.month), month);
+            let day = (dst.local_instant(year) - 120 * 60) / 86_400;
+            let first = days_from_civil(year, month, days[0]);
+            assert!((first..=first + days[1] - days[0]).contains(&day), "{zone} {year}");
+            assert_eq!((day + 4) % 7, 0, "{zone} {year}: not a Sunday");
+        };
+        for year in 1971..=2105 {
+            on_a_sunday_between(&paris, year, 3, [25, 31]);
+            on_a_sunday_between(&new_york, year, 3, [8, 14]);
+            // And local time around each change moves by exactly the daylight shift.
+            let start = paris.dst.as_ref().map_or(0, |d| d.start.local_instant(year)) - 3600;
+            assert_eq!(offset_at(&paris, Time(start - 1)), 60, "{year}");
+            assert_eq!(offset_at(&paris, Time(start)), 120, "{year}");
+        }
+    }
+
+    #[test]
     fn europe_switches_at_one_utc_on_the_last_sundays() {
         let paris = zone("CET-1CEST,M3.5.0,M10.5.0/3");
         // 2026: 29 March and 25 October, both at 01:00 UTC.

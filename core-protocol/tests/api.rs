@@ -5,7 +5,7 @@ mod api {
     mod audit;
     mod clock_reset;
     mod ed25519_vectors;
-    pub mod fixture;
+    pub use porter_testkit as fixture;
     mod properties;
     mod reasons;
     mod replay;

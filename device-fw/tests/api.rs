@@ -2,9 +2,7 @@
 
 mod api {
     pub mod door;
-    #[path = "../../../core-protocol/tests/api/fixture.rs"]
-    #[allow(dead_code)]
-    pub mod fixture;
+    pub use porter_testkit as fixture;
     mod frames;
     mod log_noise;
     mod power_cut;

@@ -7,8 +7,6 @@ mod api {
     mod conventions;
     mod driver;
     pub mod driver_data;
-    #[path = "../../../core-protocol/tests/api/fixture.rs"]
-    #[allow(dead_code, reason = "the protocol core's fixture, shared; not every builder is used")]
-    pub mod fixture;
+    pub use porter_testkit as fixture;
     mod vectors;
 }

@@ -251,3 +251,25 @@ fn challenge_issued_after_now() {
     let p = site.present(&now, &grant, &cert, None);
     assert!(matches!(memory.admit(&site.config, NOON, &now, &p), Decision::Admit(_)));
 }
+
+#[test]
+fn the_largest_certificate_with_a_zone_fits_its_bound() {
+    // 16 doors of three-byte numbers, every varint at its widest, the widest zone text.
+    let site = Site::new();
+    let mut cert = site.certificate_body();
+    cert.site = SiteId(u32::MAX);
+    cert.epoch = u32::MAX;
+    cert.not_before = Time(u32::MAX - 1);
+    cert.not_after = Time(u32::MAX);
+    let doors: Vec<DoorId> = (0..16).map(|i| DoorId(u16::MAX - 15 + i)).collect();
+    cert.limits.doors = DoorScope::Only(heapless::Vec::from_slice(&doors).unwrap());
+    cert.limits.hours = Hours { weekdays: 0x7f, from_minute: 1439, to_minute: 1440 };
+    cert.limits.zone =
+        TimeZone::parse_posix("<+1234>-23:59<-1234>23:59,M12.5.6/-167,M11.5.6/167").unwrap();
+    cert.limits.max_grant_lifetime = u32::MAX;
+    cert.limits.max_uses = MAX_GRANT_USES;
+    let sealed = site.seal_cert(&cert);
+    println!("largest certificate: {} bytes (bound {MAX_CERTIFICATE_LEN})", sealed.len());
+    assert!(sealed.len() <= MAX_CERTIFICATE_LEN);
+    assert!(Certificate::decode_verified(&sealed, &site.root.public_key()).is_ok());
+}

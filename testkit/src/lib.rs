@@ -1,24 +1,49 @@
-//! A small site for tests: a root, an issuer, a holder, a door, and builders for every message.
+//! # porter-testkit
+//!
+//! A small Porter site for tests, the shared vectors' generator and benchmarks: a root, an
+//! issuer, a holder and a door with fixed keys (`key(n)` is the key of seed `[n; 32]`), and
+//! builders for every message. One copy, used by `porter-protocol`'s tests and
+//! `gen_vectors`, `porter-device`'s and `porter-ffi`'s tests, and the benchmarks, so that the
+//! vectors' keys and the runners' lookups cannot drift apart.
+//!
+//! Not for production: everything here panics on error, and the keys are public.
+
+#![allow(clippy::unwrap_used, reason = "a test fixture: a failure is a broken test")]
 
 use porter_protocol::*;
 
+/// The fixture's site.
 pub const SITE: SiteId = SiteId(0x5157_0001);
+/// The fixture's door.
 pub const DOOR: DoorId = DoorId(1);
 /// 2026-11-23 12:00:00 UTC, a Monday.
 pub const NOON: Time = Time(1_795_435_200);
 
+/// The signing key of seed `[n; 32]`: 1 is the root, 2 the issuer, 3 the holder.
 pub fn key(n: u8) -> SigningKey {
     SigningKey::from_seed([n; 32]).unwrap()
 }
 
+/// A site with one door, its keys and the door's configuration.
 pub struct Site {
+    /// The site root, `key(1)`.
     pub root: SigningKey,
+    /// The issuer, `key(2)`.
     pub issuer: SigningKey,
+    /// The holder (the driver's phone), `key(3)`.
     pub holder: SigningKey,
+    /// The door's configuration: skew 60 s, challenges live 30 s.
     pub config: DoorConfig,
 }
 
+impl Default for Site {
+    fn default() -> Site {
+        Site::new()
+    }
+}
+
 impl Site {
+    /// The site.
     pub fn new() -> Site {
         let root = key(1);
         Site {
@@ -35,10 +60,13 @@ impl Site {
         }
     }
 
+    /// A freshly commissioned door's memory (floor 0).
     pub fn memory(&self) -> DoorMemory {
         DoorMemory::new(SITE, Time(0))
     }
 
+    /// The issuer's certificate: every door, deliveries, always (UTC), 900 s, 4 uses, valid
+    /// from a day before `NOON` for a year.
     pub fn certificate_body(&self) -> Certificate {
         Certificate {
             version: VERSION,
@@ -58,6 +86,7 @@ impl Site {
         }
     }
 
+    /// A delivery grant for this door, valid from a minute before `NOON` for ten minutes.
     pub fn grant_body(&self, serial: u64, uses: u8) -> Grant {
         Grant {
             version: VERSION,
@@ -73,25 +102,30 @@ impl Site {
         }
     }
 
+    /// Signs a certificate with the root.
     pub fn seal_cert(&self, cert: &Certificate) -> Vec<u8> {
         let mut buf = [0u8; MAX_CERTIFICATE_LEN];
         cert.seal(&self.root, &mut buf).unwrap().to_vec()
     }
 
+    /// Signs a grant with the issuer.
     pub fn seal_grant(&self, grant: &Grant) -> Vec<u8> {
         let mut buf = [0u8; MAX_GRANT_LEN];
         grant.seal(&self.issuer, &mut buf).unwrap().to_vec()
     }
 
+    /// Signs a door state with the root.
     pub fn seal_state(&self, state: &DoorState) -> Vec<u8> {
         let mut buf = vec![0u8; MAX_DOOR_STATE_LEN];
         state.seal(&self.root, &mut buf).unwrap().to_vec()
     }
 
+    /// The door's challenge at `at`, with a nonce of `nonce` bytes.
     pub fn challenge(&self, at: Time, nonce: u8) -> Challenge {
         Challenge::new(SITE, DOOR, [nonce; 16], at)
     }
 
+    /// The holder's presentation answering `challenge`.
     pub fn present(
         &self,
         challenge: &Challenge,
@@ -112,6 +146,7 @@ impl Site {
         (challenge, p)
     }
 
+    /// A door state of the site with this sequence and signed time, nothing denied.
     pub fn state(&self, sequence: u64, issued_at: Time) -> DoorState {
         DoorState { sequence, issued_at, ..DoorState::genesis(SITE) }
     }
