@@ -565,6 +565,21 @@ fn cases() -> Vec<Case> {
             st,
             Error::HolderRevoked,
         ));
+        // A holder key chosen to start with the issuer key's 8 bytes, revoked: with subjects
+        // of raw key prefixes this stopped the whole issuer.
+        let mut chosen = [0u8; 32];
+        chosen[..8].copy_from_slice(&s.issuer.public_key().0[..8]);
+        let mut builder = DenyListBuilder::new(Time(0), 0);
+        builder.deny_holder(&PublicKey(chosen), NOON.plus(900));
+        let (_, _, deny) = builder.finish();
+        let st = DoorState { deny, ..s.state(1, NOON.minus(100)) };
+        let (c, p) = s.valid(10, 1, 1);
+        out.push(case(
+            "holder_subject_chosen_like_the_issuer_denies_only_the_holder",
+            "deny subjects are labelled hashes per kind: revoking a holder key that starts like \
+             the issuer key does not revoke the issuer",
+            vec![Step::State { bytes: s.seal_state(&st), expect: None }, admit(c, p, None)],
+        ));
     }
 
     // --- the holder's proof and the challenge ---

@@ -183,6 +183,9 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         let rest = self.state.decode_prefix_into(bytes)?;
         let (floor, rest) = take_canonical::<Time>(rest)?;
         let (replay, rest) = take_canonical::<ReplayTable<ENTRIES, ISSUERS>>(rest)?;
+        if !replay.is_well_formed() {
+            return Err(Error::DecodeInvalidField);
+        }
         let (certs, rest) = take_canonical::<CertCache<CERTS>>(rest)?;
         if !rest.is_empty() {
             return Err(Error::DecodeTrailingBytes);

@@ -11,7 +11,7 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{Domain, KeyId, PublicKey};
+use crate::keys::{hash32, Domain, KeyId, PublicKey};
 use crate::scope::{SiteId, Time};
 use crate::signed::{Failures, Unverified, VERSION};
 use crate::state_view::{DoorStateHeader, DoorStateView};
@@ -24,26 +24,35 @@ pub const MAX_DENY_ENTRIES: usize = 256;
 /// of at most 8 + 5 bytes, signature 64: 3435, rounded up.
 pub const MAX_DOOR_STATE_LEN: usize = 3584;
 
-/// What a deny-list entry matches: the first eight bytes of an issuer or holder key, or of a
-/// grant's identity. Unrelated things that share a subject are both denied (fail closed).
+/// What a deny-list entry matches: the first 8 bytes of a labelled SHA-512 of what it names,
+/// `SHA-512("porter/v1/deny-<kind>\0" || identity)`, with a label per kind (issuer, holder,
+/// grant). Subjects of different kinds never share a preimage, and making a key or grant whose
+/// subject equals a chosen one (say, a driver key that would deny the site's issuer) costs
+/// about 2^64 hash evaluations. Unrelated things that still share a subject are both denied
+/// (fail closed); a collision can never admit. Compute subjects only through these functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DenySubject(pub [u8; 8]);
 
 impl DenySubject {
-    /// Every grant and certificate of this issuer key.
+    /// Every grant and certificate of this issuer key: `deny-issuer` over its 32 bytes.
     pub fn issuer(key: &PublicKey) -> DenySubject {
-        DenySubject(key.id().0)
+        DenySubject::labelled(b"porter/v1/deny-issuer\0", &[&key.0])
     }
-    /// Every grant to this holder key.
+    /// Every grant to this holder key: `deny-holder` over its 32 bytes.
     pub fn holder(key: &PublicKey) -> DenySubject {
-        DenySubject(key.id().0)
+        DenySubject::labelled(b"porter/v1/deny-holder\0", &[&key.0])
     }
-    /// One grant: the issuer's first four key bytes and the grant's first serial (low 32 bits).
+    /// One grant: `deny-grant` over the issuer's [`KeyId`] (8 bytes) and the grant's first
+    /// serial (8 bytes, little-endian).
     pub fn grant(issuer: KeyId, serial: u64) -> DenySubject {
-        let mut s = [0u8; 8];
-        s[..4].copy_from_slice(&issuer.0[..4]);
-        s[4..].copy_from_slice(&(serial as u32).to_le_bytes());
-        DenySubject(s)
+        DenySubject::labelled(b"porter/v1/deny-grant\0", &[&issuer.0, &serial.to_le_bytes()])
+    }
+
+    fn labelled(label: &[u8], parts: &[&[u8]]) -> DenySubject {
+        let mut subject = [0u8; 8];
+        let hash = hash32(label, parts);
+        subject.copy_from_slice(hash.get(..8).unwrap_or(&[0; 8]));
+        DenySubject(subject)
     }
 }
 
@@ -213,14 +222,49 @@ impl DenyListBuilder {
         DenyListBuilder { entries: Vec::new(), grant_fence, cert_epoch_fence }
     }
 
-    /// Adds an entry. A subject already listed keeps the later `until`. When the list is full,
-    /// the entry that expires first is folded into a fence, returned so the caller can tell
-    /// the property manager; short-lived entries are folded before issuer entries.
+    /// Denies every grant and certificate of an issuer key certified in `epoch`, until `until`
+    /// (the end of its certificate's validity).
+    pub fn deny_issuer(
+        &mut self,
+        issuer: &PublicKey,
+        epoch: u32,
+        until: Time,
+    ) -> Option<FenceRaised> {
+        let entry = DenyEntry { subject: DenySubject::issuer(issuer), until };
+        self.deny(entry, DenyKind::Issuer { epoch })
+    }
+
+    /// Denies every grant to a holder key, until the last of them expires.
+    pub fn deny_holder(&mut self, holder: &PublicKey, until: Time) -> Option<FenceRaised> {
+        self.deny(DenyEntry { subject: DenySubject::holder(holder), until }, DenyKind::ShortLived)
+    }
+
+    /// Denies one grant, until its `not_after`.
+    pub fn deny_grant(&mut self, issuer: KeyId, serial: u64, until: Time) -> Option<FenceRaised> {
+        let entry = DenyEntry { subject: DenySubject::grant(issuer, serial), until };
+        self.deny(entry, DenyKind::ShortLived)
+    }
+
+    /// Adds an entry whose subject was made by [`DenySubject`]'s functions (prefer
+    /// [`Self::deny_issuer`], [`Self::deny_holder`], [`Self::deny_grant`]). A subject already
+    /// listed keeps the later `until` and the kind that folds into the stronger fence (an
+    /// issuer's, of the higher epoch). When the list is full, the entry that expires first is
+    /// folded into a fence, returned so the caller can tell the property manager; short-lived
+    /// entries are folded before issuer entries.
     pub fn deny(&mut self, entry: DenyEntry, kind: DenyKind) -> Option<FenceRaised> {
-        if let Some((existing, _)) =
+        if let Some((existing, existing_kind)) =
             self.entries.iter_mut().find(|(e, _)| e.subject == entry.subject)
         {
             existing.until = existing.until.max(entry.until);
+            *existing_kind = match (*existing_kind, kind) {
+                (DenyKind::Issuer { epoch: a }, DenyKind::Issuer { epoch: b }) => {
+                    DenyKind::Issuer { epoch: a.max(b) }
+                }
+                (DenyKind::Issuer { epoch }, _) | (_, DenyKind::Issuer { epoch }) => {
+                    DenyKind::Issuer { epoch }
+                }
+                _ => DenyKind::ShortLived,
+            };
             return None;
         }
         match self.entries.push((entry, kind)) {

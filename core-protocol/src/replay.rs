@@ -157,15 +157,15 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
         };
         let until =
             u16::try_from((place.expires - place.base) / MINUTE).map_err(|_| Error::ReplayFull)?;
-        let key = (issuer as u8, spend.serial as u32);
+        let key = (spend.serial as u32, issuer as u8);
         let used = spend.use_index.saturating_add(1);
-        match self.entries.iter_mut().find(|e| (e.issuer, e.serial) == key) {
+        match self.entries.iter_mut().find(|e| (e.serial, e.issuer) == key) {
             Some(entry) => {
                 entry.used = entry.used.max(used);
                 entry.until = entry.until.max(until);
             }
             None => {
-                let entry = Entry { serial: key.1, until, issuer: key.0, used };
+                let entry = Entry { serial: key.0, until, issuer: key.1, used };
                 self.entries.push(entry).map_err(|_| Error::ReplayFull)?;
             }
         }
@@ -192,37 +192,45 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
         self.base
     }
 
-    /// The absolute expiry of an entry, in seconds.
-    fn expiry(&self, entry: &Entry) -> u64 {
-        u64::from(self.base.0) + MINUTE * u64::from(entry.until)
-    }
-
     /// The common lookup of `check` and `commit`: the base after a commit at `now`, the
     /// stored expiry, and the grant's use count if it is remembered; or why it cannot be
     /// recorded.
     fn place(&self, issuer: KeyId, serial: u64, expires: Time, now: Time) -> Result<Place, Error> {
-        let now_minute = u64::from(now.0) / MINUTE * MINUTE;
-        let base = u64::from(self.base.0).max(now_minute);
+        let old = u64::from(self.base.0);
+        let base = old.max(u64::from(now.0) / MINUTE * MINUTE);
         let expires_exact = u64::from(expires.0);
         if expires_exact < base {
             return Err(Error::ReplayTooOld);
         }
         let expires = expires_exact.div_ceil(MINUTE) * MINUTE;
-        // One pass: the grant's entry if it is remembered, else what a new entry needs.
+        // Entries with `until < shift` expired before the new base: they count as gone. Every
+        // stored entry expires at or after the current base, and every stored issuer has an
+        // entry (`advance_base` and `commit` keep it so; decoding checks it), so with no shift
+        // all of them are live.
+        let shift = (base - old) / MINUTE;
+        let live = |e: &Entry| u64::from(e.until) >= shift;
         let index = self.issuers.iter().position(|&k| k == issuer);
-        let mut live_entries = 0;
-        let mut live_issuers = [false; ISSUERS];
-        for e in self.entries.iter().filter(|e| self.expiry(e) >= base) {
-            if index == Some(usize::from(e.issuer)) && e.serial == serial as u32 {
+        if let Some(i) = index {
+            let key = (serial as u32, i as u8);
+            if let Some(e) = self.entries.iter().find(|e| (e.serial, e.issuer) == key && live(e)) {
                 return Ok(Place { base, expires, used: Some(e.used) });
             }
-            live_entries += 1;
-            if let Some(flag) = live_issuers.get_mut(usize::from(e.issuer)) {
-                *flag = true;
-            }
         }
-        let has_issuer = index.and_then(|i| live_issuers.get(i)).copied().unwrap_or(false);
-        let issuers_in_use = live_issuers.iter().filter(|&&f| f).count();
+        // A new grant: it needs a free entry, an issuer slot, and an expiry that fits.
+        let (live_entries, has_issuer, issuers_in_use) = if shift == 0 {
+            (self.entries.len(), index.is_some(), self.issuers.len())
+        } else {
+            let mut live_entries = 0;
+            let mut in_use = [false; ISSUERS];
+            for e in self.entries.iter().filter(|e| live(e)) {
+                live_entries += 1;
+                if let Some(flag) = in_use.get_mut(usize::from(e.issuer)) {
+                    *flag = true;
+                }
+            }
+            let has_issuer = index.and_then(|i| in_use.get(i)).copied().unwrap_or(false);
+            (live_entries, has_issuer, in_use.iter().filter(|&&f| f).count())
+        };
         if live_entries >= ENTRIES
             || (!has_issuer && issuers_in_use >= ISSUERS)
             || expires - base > u64::from(Self::MAX_AHEAD)
@@ -230,6 +238,29 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
             return Err(Error::ReplayFull);
         }
         Ok(Place { base, expires, used: None })
+    }
+
+    /// Whether a decoded table keeps the invariants the lookups rely on: every entry names a
+    /// stored issuer and has been used, no grant or issuer is stored twice, every issuer has an
+    /// entry.
+    pub(crate) fn is_well_formed(&self) -> bool {
+        let mut referenced = [false; ISSUERS];
+        for (i, e) in self.entries.iter().enumerate() {
+            match referenced.get_mut(usize::from(e.issuer)) {
+                Some(flag) if usize::from(e.issuer) < self.issuers.len() => *flag = true,
+                _ => return false,
+            }
+            let later = self.entries.iter().skip(i + 1);
+            if e.used == 0 || later.clone().any(|o| (o.serial, o.issuer) == (e.serial, e.issuer)) {
+                return false;
+            }
+        }
+        let distinct = self
+            .issuers
+            .iter()
+            .enumerate()
+            .all(|(i, k)| !self.issuers.iter().skip(i + 1).any(|o| o == k));
+        distinct && referenced.iter().take(self.issuers.len()).all(|&r| r)
     }
 
     /// Moves the base up to `base` (a multiple of 60 at least the current one), dropping every
@@ -271,5 +302,41 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
         }
         // `base` is at most the door's time, a u32.
         self.base = Time(u32::try_from(base).unwrap_or(u32::MAX));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> ReplayTable<4, 2> {
+        let mut t = ReplayTable::new();
+        for (issuer, serial) in [(1, 10), (2, 20)] {
+            let spend = t.check(KeyId([issuer; 8]), serial, 1, Time(1000), 0, Time(100)).unwrap();
+            t.commit(&spend).unwrap();
+        }
+        t
+    }
+
+    /// Stored tables that break the lookups' invariants are refused when decoded.
+    #[test]
+    fn only_consistent_tables_are_well_formed() {
+        assert!(table().is_well_formed());
+        let mut orphan_entry = table();
+        orphan_entry.issuers.pop();
+        assert!(!orphan_entry.is_well_formed());
+        let mut orphan_issuer = table();
+        orphan_issuer.entries.pop();
+        assert!(!orphan_issuer.is_well_formed());
+        let mut twice = table();
+        let first = twice.entries[0];
+        twice.entries[1] = first;
+        assert!(!twice.is_well_formed());
+        let mut unused = table();
+        unused.entries[0].used = 0;
+        assert!(!unused.is_well_formed());
+        let mut same_issuer = table();
+        same_issuer.issuers[1] = same_issuer.issuers[0];
+        assert!(!same_issuer.is_well_formed());
     }
 }

@@ -287,3 +287,58 @@ fn a_root_change_invalidates_the_certificate_cache() {
     let p = site.present(&challenge, &grant, &cert, None);
     assert!(matches!(memory.admit(&config, NOON, &challenge, &p), Decision::Admit(_)));
 }
+
+/// Issue 8, item 11: deny subjects were the first 8 bytes of raw keys, shared by issuers and
+/// holders, so a driver key chosen to start like the site's issuer key turned its own
+/// revocation into a site-wide stop. Subjects are now labelled hashes per kind. (Fails on the
+/// old code: `cert_revoked` for everyone.)
+#[test]
+fn revoking_a_holder_key_chosen_to_match_the_issuer_stops_only_that_holder() {
+    let site = Site::new();
+    let mut chosen = [0u8; 32];
+    chosen[..8].copy_from_slice(&site.issuer.public_key().0[..8]);
+    let chosen = PublicKey(chosen);
+    assert_ne!(DenySubject::holder(&chosen), DenySubject::issuer(&site.issuer.public_key()));
+    let mut builder = DenyListBuilder::new(Time(0), 0);
+    assert_eq!(builder.deny_holder(&chosen, NOON.plus(86_400)), None);
+    let (grant_fence, cert_epoch_fence, deny) = builder.finish();
+    let state = DoorState { grant_fence, cert_epoch_fence, deny, ..site.state(1, NOON.minus(10)) };
+    let mut memory = site.memory();
+    memory.apply_door_state(&site.config, &site.seal_state(&state)).unwrap();
+    let (challenge, p) = site.valid(10, 1, 1);
+    assert!(matches!(memory.admit(&site.config, NOON, &challenge, &p), Decision::Admit(_)));
+    // The chosen key itself is refused.
+    let grant = Grant { holder: chosen, ..site.grant_body(11, 1) };
+    let cert = site.seal_cert(&site.certificate_body());
+    let challenge = site.challenge(NOON, 2);
+    let p = site.present(&challenge, &site.seal_grant(&grant), &cert, None);
+    assert_eq!(
+        memory.admit(&site.config, NOON, &challenge, &p),
+        Decision::Reject(Error::HolderRevoked)
+    );
+}
+
+/// The subjects are the labelled hashes the spec gives, pinned byte for byte. The expected
+/// values were computed independently of this crate, with Python's hashlib:
+/// `sha512(b"porter/v1/deny-issuer\0" + bytes([7] * 32)).hexdigest()[:16]`, and so on.
+#[test]
+fn deny_subjects_are_labelled_hashes() {
+    let key = PublicKey([7; 32]);
+    let subjects = [
+        DenySubject::issuer(&key),
+        DenySubject::holder(&key),
+        DenySubject::grant(key.id(), 42),
+        DenySubject::grant(key.id(), 42 + (1 << 32)),
+    ];
+    for (i, a) in subjects.iter().enumerate() {
+        for b in &subjects[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
+    let hex = |s: DenySubject| s.0.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let printed: Vec<String> = subjects.iter().map(|s| hex(*s)).collect();
+    assert_eq!(
+        printed,
+        ["bff6d937f589386d", "e0479e5e796e4d7a", "8254aab5338c8e9d", "6057216fac777cf9"]
+    );
+}
