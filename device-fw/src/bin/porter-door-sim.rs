@@ -100,10 +100,11 @@ fn main() -> ExitCode {
         }
     };
     let addr = transport.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let wall = std::time::SystemTime::now()
+    let wall_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as u32)
+        .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
+    let wall = (wall_ms / 1000) as u32;
     let seed = args.seed.unwrap_or_else(|| {
         use std::hash::{BuildHasher, Hasher};
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -111,6 +112,11 @@ fn main() -> ExitCode {
         h.finish()
     });
     let h = Handles::new(Time(args.clock.unwrap_or(wall)), seed);
+    if args.clock.is_none() {
+        // The RTC ticks over with the wall clock's seconds, not up to a second behind it (a
+        // door state signed "now" on the same machine must not read as ahead of the door).
+        h.clock.advance_ms(wall_ms % 1000);
+    }
     let mut door = match Controller::boot(flash, transport, h.peripherals(), Settings::default()) {
         Ok(c) => c,
         Err((_, e)) => {

@@ -1,12 +1,13 @@
 //! The audit log, alarms, failures and the indicator: what the controller records and shows.
 //!
 //! Noise is counted, not logged one by one: a refusal, a forced-open or held-open alarm is
-//! written as its own record only if no noise record was written in the last
-//! [`super::Settings::coalesce_ms`]; otherwise it is counted in a [`Tally`] kept in RAM and
+//! written as its own record only if none of its kind was written in the last
+//! [`super::Settings::coalesce_ms`] (or, for a refusal, if its reason differs from the last one
+//! written, up to four a window); otherwise it is counted in a [`Tally`] kept in RAM and
 //! written as one `AuditEvent::Tally` record before the next other record, or once the
 //! tally is `coalesce_ms` old. Exits after a request to exit are only counted. So a flood, or
-//! ordinary traffic, writes at most one record of each kind (refusal, forced open, held open)
-//! and one tally a minute.
+//! ordinary traffic, writes at most four refusal records, one forced-open, one held-open and
+//! one tally a minute.
 //!
 //! And admissions are kept: when the ring would overwrite admission records the site server
 //! has not acknowledged (`0x08 log ack`), noise is held in the tally instead of being written;
@@ -50,7 +51,15 @@ pub(super) struct Tally {
     /// Per kind (refusal, forced open, held open): until when more of it is counted rather than
     /// written, because a record of that kind was written or counted within the last minute.
     quiet_until_ms: [u64; 3],
+    /// The reason of the last refusal written as its own record, and how many were written in
+    /// the current quiet window: a refusal for a new reason is written (up to
+    /// [`DISTINCT_REFUSALS`] a window), a repeated one is counted.
+    last_written_reason: u16,
+    written_in_window: u8,
 }
+
+/// Refusals with distinct reasons written as their own records per `coalesce_ms` window.
+const DISTINCT_REFUSALS: u8 = 4;
 
 impl Tally {
     fn count(&mut self, noise: Noise, now_ms: u64) {
@@ -83,7 +92,12 @@ impl Tally {
     }
 
     fn clear(&mut self) {
-        *self = Tally { quiet_until_ms: self.quiet_until_ms, ..Tally::default() };
+        *self = Tally {
+            quiet_until_ms: self.quiet_until_ms,
+            last_written_reason: self.last_written_reason,
+            written_in_window: self.written_in_window,
+            ..Tally::default()
+        };
     }
 
     /// Which `quiet_until_ms` slot a noise uses (egress is always counted).
@@ -231,15 +245,32 @@ where
             }
         };
         let slot = Tally::kind(noise).unwrap_or(0);
-        if self.tally.quiet_until_ms.get(slot).is_some_and(|&until| now_ms < until) {
+        let quiet = self.tally.quiet_until_ms.get(slot).is_some_and(|&until| now_ms < until);
+        // Within a window, a refusal for a reason not just written is still news (a revoked
+        // holder after a spent grant, say), up to a few a window; repeats are counted.
+        let news = match noise {
+            Noise::Refused(e) => {
+                e.code() != self.tally.last_written_reason
+                    && self.tally.written_in_window < DISTINCT_REFUSALS
+            }
+            _ => false,
+        };
+        if quiet && !news {
             self.tally.count(noise, now_ms);
             return self.audit_len;
         }
         let at = self.door_now();
         let before = self.audit_len;
         self.log(at, event);
-        if let Some(quiet) = self.tally.quiet_until_ms.get_mut(slot) {
-            *quiet = now_ms.saturating_add(u64::from(self.settings.coalesce_ms));
+        if let Noise::Refused(e) = noise {
+            self.tally.last_written_reason = e.code();
+            self.tally.written_in_window =
+                if quiet { self.tally.written_in_window.saturating_add(1) } else { 1 };
+        }
+        if !quiet {
+            if let Some(until) = self.tally.quiet_until_ms.get_mut(slot) {
+                *until = now_ms.saturating_add(u64::from(self.settings.coalesce_ms));
+            }
         }
         if self.audit_len > before {
             self.audit_len - 1

@@ -225,3 +225,24 @@ fn admissions_that_must_be_overwritten_leave_a_record_of_their_loss() {
         .sum();
     assert!(lost > 0, "the loss is on the record");
 }
+
+#[test]
+fn a_refusal_for_a_new_reason_is_written_even_within_a_minute() {
+    // A spent grant, then a garbage attempt seconds later: both reasons are on the record at
+    // once; a repeat of either is counted.
+    let (mut door, site) = Door::enrolled(patient());
+    assert!(matches!(door.attempt_grant(&site, &site.grant_body(10, 1)), Verdict::Admitted(_)));
+    let spent = door.attempt_grant(&site, &site.grant_body(10, 1));
+    let Verdict::Denied { sequence: first, .. } = spent else { panic!("{spent:?}") };
+    let garbage = door.attempt(|_| vec![0xFF; 40]);
+    let Verdict::Denied { sequence: second, .. } = garbage else { panic!("{garbage:?}") };
+    let again = door.attempt(|_| vec![0xFF; 40]);
+    let Verdict::Denied { sequence: third, .. } = again else { panic!("{again:?}") };
+    let log = door.log();
+    let reason = |seq: u64| {
+        log.iter().find(|r| r.sequence == seq).map(|r| r.event).expect("the named record")
+    };
+    assert_eq!(reason(first), AuditEvent::Rejected { reason: Error::ReplayDuplicate.code() });
+    assert!(matches!(reason(second), AuditEvent::Rejected { reason: 101..=106 }));
+    assert_eq!(third, door.c.audit_length(), "a repeat is counted in the tally written next");
+}
