@@ -1557,6 +1557,7 @@ fn write_audit_vectors(dir: &std::path::Path) {
         door: DOOR,
         device: device.public_key(),
         issued_at: NOON,
+        log_key: Some(LogSecret::from_seed([0x4C; 32]).unwrap().log_key().unwrap()),
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let enrolled = enrolment.seal(&s.root, &mut buf).unwrap().to_vec();

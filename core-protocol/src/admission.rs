@@ -101,6 +101,10 @@ pub struct Admission {
     pub at: Time,
     /// The change this admission made to the replay memory: the delta a door persists.
     pub spend: Spend,
+    /// Where the newer door state the presentation carried lies in the presentation's bytes
+    /// (offset, length), when it carried one that is now in force: a door persists those exact
+    /// signed bytes without decoding the presentation a second time.
+    pub carried_state: Option<(u32, u32)>,
 }
 
 /// The outcome of one attempt.
@@ -135,6 +139,21 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
     ) -> Self {
         let floor = floor.max(state.issued_at);
         DoorMemory { state, floor, replay, certs }
+    }
+
+    /// Puts back, in place, the replay memory, certificate cache and floor a door persisted
+    /// (the floor only rises, and not below the state's signed time). Unlike
+    /// [`DoorMemory::from_parts`] it neither copies nor moves the door state: a door restoring
+    /// at boot keeps one copy of its memory on a small stack.
+    pub fn restore(
+        &mut self,
+        floor: Time,
+        replay: ReplayTable<ENTRIES, ISSUERS>,
+        certs: CertCache<CERTS>,
+    ) {
+        self.floor = self.floor.max(floor).max(self.state.issued_at);
+        self.replay = replay;
+        self.certs = certs;
     }
 
     /// The certificate cache.
@@ -323,9 +342,21 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
             state_sequence: header.sequence,
             at: now,
             spend,
+            carried_state: match (&newer_state, presentation.door_state) {
+                (Some(_), Some(state)) => span_in(bytes, state),
+                _ => None,
+            },
         };
         Ok((admission, Commit { state: newer_state, spend, cert: cached }))
     }
+}
+
+/// Where `part`, a subslice of `whole`, lies in it: (offset, length).
+fn span_in(whole: &[u8], part: &[u8]) -> Option<(u32, u32)> {
+    let offset = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = offset.checked_add(part.len())?;
+    (end <= whole.len()).then_some(())?;
+    Some((u32::try_from(offset).ok()?, u32::try_from(part.len()).ok()?))
 }
 
 /// What an admission changes, computed before anything changes.

@@ -4,6 +4,13 @@
 //! receipt over each admission's record and, from time to time, the head of the chain. A
 //! server that holds a signed head and the records up to it can prove none was removed or
 //! altered; a sequence number that skips is a gap, and a gap is an alarm.
+//!
+//! Anyone in radio range may read a door's log (any phone carries it to the server), so what
+//! identifies a holder is masked: the enrolment names the site server's X25519 [`LogKey`], door
+//! and server derive one [`LogMask`] from it and the device key, and each admission's holder
+//! id is XORed with a pseudo-random function of that key and the record's sequence number.
+//! Only the site's server can unmask it ([`AuditRecord::holder`]); to anyone else two visits
+//! by one driver look unrelated.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +20,7 @@ use crate::keys::{hash32, Domain, KeyId, PublicKey, SigningKey};
 use crate::scope::{DoorId, Role, SiteId, Time};
 use crate::signed::{seal, Failures, Unverified, VERSION};
 use crate::Error;
+use ed25519_compact::x25519;
 
 /// The largest encoded audit record.
 pub const MAX_AUDIT_RECORD_LEN: usize = 128;
@@ -35,14 +43,101 @@ impl ChainHash {
     }
 }
 
+/// The site server's X25519 public key for reading door logs, carried in the enrolment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogKey(#[serde(with = "byte_array")] pub [u8; 32]);
+
+/// The site server's secret half of its [`LogKey`]. Never on a door or a phone.
+pub struct LogSecret(x25519::SecretKey);
+
+impl LogSecret {
+    /// The key made from 32 bytes of secret entropy (an all-zero seed is refused,
+    /// `KeyInvalidSeed`). Keep the seed as the site's log secret.
+    pub fn from_seed(seed: [u8; 32]) -> Result<LogSecret, Error> {
+        if seed == [0; 32] {
+            return Err(Error::KeyInvalidSeed);
+        }
+        Ok(LogSecret(x25519::SecretKey::new(seed)))
+    }
+
+    /// The public half, for the enrolment (`Enrolment::log_key`).
+    pub fn log_key(&self) -> Result<LogKey, Error> {
+        self.0.recover_public_key().map(|pk| LogKey(*pk)).map_err(|_| Error::KeyInvalidSeed)
+    }
+}
+
+/// The key one door and its site's server share for masking holder ids in that door's log:
+/// `SHA-512("porter/v1/log-mask-key\0" || X25519(door, server) || device key || log key)`, first
+/// 32 bytes, where the door's X25519 key is its Ed25519 device key converted (RFC 7748 /
+/// libsodium's `crypto_sign_ed25519_sk_to_curve25519`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct LogMask([u8; 32]);
+
+impl LogMask {
+    /// The door's side, from its device key and the log key its enrolment names. Fails
+    /// (`EnrolmentMismatch`) for a log key of small order, which would make the mask public.
+    pub fn for_door(device: &SigningKey, server: &LogKey) -> Result<LogMask, Error> {
+        let az = ed25519_compact::sha512::Hash::hash(device.seed());
+        let secret = x25519::SecretKey::from_slice(az.get(..32).unwrap_or(&[]))
+            .map_err(|_| Error::KeyInvalidSeed)?;
+        let shared =
+            x25519::PublicKey::new(server.0).dh(&secret).map_err(|_| Error::EnrolmentMismatch)?;
+        Ok(LogMask::derive(&*shared, &device.public_key(), server))
+    }
+
+    /// The server's side, from its log secret and the door's device key (from the enrolment).
+    /// Fails (`EnrolmentMismatch`) for a device key that is not a valid point.
+    pub fn for_server(secret: &LogSecret, device: &PublicKey) -> Result<LogMask, Error> {
+        let edwards = ed25519_compact::PublicKey::new(device.0);
+        let door =
+            x25519::PublicKey::from_ed25519(&edwards).map_err(|_| Error::EnrolmentMismatch)?;
+        let shared = door.dh(&secret.0).map_err(|_| Error::EnrolmentMismatch)?;
+        let log_key = secret.log_key()?;
+        Ok(LogMask::derive(&*shared, device, &log_key))
+    }
+
+    fn derive(shared: &[u8], device: &PublicKey, log_key: &LogKey) -> LogMask {
+        LogMask(hash32(b"porter/v1/log-mask-key\0", &[shared, &device.0, &log_key.0]))
+    }
+
+    /// The site server's acknowledgement that it holds the door's log up to `length` records:
+    /// the first 16 bytes of `SHA-512("porter/v1/log-ack\0" || key || length as u64 LE)`. A
+    /// phone carries it back to the door (`0x08 log ack`), which may then overwrite those
+    /// records; until then it keeps every admission record, or logs that it lost them.
+    pub fn ack_tag(&self, length: u64) -> [u8; 16] {
+        let full = hash32(b"porter/v1/log-ack\0", &[&self.0, &length.to_le_bytes()]);
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(full.get(..16).unwrap_or(&[0; 16]));
+        tag
+    }
+
+    /// Masks a holder id for the record at `sequence`, or unmasks a masked one (XOR with
+    /// the first 8 bytes of `SHA-512("porter/v1/log-mask\0" || key || sequence as u64 LE)`).
+    pub fn apply(&self, sequence: u64, holder: KeyId) -> KeyId {
+        let pad = hash32(b"porter/v1/log-mask\0", &[&self.0, &sequence.to_le_bytes()]);
+        let mut out = holder.0;
+        for (o, p) in out.iter_mut().zip(pad) {
+            *o ^= p;
+        }
+        KeyId(out)
+    }
+}
+
+impl core::fmt::Debug for LogMask {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("LogMask(..)")
+    }
+}
+
 /// Something the door noticed that a person should look at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Alarm {
     /// The door stayed open longer than allowed after an admission.
     HeldOpen,
-    /// The door opened without an admission (forced, or the mechanical egress used).
+    /// The door opened without an admission and without a request to exit: forced.
     ForcedOpen,
-    /// Too many failed attempts: the door stopped answering for a while.
+    /// Failed signature checks took the door's back-off to its cap: someone is trying forged
+    /// credentials. (The door keeps answering; the name is kept for the wire number.)
     Lockout,
     /// The real-time clock read earlier than the signed floor (reset or tampered).
     ClockBehindFloor,
@@ -61,7 +156,9 @@ pub enum AuditEvent {
         grant_serial: u64,
         /// Which entry of the grant, from 0.
         use_index: u8,
-        /// The holder key.
+        /// The holder key's id, masked with the door's [`LogMask`] and this record's sequence
+        /// when the enrolment named a [`LogKey`] (read it with [`AuditRecord::holder`]); in
+        /// clear otherwise.
         holder: KeyId,
         /// The grant's role.
         role: Role,
@@ -84,6 +181,31 @@ pub enum AuditEvent {
     Boot,
     /// The controller stored its enrolment.
     Enrolled,
+    /// What the door counted instead of logging one by one since the record before this one:
+    /// refusals, forced and held-open alarms that came within a minute of a logged one, and
+    /// exits through the door after a request to exit.
+    Tally {
+        /// Attempts refused (any reason).
+        refused: u32,
+        /// Of those, the ones that cost a signature check (what back-off counts).
+        refused_signature: u32,
+        /// Forced-open alarms.
+        forced_open: u32,
+        /// Held-open alarms.
+        held_open: u32,
+        /// Exits after a request to exit (not alarms).
+        egress: u32,
+        /// The reason code of the last refusal counted, or 0.
+        last_reason: u16,
+    },
+    /// The ring had to overwrite records the site server had not acknowledged, holding this
+    /// many admissions, all below sequence `before`: they are lost, and this says so.
+    Overwritten {
+        /// Admission records lost.
+        admissions: u32,
+        /// The first sequence not lost.
+        before: u64,
+    },
 }
 
 /// One entry of the door's log.
@@ -130,6 +252,15 @@ impl AuditRecord {
         out: &'b mut [u8],
     ) -> Result<&'b [u8], Error> {
         seal::<_, { MAX_RECEIPT_LEN + 32 }>(device, Domain::Receipt, self, out)
+    }
+
+    /// The holder of an admission, unmasked with the site server's [`LogMask`] for the door
+    /// that wrote it; `None` for other events.
+    pub fn holder(&self, mask: &LogMask) -> Option<KeyId> {
+        match self.event {
+            AuditEvent::Admitted { holder, .. } => Some(mask.apply(self.sequence, holder)),
+            _ => None,
+        }
     }
 
     /// The hash the next record links to.

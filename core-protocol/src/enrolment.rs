@@ -2,13 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::LogKey;
 use crate::keys::{Domain, PublicKey};
 use crate::scope::{DoorId, SiteId, Time};
 use crate::signed::{Failures, Unverified};
 use crate::Error;
 
-/// The largest encoded enrolment, signature included.
-pub const MAX_ENROLMENT_LEN: usize = 128;
+/// The largest encoded enrolment, signature included: version 1, site <= 5, door <= 3, device
+/// key 32, time <= 5, log key 1 + 32, signature 64 = 143, rounded up.
+pub const MAX_ENROLMENT_LEN: usize = 160;
 
 /// What the site root states about a door controller.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,8 +23,14 @@ pub struct Enrolment {
     pub door: DoorId,
     /// The key the controller made on first boot; it signs receipts and log heads.
     pub device: PublicKey,
-    /// When the root signed the enrolment.
+    /// When the root signed the enrolment. The door's clock floor starts here: it never
+    /// trusts its real-time clock below this instant.
     pub issued_at: Time,
+    /// The site server's X25519 key for reading the door's log: the door masks every holder id
+    /// it logs with a key only it and that server can derive (see [`crate::LogMask`]). `None`
+    /// logs holder ids in clear, readable by anyone in radio range: a root tool SHOULD always
+    /// set it.
+    pub log_key: Option<LogKey>,
 }
 
 impl Enrolment {

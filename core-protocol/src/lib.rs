@@ -102,8 +102,8 @@ pub use crate::admission::{
     REPLAY_ENTRIES, REPLAY_ISSUERS,
 };
 pub use crate::audit::{
-    record, Alarm, AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead,
-    MAX_AUDIT_RECORD_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN,
+    record, Alarm, AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead, LogKey, LogMask,
+    LogSecret, MAX_AUDIT_RECORD_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN,
 };
 pub use crate::cert_cache::{CachedCert, CertCache, CertHash};
 pub use crate::certificate::{

@@ -388,6 +388,7 @@ fn install_door(
         short(&door.device_key),
         door.addr
     ));
+    let mut door = door;
     let mut link = Link::connect(&door.addr)?;
     let info = link.info()?;
     ensure(!info.enrolled && hex::encode(info.device_key.0) == door.device_key, || {
@@ -409,6 +410,9 @@ fn install_door(
         "Property manager",
         &format!("signed the door's enrolment offline with `porter-root enroll-device` (site {}, door {DOOR})", site.site_number),
     );
+    // Commissioning needs the installer there: the button inside the housing opens the window.
+    door.command("button")?;
+    door.expect_event("button pressed", Duration::from_secs(5))?;
     link.enrol(&site.root_key, &unhex(&enrolment, "the enrolment")?)?;
     let info = link.info()?;
     ensure(info.enrolled && info.site == site.site_number && info.door == DOOR, || {

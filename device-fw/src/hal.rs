@@ -1,4 +1,4 @@
-//! The hardware the controller needs, as seven narrow traits. Each trait's documentation states
+//! The hardware the controller needs, as eight narrow traits. Each trait's documentation states
 //! the contract an implementation MUST keep; the controller relies on nothing more.
 //!
 //! The host simulator (`sim`, feature `std`) and the Cortex-M4 board crate implement them.
@@ -28,9 +28,29 @@ pub trait LockActuator {
 /// * `is_open` MUST report the position now (debounced by the implementation), without blocking.
 /// * A wiring fault SHOULD read as open: the controller then raises a forced-open alarm instead of
 ///   staying silent.
+///
+/// * `exit_requested` MUST report whether the request-to-exit input (a push button or presence
+///   detector on the secured side) is active now. The door opening within
+///   `Settings::egress_window_ms` of it is an exit, counted in the log, not a forced-open alarm.
+///   A door without such an input returns `false`: every opening without an admission is then
+///   an alarm (counted after the first of each minute).
 pub trait DoorSensor {
     /// Whether the door leaf is away from its frame.
     fn is_open(&mut self) -> bool;
+    /// Whether someone inside asks to leave.
+    fn exit_requested(&mut self) -> bool;
+}
+
+/// The installer's commissioning button: inside the housing, reachable only with the cover off
+/// on the secured side of the door (or a jumper on the board). Commissioning needs it: an
+/// unenrolled door takes an enrolment only within `Settings::enrol_window_ms` of a press, so a
+/// stranger in radio range cannot claim a door that has not been commissioned yet.
+///
+/// * `pressed` MUST report whether the button is held now, debounced, without blocking.
+/// * It MUST NOT be operable from the unsecured side of the door, nor over any radio.
+pub trait InstallerButton {
+    /// Whether the button is held now.
+    fn pressed(&mut self) -> bool;
 }
 
 /// Time, from two sources with different promises.
@@ -111,7 +131,7 @@ pub enum Signal {
     Admitted,
     /// Entry refused.
     Denied,
-    /// Too many failures: not answering for a while.
+    /// Retired: the door no longer locks out; kept so that indicator glue keeps compiling.
     LockedOut,
     /// An alarm (held open, forced open, clock behind the floor).
     Alarm,

@@ -4,10 +4,10 @@
 //! relay, that must work offline, survive power cuts at any instant, and never open for anything
 //! the protocol rejects.
 //!
-//! * [`hal`]: the hardware as seven narrow traits with written contracts (lock actuator, door
-//!   sensor, clock, NOR flash, entropy, transport, indicator).
-//! * [`Controller`]: boot and recovery, commissioning, the attempt state machine, back-off and
-//!   lockout, door alarms, the audit log and receipts. Every verdict is
+//! * [`hal`]: the hardware as eight narrow traits with written contracts (lock actuator, door
+//!   sensor, clock, NOR flash, entropy, transport, indicator, installer button).
+//! * [`Controller`]: boot and recovery, commissioning, the attempt state machine, back-off of
+//!   signature work, door alarms, the audit log and receipts. Every verdict is
 //!   [`porter_protocol::DoorMemory::admit`]'s: the controller re-implements no check.
 //! * [`storage`]: append-only rings on NOR flash with sequence numbers and CRCs; the spend is
 //!   durable before the relay moves.
@@ -37,6 +37,6 @@ pub use crate::controller::{
     frame_error_code, BootError, Controller, Fault, Peripherals, Settings, MAX_RESPONSE_LEN,
 };
 pub use crate::hal::{
-    Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator, LockActuator, Mark, NorFlash,
-    Signal, Transport, TransportError, MTU,
+    Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator, InstallerButton, LockActuator,
+    Mark, NorFlash, Signal, Transport, TransportError, MTU,
 };

@@ -23,8 +23,8 @@ use porter_protocol::Time;
 
 use crate::frame::{for_each_fragment, LinkDecoder, Progress, Reassembler};
 use crate::hal::{
-    Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator, LockActuator, NorFlash,
-    Signal, Transport, TransportError, MTU,
+    Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator, InstallerButton, LockActuator,
+    NorFlash, Signal, Transport, TransportError, MTU,
 };
 use crate::{Controller, Peripherals, Settings};
 
@@ -354,6 +354,7 @@ impl LockActuator for SimLock {
 #[derive(Clone, Debug, Default)]
 pub struct SimSensor {
     open: Rc<Cell<bool>>,
+    exit: Rc<Cell<bool>>,
 }
 
 impl SimSensor {
@@ -361,11 +362,39 @@ impl SimSensor {
     pub fn set_open(&self, open: bool) {
         self.open.set(open);
     }
+
+    /// Presses or lets go of the request-to-exit button inside.
+    pub fn set_exit_requested(&self, asked: bool) {
+        self.exit.set(asked);
+    }
 }
 
 impl DoorSensor for SimSensor {
     fn is_open(&mut self) -> bool {
         self.open.get()
+    }
+
+    fn exit_requested(&mut self) -> bool {
+        self.exit.get()
+    }
+}
+
+/// The installer button inside the housing. Clones share one state.
+#[derive(Clone, Debug, Default)]
+pub struct SimButton {
+    held: Rc<Cell<bool>>,
+}
+
+impl SimButton {
+    /// Holds the button down or lets it go.
+    pub fn set_held(&self, held: bool) {
+        self.held.set(held);
+    }
+}
+
+impl InstallerButton for SimButton {
+    fn pressed(&mut self) -> bool {
+        self.held.get()
     }
 }
 
@@ -560,7 +589,7 @@ impl Transport for TcpTransport {
 
 /// The simulator's controller type.
 pub type SimController<T = MemTransport> =
-    Controller<SimFlash, T, SimLock, SimSensor, SimClock, SimEntropy, SimIndicator>;
+    Controller<SimFlash, T, SimLock, SimSensor, SimClock, SimEntropy, SimIndicator, SimButton>;
 
 /// Handles on a simulated door's hardware.
 #[derive(Clone, Debug)]
@@ -575,6 +604,8 @@ pub struct Handles {
     pub entropy: SimEntropy,
     /// The indicator.
     pub indicator: SimIndicator,
+    /// The installer button.
+    pub button: SimButton,
 }
 
 impl Handles {
@@ -586,19 +617,21 @@ impl Handles {
             sensor: SimSensor::default(),
             entropy: SimEntropy::new(seed),
             indicator: SimIndicator::default(),
+            button: SimButton::default(),
         }
     }
 
     /// The peripherals to boot a controller with (sharing state with these handles).
     pub fn peripherals(
         &self,
-    ) -> Peripherals<SimLock, SimSensor, SimClock, SimEntropy, SimIndicator> {
+    ) -> Peripherals<SimLock, SimSensor, SimClock, SimEntropy, SimIndicator, SimButton> {
         Peripherals {
             lock: self.lock.clone(),
             sensor: self.sensor.clone(),
             clock: self.clock.clone(),
             entropy: self.entropy.clone(),
             indicator: self.indicator.clone(),
+            button: self.button.clone(),
         }
     }
 

@@ -48,10 +48,16 @@ pub const MIN_PAGES: usize = 9;
 pub const MIN_AUDIT_RETAINED: u64 = 7 * (4096 / (MAX_AUDIT_RECORD_LEN as u64 + 12));
 /// The most pages a ring may span (bounds the RAM index).
 pub const MAX_RING_PAGES: usize = 16;
-/// The largest encoded [`ReplayRecord`]: table (<= 226), cache (<= 130), floor (<= 5), two
-/// counters (<= 20), pending admission (<= 90), rounded up.
-pub const MAX_REPLAY_RECORD_LEN: usize = 512;
-/// The largest encoded [`IdentityRecord`]: seed 32, counter 5, root 32, enrolment 1 + 128.
+/// The largest [`ReplayRecord`] the door writes: one 4 KiB flash page less the record framing.
+/// The cache (<= 130), floor (<= 5), two counters (<= 20) and a pending admission (<= 90) leave
+/// room for at least 383 live grants in the replay memory (at most 10 bytes each, base and
+/// issuers <= 73; about 5 bytes each with small serials, so all 640 the memory holds,
+/// `porter_protocol::REPLAY_ENTRIES`). It is encoded on the stack (within the 32 KiB RAM
+/// budget). A spend that would make the record larger is refused (`replay_full`), never
+/// forgotten; see `device-fw/README.md`.
+pub const MAX_REPLAY_RECORD_LEN: usize = 4_084;
+/// The largest encoded [`IdentityRecord`]: seed 32, counter 5, root 1 + 32, enrolment 2 + 160,
+/// acknowledged log length 10: 242.
 pub const MAX_IDENTITY_RECORD_LEN: usize = 256;
 
 const MAGIC: u8 = 0xA7;
@@ -98,6 +104,9 @@ pub struct IdentityRecord {
     pub boot_count: u32,
     /// The enrolment, once commissioned.
     pub enrolment: Option<StoredEnrolment>,
+    /// The audit log's length the site server has acknowledged (`0x08 log ack`): records below
+    /// it may be overwritten freely; admissions at or above it are kept, or their loss logged.
+    pub log_acked: u64,
 }
 
 /// The site root key and the root's signed enrolment of this device, as received.
@@ -107,6 +116,24 @@ pub struct StoredEnrolment {
     pub root: PublicKey,
     /// The signed enrolment.
     pub bytes: heapless::Vec<u8, MAX_ENROLMENT_LEN>,
+}
+
+/// The door's replay memory and the admission it is recording, as written: the same encoding as
+/// [`ReplayRecord`], from borrowed parts (the replay memory is 5 KiB: never copied to be saved).
+#[derive(Debug, Serialize)]
+pub struct ReplayRecordRef<'a> {
+    /// The clock floor.
+    pub floor: Time,
+    /// The replay memory.
+    pub replay: &'a ReplayTable<REPLAY_ENTRIES, REPLAY_ISSUERS>,
+    /// The verified-certificate cache.
+    pub certs: &'a CertCache<CERT_CACHE_ENTRIES>,
+    /// See [`ReplayRecord::audit_length`].
+    pub audit_length: u64,
+    /// See [`ReplayRecord::state_sequence`].
+    pub state_sequence: u64,
+    /// See [`ReplayRecord::pending`].
+    pub pending: Option<PendingAudit>,
 }
 
 /// The door's replay memory and the admission it is recording.
@@ -330,14 +357,23 @@ impl<F: NorFlash> Storage<F> {
     /// The replay record, if one was ever written.
     pub fn replay(&mut self) -> Result<Option<ReplayRecord>, StorageError> {
         let mut buf = [0u8; MAX_REPLAY_RECORD_LEN];
-        match read_latest(&mut self.flash, self.page_size, &self.replay, &mut buf)? {
+        match self.replay_bytes(&mut buf)? {
             Some(bytes) => postcard::from_bytes(bytes).map(Some).map_err(|_| StorageError::Corrupt),
             None => Ok(None),
         }
     }
 
+    /// The latest replay record's bytes, read into `buf` (at least [`MAX_REPLAY_RECORD_LEN`]).
+    pub fn replay_bytes<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<&'b [u8]>, StorageError> {
+        read_latest(&mut self.flash, self.page_size, &self.replay, buf)
+    }
+
     /// Writes the replay record: after it returns `Ok`, the spend it records survives power loss.
-    pub fn write_replay(&mut self, record: &ReplayRecord) -> Result<(), StorageError> {
+    /// `TooLarge` if it does not fit [`MAX_REPLAY_RECORD_LEN`]: nothing was written.
+    pub fn write_replay(&mut self, record: &ReplayRecordRef<'_>) -> Result<(), StorageError> {
         let mut buf = [0u8; MAX_REPLAY_RECORD_LEN];
         let bytes = postcard::to_slice(record, &mut buf).map_err(|_| StorageError::TooLarge)?;
         self.append(Which::Replay, bytes).map(|_| ())
@@ -367,6 +403,27 @@ impl<F: NorFlash> Storage<F> {
             return Err(StorageError::OutOfSequence);
         }
         self.append(Which::Audit, bytes).map(|_| ())
+    }
+
+    /// The sequence numbers `[from, to)` that appending an audit record of `len` encoded bytes
+    /// would overwrite (the ring must erase its oldest page), or `None` if it fits as it is.
+    pub fn audit_overwrites(&self, len: usize) -> Option<(u64, u64)> {
+        let ring = &self.audit;
+        let need = OVERHEAD + len.div_ceil(4) * 4;
+        if let Some((_, offset)) = ring.append_at {
+            if offset + need <= self.page_size && ring.latest.is_some() {
+                return None;
+            }
+        }
+        let latest = ring.latest?;
+        let next = (latest.page + 1) % ring.pages;
+        let from = ring.page_first.get(next).copied().flatten()?;
+        let after = (next + 1) % ring.pages;
+        let to = match ring.page_first.get(after).copied().flatten() {
+            Some(first) if first > from => first,
+            _ => latest.seq.saturating_add(1),
+        };
+        Some((u64::from(from), u64::from(to)))
     }
 
     /// The oldest audit record from which the ring holds every record up to the head (older

@@ -11,6 +11,7 @@
 //! | `0x05` door state | signed door state | `0x86` sequence u64 |
 //! | `0x06` read log | from u64, max count u8 | `0x87` count u8, then per record: length u8, record bytes (from the oldest record still held if `from` was overwritten) |
 //! | `0x07` log head | - | `0x88` signed log head |
+//! | `0x08` log ack | length u64, tag (16 bytes, `porter_protocol::LogMask::ack_tag`) | `0x89` acknowledged length u64 |
 //!
 //! Any request may instead be answered `0xEE` [`Refusal`] u8, detail u16, retry after (ms) u32.
 //! A refused presentation is answered only coarsely (`0x85`, see [`porter_protocol::Coarse`]);
@@ -32,6 +33,8 @@ pub const REQ_DOOR_STATE: u8 = 0x05;
 pub const REQ_READ_LOG: u8 = 0x06;
 /// Request: the device-signed head of the audit log.
 pub const REQ_LOG_HEAD: u8 = 0x07;
+/// Request: the site server acknowledges it holds the log up to a length (`LogMask::ack_tag`).
+pub const REQ_LOG_ACK: u8 = 0x08;
 
 /// Answer to [`REQ_INFO`].
 pub const RESP_INFO: u8 = 0x81;
@@ -49,6 +52,8 @@ pub const RESP_STATE: u8 = 0x86;
 pub const RESP_LOG: u8 = 0x87;
 /// Answer to [`REQ_LOG_HEAD`].
 pub const RESP_HEAD: u8 = 0x88;
+/// Answer to [`REQ_LOG_ACK`]: the acknowledged length now in force.
+pub const RESP_ACKED: u8 = 0x89;
 /// Answer to anything: refused, see [`Refusal`].
 pub const RESP_REFUSED: u8 = 0xEE;
 
@@ -67,9 +72,10 @@ pub enum Refusal {
     AlreadyEnrolled = 3,
     /// A challenge is outstanding: one attempt at a time. Retry after the given time.
     Busy = 4,
-    /// Recent failures: retry after the given time.
+    /// Recent failures that cost signature checks: send the same request again after the given
+    /// time (at most `Settings::backoff_max_ms`). A presentation's challenge stays outstanding.
     BackOff = 5,
-    /// Too many failures: the door does not answer attempts until the given time has passed.
+    /// Retired: the door no longer locks out (issue 8). The number is not reused.
     LockedOut = 6,
     /// A presentation arrived with no outstanding challenge (expired, or never asked).
     NoChallenge = 7,
@@ -79,6 +85,9 @@ pub enum Refusal {
     Fault = 9,
     /// A message could not be reassembled; detail is [`crate::frame::FrameError`] as a number.
     Frame = 10,
+    /// An enrolment arrived outside the enrolment window: press the installer button inside
+    /// the door's housing, then send it again within the window (10 minutes by default).
+    EnrolmentClosed = 11,
 }
 
 impl Refusal {
@@ -96,6 +105,7 @@ impl Refusal {
             Rejected,
             Fault,
             Frame,
+            EnrolmentClosed,
         ]
         .into_iter()
         .find(|r| *r as u8 == n)

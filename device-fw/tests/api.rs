@@ -4,6 +4,7 @@ mod api {
     pub mod door;
     pub use porter_testkit as fixture;
     mod frames;
+    mod log_noise;
     mod power_cut;
     mod props;
     mod qemu;

@@ -79,6 +79,7 @@ fn enrolment_binds_the_device_key() {
         door: DOOR,
         device: device.public_key(),
         issued_at: NOON,
+        log_key: Some(LogSecret::from_seed([0x4C; 32]).unwrap().log_key().unwrap()),
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let sealed = e.seal(&site.root, &mut buf).unwrap();
@@ -193,4 +194,45 @@ fn error_codes_are_unique_and_round_trip() {
 fn an_all_zero_seed_is_refused_not_a_panic() {
     assert_eq!(SigningKey::from_seed([0; 32]).err(), Some(Error::KeyInvalidSeed));
     assert!(SigningKey::from_seed([0, 0, 0, 1].repeat(8).try_into().unwrap()).is_ok());
+}
+
+#[test]
+fn only_the_site_server_can_unmask_a_holder_in_the_door_log() {
+    // Issue 8, item 9: the log's holder ids linked a driver's visits for anyone in radio range.
+    let device = key(5);
+    let server = LogSecret::from_seed([0x4C; 32]).unwrap();
+    let log_key = server.log_key().unwrap();
+    let door_side = LogMask::for_door(&device, &log_key).unwrap();
+    let server_side = LogMask::for_server(&server, &device.public_key()).unwrap();
+    assert_eq!(door_side, server_side, "door and server derive the same key");
+    let holder = key(3).public_key().id();
+    let (first, second) = (door_side.apply(7, holder), door_side.apply(8, holder));
+    assert_ne!(first, holder);
+    assert_ne!(first, second, "two visits of one holder look unrelated");
+    assert_eq!(server_side.apply(7, first), holder);
+    assert_eq!(server_side.apply(8, second), holder);
+    // Another server (another site, or an eavesdropper's guess) gets nothing useful.
+    let other = LogSecret::from_seed([0x4D; 32]).unwrap();
+    let wrong = LogMask::for_server(&other, &device.public_key()).unwrap();
+    assert_ne!(wrong.apply(7, first), holder);
+    // A log key of small order would make the mask public: the door refuses it.
+    assert_eq!(LogMask::for_door(&device, &LogKey([0; 32])), Err(Error::EnrolmentMismatch));
+    assert_eq!(LogSecret::from_seed([0; 32]).err(), Some(Error::KeyInvalidSeed));
+    // The record reader unmasks with the record's own sequence.
+    let r = record(
+        SITE,
+        DOOR,
+        7,
+        NOON,
+        ChainHash::GENESIS,
+        AuditEvent::Admitted {
+            issuer: key(2).public_key().id(),
+            grant_serial: 1,
+            use_index: 0,
+            holder: first,
+            role: Role::Delivery,
+            package: PackageCommitment::new(&[1; 16], b"1Z"),
+        },
+    );
+    assert_eq!(r.holder(&server_side), Some(holder));
 }

@@ -10,13 +10,14 @@
 //! | NOR flash | 64 KiB of the PSRAM at 0x2100_0000, with NOR rules enforced (erase to 0xFF, program only erased words) |
 //! | lock actuator | FPGAIO LED0 (0x4002_8000) stands in for the relay |
 //! | door sensor | FPGAIO button 0 (0x4002_8008) |
+//! | installer button | FPGAIO button 1 (same register, bit 1); QEMU cannot press it, so the test build also takes a hook |
 //! | indicator | FPGAIO LED1 |
 //! | clock | SysTick at 25 MHz for monotonic time; the RTC starts from semihosting's host time |
 //! | entropy | xorshift seeded from host time and SysTick: QEMU models no TRNG. A real door MUST use its MCU's TRNG |
 //!
-//! With the `test-hooks` feature (QEMU CI only), link bytes 0xF5 and 0xF6, which are not valid
-//! fragment lengths, carry test commands: set the RTC and script the next nonce, or report the
-//! measurements (painted peak stack, static RAM, SysTick ticks of the last admission and of one
+//! With the `test-hooks` feature (QEMU CI only), link bytes 0xF5, 0xF6 and 0xF7, which are not
+//! valid fragment lengths, carry test commands: set the RTC and script the next nonce, press the
+//! installer button, or report the measurements (painted peak stack, static RAM, SysTick ticks of the last admission and of one
 //! raw signature verification).
 
 #![no_std]
@@ -35,8 +36,8 @@ use porter_device::frame::LinkDecoder;
 #[cfg(feature = "test-hooks")]
 use porter_device::Mark;
 use porter_device::{
-    Clock, Controller, DoorSensor, Entropy, EntropyError, FlashError, Indicator, LockActuator,
-    NorFlash, Peripherals, Settings, Signal, Transport, TransportError, MTU,
+    Clock, Controller, DoorSensor, Entropy, EntropyError, FlashError, Indicator, InstallerButton,
+    LockActuator, NorFlash, Peripherals, Settings, Signal, Transport, TransportError, MTU,
 };
 use porter_protocol::Time;
 
@@ -146,6 +147,29 @@ struct Button;
 impl DoorSensor for Button {
     fn is_open(&mut self) -> bool {
         reg_read(FPGAIO_BUTTON) & 1 != 0
+    }
+
+    /// The board's two buttons are the door switch and the installer button: no request-to-exit
+    /// input is wired, so every opening without an admission is an alarm.
+    fn exit_requested(&mut self) -> bool {
+        false
+    }
+}
+
+/// The installer's commissioning button, on button 1.
+struct Commissioning;
+
+/// A press scripted by the test hook, seen by the next poll only (QEMU cannot press buttons).
+#[cfg(feature = "test-hooks")]
+static PRESS_PENDING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+impl InstallerButton for Commissioning {
+    fn pressed(&mut self) -> bool {
+        #[cfg(feature = "test-hooks")]
+        if PRESS_PENDING.swap(false, Ordering::Relaxed) {
+            return true;
+        }
+        reg_read(FPGAIO_BUTTON) & 2 != 0
     }
 }
 
@@ -406,14 +430,17 @@ mod hooks {
     pub const PRIME: u8 = 0xF5;
     /// Report the measurements.
     pub const REPORT: u8 = 0xF6;
+    /// Press the installer button.
+    pub const PRESS: u8 = 0xF7;
 
     pub enum Command {
         Prime { rtc: u32, nonce: [u8; 16] },
         Report,
+        Press,
     }
 
     pub fn starts(byte: u8) -> bool {
-        byte == PRIME || byte == REPORT
+        byte == PRIME || byte == REPORT || byte == PRESS
     }
 
     pub struct Parser {
@@ -460,6 +487,7 @@ mod hooks {
                         nonce,
                     }
                 }
+                PRESS => Command::Press,
                 _ => Command::Report,
             });
             true
@@ -471,7 +499,7 @@ mod hooks {
     }
 }
 
-type Door = Controller<RamNor, Uart, Relay, Button, BoardClock, BoardEntropy, Led>;
+type Door = Controller<RamNor, Uart, Relay, Button, BoardClock, BoardEntropy, Led, Commissioning>;
 
 /// The controller lives in .bss (counted as static RAM), not in main's frame.
 static mut DOOR: MaybeUninit<Door> = MaybeUninit::uninit();
@@ -489,14 +517,20 @@ fn boot(host_time: u32) -> &'static mut Door {
             scripted: 0,
         },
         indicator: Led,
+        button: Commissioning,
     };
     let uart = Uart {
         decoder: LinkDecoder::new(),
         #[cfg(feature = "test-hooks")]
         hook: hooks::Parser::new(),
     };
-    let Ok(door) = Controller::new(RamNor::factory_fresh(), uart, peripherals, Settings::default())
-    else {
+    // The QEMU vector run reads each refusal's reason back from the log: the test build writes
+    // every refusal as a record of its own instead of counting repeats into a tally.
+    #[cfg(feature = "test-hooks")]
+    let settings = Settings { coalesce_ms: 0, ..Settings::default() };
+    #[cfg(not(feature = "test-hooks"))]
+    let settings = Settings::default();
+    let Ok(door) = Controller::new(RamNor::factory_fresh(), uart, peripherals, settings) else {
         fail("the emulated flash does not fit the storage layout")
     };
     let slot: *mut MaybeUninit<Door> = &raw mut DOOR;
@@ -555,6 +589,10 @@ fn main() -> ! {
                     }
                     hw.entropy.scripted = 16;
                     uart_write(hooks::PRIME);
+                }
+                hooks::Command::Press => {
+                    PRESS_PENDING.store(true, Ordering::Relaxed);
+                    uart_write(hooks::PRESS);
                 }
                 hooks::Command::Report => {
                     uart_write(hooks::REPORT);

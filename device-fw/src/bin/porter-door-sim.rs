@@ -12,7 +12,9 @@
 //! Standard output, one event per line: `listening ADDR`, `device-key HEX`, `relay released`,
 //! `relay secured`, `signal NAME`, `status ...`. Standard input, one command per line:
 //! `advance MS` (both clocks), `rtc UNIX` (set the real-time clock), `open` / `close` (the door
-//! sensor), `status`, `quit`. Time flows in real time unless `--manual-time` is given.
+//! sensor), `exit` (someone inside presses the request-to-exit button), `button` (the installer presses and lets go of the commissioning button, which opens
+//! the enrolment window of an unenrolled door; answered `button pressed` once the door saw it),
+//! `status`, `quit`. Time flows in real time unless `--manual-time` is given.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -98,10 +100,11 @@ fn main() -> ExitCode {
         }
     };
     let addr = transport.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let wall = std::time::SystemTime::now()
+    let wall_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as u32)
+        .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
+    let wall = (wall_ms / 1000) as u32;
     let seed = args.seed.unwrap_or_else(|| {
         use std::hash::{BuildHasher, Hasher};
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -109,6 +112,11 @@ fn main() -> ExitCode {
         h.finish()
     });
     let h = Handles::new(Time(args.clock.unwrap_or(wall)), seed);
+    if args.clock.is_none() {
+        // The RTC ticks over with the wall clock's seconds, not up to a second behind it (a
+        // door state signed "now" on the same machine must not read as ahead of the door).
+        h.clock.advance_ms(wall_ms % 1000);
+    }
     let mut door = match Controller::boot(flash, transport, h.peripherals(), Settings::default()) {
         Ok(c) => c,
         Err((_, e)) => {
@@ -157,6 +165,18 @@ fn main() -> ExitCode {
                 },
                 ["open"] => h.sensor.set_open(true),
                 ["close"] => h.sensor.set_open(false),
+                ["exit"] => {
+                    h.sensor.set_exit_requested(true);
+                    door.poll();
+                    h.sensor.set_exit_requested(false);
+                }
+                ["button"] => {
+                    h.button.set_held(true);
+                    door.poll();
+                    h.button.set_held(false);
+                    door.poll();
+                    let _ = writeln!(out, "button pressed");
+                }
                 ["status"] => {
                     let _ = writeln!(
                         out,
@@ -171,7 +191,7 @@ fn main() -> ExitCode {
                 }
                 ["quit"] => return ExitCode::SUCCESS,
                 [] => {}
-                _ => eprintln!("unknown command {line:?}: advance MS | rtc UNIX | open | close | status | quit"),
+                _ => eprintln!("unknown command {line:?}: advance MS | rtc UNIX | open | close | exit | button | status | quit"),
             }
         }
         door.poll();

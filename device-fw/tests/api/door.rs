@@ -24,9 +24,19 @@ pub enum Verdict {
     Refused(Refusal, u16, u32),
 }
 
+/// The test site server's log secret: its public half goes into every enrolment `Door` makes.
+pub fn log_secret() -> LogSecret {
+    LogSecret::from_seed([0x4C; 32]).unwrap()
+}
+
+/// A one-use grant valid for ten minutes from `now` (the fixture's grants are valid at NOON).
+pub fn grant_from(site: &Site, serial: u64, now: Time) -> Grant {
+    Grant { not_before: now.minus(60), not_after: now.plus(540), ..site.grant_body(serial, 1) }
+}
+
 /// Settings that never back off, for tests that make many failing attempts.
 pub fn patient() -> Settings {
-    Settings { free_failures: 1_000, lockout_after: 1_000, ..Settings::default() }
+    Settings { free_failures: 1_000, ..Settings::default() }
 }
 
 impl Door {
@@ -66,6 +76,7 @@ impl Door {
             door: DOOR,
             device: self.c.device_key(),
             issued_at,
+            log_key: Some(log_secret().log_key().unwrap()),
         };
         let mut buf = [0u8; MAX_ENROLMENT_LEN];
         e.seal(&site.root, &mut buf).unwrap().to_vec()
@@ -77,7 +88,22 @@ impl Door {
         self.enrol_with(&site.root.public_key(), &bytes)
     }
 
+    /// The installer presses and lets go of the commissioning button.
+    pub fn press_button(&mut self) {
+        self.h.button.set_held(true);
+        self.c.poll();
+        self.h.button.set_held(false);
+        self.c.poll();
+    }
+
+    /// Presses the installer button, then sends the enrolment.
     pub fn enrol_with(&mut self, root: &PublicKey, enrolment: &[u8]) -> Result<(), Vec<u8>> {
+        self.press_button();
+        self.send_enrolment(root, enrolment)
+    }
+
+    /// Sends the enrolment, without touching the button; `Err` carries the refusal.
+    pub fn send_enrolment(&mut self, root: &PublicKey, enrolment: &[u8]) -> Result<(), Vec<u8>> {
         let mut m = vec![wire::REQ_ENROL];
         m.extend_from_slice(&root.0);
         m.extend_from_slice(enrolment);

@@ -114,10 +114,13 @@ fn aged(s: &Script, settings: Settings) -> Start {
         }
         assert!(serial < 400, "the replay ring never filled");
     }
-    // Then fill the audit ring's last page to within a few records of its end.
+    // Then fill the audit ring's last page to within a few records of its end: one refusal
+    // a minute, so that each is a record of its own (within a minute they are counted).
     while used(&mut door, 15) < 3_700 {
         let _ = door.attempt(|_| b"garbage".to_vec());
+        door.advance_ms(u64::from(settings.coalesce_ms));
     }
+    door.h.clock.set_rtc(NOON);
     observe_log(&mut door, &mut seen);
     if std::env::var("DEBUG_AGED").is_ok() {
         let image = door.c.storage().flash().image();

@@ -25,6 +25,7 @@ use super::vectors::{parse, root_key, Step};
 
 const PRIME: u8 = 0xF5;
 const REPORT: u8 = 0xF6;
+const PRESS: u8 = 0xF7;
 /// SysTick at 25 MHz under `-icount shift=0` (1 instruction = 1 ns): 40 instructions a tick.
 const INSTRUCTIONS_PER_TICK: u64 = 40;
 
@@ -135,11 +136,24 @@ impl Board {
     }
 
     fn enrol(&mut self, root: &SigningKey, site: SiteId, door: DoorId, floor: Time) {
-        let e = Enrolment { version: VERSION, site, door, device: self.device, issued_at: floor };
+        let e = Enrolment {
+            version: VERSION,
+            site,
+            door,
+            device: self.device,
+            issued_at: floor,
+            log_key: None,
+        };
         let mut buf = [0u8; MAX_ENROLMENT_LEN];
         let mut m = vec![wire::REQ_ENROL];
         m.extend_from_slice(&root.public_key().0);
         m.extend_from_slice(e.seal(root, &mut buf).unwrap());
+        // Outside the installer button's window the board ignores it.
+        assert_eq!(self.call(&m)[..2], [wire::RESP_REFUSED, wire::Refusal::EnrolmentClosed as u8]);
+        self.uart.write_all(&[PRESS]).unwrap();
+        let mut ack = [0u8; 1];
+        self.uart.read_exact(&mut ack).unwrap();
+        assert_eq!(ack[0], PRESS, "hook acknowledged");
         assert_eq!(self.call(&m), vec![wire::RESP_ENROLLED]);
     }
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use porter_device::frame::{encode_link, LinkDecoder, Progress, Reassembler};
 use porter_device::sim::Phone;
-use porter_device::wire;
+use porter_device::wire::{self, Refusal};
 use porter_protocol::*;
 
-use super::door::{parse_verdict, unhex, Verdict};
+use super::door::{log_secret, parse_verdict, unhex, Verdict};
 use super::fixture::*;
 
 struct Sim {
@@ -127,11 +127,16 @@ fn the_simulator_serves_the_framed_protocol_on_loopback_and_remembers_across_res
         door: DOOR,
         device: sim.device,
         issued_at: NOON.minus(60),
+        log_key: Some(log_secret().log_key().unwrap()),
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let mut m = vec![wire::REQ_ENROL];
     m.extend_from_slice(&site.root.public_key().0);
     m.extend_from_slice(e.seal(&site.root, &mut buf).unwrap());
+    let closed = sim.call(&m);
+    assert_eq!(closed[..2], [wire::RESP_REFUSED, Refusal::EnrolmentClosed as u8]);
+    sim.command("button");
+    sim.expect_line("button pressed");
     assert_eq!(sim.call(&m), vec![wire::RESP_ENROLLED]);
 
     let cert = site.seal_cert(&site.certificate_body());

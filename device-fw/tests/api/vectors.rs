@@ -105,8 +105,14 @@ pub enum Outcome {
 
 pub fn replay_case(case: &Case) -> Vec<Outcome> {
     let root = root_key(&case.root);
-    let settings =
-        Settings { clock_skew_s: case.skew, challenge_lifetime_s: case.lifetime, ..patient() };
+    // Every refusal a record of its own (not counted into a tally), so that each step's reason
+    // can be read back from the log.
+    let settings = Settings {
+        clock_skew_s: case.skew,
+        challenge_lifetime_s: case.lifetime,
+        coalesce_ms: 0,
+        ..patient()
+    };
     let h = Handles::new(Time(case.floor.0.max(1)), 3);
     let mut door = Door::boot_on(SimFlash::blank(), h, settings);
     let e = Enrolment {
@@ -115,6 +121,7 @@ pub fn replay_case(case: &Case) -> Vec<Outcome> {
         door: case.door,
         device: door.c.device_key(),
         issued_at: case.floor,
+        log_key: None,
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let enrolment = e.seal(&root, &mut buf).unwrap().to_vec();
