@@ -16,6 +16,12 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[cfg(feature = "door-model")]
+extern crate std;
+
+#[cfg(feature = "door-model")]
+#[doc(hidden)]
+pub mod door_model;
 mod error;
 pub mod frame;
 mod message;

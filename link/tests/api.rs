@@ -1,0 +1,8 @@
+//! porter-link's integration tests, one binary (conventions, habit 13).
+
+mod api {
+    mod frame;
+    mod message;
+    mod session;
+    mod vectors;
+}
