@@ -253,6 +253,8 @@ pub enum Direction {
     Up,
     /// Door to phone.
     Down,
+    /// The phone reconnected (no bytes).
+    Reconnect,
 }
 
 /// A simulated radio between a [`crate::PhoneSession`] and a [`DoorModel`]: per-fragment
@@ -263,7 +265,8 @@ pub struct Radio {
     pub latency_ms: u64,
     /// Scripted events by phone-to-door fragment number.
     pub events: Vec<(usize, RadioEvent)>,
-    /// Every fragment delivered or lost: direction, time, bytes, whether it was delivered.
+    /// Every fragment delivered or lost: direction, time (a phone fragment's: when the session
+    /// gave it; a door fragment's: when it arrived), bytes, whether it was delivered.
     pub transcript: Vec<(Direction, u64, Vec<u8>, bool)>,
     /// Requests started (fragments with index 0 sent by the phone).
     pub requests: usize,
@@ -290,11 +293,12 @@ impl Radio {
                 }
                 let event = self.events.iter().find(|(i, _)| *i == up).map(|(_, e)| *e);
                 up += 1;
-                self.now += self.latency_ms;
                 let delivered = !matches!(event, Some(RadioEvent::LoseUp | RadioEvent::Disconnect));
                 self.transcript.push((Direction::Up, self.now, fragment.clone(), delivered));
+                self.now += self.latency_ms;
                 if event == Some(RadioEvent::Disconnect) {
                     self.now += 100;
+                    self.transcript.push((Direction::Reconnect, self.now, Vec::new(), true));
                     session.reconnected(self.now);
                     continue;
                 }
