@@ -3,6 +3,7 @@
 mod api {
     mod frame;
     mod message;
+    mod props;
     mod session;
     mod vectors;
 }

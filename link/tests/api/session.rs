@@ -302,3 +302,15 @@ fn outcome_numbers_are_stable() {
 fn presentation_len(f: &Fixture) -> usize {
     f.site.present(&f.site.challenge(NOON, 1), &f.grant, &f.cert, None).len()
 }
+
+#[test]
+fn a_receipt_under_another_key_is_a_bad_receipt_not_an_admission() {
+    let f = fixture(1);
+    // the door signs with key(5); the phone expects the server's key(4)
+    let mut d = DoorModel::new(f.site.config.clone(), key(5), BLE_MTU, NOON);
+    let r = run(&f, &mut d, BLE_MTU, true, false, vec![]);
+    assert_eq!(r.status, Status::Done(Outcome::BadReceipt));
+    assert_eq!(r.receipt, None);
+    assert_eq!(d.releases, 1, "the relay may have moved: reported, not retried");
+    assert_eq!(r.head, None, "a head under another key is not kept");
+}
