@@ -24,6 +24,8 @@ extern crate std;
 pub mod door_model;
 mod error;
 pub mod frame;
+#[cfg(feature = "fuzzing")]
+mod fuzz_hooks;
 mod message;
 #[cfg(feature = "phone")]
 mod session;
@@ -38,3 +40,10 @@ pub use crate::message::{
 };
 #[cfg(feature = "phone")]
 pub use crate::session::{Buffers, Holder, Outcome, PhoneSession, SessionConfig, Status};
+
+/// Hooks for the fuzz targets (feature `fuzzing`): not part of the stable interface.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::fuzz_hooks::fuzz_link;
+}
