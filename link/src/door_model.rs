@@ -11,7 +11,8 @@ use porter_protocol::{
     SigningKey, Time, MAX_CHALLENGE_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
 };
 
-use crate::frame::{self, Progress, Reassembler};
+use crate::door::{DoorEvent, DoorLink};
+use crate::frame;
 use crate::message::{Answer, Info, Refusal, Refused, Request, MAX_LOG_RECORDS};
 
 /// A door for tests.
@@ -28,8 +29,7 @@ pub struct DoorModel {
     /// Refuse the next presentation with `BackOff` and this wait (ms), once.
     pub back_off_next_present: Option<u32>,
     device: SigningKey,
-    mtu: usize,
-    rx: Reassembler<Vec<u8>>,
+    rx: std::boxed::Box<DoorLink>,
     challenge: Option<Challenge>,
     log: Vec<Vec<u8>>,
     prev: ChainHash,
@@ -47,8 +47,7 @@ impl DoorModel {
             releases: 0,
             back_off_next_present: None,
             device,
-            mtu,
-            rx: Reassembler::new(std::vec![0u8; frame::MAX_MESSAGE_LEN], mtu),
+            rx: std::boxed::Box::new(DoorLink::new(mtu)),
             challenge: None,
             log: Vec::new(),
             prev: ChainHash::GENESIS,
@@ -74,20 +73,15 @@ impl DoorModel {
     /// Takes one fragment; returns the fragments of the answer, if one is due.
     pub fn receive(&mut self, now_ms: u64, fragment: &[u8]) -> Vec<Vec<u8>> {
         let (id, answer) = match self.rx.push(fragment, now_ms) {
-            Ok(Progress::Partial) => return Vec::new(),
-            Ok(Progress::Complete { id, .. }) => {
-                let request = self.rx.message().to_vec();
+            DoorEvent::Nothing => return Vec::new(),
+            DoorEvent::Request(id) => {
+                let request = self.rx.request().to_vec();
                 (id, self.handle(&request))
             }
-            Err(r) if r.first => {
-                let refused =
-                    Refused { refusal: Refusal::Frame, detail: r.error.code(), retry_ms: 0 };
-                (r.id.unwrap_or(0), encode(&Answer::Refused(refused)))
-            }
-            Err(_) => return Vec::new(),
+            DoorEvent::Refuse(id, refused) => (id, encode(&Answer::Refused(refused))),
         };
         let mut out = Vec::new();
-        let _ = frame::for_each_fragment::<()>(id, &answer, self.mtu, |f| {
+        let _ = self.rx.send::<()>(id, &answer, |f| {
             out.push(f.to_vec());
             Ok(())
         });

@@ -4,6 +4,7 @@
 //! firmware, the FFI (C, Kotlin, Swift) and the demo.
 //!
 //! * [`frame`]: fragment framing for a given MTU and bounded reassembly into a caller's buffer.
+//! * [`DoorLink`]: the door's end of the framing (answers under their request's id).
 //! * [`Request`] and [`Answer`]: the typed messages, decoded as strictly as `porter-protocol`
 //!   decodes its own (bounded lengths, no trailing bytes, known codes).
 //! * [`PhoneSession`] (feature `phone`): the phone's side of an admission, sans-IO: fragments in,
@@ -19,6 +20,7 @@
 #[cfg(feature = "door-model")]
 extern crate std;
 
+mod door;
 #[cfg(feature = "door-model")]
 #[doc(hidden)]
 pub mod door_model;
@@ -31,6 +33,7 @@ mod message;
 mod session;
 
 // The public interface is:
+pub use crate::door::{DoorEvent, DoorLink};
 pub use crate::error::LinkError;
 pub use crate::frame::{FrameRefusal, Progress, Reassembler, StreamDecoder, MAX_MESSAGE_LEN};
 pub use crate::message::{

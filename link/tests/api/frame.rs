@@ -149,3 +149,38 @@ fn streams_carry_fragments_behind_a_length_byte() {
     assert_eq!(stream_prefix(&[]), None);
     assert_eq!(stream_prefix(&[0; 256]), None);
 }
+
+#[test]
+fn the_door_end_answers_under_the_request_id_and_refuses_once() {
+    use porter_link::{DoorEvent, DoorLink, Refusal};
+    let mut door = DoorLink::new(40);
+    let fs = fragments(0x33, &[7; 150], 40);
+    assert_eq!(door.push(&fs[0], 0), DoorEvent::Nothing);
+    match door.push(&fs[2], 1) {
+        DoorEvent::Refuse(0x33, r) => {
+            assert_eq!((r.refusal, r.detail), (Refusal::Frame, LinkError::FrameOutOfOrder.code()))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(door.push(&fs[3], 2), DoorEvent::Nothing, "the rest of it is quiet");
+    for f in &fs {
+        let e = door.push(f, 3);
+        if f[2] == 1 {
+            assert_eq!(e, DoorEvent::Request(0x33));
+        }
+    }
+    assert_eq!(door.request(), &[7; 150][..]);
+    let mut sent = Vec::new();
+    door.send::<()>(0x33, &[0x82], |f| {
+        sent.push(f.to_vec());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(sent, vec![vec![0x33, 0, 1, 1, 0, 0x82]]);
+    door.push(&fs[0], 10);
+    match door.expire(3_011, 3_000) {
+        Some(DoorEvent::Refuse(0x33, r)) => assert_eq!(r.detail, LinkError::FrameTimeout.code()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(door.expire(9_000, 3_000), None);
+}
