@@ -107,6 +107,15 @@ impl DoorModel {
                 boot_count: self.boots,
             })),
             Request::Enrol { .. } => refuse(Refusal::AlreadyEnrolled, 0),
+            // A lost answer costs one round trip, not the challenge's lifetime: the
+            // outstanding challenge is answered again (spec/link.md, section 6).
+            Request::Challenge if self.challenge.is_some() => {
+                let mut buf = [0u8; MAX_CHALLENGE_LEN];
+                match self.challenge.map(|c| (c, c.encode(&mut buf))) {
+                    Some((c, Ok(bytes))) => encode(&Answer::Challenge(bytes, c)),
+                    _ => refuse(Refusal::Fault, 0),
+                }
+            }
             Request::Challenge => {
                 self.attempts += 1;
                 let mut nonce = [0u8; 16];

@@ -314,3 +314,14 @@ fn a_receipt_under_another_key_is_a_bad_receipt_not_an_admission() {
     assert_eq!(d.releases, 1, "the relay may have moved: reported, not retried");
     assert_eq!(r.head, None, "a head under another key is not kept");
 }
+
+#[test]
+fn a_lost_challenge_answer_costs_one_timeout_and_the_same_challenge() {
+    let f = fixture(1);
+    let mut d = door(&f, BLE_MTU);
+    let r = run(&f, &mut d, BLE_MTU, true, false, vec![(0, RadioEvent::LoseAnswer)]);
+    assert_eq!(r.status, Status::Done(Outcome::Admitted));
+    assert_eq!(r.requests, 5);
+    assert!(r.end_ms < 3_100, "one answer timeout: {} ms", r.end_ms);
+    assert_eq!(d.releases, 1);
+}
