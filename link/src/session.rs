@@ -17,8 +17,8 @@
 //! otherwise).
 
 use porter_protocol::{
-    holder_proof_message, present, AuditEvent, AuditRecord, Challenge, Coarse, LogHead,
-    Presentation, PublicKey, SigningKey, MAX_CHALLENGE_LEN, MAX_RECEIPT_LEN,
+    holder_proof_message, present, AuditEvent, AuditRecord, Challenge, Coarse, DoorId, Grant,
+    LogHead, Presentation, PublicKey, SigningKey, SiteId, MAX_CHALLENGE_LEN, MAX_RECEIPT_LEN,
 };
 
 use crate::error::LinkError;
@@ -46,6 +46,9 @@ pub struct SessionConfig<'a> {
     /// The door's device key, from the server. `None`: the session asks the door (`info`, one
     /// more round trip) and trusts the answer for this visit only.
     pub device_key: Option<PublicKey>,
+    /// The door the phone means to open: a challenge or info from another door ends the
+    /// session with [`Outcome::WrongDoor`] before anything is signed. `None`: not checked.
+    pub expected_door: Option<(SiteId, DoorId)>,
     /// The signed grant, exact bytes.
     pub grant: &'a [u8],
     /// The issuer certificate, exact bytes.
@@ -68,6 +71,7 @@ impl<'a> SessionConfig<'a> {
         SessionConfig {
             mtu: frame::BLE_MTU,
             device_key: None,
+            expected_door: None,
             grant,
             certificate,
             door_state: None,
@@ -120,6 +124,8 @@ pub enum Outcome {
     BadAnswer,
     /// No answer after every retry (no presentation was sent).
     TimedOut,
+    /// The door is not the one the phone meant to open ([`SessionConfig::expected_door`]).
+    WrongDoor,
     /// The configuration or buffers are unusable (MTU, buffer sizes, grant too long).
     BadConfig,
     /// The presentation could not be built (the grant, certificate or door state are not
@@ -140,6 +146,7 @@ impl Outcome {
             Outcome::NotEnrolled => 21,
             Outcome::DoorFault => 22,
             Outcome::DoorRefused => 23,
+            Outcome::WrongDoor => 24,
             Outcome::BadReceipt => 30,
             Outcome::BadAnswer => 31,
             Outcome::TimedOut => 32,
@@ -160,6 +167,7 @@ impl Outcome {
             Outcome::NotEnrolled => "NotEnrolled",
             Outcome::DoorFault => "DoorFault",
             Outcome::DoorRefused => "DoorRefused",
+            Outcome::WrongDoor => "WrongDoor",
             Outcome::BadReceipt => "BadReceipt",
             Outcome::BadAnswer => "BadAnswer",
             Outcome::TimedOut => "TimedOut",
@@ -536,10 +544,16 @@ impl Machine<'_, '_, '_> {
                 if !info.enrolled {
                     return self.done(Outcome::NotEnrolled);
                 }
+                if self.cfg.expected_door.is_some_and(|d| d != (info.site, info.door)) {
+                    return self.done(Outcome::WrongDoor);
+                }
                 self.cfg.device_key = Some(info.device_key);
                 self.start(Step::Challenge, now_ms);
             }
             (Step::Challenge, Answer::Challenge(bytes, challenge)) => {
+                if self.cfg.expected_door.is_some_and(|d| d != (challenge.site, challenge.door)) {
+                    return self.done(Outcome::WrongDoor);
+                }
                 let mut copy = [0u8; MAX_CHALLENGE_LEN];
                 if let Some(slot) = copy.get_mut(..bytes.len()) {
                     slot.copy_from_slice(bytes);
@@ -694,9 +708,12 @@ impl Machine<'_, '_, '_> {
         let Ok(record) = AuditRecord::decode_receipt(receipt, &device) else {
             return Outcome::BadReceipt;
         };
+        // The receipt names this door and this grant (its serial; the door checked the rest).
+        let serial = Grant::decode(self.cfg.grant).map(|g| g.claims().serial).ok();
         let ours = record.site == challenge.site
             && record.door == challenge.door
-            && matches!(record.event, AuditEvent::Admitted { .. });
+            && matches!(record.event, AuditEvent::Admitted { grant_serial, .. }
+                if Some(grant_serial) == serial);
         if !ours {
             return Outcome::BadReceipt;
         }

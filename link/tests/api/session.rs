@@ -288,6 +288,7 @@ fn outcome_numbers_are_stable() {
         (Outcome::NotEnrolled, 21),
         (Outcome::DoorFault, 22),
         (Outcome::DoorRefused, 23),
+        (Outcome::WrongDoor, 24),
         (Outcome::BadReceipt, 30),
         (Outcome::BadAnswer, 31),
         (Outcome::TimedOut, 32),
@@ -324,4 +325,77 @@ fn a_lost_challenge_answer_costs_one_timeout_and_the_same_challenge() {
     assert_eq!(r.requests, 5);
     assert!(r.end_ms < 3_100, "one answer timeout: {} ms", r.end_ms);
     assert_eq!(d.releases, 1);
+}
+
+#[test]
+fn another_door_is_refused_before_anything_is_signed() {
+    let f = fixture(1);
+    let mut d = door(&f, BLE_MTU);
+    let mut cfg = SessionConfig::new(&f.grant, &f.cert);
+    cfg.device_key = Some(f.device.public_key());
+    cfg.expected_door = Some((SITE, porter_protocol::DoorId(2)));
+    let (mut req, mut ans, mut log) = (vec![0; MAX_REQUEST_LEN], vec![0; MAX_ANSWER_LEN], vec![]);
+    let buffers = Buffers { request: &mut req, answer: &mut ans, log: &mut log };
+    let mut s = PhoneSession::new(cfg, Holder::Key(&f.site.holder), buffers, 0);
+    let mut radio = Radio { latency_ms: 5, ..Radio::default() };
+    assert_eq!(radio.run(&mut s, &mut d, None), Status::Done(Outcome::WrongDoor));
+    assert_eq!(radio.requests, 1, "no presentation was sent");
+    // and the right door is accepted
+    let mut cfg = SessionConfig::new(&f.grant, &f.cert);
+    cfg.device_key = Some(f.device.public_key());
+    cfg.expected_door = Some((SITE, DOOR));
+    let buffers = Buffers { request: &mut req, answer: &mut ans, log: &mut log };
+    let mut s = PhoneSession::new(cfg, Holder::Key(&f.site.holder), buffers, 0);
+    assert_eq!(Radio::default().run(&mut s, &mut d, None), Status::Done(Outcome::Admitted));
+}
+
+#[test]
+fn a_receipt_for_another_grant_is_a_bad_receipt() {
+    use porter_link::frame::for_each_fragment;
+    use porter_protocol::{record, ChainHash, KeyId, PackageCommitment, Role};
+    let f = fixture(1);
+    let mut d = door(&f, BLE_MTU);
+    let mut cfg = SessionConfig::new(&f.grant, &f.cert);
+    cfg.device_key = Some(f.device.public_key());
+    let (mut req, mut ans, mut log) = (vec![0; MAX_REQUEST_LEN], vec![0; MAX_ANSWER_LEN], vec![]);
+    let buffers = Buffers { request: &mut req, answer: &mut ans, log: &mut log };
+    let mut s = PhoneSession::new(cfg, Holder::Key(&f.site.holder), buffers, 0);
+    let mut out = [0u8; 255];
+    // challenge: the door's real answer
+    let n = s.transmit(0, &mut out).unwrap();
+    for a in d.receive(0, &out[..n]) {
+        s.receive(1, &a);
+    }
+    // the presentation goes out; the answer is a device-signed receipt for grant 99
+    let mut id = 0;
+    while let Some(_n) = s.transmit(2, &mut out) {
+        id = out[0];
+    }
+    let forged = record(
+        SITE,
+        DOOR,
+        0,
+        NOON,
+        ChainHash::GENESIS,
+        AuditEvent::Admitted {
+            issuer: KeyId([0; 8]),
+            grant_serial: 99,
+            use_index: 0,
+            holder: KeyId([0; 8]),
+            role: Role::Delivery,
+            package: PackageCommitment::new(&[7; 16], b"x"),
+        },
+    );
+    let mut buf = [0u8; 256];
+    let receipt = forged.seal_receipt(&f.device, &mut buf).unwrap();
+    let mut answer = vec![0x84];
+    answer.extend_from_slice(receipt);
+    for_each_fragment::<()>(id, &answer, BLE_MTU, |frag| {
+        s.receive(3, frag);
+        Ok(())
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(s.status(), Status::Done(Outcome::BadReceipt));
+    assert_eq!(s.receipt(), None);
 }
