@@ -15,15 +15,17 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "the protocol core builds for the door's Cortex-M4 (no_std, no default features)"
 cargo build -p porter-protocol --target thumbv7em-none-eabihf --no-default-features
 cargo build -p porter-protocol --target thumbv7em-none-eabihf --no-default-features --features opt_size
+cargo build -p porter-link --target thumbv7em-none-eabihf --no-default-features
 
 step "API docs build without broken links"
-RUSTDOCFLAGS="-D warnings" cargo doc -q -p porter-protocol --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc -q -p porter-protocol -p porter-link --no-deps
 
 step "tests of the protocol core (each part's own tests run in its ci.sh, below, once)"
-cargo test -p porter-protocol -p porter-benches
+cargo test -p porter-protocol -p porter-link -p porter-benches
 
 step "test vectors are reproducible: regenerate and diff"
 cargo run -q -p porter-protocol --example gen_vectors
+cargo run -q -p porter-link --example gen_vectors
 git diff --exit-code -- spec/vectors
 
 step "benchmarks compile (run them with ./bench.sh; budgets are checked there, not here)"

@@ -1,0 +1,9 @@
+//! porter-link's integration tests, one binary (conventions, habit 13).
+
+mod api {
+    mod frame;
+    mod message;
+    mod props;
+    mod session;
+    mod vectors;
+}
