@@ -21,7 +21,7 @@ step "API docs build without broken links"
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p porter-protocol -p porter-link --no-deps
 
 step "tests of the protocol core (each part's own tests run in its ci.sh, below, once)"
-cargo test -p porter-protocol -p porter-link -p porter-benches
+cargo test -p porter-protocol -p porter-link -p porter-root -p porter-benches
 
 step "test vectors are reproducible: regenerate and diff"
 cargo run -q -p porter-protocol --example gen_vectors

@@ -71,7 +71,7 @@ pub const MAX_REQUEST_LEN: usize = 1 + MAX_PRESENTATION_LEN;
 pub enum Request<'a> {
     /// `0x01`: who are you.
     Info,
-    /// `0x02`: the root key and the root-signed enrolment (1..=128 bytes).
+    /// `0x02`: the root key and the root-signed enrolment (1..=`MAX_ENROLMENT_LEN` bytes).
     Enrol {
         /// The site root key.
         root: PublicKey,

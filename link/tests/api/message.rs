@@ -2,7 +2,7 @@
 //! error (short, long, trailing bytes, unknown type, bad values).
 
 use porter_link::{kind, Answer, Info, LinkError, Refusal, Refused, Request, MAX_LOG_RECORDS};
-use porter_protocol::{Coarse, DoorId, SiteId, MAX_PRESENTATION_LEN};
+use porter_protocol::{Coarse, DoorId, SiteId, MAX_ENROLMENT_LEN, MAX_PRESENTATION_LEN};
 use porter_testkit::*;
 
 fn rt_request(r: Request<'_>) {
@@ -93,7 +93,7 @@ fn requests_are_decoded_strictly() {
     let mut enrol = vec![kind::ENROL];
     enrol.extend_from_slice(&key(1).public_key().0);
     assert_eq!(Request::decode(&enrol), Err(LinkError::DecodeLength), "no enrolment");
-    enrol.resize(33 + 129, 1);
+    enrol.resize(1 + 32 + MAX_ENROLMENT_LEN + 1, 1);
     assert_eq!(Request::decode(&enrol), Err(LinkError::DecodeLength), "enrolment too long");
 }
 
