@@ -93,6 +93,8 @@ mod scope;
 #[cfg(feature = "sign")]
 mod sign;
 mod signed;
+#[cfg(feature = "fuzzing-stand-in-crypto")]
+mod stand_in_crypto;
 mod state_view;
 mod zone;
 
@@ -139,6 +141,7 @@ pub use crate::zone::{TimeZone, MAX_ZONE_NAME};
 #[doc(hidden)]
 pub mod internal {
     pub use crate::fuzz_hooks::{
-        fuzz_admission, fuzz_audit_chain, fuzz_decoders, fuzz_replay_window,
+        fuzz_admission, fuzz_admission_sequence, fuzz_audit_chain, fuzz_decoder, fuzz_decoders,
+        fuzz_replay_window, Decoder,
     };
 }

@@ -1,0 +1,3 @@
+//! Admission with stand-in signatures: explores past the signature checks.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| porter_protocol::internal::fuzz_admission(data));

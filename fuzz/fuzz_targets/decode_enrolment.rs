@@ -1,0 +1,4 @@
+//! Device enrolments.
+#![no_main]
+use porter_protocol::internal::*;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_decoder(Decoder::Enrolment, data));

@@ -1,0 +1,4 @@
+//! The replay table as persisted.
+#![no_main]
+use porter_protocol::internal::*;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_decoder(Decoder::ReplayTable, data));

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Writes seed corpora for the fuzz targets from spec/vectors/ (fuzz/seeds/<target>/, committed;
+the fuzzer grows its own fuzz/corpus/<target>/, not committed).
+
+Every message in the vectors goes to the decoder target for its kind; presentations are also
+split into their grant, certificate and door state. Zones, the replay table and the door's
+memory, which no vector holds, are encoded here by hand (postcard: varints, tuples without a
+length). Run from anywhere: `python3 fuzz/seeds.py`, then minimise with `fuzz/run-long.sh --cmin`.
+"""
+import hashlib
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VECTORS = os.path.join(HERE, "..", "spec", "vectors")
+CORPUS = os.path.join(HERE, "seeds")
+
+# The order of porter_protocol::internal::Decoder::ALL, for the all-in-one `decode` target.
+DECODERS = ["certificate", "enrolment", "grant", "challenge", "presentation", "door_state",
+            "door_state_view", "receipt", "audit_record", "log_head", "zone_text",
+            "zone_binary", "replay_table", "door_memory"]
+
+
+def put(target, data):
+    folder = os.path.join(CORPUS, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, hashlib.sha1(data).hexdigest()), "wb") as f:
+        f.write(data)
+
+
+def seed(decoder, data):
+    """A seed for one decoder's target and for the all-in-one `decode` target."""
+    put("decode_" + decoder, data)
+    put("decode", bytes([DECODERS.index(decoder)]) + data)
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def zigzag(n):
+    return varint((n << 1) ^ (n >> 63))
+
+
+def take_varint(b, i):
+    n, shift = 0, 0
+    while True:
+        n |= (b[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+        if b[i - 1] < 0x80:
+            return n, i
+
+
+def take_bytes(b, i):
+    n, i = take_varint(b, i)
+    return b[i:i + n], i + n
+
+
+def presentation_parts(p):
+    """(grant, certificate, door state or None) of a presentation's body."""
+    i = 1  # version
+    grant, i = take_bytes(p, i)
+    cert, i = take_bytes(p, i)
+    state = None
+    if p[i] == 1:
+        state, i = take_bytes(p, i + 1)
+    return grant, cert, state
+
+
+def zone(std, offset, dst=None):
+    out = varint(len(std)) + std + zigzag(offset)
+    if dst is None:
+        return out + b"\x00"
+    name, dst_offset, start, end = dst
+    out += b"\x01" + varint(len(name)) + name + zigzag(dst_offset)
+    for month, week, day, minute in (start, end):
+        out += bytes([month, week, day]) + zigzag(minute)
+    return out
+
+
+def replay_table(base, issuers, entries):
+    out = varint(base) + varint(len(issuers)) + b"".join(issuers) + varint(len(entries))
+    for serial, until, issuer, used in entries:
+        out += varint(serial) + varint(until) + bytes([issuer, used])
+    return out
+
+
+def door_memory(site, floor, table, root=None, certs=()):
+    # Genesis state: sequence, issued_at, grant_fence, cert_epoch_fence, clock_reset, no entry.
+    state = b"\x01" + varint(site) + b"\x00" * 5 + varint(0)
+    cache = (b"\x01" + root if root else b"\x00") + varint(len(certs)) + b"".join(certs)
+    return state + varint(floor) + table + cache + b"\x00"
+
+
+def main():
+    admission = json.load(open(os.path.join(VECTORS, "admission.json")))
+    for case in admission["cases"]:
+        for step in case["steps"]:
+            if step["kind"] == "admit":
+                p = bytes.fromhex(step["presentation"])
+                seed("presentation", p)
+                seed("challenge", bytes.fromhex(step["challenge"]))
+                try:
+                    grant, cert, state = presentation_parts(p)
+                except IndexError:
+                    continue  # a deliberately malformed presentation
+                seed("grant", grant)
+                seed("certificate", cert)
+                if state is not None:
+                    seed("door_state", state)
+                    seed("door_state_view", state)
+            else:
+                for key, value in step.items():
+                    if isinstance(value, str) and key != "kind" and len(value) > 64:
+                        seed("door_state", bytes.fromhex(value))
+                        seed("door_state_view", bytes.fromhex(value))
+    audit = json.load(open(os.path.join(VECTORS, "audit.json")))
+    for case in audit["cases"]:
+        records = [bytes.fromhex(r) for r in case["records"]]
+        kind = {"enrolment": "enrolment", "receipt": "receipt", "chain": "audit_record"}
+        for r in records:
+            seed(kind[case["kind"]], r)
+        if case["kind"] == "chain":
+            put("audit_chain", b"".join(bytes([len(r)]) + r for r in records))
+        if case.get("head"):
+            seed("log_head", bytes.fromhex(case["head"]))
+
+    for text in [b"UTC0", b"CET-1CEST,M3.5.0,M10.5.0/3", b"EST5EDT,M3.2.0,M11.1.0",
+                 b"<+0530>-5:30", b"AEST-10AEDT,M10.1.0,M4.1.0/3", b"<-03>3<-02>,M3.5.0/-2,M10.5.0/-1",
+                 b"NZST-12NZDT,M9.5.0,M4.1.0/3", b"IST-2IDT,M3.4.4/26,M10.5.0"]:
+        seed("zone_text", text)
+    seed("zone_binary", zone(b"UTC", 0))
+    seed("zone_binary", zone(b"CET", 60, (b"CEST", 120, (3, 5, 0, 120), (10, 5, 0, 180))))
+    seed("zone_binary", zone(b"+0530", 330))
+
+    issuers = [bytes([i] * 8) for i in range(4)]
+    tables = [replay_table(0, [], []),
+              replay_table(29_923_920, issuers[:1], [(7, 11, 0, 1)]),
+              replay_table(29_923_920, issuers, [(s, 10 + s, s % 4, s % 3 + 1) for s in range(16)])]
+    for t in tables:
+        seed("replay_table", t)
+    seed("door_memory", door_memory(0x51570001, 0, tables[0]))
+    seed("door_memory", door_memory(0x51570001, 1_795_435_200, tables[1], bytes(range(32)),
+                                    [bytes(range(32)) + bytes(64)]))
+    seed("door_memory", door_memory(0x51570001, 1_795_435_200, tables[2]))
+
+    # The admission targets: the valid presentation, and a few single patches (see fuzz_hooks).
+    for target in ["admit", "admit_deep"]:
+        put(target, b"\x01")
+        for at in [0, 40, 120, 200, 300]:
+            put(target, b"\x01" + at.to_bytes(2, "little") + b"\x01")
+    for target in ["admit_sequence", "admit_sequence_deep"]:
+        # Grants 0..3 (1, 2, 3, 1 uses), each presented until refused, 10 s apart.
+        put(target, b"".join(bytes([g, 10, 0, 0, 0]) for g in [0, 0, 1, 1, 1, 2, 2, 2, 2, 3]))
+        put(target, b"".join(bytes([g, 100, at, 0, 1]) for g, at in [(1, 50), (1, 150), (2, 250)]))
+    for n in [1, 8, 40]:
+        put("replay_window", bytes((i * 37 + n) % 256 for i in range(3 * n)))
+
+
+if __name__ == "__main__":
+    main()
