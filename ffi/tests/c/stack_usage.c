@@ -18,7 +18,7 @@
 
 #define STACK_SIZE (512 * 1024)
 #define PAINT 0xA5
-#define BUDGET (32 * 1024) /* ffi/README.md: "reserve 32 KiB of stack" */
+#define BUDGET (96 * 1024) /* ffi/README.md: "reserve 96 KiB of stack" */
 
 static char *text;
 static uint8_t root[32], seed[32], grant[PORTER_MAX_GRANT_LEN], cert[PORTER_MAX_CERTIFICATE_LEN],
