@@ -149,7 +149,7 @@ pub fn check_clock_reset(
     let bytes = hex::decode(current.state.trim()).map_err(|_| {
         Error::Input(
             "the current door state's `state` is not hex: save GET \
-                      /v1/sites/{id}/door-state again"
+                      /v1/sites/{id}/door-states/latest again"
                 .into(),
         )
     })?;
