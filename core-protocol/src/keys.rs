@@ -92,6 +92,9 @@ pub enum Domain {
     Receipt,
     /// A door signs the head of its audit log.
     LogHead,
+    /// A driver's phone proves to the server that it holds the holder key it registers
+    /// (`registration`). Never verified by a door.
+    HolderRegistration,
 }
 
 impl Domain {
@@ -105,6 +108,7 @@ impl Domain {
             Domain::DoorState => b"porter/v1/door-state\0",
             Domain::Receipt => b"porter/v1/receipt\0",
             Domain::LogHead => b"porter/v1/log-head\0",
+            Domain::HolderRegistration => b"porter/v1/holder-registration\0",
         }
     }
 }

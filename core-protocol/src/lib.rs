@@ -131,7 +131,10 @@ pub use crate::scope::{
     DoorId, DoorScope, Hours, Role, RoleSet, SiteId, Time, MAX_CERT_DOORS, MAX_GRANT_DOORS,
 };
 #[cfg(feature = "sign")]
-pub use crate::sign::{holder_proof_message, present, sign_holder_proof, MAX_PROOF_MESSAGE_LEN};
+pub use crate::sign::{
+    holder_proof_message, present, registration, sign_holder_proof, sign_registration,
+    MAX_CARRIER_ID_LEN, MAX_PROOF_MESSAGE_LEN, MAX_REGISTRATION_MESSAGE_LEN,
+};
 pub use crate::signed::{Unverified, VERSION};
 pub use crate::state_view::{DoorStateHeader, DoorStateView};
 pub use crate::zone::{TimeZone, MAX_ZONE_NAME};

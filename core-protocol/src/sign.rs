@@ -14,6 +14,37 @@ use crate::Error;
 pub const MAX_PROOF_MESSAGE_LEN: usize =
     32 + MAX_CHALLENGE_LEN + 2 * 64 + crate::door_state::MAX_DOOR_STATE_LEN;
 
+/// The longest carrier id a registration proof may name, in bytes (the server's ids are far
+/// shorter; the bound keeps the message on the stack).
+pub const MAX_CARRIER_ID_LEN: usize = 128;
+
+/// The longest registration message: tag, challenge, carrier id.
+pub const MAX_REGISTRATION_MESSAGE_LEN: usize =
+    Domain::HolderRegistration.tag().len() + 32 + MAX_CARRIER_ID_LEN;
+
+/// What a driver's phone signs (plain Ed25519, no pre-hashing) to register its holder key with
+/// the server (`POST /v1/drivers`), in order: the tag `porter/v1/holder-registration\0`, the
+/// server's 32-byte challenge, the carrier id's UTF-8 bytes. The carrier id makes a proof
+/// made for one carrier useless to another; the tag keeps it apart from every door message.
+/// Concatenate the parts to get the message the server verifies.
+pub const fn registration<'a>(challenge: &'a [u8; 32], carrier_id: &'a str) -> [&'a [u8]; 3] {
+    [Domain::HolderRegistration.tag(), challenge, carrier_id.as_bytes()]
+}
+
+/// Signs [`registration`] with a holder key held in memory. Fails with
+/// [`Error::BufferTooSmall`] if the carrier id is longer than [`MAX_CARRIER_ID_LEN`].
+pub fn sign_registration(
+    holder: &SigningKey,
+    challenge: &[u8; 32],
+    carrier_id: &str,
+) -> Result<Signature, Error> {
+    let [_, challenge, carrier] = registration(challenge, carrier_id);
+    holder.sign_parts_in::<MAX_REGISTRATION_MESSAGE_LEN>(
+        Domain::HolderRegistration,
+        &[challenge, carrier],
+    )
+}
+
 impl Certificate {
     /// Encodes the certificate and signs it with the site root key.
     pub fn seal<'b>(&self, root: &SigningKey, out: &'b mut [u8]) -> Result<&'b [u8], Error> {

@@ -61,13 +61,12 @@ fn short(hex: &str) -> String {
 }
 
 /// Registers a phone's holder key as a driver of the carrier whose token is `carrier`. The phone
-/// proves it holds the key by signing a one-time challenge: plain Ed25519 over
-/// `porter/v1/holder-registration\0`, the challenge's 32 bytes and the carrier id (porter-ffi
-/// does not sign it yet, so the demo signs with the seed the phone's key came from).
+/// proves it holds the key by signing a one-time challenge with porter-ffi's
+/// `porter_holder_key_sign_registration`, as a driver app does.
 fn register_driver(
     api: &Api,
     carrier: &str,
-    seed: &[u8; 32],
+    phone: &HolderKey,
     label: &str,
 ) -> Result<Value, Failure> {
     let carriers = api.ok("GET", "/v1/carriers", carrier, None)?;
@@ -75,16 +74,14 @@ fn register_driver(
     let c = api.ok("POST", "/v1/drivers/challenges", carrier, None)?;
     let challenge = hex::decode(text(&c, "challenge", "the registration challenge")?)
         .map_err(|_| Failure::new(format!("the registration challenge is not hex: {c}")))?;
-    let message =
-        [b"porter/v1/holder-registration\0".as_slice(), &challenge, carrier_id.as_bytes()].concat();
-    let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(*seed));
+    let signature = phone.sign_registration(&challenge, &carrier_id)?;
     api.ok(
         "POST",
         "/v1/drivers",
         carrier,
         Some(&json!({
-            "holder_key": hex::encode(*pair.pk), "label": label,
-            "challenge": hex::encode(&challenge), "signature": hex::encode(*pair.sk.sign(&message, None))
+            "holder_key": hex::encode(phone.public()?), "label": label,
+            "challenge": hex::encode(&challenge), "signature": hex::encode(signature)
         })),
     )
 }
@@ -491,7 +488,7 @@ fn onboard(n: &mut Narrator, site: &Site) -> Result<People, Failure> {
     let seed = rand::random();
     let phone = HolderKey::new(&seed)?;
     let holder = hex::encode(phone.public()?);
-    let driver = register_driver(api, &carrier, &seed, "van 7")?;
+    let driver = register_driver(api, &carrier, &phone, "van 7")?;
     let driver_id = text(&driver, "id", "the driver")?.to_string();
     let token = api.ok(
         "POST",
@@ -995,7 +992,8 @@ fn revoke(
 
     // Another driver's phone passing by carries the new state to the door.
     let other_seed = rand::random();
-    let other_driver = register_driver(api, &people.carrier, &other_seed, "bike 2")?;
+    let other_phone = HolderKey::new(&other_seed)?;
+    let other_driver = register_driver(api, &people.carrier, &other_phone, "bike 2")?;
     let token = api.ok(
         "POST",
         "/v1/tokens",

@@ -8,9 +8,10 @@ use std::ptr;
 use porter_ffi::{
     porter_event, porter_grant, porter_grant_decode, porter_grant_free, porter_grant_not_after,
     porter_grant_serial, porter_grant_uses, porter_holder_key, porter_holder_key_free,
-    porter_holder_key_new, porter_holder_key_public, porter_presentation_build, porter_receipt,
-    porter_receipt_check, porter_receipt_event, porter_receipt_free, porter_receipt_grant_serial,
-    porter_receipt_sequence, porter_result, PORTER_MAX_PRESENTATION_LEN,
+    porter_holder_key_new, porter_holder_key_public, porter_holder_key_sign_registration,
+    porter_presentation_build, porter_receipt, porter_receipt_check, porter_receipt_event,
+    porter_receipt_free, porter_receipt_grant_serial, porter_receipt_sequence, porter_result,
+    PORTER_MAX_PRESENTATION_LEN, PORTER_SIGNATURE_LEN,
 };
 use porter_protocol::Error;
 
@@ -48,6 +49,34 @@ impl HolderKey {
         )?;
         if written != 32 {
             return Err(Failure::new(format!("the phone wrote a {written}-byte public key")));
+        }
+        Ok(out)
+    }
+
+    /// Signs the proof that registers this key with the server (`POST /v1/drivers`) for the
+    /// carrier `carrier_id`, over the server's 32-byte `challenge`.
+    pub fn sign_registration(
+        &self,
+        challenge: &[u8],
+        carrier_id: &str,
+    ) -> Result<[u8; PORTER_SIGNATURE_LEN], Failure> {
+        let mut out = [0u8; PORTER_SIGNATURE_LEN];
+        let mut written = 0usize;
+        check(
+            "registration proof",
+            porter_holder_key_sign_registration(
+                self.key,
+                challenge.as_ptr(),
+                challenge.len(),
+                carrier_id.as_ptr(),
+                carrier_id.len(),
+                out.as_mut_ptr(),
+                out.len(),
+                &mut written,
+            ),
+        )?;
+        if written != PORTER_SIGNATURE_LEN {
+            return Err(Failure::new(format!("the phone wrote a {written}-byte signature")));
         }
         Ok(out)
     }

@@ -26,6 +26,12 @@
 // Bytes that always hold a proof message (`porter_proof_message`).
 #define PORTER_MAX_PROOF_MESSAGE_LEN 3776
 
+// The longest carrier id a registration proof may name (`porter_holder_key_sign_registration`).
+#define PORTER_MAX_CARRIER_ID_LEN 128
+
+// Bytes that always hold a registration message (`porter_registration_message`).
+#define PORTER_MAX_REGISTRATION_MESSAGE_LEN 190
+
 // Bytes that always hold a door challenge.
 #define PORTER_MAX_CHALLENGE_LEN 32
 
@@ -861,6 +867,60 @@ porter_result porter_presentation_build_with_signer(porter_sign_callback sign,
                                                     uint8_t *out,
                                                     size_t out_len,
                                                     size_t *written);
+#endif
+
+#if defined(PORTER_APP_API)
+// Signs the proof that registers this holder key with the server (`POST /v1/drivers`, field
+// `signature`): plain Ed25519 over `"porter/v1/holder-registration\0" || challenge ||
+// carrier_id`, where `challenge` is the 32 bytes of `POST /v1/drivers/challenges` (hex-decoded)
+// and `carrier_id` the carrier's id as UTF-8 bytes without a NUL. Writes the 64-byte
+// signature to `out`.
+//
+// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `challenge_len` is not 32 or the carrier id
+// is not UTF-8 or longer than `PORTER_MAX_CARRIER_ID_LEN`; `BUFFER_TOO_SMALL` if `out_len` < 64.
+porter_result porter_holder_key_sign_registration(const struct porter_holder_key *key,
+                                                  const uint8_t *challenge,
+                                                  size_t challenge_len,
+                                                  const uint8_t *carrier_id,
+                                                  size_t carrier_id_len,
+                                                  uint8_t *out,
+                                                  size_t out_len,
+                                                  size_t *written);
+#endif
+
+#if defined(PORTER_APP_API)
+// The registration message of `porter_holder_key_sign_registration` (at most
+// `PORTER_MAX_REGISTRATION_MESSAGE_LEN` bytes), for a key in the platform keystore that cannot
+// be called back synchronously: sign it there with plain Ed25519 and send the signature.
+// Errors: as `porter_holder_key_sign_registration`.
+porter_result porter_registration_message(const uint8_t *challenge,
+                                          size_t challenge_len,
+                                          const uint8_t *carrier_id,
+                                          size_t carrier_id_len,
+                                          uint8_t *out,
+                                          size_t out_len,
+                                          size_t *written);
+#endif
+
+#if defined(PORTER_APP_API)
+// Signs the registration proof with the holder key in the platform keystore: `sign` is called
+// exactly once, on the calling thread, with the registration message (as
+// `porter_presentation_build_with_signer`). Its signature is verified under `holder_public`
+// (the 32-byte key being registered) before it is written to `out` (64 bytes):
+// `PROOF_BAD_SIGNATURE` means the keystore signed with another key, and the server would
+// refuse it. Errors: as `porter_holder_key_sign_registration`; `INVALID_PARAMETER` if
+// `holder_public_len` is not 32; `SIGNER_FAILED` if the callback returned non-zero.
+porter_result porter_registration_sign_with_signer(porter_sign_callback sign,
+                                                   void *userdata,
+                                                   const uint8_t *holder_public,
+                                                   size_t holder_public_len,
+                                                   const uint8_t *challenge,
+                                                   size_t challenge_len,
+                                                   const uint8_t *carrier_id,
+                                                   size_t carrier_id_len,
+                                                   uint8_t *out,
+                                                   size_t out_len,
+                                                   size_t *written);
 #endif
 
 #if defined(PORTER_APP_API)

@@ -15,8 +15,9 @@
 use core::ffi::c_void;
 
 use porter_protocol::{
-    holder_proof_message, present, verify_raw, Certificate, Challenge, DoorState, Grant,
-    Presentation, PublicKey, SigningKey, MAX_PRESENTATION_LEN, MAX_PROOF_MESSAGE_LEN,
+    holder_proof_message, present, registration, sign_registration, verify_raw, Certificate,
+    Challenge, DoorState, Grant, Presentation, PublicKey, SigningKey, MAX_CARRIER_ID_LEN,
+    MAX_PRESENTATION_LEN, MAX_PROOF_MESSAGE_LEN, MAX_REGISTRATION_MESSAGE_LEN,
 };
 
 use crate::ffi::{
@@ -321,4 +322,131 @@ fn finish(
     let mut buf = [0u8; MAX_PRESENTATION_LEN];
     let len = parts.assemble(signature, &mut buf)?;
     copy_out(buf.get(..len).ok_or(porter_result::Panic)?, out, out_len, written)
+}
+
+/// The inputs of a registration proof: the server's 32-byte challenge and the carrier id
+/// (UTF-8, at most `PORTER_MAX_CARRIER_ID_LEN` bytes, no terminating NUL).
+fn registration_inputs<'a>(
+    challenge: *const u8,
+    challenge_len: usize,
+    carrier_id: *const u8,
+    carrier_id_len: usize,
+) -> Result<([u8; 32], &'a str), porter_result> {
+    let challenge: [u8; 32] = try_array(challenge, challenge_len)?;
+    let carrier_id = try_slice(carrier_id, carrier_id_len)?;
+    if carrier_id.len() > MAX_CARRIER_ID_LEN {
+        return Err(porter_result::InvalidParameter);
+    }
+    let carrier_id =
+        core::str::from_utf8(carrier_id).map_err(|_| porter_result::InvalidParameter)?;
+    Ok((challenge, carrier_id))
+}
+
+/// Writes the registration message `"porter/v1/holder-registration\0" || challenge ||
+/// carrier_id` into a stack buffer and returns its length.
+fn registration_message(
+    challenge: &[u8; 32],
+    carrier_id: &str,
+    buf: &mut [u8; MAX_REGISTRATION_MESSAGE_LEN],
+) -> Result<usize, porter_result> {
+    let mut len = 0;
+    for part in registration(challenge, carrier_id) {
+        let end = len + part.len();
+        buf.get_mut(len..end).ok_or(porter_result::InvalidParameter)?.copy_from_slice(part);
+        len = end;
+    }
+    Ok(len)
+}
+
+/// Signs the proof that registers this holder key with the server (`POST /v1/drivers`, field
+/// `signature`): plain Ed25519 over `"porter/v1/holder-registration\0" || challenge ||
+/// carrier_id`, where `challenge` is the 32 bytes of `POST /v1/drivers/challenges` (hex-decoded)
+/// and `carrier_id` the carrier's id as UTF-8 bytes without a NUL. Writes the 64-byte
+/// signature to `out`.
+///
+/// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` if `challenge_len` is not 32 or the carrier id
+/// is not UTF-8 or longer than `PORTER_MAX_CARRIER_ID_LEN`; `BUFFER_TOO_SMALL` if `out_len` < 64.
+#[no_mangle]
+#[allow(clippy::too_many_arguments, reason = "C has no slices: every input is pointer + length")]
+pub extern "C" fn porter_holder_key_sign_registration(
+    key: *const porter_holder_key,
+    challenge: *const u8,
+    challenge_len: usize,
+    carrier_id: *const u8,
+    carrier_id_len: usize,
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+) -> porter_result {
+    boundary(|| {
+        let key = try_ref(key)?;
+        check_out(written)?;
+        let (challenge, carrier_id) =
+            registration_inputs(challenge, challenge_len, carrier_id, carrier_id_len)?;
+        let signature = protocol(sign_registration(&key.key, &challenge, carrier_id))?;
+        copy_out(&signature.0, out, out_len, written)
+    })
+}
+
+/// The registration message of `porter_holder_key_sign_registration` (at most
+/// `PORTER_MAX_REGISTRATION_MESSAGE_LEN` bytes), for a key in the platform keystore that cannot
+/// be called back synchronously: sign it there with plain Ed25519 and send the signature.
+/// Errors: as `porter_holder_key_sign_registration`.
+#[no_mangle]
+pub extern "C" fn porter_registration_message(
+    challenge: *const u8,
+    challenge_len: usize,
+    carrier_id: *const u8,
+    carrier_id_len: usize,
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+) -> porter_result {
+    boundary(|| {
+        check_out(written)?;
+        let (challenge, carrier_id) =
+            registration_inputs(challenge, challenge_len, carrier_id, carrier_id_len)?;
+        let mut buf = [0u8; MAX_REGISTRATION_MESSAGE_LEN];
+        let len = registration_message(&challenge, carrier_id, &mut buf)?;
+        copy_out(buf.get(..len).ok_or(porter_result::Panic)?, out, out_len, written)
+    })
+}
+
+/// Signs the registration proof with the holder key in the platform keystore: `sign` is called
+/// exactly once, on the calling thread, with the registration message (as
+/// `porter_presentation_build_with_signer`). Its signature is verified under `holder_public`
+/// (the 32-byte key being registered) before it is written to `out` (64 bytes):
+/// `PROOF_BAD_SIGNATURE` means the keystore signed with another key, and the server would
+/// refuse it. Errors: as `porter_holder_key_sign_registration`; `INVALID_PARAMETER` if
+/// `holder_public_len` is not 32; `SIGNER_FAILED` if the callback returned non-zero.
+#[no_mangle]
+#[allow(clippy::too_many_arguments, reason = "C has no slices: every input is pointer + length")]
+pub extern "C" fn porter_registration_sign_with_signer(
+    sign: porter_sign_callback,
+    userdata: *mut c_void,
+    holder_public: *const u8,
+    holder_public_len: usize,
+    challenge: *const u8,
+    challenge_len: usize,
+    carrier_id: *const u8,
+    carrier_id_len: usize,
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+) -> porter_result {
+    boundary(|| {
+        let sign = sign.ok_or(porter_result::NullParameter)?;
+        check_out(written)?;
+        let holder: [u8; 32] = try_array(holder_public, holder_public_len)?;
+        let (challenge, carrier_id) =
+            registration_inputs(challenge, challenge_len, carrier_id, carrier_id_len)?;
+        let mut buf = [0u8; MAX_REGISTRATION_MESSAGE_LEN];
+        let len = registration_message(&challenge, carrier_id, &mut buf)?;
+        let message = buf.get(..len).ok_or(porter_result::Panic)?;
+        let signature = call_signer(sign, userdata, message).ok_or(porter_result::SignerFailed)?;
+        if !verify_raw(&holder, message, &signature) {
+            return Err(porter_result::ProofBadSignature);
+        }
+        copy_out(&signature, out, out_len, written)
+    })
 }

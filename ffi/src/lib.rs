@@ -64,8 +64,9 @@ pub use crate::grant::{
 #[cfg(feature = "std")]
 pub use crate::holder::{
     porter_holder_key, porter_holder_key_free, porter_holder_key_new, porter_holder_key_public,
-    porter_presentation_assemble, porter_presentation_build, porter_presentation_build_with_signer,
-    porter_proof_message,
+    porter_holder_key_sign_registration, porter_presentation_assemble, porter_presentation_build,
+    porter_presentation_build_with_signer, porter_proof_message, porter_registration_message,
+    porter_registration_sign_with_signer,
 };
 #[cfg(feature = "std")]
 pub use crate::result::porter_result_str;
@@ -78,6 +79,10 @@ pub use crate::result::{porter_coarse, porter_result, porter_result_coarse, port
 pub const PORTER_MAX_PRESENTATION_LEN: usize = 4160;
 /// Bytes that always hold a proof message (`porter_proof_message`).
 pub const PORTER_MAX_PROOF_MESSAGE_LEN: usize = 3776;
+/// The longest carrier id a registration proof may name (`porter_holder_key_sign_registration`).
+pub const PORTER_MAX_CARRIER_ID_LEN: usize = 128;
+/// Bytes that always hold a registration message (`porter_registration_message`).
+pub const PORTER_MAX_REGISTRATION_MESSAGE_LEN: usize = 190;
 /// Bytes that always hold a door challenge.
 pub const PORTER_MAX_CHALLENGE_LEN: usize = 32;
 /// Bytes that always hold a signed grant.
@@ -137,6 +142,8 @@ mod tests {
         use porter_protocol as p;
         assert_eq!(PORTER_MAX_PRESENTATION_LEN, p::MAX_PRESENTATION_LEN);
         assert_eq!(PORTER_MAX_PROOF_MESSAGE_LEN, p::MAX_PROOF_MESSAGE_LEN);
+        assert_eq!(PORTER_MAX_CARRIER_ID_LEN, p::MAX_CARRIER_ID_LEN);
+        assert_eq!(PORTER_MAX_REGISTRATION_MESSAGE_LEN, p::MAX_REGISTRATION_MESSAGE_LEN);
         assert_eq!(PORTER_MAX_CHALLENGE_LEN, p::MAX_CHALLENGE_LEN);
         assert_eq!(PORTER_MAX_GRANT_LEN, p::MAX_GRANT_LEN);
         assert_eq!(PORTER_MAX_CERTIFICATE_LEN, p::MAX_CERTIFICATE_LEN);

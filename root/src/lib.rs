@@ -22,5 +22,10 @@ mod sign;
 // The public interface is:
 pub use crate::error::Error;
 pub use crate::key::{init, load, parse_key, RootKey};
-pub use crate::list::{parse_zone, Revocation, RevocationKind, RevocationList, SiteRecord};
-pub use crate::sign::{certify_issuer, enroll_device, sign_state, CertifyOptions};
+pub use crate::list::{
+    parse_zone, CurrentState, Revocation, RevocationKind, RevocationList, SiteRecord,
+};
+pub use crate::sign::{
+    certify_issuer, check_clock_reset, enroll_device, sign_clock_reset, sign_state, CertifyOptions,
+    ResetReason, RESET_THRESHOLD,
+};

@@ -46,6 +46,14 @@ pub fn parse_zone(zone: &str) -> Result<porter_protocol::TimeZone, Error> {
     })
 }
 
+/// The site's newest door state, as `GET /v1/sites/{id}/door-states/latest` shows it. Only the signed
+/// bytes are trusted (verified under the root key); the other fields are ignored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CurrentState {
+    /// The root-signed state, hex.
+    pub state: String,
+}
+
 /// The pending deny-list and the fences in force, as the server exports them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RevocationList {

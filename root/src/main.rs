@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use porter_root::{CertifyOptions, Error, RevocationList, SiteRecord};
+use porter_root::{CertifyOptions, CurrentState, Error, ResetReason, RevocationList, SiteRecord};
 
 #[derive(Parser)]
 #[command(name = "porter-root", version, about = "Porter's site root, offline")]
@@ -92,6 +92,16 @@ enum Command {
         /// Sequence number (default: one more than the server's current).
         #[arg(long)]
         sequence: Option<u64>,
+        /// Sign a clock reset: doors set their time back to this machine's clock, and every
+        /// grant issued before it stops working at every door that takes it. Only when the
+        /// site's newest state is dated ahead (see the README's recovery procedure); asks for
+        /// confirmation on standard input.
+        #[arg(long, requires = "current_state")]
+        clock_reset: bool,
+        /// The site's newest door state (GET /v1/sites/{id}/door-states/latest saved to a file), for
+        /// --clock-reset: it must be dated ahead of this machine's clock.
+        #[arg(long)]
+        current_state: Option<PathBuf>,
     },
 }
 
@@ -105,6 +115,30 @@ fn now() -> u32 {
 fn read(path: &Path, what: &str) -> Result<String, Error> {
     std::fs::read_to_string(path)
         .map_err(|e| Error::Input(format!("cannot read the {what} {}: {e}", path.display())))
+}
+
+/// Tells the manager what a clock reset does and why this one is needed, and asks for `reset`
+/// on standard input.
+fn confirm_reset(why: &ResetReason, now: u32) -> Result<(), Error> {
+    eprintln!(
+        "CLOCK RESET. The site's newest door state (sequence {}) is dated {}, {} days and {} s \
+         ahead of this machine's clock ({now}): every door that took it refuses every grant. \
+         This reset sets the doors' time back to {now}, and EVERY GRANT ISSUED BEFORE IT STOPS \
+         WORKING at every door that takes it (drivers ask the server for new grants). Check \
+         this machine's clock against a trusted source first. Type `reset` to sign it:",
+        why.sequence,
+        why.issued_at,
+        why.ahead / 86_400,
+        why.ahead % 86_400
+    );
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::Input(format!("cannot read the confirmation: {e}")))?;
+    if line.trim() != "reset" {
+        return Err(Error::Input("not confirmed (type `reset`): nothing was signed".into()));
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -169,7 +203,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let device = porter_root::parse_key("--device", &device)?;
             println!("{}", hex::encode(porter_root::enroll_device(&root, door, device, now())?));
         }
-        Command::SignState { key, revocations, sequence } => {
+        Command::SignState { key, revocations, sequence, clock_reset, current_state } => {
             let root = porter_root::load(&key)?;
             let text = read(&revocations, "revocation list")?;
             let list: RevocationList = serde_json::from_str(&text).map_err(|e| {
@@ -179,7 +213,31 @@ fn run(cli: Cli) -> Result<(), Error> {
                     revocations.display()
                 ))
             })?;
-            let (state, raised) = porter_root::sign_state(&root, &list, sequence, now())?;
+            let now = now();
+            let (state, raised) = match (clock_reset, current_state) {
+                (true, Some(path)) => {
+                    let text = read(&path, "current door state")?;
+                    let current: CurrentState = serde_json::from_str(&text).map_err(|e| {
+                        Error::Input(format!(
+                            "{} is not the server's door state (GET \
+                             /v1/sites/{{id}}/door-states/latest): {e}",
+                            path.display()
+                        ))
+                    })?;
+                    let why = porter_root::check_clock_reset(&root, &list, &current, now)?;
+                    confirm_reset(&why, now)?;
+                    porter_root::sign_clock_reset(&root, &list, sequence, now)?
+                }
+                (false, None) => porter_root::sign_state(&root, &list, sequence, now)?,
+                (false, Some(_)) => {
+                    return Err(Error::Input(
+                        "--current-state is for --clock-reset only: leave it out".into(),
+                    ))
+                }
+                (true, None) => {
+                    return Err(Error::Input("--clock-reset needs --current-state FILE".into()))
+                }
+            };
             for fence in &raised {
                 eprintln!(
                     "warning: the deny-list is full; raised a fence: {fence:?}. Re-certify the \

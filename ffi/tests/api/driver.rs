@@ -591,3 +591,110 @@ fn a_door_on_the_c_abi_writes_the_same_records_receipts_and_log_head_as_the_core
     );
     assert_ne!(r, porter_result::Ok, "a challenge is not an audit record");
 }
+
+/// The proof a phone sends with `POST /v1/drivers`: the in-memory key, the message for an
+/// asynchronous keystore, and the keystore callback all give the signature the server checks.
+#[test]
+fn registration_proof_is_what_the_server_verifies() {
+    let d = DriverData::load();
+    let key = holder(&d);
+    let challenge = d.bytes("registration_challenge");
+    let carrier = d.text("carrier_id").as_bytes().to_vec();
+    let signature = output(|out, len, written| {
+        porter_holder_key_sign_registration(
+            key,
+            challenge.as_ptr(),
+            challenge.len(),
+            carrier.as_ptr(),
+            carrier.len(),
+            out,
+            len,
+            written,
+        )
+    });
+    assert_eq!(signature, d.bytes("registration_signature"));
+    let holder_public = d.bytes("holder_public");
+    let message = d.bytes("registration_message");
+    assert!(porter_protocol::verify_raw(
+        &holder_public.clone().try_into().unwrap(),
+        &message,
+        &signature.clone().try_into().unwrap()
+    ));
+    // The message for a signer elsewhere.
+    let made = output(|out, len, written| {
+        porter_registration_message(
+            challenge.as_ptr(),
+            challenge.len(),
+            carrier.as_ptr(),
+            carrier.len(),
+            out,
+            len,
+            written,
+        )
+    });
+    assert_eq!(made, message);
+
+    // Through the keystore callback, verified under the key being registered.
+    let mut keystore = Keystore {
+        expected_message: message.clone(),
+        signature: signature.clone(),
+        calls: 0,
+        refuse: false,
+    };
+    let run = |keystore: &mut Keystore, public: &[u8], out: &mut Vec<u8>| {
+        let mut written = 0;
+        let r = porter_registration_sign_with_signer(
+            Some(keystore_sign),
+            (keystore as *mut Keystore).cast(),
+            public.as_ptr(),
+            public.len(),
+            challenge.as_ptr(),
+            challenge.len(),
+            carrier.as_ptr(),
+            carrier.len(),
+            out.as_mut_ptr(),
+            out.len(),
+            &mut written,
+        );
+        out.truncate(written);
+        r
+    };
+    let mut out = vec![0u8; PORTER_SIGNATURE_LEN];
+    assert_eq!(run(&mut keystore, &holder_public, &mut out), porter_result::Ok);
+    assert_eq!((out, keystore.calls), (signature.clone(), 1));
+    // A keystore that holds another key than the one registered: caught on the phone.
+    let other = [0x11u8; 32];
+    let other = porter_protocol::SigningKey::from_seed(other).unwrap().public_key().0;
+    let mut out = vec![0u8; PORTER_SIGNATURE_LEN];
+    assert_eq!(run(&mut keystore, &other, &mut out), porter_result::ProofBadSignature);
+    assert!(out.is_empty());
+    keystore.refuse = true;
+    let mut out = vec![0u8; PORTER_SIGNATURE_LEN];
+    assert_eq!(run(&mut keystore, &holder_public, &mut out), porter_result::SignerFailed);
+
+    // Bad inputs: a short challenge, a carrier id that is not UTF-8 or too long, a short buffer.
+    let sign = |challenge: &[u8], carrier: &[u8], out_len: usize| {
+        let mut out = vec![0u8; 64];
+        let mut written = 777;
+        let r = porter_holder_key_sign_registration(
+            key,
+            challenge.as_ptr(),
+            challenge.len(),
+            carrier.as_ptr(),
+            carrier.len(),
+            out.as_mut_ptr(),
+            out_len,
+            &mut written,
+        );
+        assert_eq!(written, 777, "written on failure");
+        r
+    };
+    assert_eq!(sign(&challenge[..31], &carrier, 64), porter_result::InvalidParameter);
+    assert_eq!(sign(&challenge, &[0xff, 0xfe], 64), porter_result::InvalidParameter);
+    assert_eq!(
+        sign(&challenge, &[b'c'; PORTER_MAX_CARRIER_ID_LEN + 1], 64),
+        porter_result::InvalidParameter
+    );
+    assert_eq!(sign(&challenge, &carrier, 63), porter_result::BufferTooSmall);
+    porter_holder_key_free(key);
+}

@@ -45,6 +45,20 @@ pub fn generate() -> String {
     let signature = sign_holder_proof(&s.holder, &challenge_bytes, body).unwrap();
     let presentation = s.present(&challenge, &grant, &cert, Some(&state));
 
+    // Registering the holder key with the server: the message spelled out here, apart from
+    // the core's `registration`, so a drift in either shows.
+    let registration_challenge: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(37));
+    let carrier_id = "car_5f3a9c0e1d2b4786";
+    let registration_message = [
+        b"porter/v1/holder-registration\0".as_slice(),
+        &registration_challenge,
+        carrier_id.as_bytes(),
+    ]
+    .concat();
+    let registration_signature =
+        sign_registration(&s.holder, &registration_challenge, carrier_id).unwrap();
+    assert!(verify_raw(&s.holder.public_key().0, &registration_message, &registration_signature.0));
+
     let device = device();
     let admitted = AuditEvent::Admitted {
         issuer: s.issuer.public_key().id(),
@@ -95,6 +109,10 @@ pub fn generate() -> String {
     line("proof_message", hex(&message));
     line("proof_signature", hex(&signature.0));
     line("presentation", hex(&presentation));
+    line("registration_challenge", hex(&registration_challenge));
+    line("carrier_id", carrier_id.into());
+    line("registration_message", hex(&registration_message));
+    line("registration_signature", hex(&registration_signature.0));
     line("device_public", hex(&device.public_key().0));
     line("receipt", hex(&receipt));
     line("receipt_sequence", receipt_record.sequence.to_string());

@@ -393,6 +393,53 @@ static void run_driver_flow(void) {
                PORTER_RESULT_PROOF_BAD_SIGNATURE, "assemble with a bad signature");
     signature.data[3] ^= 1;
 
+    /* Registering the key with the server: the in-memory key, the message for a keystore
+     * that signs later, and the keystore callback give the signature the server checks. */
+    {
+        bytes reg_challenge = hexv("registration_challenge"),
+              reg_message = hexv("registration_message"),
+              reg_signature = hexv("registration_signature");
+        const char *carrier = value_n("carrier_id", 0);
+        CHECK_CODE(porter_holder_key_sign_registration(key, reg_challenge.data, reg_challenge.len,
+                                                       (const uint8_t *)carrier, strlen(carrier),
+                                                       out, sizeof out, &written),
+                   0, "sign registration");
+        CHECK(same(out, written, reg_signature), "registration signature differs");
+        CHECK_CODE(porter_registration_message(reg_challenge.data, reg_challenge.len,
+                                               (const uint8_t *)carrier, strlen(carrier), out,
+                                               PORTER_MAX_REGISTRATION_MESSAGE_LEN, &written),
+                   0, "registration message");
+        CHECK(same(out, written, reg_message), "registration message differs");
+        keystore rk = {reg_message, reg_signature, 0, 0};
+        CHECK_CODE(porter_registration_sign_with_signer(
+                       keystore_sign, &rk, public_key.data, public_key.len, reg_challenge.data,
+                       reg_challenge.len, (const uint8_t *)carrier, strlen(carrier), out,
+                       sizeof out, &written),
+                   0, "registration with signer");
+        CHECK(rk.calls == 1 && same(out, written, reg_signature), "signer registration differs");
+        /* A keystore holding another key is caught before the server sees it. */
+        rk.signature.data[0] ^= 0x80;
+        written = 777;
+        CHECK_CODE(porter_registration_sign_with_signer(
+                       keystore_sign, &rk, public_key.data, public_key.len, reg_challenge.data,
+                       reg_challenge.len, (const uint8_t *)carrier, strlen(carrier), out,
+                       sizeof out, &written),
+                   PORTER_RESULT_PROOF_BAD_SIGNATURE, "registration with the wrong key");
+        rk.signature.data[0] ^= 0x80;
+        CHECK_CODE(porter_holder_key_sign_registration(key, reg_challenge.data, 31,
+                                                       (const uint8_t *)carrier, strlen(carrier),
+                                                       out, sizeof out, &written),
+                   PORTER_RESULT_INVALID_PARAMETER, "short registration challenge");
+        CHECK_CODE(porter_holder_key_sign_registration(key, reg_challenge.data, reg_challenge.len,
+                                                       (const uint8_t *)carrier, strlen(carrier),
+                                                       out, 63, &written),
+                   PORTER_RESULT_BUFFER_TOO_SMALL, "short signature buffer");
+        CHECK(written == 777, "a failure wrote *written");
+        free(reg_challenge.data);
+        free(reg_message.data);
+        free(reg_signature.data);
+    }
+
     /* The door: admitted twice (two uses), then spent; the carried state is in force. */
     porter_door_config config;
     memset(&config, 0, sizeof config);

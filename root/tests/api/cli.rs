@@ -4,7 +4,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use porter_protocol::{Certificate, DenySubject, DoorState, Enrolment, PublicKey, SigningKey};
+use porter_protocol::{
+    Certificate, Challenge, Decision, DenySubject, DoorState, Enrolment, Error as PError,
+    PublicKey, SigningKey, Time,
+};
+use porter_testkit::{Site, SITE};
 use serde_json::{json, Value};
 
 fn porter_root(args: &[&str]) -> (bool, String, String) {
@@ -231,4 +235,139 @@ fn sign_state_takes_nothing_by_default() {
     let (ok, _, err) =
         porter_root(&["certify-issuer", "--key", &key, "--issuer", &issuer, "--zone", "CET"]);
     assert!(!ok && err.contains("POSIX TZ"), "{err}");
+}
+
+/// `porter-root sign-state` with `--clock-reset`, confirmed (or not) on standard input.
+fn sign_reset(key: &str, list: &str, current: &str, confirm: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_porter-root"))
+        .args(["sign-state", "--key", key, "--revocations", list, "--clock-reset"])
+        .args(["--current-state", current])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(confirm.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The testkit's site root (`key(1)`, site `SITE`) as a key file, and the site's newest door
+/// state dated `ahead` seconds after now, saved as GET /v1/sites/{id}/door-state shows it.
+fn testkit_root_and_state(site: &Site, ahead: i64) -> (PathBuf, String, Vec<u8>, String) {
+    let dir = temp_dir("reset");
+    let key = dir.join("root.key");
+    let file = json!({"kind": "porter-site-root", "site": SITE.0,
+        "public_key": hex::encode(site.root.public_key().0), "seed": hex::encode(site.root.seed())});
+    std::fs::write(&key, file.to_string()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let issued_at = u32::try_from(now() + ahead).unwrap();
+    let state = site.seal_state(&site.state(1, Time(issued_at)));
+    let current = dir.join("door-state.json");
+    std::fs::write(
+        &current,
+        json!({"sequence": 1, "issued_at": issued_at, "state": hex::encode(&state)}).to_string(),
+    )
+    .unwrap();
+    let list = list_file(
+        &dir,
+        &json!({"site_number": SITE.0, "current_sequence": 1, "grant_fence": 0,
+            "cert_epoch_fence": 0, "revocations": []}),
+    );
+    (dir, key.to_str().unwrap().to_string(), state, format!("{}\n{}", current.display(), list))
+}
+
+/// A grant of serial `serial` issued at `issued` (valid ten minutes), presented to the door's
+/// challenge made at `at`.
+fn attempt(site: &Site, serial: u64, issued: Time, at: Time) -> (Challenge, Vec<u8>) {
+    let mut grant = site.grant_body(serial, 1);
+    grant.not_before = issued;
+    grant.not_after = issued.plus(600);
+    // The certificate around the real clock, not the fixture's fixed noon.
+    let mut cert = site.certificate_body();
+    cert.not_before = issued.minus(86_400);
+    cert.not_after = issued.plus(86_400);
+    let challenge = site.challenge(at, serial as u8);
+    let p = site.present(&challenge, &site.seal_grant(&grant), &site.seal_cert(&cert), None);
+    (challenge, p)
+}
+
+/// Issue 8 item 3 / T18: a door that took a state dated ten years ahead refuses everything;
+/// the manager's confirmed clock reset brings it back: grants issued after the reset are
+/// admitted, grants issued before it are fenced.
+#[test]
+fn a_clock_reset_recovers_a_door_bricked_by_a_state_dated_ahead() {
+    let site = Site::new();
+    let ten_years = 10 * 365 * 86_400;
+    let (_dir, key, ahead_state, files) = testkit_root_and_state(&site, ten_years);
+    let (current, list) = files.split_once('\n').unwrap();
+    let mut door = site.memory();
+    door.apply_door_state(&site.config, &ahead_state).unwrap();
+    let clock = Time(u32::try_from(now()).unwrap());
+    let (c, p) = attempt(&site, 10, clock.minus(60), clock);
+    assert!(matches!(door.admit(&site.config, clock, &c, &p), Decision::Reject(_)), "bricked");
+
+    // Not confirmed: nothing signed.
+    let (ok, out, err) = sign_reset(&key, list, current, "yes\n");
+    assert!(!ok && out.is_empty() && err.contains("not confirmed"), "{err}");
+    assert!(err.contains("EVERY GRANT ISSUED BEFORE IT STOPS WORKING"), "{err}");
+    assert!(err.contains("3650 days"), "the reason, how far ahead: {err}");
+
+    let (ok, out, err) = sign_reset(&key, list, current, "reset\n");
+    assert!(ok, "{err}");
+    let bytes = hex::decode(out.trim()).unwrap();
+    let state = DoorState::genesis(SITE)
+        .accept_newer(DoorState::decode(&bytes).unwrap(), &site.root.public_key())
+        .unwrap();
+    assert!(state.clock_reset);
+    assert_eq!(state.sequence, 2, "one more than the server's current");
+    let reset_at = state.issued_at;
+    assert!(reset_at.0.abs_diff(clock.0) < 60, "dated at the tool's clock");
+    assert!(state.grant_fence >= reset_at, "fences every grant issued before it");
+
+    // The door takes it and its time comes back.
+    assert_eq!(door.apply_door_state(&site.config, &bytes), Ok(2));
+    assert_eq!(door.floor(), reset_at);
+    let at = reset_at.plus(5);
+    let (c, p) = attempt(&site, 11, reset_at, at);
+    assert!(matches!(door.admit(&site.config, at, &c, &p), Decision::Admit(_)), "fresh grant");
+    let (c, p) = attempt(&site, 12, reset_at.minus(120), at);
+    assert_eq!(door.admit(&site.config, at, &c, &p), Decision::Reject(PError::GrantFenced));
+    // Taken once: the same reset again is not newer.
+    assert_eq!(door.apply_door_state(&site.config, &bytes), Err(PError::StateNotNewer));
+}
+
+/// A reset is refused when the site's newest state is not dated ahead of this machine's clock
+/// by more than a few minutes: either no reset is needed or this clock is the wrong one.
+#[test]
+fn a_clock_reset_is_refused_unless_the_current_state_is_dated_ahead() {
+    let site = Site::new();
+    for (ahead, expected) in [(-3600, "no clock reset needed"), (120, "within ordinary skew")] {
+        let (_dir, key, _, files) = testkit_root_and_state(&site, ahead);
+        let (current, list) = files.split_once('\n').unwrap();
+        let (ok, out, err) = sign_reset(&key, list, current, "reset\n");
+        assert!(!ok && out.is_empty() && err.contains(expected), "{ahead}: {err}");
+    }
+    // The state must be this root's, and the one the list was exported with.
+    let (dir, key, _, files) = testkit_root_and_state(&site, 86_400);
+    let (current, _) = files.split_once('\n').unwrap();
+    let later = list_file(
+        &dir,
+        &json!({"site_number": SITE.0, "current_sequence": 2, "grant_fence": 0,
+            "cert_epoch_fence": 0, "revocations": []}),
+    );
+    let (ok, _, err) = sign_reset(&key, &later, current, "reset\n");
+    assert!(!ok && err.contains("one right after the other"), "{err}");
+    let (_, other_key, _) = site_77();
+    let (ok, _, err) = sign_reset(&other_key, &later, current, "reset\n");
+    assert!(!ok && err.contains("site 77"), "{err}");
+    // And a reset always names the state it answers.
+    let (ok, _, err) =
+        porter_root(&["sign-state", "--key", &key, "--revocations", &later, "--clock-reset"]);
+    assert!(!ok && err.contains("--current-state"), "{err}");
 }

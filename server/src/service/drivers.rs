@@ -66,12 +66,12 @@ pub const CHALLENGE_LIFETIME: i64 = 300;
 
 /// The tag before a registration proof: NUL-terminated and distinct from every
 /// `porter_protocol::Domain` tag, so no protocol message can be taken for a proof or back.
-pub const REGISTRATION_TAG: &[u8] = b"porter/v1/holder-registration\0";
+pub const REGISTRATION_TAG: &[u8] = porter_protocol::registration(&[0; 32], "")[0];
 
 /// What the phone signs (plain Ed25519) to register: the tag, the challenge's 32 bytes, then
 /// the carrier id's UTF-8 bytes (so a proof made for one carrier serves no other).
 pub fn registration_message(challenge: &[u8; 32], carrier_id: &str) -> Vec<u8> {
-    [REGISTRATION_TAG, challenge, carrier_id.as_bytes()].concat()
+    porter_protocol::registration(challenge, carrier_id).concat()
 }
 
 impl Service {

@@ -49,9 +49,11 @@ public enum Porter {
     public static let maxPresentationLength = 4160
     public static let maxProofMessageLength = 3776
     public static let maxChallengeLength = 32
-    public static let maxDoorMemoryLength = 4096
+    public static let maxDoorMemoryLength = 10496
     public static let maxAuditRecordLength = 128
     public static let maxGrantDoors = 4
+    public static let maxCarrierIdLength = 128
+    public static let maxRegistrationMessageLength = 190
 
     /// The exact bytes the holder key signs (plain Ed25519) to answer `challenge`; pass the
     /// signature to `assemble` with the same inputs. For keystores that sign asynchronously.
@@ -95,13 +97,7 @@ public enum Porter {
     ) throws -> Data {
         let box = Unmanaged.passRetained(SignerBox(sign))
         defer { box.release() }
-        let callback: porter_sign_callback = { userdata, message, length, signature in
-            guard let userdata = userdata, let message = message, let signature = signature else { return 1 }
-            let signer = Unmanaged<SignerBox>.fromOpaque(userdata).takeUnretainedValue()
-            guard let sig = signer.sign(Data(bytes: message, count: length)), sig.count == 64 else { return 1 }
-            sig.copyBytes(to: signature, count: 64)
-            return 0
-        }
+        let callback = signerCallback
         return try challenge.withBytes { c, cl in
             try grant.withBytes { g, gl in
                 try certificate.withBytes { k, kl in
@@ -109,6 +105,38 @@ public enum Porter {
                         try output(capacity: maxPresentationLength) { o, ol, w in
                             porter_presentation_build_with_signer(callback, box.toOpaque(), c, cl, g, gl, k, kl, s, sl, o, ol, w)
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The bytes a keystore signs (plain Ed25519) to register its holder key with the server
+    /// (`POST /v1/drivers`), for keystores that sign asynchronously: `challenge` is the 32 bytes
+    /// of `POST /v1/drivers/challenges`, `carrierId` the carrier's id.
+    public static func registrationMessage(challenge: Data, carrierId: String) throws -> Data {
+        try challenge.withBytes { c, cl in
+            try Data(carrierId.utf8).withBytes { i, il in
+                try output(capacity: maxRegistrationMessageLength) { o, ol, w in
+                    porter_registration_message(c, cl, i, il, o, ol, w)
+                }
+            }
+        }
+    }
+
+    /// The registration proof signed by `sign` (the platform keystore) for the key
+    /// `holderPublic`, called once, synchronously; verified under `holderPublic` first (code
+    /// 401, proof_bad_signature: the keystore holds another key).
+    public static func signRegistration(
+        holderPublic: Data, challenge: Data, carrierId: String, sign: @escaping (Data) -> Data?
+    ) throws -> Data {
+        let box = Unmanaged.passRetained(SignerBox(sign))
+        defer { box.release() }
+        return try holderPublic.withBytes { h, hl in
+            try challenge.withBytes { c, cl in
+                try Data(carrierId.utf8).withBytes { i, il in
+                    try output(capacity: 64) { o, ol, w in
+                        porter_registration_sign_with_signer(signerCallback, box.toOpaque(), h, hl, c, cl, i, il, o, ol, w)
                     }
                 }
             }
@@ -123,6 +151,15 @@ public enum Porter {
             }
         }
     }
+}
+
+/// Calls the `SignerBox` passed as userdata; nil or a wrong length refuses.
+private let signerCallback: porter_sign_callback = { userdata, message, length, signature in
+    guard let userdata = userdata, let message = message, let signature = signature else { return 1 }
+    let signer = Unmanaged<SignerBox>.fromOpaque(userdata).takeUnretainedValue()
+    guard let sig = signer.sign(Data(bytes: message, count: length)), sig.count == 64 else { return 1 }
+    sig.copyBytes(to: signature, count: 64)
+    return 0
 }
 
 private final class SignerBox {
@@ -160,6 +197,18 @@ public final class HolderKey {
                             porter_presentation_build(handle, c, cl, g, gl, k, kl, s, sl, o, ol, w)
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The proof that registers this key with the server (`POST /v1/drivers`, `signature`):
+    /// Ed25519 over "porter/v1/holder-registration\0" || `challenge` (32 bytes) || `carrierId`.
+    public func signRegistration(challenge: Data, carrierId: String) throws -> Data {
+        try challenge.withBytes { c, cl in
+            try Data(carrierId.utf8).withBytes { i, il in
+                try output(capacity: 64) { o, ol, w in
+                    porter_holder_key_sign_registration(handle, c, cl, i, il, o, ol, w)
                 }
             }
         }

@@ -56,6 +56,21 @@ final class PorterTests: XCTestCase {
             XCTAssertEqual(error as? PorterError, PorterError.signerFailed)
         }
 
+        // Registering the key with the server: in memory, the message for later, the keystore.
+        let carrierId = d["carrier_id"]![0]
+        let regSignature = bytes("registration_signature")
+        XCTAssertEqual(try key.signRegistration(challenge: bytes("registration_challenge"), carrierId: carrierId), regSignature)
+        XCTAssertEqual(try Porter.registrationMessage(challenge: bytes("registration_challenge"), carrierId: carrierId),
+                       bytes("registration_message"))
+        XCTAssertEqual(try Porter.signRegistration(
+            holderPublic: bytes("holder_public"), challenge: bytes("registration_challenge"),
+            carrierId: carrierId, sign: { _ in regSignature }), regSignature)
+        XCTAssertThrowsError(try Porter.signRegistration(
+            holderPublic: bytes("root"), challenge: bytes("registration_challenge"),
+            carrierId: carrierId, sign: { _ in regSignature })) { error in
+            XCTAssertEqual((error as? PorterError)?.code, 401)
+        }
+
         let receipt = try Receipt(checking: bytes("receipt"), deviceKey: bytes("device_public"))
         XCTAssertEqual(receipt.event, .admitted)
         XCTAssertThrowsError(try Receipt(checking: bytes("receipt"), deviceKey: bytes("root")))

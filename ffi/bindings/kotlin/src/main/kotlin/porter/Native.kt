@@ -106,6 +106,22 @@ internal interface PorterLibrary : Library {
         out: ByteArray?, outLen: SizeT, written: SizeTByReference?
     ): Int
 
+    fun porter_holder_key_sign_registration(
+        key: Pointer?, challenge: ByteArray?, challengeLen: SizeT, carrierId: ByteArray?, carrierIdLen: SizeT,
+        out: ByteArray?, outLen: SizeT, written: SizeTByReference?
+    ): Int
+
+    fun porter_registration_message(
+        challenge: ByteArray?, challengeLen: SizeT, carrierId: ByteArray?, carrierIdLen: SizeT,
+        out: ByteArray?, outLen: SizeT, written: SizeTByReference?
+    ): Int
+
+    fun porter_registration_sign_with_signer(
+        sign: NativeSignCallback?, userdata: Pointer?, holderPublic: ByteArray?, holderPublicLen: SizeT,
+        challenge: ByteArray?, challengeLen: SizeT, carrierId: ByteArray?, carrierIdLen: SizeT,
+        out: ByteArray?, outLen: SizeT, written: SizeTByReference?
+    ): Int
+
     fun porter_grant_decode(grant: ByteArray?, grantLen: SizeT, out: PointerByReference?): Int
     fun porter_grant_free(grant: Pointer?)
     fun porter_grant_site(grant: Pointer?): Int

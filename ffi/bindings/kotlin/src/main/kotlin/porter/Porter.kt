@@ -31,12 +31,14 @@ object Porter {
     const val MAX_PRESENTATION_LEN = 4160
     const val MAX_PROOF_MESSAGE_LEN = 3776
     const val MAX_CHALLENGE_LEN = 32
-    const val MAX_DOOR_MEMORY_LEN = 4096
+    const val MAX_DOOR_MEMORY_LEN = 10496
     const val MAX_AUDIT_RECORD_LEN = 128
     const val MAX_GRANT_DOORS = 4
     const val KEY_LEN = 32
     const val SIGNATURE_LEN = 64
     const val NONCE_LEN = 16
+    const val MAX_CARRIER_ID_LEN = 128
+    const val MAX_REGISTRATION_MESSAGE_LEN = 190
 
     /** "porter-ffi <version>" of the loaded native library. */
     val version: String get() = lib.porter_version()
@@ -81,25 +83,56 @@ object Porter {
     fun present(
         signer: Signer, challenge: ByteArray, grant: ByteArray, certificate: ByteArray, doorState: ByteArray?
     ): ByteArray {
-        val callback = object : NativeSignCallback {
-            override fun invoke(userdata: Pointer?, message: Pointer, messageLen: SizeT, signature: Pointer): Int {
-                // Never let an exception cross the C boundary: refuse instead.
-                val sig = try {
-                    signer.sign(message.getByteArray(0, messageLen.toInt()))
-                } catch (e: Exception) {
-                    null
-                }
-                if (sig == null || sig.size != SIGNATURE_LEN) return 1
-                signature.write(0, sig, 0, SIGNATURE_LEN)
-                return 0
-            }
-        }
+        val callback = nativeSigner(signer)
         return output(MAX_PRESENTATION_LEN) { out, len, written ->
             lib.porter_presentation_build_with_signer(
                 callback, null, challenge, SizeT(challenge.size), grant, SizeT(grant.size),
                 certificate, SizeT(certificate.size), doorState, SizeT(doorState?.size ?: 0), out, len, written
             )
         }
+    }
+
+    /**
+     * The bytes a keystore signs (plain Ed25519) to register its holder key with the server
+     * (POST /v1/drivers): for keystores that sign asynchronously. [challenge] is the 32 bytes of
+     * POST /v1/drivers/challenges, [carrierId] the carrier's id.
+     */
+    fun registrationMessage(challenge: ByteArray, carrierId: String): ByteArray {
+        val carrier = carrierId.toByteArray(Charsets.UTF_8)
+        return output(MAX_REGISTRATION_MESSAGE_LEN) { out, len, written ->
+            lib.porter_registration_message(challenge, SizeT(challenge.size), carrier, SizeT(carrier.size), out, len, written)
+        }
+    }
+
+    /**
+     * The registration proof signed by [signer] (the platform keystore) for the key [holderPublic],
+     * called once, synchronously; the signature is verified under [holderPublic] first
+     * (PROOF_BAD_SIGNATURE: the keystore holds another key).
+     */
+    fun signRegistration(signer: Signer, holderPublic: ByteArray, challenge: ByteArray, carrierId: String): ByteArray {
+        val carrier = carrierId.toByteArray(Charsets.UTF_8)
+        val callback = nativeSigner(signer)
+        return output(SIGNATURE_LEN) { out, len, written ->
+            lib.porter_registration_sign_with_signer(
+                callback, null, holderPublic, SizeT(holderPublic.size), challenge, SizeT(challenge.size),
+                carrier, SizeT(carrier.size), out, len, written
+            )
+        }
+    }
+}
+
+/** [signer] as a C callback that never lets an exception cross the boundary. */
+private fun nativeSigner(signer: Signer): NativeSignCallback = object : NativeSignCallback {
+    override fun invoke(userdata: Pointer?, message: Pointer, messageLen: SizeT, signature: Pointer): Int {
+        // Never let an exception cross the C boundary: refuse instead.
+        val sig = try {
+            signer.sign(message.getByteArray(0, messageLen.toInt()))
+        } catch (e: Exception) {
+            null
+        }
+        if (sig == null || sig.size != Porter.SIGNATURE_LEN) return 1
+        signature.write(0, sig, 0, Porter.SIGNATURE_LEN)
+        return 0
     }
 }
 
@@ -161,6 +194,19 @@ class HolderKey private constructor(pointer: Pointer) : Handle(pointer) {
                 SizeT(certificate.size), doorState, SizeT(doorState?.size ?: 0), out, len, written
             )
         }
+
+    /**
+     * The proof that registers this key with the server (POST /v1/drivers, `signature`): Ed25519
+     * over "porter/v1/holder-registration\u0000" || [challenge] (32 bytes) || [carrierId].
+     */
+    fun signRegistration(challenge: ByteArray, carrierId: String): ByteArray {
+        val carrier = carrierId.toByteArray(Charsets.UTF_8)
+        return output(Porter.SIGNATURE_LEN) { out, len, written ->
+            lib.porter_holder_key_sign_registration(
+                handle, challenge, SizeT(challenge.size), carrier, SizeT(carrier.size), out, len, written
+            )
+        }
+    }
 
     override fun free(pointer: Pointer) = lib.porter_holder_key_free(pointer)
 }

@@ -143,6 +143,23 @@ private fun runDriverFlow(path: String) {
     val e = try { Porter.assemble(challenge, grantBytes, cert, state, wrong); null } catch (e: PorterException) { e }
     check(e?.code == 401 && e.message!!.startsWith("proof_bad_signature")) { "bad signature: ${e?.message}" }
 
+    // Registering the key with the server: in memory, the message for later, the keystore.
+    val regChallenge = bytes("registration_challenge")
+    val carrierId = text("carrier_id")
+    val regSignature = bytes("registration_signature")
+    HolderKey.fromSeed(bytes("holder_seed")).use { key ->
+        check(key.signRegistration(regChallenge, carrierId).contentEquals(regSignature)) { "registration signature differs" }
+        check(codeOf { key.signRegistration(regChallenge.copyOf(31), carrierId) } == 1002) { "short challenge is INVALID_PARAMETER" }
+    }
+    check(Porter.registrationMessage(regChallenge, carrierId).contentEquals(bytes("registration_message"))) { "registration message differs" }
+    val regKeystore = object : Signer {
+        override fun sign(message: ByteArray): ByteArray? =
+            if (message.contentEquals(bytes("registration_message"))) regSignature else null
+    }
+    check(Porter.signRegistration(regKeystore, bytes("holder_public"), regChallenge, carrierId).contentEquals(regSignature)) { "keystore registration differs" }
+    val otherKey = HolderKey.fromSeed(ByteArray(32) { 0x11.toByte() }).use { it.publicKey }
+    check(codeOf { Porter.signRegistration(regKeystore, otherKey, regChallenge, carrierId) } == 401) { "a keystore with another key is PROOF_BAD_SIGNATURE" }
+
     // The door admits twice, then the grant is spent.
     val config = DoorConfig(text("site").toLong().toInt(), text("door").toInt(), bytes("root"), text("clock_skew").toInt(), text("challenge_lifetime").toInt())
     val door = DoorMemory(config)
