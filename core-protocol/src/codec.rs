@@ -186,14 +186,18 @@ pub(crate) fn option_as_bytes<S: serde::Serializer>(
 }
 
 /// serde for `[T; N]` as a fixed-length tuple, for any N (serde's own impls stop at 32).
-/// Used through `#[serde(with = "byte_array")]` on byte and word arrays alike.
-pub(crate) mod byte_array {
+/// Used through `#[serde(with = "byte_array")]` on byte and word arrays alike. The wire
+/// format is serde's own for arrays; the code is one loop per array type instead of serde's
+/// unrolled impls (about 1 KB of the door's flash), so the firmware uses it for its own records
+/// too.
+pub mod byte_array {
     use core::fmt;
     use core::marker::PhantomData;
     use serde::de::{Error as _, SeqAccess, Visitor};
     use serde::ser::SerializeTuple;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+    /// Writes `v` as a tuple of `N` elements.
     pub fn serialize<S, T, const N: usize>(v: &[T; N], s: S) -> Result<S::Ok, S::Error>
     where
         S: Serializer,
@@ -206,6 +210,9 @@ pub(crate) mod byte_array {
         t.end()
     }
 
+    /// Reads a tuple of exactly `N` elements.
+    // Not inlined: one copy per array type instead of one per field (the door's flash).
+    #[inline(never)]
     pub fn deserialize<'de, D, T, const N: usize>(d: D) -> Result<[T; N], D::Error>
     where
         D: Deserializer<'de>,

@@ -11,6 +11,7 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
+use crate::codec::byte_array;
 use crate::keys::{hash32, Domain, KeyId, PublicKey};
 use crate::scope::{SiteId, Time};
 use crate::signed::{Failures, Unverified, VERSION};
@@ -31,7 +32,7 @@ pub const MAX_DOOR_STATE_LEN: usize = 3584;
 /// about 2^64 hash evaluations. Unrelated things that still share a subject are both denied
 /// (fail closed); a collision can never admit. Compute subjects only through these functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct DenySubject(pub [u8; 8]);
+pub struct DenySubject(#[serde(with = "byte_array")] pub [u8; 8]);
 
 impl DenySubject {
     /// Every grant and certificate of this issuer key: `deny-issuer` over its 32 bytes.

@@ -13,7 +13,7 @@ use crate::codec::byte_array;
 /// An Ed25519 public key as sent on the wire (32 bytes). Not validated until used or
 /// [`PublicKey::validate`]d: decoding checks length only.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct PublicKey(pub [u8; 32]);
+pub struct PublicKey(#[serde(with = "byte_array")] pub [u8; 32]);
 
 impl PublicKey {
     /// Whether this is a canonical encoding of a point of large order: the only keys Porter
@@ -53,7 +53,7 @@ pub enum KeyError {
 /// The first eight bytes of a public key. Collisions can only make a deny-list entry match
 /// more than intended (fail closed); they can never let anything in.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct KeyId(pub [u8; 8]);
+pub struct KeyId(#[serde(with = "byte_array")] pub [u8; 8]);
 
 impl fmt::Debug for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -111,7 +111,7 @@ pub use crate::cert_cache::{CachedCert, CertCache, CertHash};
 pub use crate::certificate::{
     Certificate, IssuerLimits, UnverifiedCertificate, MAX_CERTIFICATE_LEN, MAX_GRANT_USES,
 };
-pub use crate::codec::encode;
+pub use crate::codec::{byte_array, encode};
 pub use crate::door_state::{
     DenyEntry, DenyKind, DenyListBuilder, DenySubject, DoorState, FenceRaised, MAX_DENY_ENTRIES,
     MAX_DOOR_STATE_LEN,

@@ -39,6 +39,7 @@ pub struct Challenge {
     /// The door.
     pub door: DoorId,
     /// 16 bytes that never repeat at this door, across reboots too.
+    #[serde(with = "codec::byte_array")]
     pub nonce: [u8; 16],
     /// The door's time when it issued the challenge.
     pub issued_at: Time,

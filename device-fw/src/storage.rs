@@ -99,6 +99,7 @@ impl From<FlashError> for StorageError {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityRecord {
     /// The device key's seed, made from the entropy source on first boot.
+    #[serde(with = "porter_protocol::byte_array")]
     pub seed: [u8; 32],
     /// Boots so far, this one included: part of every challenge nonce.
     pub boot_count: u32,
