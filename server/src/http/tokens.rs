@@ -3,8 +3,9 @@
 use axum::extract::State;
 use axum::routing::post;
 
+use super::openapi::body;
 use super::{create, declare, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S};
-use crate::service::Role;
+use crate::service::{NewToken, Role, TokenCreated};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -15,7 +16,8 @@ pub(super) fn routes() -> Vec<Declared> {
             summary: "Create an API token for a role within your scope",
             roles: &[Role::Operator, Role::Manager, Role::Carrier],
             success: 201,
-            body: true,
+            response: body::<TokenCreated>,
+            request: Some(body::<NewToken>),
             idempotent: true,
             paged: false,
         },

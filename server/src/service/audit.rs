@@ -2,10 +2,12 @@
 //! uplinks. Signatures and chains are verified with the protocol core; a gap or a fork raises an
 //! alarm; every admission is matched to an issued grant, and one that matches none is flagged.
 
+use crate::service::Code;
 use porter_protocol::{
     AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead, MAX_RECEIPT_LEN,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     hex_array, hex_bytes, new_id, now, parse_doors, stored_key, Error, Principal, Result, Role,
@@ -14,7 +16,7 @@ use super::{
 use crate::store::{self, ChainRow, Store, Tx};
 
 /// A receipt the door handed the phone.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptUpload {
     /// Site id.
@@ -26,7 +28,7 @@ pub struct ReceiptUpload {
 }
 
 /// What the server made of a receipt.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ReceiptOutcome {
     /// The record's log sequence.
     pub sequence: u64,
@@ -39,7 +41,7 @@ pub struct ReceiptOutcome {
 }
 
 /// A run of a door's log and the door's signed head.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditBatch {
     /// Site id.
@@ -53,7 +55,7 @@ pub struct AuditBatch {
 }
 
 /// What the server made of a batch.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct BatchOutcome {
     /// New records accepted.
     pub accepted: usize,
@@ -235,7 +237,7 @@ impl Service {
         let device = stored_key(&door.device_key)?;
         let record = AuditRecord::decode_receipt(&bytes, &device).map_err(|e| {
             Error::invalid(
-                "invalid_receipt",
+                Code::InvalidReceipt,
                 format!("the receipt does not verify under the door's key: {}", e.message()),
             )
         })?;
@@ -252,7 +254,7 @@ impl Service {
                 )
                 .await?;
                 return Err(Error::conflict(
-                    "audit_fork",
+                    Code::AuditFork,
                     "the door signed a different record at this sequence before: alarm raised",
                 ));
             }
@@ -291,7 +293,7 @@ impl Service {
         let (site, door) = self.upload_door(p, &req.site_id, req.door_number).await?;
         if req.records.len() > BATCH_MAX_RECORDS {
             return Err(Error::invalid(
-                "batch_too_large",
+                Code::BatchTooLarge,
                 format!("at most {BATCH_MAX_RECORDS} records per batch: send the rest after"),
             ));
         }
@@ -299,13 +301,13 @@ impl Service {
         let head_bytes = hex_bytes("head", &req.head, porter_protocol::MAX_LOG_HEAD_LEN)?;
         let head = LogHead::decode_verified(&head_bytes, &device).map_err(|e| {
             Error::invalid(
-                "invalid_head",
+                Code::InvalidHead,
                 format!("the log head does not verify under the door's key: {}", e.message()),
             )
         })?;
         if i64::from(head.site.0) != site.site_number || i64::from(head.door.0) != door.door_number
         {
-            return Err(Error::invalid("wrong_door", "the log head names another site or door"));
+            return Err(Error::invalid(Code::WrongDoor, "the log head names another site or door"));
         }
         let store = self.store();
         let old = store.chain(&door.id).await?;
@@ -321,7 +323,7 @@ impl Service {
             let bytes = hex_bytes("record", record_hex, porter_protocol::MAX_AUDIT_RECORD_LEN)?;
             let record = AuditRecord::decode(&bytes).map_err(|e| {
                 Error::invalid(
-                    "invalid_record",
+                    Code::InvalidRecord,
                     format!("record {n} is malformed: {}", e.message()),
                 )
             })?;
@@ -337,7 +339,7 @@ impl Service {
                     )
                     .await?;
                     return Err(Error::conflict(
-                        "audit_fork",
+                        Code::AuditFork,
                         format!(
                             "record {} differs from the verified log: alarm raised",
                             record.sequence
@@ -362,7 +364,7 @@ impl Service {
                     )
                     .await?;
                     return Err(Error::conflict(
-                        "audit_gap",
+                        Code::AuditGap,
                         format!(
                             "the log skips from {} to {}: send the records from {} on",
                             follower.next_sequence, record.sequence, follower.next_sequence
@@ -382,7 +384,7 @@ impl Service {
                     )
                     .await?;
                     return Err(Error::conflict(
-                        "audit_fork",
+                        Code::AuditFork,
                         format!("record {} breaks the hash chain: alarm raised", record.sequence),
                     ));
                 }
@@ -412,7 +414,7 @@ impl Service {
             )
             .await?;
             return Err(Error::conflict(
-                "audit_fork",
+                Code::AuditFork,
                 "the door's signed head disagrees with the verified log: alarm raised",
             ));
         }
@@ -422,7 +424,7 @@ impl Service {
         if !fresh.is_empty() && head.length != follower.next_sequence {
             let first = fresh.first().map_or(0, |(r, _, _)| r.sequence);
             return Err(Error::conflict(
-                "unanchored_records",
+                Code::UnanchoredRecords,
                 format!(
                     "the batch must end at the door's signed head: send records {first}..{} \
                      with the head of length {}",
@@ -449,7 +451,7 @@ impl Service {
                     )
                     .await?;
                     return Err(Error::conflict(
-                        "audit_fork",
+                        Code::AuditFork,
                         format!(
                             "record {} contradicts an earlier receipt: alarm raised",
                             record.sequence
@@ -475,7 +477,7 @@ impl Service {
             && !Store::advance_chain(&mut tx, &door.id, old.as_ref(), &new, now).await?
         {
             return Err(Error::conflict(
-                "audit_conflict",
+                Code::AuditConflict,
                 "another upload for this door landed first: send the batch again",
             ));
         }
@@ -531,7 +533,7 @@ impl Service {
 fn check_place(site: &store::SiteRow, door: &store::DoorRow, record: &AuditRecord) -> Result<()> {
     if i64::from(record.site.0) != site.site_number || i64::from(record.door.0) != door.door_number
     {
-        return Err(Error::invalid("wrong_door", "the record names another site or door"));
+        return Err(Error::invalid(Code::WrongDoor, "the record names another site or door"));
     }
     Ok(())
 }

@@ -1,13 +1,15 @@
 //! Deliveries: announced by carriers, seen by their drivers and the unit's residents.
 
+use crate::service::Code;
 use porter_protocol::PackageCommitment;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{new_id, now, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page, Store};
 
 /// A delivery. The tracking number is not in it: the server never kept it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
     /// Id.
     pub id: String,
@@ -46,7 +48,7 @@ impl From<store::DeliveryRow> for DeliveryView {
 }
 
 /// Announce a delivery.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDelivery {
     /// Site id.
@@ -74,18 +76,21 @@ impl Service {
         let unit = self.store.unit_by_label(&site.id, &req.unit).await?;
         let unit = unit.ok_or_else(|| Error::not_found("unit"))?;
         if req.tracking_number.is_empty() || req.tracking_number.len() > 64 {
-            return Err(Error::invalid("invalid_tracking", "tracking_number must be 1..=64 bytes"));
+            return Err(Error::invalid(
+                Code::InvalidTracking,
+                "tracking_number must be 1..=64 bytes",
+            ));
         }
         if req.window_end <= req.window_start
             || req.window_end.saturating_sub(req.window_start) > 7 * 86_400
         {
             return Err(Error::invalid(
-                "invalid_window",
+                Code::InvalidWindow,
                 "window_end must be after window_start, and the window at most 7 days",
             ));
         }
         if req.window_end <= now() {
-            return Err(Error::invalid("invalid_window", "the delivery window is already over"));
+            return Err(Error::invalid(Code::InvalidWindow, "the delivery window is already over"));
         }
         let salt: [u8; 16] = rand::random();
         let package = PackageCommitment::new(&salt, req.tracking_number.as_bytes());

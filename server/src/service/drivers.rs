@@ -1,12 +1,13 @@
 //! Drivers: a carrier's phones, by holder key.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{client_key, new_id, now, text, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page};
 
 /// A driver.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DriverView {
     /// Id.
     pub id: String,
@@ -33,7 +34,7 @@ impl From<store::DriverRow> for DriverView {
 }
 
 /// Register a driver.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDriver {
     /// The phone's Ed25519 public key, hex.

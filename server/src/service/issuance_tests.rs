@@ -120,7 +120,7 @@ fn ask(uses: u8, minutes: u32) -> GrantRequest {
 fn verdict(f: &Facts, req: &GrantRequest, now: i64) -> &'static str {
     match decide(f, req, now) {
         Ok(_) => "ok",
-        Err(e) => e.code,
+        Err(e) => e.code.as_str(),
     }
 }
 

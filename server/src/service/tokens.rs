@@ -1,12 +1,14 @@
 //! API tokens: who may mint which role's token, within which scope.
 
+use crate::service::Code;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{new_id, now, sha256_hex, Error, Principal, Result, Role, Service};
 use crate::store::{self, Store};
 
 /// A new token: the secret is shown once.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TokenCreated {
     /// Token id.
     pub id: String,
@@ -17,7 +19,7 @@ pub struct TokenCreated {
 }
 
 /// Create a token.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// Role: manager, carrier (by the operator); resident, device (by a manager); driver (by
@@ -44,14 +46,17 @@ impl Service {
     pub async fn create_token(&self, p: &Principal, req: NewToken) -> Result<TokenCreated> {
         let role = Role::parse(&req.role).ok_or_else(|| {
             Error::invalid(
-                "invalid_role",
+                Code::InvalidRole,
                 "role must be one of manager, carrier, driver, resident, device",
             )
         })?;
         let mut row = store::TokenRow { role: role.as_str().into(), ..Default::default() };
         let need = |v: &Option<String>, name: &str| -> Result<String> {
             v.clone().ok_or_else(|| {
-                Error::invalid("missing_field", format!("a {} token needs {name}", role.as_str()))
+                Error::invalid(
+                    Code::MissingField,
+                    format!("a {} token needs {name}", role.as_str()),
+                )
             })
         };
         match (p.role, role) {
@@ -94,7 +99,7 @@ impl Service {
             _ => return Err(Error::forbidden(&format!("create {} tokens", role.as_str()))),
         }
         if req.label.len() > 200 {
-            return Err(Error::invalid("invalid_text", "label must be at most 200 bytes"));
+            return Err(Error::invalid(Code::InvalidText, "label must be at most 200 bytes"));
         }
         let secret = format!("pt_{}", hex::encode(rand::random::<[u8; 32]>()));
         row.hash = sha256_hex(secret.as_bytes());

@@ -1,12 +1,14 @@
 //! Webhook endpoints of a site.
 
+use crate::service::Code;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{new_id, now, Error, Principal, Result, Service};
 use crate::store::{self};
 
 /// A webhook endpoint: the secret is shown once.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct WebhookCreated {
     /// Id.
     pub id: String,
@@ -17,7 +19,7 @@ pub struct WebhookCreated {
 }
 
 /// Add a webhook.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// `http://host:port/path`.
@@ -35,7 +37,7 @@ impl Service {
         let site = self.managed_site(p, site_id, "add webhooks").await?;
         if crate::client::parse_http_url(&req.url).is_none() {
             return Err(Error::invalid(
-                "invalid_url",
+                Code::InvalidUrl,
                 "url must be http://host:port/path (put a TLS-terminating proxy in front for https)",
             ));
         }
