@@ -47,3 +47,6 @@ OPENAPI_JSON=$(mktemp /tmp/porter-openapi.XXXXXX.json)
 cargo run -q -p porter-server --bin porter -- openapi > "$OPENAPI_JSON"
 python3 -m openapi_spec_validator "$OPENAPI_JSON"
 rm -f "$OPENAPI_JSON"
+# ... and a client generated from it by a standard generator drives one full delivery.
+cargo build -q -p porter-server --bin porter
+server/tests/client/run.sh "${CARGO_TARGET_DIR:-target}/debug/porter"
