@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{new_id, now, Error, Paged, Principal, Result, Role, Service};
-use crate::store::{self, Page, Store};
+use crate::store::{self, DeliveryStatus, Page, Store};
 
 /// A delivery. The tracking number is not in it: the server never kept it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -25,8 +25,8 @@ pub struct DeliveryView {
     pub window_start: i64,
     /// Window end.
     pub window_end: i64,
-    /// `open` or `cancelled`.
-    pub status: String,
+    /// Open or cancelled.
+    pub status: DeliveryStatus,
     /// When a door first opened for it.
     pub entered_at: Option<i64>,
 }
@@ -103,7 +103,7 @@ impl Service {
             package: hex::encode(package.0),
             window_start: req.window_start,
             window_end: req.window_end,
-            status: "open".into(),
+            status: DeliveryStatus::Open,
             entered_at: None,
             grants_issued: 0,
             created_at: now(),
@@ -162,7 +162,7 @@ impl Service {
             return Err(Error::forbidden("cancel deliveries"));
         }
         let d = self.delivery_for(p, id).await?;
-        self.store.set_delivery_status(&d.id, "cancelled").await?;
+        self.store.set_delivery_status(&d.id, DeliveryStatus::Cancelled).await?;
         self.get_delivery(p, id).await
     }
 }

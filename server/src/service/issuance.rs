@@ -16,7 +16,7 @@ use porter_protocol::{
 };
 
 use super::{parse_doors, Error, GrantRequest, Result, MAX_GRANTS_PER_DELIVERY};
-use crate::store;
+use crate::store::{self, DeliveryStatus};
 
 /// Everything a grant decision needs, loaded before deciding.
 #[derive(Clone, Debug)]
@@ -63,10 +63,10 @@ pub(crate) fn decide(f: &Facts, req: &GrantRequest, now: i64) -> Result<Grant> {
     }
     // The delivery.
     let d = &f.delivery;
-    if d.status != "open" {
+    if d.status != DeliveryStatus::Open {
         return Err(refused(
             Code::DeliveryNotOpen,
-            format!("the delivery is {}; only open deliveries get grants", d.status),
+            format!("the delivery is {}; only open deliveries get grants", d.status.as_str()),
         ));
     }
     if d.entered_at.is_some() {
