@@ -243,3 +243,70 @@ fn example_body(method: &str, path: &str) -> Option<serde_json::Value> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::{endpoints, openapi};
+    use crate::service::Code;
+
+    /// Every `$ref` under `v` names a schema the document has.
+    fn refs_resolve(v: &Value, schemas: &serde_json::Map<String, Value>) -> bool {
+        match v {
+            Value::Object(m) => m.iter().all(|(k, v)| match (k.as_str(), v) {
+                ("$ref", Value::String(r)) => r
+                    .strip_prefix("#/components/schemas/")
+                    .is_some_and(|name| schemas.contains_key(name)),
+                _ => refs_resolve(v, schemas),
+            }),
+            Value::Array(a) => a.iter().all(|v| refs_resolve(v, schemas)),
+            _ => true,
+        }
+    }
+
+    /// Each operation's one success answer and its body (where it reads one) have a schema
+    /// derived from a type, every error answer is the `Error` schema, and the error codes the
+    /// document lists are exactly `Code::ALL`.
+    #[test]
+    fn every_operation_has_derived_schemas_and_the_codes_are_listed() {
+        let doc = openapi();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        assert!(refs_resolve(&doc, schemas));
+        for e in endpoints() {
+            let op = &doc["paths"][e.path][e.method.to_lowercase()];
+            let responses = op["responses"].as_object().unwrap();
+            let ok = &responses[&e.success.to_string()]["content"]["application/json"]["schema"];
+            let named = ok.get("$ref").or_else(|| ok["items"].get("$ref"));
+            let paged = ok["properties"]["items"]["items"].get("$ref");
+            assert!(named.or(paged).is_some(), "{} {}: {ok}", e.method, e.path);
+            assert_eq!(
+                responses.keys().filter(|s| s.starts_with('2')).count(),
+                1,
+                "{} {}",
+                e.method,
+                e.path
+            );
+            for (status, r) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Error",
+                    "{} {} {status}",
+                    e.method,
+                    e.path
+                );
+            }
+            let body = op["requestBody"]["content"]["application/json"]["schema"].get("$ref");
+            assert_eq!(body.is_some(), e.request.is_some(), "{} {}", e.method, e.path);
+        }
+        let listed: Vec<&str> = schemas["Code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, all);
+        assert_eq!(schemas["Error"]["properties"]["code"]["$ref"], "#/components/schemas/Code");
+    }
+}
