@@ -74,8 +74,6 @@ pub enum Code {
     InvalidIdempotencyKey,
     /// The body is not the expected JSON.
     InvalidJson,
-    /// A revocation kind other than issuer, driver or grant.
-    InvalidKind,
     /// A hex field has the wrong length.
     InvalidLength,
     /// max_lifetime_minutes is out of range (1..=1440).
@@ -212,7 +210,6 @@ impl Code {
         Code::InvalidHex,
         Code::InvalidIdempotencyKey,
         Code::InvalidJson,
-        Code::InvalidKind,
         Code::InvalidLength,
         Code::InvalidLifetime,
         Code::InvalidLimit,
@@ -300,7 +297,6 @@ impl Code {
             Code::InvalidHex => "invalid_hex",
             Code::InvalidIdempotencyKey => "invalid_idempotency_key",
             Code::InvalidJson => "invalid_json",
-            Code::InvalidKind => "invalid_kind",
             Code::InvalidLength => "invalid_length",
             Code::InvalidLifetime => "invalid_lifetime",
             Code::InvalidLimit => "invalid_limit",

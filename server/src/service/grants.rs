@@ -146,14 +146,15 @@ impl Service {
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
         let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
         let site = store.site(&delivery.site_id).await?.ok_or_else(|| Error::not_found("site"))?;
-        let driver_revoked_here = store.is_revoked(&site.id, "driver", &driver.id).await?;
+        let driver_revoked_here =
+            store.is_revoked(&site.id, store::RevocationKind::Driver, &driver.id).await?;
         let approval = store.approval(&site.id, &driver.carrier_id).await?;
         let issuer = match &approval {
             Some(a) => store.issuer(&a.issuer_id).await?,
             None => None,
         };
         let issuer_revoked_here = match &issuer {
-            Some(i) => store.is_revoked(&site.id, "issuer", &i.id).await?,
+            Some(i) => store.is_revoked(&site.id, store::RevocationKind::Issuer, &i.id).await?,
             None => false,
         };
         let root = stored_key(&site.root_key)?;

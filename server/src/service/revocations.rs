@@ -8,15 +8,15 @@ use utoipa::ToSchema;
 use super::{
     hex_bytes, new_id, now, protocol, stored_key, Error, Principal, Result, Role, Service,
 };
-use crate::store::{self};
+use crate::store::{self, RevocationKind};
 
 /// A revocation and the deny-list entry the next door state should carry.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RevocationView {
     /// Id.
     pub id: String,
-    /// `issuer`, `driver` or `grant`.
-    pub kind: String,
+    /// Issuer, driver or grant.
+    pub kind: RevocationKind,
     /// The revoked object.
     pub target_id: String,
     /// The deny-list subject, hex (8 bytes).
@@ -57,8 +57,8 @@ pub struct DoorStateView {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRevocation {
-    /// `issuer`, `driver` or `grant`.
-    pub kind: String,
+    /// Issuer, driver or grant.
+    pub kind: RevocationKind,
     /// Its id.
     pub id: String,
 }
@@ -85,14 +85,14 @@ impl Service {
     ) -> Result<RevocationView> {
         let site = self.managed_site(p, site_id, "revoke").await?;
         let now = now();
-        let (subject, until, epoch) = match req.kind.as_str() {
-            "issuer" => {
+        let (subject, until, epoch) = match req.kind {
+            RevocationKind::Issuer => {
                 let i = self.store.issuer(&req.id).await?.filter(|i| i.site_id == site.id);
                 let i = i.ok_or_else(|| Error::not_found("issuer"))?;
                 let key = stored_key(&i.public_key)?;
                 (DenySubject::issuer(&key), i.not_after.unwrap_or(now + 86_400 * 366), i.epoch)
             }
-            "driver" => {
+            RevocationKind::Driver => {
                 // A driver is visible to a manager only through its carrier's approval at the
                 // site (present or withdrawn): another carrier's drivers do not exist here.
                 let d = self.store.driver(&req.id).await?;
@@ -104,19 +104,13 @@ impl Service {
                 // Grants live at most a day; past that the entry denies nothing.
                 (DenySubject::holder(&key), now + 86_400, None)
             }
-            "grant" => {
+            RevocationKind::Grant => {
                 let g = self.store.grant(&req.id).await?.filter(|g| g.site_id == site.id);
                 let g = g.ok_or_else(|| Error::not_found("grant"))?;
                 let issuer = self.store.issuer(&g.issuer_id).await?;
                 let issuer = issuer.ok_or_else(|| Error::not_found("issuer"))?;
                 let key = stored_key(&issuer.public_key)?;
                 (DenySubject::grant(key.id(), g.serial as u64), g.not_after, None)
-            }
-            _ => {
-                return Err(Error::invalid(
-                    Code::InvalidKind,
-                    "kind must be issuer, driver or grant",
-                ))
             }
         };
         let row = store::RevocationRow {

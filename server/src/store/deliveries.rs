@@ -33,23 +33,7 @@ impl TryFrom<String> for DeliveryStatus {
     }
 }
 
-impl sqlx::Type<sqlx::Any> for DeliveryStatus {
-    fn type_info() -> sqlx::any::AnyTypeInfo {
-        <String as sqlx::Type<sqlx::Any>>::type_info()
-    }
-    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
-        <String as sqlx::Type<sqlx::Any>>::compatible(ty)
-    }
-}
-
-impl<'r> sqlx::Decode<'r, sqlx::Any> for DeliveryStatus {
-    fn decode(
-        value: sqlx::any::AnyValueRef<'r>,
-    ) -> std::result::Result<Self, sqlx::error::BoxDynError> {
-        let text = <String as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
-        Ok(DeliveryStatus::try_from(text)?)
-    }
-}
+super::stored_as_text!(DeliveryStatus);
 
 /// A delivery announced by a carrier.
 #[derive(Clone, Debug, sqlx::FromRow)]
