@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Porter's main job: one whole delivery, from the offline root to a door's receipt, played by
-# the real components (porter root tools, porter serve on SQLite, porter-door-sim, porter-ffi)
+# the real components (porter-root, porter serve on SQLite, porter-door-sim, porter-ffi)
 # on 127.0.0.1, in a temporary directory removed afterwards. Exits 0 only if every step
 # behaved as expected. See demo/README.md.
 #
@@ -18,8 +18,9 @@ case "${1:-}" in
 esac
 
 target="$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-echo "Building porter, porter-door-sim and porter-demo ($profile)..."
-cargo build "${flags[@]}" --quiet -p porter-server --bin porter -p porter-demo --bin porter-demo
+echo "Building porter, porter-root, porter-door-sim and porter-demo ($profile)..."
+cargo build "${flags[@]}" --quiet -p porter-server --bin porter -p porter-root --bin porter-root \
+    -p porter-demo --bin porter-demo
 # On its own: cargo skips a required-features binary when the feature is named for another -p.
 cargo build "${flags[@]}" --quiet -p porter-device --features std --bin porter-door-sim
 

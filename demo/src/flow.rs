@@ -60,6 +60,35 @@ fn short(hex: &str) -> String {
     format!("{}…", hex.get(..16).unwrap_or(hex))
 }
 
+/// Registers a phone's holder key as a driver of the carrier whose token is `carrier`. The phone
+/// proves it holds the key by signing a one-time challenge: plain Ed25519 over
+/// `porter/v1/holder-registration\0`, the challenge's 32 bytes and the carrier id (porter-ffi
+/// does not sign it yet, so the demo signs with the seed the phone's key came from).
+fn register_driver(
+    api: &Api,
+    carrier: &str,
+    seed: &[u8; 32],
+    label: &str,
+) -> Result<Value, Failure> {
+    let carriers = api.ok("GET", "/v1/carriers", carrier, None)?;
+    let carrier_id = text(&carriers["items"][0], "id", "the carrier list")?.to_string();
+    let c = api.ok("POST", "/v1/drivers/challenges", carrier, None)?;
+    let challenge = hex::decode(text(&c, "challenge", "the registration challenge")?)
+        .map_err(|_| Failure::new(format!("the registration challenge is not hex: {c}")))?;
+    let message =
+        [b"porter/v1/holder-registration\0".as_slice(), &challenge, carrier_id.as_bytes()].concat();
+    let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(*seed));
+    api.ok(
+        "POST",
+        "/v1/drivers",
+        carrier,
+        Some(&json!({
+            "holder_key": hex::encode(*pair.pk), "label": label,
+            "challenge": hex::encode(&challenge), "signature": hex::encode(*pair.sk.sign(&message, None))
+        })),
+    )
+}
+
 fn text<'a>(v: &'a Value, key: &str, what: &str) -> Result<&'a str, Failure> {
     v[key].as_str().ok_or_else(|| Failure::new(format!("{what}: no `{key}` in {v}")))
 }
@@ -175,15 +204,15 @@ fn commission(
     n.step(1, "The property manager sets up the building's keys and the server");
     let root_path = manager_dir.join("site-root.key");
     let root_file = root_path.to_string_lossy().into_owned();
-    let out = p.porter(&["root", "init", "--key", &root_file], &[])?;
+    let out = p.root(&["init", "--key", &root_file])?;
     let site_number: u32 = field(&out, "site ")?
         .parse()
-        .map_err(|_| Failure::new(format!("`porter root init` printed no site number: {out}")))?;
+        .map_err(|_| Failure::new(format!("`porter-root init` printed no site number: {out}")))?;
     let root_hex = field(&out, "root_key ")?;
     let root_key = PublicKey(key32(&unhex(&root_hex, "the root key")?, "the root key")?);
     n.say(
         "Property manager",
-        &format!("made the site root key offline with `porter root init`: site {site_number}"),
+        &format!("made the site root key offline with `porter-root init`: site {site_number}"),
     );
     n.detail(&format!(
         "root public key {}, private key in {root_file} (mode 0600)",
@@ -212,9 +241,17 @@ fn commission(
         "POST",
         "/v1/sites",
         &operator,
-        Some(&json!({"name": "12 Rue Exemple", "site_number": site_number, "root_key": root_hex})),
+        Some(&json!({
+            "name": "12 Rue Exemple", "site_number": site_number, "root_key": root_hex,
+            "zone": "CET-1CEST,M3.5.0,M10.5.0/3"
+        })),
     )?;
     let site_id = text(&created, "id", "the new site")?.to_string();
+    // The manager keeps the site record: the root tool takes the site's time zone from it.
+    let site_record = manager_dir.join("site.json");
+    std::fs::write(&site_record, created.to_string())
+        .map_err(|e| Failure::new(format!("cannot write {}: {e}", site_record.display())))?;
+    let site_record = site_record.to_string_lossy().into_owned();
     ensure(created["site_number"] == json!(site_number), || {
         format!("the site came back as {created}")
     })?;
@@ -241,29 +278,27 @@ fn commission(
             short(&issuer_key)
         ),
     );
-    let cert = p.porter(
-        &[
-            "root",
-            "certify-issuer",
-            "--key",
-            &root_file,
-            "--issuer",
-            &issuer_key,
-            "--doors",
-            "1",
-            "--max-uses",
-            "2",
-            "--max-grant-lifetime",
-            "900",
-            "--days",
-            "30",
-        ],
-        &[],
-    )?;
+    let cert = p.root(&[
+        "certify-issuer",
+        "--key",
+        &root_file,
+        "--issuer",
+        &issuer_key,
+        "--doors",
+        "1",
+        "--max-uses",
+        "2",
+        "--max-grant-lifetime",
+        "900",
+        "--days",
+        "30",
+        "--site",
+        &site_record,
+    ])?;
     let cert = cert.trim().to_string();
     n.say(
         "Property manager",
-        "certified it offline with `porter root certify-issuer`: door 1 only, at most 2 entries",
+        "certified it offline with `porter-root certify-issuer`: door 1 only, at most 2 entries",
     );
     n.detail(
         "per grant, grants of at most 15 minutes, valid 30 days; every door enforces these limits",
@@ -296,7 +331,7 @@ fn commission(
     n.say(
         "Property manager",
         &format!(
-            "signed the first door state (sequence {}, empty deny-list, trusted time) with `porter root sign-state` and uploaded it",
+            "signed the first door state (sequence {}, empty deny-list, trusted time) with `porter-root sign-state` and uploaded it",
             stored["sequence"]
         ),
     );
@@ -325,8 +360,7 @@ fn sign_state(
     std::fs::write(&path, list.to_string())
         .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display())))?;
     let path = path.to_string_lossy().into_owned();
-    let state =
-        p.porter(&["root", "sign-state", "--key", root_file, "--revocations", &path], &[])?;
+    let state = p.root(&["sign-state", "--key", root_file, "--revocations", &path])?;
     Ok(state.trim().to_string())
 }
 
@@ -361,23 +395,19 @@ fn install_door(
     })?;
     n.say("Installer's phone", "asked the door who it is: not commissioned yet, same device key");
 
-    let enrolment = p.porter(
-        &[
-            "root",
-            "enroll-device",
-            "--key",
-            &site.root_file,
-            "--door",
-            &DOOR.to_string(),
-            "--device",
-            &door.device_key,
-        ],
-        &[],
-    )?;
+    let enrolment = p.root(&[
+        "enroll-device",
+        "--key",
+        &site.root_file,
+        "--door",
+        &DOOR.to_string(),
+        "--device",
+        &door.device_key,
+    ])?;
     let enrolment = enrolment.trim().to_string();
     n.say(
         "Property manager",
-        &format!("signed the door's enrolment offline with `porter root enroll-device` (site {}, door {DOOR})", site.site_number),
+        &format!("signed the door's enrolment offline with `porter-root enroll-device` (site {}, door {DOOR})", site.site_number),
     );
     link.enrol(&site.root_key, &unhex(&enrolment, "the enrolment")?)?;
     let info = link.info()?;
@@ -454,14 +484,10 @@ fn onboard(n: &mut Narrator, site: &Site) -> Result<People, Failure> {
         "approved Rapid Parcel at the street door: at most 2 entries, 15 minutes per grant",
     );
 
-    let phone = HolderKey::new(&rand::random())?;
+    let seed = rand::random();
+    let phone = HolderKey::new(&seed)?;
     let holder = hex::encode(phone.public()?);
-    let driver = api.ok(
-        "POST",
-        "/v1/drivers",
-        &carrier,
-        Some(&json!({"holder_key": holder, "label": "van 7"})),
-    )?;
+    let driver = register_driver(api, &carrier, &seed, "van 7")?;
     let driver_id = text(&driver, "id", "the driver")?.to_string();
     let token = api.ok(
         "POST",
@@ -942,7 +968,7 @@ fn revoke(
     ensure(sequence == 2, || format!("the revocation should be door state 2: {stored}"))?;
     n.say(
         "Property manager",
-        &format!("signed door state {sequence} with the driver's key on its deny-list (`porter root sign-state`) and uploaded it"),
+        &format!("signed door state {sequence} with the driver's key on its deny-list (`porter-root sign-state`) and uploaded it"),
     );
 
     let refused = api.call(
@@ -964,13 +990,8 @@ fn revoke(
     );
 
     // Another driver's phone passing by carries the new state to the door.
-    let other = HolderKey::new(&rand::random())?;
-    let other_driver = api.ok(
-        "POST",
-        "/v1/drivers",
-        &people.carrier,
-        Some(&json!({"holder_key": hex::encode(other.public()?), "label": "bike 2"})),
-    )?;
+    let other_seed = rand::random();
+    let other_driver = register_driver(api, &people.carrier, &other_seed, "bike 2")?;
     let token = api.ok(
         "POST",
         "/v1/tokens",

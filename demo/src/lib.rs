@@ -3,7 +3,7 @@
 //! Porter's main job, `./demo.sh`: one whole delivery, played by every actor of the product's
 //! flows with the real components, and narrated in plain words.
 //!
-//! * The property manager runs the real `porter root ...` tools offline and `porter serve` on
+//! * The property manager runs the real `porter-root` tool offline and `porter serve` on
 //!   SQLite ([`procs`]).
 //! * The door is the real `porter-door-sim` on a file-backed flash image, reached over its
 //!   framed TCP link ([`door`]).

@@ -1,12 +1,12 @@
-//! `porter-demo`: Porter's main job. Plays one whole delivery with the real `porter` server and
-//! root tools, the `porter-door-sim` door and the `porter-ffi` phone library, narrating each
+//! `porter-demo`: Porter's main job. Plays one whole delivery with the real `porter` server,
+//! `porter-root` tool, the `porter-door-sim` door and the `porter-ffi` phone library, narrating each
 //! step, and exits 0 only if every step behaved as the product promises.
 //!
 //! ```text
 //! porter-demo [--bin-dir DIR] [--work-dir DIR]
 //! ```
 //!
-//! `--bin-dir` holds `porter` and `porter-door-sim` (default: this program's own directory, as
+//! `--bin-dir` holds `porter`, `porter-root` and `porter-door-sim` (default: this program's own directory, as
 //! `cargo build` lays them out). `--work-dir` must be empty or absent; without it the demo uses
 //! a fresh temporary directory and removes it at the end.
 
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
     let mut n = Narrator::new(Box::new(std::io::stdout()));
     n.line("Porter demo: one parcel delivered through an offline door, every actor played by");
     n.line(
-        "the real components (porter root, porter serve on SQLite, porter-door-sim, porter-ffi),",
+        "the real components (porter-root, porter serve on SQLite, porter-door-sim, porter-ffi),",
     );
     n.line(&format!("all on 127.0.0.1, working in {}.", work_dir.display()));
     let result = porter_demo::run(&options, &mut n);

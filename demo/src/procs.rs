@@ -1,4 +1,4 @@
-//! The real programs the demo drives: the `porter` CLI (offline root tools), `porter serve`,
+//! The real programs the demo drives: `porter-root` (the offline root tool), `porter serve`,
 //! and `porter-door-sim`. Every child is killed when its handle is dropped, so the demo never
 //! leaves a process behind, even when a step fails.
 
@@ -13,25 +13,31 @@ use crate::Failure;
 /// Where the demo finds the programs it runs.
 #[derive(Clone, Debug)]
 pub struct Programs {
-    /// The `porter` binary (server and root tools).
+    /// The `porter` binary (the server).
     pub porter: PathBuf,
+    /// The `porter-root` binary (the site root's offline tool).
+    pub porter_root: PathBuf,
     /// The `porter-door-sim` binary.
     pub door_sim: PathBuf,
 }
 
 impl Programs {
-    /// The two programs in `dir` (a cargo target profile directory).
+    /// The three programs in `dir` (a cargo target profile directory).
     pub fn in_dir(dir: &Path) -> Programs {
-        Programs { porter: dir.join("porter"), door_sim: dir.join("porter-door-sim") }
+        Programs {
+            porter: dir.join("porter"),
+            porter_root: dir.join("porter-root"),
+            door_sim: dir.join("porter-door-sim"),
+        }
     }
 
-    /// Checks that both exist, saying how to build them if not.
+    /// Checks that all three exist, saying how to build them if not.
     pub fn check(&self) -> Result<(), Failure> {
-        for p in [&self.porter, &self.door_sim] {
+        for p in [&self.porter, &self.porter_root, &self.door_sim] {
             if !p.is_file() {
                 return Err(Failure::new(format!(
                     "{} is missing: build it with `cargo build --release -p porter-server --bin \
-                     porter` and `cargo build --release -p porter-device --features std --bin \
+                     porter -p porter-root --bin porter-root` and `cargo build --release -p porter-device --features std --bin \
                      porter-door-sim` (./demo.sh does)",
                     p.display()
                 )));
@@ -42,29 +48,39 @@ impl Programs {
 
     /// Runs `porter <args>` to completion; returns its standard output, or its error.
     pub fn porter(&self, args: &[&str], env: &[(&str, &str)]) -> Result<String, Failure> {
-        let mut cmd = Command::new(&self.porter);
-        // The demo's own settings only: never a database or config from the caller's shell.
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .env_remove("PORTER_DATABASE_URL")
-            .env_remove("PORTER_CONFIG");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = cmd
-            .output()
-            .map_err(|e| Failure::new(format!("cannot run {}: {e}", self.porter.display())))?;
-        if !out.status.success() {
-            return Err(Failure::new(format!(
-                "`porter {}` failed ({}): {}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        String::from_utf8(out.stdout)
-            .map_err(|_| Failure::new(format!("`porter {}` printed non-UTF-8", args.join(" "))))
+        run(&self.porter, args, env)
     }
+
+    /// Runs `porter-root <args>` to completion; returns its standard output, or its error.
+    pub fn root(&self, args: &[&str]) -> Result<String, Failure> {
+        run(&self.porter_root, args, &[])
+    }
+}
+
+/// Runs `program <args>` to completion; returns its standard output, or its error.
+fn run(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, Failure> {
+    let name = program.file_name().map_or("?".into(), |n| n.to_string_lossy().into_owned());
+    let mut cmd = Command::new(program);
+    // The demo's own settings only: never a database or config from the caller's shell.
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .env_remove("PORTER_DATABASE_URL")
+        .env_remove("PORTER_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out =
+        cmd.output().map_err(|e| Failure::new(format!("cannot run {}: {e}", program.display())))?;
+    if !out.status.success() {
+        return Err(Failure::new(format!(
+            "`{name} {}` failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    String::from_utf8(out.stdout)
+        .map_err(|_| Failure::new(format!("`{name} {}` printed non-UTF-8", args.join(" "))))
 }
 
 /// The value after `prefix` on the first line of `text` that starts with it.

@@ -32,6 +32,15 @@ pub struct Config {
     /// Seconds a webhook being sent is left alone before it is retried (after a crash, or by
     /// another process) (`PORTER_WEBHOOK_LEASE_SECONDS`).
     pub webhook_lease_seconds: i64,
+    /// Address ranges webhooks may reach besides public addresses (`PORTER_WEBHOOK_ALLOW_TARGETS`,
+    /// comma separated), e.g. `["10.20.0.0/16"]` for a receiver on the internal network. Empty
+    /// by default: loopback, private, link-local and other non-public addresses are refused.
+    pub webhook_allow_targets: Vec<String>,
+    /// Webhook messages in flight at once, per process (`PORTER_WEBHOOK_CONCURRENCY`).
+    pub webhook_concurrency: u32,
+    /// Of those, at most this many for one site's endpoints, so that one site's slow
+    /// receivers cannot hold the others' (`PORTER_WEBHOOK_CONCURRENCY_PER_SITE`).
+    pub webhook_concurrency_per_site: u32,
     /// A file holding 64 hex digits: the secret that seals issuer private keys in the database
     /// (`PORTER_ISSUER_KEY_SECRET_FILE`). Without it they are stored in the clear.
     pub issuer_key_secret_file: Option<PathBuf>,
@@ -56,6 +65,9 @@ impl Default for Config {
             outbox_interval_ms: 1000,
             webhook_backoff_seconds: 5,
             webhook_lease_seconds: 60,
+            webhook_allow_targets: Vec::new(),
+            webhook_concurrency: 32,
+            webhook_concurrency_per_site: 4,
             shutdown_grace_seconds: 10,
             issuer_key_secret_file: None,
             metrics_token: None,
@@ -99,6 +111,14 @@ impl Config {
         env_parse("PORTER_OUTBOX_INTERVAL_MS", &mut config.outbox_interval_ms)?;
         env_parse("PORTER_WEBHOOK_BACKOFF_SECONDS", &mut config.webhook_backoff_seconds)?;
         env_parse("PORTER_WEBHOOK_LEASE_SECONDS", &mut config.webhook_lease_seconds)?;
+        if let Ok(v) = std::env::var("PORTER_WEBHOOK_ALLOW_TARGETS") {
+            config.webhook_allow_targets =
+                v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        }
+        crate::client::Targets::allowing(&config.webhook_allow_targets)
+            .map_err(|e| format!("webhook_allow_targets: {e}"))?;
+        env_parse("PORTER_WEBHOOK_CONCURRENCY", &mut config.webhook_concurrency)?;
+        env_parse("PORTER_WEBHOOK_CONCURRENCY_PER_SITE", &mut config.webhook_concurrency_per_site)?;
         env_parse("PORTER_SHUTDOWN_GRACE_SECONDS", &mut config.shutdown_grace_seconds)?;
         if let Ok(v) = std::env::var("PORTER_ISSUER_KEY_SECRET_FILE") {
             config.issuer_key_secret_file = Some(v.into());
@@ -114,7 +134,14 @@ impl Config {
         if config.tls_cert.is_some() != config.tls_key.is_some() {
             return Err("tls_cert and tls_key go together: give both or neither".into());
         }
-        let ranges: [(&str, i64, i64, i64); 5] = [
+        let ranges: [(&str, i64, i64, i64); 7] = [
+            ("webhook_concurrency", i64::from(config.webhook_concurrency), 1, 1024),
+            (
+                "webhook_concurrency_per_site",
+                i64::from(config.webhook_concurrency_per_site),
+                1,
+                i64::from(config.webhook_concurrency),
+            ),
             ("rate_limit_per_minute", i64::from(config.rate_limit_per_minute), 1, 1_000_000),
             ("outbox_interval_ms", config.outbox_interval_ms as i64, 10, 3_600_000),
             ("webhook_backoff_seconds", config.webhook_backoff_seconds, 1, 3600),

@@ -11,8 +11,9 @@
 //! * [`service`]: the rules (who may do what, when a grant may exist); no SQL, no HTTP.
 //! * [`store`]: sqlx over SQLite (embedded) or PostgreSQL, one schema through migrations.
 //!
-//! Beside them: [`root`] (the site root's offline tools), [`outbox`] (webhook delivery),
-//! [`mod@serve`] (the process), [`config`], [`metrics`] and a tiny HTTP [`client`].
+//! Beside them: [`outbox`] (webhook delivery, signed per [`standard_webhooks`]),
+//! [`mod@serve`] (the process), [`config`], [`metrics`] and the one HTTP [`client`]. The site root's offline tool is its own crate,
+//! `porter-root` (`root/`): it never links the server.
 
 #![forbid(unsafe_code)]
 
@@ -21,9 +22,9 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
-pub mod root;
 pub mod serve;
 pub mod service;
+pub mod standard_webhooks;
 pub mod store;
 
 // The public interface is:

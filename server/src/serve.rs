@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::client::Targets;
 use crate::config::Config;
 use crate::http::{router, AppState, JsonRefusalAcceptor};
 use crate::metrics::Metrics;
@@ -17,7 +18,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let url = config.database_url()?;
     let store = Store::connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
     tracing::info!(backend = ?store.backend(), "database ready, migrations applied");
-    let mut service = Service::new(store.clone(), Arc::new(Metrics::default()));
+    let mut service = Service::new(store.clone(), Arc::new(Metrics::default()))
+        .with_webhook_targets(Targets::allowing(&config.webhook_allow_targets)?);
     match config.issuer_key_secret()? {
         Some(secret) => service = service.with_issuer_key_secret(secret),
         None => tracing::warn!(
@@ -33,15 +35,19 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("listen address {:?} is not host:port: {e}", config.listen))?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = tokio::spawn(crate::outbox::run(
+    let outbox = crate::outbox::Outbox::new(
         service.clone(),
-        Duration::from_millis(config.outbox_interval_ms.max(10)),
         crate::outbox::Policy {
             backoff_base: config.webhook_backoff_seconds.max(1),
             lease: config.webhook_lease_seconds.max(1),
         },
-        stop_rx,
-    ));
+    )?
+    .with_limits(crate::outbox::Limits {
+        total: config.webhook_concurrency as usize,
+        per_site: config.webhook_concurrency_per_site as usize,
+    });
+    let worker =
+        tokio::spawn(outbox.run(Duration::from_millis(config.outbox_interval_ms.max(10)), stop_rx));
 
     let handle = axum_server::Handle::new();
     let grace = Duration::from_secs(config.shutdown_grace_seconds);

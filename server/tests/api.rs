@@ -8,8 +8,8 @@ mod harness;
 mod audit;
 #[path = "api/authz.rs"]
 mod authz;
-#[path = "api/cli.rs"]
-mod cli;
+#[path = "api/evidence.rs"]
+mod evidence;
 #[path = "api/grants.rs"]
 mod grants;
 #[path = "api/holes.rs"]
@@ -18,5 +18,9 @@ mod holes;
 mod hostile;
 #[path = "api/processes.rs"]
 mod processes;
+#[path = "api/registration.rs"]
+mod registration;
+#[path = "api/tokens.rs"]
+mod tokens;
 #[path = "api/webhooks.rs"]
 mod webhooks;

@@ -31,7 +31,7 @@ fn newest_source(dir: &Path) -> SystemTime {
     newest
 }
 
-/// `porter` and `porter-door-sim` of this build. `cargo test --workspace` has built both (the
+/// `porter`, `porter-root` and `porter-door-sim` of this build. `cargo test --workspace` has built both (the
 /// server's and the firmware's tests run them); when only this package is tested, or they are
 /// older than their sources, they are built here.
 fn programs() -> Programs {
@@ -46,13 +46,24 @@ fn programs() -> Programs {
     };
     let porter_fresh =
         fresh(&programs.porter, newest(&["server/src", "server/migrations", "core-protocol/src"]));
+    let root_fresh = fresh(&programs.porter_root, newest(&["root/src", "core-protocol/src"]));
     let sim_fresh = fresh(&programs.door_sim, newest(&["device-fw/src", "core-protocol/src"]));
-    if !(porter_fresh && sim_fresh) {
+    if !(porter_fresh && root_fresh && sim_fresh) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         // Two builds: cargo skips a required-features binary when the feature is named for
         // another `-p` of the same command.
         for args in [
-            &["build", "-p", "porter-server", "--bin", "porter"][..],
+            &[
+                "build",
+                "-p",
+                "porter-server",
+                "--bin",
+                "porter",
+                "-p",
+                "porter-root",
+                "--bin",
+                "porter-root",
+            ][..],
             &["build", "-p", "porter-device", "--features", "std", "--bin", "porter-door-sim"],
         ] {
             let mut cmd = Command::new(&cargo);
@@ -168,6 +179,7 @@ fn a_door_that_dies_stops_the_demo_at_step_2() {
     let programs = programs();
     let bin = work_dir("deadsim");
     std::os::unix::fs::symlink(&programs.porter, bin.join("porter")).unwrap();
+    std::os::unix::fs::symlink(&programs.porter_root, bin.join("porter-root")).unwrap();
     let sim = bin.join("porter-door-sim");
     std::fs::write(
         &sim,

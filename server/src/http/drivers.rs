@@ -8,7 +8,7 @@ use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
-use crate::service::{DriverView, NewDriver, Role};
+use crate::service::{DriverChallenge, DriverView, NewDriver, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -17,7 +17,8 @@ pub(super) fn routes() -> Vec<Declared> {
             Endpoint {
                 method: "POST",
                 path: "/v1/drivers",
-                summary: "Register a driver's holder key",
+                summary:
+                    "Register a driver's holder key, with the phone's signature over a challenge",
                 roles: &[Role::Carrier],
                 success: 201,
                 response: body::<DriverView>,
@@ -26,6 +27,20 @@ pub(super) fn routes() -> Vec<Declared> {
                 paged: false,
             },
             post(register_driver),
+        ),
+        declare(
+            Endpoint {
+                method: "POST",
+                path: "/v1/drivers/challenges",
+                summary: "Get a one-time challenge for a driver's phone to sign",
+                roles: &[Role::Carrier],
+                success: 201,
+                response: body::<DriverChallenge>,
+                request: None,
+                idempotent: false,
+                paged: false,
+            },
+            post(driver_challenge),
         ),
         declare(
             Endpoint {
@@ -60,6 +75,9 @@ pub(super) fn routes() -> Vec<Declared> {
 
 async fn register_driver(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res {
     create(&s, &p, h, Replay::Answer, b, |r| s.service.register_driver(&p, r)).await
+}
+async fn driver_challenge(State(s): S, Auth(p): Auth) -> Res {
+    ok(StatusCode::CREATED, &s.service.driver_challenge(&p).await?)
 }
 async fn list_drivers(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_drivers(&p, &page_of(&q)?).await?)

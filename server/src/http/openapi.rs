@@ -215,7 +215,9 @@ fn example_body(method: &str, path: &str) -> Option<serde_json::Value> {
         ("POST", "/v1/sites/{site_id}/approvals") => {
             json!({"carrier_id": "car_…", "issuer_id": "iss_…", "doors": [1], "max_uses": 2, "max_lifetime_minutes": 15})
         }
-        ("POST", "/v1/drivers") => json!({"holder_key": "<64 hex>", "label": "van 7"}),
+        ("POST", "/v1/drivers") => {
+            json!({"holder_key": "<64 hex>", "label": "van 7", "challenge": "<64 hex>", "signature": "<128 hex>"})
+        }
         ("POST", "/v1/sites/{site_id}/units") => json!({"label": "4B"}),
         ("POST", "/v1/sites/{site_id}/units/{unit_id}/residents") => {
             json!({"display_name": "A. Martin"})

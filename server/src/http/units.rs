@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use super::openapi::{body, page};
 use super::{
@@ -57,6 +57,21 @@ pub(super) fn routes() -> Vec<Declared> {
                 paged: false,
             },
             post(add_resident),
+        ),
+        declare(
+            Endpoint {
+                method: "DELETE",
+                path: "/v1/residents/{resident_id}",
+                summary:
+                    "Remove a resident (their tokens are revoked, their notifications deleted)",
+                roles: &[Role::Manager],
+                success: 200,
+                response: body::<ResidentView>,
+                request: None,
+                idempotent: false,
+                paged: false,
+            },
+            delete(remove_resident),
         ),
         declare(
             Endpoint {
@@ -133,4 +148,7 @@ async fn opt_out(State(s): S, Auth(p): Auth, Body(b): Body) -> Res {
 }
 async fn notifications(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.my_notifications(&p, &page_of(&q)?).await?)
+}
+async fn remove_resident(State(s): S, Auth(p): Auth, Path(id): Path<String>) -> Res {
+    ok(StatusCode::OK, &s.service.remove_resident(&p, &id).await?)
 }

@@ -1,6 +1,17 @@
 //! Audit ingestion: device-signed receipts and hash-chained log batches carried by phones or
-//! uplinks. Signatures and chains are verified with the protocol core; a gap or a fork raises an
-//! alarm; every admission is matched to an issued grant, and one that matches none is flagged.
+//! uplinks. Signatures and chains are verified with the protocol core; every admission is
+//! matched to an issued grant, and one that matches none, or repeats a grant use already seen at
+//! that door, is flagged.
+//!
+//! Alarms rest only on authenticated evidence. Records in a batch are not signed one by one:
+//! only the door's signed head anchors them, through the hash chain. So a batch is believed only
+//! if its records are consecutive and chain to the head it comes with ("anchored"); a batch that
+//! is not anchored is refused without an alarm (any phone can fetch a door's head and make up
+//! records). What can raise `audit_fork`: an anchored batch or a signed receipt that contradicts
+//! a record already verified, or a signed head that contradicts the verified chain. `audit_gap`:
+//! an anchored batch that starts after the server's next sequence (the door's ring overwrote
+//! records the server never received): the server resynchronises on it and records the missing
+//! range once. Every alarm is kept once per door, kind and sequence, and names the uploader.
 
 use crate::service::Code;
 use porter_protocol::{
@@ -101,23 +112,56 @@ impl Service {
         Ok((site, door))
     }
 
-    async fn alarm(
+    /// Raises an alarm about `door` at log `sequence` unless one of that kind was raised there
+    /// before, naming the uploader; true if it was new. Inside the caller's transaction.
+    #[allow(clippy::too_many_arguments)] // the alarm's fields, each once
+    async fn raise_alarm_once(
         &self,
+        tx: &mut Tx,
         site: &str,
-        door: Option<&str>,
+        door: &str,
         kind: &str,
+        sequence: u64,
         detail: String,
-    ) -> Result<()> {
+        uploader: &str,
+    ) -> Result<bool> {
         let row = store::AlarmRow {
             id: new_id("alm"),
             site_id: site.into(),
-            door_id: door.map(str::to_string),
+            door_id: Some(door.into()),
             kind: kind.into(),
-            detail,
+            detail: format!("{detail} (uploaded by {uploader})"),
             created_at: now(),
         };
+        let key = format!("{door}:{kind}:{sequence}");
+        if !Store::insert_alarm_once(tx, &row, &key, uploader).await? {
+            return Ok(false);
+        }
+        tracing::warn!(site = %row.site_id, door, kind, detail = %row.detail, "alarm");
+        self.metrics().alarms.inc();
+        let data = serde_json::json!({
+            "alarm_id": row.id,
+            "door_id": row.door_id,
+            "kind": row.kind,
+            "detail": row.detail,
+        });
+        self.notify_site(tx, &row.site_id, "alarm.raised", data).await?;
+        Ok(true)
+    }
+
+    /// [`Service::raise_alarm_once`] in its own transaction.
+    #[allow(clippy::too_many_arguments)] // the alarm's fields, each once
+    async fn alarm_once(
+        &self,
+        site: &str,
+        door: &str,
+        kind: &str,
+        sequence: u64,
+        detail: String,
+        uploader: &str,
+    ) -> Result<()> {
         let mut tx = self.store().begin().await?;
-        self.raise_alarm(&mut tx, &row).await?;
+        self.raise_alarm_once(&mut tx, site, door, kind, sequence, detail, uploader).await?;
         Ok(tx.commit().await?)
     }
 
@@ -171,15 +215,44 @@ impl Service {
         }
     }
     /// Writes one admission; on first sight, tells the residents (matched) or raises an alarm
-    /// (unmatched). Returns whether it was new.
+    /// (unmatched, or a grant use this door already admitted). Returns whether it was new.
     async fn record_admission(
         &self,
         tx: &mut Tx,
         site: &store::SiteRow,
         door: &store::DoorRow,
         a: &Admitted,
+        uploader: &str,
     ) -> Result<bool> {
         let now = now();
+        // The door admits each use of a grant once: a second admission of the same use is not
+        // a delivery but a replay (or a door fault), and is not matched.
+        let mut a = Admitted { matched: a.matched.clone(), record_hex: a.record_hex.clone(), ..*a };
+        if let (Ok((g, _)), Some(use_index)) = (&a.matched, use_of(&a.record_hex)) {
+            for (earlier, record) in Store::admissions_of_grant(tx, &door.id, &g.id).await? {
+                if earlier != a.sequence && use_of(&record) == Some(use_index) {
+                    let detail = format!(
+                        "log sequence {} admits use {use_index} of grant {} again (first at \
+                         sequence {earlier})",
+                        a.sequence, g.id
+                    );
+                    self.raise_alarm_once(
+                        tx,
+                        &site.id,
+                        &door.id,
+                        "repeated_admission",
+                        a.sequence as u64,
+                        detail,
+                        uploader,
+                    )
+                    .await?;
+                    a.matched =
+                        Err(format!("use {use_index} of grant {} was admitted before", g.id));
+                    break;
+                }
+            }
+        }
+        let a = &a;
         let (grant_id, carrier_id) = match &a.matched {
             Ok((g, _)) => (Some(g.id.as_str()), Some(g.carrier_id.as_str())),
             Err(_) => (None, None),
@@ -199,6 +272,7 @@ impl Service {
         if !new {
             return Ok(false);
         }
+        Store::set_uploader(tx, &door.id, a.sequence, uploader).await?;
         match &a.matched {
             Ok((g, unit)) => {
                 Store::mark_entered(tx, &g.delivery_id, a.at).await?;
@@ -211,16 +285,11 @@ impl Service {
                 });
                 self.notify(tx, &site.id, unit, "delivery.entered", data).await?;
             }
+            Err(reason) if reason.ends_with("was admitted before") => {} // alarmed above
             Err(reason) => {
-                let row = store::AlarmRow {
-                    id: new_id("alm"),
-                    site_id: site.id.clone(),
-                    door_id: Some(door.id.clone()),
-                    kind: "unmatched_admission".into(),
-                    detail: format!("admission at log sequence {}: {reason}", a.sequence),
-                    created_at: now,
-                };
-                self.raise_alarm(tx, &row).await?;
+                let detail = format!("admission at log sequence {}: {reason}", a.sequence);
+                let (kind, seq) = ("unmatched_admission", a.sequence as u64);
+                self.raise_alarm_once(tx, &site.id, &door.id, kind, seq, detail, uploader).await?;
             }
         }
         Ok(true)
@@ -244,13 +313,17 @@ impl Service {
         check_place(&site, &door, &record)?;
         let record_hex = hex::encode(&bytes[..bytes.len() - 64]);
         let sequence = record.sequence as i64;
+        let uploader = uploader(p);
         if let Some(known) = self.store().admission_record(&door.id, sequence).await? {
             if known != record_hex {
-                self.alarm(
+                // Both are the door's: the receipt is signed, the stored record was anchored.
+                self.alarm_once(
                     &site.id,
-                    Some(&door.id),
+                    &door.id,
                     "audit_fork",
+                    record.sequence,
                     format!("two different signed records claim log sequence {sequence}"),
+                    &uploader,
                 )
                 .await?;
                 return Err(Error::conflict(
@@ -268,7 +341,7 @@ impl Service {
             });
         };
         let matched = self.match_admission(&site, req.door_number, &record).await?;
-        let grant_id = matched.as_ref().ok().map(|(g, _)| g.id.clone());
+        let mut grant_id = matched.as_ref().ok().map(|(g, _)| g.id.clone());
         let admitted = Admitted {
             sequence,
             record_hex,
@@ -277,9 +350,14 @@ impl Service {
             door_number: req.door_number,
         };
         let mut tx = self.store().begin().await?;
-        self.record_admission(&mut tx, &site, &door, &admitted).await?;
+        self.record_admission(&mut tx, &site, &door, &admitted, &uploader).await?;
         tx.commit().await?;
         self.metrics().receipts.inc();
+        if grant_id.is_some() {
+            // A repeated use is recorded unmatched: say what was stored.
+            let stored = self.store().admission_grant(&door.id, sequence).await?;
+            grant_id = stored;
+        }
         Ok(ReceiptOutcome {
             sequence: record.sequence,
             admission: true,
@@ -297,6 +375,7 @@ impl Service {
                 format!("at most {BATCH_MAX_RECORDS} records per batch: send the rest after"),
             ));
         }
+        let uploader = uploader(p);
         let device = stored_key(&door.device_key)?;
         let head_bytes = hex_bytes("head", &req.head, porter_protocol::MAX_LOG_HEAD_LEN)?;
         let head = LogHead::decode_verified(&head_bytes, &device).map_err(|e| {
@@ -309,147 +388,107 @@ impl Service {
         {
             return Err(Error::invalid(Code::WrongDoor, "the log head names another site or door"));
         }
+        let records = decode_run(&site, &door, &req.records)?;
         let store = self.store();
         let old = store.chain(&door.id).await?;
-        let mut follower = match &old {
-            Some(c) => ChainFollower {
-                next_sequence: c.next_sequence as u64,
-                previous: ChainHash(hex_array::<32>("chain", &c.previous)?),
-            },
-            None => ChainFollower::new(),
+        let (next, previous) = match &old {
+            Some(c) => (c.next_sequence as u64, ChainHash(hex_array::<32>("chain", &c.previous)?)),
+            None => (0, ChainHash::GENESIS),
         };
-        let mut fresh: Vec<(AuditRecord, String, String)> = Vec::new();
-        for (n, record_hex) in req.records.iter().enumerate() {
-            let bytes = hex_bytes("record", record_hex, porter_protocol::MAX_AUDIT_RECORD_LEN)?;
-            let record = AuditRecord::decode(&bytes).map_err(|e| {
-                Error::invalid(
-                    Code::InvalidRecord,
-                    format!("record {n} is malformed: {}", e.message()),
-                )
-            })?;
-            check_place(&site, &door, &record)?;
-            if record.sequence < follower.next_sequence {
-                let known = store.audit_record(&door.id, record.sequence as i64).await?;
-                if known.as_ref().is_some_and(|(r, _)| *r != hex::encode(&bytes)) {
-                    self.alarm(
-                        &site.id,
-                        Some(&door.id),
-                        "audit_fork",
-                        format!("record {} differs from the one already verified", record.sequence),
-                    )
-                    .await?;
-                    return Err(Error::conflict(
-                        Code::AuditFork,
-                        format!(
-                            "record {} differs from the verified log: alarm raised",
-                            record.sequence
-                        ),
-                    ));
-                }
-                continue;
+
+        if !anchored(&records, &head) {
+            // Only the signed head is evidence here: it may contradict the verified chain.
+            if let Some(at) = self.head_contradicts(&door.id, next, previous, &head).await? {
+                let detail = format!(
+                    "the door signed a log head of length {} that disagrees with the verified \
+                     log at record {at}",
+                    head.length
+                );
+                self.alarm_once(&site.id, &door.id, "audit_fork", at, detail, &uploader).await?;
+                return Err(Error::conflict(
+                    Code::AuditFork,
+                    "the door's signed head disagrees with the verified log: alarm raised",
+                ));
             }
-            match follower.follow(&bytes) {
-                Ok(record) => {
-                    fresh.push((record, hex::encode(&bytes), hex::encode(follower.previous.0)))
-                }
-                Err(porter_protocol::Error::AuditGap) => {
-                    self.alarm(
-                        &site.id,
-                        Some(&door.id),
-                        "audit_gap",
-                        format!(
-                            "expected record {}, got {}: records are missing",
-                            follower.next_sequence, record.sequence
-                        ),
-                    )
-                    .await?;
-                    return Err(Error::conflict(
-                        Code::AuditGap,
-                        format!(
-                            "the log skips from {} to {}: send the records from {} on",
-                            follower.next_sequence, record.sequence, follower.next_sequence
-                        ),
-                    ));
-                }
-                Err(e) => {
-                    self.alarm(
-                        &site.id,
-                        Some(&door.id),
-                        "audit_fork",
-                        format!(
-                            "record {} does not link to the verified log: {}",
-                            record.sequence,
-                            e.name()
-                        ),
-                    )
-                    .await?;
-                    return Err(Error::conflict(
-                        Code::AuditFork,
-                        format!("record {} breaks the hash chain: alarm raised", record.sequence),
-                    ));
-                }
+            // Records the server already holds, sent again with a later head: nothing new.
+            let mut known = true;
+            for (record, bytes) in &records {
+                let stored = store.audit_record(&door.id, record.sequence as i64).await?;
+                known &= stored.is_some_and(|(r, _)| r == hex::encode(bytes));
             }
-        }
-        // The head must agree with the chain wherever the two overlap.
-        let head_ok = if head.length == follower.next_sequence {
-            follower.matches(&head).is_ok()
-        } else if head.length == 0 {
-            false
-        } else if head.length < follower.next_sequence {
-            let last = head.length - 1;
-            let hash = match fresh.iter().find(|(r, _, _)| r.sequence == last) {
-                Some((_, _, h)) => Some(h.clone()),
-                None => store.audit_record(&door.id, last as i64).await?.map(|(_, h)| h),
-            };
-            hash.is_some_and(|h| h == hex::encode(head.head.0))
-        } else {
-            true // the head is ahead: more records are still to come
-        };
-        if !head_ok {
-            self.alarm(
-                &site.id,
-                Some(&door.id),
-                "audit_fork",
-                format!("the signed head (length {}) disagrees with the verified log", head.length),
-            )
-            .await?;
-            return Err(Error::conflict(
-                Code::AuditFork,
-                "the door's signed head disagrees with the verified log: alarm raised",
-            ));
-        }
-        // Records are not signed one by one: only the head anchors them. New records are taken
-        // only when the batch ends exactly at the signed head, so a phone cannot slip in records
-        // of its own making after the last anchored one.
-        if !fresh.is_empty() && head.length != follower.next_sequence {
-            let first = fresh.first().map_or(0, |(r, _, _)| r.sequence);
+            if known {
+                return Ok(BatchOutcome {
+                    accepted: 0,
+                    next_sequence: next,
+                    head_length: head.length,
+                    complete: head.length == next,
+                    admissions: 0,
+                    unmatched: 0,
+                });
+            }
+            let first = records.first().map_or(next, |(r, _)| r.sequence);
             return Err(Error::conflict(
                 Code::UnanchoredRecords,
                 format!(
-                    "the batch must end at the door's signed head: send records {first}..{} \
-                     with the head of length {}",
-                    head.length.max(follower.next_sequence),
-                    head.length.max(follower.next_sequence)
+                    "the records must be consecutive and end at the door's signed head, which \
+                     has length {}: send records {first}..{} with that head (nothing was \
+                     recorded)",
+                    head.length,
+                    head.length.saturating_sub(1)
                 ),
             ));
         }
-        // Match admissions before the write transaction (reads use the pool).
+
+        // Anchored: every record is the door's. Compare with what the server holds.
+        let mut fresh: Vec<(AuditRecord, String, String)> = Vec::new();
+        for (record, bytes) in &records {
+            let seq = record.sequence;
+            let hash = hex::encode(ChainHash::of(bytes).0);
+            if seq < next {
+                match store.audit_record(&door.id, seq as i64).await? {
+                    Some((known, _)) if known == hex::encode(bytes) => continue,
+                    Some(_) => {
+                        let detail = format!(
+                            "the door signed a log whose record {seq} differs from the one \
+                             already verified"
+                        );
+                        self.alarm_once(&site.id, &door.id, "audit_fork", seq, detail, &uploader)
+                            .await?;
+                        return Err(Error::conflict(
+                            Code::AuditFork,
+                            format!("record {seq} differs from the verified log: alarm raised"),
+                        ));
+                    }
+                    // A record inside a range the server never received: fill it in.
+                    None => {}
+                }
+            } else if seq == next && next > 0 && record.previous != previous {
+                let detail = format!(
+                    "the door signed a log whose record {seq} does not follow the verified record \
+                     {}",
+                    next - 1
+                );
+                self.alarm_once(&site.id, &door.id, "audit_fork", seq, detail, &uploader).await?;
+                return Err(Error::conflict(
+                    Code::AuditFork,
+                    format!("record {seq} breaks the verified hash chain: alarm raised"),
+                ));
+            }
+            fresh.push((*record, hex::encode(bytes), hash));
+        }
+        // Admissions must agree with the receipts the door signed for them.
         let mut admitted = Vec::new();
         for (record, record_hex, _) in &fresh {
             if let AuditEvent::Admitted { .. } = record.event {
-                // A receipt for this sequence may have come first: it must be the same record.
                 let known = store.admission_record(&door.id, record.sequence as i64).await?;
                 if known.is_some_and(|k| k != *record_hex) {
-                    self.alarm(
-                        &site.id,
-                        Some(&door.id),
-                        "audit_fork",
-                        format!(
-                            "log record {} differs from the receipt the door signed for it",
-                            record.sequence
-                        ),
-                    )
-                    .await?;
+                    let detail = format!(
+                        "log record {} differs from the receipt the door signed for it",
+                        record.sequence
+                    );
+                    let seq = record.sequence;
+                    self.alarm_once(&site.id, &door.id, "audit_fork", seq, detail, &uploader)
+                        .await?;
                     return Err(Error::conflict(
                         Code::AuditFork,
                         format!(
@@ -467,19 +506,38 @@ impl Service {
                 });
             }
         }
+        // The batch starts after the server's next record: the door no longer holds the ones
+        // between (its ring overwrote them). Resynchronise on the anchored batch, once.
+        let first = records.first().map_or(next, |(r, _)| r.sequence);
+        let gap = (first > next).then(|| (next, first - 1));
+
         let now = now();
         let mut tx = store.begin().await?;
-        let new = ChainRow {
-            next_sequence: follower.next_sequence as i64,
-            previous: hex::encode(follower.previous.0),
-        };
-        if !fresh.is_empty()
-            && !Store::advance_chain(&mut tx, &door.id, old.as_ref(), &new, now).await?
-        {
-            return Err(Error::conflict(
-                Code::AuditConflict,
-                "another upload for this door landed first: send the batch again",
-            ));
+        if head.length > next {
+            let new =
+                ChainRow { next_sequence: head.length as i64, previous: hex::encode(head.head.0) };
+            if !Store::advance_chain(&mut tx, &door.id, old.as_ref(), &new, now).await? {
+                return Err(Error::conflict(
+                    Code::AuditConflict,
+                    "another upload for this door landed first: send the batch again",
+                ));
+            }
+        }
+        if let Some((from, to)) = gap {
+            let detail = format!(
+                "records {from}..={to} of the door's log never reached the server (the door \
+                 overwrote them); resynchronised at record {first}"
+            );
+            self.raise_alarm_once(
+                &mut tx,
+                &site.id,
+                &door.id,
+                "audit_gap",
+                from,
+                detail,
+                &uploader,
+            )
+            .await?;
         }
         for (record, record_hex, hash) in &fresh {
             Store::insert_audit_record(
@@ -492,10 +550,13 @@ impl Service {
                 now,
             )
             .await?;
+            Store::set_uploader(&mut tx, &door.id, record.sequence as i64, &uploader).await?;
         }
         let mut unmatched = 0;
         for a in &admitted {
-            if self.record_admission(&mut tx, &site, &door, a).await? && a.matched.is_err() {
+            if self.record_admission(&mut tx, &site, &door, a, &uploader).await?
+                && a.matched.is_err()
+            {
                 unmatched += 1;
             }
         }
@@ -503,31 +564,111 @@ impl Service {
         // repaired torn write) becomes a server alarm for the manager.
         for (record, _, _) in &fresh {
             if let AuditEvent::Alarm(alarm) = record.event {
-                let row = store::AlarmRow {
-                    id: new_id("alm"),
-                    site_id: site.id.clone(),
-                    door_id: Some(door.id.clone()),
-                    kind: "door_alarm".into(),
-                    detail: format!(
-                        "the door logged {alarm:?} at {} (log sequence {})",
-                        record.at.0, record.sequence
-                    ),
-                    created_at: now,
-                };
-                self.raise_alarm(&mut tx, &row).await?;
+                let detail = format!(
+                    "the door logged {alarm:?} at {} (log sequence {})",
+                    record.at.0, record.sequence
+                );
+                let seq = record.sequence;
+                self.raise_alarm_once(
+                    &mut tx,
+                    &site.id,
+                    &door.id,
+                    "door_alarm",
+                    seq,
+                    detail,
+                    &uploader,
+                )
+                .await?;
             }
         }
         tx.commit().await?;
         self.metrics().audit_records.add(fresh.len() as u64);
+        let next_sequence = next.max(head.length);
         Ok(BatchOutcome {
             accepted: fresh.len(),
-            next_sequence: follower.next_sequence,
+            next_sequence,
             head_length: head.length,
-            complete: head.length == follower.next_sequence,
+            complete: head.length == next_sequence,
             admissions: admitted.len(),
             unmatched,
         })
     }
+
+    /// Whether a signed head contradicts the verified chain, and at which record.
+    async fn head_contradicts(
+        &self,
+        door_id: &str,
+        next: u64,
+        previous: ChainHash,
+        head: &LogHead,
+    ) -> Result<Option<u64>> {
+        if head.length == 0 || head.length > next {
+            return Ok(None); // nothing verified to compare with
+        }
+        let last = head.length - 1;
+        let verified = if head.length == next {
+            Some(hex::encode(previous.0))
+        } else {
+            self.store().audit_record(door_id, last as i64).await?.map(|(_, hash)| hash)
+        };
+        Ok(verified.filter(|h| *h != hex::encode(head.head.0)).map(|_| last))
+    }
+}
+
+/// Who brought an upload, as alarms name it.
+fn uploader(p: &Principal) -> String {
+    match (p.role, &p.driver_id, &p.door_id) {
+        (Role::Driver, Some(driver), _) => format!("driver {driver}, token {}", p.token_id),
+        (Role::Device, _, Some(door)) => format!("device of door {door}, token {}", p.token_id),
+        _ => format!("token {}", p.token_id),
+    }
+}
+
+/// The grant use an admission record names.
+fn use_of(record_hex: &str) -> Option<u8> {
+    let bytes = hex::decode(record_hex).ok()?;
+    match AuditRecord::decode(&bytes).ok()?.event {
+        AuditEvent::Admitted { use_index, .. } => Some(use_index),
+        _ => None,
+    }
+}
+
+/// Decodes a batch's records: well formed, of this door, consecutive.
+fn decode_run(
+    site: &store::SiteRow,
+    door: &store::DoorRow,
+    records: &[String],
+) -> Result<Vec<(AuditRecord, Vec<u8>)>> {
+    let mut out: Vec<(AuditRecord, Vec<u8>)> = Vec::with_capacity(records.len());
+    for (n, record_hex) in records.iter().enumerate() {
+        let bytes = hex_bytes("record", record_hex, porter_protocol::MAX_AUDIT_RECORD_LEN)?;
+        let record = AuditRecord::decode(&bytes).map_err(|e| {
+            Error::invalid(Code::InvalidRecord, format!("record {n} is malformed: {}", e.message()))
+        })?;
+        check_place(site, door, &record)?;
+        if let Some((last, _)) = out.last() {
+            if last.sequence.checked_add(1) != Some(record.sequence) {
+                return Err(Error::invalid(
+                    Code::RecordsNotConsecutive,
+                    format!(
+                        "record {n} has sequence {} after {}: send consecutive records",
+                        record.sequence, last.sequence
+                    ),
+                ));
+            }
+        }
+        out.push((record, bytes));
+    }
+    Ok(out)
+}
+
+/// Whether the records chain, each to the one before, and end exactly at the signed head: then
+/// the head's signature covers every one of them.
+fn anchored(records: &[(AuditRecord, Vec<u8>)], head: &LogHead) -> bool {
+    let Some((first, _)) = records.first() else { return false };
+    let mut follower = ChainFollower { next_sequence: first.sequence, previous: first.previous };
+    records.iter().all(|(_, bytes)| follower.follow(bytes).is_ok())
+        && follower.matches(head).is_ok()
 }
 
 fn check_place(site: &store::SiteRow, door: &store::DoorRow, record: &AuditRecord) -> Result<()> {

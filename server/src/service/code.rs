@@ -34,6 +34,8 @@ pub enum Code {
     DeliveryGrantsExhausted,
     /// The delivery is cancelled or closed.
     DeliveryNotOpen,
+    /// Deny subject collision.
+    DenySubjectCollision,
     /// A requested door is not allowed by the approval or certificate.
     DoorNotAllowed,
     /// The site's stored door state cannot be read; no grant is issued until a manager uploads a new one.
@@ -64,6 +66,8 @@ pub enum Code {
     Internal,
     /// The issuer certificate does not decode or verify under the site root.
     InvalidCertificate,
+    /// Unknown, used or expired challenge: get a new one from POST /v1/drivers/challenges.
+    InvalidChallenge,
     /// The door enrolment does not decode or verify under the site root.
     InvalidEnrolment,
     /// The log head does not verify under the door's key.
@@ -82,6 +86,8 @@ pub enum Code {
     InvalidLimit,
     /// The path holds characters no Porter id has.
     InvalidPath,
+    /// Invalid proof.
+    InvalidProof,
     /// The receipt does not verify under the door's key.
     InvalidReceipt,
     /// An audit record does not decode.
@@ -136,6 +142,8 @@ pub enum Code {
     PayloadTooLarge,
     /// Too many requests for this token: slow down and retry in a few seconds.
     RateLimited,
+    /// Record.
+    RecordsNotConsecutive,
     /// A door would refuse this grant.
     RefusedByDoorRules,
     /// The resident refuses in-building delivery; leave the parcel at the entrance.
@@ -154,6 +162,8 @@ pub enum Code {
     TooManyDoors,
     /// uses exceeds the approval or certificate limit.
     TooManyUses,
+    /// Too many webhooks.
+    TooManyWebhooks,
     /// Records past the signed head: send a batch that ends at the door's head.
     UnanchoredRecords,
     /// No valid API token: send `Authorization: Bearer <token>`.
@@ -190,6 +200,7 @@ impl Code {
         Code::DeliveryEntered,
         Code::DeliveryGrantsExhausted,
         Code::DeliveryNotOpen,
+        Code::DenySubjectCollision,
         Code::DoorNotAllowed,
         Code::DoorStateUnreadable,
         Code::DriverRevoked,
@@ -205,6 +216,7 @@ impl Code {
         Code::IdempotencySecretWithheld,
         Code::Internal,
         Code::InvalidCertificate,
+        Code::InvalidChallenge,
         Code::InvalidEnrolment,
         Code::InvalidHead,
         Code::InvalidHex,
@@ -214,6 +226,7 @@ impl Code {
         Code::InvalidLifetime,
         Code::InvalidLimit,
         Code::InvalidPath,
+        Code::InvalidProof,
         Code::InvalidReceipt,
         Code::InvalidRecord,
         Code::InvalidRole,
@@ -241,6 +254,7 @@ impl Code {
         Code::OutsideHours,
         Code::PayloadTooLarge,
         Code::RateLimited,
+        Code::RecordsNotConsecutive,
         Code::RefusedByDoorRules,
         Code::ResidentOptedOut,
         Code::RoleNotAllowed,
@@ -250,6 +264,7 @@ impl Code {
         Code::TooLarge,
         Code::TooManyDoors,
         Code::TooManyUses,
+        Code::TooManyWebhooks,
         Code::UnanchoredRecords,
         Code::Unauthenticated,
         Code::UnreadableBody,
@@ -277,6 +292,7 @@ impl Code {
             Code::DeliveryEntered => "delivery_entered",
             Code::DeliveryGrantsExhausted => "delivery_grants_exhausted",
             Code::DeliveryNotOpen => "delivery_not_open",
+            Code::DenySubjectCollision => "deny_subject_collision",
             Code::DoorNotAllowed => "door_not_allowed",
             Code::DoorStateUnreadable => "door_state_unreadable",
             Code::DriverRevoked => "driver_revoked",
@@ -292,6 +308,7 @@ impl Code {
             Code::IdempotencySecretWithheld => "idempotency_secret_withheld",
             Code::Internal => "internal",
             Code::InvalidCertificate => "invalid_certificate",
+            Code::InvalidChallenge => "invalid_challenge",
             Code::InvalidEnrolment => "invalid_enrolment",
             Code::InvalidHead => "invalid_head",
             Code::InvalidHex => "invalid_hex",
@@ -301,6 +318,7 @@ impl Code {
             Code::InvalidLifetime => "invalid_lifetime",
             Code::InvalidLimit => "invalid_limit",
             Code::InvalidPath => "invalid_path",
+            Code::InvalidProof => "invalid_proof",
             Code::InvalidReceipt => "invalid_receipt",
             Code::InvalidRecord => "invalid_record",
             Code::InvalidRole => "invalid_role",
@@ -328,6 +346,7 @@ impl Code {
             Code::OutsideHours => "outside_hours",
             Code::PayloadTooLarge => "payload_too_large",
             Code::RateLimited => "rate_limited",
+            Code::RecordsNotConsecutive => "records_not_consecutive",
             Code::RefusedByDoorRules => "refused_by_door_rules",
             Code::ResidentOptedOut => "resident_opted_out",
             Code::RoleNotAllowed => "role_not_allowed",
@@ -337,6 +356,7 @@ impl Code {
             Code::TooLarge => "too_large",
             Code::TooManyDoors => "too_many_doors",
             Code::TooManyUses => "too_many_uses",
+            Code::TooManyWebhooks => "too_many_webhooks",
             Code::UnanchoredRecords => "unanchored_records",
             Code::Unauthenticated => "unauthenticated",
             Code::UnreadableBody => "unreadable_body",

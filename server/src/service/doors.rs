@@ -44,7 +44,7 @@ impl From<store::DoorRow> for DoorView {
 pub struct NewDoor {
     /// Name.
     pub name: String,
-    /// The root-signed enrolment from `porter root enroll-device`, hex.
+    /// The root-signed enrolment from `porter-root enroll-device`, hex.
     pub enrolment: String,
 }
 

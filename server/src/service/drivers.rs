@@ -1,10 +1,16 @@
 //! Drivers: a carrier's phones, by holder key.
 
+use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{client_key, new_id, now, text, Error, Paged, Principal, Result, Role, Service};
-use crate::store::{self, Page};
+use porter_protocol::DenySubject;
+
+use super::{
+    client_key, hex_array, new_id, now, stored_key, text, Error, Paged, Principal, Result, Role,
+    Service,
+};
+use crate::store::{self, Page, Store, TokenOwner};
 
 /// A driver.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -41,17 +47,88 @@ pub struct NewDriver {
     pub holder_key: String,
     /// The carrier's label.
     pub label: String,
+    /// A challenge from `POST /v1/drivers/challenges`, hex (32 bytes, used once).
+    pub challenge: String,
+    /// The phone's Ed25519 signature, hex, over [`registration_message`]: proof that it holds
+    /// the private half of `holder_key`.
+    pub signature: String,
+}
+
+/// A registration challenge.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DriverChallenge {
+    /// 32 random bytes, hex.
+    pub challenge: String,
+    /// Until when it may be used (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// How long a registration challenge may be used.
+pub const CHALLENGE_LIFETIME: i64 = 300;
+
+/// The tag before a registration proof: NUL-terminated and distinct from every
+/// `porter_protocol::Domain` tag, so no protocol message can be taken for a proof or back.
+pub const REGISTRATION_TAG: &[u8] = b"porter/v1/holder-registration\0";
+
+/// What the phone signs (plain Ed25519) to register: the tag, the challenge's 32 bytes, then
+/// the carrier id's UTF-8 bytes (so a proof made for one carrier serves no other).
+pub fn registration_message(challenge: &[u8; 32], carrier_id: &str) -> Vec<u8> {
+    [REGISTRATION_TAG, challenge, carrier_id.as_bytes()].concat()
 }
 
 impl Service {
-    /// Registers a driver's holder key (carrier). Small-order and non-canonical keys are refused.
+    /// A one-time challenge the driver's phone signs to register its key (carrier).
+    pub async fn driver_challenge(&self, p: &Principal) -> Result<DriverChallenge> {
+        if !p.is(Role::Carrier) {
+            return Err(Error::forbidden("register drivers"));
+        }
+        let carrier = Principal::field(&p.carrier_id)?;
+        let challenge = hex::encode(rand::random::<[u8; 32]>());
+        let now = now();
+        let expires_at = now + CHALLENGE_LIFETIME;
+        self.store.insert_driver_challenge(&challenge, carrier, expires_at, now).await?;
+        Ok(DriverChallenge { challenge, expires_at })
+    }
+
+    /// Registers a driver's holder key (carrier). The phone proves it holds the key by signing
+    /// a fresh challenge; small-order and non-canonical keys are refused, and so is a key whose
+    /// deny-list subject equals an existing issuer's or driver's (a door could not revoke one
+    /// without the other).
     pub async fn register_driver(&self, p: &Principal, req: NewDriver) -> Result<DriverView> {
         if !p.is(Role::Carrier) {
             return Err(Error::forbidden("register drivers"));
         }
         let carrier = Principal::field(&p.carrier_id)?;
-        client_key("holder_key", &req.holder_key)?;
+        let key = client_key("holder_key", &req.holder_key)?;
         text("label", &req.label, 200)?;
+        let challenge = hex_array::<32>("challenge", &req.challenge)?;
+        let signature = hex_array::<64>("signature", &req.signature)?;
+        // Used once, by this carrier, in time: taken before the signature is checked, so a
+        // wrong guess costs the challenge.
+        if !self.store.take_driver_challenge(&req.challenge, carrier, now()).await? {
+            return Err(Error::invalid(
+                Code::InvalidChallenge,
+                "unknown, used or expired challenge: get a new one from POST /v1/drivers/challenges",
+            ));
+        }
+        let message = registration_message(&challenge, carrier);
+        if !porter_protocol::verify_raw(&key.0, &message, &signature) {
+            return Err(Error::invalid(
+                Code::InvalidProof,
+                "the signature does not verify under holder_key: the phone must sign the \
+                 registration message with the key it registers",
+            ));
+        }
+        let subject = DenySubject::holder(&key);
+        if let Some((kind, id)) = self.subject_holders(subject).await?.into_iter().next() {
+            return Err(Error::conflict(
+                Code::DenySubjectCollision,
+                format!(
+                    "this key's deny-list subject equals {kind} {id}'s: a door could not revoke one \
+                     without the other. Make a new key on the phone and register that"
+                ),
+            ));
+        }
         let row = store::DriverRow {
             id: new_id("drv"),
             carrier_id: carrier.into(),
@@ -73,8 +150,9 @@ impl Service {
         Ok(Paged::of(rows.into_iter().map(DriverView::from).collect(), page, |d| d.id.clone()))
     }
 
-    /// Retires a driver everywhere (carrier): no further grants; existing ones expire within
-    /// minutes. Sites that must stop them sooner revoke the driver in their door state.
+    /// Retires a driver everywhere (carrier): no further grants, and every token of the driver
+    /// is revoked (it can no longer read its carrier's deliveries); existing grants expire
+    /// within minutes. Sites that must stop them sooner revoke the driver in their door state.
     pub async fn retire_driver(&self, p: &Principal, id: &str) -> Result<DriverView> {
         if !p.is(Role::Carrier) {
             return Err(Error::forbidden("retire drivers"));
@@ -82,8 +160,28 @@ impl Service {
         let d =
             self.store.driver(id).await?.filter(|d| p.carrier_id.as_deref() == Some(&d.carrier_id));
         let d = d.ok_or_else(|| Error::not_found("driver"))?;
-        self.store.retire_driver(&d.id, now()).await?;
+        let now = now();
+        self.store.retire_driver(&d.id, now).await?;
+        let mut tx = self.store.begin().await?;
+        Store::revoke_tokens_of(&mut tx, TokenOwner::Driver(&d.id), now).await?;
+        tx.commit().await?;
         let d = self.store.driver(id).await?.ok_or_else(|| Error::not_found("driver"))?;
         Ok(d.into())
+    }
+
+    /// The drivers and issuers whose deny-list subject is `subject`: (kind, id).
+    async fn subject_holders(&self, subject: DenySubject) -> Result<Vec<(&'static str, String)>> {
+        let mut out = Vec::new();
+        for (id, key) in self.store.all_driver_keys().await? {
+            if stored_key(&key).is_ok_and(|k| DenySubject::holder(&k) == subject) {
+                out.push(("driver", id));
+            }
+        }
+        for (id, key) in self.store.all_issuer_keys().await? {
+            if stored_key(&key).is_ok_and(|k| DenySubject::issuer(&k) == subject) {
+                out.push(("issuer", id));
+            }
+        }
+        Ok(out)
     }
 }

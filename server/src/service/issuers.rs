@@ -17,7 +17,7 @@ pub struct IssuerView {
     pub id: String,
     /// Site id.
     pub site_id: String,
-    /// Public key, hex: what `porter root certify-issuer --issuer` takes.
+    /// Public key, hex: what `porter-root certify-issuer --issuer` takes.
     pub public_key: String,
     /// The certificate, hex, once uploaded.
     pub certificate: Option<String>,
@@ -47,7 +47,7 @@ impl From<store::IssuerRow> for IssuerView {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateUpload {
-    /// The root-signed certificate from `porter root certify-issuer`, hex.
+    /// The root-signed certificate from `porter-root certify-issuer`, hex.
     pub certificate: String,
 }
 

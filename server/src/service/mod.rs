@@ -30,6 +30,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::client::Targets;
 use crate::metrics::Metrics;
 use crate::store::{self, Page, Store, StoreError};
 
@@ -225,6 +226,7 @@ pub struct Service {
     store: Store,
     metrics: Arc<Metrics>,
     wrap: Option<Arc<KeyWrap>>,
+    webhook_targets: Arc<Targets>,
 }
 
 /// Seconds since the Unix epoch.
@@ -338,7 +340,18 @@ impl<T> Paged<T> {
 impl Service {
     /// A service over `store`, counting into `metrics`.
     pub fn new(store: Store, metrics: Arc<Metrics>) -> Service {
-        Service { store, metrics, wrap: None }
+        Service { store, metrics, wrap: None, webhook_targets: Arc::new(Targets::public_only()) }
+    }
+
+    /// Lets webhooks reach `targets` (by default public addresses only).
+    pub fn with_webhook_targets(mut self, targets: Targets) -> Service {
+        self.webhook_targets = Arc::new(targets);
+        self
+    }
+
+    /// The addresses webhooks may reach.
+    pub fn webhook_targets(&self) -> &Targets {
+        &self.webhook_targets
     }
 
     /// Seals new issuer keys under `secret` and opens sealed ones with it.
@@ -396,7 +409,7 @@ impl Service {
         if token.len() > 200 {
             return Err(unauthenticated());
         }
-        let row = self.store.token_by_hash(&sha256_hex(token.as_bytes())).await?;
+        let row = self.store.token_by_hash(&sha256_hex(token.as_bytes()), now()).await?;
         let row = row.ok_or_else(unauthenticated)?;
         let role = Role::parse(&row.role).ok_or_else(unauthenticated)?;
         Ok(Principal {

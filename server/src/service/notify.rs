@@ -2,7 +2,7 @@
 //! that an event and its notifications commit together or not at all.
 
 use super::{new_id, now, Result, Service};
-use crate::store::{self, Store, Tx};
+use crate::store::{Store, Tx};
 
 impl Service {
     /// Tells every resident of `unit_id` about `kind`, and queues one webhook message per
@@ -39,19 +39,5 @@ impl Service {
             Store::insert_outbox(tx, &id, &hook.id, kind, &body.to_string(), now).await?;
         }
         Ok(())
-    }
-
-    /// Stores an alarm and queues an `alarm.raised` webhook message, in one transaction.
-    pub(crate) async fn raise_alarm(&self, tx: &mut Tx, row: &store::AlarmRow) -> Result<()> {
-        tracing::warn!(site = %row.site_id, door = ?row.door_id, kind = %row.kind, detail = %row.detail, "alarm");
-        self.metrics().alarms.inc();
-        Store::insert_alarm_tx(tx, row).await?;
-        let data = serde_json::json!({
-            "alarm_id": row.id,
-            "door_id": row.door_id,
-            "kind": row.kind,
-            "detail": row.detail,
-        });
-        self.notify_site(tx, &row.site_id, "alarm.raised", data).await
     }
 }

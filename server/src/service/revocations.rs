@@ -27,7 +27,7 @@ pub struct RevocationView {
     pub epoch: Option<i64>,
 }
 
-/// What `porter root sign-state` needs: the pending deny-list and the fences in force.
+/// What `porter-root sign-state` needs: the pending deny-list and the fences in force.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RevocationList {
     /// Site number.
@@ -67,7 +67,7 @@ pub struct NewRevocation {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DoorStateUpload {
-    /// The root-signed state from `porter root sign-state`, hex.
+    /// The root-signed state from `porter-root sign-state`, hex.
     pub state: String,
 }
 
@@ -134,7 +134,7 @@ impl Service {
         })
     }
 
-    /// The pending deny-list for `porter root sign-state` (manager).
+    /// The pending deny-list for `porter-root sign-state` (manager).
     pub async fn list_revocations(&self, p: &Principal, site_id: &str) -> Result<RevocationList> {
         let site = self.managed_site(p, site_id, "list revocations").await?;
         let latest = self.store.latest_door_state(&site.id).await?;

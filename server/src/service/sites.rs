@@ -21,7 +21,7 @@ pub struct SiteView {
     pub name: String,
     /// Root public key, hex.
     pub root_key: String,
-    /// Time zone, a POSIX TZ rule: pass it to `porter root certify-issuer --zone`.
+    /// Time zone, a POSIX TZ rule: pass it to `porter-root certify-issuer --zone`.
     pub zone: String,
 }
 
@@ -43,7 +43,7 @@ impl From<store::SiteRow> for SiteView {
 pub struct NewSite {
     /// Name.
     pub name: String,
-    /// The site number chosen by `porter root init`.
+    /// The site number chosen by `porter-root init`.
     pub site_number: u32,
     /// The root public key, hex.
     pub root_key: String,

@@ -4,8 +4,13 @@ use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{new_id, now, sha256_hex, Error, Principal, Result, Role, Service};
-use crate::store::{self, Store};
+use super::{new_id, now, sha256_hex, Error, Paged, Principal, Result, Role, Service};
+use crate::store::{self, Page, Store, TokenScope};
+
+/// How long a token works when its creator does not say: 90 days.
+pub const DEFAULT_TOKEN_LIFETIME: i64 = 90 * 86_400;
+/// The longest a token may work: 400 days.
+pub const MAX_TOKEN_LIFETIME: i64 = 400 * 86_400;
 
 /// A new token: the secret is shown once.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -16,6 +21,53 @@ pub struct TokenCreated {
     pub role: Role,
     /// The secret bearer token. Store it now: the server keeps only its hash.
     pub token: String,
+    /// When it stops working (Unix seconds).
+    pub expires_at: Option<i64>,
+}
+
+/// A token as its creator's scope lists it (never the secret).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// Token id.
+    pub id: String,
+    /// Role.
+    pub role: String,
+    /// Label.
+    pub label: String,
+    /// Site (manager, resident, device).
+    pub site_id: Option<String>,
+    /// Carrier (carrier, driver).
+    pub carrier_id: Option<String>,
+    /// Driver (driver).
+    pub driver_id: Option<String>,
+    /// Resident (resident).
+    pub resident_id: Option<String>,
+    /// Door (device).
+    pub door_id: Option<String>,
+    /// Creation time.
+    pub created_at: i64,
+    /// When it stops working.
+    pub expires_at: Option<i64>,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+}
+
+impl From<store::TokenRow> for TokenView {
+    fn from(r: store::TokenRow) -> Self {
+        TokenView {
+            id: r.id,
+            role: r.role,
+            label: r.label,
+            site_id: r.site_id,
+            carrier_id: r.carrier_id,
+            driver_id: r.driver_id,
+            resident_id: r.resident_id,
+            door_id: r.door_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        }
+    }
 }
 
 /// Create a token.
@@ -38,6 +90,8 @@ pub struct NewToken {
     /// Label.
     #[serde(default)]
     pub label: String,
+    /// Seconds until it stops working: 60..=34560000 (400 days); 90 days if absent.
+    pub expires_in_seconds: Option<i64>,
 }
 
 impl Service {
@@ -101,13 +155,58 @@ impl Service {
         if req.label.len() > 200 {
             return Err(Error::invalid(Code::InvalidText, "label must be at most 200 bytes"));
         }
+        let lifetime = req.expires_in_seconds.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        if !(60..=MAX_TOKEN_LIFETIME).contains(&lifetime) {
+            return Err(Error::invalid(
+                Code::InvalidLifetime,
+                format!("expires_in_seconds must be 60..={MAX_TOKEN_LIFETIME} (400 days)"),
+            ));
+        }
         let secret = format!("pt_{}", hex::encode(rand::random::<[u8; 32]>()));
         row.hash = sha256_hex(secret.as_bytes());
         row.id = new_id("tok");
         row.label = req.label;
         row.created_at = now();
+        row.expires_at = Some(row.created_at + lifetime);
+        row.created_by = Some(p.token_id.clone());
         self.store.insert_token(&row).await?;
-        Ok(TokenCreated { id: row.id, role, token: secret })
+        Ok(TokenCreated { id: row.id, role, token: secret, expires_at: row.expires_at })
+    }
+
+    /// The scope whose tokens `p` may list and revoke: the tokens it may create.
+    fn token_scope<'a>(&self, p: &'a Principal) -> Result<TokenScope<'a>> {
+        match p.role {
+            Role::Operator => Ok(TokenScope::Operator),
+            Role::Manager => Ok(TokenScope::Site(Principal::field(&p.site_id)?)),
+            Role::Carrier => Ok(TokenScope::Carrier(Principal::field(&p.carrier_id)?)),
+            _ => Err(Error::forbidden("list tokens")),
+        }
+    }
+
+    /// Lists the tokens within the caller's scope (operator: managers' and carriers'; manager:
+    /// its site's residents' and devices'; carrier: its drivers').
+    pub async fn list_tokens(&self, p: &Principal, page: &Page) -> Result<Paged<TokenView>> {
+        let scope = self.token_scope(p)?;
+        let rows = self.store.tokens_in_scope(scope, page).await?;
+        Ok(Paged::of(rows.into_iter().map(TokenView::from).collect(), page, |t| t.id.clone()))
+    }
+
+    /// Revokes a token within the caller's scope, or the caller's own token.
+    pub async fn revoke_token(&self, p: &Principal, id: &str) -> Result<TokenView> {
+        let row = self.store.token(id).await?.ok_or_else(|| Error::not_found("token"))?;
+        let own = row.id == p.token_id;
+        let in_scope = match (p.role, row.role.as_str()) {
+            (Role::Operator, "manager" | "carrier") => true,
+            (Role::Manager, "resident" | "device") => row.site_id == p.site_id,
+            (Role::Carrier, "driver") => row.carrier_id == p.carrier_id,
+            _ => false,
+        };
+        if !own && !in_scope {
+            return Err(Error::not_found("token"));
+        }
+        self.store.revoke_token(&row.id, now()).await?;
+        let row = self.store.token(id).await?.ok_or_else(|| Error::not_found("token"))?;
+        Ok(row.into())
     }
 
     /// Makes an operator token (the CLI's bootstrap, no principal needed).
@@ -122,6 +221,6 @@ impl Service {
             ..Default::default()
         };
         store.insert_token(&row).await?;
-        Ok(TokenCreated { id: row.id, role: Role::Operator, token: secret })
+        Ok(TokenCreated { id: row.id, role: Role::Operator, token: secret, expires_at: None })
     }
 }

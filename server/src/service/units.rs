@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{new_id, now, text, Error, Paged, Principal, Result, Role, Service};
-use crate::store::{self, Page};
+use crate::store::{self, Page, Store, TokenOwner};
 
 /// A unit.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -134,6 +134,23 @@ impl Service {
         };
         self.store.insert_resident(&row).await?;
         Ok(row.into())
+    }
+
+    /// Removes a resident (manager): their tokens are revoked, their notifications deleted,
+    /// and they are told of nothing more.
+    pub async fn remove_resident(&self, p: &Principal, resident_id: &str) -> Result<ResidentView> {
+        if !p.is(Role::Manager) {
+            return Err(Error::forbidden("remove residents"));
+        }
+        let resident = self.store.resident(resident_id).await?;
+        let resident = resident.ok_or_else(|| Error::not_found("resident"))?;
+        let unit = self.store.unit(&resident.unit_id).await?.filter(|u| p.manages(&u.site_id));
+        unit.ok_or_else(|| Error::not_found("resident"))?;
+        let mut tx = self.store.begin().await?;
+        Store::revoke_tokens_of(&mut tx, TokenOwner::Resident(&resident.id), now()).await?;
+        Store::delete_resident(&mut tx, &resident.id).await?;
+        tx.commit().await?;
+        Ok(resident.into())
     }
 
     /// The calling resident.

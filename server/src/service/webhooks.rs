@@ -5,24 +5,33 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{new_id, now, Error, Principal, Result, Service};
+use crate::standard_webhooks::EndpointKeys;
 use crate::store::{self};
 
-/// A webhook endpoint: the secret is shown once.
+/// The most webhook endpoints one site may have: each event is sent to every one, so the
+/// number bounds the work (and the outbound connections) one manager can cause per event.
+pub const MAX_WEBHOOKS_PER_SITE: i64 = 10;
+
+/// A webhook endpoint and its Standard Webhooks keys: the secret is shown once.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct WebhookCreated {
     /// Id.
     pub id: String,
     /// URL.
     pub url: String,
-    /// HMAC-SHA256 key for the `Porter-Signature` header.
+    /// `whsec_...`: the HMAC-SHA256 secret for `v1` signatures.
     pub secret: String,
+    /// `whpk_...`: the Ed25519 public key for `v1a` signatures (verify with this and hold no
+    /// secret).
+    pub public_key: String,
 }
 
 /// Add a webhook.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
-    /// `http://host:port/path`.
+    /// `https://host/path` or `http://host:port/path`; it must reach a public address unless
+    /// the server's `webhook_allow_targets` lists its range.
     pub url: String,
 }
 
@@ -35,19 +44,35 @@ impl Service {
         req: NewWebhook,
     ) -> Result<WebhookCreated> {
         let site = self.managed_site(p, site_id, "add webhooks").await?;
-        if crate::client::parse_http_url(&req.url).is_none() {
+        if let Err(e) = crate::client::webhook_url(&req.url) {
             return Err(Error::invalid(
                 Code::InvalidUrl,
-                "url must be http://host:port/path (put a TLS-terminating proxy in front for https)",
+                format!("url must be https://host/path or http://host:port/path: {e}"),
             ));
         }
+        // The stored seed derives both signing keys (see `standard_webhooks`).
+        let seed: [u8; 32] = rand::random();
+        let keys = EndpointKeys::from_seed(&seed);
         let row = store::WebhookRow {
             id: new_id("hook"),
             site_id: site.id,
             url: req.url,
-            secret: hex::encode(rand::random::<[u8; 32]>()),
+            secret: hex::encode(seed),
         };
-        self.store.insert_webhook(&row, now()).await?;
-        Ok(WebhookCreated { id: row.id, url: row.url, secret: row.secret })
+        if !self.store.insert_webhook_within(&row, now(), MAX_WEBHOOKS_PER_SITE).await? {
+            return Err(Error::conflict(
+                Code::TooManyWebhooks,
+                format!(
+                    "a site has at most {MAX_WEBHOOKS_PER_SITE} webhook endpoints: send to one \
+                     receiver that fans out"
+                ),
+            ));
+        }
+        Ok(WebhookCreated {
+            id: row.id,
+            url: row.url,
+            secret: keys.secret(),
+            public_key: keys.public_key(),
+        })
     }
 }

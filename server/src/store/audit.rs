@@ -1,6 +1,8 @@
 //! Audit chains, records, admissions and alarms.
 
-use super::{s, Page, Result, Store, Tx};
+use sqlx::Row;
+
+use super::{i, s, Page, Result, Store, Tx};
 
 /// Where the server stands in a door's log.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -208,5 +210,93 @@ impl Store {
             page.after.clone(),
             page.limit
         )
+    }
+}
+
+impl Store {
+    /// Raises an alarm unless one with the same `dedup_key` exists; true if it was new.
+    pub async fn insert_alarm_once(
+        tx: &mut Tx,
+        r: &AlarmRow,
+        dedup_key: &str,
+        uploaded_by: &str,
+    ) -> Result<bool> {
+        let n = exec!(
+            &mut **tx,
+            "INSERT INTO alarms (id, site_id, door_id, kind, detail, created_at, dedup_key,
+             uploaded_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (dedup_key) DO NOTHING",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.door_id.clone(),
+            r.kind.clone(),
+            r.detail.clone(),
+            r.created_at,
+            dedup_key.to_string(),
+            uploaded_by.to_string()
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Names the token that brought a door's record (and its admission, if any).
+    pub async fn set_uploader(
+        tx: &mut Tx,
+        door_id: &str,
+        seq: i64,
+        uploaded_by: &str,
+    ) -> Result<()> {
+        for table in ["audit_records", "admissions"] {
+            exec!(
+                &mut **tx,
+                &format!(
+                    "UPDATE {table} SET uploaded_by = $1 WHERE door_id = $2 AND sequence = $3"
+                ),
+                uploaded_by.to_string(),
+                door_id.to_string(),
+                seq
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The grant an admission was matched to, if any.
+    pub async fn admission_grant(&self, door_id: &str, seq: i64) -> Result<Option<String>> {
+        let row =
+            sqlx::query("SELECT grant_id FROM admissions WHERE door_id = $1 AND sequence = $2")
+                .bind(door_id.to_string())
+                .bind(seq)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("grant_id")).transpose()?.flatten())
+    }
+
+    /// Who brought a door's record, if recorded.
+    pub async fn record_uploader(&self, door_id: &str, seq: i64) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT uploaded_by FROM audit_records WHERE door_id = $1 AND sequence = $2
+             UNION ALL
+             SELECT uploaded_by FROM admissions WHERE door_id = $1 AND sequence = $2",
+        )
+        .bind(door_id.to_string())
+        .bind(seq)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("uploaded_by")).transpose()?.flatten())
+    }
+
+    /// The admissions at a door already matched to `grant_id`: (sequence, record hex).
+    pub async fn admissions_of_grant(
+        tx: &mut Tx,
+        door_id: &str,
+        grant_id: &str,
+    ) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT sequence, record FROM admissions WHERE door_id = $1 AND grant_id = $2
+             ORDER BY sequence",
+        )
+        .bind(door_id.to_string())
+        .bind(grant_id.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter().map(|r| Ok((i(r, "sequence")?, s(r, "record")?))).collect()
     }
 }

@@ -1,6 +1,6 @@
 //! Drivers.
 
-use super::{Page, Result, Store};
+use super::{s, Page, Result, Store};
 
 /// A driver of a carrier.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -61,5 +61,59 @@ impl Store {
             id.to_string()
         )?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Stores a driver-registration challenge for a carrier.
+    pub async fn insert_driver_challenge(
+        &self,
+        challenge: &str,
+        carrier_id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        exec!(
+            &self.pool,
+            "INSERT INTO driver_challenges (challenge, carrier_id, expires_at, created_at)
+             VALUES ($1,$2,$3,$4)",
+            challenge.to_string(),
+            carrier_id.to_string(),
+            expires_at,
+            now
+        )?;
+        // Expired ones are of no use to anyone.
+        exec!(&self.pool, "DELETE FROM driver_challenges WHERE expires_at <= $1", now)?;
+        Ok(())
+    }
+
+    /// Consumes a live challenge of this carrier; false if there is none.
+    pub async fn take_driver_challenge(
+        &self,
+        challenge: &str,
+        carrier_id: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = exec!(
+            &self.pool,
+            "DELETE FROM driver_challenges WHERE challenge = $1 AND carrier_id = $2
+             AND expires_at > $3",
+            challenge.to_string(),
+            carrier_id.to_string(),
+            now
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Every driver's (id, holder key), for the deny-subject check at registration.
+    pub async fn all_driver_keys(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT id, holder_key FROM drivers").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((s(r, "id")?, s(r, "holder_key")?))).collect()
+    }
+
+    /// Every issuer's (id, public key), for the deny-subject check at registration.
+    pub async fn all_issuer_keys(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT id, public_key FROM issuers").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((s(r, "id")?, s(r, "public_key")?))).collect()
     }
 }

@@ -32,6 +32,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (2, "delivery_grant_bound", include_str!("../../migrations/0002_delivery_grant_bound.sql")),
     (3, "site_zone", include_str!("../../migrations/0003_site_zone.sql")),
+    (
+        202_611_291_630,
+        "audit_evidence",
+        include_str!("../../migrations/202611291630_audit_evidence.sql"),
+    ),
+    (
+        202_611_291_700,
+        "token_lifecycle",
+        include_str!("../../migrations/202611291700_token_lifecycle.sql"),
+    ),
 ];
 
 /// The connection pool and the backend it talks to.

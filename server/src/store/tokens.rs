@@ -1,6 +1,6 @@
 //! API tokens (stored as hashes) and idempotency records.
 
-use super::{Result, Store, Tx};
+use super::{Page, Result, Store, Tx};
 
 /// An API token (the secret itself is never stored, only its hash).
 #[derive(Clone, Debug, Default, sqlx::FromRow)]
@@ -27,6 +27,12 @@ pub struct TokenRow {
     pub label: String,
     /// Creation time.
     pub created_at: i64,
+    /// When it stops working (None: never; only operator tokens made by the CLI).
+    pub expires_at: Option<i64>,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+    /// The token that made it (None for the CLI's operator tokens).
+    pub created_by: Option<String>,
 }
 
 /// What holds an idempotency key.
@@ -56,7 +62,8 @@ impl Store {
         exec!(
             &self.pool,
             "INSERT INTO api_tokens (hash, id, role, site_id, carrier_id, driver_id, unit_id,
-             resident_id, door_id, label, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+             resident_id, door_id, label, created_at, expires_at, created_by)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
             t.hash.clone(),
             t.id.clone(),
             t.role.clone(),
@@ -67,18 +74,22 @@ impl Store {
             t.resident_id.clone(),
             t.door_id.clone(),
             t.label.clone(),
-            t.created_at
+            t.created_at,
+            t.expires_at,
+            t.created_by.clone()
         )?;
         Ok(())
     }
 
-    /// The live token with this hash.
-    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>> {
+    /// The live token with this hash: not revoked, not expired at `now`.
+    pub async fn token_by_hash(&self, hash: &str, now: i64) -> Result<Option<TokenRow>> {
         one!(
             &self.pool,
             TokenRow,
-            "SELECT * FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL",
-            hash.to_string()
+            "SELECT * FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL
+             AND (expires_at IS NULL OR expires_at > $2)",
+            hash.to_string(),
+            now
         )
     }
 
@@ -194,5 +205,98 @@ impl Store {
             now
         )?;
         Ok(n == 1)
+    }
+}
+
+/// Whose tokens a listing covers: the creator's scope.
+#[derive(Clone, Copy, Debug)]
+pub enum TokenScope<'a> {
+    /// The operator's: every manager and carrier token.
+    Operator,
+    /// A manager's: the resident and device tokens of its site.
+    Site(&'a str),
+    /// A carrier's: the driver tokens of its drivers.
+    Carrier(&'a str),
+}
+
+/// Whose tokens a revocation ends.
+#[derive(Clone, Copy, Debug)]
+pub enum TokenOwner<'a> {
+    /// Every token of a driver.
+    Driver(&'a str),
+    /// Every token of a resident.
+    Resident(&'a str),
+}
+
+impl Store {
+    /// A page of the tokens in `scope`, revoked and expired ones included.
+    pub async fn tokens_in_scope(
+        &self,
+        scope: TokenScope<'_>,
+        page: &Page,
+    ) -> Result<Vec<TokenRow>> {
+        match scope {
+            TokenScope::Operator => all!(
+                &self.pool,
+                TokenRow,
+                "SELECT * FROM api_tokens WHERE role IN ('manager', 'carrier') AND id > $1
+                 ORDER BY id LIMIT $2",
+                page.after.clone(),
+                page.limit
+            ),
+            TokenScope::Site(site) => all!(
+                &self.pool,
+                TokenRow,
+                "SELECT * FROM api_tokens WHERE role IN ('resident', 'device') AND site_id = $1
+                 AND id > $2 ORDER BY id LIMIT $3",
+                site.to_string(),
+                page.after.clone(),
+                page.limit
+            ),
+            TokenScope::Carrier(carrier) => all!(
+                &self.pool,
+                TokenRow,
+                "SELECT * FROM api_tokens WHERE role = 'driver' AND carrier_id = $1 AND id > $2
+                 ORDER BY id LIMIT $3",
+                carrier.to_string(),
+                page.after.clone(),
+                page.limit
+            ),
+        }
+    }
+
+    /// A token by its public id.
+    pub async fn token(&self, id: &str) -> Result<Option<TokenRow>> {
+        one!(&self.pool, TokenRow, "SELECT * FROM api_tokens WHERE id = $1", id.to_string())
+    }
+
+    /// Revokes one token; false if it was already revoked.
+    pub async fn revoke_token(&self, id: &str, now: i64) -> Result<bool> {
+        let n = exec!(
+            &self.pool,
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            now,
+            id.to_string()
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Revokes every live token of `owner`; returns how many.
+    pub async fn revoke_tokens_of(tx: &mut Tx, owner: TokenOwner<'_>, now: i64) -> Result<u64> {
+        match owner {
+            TokenOwner::Driver(id) => exec!(
+                &mut **tx,
+                "UPDATE api_tokens SET revoked_at = $1 WHERE driver_id = $2 AND revoked_at IS NULL",
+                now,
+                id.to_string()
+            ),
+            TokenOwner::Resident(id) => exec!(
+                &mut **tx,
+                "UPDATE api_tokens SET revoked_at = $1
+                 WHERE resident_id = $2 AND revoked_at IS NULL",
+                now,
+                id.to_string()
+            ),
+        }
     }
 }

@@ -190,3 +190,12 @@ impl Store {
         )
     }
 }
+
+impl Store {
+    /// Deletes a resident and their notifications.
+    pub async fn delete_resident(tx: &mut Tx, id: &str) -> Result<()> {
+        exec!(&mut **tx, "DELETE FROM notifications WHERE resident_id = $1", id.to_string())?;
+        exec!(&mut **tx, "DELETE FROM residents WHERE id = $1", id.to_string())?;
+        Ok(())
+    }
+}

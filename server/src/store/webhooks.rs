@@ -165,3 +165,75 @@ impl Store {
         i(&row, "n")
     }
 }
+
+/// A message due for delivery, with its endpoint.
+#[derive(Clone, Debug)]
+pub struct Due {
+    /// Event id (the `webhook-id` receivers deduplicate on).
+    pub id: String,
+    /// The site whose endpoint it goes to (the unit of fairness).
+    pub site_id: String,
+    /// JSON body.
+    pub body: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The next-attempt time it was read with (the lease compares it).
+    pub next_attempt_at: i64,
+    /// Target URL.
+    pub url: String,
+    /// The endpoint's signing seed, hex.
+    pub seed: String,
+}
+
+impl Store {
+    /// Inserts a webhook endpoint unless its site already has `max`; false if it has.
+    pub async fn insert_webhook_within(&self, r: &WebhookRow, now: i64, max: i64) -> Result<bool> {
+        let n = exec!(
+            &self.pool,
+            "INSERT INTO webhooks (id, site_id, url, secret, created_at)
+             SELECT $1, $2, $3, $4, $5
+             WHERE (SELECT COUNT(*) FROM webhooks WHERE site_id = $2) < $6",
+            r.id.clone(),
+            r.site_id.clone(),
+            r.url.clone(),
+            r.secret.clone(),
+            now,
+            max
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Messages due at `now`, at most `per_site` of each site, taken round-robin across sites
+    /// (every site's oldest first, then every site's second, ...), at most `limit` in all: a
+    /// site with a long backlog cannot crowd out another's first message.
+    pub async fn due_outbox_fair(&self, now: i64, per_site: i64, limit: i64) -> Result<Vec<Due>> {
+        let rows = sqlx::query(
+            "SELECT id, site_id, body, attempts, next_attempt_at, url, secret FROM (
+                 SELECT o.id, w.site_id, o.body, o.attempts, o.next_attempt_at, w.url, w.secret,
+                        ROW_NUMBER() OVER (PARTITION BY w.site_id ORDER BY o.next_attempt_at, o.id)
+                            AS turn
+                 FROM outbox o JOIN webhooks w ON w.id = o.webhook_id
+                 WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1
+             ) due
+             WHERE turn <= $2 ORDER BY turn, next_attempt_at, id LIMIT $3",
+        )
+        .bind(now)
+        .bind(per_site)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Due {
+                    id: s(r, "id")?,
+                    site_id: s(r, "site_id")?,
+                    body: s(r, "body")?,
+                    attempts: i(r, "attempts")?,
+                    next_attempt_at: i(r, "next_attempt_at")?,
+                    url: s(r, "url")?,
+                    seed: s(r, "secret")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use porter_protocol::{PublicKey, SigningKey};
+use porter_root::{self as root, CertifyOptions, RootKey};
+use porter_server::client::{self, Targets};
 use porter_server::http::{router, AppState, JsonRefusalListener};
 use porter_server::metrics::Metrics;
-use porter_server::root::{self, CertifyOptions, RootKey};
-use porter_server::{client, Service, Store};
+use porter_server::{Service, Store};
 use serde_json::{json, Value};
 
 /// A database to test on.
@@ -111,7 +112,10 @@ impl Server {
     ) -> Server {
         let url = url.to_string();
         let store = Store::connect(&url).await.unwrap();
-        let mut service = Service::new(store, Arc::new(Metrics::default()));
+        // Webhook receivers in the tests listen on 127.0.0.1: allowed explicitly, as a
+        // deployment with an internal receiver would.
+        let mut service = Service::new(store, Arc::new(Metrics::default()))
+            .with_webhook_targets(Targets::allowing(&["127.0.0.1"]).unwrap());
         if let Some(secret) = secret {
             service = service.with_issuer_key_secret(secret);
         }
@@ -182,6 +186,29 @@ pub async fn call_raw(
 pub async fn call(base: &str, method: &str, path: &str, token: &str, body: Option<Value>) -> Reply {
     let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
     call_raw(base, method, path, Some(token), &[], &bytes).await
+}
+
+/// Registers `holder` as a driver of the carrier whose token is `carrier`, proving possession
+/// the way a phone does: a fresh challenge signed with the holder key.
+pub async fn register_driver(base: &str, carrier: &str, holder: &SigningKey, label: &str) -> Reply {
+    let proof = possession_proof(base, carrier, holder).await;
+    let mut body = json!({"holder_key": hex_key(holder), "label": label});
+    body.as_object_mut().unwrap().extend(proof.as_object().unwrap().clone());
+    call(base, "POST", "/v1/drivers", carrier, Some(body)).await
+}
+
+/// `{"challenge", "signature"}` for registering `holder` with the carrier of `carrier`.
+pub async fn possession_proof(base: &str, carrier: &str, holder: &SigningKey) -> Value {
+    let c = call(base, "POST", "/v1/drivers/challenges", carrier, None).await.ok();
+    let challenge: [u8; 32] =
+        hex::decode(c["challenge"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let carrier_id = call(base, "GET", "/v1/carriers", carrier, None).await.ok()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let message = porter_server::service::registration_message(&challenge, &carrier_id);
+    let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(holder.seed()));
+    json!({"challenge": hex::encode(challenge), "signature": hex::encode(*pair.sk.sign(&message, None))})
 }
 
 pub fn hex_key(k: &SigningKey) -> String {
@@ -355,15 +382,7 @@ impl World {
             .to_string();
 
         let holder = new_key();
-        let driver_id = call(
-            &base,
-            "POST",
-            "/v1/drivers",
-            &carrier,
-            Some(json!({"holder_key": hex_key(&holder), "label": "van 7"})),
-        )
-        .await
-        .ok()["id"]
+        let driver_id = register_driver(&base, &carrier, &holder, "van 7").await.ok()["id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -473,7 +492,106 @@ impl World {
         .await
     }
 
+    /// Registers one more driver of this world's carrier; returns its id.
+    pub async fn register_driver(&self, label: &str) -> String {
+        register_driver(&self.base, &self.carrier, &new_key(), label).await.ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     pub async fn grant(&self) -> Value {
         self.ask(&self.delivery_id, json!({"uses": 1, "lifetime_minutes": 10})).await.ok()
+    }
+}
+
+/// One webhook request as a receiver saw it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub id: String,
+    pub timestamp: i64,
+    pub signature: String,
+    pub body: String,
+    pub at: std::time::Instant,
+}
+
+impl Received {
+    /// Whether the Standard Webhooks signature verifies under `key` (`whpk_...` or `whsec_...`).
+    pub fn verifies(&self, key: &str) -> bool {
+        porter_server::standard_webhooks::verify(
+            key,
+            &self.id,
+            self.timestamp,
+            self.body.as_bytes(),
+            &self.signature,
+        )
+    }
+}
+
+/// A webhook receiver on 127.0.0.1: records every request it answers; answers 204 while
+/// `healthy`, and otherwise hangs (a silent receiver) without recording.
+pub struct Receiver {
+    pub url: String,
+    pub received: Arc<std::sync::Mutex<Vec<Received>>>,
+    pub healthy: Arc<std::sync::atomic::AtomicBool>,
+    /// Requests that arrived, answered or not.
+    pub arrived: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Receiver {
+    pub async fn start(healthy: bool) -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::on(listener, healthy)
+    }
+
+    /// A healthy receiver on a chosen port.
+    pub async fn start_on(port: u16) -> Receiver {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        Receiver::on(listener, true)
+    }
+
+    fn on(listener: tokio::net::TcpListener, healthy: bool) -> Receiver {
+        use axum::http::{HeaderMap, StatusCode};
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        type State = (Arc<std::sync::Mutex<Vec<Received>>>, Arc<AtomicBool>, Arc<AtomicUsize>);
+        async fn hook(
+            axum::extract::State((received, healthy, arrived)): axum::extract::State<State>,
+            headers: HeaderMap,
+            body: axum::body::Bytes,
+        ) -> StatusCode {
+            arrived.fetch_add(1, Ordering::SeqCst);
+            if !healthy.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_secs(120)).await;
+                return StatusCode::SERVICE_UNAVAILABLE;
+            }
+            let h = |name: &str| {
+                headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+            };
+            received.lock().unwrap().push(Received {
+                id: h("webhook-id"),
+                timestamp: h("webhook-timestamp").parse().unwrap_or(-1),
+                signature: h("webhook-signature"),
+                body: String::from_utf8_lossy(&body).into_owned(),
+                at: std::time::Instant::now(),
+            });
+            StatusCode::NO_CONTENT
+        }
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let healthy = Arc::new(AtomicBool::new(healthy));
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let app = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state((
+            received.clone(),
+            healthy.clone(),
+            arrived.clone(),
+        ));
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver { url, received, healthy, arrived }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
     }
 }

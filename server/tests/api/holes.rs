@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use porter_root as root;
 use porter_server::http::{router, AppState};
 use porter_server::metrics::Metrics;
-use porter_server::{root, Service, Store};
+use porter_server::{Service, Store};
 use serde_json::json;
 
 use crate::harness::*;
@@ -131,7 +132,7 @@ async fn a_door_state_signed_ahead_of_the_servers_clock_is_refused() {
             call(&w.base, "GET", &format!("/v1/sites/{}/revocations", w.site_id), &w.manager, None)
                 .await
                 .ok();
-        let list: porter_server::service::RevocationList = serde_json::from_value(list).unwrap();
+        let list: porter_root::RevocationList = serde_json::from_value(list).unwrap();
         let path = format!("/v1/sites/{}/door-states", w.site_id);
         let ahead = porter_server::service::MAX_STATE_CLOCK_AHEAD;
         let (future, _) =
@@ -440,7 +441,7 @@ async fn a_stored_door_state_that_cannot_be_read_stops_issuance() {
             call(&w.base, "GET", &format!("/v1/sites/{}/revocations", w.site_id), &w.manager, None)
                 .await
                 .ok();
-        let list: porter_server::service::RevocationList = serde_json::from_value(list).unwrap();
+        let list: porter_root::RevocationList = serde_json::from_value(list).unwrap();
         let (state, _) = root::sign_state(&w.root, &list, None, now() as u32).unwrap();
         let path = format!("/v1/sites/{}/door-states", w.site_id);
         call(&w.base, "POST", &path, &w.manager, Some(json!({"state": hex::encode(&state)})))

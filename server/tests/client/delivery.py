@@ -1,7 +1,7 @@
 """One full delivery driven by a client that openapi-python-client generated from `porter openapi`.
 
 Run by run.sh (which generates the client, starts `porter serve` and passes the environment):
-PORTER_URL, PORTER_OPERATOR_TOKEN, PORTER_BIN (for the offline `root` tools), PORTER_WORK (a
+PORTER_URL, PORTER_OPERATOR_TOKEN, PORTER_ROOT_BIN (the offline `porter-root` tool), PORTER_WORK (a
 scratch directory). Every call goes through the generated code and every answer is parsed into
 the generated models, so a schema in the document that disagrees with what the server sends
 fails here.
@@ -24,6 +24,7 @@ from porter_client.api.default import (
     post_deliveries,
     post_deliveries_delivery_id_grants,
     post_drivers,
+    post_drivers_challenges,
     post_sites,
     post_sites_site_id_approvals,
     post_sites_site_id_doors,
@@ -39,6 +40,7 @@ from porter_client.models import (
     CertificateUpload,
     DeliveryView,
     DoorView,
+    DriverChallenge,
     DriverView,
     Error,
     GrantRequest,
@@ -61,7 +63,7 @@ from porter_client.models import (
 )
 
 URL = os.environ["PORTER_URL"]
-PORTER = os.environ["PORTER_BIN"]
+PORTER_ROOT = os.environ["PORTER_ROOT_BIN"]
 WORK = os.environ["PORTER_WORK"]
 
 
@@ -80,7 +82,7 @@ def ok(response, status, model):
 
 
 def root(*args):
-    out = subprocess.run([PORTER, "root", *args], check=True, capture_output=True, text=True)
+    out = subprocess.run([PORTER_ROOT, *args], check=True, capture_output=True, text=True)
     return out.stdout
 
 
@@ -141,7 +143,7 @@ def main():
     )
 
     holder = Ed25519PrivateKey.generate()
-    driver_view = ok(post_drivers.sync_detailed(client=carrier, body=new_driver(carrier, holder)), 201, DriverView)
+    driver_view = ok(post_drivers.sync_detailed(client=carrier, body=new_driver(carrier, carrier_id, holder)), 201, DriverView)
     driver = client(token(carrier.token, role="driver", driver_id=driver_view.id))
 
     unit = ok(post_sites_site_id_units.sync_detailed(site.id, client=manager, body=NewUnit(label="4B")), 201, UnitView)
@@ -186,9 +188,15 @@ def main():
     print(f"generated client: one delivery end to end (site {site.id}, delivery {delivery.id}, grant {grant.id})")
 
 
-def new_driver(carrier, holder):
-    """The registration body for `holder` (see NewDriver in the document)."""
-    return NewDriver(holder_key=public_hex(holder), label="van 7")
+# What the phone signs to prove it holds its key: the tag, the challenge's bytes, the carrier id.
+REGISTRATION_TAG = b"porter/v1/holder-registration\0"
+
+
+def new_driver(carrier, carrier_id, holder):
+    """The registration body for `holder`: a fresh challenge signed with the holder key."""
+    challenge = ok(post_drivers_challenges.sync_detailed(client=carrier), 201, DriverChallenge).challenge
+    signed = holder.sign(REGISTRATION_TAG + bytes.fromhex(challenge) + carrier_id.encode())
+    return NewDriver(holder_key=public_hex(holder), label="van 7", challenge=challenge, signature=signed.hex())
 
 
 if __name__ == "__main__":

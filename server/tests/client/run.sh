@@ -2,9 +2,10 @@
 # A client generated from the OpenAPI document by a standard generator (openapi-python-client,
 # pinned in server/ci-install.sh, in the venv named by PORTER_CLIENT_VENV) drives one full
 # delivery against a running `porter serve` on a scratch SQLite database.
-# Usage: server/tests/client/run.sh <path to the porter binary>
+# Usage: server/tests/client/run.sh <path to porter> <path to porter-root>
 set -euo pipefail
 PORTER=$(realpath "$1")
+PORTER_ROOT=$(realpath "$2")
 HERE=$(cd "$(dirname "$0")" && pwd)
 VENV=${PORTER_CLIENT_VENV:-/opt/porter-client-venv}
 if [ ! -x "$VENV/bin/openapi-python-client" ]; then
@@ -45,4 +46,4 @@ BASE=$(sed -n 's/^porter listening on //p' "$WORK/serve.out" | head -n 1)
 if [ -z "$BASE" ]; then cat "$WORK/serve.err" >&2; echo "porter serve did not start" >&2; exit 1; fi
 
 PYTHONPATH="$WORK/gen" PORTER_URL="$BASE" PORTER_OPERATOR_TOKEN=$(cat "$WORK/operator") \
-    PORTER_BIN="$PORTER" PORTER_WORK="$WORK" "$VENV/bin/python" "$HERE/delivery.py"
+    PORTER_ROOT_BIN="$PORTER_ROOT" PORTER_WORK="$WORK" "$VENV/bin/python" "$HERE/delivery.py"
