@@ -8,6 +8,14 @@ OPENAPI_VALIDATOR=openapi-spec-validator==0.9.0
 if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
     python3 -m pip install --quiet "$OPENAPI_VALIDATOR"
 fi
+# The generated-client test (tests/client/run.sh): a pinned generator and what its code and the
+# test script import, in their own venv.
+CLIENT_VENV=${PORTER_CLIENT_VENV:-/opt/porter-client-venv}
+if [ ! -x "$CLIENT_VENV/bin/openapi-python-client" ]; then
+    python3 -m venv "$CLIENT_VENV"
+    # click 8.2 breaks the typer this generator version uses: pinned below it.
+    "$CLIENT_VENV/bin/pip" install --quiet openapi-python-client==0.21.6 click==8.1.8 cryptography==44.0.0
+fi
 if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && command -v openssl >/dev/null \
     && command -v curl >/dev/null; then
     echo "server/ci-install.sh: PostgreSQL, openssl and curl already installed"

@@ -47,3 +47,7 @@ OPENAPI_JSON=$(mktemp /tmp/porter-openapi.XXXXXX.json)
 cargo run -q -p porter-server --bin porter -- openapi > "$OPENAPI_JSON"
 python3 -m openapi_spec_validator "$OPENAPI_JSON"
 rm -f "$OPENAPI_JSON"
+# ... and a client generated from it by a standard generator drives one full delivery.
+cargo build -q -p porter-server --bin porter
+cargo build -q -p porter-root --bin porter-root
+server/tests/client/run.sh "${CARGO_TARGET_DIR:-target}/debug/porter" "${CARGO_TARGET_DIR:-target}/debug/porter-root"

@@ -4,8 +4,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use super::openapi::{body, page};
 use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, Res, S};
-use crate::service::Role;
+use crate::service::{
+    AlarmView, AuditBatch, BatchOutcome, EntryView, ReceiptOutcome, ReceiptUpload, Role,
+};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -17,7 +20,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List alarms",
                 roles: &[Role::Manager],
                 success: 200,
-                body: false,
+                response: page::<AlarmView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -30,7 +34,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "The access log: carrier, door, time",
                 roles: &[Role::Manager, Role::Resident, Role::Operator],
                 success: 200,
-                body: false,
+                response: page::<EntryView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -43,7 +48,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Upload a door's signed receipt",
                 roles: &[Role::Driver, Role::Device],
                 success: 200,
-                body: true,
+                response: body::<ReceiptOutcome>,
+                request: Some(body::<ReceiptUpload>),
                 idempotent: false,
                 paged: false,
             },
@@ -56,7 +62,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Upload a run of a door's log and its signed head",
                 roles: &[Role::Driver, Role::Device],
                 success: 200,
-                body: true,
+                response: body::<BatchOutcome>,
+                request: Some(body::<AuditBatch>),
                 idempotent: false,
                 paged: false,
             },

@@ -4,10 +4,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
-use crate::service::Role;
+use crate::service::{ApprovalView, CarrierView, NewApproval, NewCarrier, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -19,7 +20,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Create a carrier",
                 roles: &[Role::Operator],
                 success: 201,
-                body: true,
+                response: body::<CarrierView>,
+                request: Some(body::<NewCarrier>),
                 idempotent: true,
                 paged: false,
             },
@@ -32,7 +34,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List carriers",
                 roles: &[Role::Operator, Role::Manager, Role::Carrier],
                 success: 200,
-                body: false,
+                response: page::<CarrierView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -45,7 +48,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Approve a carrier at a site with limits",
                 roles: &[Role::Manager],
                 success: 201,
-                body: true,
+                response: body::<ApprovalView>,
+                request: Some(body::<NewApproval>),
                 idempotent: true,
                 paged: false,
             },
@@ -58,7 +62,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List approvals",
                 roles: &[Role::Manager],
                 success: 200,
-                body: false,
+                response: page::<ApprovalView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -71,7 +76,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Withdraw an approval",
                 roles: &[Role::Manager],
                 success: 200,
-                body: false,
+                response: body::<Withdrawn>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },
@@ -104,5 +110,12 @@ async fn withdraw(
     Path((site, approval)): Path<(String, String)>,
 ) -> Res {
     s.service.withdraw_approval(&p, &site, &approval).await?;
-    ok(StatusCode::OK, &serde_json::json!({"withdrawn": approval}))
+    ok(StatusCode::OK, &Withdrawn { withdrawn: approval })
+}
+
+/// The answer to a withdrawal.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Withdrawn {
+    /// The approval withdrawn.
+    pub withdrawn: String,
 }

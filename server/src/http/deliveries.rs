@@ -4,10 +4,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
-use crate::service::Role;
+use crate::service::{DeliveryView, NewDelivery, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -19,7 +20,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Announce a delivery",
                 roles: &[Role::Carrier],
                 success: 201,
-                body: true,
+                response: body::<DeliveryView>,
+                request: Some(body::<NewDelivery>),
                 idempotent: true,
                 paged: false,
             },
@@ -32,7 +34,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List deliveries (carrier: own; resident: own unit)",
                 roles: &[Role::Carrier, Role::Driver, Role::Resident],
                 success: 200,
-                body: false,
+                response: page::<DeliveryView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -45,7 +48,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Read a delivery",
                 roles: &[Role::Carrier, Role::Driver, Role::Resident, Role::Manager],
                 success: 200,
-                body: false,
+                response: body::<DeliveryView>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },
@@ -58,7 +62,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Cancel a delivery",
                 roles: &[Role::Carrier],
                 success: 200,
-                body: false,
+                response: body::<DeliveryView>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },

@@ -4,10 +4,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
-use crate::service::Role;
+use crate::service::{DoorView, NewDoor, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -19,7 +20,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Enrol a door (root-signed enrolment)",
                 roles: &[Role::Manager],
                 success: 201,
-                body: true,
+                response: body::<DoorView>,
+                request: Some(body::<NewDoor>),
                 idempotent: true,
                 paged: false,
             },
@@ -32,7 +34,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List doors",
                 roles: &[Role::Manager],
                 success: 200,
-                body: false,
+                response: page::<DoorView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },

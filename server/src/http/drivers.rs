@@ -4,10 +4,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
-use crate::service::Role;
+use crate::service::{DriverChallenge, DriverView, NewDriver, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -20,7 +21,8 @@ pub(super) fn routes() -> Vec<Declared> {
                     "Register a driver's holder key, with the phone's signature over a challenge",
                 roles: &[Role::Carrier],
                 success: 201,
-                body: true,
+                response: body::<DriverView>,
+                request: Some(body::<NewDriver>),
                 idempotent: true,
                 paged: false,
             },
@@ -33,7 +35,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Get a one-time challenge for a driver's phone to sign",
                 roles: &[Role::Carrier],
                 success: 201,
-                body: false,
+                response: body::<DriverChallenge>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },
@@ -46,7 +49,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List drivers",
                 roles: &[Role::Carrier],
                 success: 200,
-                body: false,
+                response: page::<DriverView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -59,7 +63,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Retire a driver at every site",
                 roles: &[Role::Carrier],
                 success: 200,
-                body: false,
+                response: body::<DriverView>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },

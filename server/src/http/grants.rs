@@ -4,9 +4,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
 
+use super::openapi::{body, page};
 use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Res, S};
-use crate::service::Role;
 use crate::service::{self};
+use crate::service::{GrantRequest, GrantView, IssuedGrant, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -18,7 +19,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Ask for a grant at the door",
                 roles: &[Role::Driver],
                 success: 201,
-                body: true,
+                response: body::<IssuedGrant>,
+                request: Some(body::<GrantRequest>),
                 idempotent: true,
                 paged: false,
             },
@@ -31,7 +33,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List grants issued at the site",
                 roles: &[Role::Manager],
                 success: 200,
-                body: false,
+                response: page::<GrantView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },

@@ -8,6 +8,7 @@
 //! carries a secret (a new token, a webhook's signing secret) is never stored: a repeat learns
 //! which object the first request made, and that its secret is shown only once.
 
+use crate::service::Code;
 use std::future::Future;
 
 use axum::body::Bytes;
@@ -63,7 +64,7 @@ impl FromRequestParts<AppState> for IdemKey {
                     k.ok_or_else(|| {
                         err(
                             Kind::Invalid,
-                            "invalid_idempotency_key",
+                            Code::InvalidIdempotencyKey,
                             "Idempotency-Key must be 1..=200 visible ASCII characters",
                         )
                     })?
@@ -89,14 +90,14 @@ fn replayed(stored: IdemRow, request_hash: &str) -> Result<Response, ApiError> {
     if stored.request_hash != request_hash {
         return Err(err(
             Kind::Conflict,
-            "idempotency_key_reused",
+            Code::IdempotencyKeyReused,
             "this Idempotency-Key was used with another method, path or body: use a fresh key",
         ));
     }
     if stored.status == 0 {
         return Err(err(
             Kind::Conflict,
-            "idempotency_in_flight",
+            Code::IdempotencyInFlight,
             "a request with this Idempotency-Key is still being processed: retry in a moment",
         ));
     }
@@ -104,7 +105,7 @@ fn replayed(stored: IdemRow, request_hash: &str) -> Result<Response, ApiError> {
         let id = stored.body.strip_prefix(WITHHELD).unwrap_or("").trim_start_matches(':');
         return Err(err(
             Kind::Conflict,
-            "idempotency_secret_withheld",
+            Code::IdempotencySecretWithheld,
             format!(
                 "this Idempotency-Key already created {id}; its secret was shown only once and is \
                  not kept: if it was lost, revoke {id} and create another"
@@ -160,7 +161,7 @@ where
     let result = async {
         let req: T = parse_json(&body)?;
         let out = f(req).await?;
-        serde_json::to_value(&out).map_err(|_| err(Kind::Internal, "internal", "retry"))
+        serde_json::to_value(&out).map_err(|_| err(Kind::Internal, Code::Internal, "retry"))
     }
     .await;
     let value = match result {

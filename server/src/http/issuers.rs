@@ -5,11 +5,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 
+use super::openapi::{body, page, NoFields};
 use super::{
     create, declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res,
     S,
 };
-use crate::service::Role;
+use crate::service::{CertificateUpload, IssuerView, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -21,7 +22,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Make an issuer key to be certified by the root",
                 roles: &[Role::Manager],
                 success: 201,
-                body: true,
+                response: body::<IssuerView>,
+                request: Some(body::<NoFields>),
                 idempotent: true,
                 paged: false,
             },
@@ -34,7 +36,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List issuer keys",
                 roles: &[Role::Manager],
                 success: 200,
-                body: false,
+                response: page::<IssuerView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -47,7 +50,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Upload a root-signed issuer certificate",
                 roles: &[Role::Manager],
                 success: 200,
-                body: true,
+                response: body::<IssuerView>,
+                request: Some(body::<CertificateUpload>),
                 idempotent: false,
                 paged: false,
             },

@@ -21,7 +21,7 @@ use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::service::{self, sha256_hex, Kind, Principal, Service};
+use crate::service::{self, sha256_hex, Code, Kind, Principal, Service};
 
 mod audit;
 mod carriers;
@@ -120,6 +120,16 @@ impl RateLimiter {
     }
 }
 
+/// Every error answer's body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// A stable machine code: match on it.
+    pub code: Code,
+    /// What went wrong and what to do, for people.
+    pub message: String,
+}
+
 /// A service error as an HTTP response.
 #[derive(Debug)]
 pub struct ApiError(pub service::Error);
@@ -145,12 +155,12 @@ fn status_of(kind: Kind) -> StatusCode {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "code": self.0.code, "message": self.0.message });
+        let body = ErrorBody { code: self.0.code, message: self.0.message };
         (status_of(self.0.kind), axum::Json(body)).into_response()
     }
 }
 
-fn err(kind: Kind, code: &'static str, message: impl Into<String>) -> ApiError {
+fn err(kind: Kind, code: Code, message: impl Into<String>) -> ApiError {
     ApiError(service::Error::new(kind, code, message))
 }
 
@@ -164,7 +174,7 @@ impl FromRequestParts<AppState> for Auth {
         let token = bearer(&parts.headers).ok_or_else(|| {
             err(
                 Kind::Unauthenticated,
-                "unauthenticated",
+                Code::Unauthenticated,
                 "missing API token: send `Authorization: Bearer <token>`",
             )
         })?;
@@ -191,7 +201,7 @@ impl FromRequestParts<AppState> for Auth {
             state.service.metrics().rate_limited.inc();
             return Err(err(
                 Kind::RateLimited,
-                "rate_limited",
+                Code::RateLimited,
                 "too many requests for this token: slow down and retry in a few seconds",
             ));
         }
@@ -201,14 +211,18 @@ impl FromRequestParts<AppState> for Auth {
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.is_empty() {
-        return Err(err(Kind::Invalid, "empty_body", "the request needs a JSON body"));
+        return Err(err(Kind::Invalid, Code::EmptyBody, "the request needs a JSON body"));
     }
     // No field of this API may hold a NUL character (PostgreSQL text cannot store one).
     if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
-        return Err(err(Kind::Invalid, "invalid_text", "strings must not contain NUL characters"));
+        return Err(err(
+            Kind::Invalid,
+            Code::InvalidText,
+            "strings must not contain NUL characters",
+        ));
     }
     serde_json::from_slice(body).map_err(|e| {
-        err(Kind::Invalid, "invalid_json", format!("the body is not the expected JSON: {e}"))
+        err(Kind::Invalid, Code::InvalidJson, format!("the body is not the expected JSON: {e}"))
     })
 }
 
@@ -224,12 +238,12 @@ impl axum::extract::FromRequest<AppState> for Body {
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError(service::Error::new(
                     Kind::Invalid,
-                    "payload_too_large",
+                    Code::PayloadTooLarge,
                     format!("the body is larger than {MAX_BODY_BYTES} bytes"),
                 )))
             }
             Err(_) => {
-                Err(err(Kind::Invalid, "unreadable_body", "the request body could not be read"))
+                Err(err(Kind::Invalid, Code::UnreadableBody, "the request body could not be read"))
             }
         }
     }
@@ -238,7 +252,7 @@ impl axum::extract::FromRequest<AppState> for Body {
 fn ok<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, ApiError> {
     let body = serde_json::to_string(value).map_err(|e| {
         tracing::error!(error = %e, "serialising a response failed");
-        err(Kind::Internal, "internal", "the response could not be produced; retry")
+        err(Kind::Internal, Code::Internal, "the response could not be produced; retry")
     })?;
     Ok(json_response(status, body))
 }
@@ -258,7 +272,11 @@ fn page_of(q: &RawQuery) -> Result<crate::store::Page, ApiError> {
             "after" => after = Some(v.to_string()),
             "limit" => {
                 limit = Some(v.parse::<i64>().map_err(|_| {
-                    err(Kind::Invalid, "invalid_limit", "limit must be a number between 1 and 200")
+                    err(
+                        Kind::Invalid,
+                        Code::InvalidLimit,
+                        "limit must be a number between 1 and 200",
+                    )
                 })?)
             }
             _ => {}
@@ -313,13 +331,13 @@ pub fn router(state: AppState) -> Router {
     v1.route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async {
-            err(Kind::NotFound, "no_such_endpoint", "no such endpoint: see /v1/openapi.json")
+            err(Kind::NotFound, Code::NoSuchEndpoint, "no such endpoint: see /v1/openapi.json")
         })
         .method_not_allowed_fallback(|| async {
-            let body = serde_json::json!({
-                "code": "method_not_allowed",
-                "message": "this endpoint does not take that method: see /v1/openapi.json",
-            });
+            let body = ErrorBody {
+                code: Code::MethodNotAllowed,
+                message: "this endpoint does not take that method: see /v1/openapi.json".into(),
+            };
             (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -341,7 +359,7 @@ async fn count(State(state): S, req: Request, next: Next) -> Response {
         || path.bytes().any(|b| b.is_ascii_control())
         || !percent_decodes_to_utf8(path);
     let response = if hostile {
-        err(Kind::Invalid, "invalid_path", "the path holds characters no Porter id has")
+        err(Kind::Invalid, Code::InvalidPath, "the path holds characters no Porter id has")
             .into_response()
     } else {
         // The handler runs in its own task, so that a client hanging up cannot cancel it
@@ -354,10 +372,10 @@ async fn count(State(state): S, req: Request, next: Next) -> Response {
             Ok(Ok(response)) => response,
             Ok(Err(_)) | Err(_) => {
                 tracing::error!(%method, route = route.as_deref().unwrap_or("-"), "handler panicked");
-                let body = serde_json::json!({
-                    "code": "internal",
-                    "message": "the server failed on this request; it has been logged",
-                });
+                let body = ErrorBody {
+                    code: Code::Internal,
+                    message: "the server failed on this request; it has been logged".into(),
+                };
                 (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
             }
         }
@@ -412,7 +430,7 @@ async fn healthz(State(state): S) -> Response {
         Ok(()) => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            err(Kind::Internal, "database_unavailable", "the database does not answer")
+            err(Kind::Internal, Code::DatabaseUnavailable, "the database does not answer")
                 .into_response()
         }
     }
@@ -426,7 +444,7 @@ async fn metrics(State(state): S, headers: HeaderMap) -> Response {
         (None, _) => {
             return err(
                 Kind::Forbidden,
-                "metrics_disabled",
+                Code::MetricsDisabled,
                 "/metrics is closed: set metrics_token (PORTER_METRICS_TOKEN) and send it as a bearer token",
             )
             .into_response()
@@ -435,7 +453,7 @@ async fn metrics(State(state): S, headers: HeaderMap) -> Response {
         (Some(_), _) => {
             return err(
                 Kind::Unauthenticated,
-                "unauthenticated",
+                Code::Unauthenticated,
                 "send the configured metrics token: `Authorization: Bearer <metrics_token>`",
             )
             .into_response()

@@ -1,5 +1,10 @@
 //! The endpoint declaration and the OpenAPI document built from the declarations.
 
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
 use crate::service::Role;
 
 // ---------------------------------------------------------------------------------------------
@@ -21,13 +26,66 @@ pub struct Endpoint {
     pub roles: &'static [Role],
     /// The one success status it answers (200, or 201 for a creation).
     pub success: u16,
-    /// Whether it reads a JSON body.
-    pub body: bool,
+    /// The schema of its 2xx answer.
+    pub response: Schema,
+    /// The schema of the JSON body it reads, if it reads one.
+    pub request: Option<Schema>,
     /// Whether it honours `Idempotency-Key`.
     pub idempotent: bool,
     /// Whether it is a list taking `limit` and `after`.
     pub paged: bool,
 }
+
+/// Puts a body's schema (and those it refers to) into the document's components and returns
+/// the schema to use where the body appears: one of [`body`], [`page`], [`list`].
+pub type Schema = fn(&mut Components) -> Value;
+
+/// The named schemas of the document (`#/components/schemas`).
+#[derive(Debug, Default)]
+pub struct Components(BTreeMap<String, Value>);
+
+impl Components {
+    fn add<T: ToSchema>(&mut self) -> Value {
+        let mut refs = Vec::new();
+        T::schemas(&mut refs);
+        for (name, schema) in refs {
+            self.0.insert(name, to_json(&schema));
+        }
+        self.0.insert(T::name().into_owned(), to_json(&T::schema()));
+        json!({"$ref": format!("#/components/schemas/{}", T::name())})
+    }
+}
+
+fn to_json(schema: &impl serde::Serialize) -> Value {
+    // utoipa's schema types are plain data: serialising them cannot fail.
+    serde_json::to_value(schema).unwrap_or(Value::Null)
+}
+
+/// A body of type `T`, as its derived schema.
+pub fn body<T: ToSchema>(c: &mut Components) -> Value {
+    c.add::<T>()
+}
+
+/// A page of `T` (`{"items": [...], "next": "<cursor>"}`), see `Paged`.
+pub fn page<T: ToSchema>(c: &mut Components) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {"type": "array", "items": c.add::<T>()},
+            "next": {"type": "string", "description": "Pass as `after` to get the next page; absent on the last page."},
+        },
+    })
+}
+
+/// A JSON array of `T`.
+pub fn list<T: ToSchema>(c: &mut Components) -> Value {
+    json!({"type": "array", "items": c.add::<T>()})
+}
+
+/// The body of a creation that takes no fields: `{}` (an empty body is read as `{}`).
+#[derive(Debug, ToSchema)]
+pub struct NoFields {}
 
 /// Every endpoint under `/v1`, from the declarations the router is built of.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -36,8 +94,8 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// The OpenAPI 3.1 document, built from the declarations.
 pub fn openapi() -> serde_json::Value {
-    use serde_json::json;
-    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+    let mut components = Components::default();
+    let error = json!({"application/json": {"schema": body::<super::ErrorBody>(&mut components)}});
     let mut paths = serde_json::Map::new();
     for e in endpoints() {
         let mut params: Vec<serde_json::Value> = e
@@ -64,7 +122,7 @@ pub fn openapi() -> serde_json::Value {
         let mut responses = serde_json::Map::new();
         responses.insert(
             e.success.to_string(),
-            json!({"description": ok_description, "content": {"application/json": {"schema": {"type": "object"}}}}),
+            json!({"description": ok_description, "content": {"application/json": {"schema": (e.response)(&mut components)}}}),
         );
         for (status, what) in [
             ("400", "Malformed request"),
@@ -86,8 +144,8 @@ pub fn openapi() -> serde_json::Value {
             "parameters": params,
             "responses": responses,
         });
-        if e.body {
-            let mut media = json!({"schema": {"type": "object"}});
+        if let Some(request) = e.request {
+            let mut media = json!({"schema": request(&mut components)});
             if let Some(example) = example_body(e.method, e.path) {
                 media["example"] = example;
             }
@@ -96,11 +154,16 @@ pub fn openapi() -> serde_json::Value {
         let entry = paths.entry(e.path.to_string()).or_insert_with(|| json!({}));
         entry[e.method.to_lowercase()] = op;
     }
-    paths.insert("/healthz".into(), json!({"get": {
+    paths.insert(
+        "/healthz".into(),
+        json!({"get": {
         "operationId": "healthz", "summary": "Whether the server and its database answer",
         "security": [], "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-            "503": {"description": "The database does not answer", "content": error}}}}));
+            "200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["status"],
+                "properties": {"status": {"type": "string", "enum": ["ok"]}}}}}},
+            "503": {"description": "The database does not answer", "content": error}}}}),
+    );
     paths.insert(
         "/metrics".into(),
         json!({"get": {
@@ -116,9 +179,7 @@ pub fn openapi() -> serde_json::Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["code", "message"], "properties": {
-                "code": {"type": "string", "description": "A stable snake_case code"},
-                "message": {"type": "string", "description": "What went wrong and what to do"}}}},
+            "schemas": components.0,
         },
     })
 }
@@ -183,4 +244,71 @@ fn example_body(method: &str, path: &str) -> Option<serde_json::Value> {
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::{endpoints, openapi};
+    use crate::service::Code;
+
+    /// Every `$ref` under `v` names a schema the document has.
+    fn refs_resolve(v: &Value, schemas: &serde_json::Map<String, Value>) -> bool {
+        match v {
+            Value::Object(m) => m.iter().all(|(k, v)| match (k.as_str(), v) {
+                ("$ref", Value::String(r)) => r
+                    .strip_prefix("#/components/schemas/")
+                    .is_some_and(|name| schemas.contains_key(name)),
+                _ => refs_resolve(v, schemas),
+            }),
+            Value::Array(a) => a.iter().all(|v| refs_resolve(v, schemas)),
+            _ => true,
+        }
+    }
+
+    /// Each operation's one success answer and its body (where it reads one) have a schema
+    /// derived from a type, every error answer is the `Error` schema, and the error codes the
+    /// document lists are exactly `Code::ALL`.
+    #[test]
+    fn every_operation_has_derived_schemas_and_the_codes_are_listed() {
+        let doc = openapi();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        assert!(refs_resolve(&doc, schemas));
+        for e in endpoints() {
+            let op = &doc["paths"][e.path][e.method.to_lowercase()];
+            let responses = op["responses"].as_object().unwrap();
+            let ok = &responses[&e.success.to_string()]["content"]["application/json"]["schema"];
+            let named = ok.get("$ref").or_else(|| ok["items"].get("$ref"));
+            let paged = ok["properties"]["items"]["items"].get("$ref");
+            assert!(named.or(paged).is_some(), "{} {}: {ok}", e.method, e.path);
+            assert_eq!(
+                responses.keys().filter(|s| s.starts_with('2')).count(),
+                1,
+                "{} {}",
+                e.method,
+                e.path
+            );
+            for (status, r) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Error",
+                    "{} {} {status}",
+                    e.method,
+                    e.path
+                );
+            }
+            let body = op["requestBody"]["content"]["application/json"]["schema"].get("$ref");
+            assert_eq!(body.is_some(), e.request.is_some(), "{} {}", e.method, e.path);
+        }
+        let listed: Vec<&str> = schemas["Code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, all);
+        assert_eq!(schemas["Error"]["properties"]["code"]["$ref"], "#/components/schemas/Code");
+    }
 }

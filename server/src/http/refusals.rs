@@ -7,6 +7,7 @@
 //! response head with `content-length: 0` and a 4xx or 5xx status is rewritten: every answer of
 //! Porter's own handlers carries a body, so none of them is ever touched.
 
+use crate::service::Code;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -42,10 +43,12 @@ fn rewrite(buf: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (code, message) = match status {
-        414 => ("uri_too_long", "the URL is longer than 64 KiB: send the data in a body"),
-        431 => ("headers_too_large", "the request's headers are too large: send fewer or shorter"),
-        400 => ("malformed_request", "the request is not valid HTTP/1.1"),
-        _ => ("http_refused", "the server could not read this request"),
+        414 => (Code::UriTooLong, "the URL is longer than 64 KiB: send the data in a body"),
+        431 => {
+            (Code::HeadersTooLarge, "the request's headers are too large: send fewer or shorter")
+        }
+        400 => (Code::MalformedRequest, "the request is not valid HTTP/1.1"),
+        _ => (Code::HttpRefused, "the server could not read this request"),
     };
     let body = serde_json::json!({"code": code, "message": message}).to_string();
     let line_end = buf.windows(2).position(|w| w == b"\r\n")?;

@@ -1,12 +1,16 @@
 //! Revocations and door states.
 
+use crate::service::Code;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use super::openapi::body;
 use super::{create, declare, err, ok, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S};
 use crate::service::Kind;
-use crate::service::Role;
+use crate::service::{
+    DoorStateUpload, DoorStateView, NewRevocation, RevocationList, RevocationView, Role,
+};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -18,7 +22,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Revoke an issuer, driver or grant",
                 roles: &[Role::Manager],
                 success: 201,
-                body: true,
+                response: body::<RevocationView>,
+                request: Some(body::<NewRevocation>),
                 idempotent: true,
                 paged: false,
             },
@@ -31,7 +36,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "The pending deny-list for `porter root sign-state`",
                 roles: &[Role::Manager],
                 success: 200,
-                body: false,
+                response: body::<RevocationList>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },
@@ -44,7 +50,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Upload a root-signed door state",
                 roles: &[Role::Manager],
                 success: 201,
-                body: true,
+                response: body::<DoorStateView>,
+                request: Some(body::<DoorStateUpload>),
                 idempotent: true,
                 paged: false,
             },
@@ -57,7 +64,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "The newest door state to carry to doors",
                 roles: &[Role::Manager, Role::Device, Role::Carrier, Role::Driver, Role::Operator],
                 success: 200,
-                body: false,
+                response: body::<DoorStateView>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },
@@ -92,7 +100,7 @@ async fn latest_state(State(s): S, Auth(p): Auth, Path(site): Path<String>) -> R
         Some(state) => ok(StatusCode::OK, &state),
         None => Err(err(
             Kind::NotFound,
-            "no_door_state",
+            Code::NoDoorState,
             "the site root has not signed a door state yet",
         )),
     }

@@ -4,10 +4,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use super::openapi::{body, list, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
-use crate::service::Role;
+use crate::service::{NewSite, PolicyEntry, Role, SiteView};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -19,7 +20,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Create a site from its root public key",
                 roles: &[Role::Operator],
                 success: 201,
-                body: true,
+                response: body::<SiteView>,
+                request: Some(body::<NewSite>),
                 idempotent: true,
                 paged: false,
             },
@@ -32,7 +34,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List sites",
                 roles: &[Role::Operator, Role::Manager],
                 success: 200,
-                body: false,
+                response: page::<SiteView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -52,7 +55,8 @@ pub(super) fn routes() -> Vec<Declared> {
                     Role::Driver,
                 ],
                 success: 200,
-                body: false,
+                response: body::<SiteView>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },
@@ -65,7 +69,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "The delivery-access policy residents see",
                 roles: &[Role::Manager, Role::Resident, Role::Operator],
                 success: 200,
-                body: false,
+                response: list::<PolicyEntry>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },

@@ -4,10 +4,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
-use crate::service::Role;
+use crate::service::{NewToken, Role, TokenCreated, TokenView};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -19,7 +20,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Create an API token for a role within your scope",
                 roles: &[Role::Operator, Role::Manager, Role::Carrier],
                 success: 201,
-                body: true,
+                response: body::<TokenCreated>,
+                request: Some(body::<NewToken>),
                 idempotent: true,
                 paged: false,
             },
@@ -32,7 +34,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List the API tokens within your scope (never their secrets)",
                 roles: &[Role::Operator, Role::Manager, Role::Carrier],
                 success: 200,
-                body: false,
+                response: page::<TokenView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -52,7 +55,8 @@ pub(super) fn routes() -> Vec<Declared> {
                     Role::Device,
                 ],
                 success: 200,
-                body: false,
+                response: body::<TokenView>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },

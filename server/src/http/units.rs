@@ -4,11 +4,14 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 
+use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res,
     S,
 };
-use crate::service::Role;
+use crate::service::{
+    NewResident, NewUnit, NotificationView, OptOut, ResidentView, Role, UnitView,
+};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -20,7 +23,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Create a unit",
                 roles: &[Role::Manager],
                 success: 201,
-                body: true,
+                response: body::<UnitView>,
+                request: Some(body::<NewUnit>),
                 idempotent: true,
                 paged: false,
             },
@@ -33,7 +37,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "List units",
                 roles: &[Role::Manager],
                 success: 200,
-                body: false,
+                response: page::<UnitView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },
@@ -46,7 +51,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Add a resident",
                 roles: &[Role::Manager],
                 success: 201,
-                body: true,
+                response: body::<ResidentView>,
+                request: Some(body::<NewResident>),
                 idempotent: true,
                 paged: false,
             },
@@ -60,7 +66,8 @@ pub(super) fn routes() -> Vec<Declared> {
                     "Remove a resident (their tokens are revoked, their notifications deleted)",
                 roles: &[Role::Manager],
                 success: 200,
-                body: false,
+                response: body::<ResidentView>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },
@@ -73,7 +80,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Read your resident profile",
                 roles: &[Role::Resident],
                 success: 200,
-                body: false,
+                response: body::<ResidentView>,
+                request: None,
                 idempotent: false,
                 paged: false,
             },
@@ -86,7 +94,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Refuse or accept in-building delivery",
                 roles: &[Role::Resident],
                 success: 200,
-                body: true,
+                response: body::<ResidentView>,
+                request: Some(body::<OptOut>),
                 idempotent: false,
                 paged: false,
             },
@@ -99,7 +108,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 summary: "Read your notifications",
                 roles: &[Role::Resident],
                 success: 200,
-                body: false,
+                response: page::<NotificationView>,
+                request: None,
                 idempotent: false,
                 paged: true,
             },

@@ -3,8 +3,9 @@
 use axum::extract::{Path, State};
 use axum::routing::post;
 
+use super::openapi::body;
 use super::{create, declare, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S};
-use crate::service::Role;
+use crate::service::{NewWebhook, Role, WebhookCreated};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
@@ -15,7 +16,8 @@ pub(super) fn routes() -> Vec<Declared> {
             summary: "Add a webhook endpoint",
             roles: &[Role::Manager],
             success: 201,
-            body: true,
+            response: body::<WebhookCreated>,
+            request: Some(body::<NewWebhook>),
             idempotent: true,
             paged: false,
         },

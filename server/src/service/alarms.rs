@@ -1,12 +1,13 @@
 //! The audit's reading side: alarms and the access log.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Error, Paged, Principal, Result, Role, Service};
 use crate::store::Page;
 
 /// An entry through a door, as residents see it: carrier, door and time only.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct EntryView {
     /// Door id.
     pub door_id: String,
@@ -21,7 +22,7 @@ pub struct EntryView {
 }
 
 /// An alarm.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct AlarmView {
     /// Id.
     pub id: String,

@@ -13,10 +13,12 @@
 //! records the server never received): the server resynchronises on it and records the missing
 //! range once. Every alarm is kept once per door, kind and sequence, and names the uploader.
 
+use crate::service::Code;
 use porter_protocol::{
     AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead, MAX_RECEIPT_LEN,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     hex_array, hex_bytes, new_id, now, parse_doors, stored_key, Error, Principal, Result, Role,
@@ -25,7 +27,7 @@ use super::{
 use crate::store::{self, ChainRow, Store, Tx};
 
 /// A receipt the door handed the phone.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptUpload {
     /// Site id.
@@ -37,7 +39,7 @@ pub struct ReceiptUpload {
 }
 
 /// What the server made of a receipt.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ReceiptOutcome {
     /// The record's log sequence.
     pub sequence: u64,
@@ -50,7 +52,7 @@ pub struct ReceiptOutcome {
 }
 
 /// A run of a door's log and the door's signed head.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditBatch {
     /// Site id.
@@ -64,7 +66,7 @@ pub struct AuditBatch {
 }
 
 /// What the server made of a batch.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct BatchOutcome {
     /// New records accepted.
     pub accepted: usize,
@@ -304,7 +306,7 @@ impl Service {
         let device = stored_key(&door.device_key)?;
         let record = AuditRecord::decode_receipt(&bytes, &device).map_err(|e| {
             Error::invalid(
-                "invalid_receipt",
+                Code::InvalidReceipt,
                 format!("the receipt does not verify under the door's key: {}", e.message()),
             )
         })?;
@@ -325,7 +327,7 @@ impl Service {
                 )
                 .await?;
                 return Err(Error::conflict(
-                    "audit_fork",
+                    Code::AuditFork,
                     "the door signed a different record at this sequence before: alarm raised",
                 ));
             }
@@ -369,7 +371,7 @@ impl Service {
         let (site, door) = self.upload_door(p, &req.site_id, req.door_number).await?;
         if req.records.len() > BATCH_MAX_RECORDS {
             return Err(Error::invalid(
-                "batch_too_large",
+                Code::BatchTooLarge,
                 format!("at most {BATCH_MAX_RECORDS} records per batch: send the rest after"),
             ));
         }
@@ -378,13 +380,13 @@ impl Service {
         let head_bytes = hex_bytes("head", &req.head, porter_protocol::MAX_LOG_HEAD_LEN)?;
         let head = LogHead::decode_verified(&head_bytes, &device).map_err(|e| {
             Error::invalid(
-                "invalid_head",
+                Code::InvalidHead,
                 format!("the log head does not verify under the door's key: {}", e.message()),
             )
         })?;
         if i64::from(head.site.0) != site.site_number || i64::from(head.door.0) != door.door_number
         {
-            return Err(Error::invalid("wrong_door", "the log head names another site or door"));
+            return Err(Error::invalid(Code::WrongDoor, "the log head names another site or door"));
         }
         let records = decode_run(&site, &door, &req.records)?;
         let store = self.store();
@@ -404,7 +406,7 @@ impl Service {
                 );
                 self.alarm_once(&site.id, &door.id, "audit_fork", at, detail, &uploader).await?;
                 return Err(Error::conflict(
-                    "audit_fork",
+                    Code::AuditFork,
                     "the door's signed head disagrees with the verified log: alarm raised",
                 ));
             }
@@ -426,7 +428,7 @@ impl Service {
             }
             let first = records.first().map_or(next, |(r, _)| r.sequence);
             return Err(Error::conflict(
-                "unanchored_records",
+                Code::UnanchoredRecords,
                 format!(
                     "the records must be consecutive and end at the door's signed head, which \
                      has length {}: send records {first}..{} with that head (nothing was \
@@ -453,7 +455,7 @@ impl Service {
                         self.alarm_once(&site.id, &door.id, "audit_fork", seq, detail, &uploader)
                             .await?;
                         return Err(Error::conflict(
-                            "audit_fork",
+                            Code::AuditFork,
                             format!("record {seq} differs from the verified log: alarm raised"),
                         ));
                     }
@@ -468,7 +470,7 @@ impl Service {
                 );
                 self.alarm_once(&site.id, &door.id, "audit_fork", seq, detail, &uploader).await?;
                 return Err(Error::conflict(
-                    "audit_fork",
+                    Code::AuditFork,
                     format!("record {seq} breaks the verified hash chain: alarm raised"),
                 ));
             }
@@ -488,7 +490,7 @@ impl Service {
                     self.alarm_once(&site.id, &door.id, "audit_fork", seq, detail, &uploader)
                         .await?;
                     return Err(Error::conflict(
-                        "audit_fork",
+                        Code::AuditFork,
                         format!(
                             "record {} contradicts an earlier receipt: alarm raised",
                             record.sequence
@@ -516,7 +518,7 @@ impl Service {
                 ChainRow { next_sequence: head.length as i64, previous: hex::encode(head.head.0) };
             if !Store::advance_chain(&mut tx, &door.id, old.as_ref(), &new, now).await? {
                 return Err(Error::conflict(
-                    "audit_conflict",
+                    Code::AuditConflict,
                     "another upload for this door landed first: send the batch again",
                 ));
             }
@@ -641,13 +643,13 @@ fn decode_run(
     for (n, record_hex) in records.iter().enumerate() {
         let bytes = hex_bytes("record", record_hex, porter_protocol::MAX_AUDIT_RECORD_LEN)?;
         let record = AuditRecord::decode(&bytes).map_err(|e| {
-            Error::invalid("invalid_record", format!("record {n} is malformed: {}", e.message()))
+            Error::invalid(Code::InvalidRecord, format!("record {n} is malformed: {}", e.message()))
         })?;
         check_place(site, door, &record)?;
         if let Some((last, _)) = out.last() {
             if last.sequence.checked_add(1) != Some(record.sequence) {
                 return Err(Error::invalid(
-                    "records_not_consecutive",
+                    Code::RecordsNotConsecutive,
                     format!(
                         "record {n} has sequence {} after {}: send consecutive records",
                         record.sequence, last.sequence
@@ -672,7 +674,7 @@ fn anchored(records: &[(AuditRecord, Vec<u8>)], head: &LogHead) -> bool {
 fn check_place(site: &store::SiteRow, door: &store::DoorRow, record: &AuditRecord) -> Result<()> {
     if i64::from(record.site.0) != site.site_number || i64::from(record.door.0) != door.door_number
     {
-        return Err(Error::invalid("wrong_door", "the record names another site or door"));
+        return Err(Error::invalid(Code::WrongDoor, "the record names another site or door"));
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Carriers and their approvals at sites.
 
+use crate::service::Code;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     format_doors, new_id, now, parse_doors, text, Error, Paged, Principal, Result, Role, Service,
@@ -8,7 +10,7 @@ use super::{
 use crate::store::{self, Page};
 
 /// A carrier.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CarrierView {
     /// Id.
     pub id: String,
@@ -17,7 +19,7 @@ pub struct CarrierView {
 }
 
 /// A carrier's approval at a site.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ApprovalView {
     /// Id.
     pub id: String,
@@ -53,7 +55,7 @@ impl From<store::ApprovalRow> for ApprovalView {
 }
 
 /// Create a carrier.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCarrier {
     /// Name.
@@ -61,7 +63,7 @@ pub struct NewCarrier {
 }
 
 /// Approve a carrier at a site.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApproval {
     /// Carrier id.
@@ -115,7 +117,7 @@ impl Service {
         let issuer = issuer.ok_or_else(|| Error::not_found("issuer"))?;
         if issuer.certificate.is_none() || issuer.revoked_at.is_some() {
             return Err(Error::refused(
-                "issuer_not_certified",
+                Code::IssuerNotCertified,
                 "the issuer has no certificate (or was revoked): upload one first",
             ));
         }
@@ -123,14 +125,14 @@ impl Service {
         doors.sort_unstable();
         doors.dedup();
         if doors.len() > porter_protocol::MAX_CERT_DOORS {
-            return Err(Error::invalid("too_many_doors", "at most 16 doors per approval"));
+            return Err(Error::invalid(Code::TooManyDoors, "at most 16 doors per approval"));
         }
         if req.max_uses == 0 || req.max_uses > porter_protocol::MAX_GRANT_USES {
-            return Err(Error::invalid("invalid_uses", "max_uses must be 1..=32"));
+            return Err(Error::invalid(Code::InvalidUses, "max_uses must be 1..=32"));
         }
         if req.max_lifetime_minutes == 0 || req.max_lifetime_minutes > 24 * 60 {
             return Err(Error::invalid(
-                "invalid_lifetime",
+                Code::InvalidLifetime,
                 "max_lifetime_minutes must be 1..=1440",
             ));
         }

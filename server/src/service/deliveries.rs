@@ -1,13 +1,15 @@
 //! Deliveries: announced by carriers, seen by their drivers and the unit's residents.
 
+use crate::service::Code;
 use porter_protocol::PackageCommitment;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{new_id, now, Error, Paged, Principal, Result, Role, Service};
-use crate::store::{self, Page, Store};
+use crate::store::{self, DeliveryStatus, Page, Store};
 
 /// A delivery. The tracking number is not in it: the server never kept it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
     /// Id.
     pub id: String,
@@ -23,8 +25,8 @@ pub struct DeliveryView {
     pub window_start: i64,
     /// Window end.
     pub window_end: i64,
-    /// `open` or `cancelled`.
-    pub status: String,
+    /// Open or cancelled.
+    pub status: DeliveryStatus,
     /// When a door first opened for it.
     pub entered_at: Option<i64>,
 }
@@ -46,7 +48,7 @@ impl From<store::DeliveryRow> for DeliveryView {
 }
 
 /// Announce a delivery.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDelivery {
     /// Site id.
@@ -74,18 +76,21 @@ impl Service {
         let unit = self.store.unit_by_label(&site.id, &req.unit).await?;
         let unit = unit.ok_or_else(|| Error::not_found("unit"))?;
         if req.tracking_number.is_empty() || req.tracking_number.len() > 64 {
-            return Err(Error::invalid("invalid_tracking", "tracking_number must be 1..=64 bytes"));
+            return Err(Error::invalid(
+                Code::InvalidTracking,
+                "tracking_number must be 1..=64 bytes",
+            ));
         }
         if req.window_end <= req.window_start
             || req.window_end.saturating_sub(req.window_start) > 7 * 86_400
         {
             return Err(Error::invalid(
-                "invalid_window",
+                Code::InvalidWindow,
                 "window_end must be after window_start, and the window at most 7 days",
             ));
         }
         if req.window_end <= now() {
-            return Err(Error::invalid("invalid_window", "the delivery window is already over"));
+            return Err(Error::invalid(Code::InvalidWindow, "the delivery window is already over"));
         }
         let salt: [u8; 16] = rand::random();
         let package = PackageCommitment::new(&salt, req.tracking_number.as_bytes());
@@ -98,7 +103,7 @@ impl Service {
             package: hex::encode(package.0),
             window_start: req.window_start,
             window_end: req.window_end,
-            status: "open".into(),
+            status: DeliveryStatus::Open,
             entered_at: None,
             grants_issued: 0,
             created_at: now(),
@@ -157,7 +162,7 @@ impl Service {
             return Err(Error::forbidden("cancel deliveries"));
         }
         let d = self.delivery_for(p, id).await?;
-        self.store.set_delivery_status(&d.id, "cancelled").await?;
+        self.store.set_delivery_status(&d.id, DeliveryStatus::Cancelled).await?;
         self.get_delivery(p, id).await
     }
 }

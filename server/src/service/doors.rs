@@ -1,7 +1,9 @@
 //! Doors: enrolment under the site root.
 
+use crate::service::Code;
 use porter_protocol::{Enrolment, MAX_ENROLMENT_LEN};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     client_key, hex_bytes, new_id, now, protocol, stored_key, text, Error, Paged, Principal,
@@ -10,7 +12,7 @@ use super::{
 use crate::store::{self, Page};
 
 /// A door.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DoorView {
     /// Id.
     pub id: String,
@@ -37,7 +39,7 @@ impl From<store::DoorRow> for DoorView {
 }
 
 /// Enrol a door.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDoor {
     /// Name.
@@ -54,9 +56,9 @@ impl Service {
         let bytes = hex_bytes("enrolment", &req.enrolment, MAX_ENROLMENT_LEN)?;
         let root = stored_key(&site.root_key)?;
         let enrolment = Enrolment::decode_verified(&bytes, &root)
-            .map_err(|e| protocol("invalid_enrolment", "enrolment", e))?;
+            .map_err(|e| protocol(Code::InvalidEnrolment, "enrolment", e))?;
         if i64::from(enrolment.site.0) != site.site_number {
-            return Err(Error::invalid("wrong_site", "the enrolment names another site"));
+            return Err(Error::invalid(Code::WrongSite, "the enrolment names another site"));
         }
         client_key("enrolment device key", &hex::encode(enrolment.device.0))?;
         let row = store::DoorRow {

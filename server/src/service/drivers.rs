@@ -1,6 +1,8 @@
 //! Drivers: a carrier's phones, by holder key.
 
+use crate::service::Code;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use porter_protocol::DenySubject;
 
@@ -11,7 +13,7 @@ use super::{
 use crate::store::{self, Page, Store, TokenOwner};
 
 /// A driver.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DriverView {
     /// Id.
     pub id: String,
@@ -38,7 +40,7 @@ impl From<store::DriverRow> for DriverView {
 }
 
 /// Register a driver.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDriver {
     /// The phone's Ed25519 public key, hex.
@@ -53,7 +55,7 @@ pub struct NewDriver {
 }
 
 /// A registration challenge.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DriverChallenge {
     /// 32 random bytes, hex.
     pub challenge: String,
@@ -105,14 +107,14 @@ impl Service {
         // wrong guess costs the challenge.
         if !self.store.take_driver_challenge(&req.challenge, carrier, now()).await? {
             return Err(Error::invalid(
-                "invalid_challenge",
+                Code::InvalidChallenge,
                 "unknown, used or expired challenge: get a new one from POST /v1/drivers/challenges",
             ));
         }
         let message = registration_message(&challenge, carrier);
         if !porter_protocol::verify_raw(&key.0, &message, &signature) {
             return Err(Error::invalid(
-                "invalid_proof",
+                Code::InvalidProof,
                 "the signature does not verify under holder_key: the phone must sign the \
                  registration message with the key it registers",
             ));
@@ -120,7 +122,7 @@ impl Service {
         let subject = DenySubject::holder(&key);
         if let Some((kind, id)) = self.subject_holders(subject).await?.into_iter().next() {
             return Err(Error::conflict(
-                "deny_subject_collision",
+                Code::DenySubjectCollision,
                 format!(
                     "this key's deny-list subject equals {kind} {id}'s: a door could not revoke one \
                      without the other. Make a new key on the phone and register that"

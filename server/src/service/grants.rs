@@ -1,9 +1,11 @@
 //! Grant issuance: the rules that make a grant exist only for a real delivery.
 
+use crate::service::Code;
 use porter_protocol::{
     Certificate, DoorState, Grant, PackageCommitment, SigningKey, SiteId, MAX_GRANT_LEN,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::issuance;
 use super::{
@@ -13,7 +15,7 @@ use super::{
 use crate::store::{self, Page, Store};
 
 /// A driver's request for a grant for one delivery.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantRequest {
     /// The doors to open; absent: every door the approval allows (at most 4).
@@ -35,7 +37,7 @@ pub struct Idempotency {
 }
 
 /// An issued grant and everything the phone carries to the door.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct IssuedGrant {
     /// Id.
     pub id: String,
@@ -68,7 +70,7 @@ pub const IDEMPOTENCY_TTL: i64 = 24 * 3600;
 /// process) and is taken over, in seconds.
 pub const IDEMPOTENCY_IN_FLIGHT_TIMEOUT: i64 = 60;
 
-fn refused(code: &'static str, message: impl Into<String>) -> Error {
+fn refused(code: Code, message: impl Into<String>) -> Error {
     Error::refused(code, message)
 }
 
@@ -114,22 +116,22 @@ impl Service {
     async fn replay_grant(&self, p: &Principal, idem: &Idempotency) -> Result<IssuedGrant> {
         let stored = self.store().idempotent(&p.token_id, &idem.key).await?;
         let stored = stored.ok_or_else(|| {
-            Error::conflict("idempotency_race", "a request with this key is in flight: retry")
+            Error::conflict(Code::IdempotencyRace, "a request with this key is in flight: retry")
         })?;
         if stored.request_hash != idem.request_hash {
             return Err(Error::conflict(
-                "idempotency_key_reused",
+                Code::IdempotencyKeyReused,
                 "this Idempotency-Key was used with another method, path or body: use a fresh key",
             ));
         }
         if stored.status == 0 {
             return Err(Error::conflict(
-                "idempotency_in_flight",
+                Code::IdempotencyInFlight,
                 "a request with this Idempotency-Key is still being processed: retry in a moment",
             ));
         }
         serde_json::from_str(&stored.body).map_err(|_| {
-            Error::new(super::Kind::Internal, "internal", "the stored answer is unreadable")
+            Error::new(super::Kind::Internal, Code::Internal, "the stored answer is unreadable")
         })
     }
 
@@ -144,14 +146,15 @@ impl Service {
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
         let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
         let site = store.site(&delivery.site_id).await?.ok_or_else(|| Error::not_found("site"))?;
-        let driver_revoked_here = store.is_revoked(&site.id, "driver", &driver.id).await?;
+        let driver_revoked_here =
+            store.is_revoked(&site.id, store::RevocationKind::Driver, &driver.id).await?;
         let approval = store.approval(&site.id, &driver.carrier_id).await?;
         let issuer = match &approval {
             Some(a) => store.issuer(&a.issuer_id).await?,
             None => None,
         };
         let issuer_revoked_here = match &issuer {
-            Some(i) => store.is_revoked(&site.id, "issuer", &i.id).await?,
+            Some(i) => store.is_revoked(&site.id, store::RevocationKind::Issuer, &i.id).await?,
             None => false,
         };
         let root = stored_key(&site.root_key)?;
@@ -176,7 +179,7 @@ impl Service {
                     tracing::error!(site = %site.id, sequence = row.sequence, "stored door state unreadable");
                     Error::new(
                         super::Kind::Internal,
-                        "door_state_unreadable",
+                        Code::DoorStateUnreadable,
                         "the site's stored door state cannot be read; no grant is issued until a manager uploads a new one",
                     )
                 })?
@@ -227,7 +230,7 @@ impl Service {
         let (not_before, not_after) = (i64::from(grant.not_before.0), i64::from(grant.not_after.0));
         let seed = self.open_seed(&issuer.public_key, &issuer.secret_seed)?;
         let key = SigningKey::from_seed(seed).map_err(|_| {
-            Error::new(super::Kind::Internal, "internal", "the stored issuer key is unusable")
+            Error::new(super::Kind::Internal, Code::Internal, "the stored issuer key is unusable")
         })?;
 
         // Take serials and store the grant in one transaction: the grant is acknowledged only
@@ -238,7 +241,7 @@ impl Service {
         if !Store::claim_grant(&mut tx, &delivery.id, MAX_GRANTS_PER_DELIVERY).await? {
             tx.rollback().await?;
             return Err(refused(
-                "delivery_grants_exhausted",
+                Code::DeliveryGrantsExhausted,
                 "this delivery is entered, closed or has yielded all its grants",
             ));
         }
@@ -249,7 +252,11 @@ impl Service {
         let mut buf = [0u8; MAX_GRANT_LEN];
         let sealed = grant.seal(&key, &mut buf).map_err(|e| {
             tracing::error!(error = ?e, "sealing a grant failed");
-            Error::new(super::Kind::Internal, "internal", "the grant could not be signed; retry")
+            Error::new(
+                super::Kind::Internal,
+                Code::Internal,
+                "the grant could not be signed; retry",
+            )
         })?;
         let row = store::GrantRow {
             id: new_id("grt"),
@@ -284,7 +291,7 @@ impl Service {
         // gets this very grant back, never a second one.
         if let Some(idem) = idem {
             let body = serde_json::to_string(&issued).map_err(|_| {
-                Error::new(super::Kind::Internal, "internal", "the grant could not be encoded")
+                Error::new(super::Kind::Internal, Code::Internal, "the grant could not be encoded")
             })?;
             let stored =
                 store::IdemRow { request_hash: idem.request_hash.clone(), status: 201, body };
@@ -301,7 +308,7 @@ impl Service {
 
 /// A grant as the site's manager sees it: enough to revoke it or its driver, nothing that names
 /// a person (drivers are pseudonymous ids to the building).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct GrantView {
     /// Id (for a `grant` revocation).
     pub id: String,

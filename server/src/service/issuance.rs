@@ -9,13 +9,14 @@
 //! window and its grant bound; the carrier is approved, within the approval's limits; the
 //! issuer and driver are not revoked here; no resident of the unit opted out.
 
+use crate::service::Code;
 use porter_protocol::{
     check_grant_terms, Certificate, DoorId, DoorState, Grant, PackageCommitment, PublicKey,
     Role as GrantRole, SiteId, Time, MAX_GRANT_DOORS, VERSION,
 };
 
 use super::{parse_doors, Error, GrantRequest, Result, MAX_GRANTS_PER_DELIVERY};
-use crate::store;
+use crate::store::{self, DeliveryStatus};
 
 /// Everything a grant decision needs, loaded before deciding.
 #[derive(Clone, Debug)]
@@ -50,7 +51,7 @@ pub(crate) struct Facts {
     pub package: PackageCommitment,
 }
 
-fn refused(code: &'static str, message: impl Into<String>) -> Error {
+fn refused(code: Code, message: impl Into<String>) -> Error {
     Error::refused(code, message)
 }
 
@@ -58,25 +59,25 @@ fn refused(code: &'static str, message: impl Into<String>) -> Error {
 pub(crate) fn decide(f: &Facts, req: &GrantRequest, now: i64) -> Result<Grant> {
     // The driver.
     if f.driver.revoked_at.is_some() || f.driver_revoked_here {
-        return Err(refused("driver_revoked", "this driver was revoked; no grant"));
+        return Err(refused(Code::DriverRevoked, "this driver was revoked; no grant"));
     }
     // The delivery.
     let d = &f.delivery;
-    if d.status != "open" {
+    if d.status != DeliveryStatus::Open {
         return Err(refused(
-            "delivery_not_open",
-            format!("the delivery is {}; only open deliveries get grants", d.status),
+            Code::DeliveryNotOpen,
+            format!("the delivery is {}; only open deliveries get grants", d.status.as_str()),
         ));
     }
     if d.entered_at.is_some() {
         return Err(refused(
-            "delivery_entered",
+            Code::DeliveryEntered,
             "the delivery was already entered through a door; no more grants for it",
         ));
     }
     if d.grants_issued >= MAX_GRANTS_PER_DELIVERY {
         return Err(refused(
-            "delivery_grants_exhausted",
+            Code::DeliveryGrantsExhausted,
             format!(
                 "this delivery already yielded {MAX_GRANTS_PER_DELIVERY} grants; announce a new delivery"
             ),
@@ -84,7 +85,7 @@ pub(crate) fn decide(f: &Facts, req: &GrantRequest, now: i64) -> Result<Grant> {
     }
     if now < d.window_start || now >= d.window_end {
         return Err(refused(
-            "outside_delivery_window",
+            Code::OutsideDeliveryWindow,
             format!(
                 "grants are issued only within the delivery window [{}, {}); now is {now}",
                 d.window_start, d.window_end
@@ -94,19 +95,19 @@ pub(crate) fn decide(f: &Facts, req: &GrantRequest, now: i64) -> Result<Grant> {
     // The carrier's approval, its issuer, the issuer's certificate.
     let approval = f.approval.as_ref().filter(|a| a.revoked_at.is_none());
     let approval = approval.ok_or_else(|| {
-        refused("carrier_not_approved", "the carrier is not approved at this site")
+        refused(Code::CarrierNotApproved, "the carrier is not approved at this site")
     })?;
-    let issuer = f.issuer.as_ref().ok_or_else(|| refused("issuer_not_certified", "no issuer"))?;
+    let issuer = f.issuer.as_ref().ok_or_else(|| refused(Code::IssuerNotCertified, "no issuer"))?;
     if issuer.revoked_at.is_some() || f.issuer_revoked_here {
-        return Err(refused("issuer_revoked", "the site's issuer for this carrier was revoked"));
+        return Err(refused(Code::IssuerRevoked, "the site's issuer for this carrier was revoked"));
     }
     let cert = f.cert.as_ref().ok_or_else(|| {
-        refused("issuer_not_certified", "the issuer has no valid certificate from the site root")
+        refused(Code::IssuerNotCertified, "the issuer has no valid certificate from the site root")
     })?;
     // The resident's choice.
     if f.opted_out {
         return Err(refused(
-            "resident_opted_out",
+            Code::ResidentOptedOut,
             "the resident refuses in-building delivery; leave the parcel at the entrance",
         ));
     }
@@ -114,7 +115,7 @@ pub(crate) fn decide(f: &Facts, req: &GrantRequest, now: i64) -> Result<Grant> {
     let max_uses = approval.max_uses.clamp(1, 32);
     if req.uses == 0 || i64::from(req.uses) > max_uses {
         return Err(refused(
-            "too_many_uses",
+            Code::TooManyUses,
             format!(
                 "uses must be 1..={} for this carrier at this site",
                 max_uses.min(cert.limits.max_uses.into())
@@ -124,7 +125,7 @@ pub(crate) fn decide(f: &Facts, req: &GrantRequest, now: i64) -> Result<Grant> {
     let lifetime = i64::from(req.lifetime_minutes) * 60;
     if lifetime == 0 || lifetime > approval.max_lifetime_minutes * 60 {
         return Err(refused(
-            "lifetime_too_long",
+            Code::LifetimeTooLong,
             format!("lifetime_minutes must be 1..={}", approval.max_lifetime_minutes),
         ));
     }
@@ -145,7 +146,10 @@ pub(crate) fn decide(f: &Facts, req: &GrantRequest, now: i64) -> Result<Grant> {
     };
     // An instant outside u32 (before 1970 or after 2106) fails closed.
     if u32::try_from(now).is_err() {
-        return Err(refused("outside_hours", "the server's clock is outside the protocol's range"));
+        return Err(refused(
+            Code::OutsideHours,
+            "the server's clock is outside the protocol's range",
+        ));
     }
     check_at_doors(cert, &grant, &f.state, now)?;
     Ok(grant)
@@ -169,7 +173,7 @@ fn choose_doors(
             f.enrolled.iter().copied().filter(|d| cert.limits.doors.contains(DoorId(*d))).collect();
         if every.len() > MAX_GRANT_DOORS {
             return Err(Error::invalid(
-                "name_the_doors",
+                Code::NameTheDoors,
                 "this carrier may open more than 4 doors here: name at most 4 in `doors`",
             ));
         }
@@ -178,20 +182,20 @@ fn choose_doors(
     doors.sort_unstable();
     doors.dedup();
     if doors.is_empty() {
-        return Err(Error::invalid("no_doors", "name the doors to open"));
+        return Err(Error::invalid(Code::NoDoors, "name the doors to open"));
     }
     if doors.len() > MAX_GRANT_DOORS {
-        return Err(Error::invalid("too_many_doors", "a grant opens at most 4 doors"));
+        return Err(Error::invalid(Code::TooManyDoors, "a grant opens at most 4 doors"));
     }
     for d in &doors {
         if !allowed.is_empty() && !allowed.contains(d) {
             return Err(refused(
-                "door_not_allowed",
+                Code::DoorNotAllowed,
                 format!("door {d} is not allowed for this carrier at this site"),
             ));
         }
         if !f.enrolled.contains(d) {
-            return Err(refused("door_not_allowed", format!("door {d} is not enrolled")));
+            return Err(refused(Code::DoorNotAllowed, format!("door {d} is not enrolled")));
         }
     }
     Ok(doors)
@@ -218,35 +222,35 @@ fn door_refusal(cert: &Certificate, door: DoorId, e: porter_protocol::Error) -> 
     use porter_protocol::Error as E;
     let l = &cert.limits;
     match e {
-        E::CertNotYetValid => refused("certificate_not_yet_valid", "the issuer certificate is not valid yet"),
-        E::CertExpired => refused("certificate_expired", "the issuer certificate has expired: certify the issuer again"),
-        E::CertFenced => refused("certificate_fenced", "the certificate's epoch is below the door state's fence: certify again"),
-        E::CertRevoked => refused("issuer_revoked", "the door state denies this issuer"),
-        E::CertWrongSite | E::GrantWrongSite => refused("issuer_not_certified", "the certificate names another site"),
+        E::CertNotYetValid => refused(Code::CertificateNotYetValid, "the issuer certificate is not valid yet"),
+        E::CertExpired => refused(Code::CertificateExpired, "the issuer certificate has expired: certify the issuer again"),
+        E::CertFenced => refused(Code::CertificateFenced, "the certificate's epoch is below the door state's fence: certify again"),
+        E::CertRevoked => refused(Code::IssuerRevoked, "the door state denies this issuer"),
+        E::CertWrongSite | E::GrantWrongSite => refused(Code::IssuerNotCertified, "the certificate names another site"),
         E::GrantDoorNotAllowed | E::GrantWrongDoor => refused(
-            "door_not_allowed",
+            Code::DoorNotAllowed,
             format!("door {} is not allowed by the issuer certificate", door.0),
         ),
-        E::GrantRoleNotAllowed => refused("role_not_allowed", "the certificate does not allow deliveries"),
+        E::GrantRoleNotAllowed => refused(Code::RoleNotAllowed, "the certificate does not allow deliveries"),
         E::GrantLifetimeTooLong => refused(
-            "lifetime_too_long",
+            Code::LifetimeTooLong,
             format!("lifetime_minutes must be 1..={} (the issuer certificate's limit)", l.max_grant_lifetime / 60),
         ),
         E::GrantTooManyUses => refused(
-            "too_many_uses",
+            Code::TooManyUses,
             format!("uses must be 1..={} (the issuer certificate's limit)", l.max_uses),
         ),
         E::GrantOutsideHours => refused(
-            "outside_hours",
+            Code::OutsideHours,
             format!("the issuer certificate does not allow entry at this hour or weekday (site zone {})", l.zone),
         ),
         E::GrantNotYetValid | E::GrantExpired => {
-            refused("outside_delivery_window", "the grant's validity would be empty now")
+            refused(Code::OutsideDeliveryWindow, "the grant's validity would be empty now")
         }
-        E::GrantFenced => refused("grant_fenced", "the door state fences grants issued now"),
-        E::GrantRevoked => refused("grant_revoked", "the door state denies this grant"),
-        E::HolderRevoked => refused("driver_revoked", "the door state denies this driver"),
-        other => refused("refused_by_door_rules", format!("a door would refuse this grant: {}", other.message())),
+        E::GrantFenced => refused(Code::GrantFenced, "the door state fences grants issued now"),
+        E::GrantRevoked => refused(Code::GrantRevoked, "the door state denies this grant"),
+        E::HolderRevoked => refused(Code::DriverRevoked, "the door state denies this driver"),
+        other => refused(Code::RefusedByDoorRules, format!("a door would refuse this grant: {}", other.message())),
     }
 }
 

@@ -63,7 +63,7 @@ fn facts() -> Facts {
             package: hex::encode([9u8; 32]),
             window_start: NOW - 1800,
             window_end: NOW + 1800,
-            status: "open".into(),
+            status: store::DeliveryStatus::Open,
             entered_at: None,
             grants_issued: 0,
             created_at: 0,
@@ -120,7 +120,7 @@ fn ask(uses: u8, minutes: u32) -> GrantRequest {
 fn verdict(f: &Facts, req: &GrantRequest, now: i64) -> &'static str {
     match decide(f, req, now) {
         Ok(_) => "ok",
-        Err(e) => e.code,
+        Err(e) => e.code.as_str(),
     }
 }
 
@@ -151,7 +151,7 @@ fn what_only_the_server_knows() {
     let cases: [(&str, Change); 10] = [
         ("driver_revoked", |f| f.driver.revoked_at = Some(1)),
         ("driver_revoked", |f| f.driver_revoked_here = true),
-        ("delivery_not_open", |f| f.delivery.status = "cancelled".into()),
+        ("delivery_not_open", |f| f.delivery.status = store::DeliveryStatus::Cancelled),
         ("delivery_entered", |f| f.delivery.entered_at = Some(NOW - 5)),
         ("delivery_grants_exhausted", |f| f.delivery.grants_issued = 4),
         ("carrier_not_approved", |f| f.approval = None),

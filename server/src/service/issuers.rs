@@ -1,7 +1,9 @@
 //! Issuer keys: made here, certified by the offline site root.
 
+use crate::service::Code;
 use porter_protocol::{Certificate, MAX_CERTIFICATE_LEN};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     hex_bytes, new_id, now, protocol, stored_key, Error, Paged, Principal, Result, Service,
@@ -9,7 +11,7 @@ use super::{
 use crate::store::{self, Page};
 
 /// An issuer key (never its secret).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct IssuerView {
     /// Id.
     pub id: String,
@@ -42,7 +44,7 @@ impl From<store::IssuerRow> for IssuerView {
 }
 
 /// Upload a certificate.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateUpload {
     /// The root-signed certificate from `porter-root certify-issuer`, hex.
@@ -55,7 +57,7 @@ impl Service {
         let site = self.managed_site(p, site_id, "create issuers").await?;
         let key =
             porter_protocol::SigningKey::from_seed(rand::random::<[u8; 32]>()).map_err(|_| {
-                Error::new(super::Kind::Internal, "internal", "the random source failed; retry")
+                Error::new(super::Kind::Internal, Code::Internal, "the random source failed; retry")
             })?;
         let public = key.public_key();
         let row = store::IssuerRow {
@@ -89,13 +91,13 @@ impl Service {
         let issuer = issuer.ok_or_else(|| Error::not_found("issuer"))?;
         let bytes = hex_bytes("certificate", &req.certificate, MAX_CERTIFICATE_LEN)?;
         let cert = Certificate::decode_verified(&bytes, &stored_key(&site.root_key)?)
-            .map_err(|e| protocol("invalid_certificate", "certificate", e))?;
+            .map_err(|e| protocol(Code::InvalidCertificate, "certificate", e))?;
         if i64::from(cert.site.0) != site.site_number {
-            return Err(Error::invalid("wrong_site", "the certificate names another site"));
+            return Err(Error::invalid(Code::WrongSite, "the certificate names another site"));
         }
         if hex::encode(cert.issuer.0) != issuer.public_key {
             return Err(Error::invalid(
-                "wrong_issuer",
+                Code::WrongIssuer,
                 "the certificate certifies another key than this issuer's",
             ));
         }
@@ -103,7 +105,7 @@ impl Service {
         // another zone would open doors at other local hours than the site's.
         if cert.limits.zone.to_string() != site.zone {
             return Err(Error::invalid(
-                "wrong_zone",
+                Code::WrongZone,
                 format!(
                     "the certificate's zone is {} but the site's is {}: certify again with --zone '{}'",
                     cert.limits.zone, site.zone, site.zone
@@ -112,7 +114,7 @@ impl Service {
         }
         if issuer.revoked_at.is_some() {
             return Err(Error::conflict(
-                "issuer_revoked",
+                Code::IssuerRevoked,
                 "this issuer was revoked; make a new one",
             ));
         }

@@ -7,6 +7,7 @@
 mod alarms;
 mod audit;
 mod carriers;
+mod code;
 mod deliveries;
 mod doors;
 mod drivers;
@@ -27,6 +28,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use porter_protocol::PublicKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use crate::client::Targets;
 use crate::metrics::Metrics;
@@ -35,12 +37,13 @@ use crate::store::{self, Page, Store, StoreError};
 pub use alarms::*;
 pub use audit::{AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload};
 pub use carriers::*;
+pub use code::Code;
 pub use deliveries::*;
 pub use doors::*;
 pub use drivers::*;
 pub use grants::{
-    GrantRequest, Idempotency, IssuedGrant, IDEMPOTENCY_IN_FLIGHT_TIMEOUT, IDEMPOTENCY_TTL,
-    MAX_GRANTS_PER_DELIVERY,
+    GrantRequest, GrantView, Idempotency, IssuedGrant, IDEMPOTENCY_IN_FLIGHT_TIMEOUT,
+    IDEMPOTENCY_TTL, MAX_GRANTS_PER_DELIVERY,
 };
 pub use issuers::*;
 pub use keywrap::KeyWrap;
@@ -76,35 +79,35 @@ pub enum Kind {
 pub struct Error {
     /// The kind (maps to the HTTP status).
     pub kind: Kind,
-    /// A stable snake_case code.
-    pub code: &'static str,
+    /// A stable machine code.
+    pub code: Code,
     /// What went wrong and what to do.
     pub message: String,
 }
 
 impl Error {
     /// A new error.
-    pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Error {
+    pub fn new(kind: Kind, code: Code, message: impl Into<String>) -> Error {
         Error { kind, code, message: message.into() }
     }
     /// A malformed request.
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Error {
+    pub fn invalid(code: Code, message: impl Into<String>) -> Error {
         Error::new(Kind::Invalid, code, message)
     }
     /// A rule refusal.
-    pub fn refused(code: &'static str, message: impl Into<String>) -> Error {
+    pub fn refused(code: Code, message: impl Into<String>) -> Error {
         Error::new(Kind::Refused, code, message)
     }
     /// An object that does not exist for this caller.
     pub fn not_found(what: &str) -> Error {
-        Error::new(Kind::NotFound, "not_found", format!("no such {what} in your scope"))
+        Error::new(Kind::NotFound, Code::NotFound, format!("no such {what} in your scope"))
     }
     /// A role that may not call this.
     pub fn forbidden(what: &str) -> Error {
-        Error::new(Kind::Forbidden, "forbidden", format!("your token's role may not {what}"))
+        Error::new(Kind::Forbidden, Code::Forbidden, format!("your token's role may not {what}"))
     }
     /// A conflict with the current state.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Error {
+    pub fn conflict(code: Code, message: impl Into<String>) -> Error {
         Error::new(Kind::Conflict, code, message)
     }
 }
@@ -121,12 +124,16 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
         if store::is_unique_violation(&e) {
             return Error::conflict(
-                "already_exists",
+                Code::AlreadyExists,
                 "an object with the same unique value already exists; use the existing one",
             );
         }
         tracing::error!(error = %e, "store failure");
-        Error::new(Kind::Internal, "internal", "the server could not complete the request; retry")
+        Error::new(
+            Kind::Internal,
+            Code::Internal,
+            "the server could not complete the request; retry",
+        )
     }
 }
 
@@ -134,7 +141,7 @@ impl From<StoreError> for Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// The roles an API token can have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Runs the server: creates sites, carriers, manager and carrier tokens.
@@ -208,7 +215,7 @@ impl Principal {
     }
     fn field(v: &Option<String>) -> Result<&str> {
         v.as_deref().ok_or_else(|| {
-            Error::new(Kind::Unauthenticated, "token_incomplete", "the token lacks its scope")
+            Error::new(Kind::Unauthenticated, Code::TokenIncomplete, "the token lacks its scope")
         })
     }
 }
@@ -241,11 +248,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Parses a hex field of exactly `N` bytes.
 fn hex_array<const N: usize>(field: &str, s: &str) -> Result<[u8; N]> {
     let bytes = hex::decode(s).map_err(|_| {
-        Error::invalid("invalid_hex", format!("{field} must be lowercase hex ({N} bytes)"))
+        Error::invalid(Code::InvalidHex, format!("{field} must be lowercase hex ({N} bytes)"))
     })?;
     bytes.try_into().map_err(|_| {
         Error::invalid(
-            "invalid_length",
+            Code::InvalidLength,
             format!("{field} must be exactly {N} bytes ({} hex digits)", N * 2),
         )
     })
@@ -254,9 +261,9 @@ fn hex_array<const N: usize>(field: &str, s: &str) -> Result<[u8; N]> {
 /// Parses a hex field of at most `max` bytes.
 fn hex_bytes(field: &str, s: &str, max: usize) -> Result<Vec<u8>> {
     if s.len() > max * 2 {
-        return Err(Error::invalid("too_large", format!("{field} is longer than {max} bytes")));
+        return Err(Error::invalid(Code::TooLarge, format!("{field} is longer than {max} bytes")));
     }
-    hex::decode(s).map_err(|_| Error::invalid("invalid_hex", format!("{field} must be hex")))
+    hex::decode(s).map_err(|_| Error::invalid(Code::InvalidHex, format!("{field} must be hex")))
 }
 
 /// A public key from stored hex (the store only holds validated keys).
@@ -281,7 +288,7 @@ pub(crate) fn format_doors(doors: &[u16]) -> String {
 fn text(field: &str, s: &str, max: usize) -> Result<()> {
     if s.trim().is_empty() || s.len() > max || s.chars().any(char::is_control) {
         return Err(Error::invalid(
-            "invalid_text",
+            Code::InvalidText,
             format!("{field} must be 1..={max} bytes of printable text"),
         ));
     }
@@ -293,14 +300,14 @@ pub(crate) fn client_key(field: &str, s: &str) -> Result<PublicKey> {
     let key = PublicKey(hex_array::<32>(field, s)?);
     key.validate().map_err(|e| {
         Error::invalid(
-            "weak_key",
+            Code::WeakKey,
             format!("{field} is not a usable Ed25519 public key ({e:?}): generate a fresh key"),
         )
     })?;
     Ok(key)
 }
 
-fn protocol(code: &'static str, what: &str, e: porter_protocol::Error) -> Error {
+fn protocol(code: Code, what: &str, e: porter_protocol::Error) -> Error {
     Error::invalid(code, format!("{what} refused: {} ({})", e.message(), e.name()))
 }
 
@@ -308,7 +315,7 @@ fn protocol(code: &'static str, what: &str, e: porter_protocol::Error) -> Error 
 pub fn page(after: Option<String>, limit: Option<i64>) -> Result<Page> {
     let limit = limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(Error::invalid("invalid_limit", "limit must be between 1 and 200"));
+        return Err(Error::invalid(Code::InvalidLimit, "limit must be between 1 and 200"));
     }
     Ok(Page { after: after.unwrap_or_default(), limit })
 }
@@ -358,7 +365,7 @@ impl Service {
         match &self.wrap {
             None => Ok(hex::encode(seed)),
             Some(wrap) => wrap.seal(public_hex, seed).ok_or_else(|| {
-                Error::new(Kind::Internal, "internal", "the issuer key could not be sealed")
+                Error::new(Kind::Internal, Code::Internal, "the issuer key could not be sealed")
             }),
         }
     }
@@ -372,7 +379,7 @@ impl Service {
             tracing::error!(issuer = public_hex, "a sealed issuer key cannot be opened");
             Error::new(
                 Kind::Internal,
-                "issuer_key_locked",
+                Code::IssuerKeyLocked,
                 "the server cannot open this site's issuer key: check issuer_key_secret_file",
             )
         };
@@ -395,7 +402,7 @@ impl Service {
         let unauthenticated = || {
             Error::new(
                 Kind::Unauthenticated,
-                "unauthenticated",
+                Code::Unauthenticated,
                 "missing, unknown or revoked API token: send `Authorization: Bearer <token>`",
             )
         };

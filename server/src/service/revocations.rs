@@ -1,20 +1,22 @@
 //! Revocations and the root-signed door states that carry them to doors.
 
+use crate::service::Code;
 use porter_protocol::{DenySubject, DoorState, MAX_DOOR_STATE_LEN};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     hex_bytes, new_id, now, protocol, stored_key, Error, Principal, Result, Role, Service,
 };
-use crate::store::{self};
+use crate::store::{self, RevocationKind};
 
 /// A revocation and the deny-list entry the next door state should carry.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RevocationView {
     /// Id.
     pub id: String,
-    /// `issuer`, `driver` or `grant`.
-    pub kind: String,
+    /// Issuer, driver or grant.
+    pub kind: RevocationKind,
     /// The revoked object.
     pub target_id: String,
     /// The deny-list subject, hex (8 bytes).
@@ -26,7 +28,7 @@ pub struct RevocationView {
 }
 
 /// What `porter-root sign-state` needs: the pending deny-list and the fences in force.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RevocationList {
     /// Site number.
     pub site_number: u32,
@@ -41,7 +43,7 @@ pub struct RevocationList {
 }
 
 /// The newest signed door state of a site.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DoorStateView {
     /// Sequence.
     pub sequence: i64,
@@ -52,17 +54,17 @@ pub struct DoorStateView {
 }
 
 /// Revoke something at a site.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRevocation {
-    /// `issuer`, `driver` or `grant`.
-    pub kind: String,
+    /// Issuer, driver or grant.
+    pub kind: RevocationKind,
     /// Its id.
     pub id: String,
 }
 
 /// Upload a signed door state.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DoorStateUpload {
     /// The root-signed state from `porter-root sign-state`, hex.
@@ -83,14 +85,14 @@ impl Service {
     ) -> Result<RevocationView> {
         let site = self.managed_site(p, site_id, "revoke").await?;
         let now = now();
-        let (subject, until, epoch) = match req.kind.as_str() {
-            "issuer" => {
+        let (subject, until, epoch) = match req.kind {
+            RevocationKind::Issuer => {
                 let i = self.store.issuer(&req.id).await?.filter(|i| i.site_id == site.id);
                 let i = i.ok_or_else(|| Error::not_found("issuer"))?;
                 let key = stored_key(&i.public_key)?;
                 (DenySubject::issuer(&key), i.not_after.unwrap_or(now + 86_400 * 366), i.epoch)
             }
-            "driver" => {
+            RevocationKind::Driver => {
                 // A driver is visible to a manager only through its carrier's approval at the
                 // site (present or withdrawn): another carrier's drivers do not exist here.
                 let d = self.store.driver(&req.id).await?;
@@ -102,16 +104,13 @@ impl Service {
                 // Grants live at most a day; past that the entry denies nothing.
                 (DenySubject::holder(&key), now + 86_400, None)
             }
-            "grant" => {
+            RevocationKind::Grant => {
                 let g = self.store.grant(&req.id).await?.filter(|g| g.site_id == site.id);
                 let g = g.ok_or_else(|| Error::not_found("grant"))?;
                 let issuer = self.store.issuer(&g.issuer_id).await?;
                 let issuer = issuer.ok_or_else(|| Error::not_found("issuer"))?;
                 let key = stored_key(&issuer.public_key)?;
                 (DenySubject::grant(key.id(), g.serial as u64), g.not_after, None)
-            }
-            _ => {
-                return Err(Error::invalid("invalid_kind", "kind must be issuer, driver or grant"))
             }
         };
         let row = store::RevocationRow {
@@ -173,18 +172,18 @@ impl Service {
         let mut base = DoorState::genesis(number);
         base.sequence = latest.as_ref().map_or(0, |s| s.sequence as u64);
         let unverified =
-            DoorState::decode(&bytes).map_err(|e| protocol("invalid_state", "door state", e))?;
+            DoorState::decode(&bytes).map_err(|e| protocol(Code::InvalidState, "door state", e))?;
         let state = base.accept_newer(unverified, &stored_key(&site.root_key)?).map_err(|e| {
             if e == porter_protocol::Error::StateNotNewer {
                 Error::conflict(
-                    "state_not_newer",
+                    Code::StateNotNewer,
                     format!(
                         "sequence must be greater than {}: sign the next state with a higher --sequence",
                         base.sequence
                     ),
                 )
             } else {
-                protocol("invalid_state", "door state", e)
+                protocol(Code::InvalidState, "door state", e)
             }
         })?;
         // A state signed "in the future" would fence every grant issued until then and hold
@@ -192,7 +191,7 @@ impl Service {
         let now = now();
         if i64::from(state.issued_at.0) > now + MAX_STATE_CLOCK_AHEAD {
             return Err(Error::invalid(
-                "state_from_the_future",
+                Code::StateFromTheFuture,
                 format!(
                     "the door state was signed at {} but the server's clock reads {now}: fix the \
                      signing machine's clock and sign again",
@@ -210,7 +209,7 @@ impl Service {
         };
         self.store.insert_door_state(&row, now).await.map_err(|e| {
             if store::is_unique_violation(&e) {
-                Error::conflict("state_not_newer", "another upload took this sequence first")
+                Error::conflict(Code::StateNotNewer, "another upload took this sequence first")
             } else {
                 e.into()
             }

@@ -1,7 +1,9 @@
 //! Sites: the building record, who can see it, and the policy residents read.
 
+use crate::service::Code;
 use porter_protocol::Certificate;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     client_key, new_id, now, parse_doors, text, Error, Paged, Principal, Result, Role, Service,
@@ -9,7 +11,7 @@ use super::{
 use crate::store::{self, Page};
 
 /// A site.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct SiteView {
     /// Id.
     pub id: String,
@@ -36,7 +38,7 @@ impl From<store::SiteRow> for SiteView {
 }
 
 /// Create a site.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSite {
     /// Name.
@@ -51,7 +53,7 @@ pub struct NewSite {
 }
 
 /// A carrier's place in the building's policy, as residents see it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PolicyEntry {
     /// Carrier name.
     pub carrier: String,
@@ -62,6 +64,7 @@ pub struct PolicyEntry {
     /// Longest grant, minutes.
     pub max_lifetime_minutes: i64,
     /// The issuer certificate's weekday mask (bit 0 = Monday), minutes from/to.
+    #[schema(value_type = Option<Vec<u32>>, min_items = 3, max_items = 3)]
     pub hours: Option<(u8, u16, u16)>,
 }
 
@@ -105,7 +108,7 @@ impl Service {
         client_key("root_key", &req.root_key)?;
         let zone = porter_protocol::TimeZone::parse_posix(&req.zone).map_err(|_| {
             Error::invalid(
-                "invalid_zone",
+                Code::InvalidZone,
                 "zone must be a POSIX TZ rule such as CET-1CEST,M3.5.0,M10.5.0/3 or UTC0",
             )
         })?;

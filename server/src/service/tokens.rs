@@ -1,6 +1,8 @@
 //! API tokens: who may mint which role's token, within which scope.
 
+use crate::service::Code;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{new_id, now, sha256_hex, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page, Store, TokenScope};
@@ -11,7 +13,7 @@ pub const DEFAULT_TOKEN_LIFETIME: i64 = 90 * 86_400;
 pub const MAX_TOKEN_LIFETIME: i64 = 400 * 86_400;
 
 /// A new token: the secret is shown once.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TokenCreated {
     /// Token id.
     pub id: String,
@@ -24,7 +26,7 @@ pub struct TokenCreated {
 }
 
 /// A token as its creator's scope lists it (never the secret).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TokenView {
     /// Token id.
     pub id: String,
@@ -69,7 +71,7 @@ impl From<store::TokenRow> for TokenView {
 }
 
 /// Create a token.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// Role: manager, carrier (by the operator); resident, device (by a manager); driver (by
@@ -98,14 +100,17 @@ impl Service {
     pub async fn create_token(&self, p: &Principal, req: NewToken) -> Result<TokenCreated> {
         let role = Role::parse(&req.role).ok_or_else(|| {
             Error::invalid(
-                "invalid_role",
+                Code::InvalidRole,
                 "role must be one of manager, carrier, driver, resident, device",
             )
         })?;
         let mut row = store::TokenRow { role: role.as_str().into(), ..Default::default() };
         let need = |v: &Option<String>, name: &str| -> Result<String> {
             v.clone().ok_or_else(|| {
-                Error::invalid("missing_field", format!("a {} token needs {name}", role.as_str()))
+                Error::invalid(
+                    Code::MissingField,
+                    format!("a {} token needs {name}", role.as_str()),
+                )
             })
         };
         match (p.role, role) {
@@ -148,12 +153,12 @@ impl Service {
             _ => return Err(Error::forbidden(&format!("create {} tokens", role.as_str()))),
         }
         if req.label.len() > 200 {
-            return Err(Error::invalid("invalid_text", "label must be at most 200 bytes"));
+            return Err(Error::invalid(Code::InvalidText, "label must be at most 200 bytes"));
         }
         let lifetime = req.expires_in_seconds.unwrap_or(DEFAULT_TOKEN_LIFETIME);
         if !(60..=MAX_TOKEN_LIFETIME).contains(&lifetime) {
             return Err(Error::invalid(
-                "invalid_lifetime",
+                Code::InvalidLifetime,
                 format!("expires_in_seconds must be 60..={MAX_TOKEN_LIFETIME} (400 days)"),
             ));
         }

@@ -1,12 +1,13 @@
 //! Units and their residents: opt-out and notifications.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{new_id, now, text, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page, Store, TokenOwner};
 
 /// A unit.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct UnitView {
     /// Id.
     pub id: String,
@@ -17,7 +18,7 @@ pub struct UnitView {
 }
 
 /// A resident.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ResidentView {
     /// Id.
     pub id: String,
@@ -41,20 +42,21 @@ impl From<store::ResidentRow> for ResidentView {
 }
 
 /// A notification.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct NotificationView {
     /// Id.
     pub id: String,
     /// `delivery.announced` or `delivery.entered`.
     pub kind: String,
     /// Details.
+    #[schema(value_type = Object)]
     pub body: serde_json::Value,
     /// When.
     pub created_at: i64,
 }
 
 /// Create a unit.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUnit {
     /// Label ("4B").
@@ -62,7 +64,7 @@ pub struct NewUnit {
 }
 
 /// Add a resident.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewResident {
     /// Name.
@@ -70,7 +72,7 @@ pub struct NewResident {
 }
 
 /// Set the opt-out.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptOut {
     /// Whether in-building delivery is refused.

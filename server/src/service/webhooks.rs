@@ -1,6 +1,8 @@
 //! Webhook endpoints of a site.
 
+use crate::service::Code;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{new_id, now, Error, Principal, Result, Service};
 use crate::standard_webhooks::EndpointKeys;
@@ -11,7 +13,7 @@ use crate::store::{self};
 pub const MAX_WEBHOOKS_PER_SITE: i64 = 10;
 
 /// A webhook endpoint and its Standard Webhooks keys: the secret is shown once.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct WebhookCreated {
     /// Id.
     pub id: String,
@@ -25,7 +27,7 @@ pub struct WebhookCreated {
 }
 
 /// Add a webhook.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// `https://host/path` or `http://host:port/path`; it must reach a public address unless
@@ -44,7 +46,7 @@ impl Service {
         let site = self.managed_site(p, site_id, "add webhooks").await?;
         if let Err(e) = crate::client::webhook_url(&req.url) {
             return Err(Error::invalid(
-                "invalid_url",
+                Code::InvalidUrl,
                 format!("url must be https://host/path or http://host:port/path: {e}"),
             ));
         }
@@ -59,7 +61,7 @@ impl Service {
         };
         if !self.store.insert_webhook_within(&row, now(), MAX_WEBHOOKS_PER_SITE).await? {
             return Err(Error::conflict(
-                "too_many_webhooks",
+                Code::TooManyWebhooks,
                 format!(
                     "a site has at most {MAX_WEBHOOKS_PER_SITE} webhook endpoints: send to one \
                      receiver that fans out"

@@ -2,6 +2,39 @@
 
 use super::{Page, Result, Store, Tx};
 
+/// Where a delivery stands; stored as its snake_case name, parsed once where the row is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Announced and not cancelled: grants may be issued within its window.
+    Open,
+    /// Cancelled by its carrier: no more grants.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Open => "open",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl TryFrom<String> for DeliveryStatus {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        match s.as_str() {
+            "open" => Ok(DeliveryStatus::Open),
+            "cancelled" => Ok(DeliveryStatus::Cancelled),
+            _ => Err(format!("unknown delivery status {s:?} in the database")),
+        }
+    }
+}
+
+super::stored_as_text!(DeliveryStatus);
+
 /// A delivery announced by a carrier.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DeliveryRow {
@@ -21,8 +54,8 @@ pub struct DeliveryRow {
     pub window_start: i64,
     /// Window end (exclusive).
     pub window_end: i64,
-    /// `open`, `cancelled`.
-    pub status: String,
+    /// Open or cancelled.
+    pub status: DeliveryStatus,
     /// First entry through a door for it.
     pub entered_at: Option<i64>,
     /// Grants it has yielded.
@@ -46,7 +79,7 @@ impl Store {
             r.package.clone(),
             r.window_start,
             r.window_end,
-            r.status.clone(),
+            r.status.as_str().to_string(),
             r.created_at
         )?;
         Ok(())
@@ -77,11 +110,11 @@ impl Store {
     }
 
     /// Sets a delivery's status.
-    pub async fn set_delivery_status(&self, id: &str, status: &str) -> Result<()> {
+    pub async fn set_delivery_status(&self, id: &str, status: DeliveryStatus) -> Result<()> {
         exec!(
             &self.pool,
             "UPDATE deliveries SET status = $1 WHERE id = $2",
-            status.to_string(),
+            status.as_str().to_string(),
             id.to_string()
         )?;
         Ok(())

@@ -183,6 +183,31 @@ macro_rules! exec {
     }};
 }
 
+/// Reads an enum stored as text through its `TryFrom<String>` (the parse happens once, where
+/// the row is read; an unknown value is a decode error, never a silent default).
+macro_rules! stored_as_text {
+    ($t:ty) => {
+        impl sqlx::Type<sqlx::Any> for $t {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <String as sqlx::Type<sqlx::Any>>::type_info()
+            }
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $t {
+            fn decode(
+                value: sqlx::any::AnyValueRef<'r>,
+            ) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+                let text = <String as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+                Ok(<$t>::try_from(text)?)
+            }
+        }
+    };
+}
+use stored_as_text;
+
 mod audit;
 mod carriers;
 mod deliveries;

@@ -2,6 +2,45 @@
 
 use super::{i, Result, Store};
 
+/// What a revocation names; stored as its snake_case name.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationKind {
+    /// An issuer key of the site (denied by key, and fenced by certificate epoch).
+    Issuer,
+    /// A driver's holder key, at this site.
+    Driver,
+    /// One grant, by issuer key and serial.
+    Grant,
+}
+
+impl RevocationKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationKind::Issuer => "issuer",
+            RevocationKind::Driver => "driver",
+            RevocationKind::Grant => "grant",
+        }
+    }
+}
+
+impl TryFrom<String> for RevocationKind {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        match s.as_str() {
+            "issuer" => Ok(RevocationKind::Issuer),
+            "driver" => Ok(RevocationKind::Driver),
+            "grant" => Ok(RevocationKind::Grant),
+            _ => Err(format!("unknown revocation kind {s:?} in the database")),
+        }
+    }
+}
+
+super::stored_as_text!(RevocationKind);
+
 /// A revocation the next door state must carry.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RevocationRow {
@@ -10,7 +49,7 @@ pub struct RevocationRow {
     /// Site id.
     pub site_id: String,
     /// `issuer`, `driver` or `grant`.
-    pub kind: String,
+    pub kind: RevocationKind,
     /// The revoked object's id.
     pub target_id: String,
     /// The deny-list subject, hex (8 bytes).
@@ -50,7 +89,7 @@ impl Store {
              VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
             r.id.clone(),
             r.site_id.clone(),
-            r.kind.clone(),
+            r.kind.as_str().to_string(),
             r.target_id.clone(),
             r.subject.clone(),
             r.until,
@@ -59,10 +98,10 @@ impl Store {
         )?;
         // Issuers and grants belong to one site: mark them. A driver serves many sites, so a
         // site's revocation of a driver lives in this table only (see `is_revoked`).
-        let table = match r.kind.as_str() {
-            "issuer" => Some("issuers"),
-            "grant" => Some("grants"),
-            _ => None,
+        let table = match r.kind {
+            RevocationKind::Issuer => Some("issuers"),
+            RevocationKind::Grant => Some("grants"),
+            RevocationKind::Driver => None,
         };
         if let Some(table) = table {
             exec!(
@@ -76,12 +115,17 @@ impl Store {
     }
 
     /// Whether `kind`/`target_id` is revoked at a site.
-    pub async fn is_revoked(&self, site_id: &str, kind: &str, target_id: &str) -> Result<bool> {
+    pub async fn is_revoked(
+        &self,
+        site_id: &str,
+        kind: RevocationKind,
+        target_id: &str,
+    ) -> Result<bool> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM revocations WHERE site_id = $1 AND kind = $2 AND target_id = $3",
         )
         .bind(site_id.to_string())
-        .bind(kind.to_string())
+        .bind(kind.as_str().to_string())
         .bind(target_id.to_string())
         .fetch_one(&self.pool)
         .await?;
