@@ -22,5 +22,7 @@ mod sign;
 // The public interface is:
 pub use crate::error::Error;
 pub use crate::key::{init, load, parse_key, RootKey};
-pub use crate::list::{parse_zone, Revocation, RevocationKind, RevocationList, SiteRecord};
+pub use crate::list::{
+    parse_log_key, parse_zone, Revocation, RevocationKind, RevocationList, SiteRecord,
+};
 pub use crate::sign::{certify_issuer, enroll_device, sign_state, CertifyOptions};
