@@ -243,7 +243,7 @@ fn sign_state_takes_nothing_by_default() {
 #[test]
 fn enroll_device_names_the_site_log_key() {
     let (dir, key, root) = site_77();
-    let key_s = key.to_str().unwrap();
+    let key_s = key.as_str();
     let device = new_key();
     let device_hex = hex_key(&device);
     let enrol = |extra: &[&str]| {
