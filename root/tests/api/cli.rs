@@ -262,7 +262,7 @@ fn enroll_device_names_the_site_log_key() {
     assert_eq!(e.log_key, Some(porter_protocol::LogKey([7; 32])));
 
     let (ok, _, err) = enrol(&[]);
-    assert!(!ok && err.contains("--log-key"), "{err}");
+    assert!(!ok && err.contains("--site"), "{err}");
     let (ok, _, err) = enrol(&["--log-key", "beef"]);
     assert!(!ok && err.contains("not a log key"), "{err}");
     // A record of another site, or from a server without log keys, is refused.
