@@ -182,6 +182,21 @@ impl Link {
         }
     }
 
+    /// `0x08 log ack`: carries the server's acknowledgement (`log_ack` of an audit batch) for
+    /// `length` records; returns the acknowledged length the door now holds.
+    pub fn log_ack(&mut self, length: u64, tag: &[u8]) -> Result<u64, Failure> {
+        let mut m = vec![wire::REQ_LOG_ACK];
+        m.extend_from_slice(&length.to_le_bytes());
+        m.extend_from_slice(tag);
+        let a = self.call(&m)?;
+        match a.split_first() {
+            Some((&wire::RESP_ACKED, acked)) if acked.len() == 8 => {
+                Ok(wire::read_u64(acked).unwrap_or(0))
+            }
+            _ => Err(Failure::new(format!("the door did not take the log ack: {}", describe(&a)))),
+        }
+    }
+
     /// `0x06 read log` until the end: every record from `from`, exact bytes.
     pub fn read_log(&mut self, from: u64) -> Result<Vec<Vec<u8>>, Failure> {
         let mut out = Vec::new();

@@ -131,6 +131,8 @@ fn mkdir(dir: &Path) -> Result<(), Failure> {
 struct Site {
     api: Api,
     root_file: String,
+    /// The manager's saved site record (GET /v1/sites/{id}): zone and log key for the root tool.
+    site_record: String,
     root_key: PublicKey,
     site_number: u32,
     site_id: String,
@@ -335,6 +337,7 @@ fn commission(
     Ok(Site {
         api,
         root_file,
+        site_record,
         root_key,
         site_number,
         site_id,
@@ -401,11 +404,13 @@ fn install_door(
         &DOOR.to_string(),
         "--device",
         &door.device_key,
+        "--site",
+        &site.site_record,
     ])?;
     let enrolment = enrolment.trim().to_string();
     n.say(
         "Property manager",
-        &format!("signed the door's enrolment offline with `porter-root enroll-device` (site {}, door {DOOR})", site.site_number),
+        &format!("signed the door's enrolment offline with `porter-root enroll-device` (site {}, door {DOOR}), naming the server's log key from the site record", site.site_number),
     );
     // Commissioning needs the installer there: the button inside the housing opens the window.
     door.command("button")?;
@@ -793,6 +798,27 @@ fn afterwards(
     );
 
     let mut link = Link::connect(&door.addr)?;
+    // Anyone in radio range may read the log: the admission must not name the driver's key.
+    let driver_key = PublicKey(people.phone.public()?).id();
+    let mut admissions = 0;
+    for bytes in link.read_log(0)? {
+        let record = AuditRecord::decode(&bytes)
+            .map_err(|e| Failure::new(format!("the door sent a malformed record: {e:?}")))?;
+        if let AuditEvent::Admitted { holder, .. } = record.event {
+            admissions += 1;
+            ensure(holder != driver_key, || {
+                format!(
+                    "log record {} read over the radio names the driver's key id in clear",
+                    record.sequence
+                )
+            })?;
+        }
+    }
+    ensure(admissions > 0, || "the door's log should hold the driver's admission".to_string())?;
+    n.say(
+        "Anyone in radio range",
+        "read the door's log: the admission's holder is masked, it does not name the driver",
+    );
     let (batch, length) = upload_log(site, &people.driver, &mut link)?;
     let accepted = batch["accepted"].as_u64().unwrap_or(0);
     ensure(
@@ -810,6 +836,20 @@ fn afterwards(
     n.say(
         "Server",
         &format!("verified the hash chain up to the head: {accepted} new records, {} admission(s), none unmatched, no gap", batch["admissions"]),
+    );
+    let ack = batch["log_ack"].as_str().and_then(|a| hex::decode(a).ok()).ok_or_else(|| {
+        Failure::new(format!("the server should give the phone the log ack for the door: {batch}"))
+    })?;
+    let next = batch["next_sequence"].as_u64().unwrap_or(0);
+    let acked = link.log_ack(next, &ack)?;
+    ensure(acked == next, || {
+        format!("the door should hold the server's ack for {next} records, it says {acked}")
+    })?;
+    n.say(
+        "Driver's phone",
+        &format!(
+            "carried the server's log ack back to the door: it may now reuse those {next} records"
+        ),
     );
 
     let notifications = notification_kinds(api, &people.resident)?;

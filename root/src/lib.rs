@@ -23,7 +23,7 @@ mod sign;
 pub use crate::error::Error;
 pub use crate::key::{init, load, parse_key, RootKey};
 pub use crate::list::{
-    parse_zone, CurrentState, Revocation, RevocationKind, RevocationList, SiteRecord,
+    parse_log_key, parse_zone, CurrentState, Revocation, RevocationKind, RevocationList, SiteRecord,
 };
 pub use crate::sign::{
     certify_issuer, check_clock_reset, enroll_device, sign_clock_reset, sign_state, CertifyOptions,

@@ -20,6 +20,9 @@ pub struct SiteRecord {
     pub site_number: u32,
     /// The site's time zone, a POSIX TZ rule.
     pub zone: String,
+    /// The site server's log key (hex), for door enrolments; absent from older servers.
+    #[serde(default)]
+    pub log_key: Option<String>,
 }
 
 impl SiteRecord {
@@ -34,6 +37,37 @@ impl SiteRecord {
         }
         parse_zone(&self.zone)
     }
+}
+
+impl SiteRecord {
+    /// The site's log key, checked against the key's site.
+    pub fn log_key_for(&self, site: u32) -> Result<porter_protocol::LogKey, Error> {
+        if self.site_number != site {
+            return Err(Error::Input(format!(
+                "the site record is for site {}, the key for site {site}: save GET \
+                 /v1/sites/{{id}} of this key's site",
+                self.site_number
+            )));
+        }
+        let hex = self.log_key.as_deref().ok_or_else(|| {
+            Error::Input(
+                "the site record has no log_key (the server predates log keys): upgrade the \
+                 server and save GET /v1/sites/{id} again"
+                    .into(),
+            )
+        })?;
+        parse_log_key(hex)
+    }
+}
+
+/// Parses a site log key: 64 hex digits, as the site record's `log_key` shows it.
+pub fn parse_log_key(text: &str) -> Result<porter_protocol::LogKey, Error> {
+    let bytes = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+    bytes.map(porter_protocol::LogKey).ok_or_else(|| {
+        Error::Input(format!(
+            "{text:?} is not a log key (64 hex digits): copy log_key from GET /v1/sites/{{id}}"
+        ))
+    })
 }
 
 /// Parses a POSIX TZ rule such as `CET-1CEST,M3.5.0,M10.5.0/3` or `UTC0`.

@@ -79,6 +79,14 @@ enum Command {
         /// The controller's device public key (hex), shown by the controller on first boot.
         #[arg(long)]
         device: String,
+        /// The site's record (GET /v1/sites/{id} saved to a file): the enrolment takes the
+        /// server's log key from it, so the door masks holder ids in its log. Give this or
+        /// --log-key.
+        #[arg(long, required_unless_present = "log_key", conflicts_with = "log_key")]
+        site: Option<PathBuf>,
+        /// The site server's log key (hex), the site record's `log_key`. Give this or --site.
+        #[arg(long)]
+        log_key: Option<String>,
     },
     /// Sign the next door state from the server's revocation list (GET
     /// /v1/sites/{id}/revocations saved to a file); prints the state (hex) to upload.
@@ -141,6 +149,16 @@ fn confirm_reset(why: &ResetReason, now: u32) -> Result<(), Error> {
     Ok(())
 }
 
+fn site_record(path: &Path) -> Result<SiteRecord, Error> {
+    let text = read(path, "site record")?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::Input(format!(
+            "{} is not the server's site record (GET /v1/sites/{{id}}): {e}",
+            path.display()
+        ))
+    })
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Init { key, site } => {
@@ -198,10 +216,20 @@ fn run(cli: Cli) -> Result<(), Error> {
             };
             println!("{}", hex::encode(porter_root::certify_issuer(&root, issuer, &options)?));
         }
-        Command::EnrollDevice { key, door, device } => {
+        Command::EnrollDevice { key, door, device, site, log_key } => {
             let root = porter_root::load(&key)?;
             let device = porter_root::parse_key("--device", &device)?;
-            println!("{}", hex::encode(porter_root::enroll_device(&root, door, device, now())?));
+            let log_key = match (site, log_key) {
+                (Some(path), _) => site_record(&path)?.log_key_for(root.site)?,
+                (None, Some(text)) => porter_root::parse_log_key(&text)?,
+                (None, None) => {
+                    return Err(Error::Input(
+                        "give the site's log key: --site FILE or --log-key HEX".into(),
+                    ))
+                }
+            };
+            let enrolment = porter_root::enroll_device(&root, door, device, Some(log_key), now())?;
+            println!("{}", hex::encode(enrolment));
         }
         Command::SignState { key, revocations, sequence, clock_reset, current_state } => {
             let root = porter_root::load(&key)?;

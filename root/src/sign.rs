@@ -3,8 +3,8 @@
 
 use porter_protocol::{
     Certificate, DenyEntry, DenyListBuilder, DoorId, DoorScope, DoorState, Enrolment, FenceRaised,
-    Hours, IssuerLimits, PublicKey, Role, RoleSet, SiteId, Time, TimeZone, MAX_CERTIFICATE_LEN,
-    MAX_DOOR_STATE_LEN, MAX_ENROLMENT_LEN, VERSION,
+    Hours, IssuerLimits, LogKey, PublicKey, Role, RoleSet, SiteId, Time, TimeZone,
+    MAX_CERTIFICATE_LEN, MAX_DOOR_STATE_LEN, MAX_ENROLMENT_LEN, VERSION,
 };
 
 use crate::{CurrentState, Error, RevocationList, RootKey};
@@ -82,11 +82,14 @@ pub fn certify_issuer(
     Ok(bytes.to_vec())
 }
 
-/// Signs a door controller's enrolment.
+/// Signs a door controller's enrolment. `log_key` is the site server's log key (the site
+/// record's `log_key`): the door then masks holder ids in its log so only that server reads
+/// them. `None` enrols a door that logs holders in clear (for a server without log keys).
 pub fn enroll_device(
     root: &RootKey,
     door: u16,
     device: PublicKey,
+    log_key: Option<LogKey>,
     now: u32,
 ) -> Result<Vec<u8>, Error> {
     let enrolment = Enrolment {
@@ -95,8 +98,7 @@ pub fn enroll_device(
         door: DoorId(door),
         device,
         issued_at: Time(now),
-        // The site server's log key (issue 8, item 9) is not wired in yet.
-        log_key: None,
+        log_key,
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
     let out =

@@ -127,6 +127,8 @@ fn root_tools_work_offline_on_a_private_key_file() {
         "3",
         "--device",
         &hex_key(&device),
+        "--log-key",
+        &"42".repeat(32),
     ]);
     assert!(ok, "{err}");
     let e = Enrolment::decode_for_device(
@@ -136,6 +138,7 @@ fn root_tools_work_offline_on_a_private_key_file() {
     )
     .unwrap();
     assert_eq!(e.door.0, 3);
+    assert_eq!(e.log_key, Some(porter_protocol::LogKey([0x42; 32])));
 
     // sign-state from a revocation list, with a full deny-list folding into a fence.
     let revocations: Vec<Value> = (0..300u32)
@@ -162,6 +165,8 @@ fn root_tools_work_offline_on_a_private_key_file() {
         "3",
         "--device",
         &hex_key(&device),
+        "--log-key",
+        &"42".repeat(32),
     ]);
     assert!(!ok && err.contains("chmod 600"), "{err}");
 }
@@ -370,4 +375,41 @@ fn a_clock_reset_is_refused_unless_the_current_state_is_dated_ahead() {
     let (ok, _, err) =
         porter_root(&["sign-state", "--key", &key, "--revocations", &later, "--clock-reset"]);
     assert!(!ok && err.contains("--current-state"), "{err}");
+}
+
+/// The enrolment names the site server's log key, from `--log-key` or the saved site record;
+/// without one the tool refuses, so no door is enrolled logging holders in clear by mistake.
+#[test]
+fn enroll_device_names_the_site_log_key() {
+    let (dir, key, root) = site_77();
+    let key_s = key.as_str();
+    let device = new_key();
+    let device_hex = hex_key(&device);
+    let enrol = |extra: &[&str]| {
+        let mut args =
+            vec!["enroll-device", "--key", key_s, "--door", "2", "--device", &device_hex];
+        args.extend_from_slice(extra);
+        porter_root(&args)
+    };
+    let record = dir.join("site-log.json");
+    let site = json!({"id": "site_1", "site_number": 77, "name": "x", "root_key": "", "zone": "UTC0", "log_key": "07".repeat(32)});
+    std::fs::write(&record, site.to_string()).unwrap();
+    let (ok, out, err) = enrol(&["--site", record.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let bytes = hex::decode(out.trim()).unwrap();
+    let e = Enrolment::decode_for_device(&bytes, &root, &device.public_key()).unwrap();
+    assert_eq!(e.log_key, Some(porter_protocol::LogKey([7; 32])));
+
+    let (ok, _, err) = enrol(&[]);
+    assert!(!ok && err.contains("--site"), "{err}");
+    let (ok, _, err) = enrol(&["--log-key", "beef"]);
+    assert!(!ok && err.contains("not a log key"), "{err}");
+    // A record of another site, or from a server without log keys, is refused.
+    let other = json!({"site_number": 78, "zone": "UTC0", "log_key": "07".repeat(32)});
+    std::fs::write(&record, other.to_string()).unwrap();
+    let (ok, _, err) = enrol(&["--site", record.to_str().unwrap()]);
+    assert!(!ok && err.contains("site 78"), "{err}");
+    std::fs::write(&record, json!({"site_number": 77, "zone": "UTC0"}).to_string()).unwrap();
+    let (ok, _, err) = enrol(&["--site", record.to_str().unwrap()]);
+    assert!(!ok && err.contains("no log_key"), "{err}");
 }

@@ -15,7 +15,8 @@
 
 use crate::service::Code;
 use porter_protocol::{
-    AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead, MAX_RECEIPT_LEN,
+    AuditEvent, AuditRecord, ChainFollower, ChainHash, Enrolment, LogHead, LogMask,
+    MAX_ENROLMENT_LEN, MAX_RECEIPT_LEN,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -80,6 +81,16 @@ pub struct BatchOutcome {
     pub admissions: usize,
     /// Admissions that matched no issued grant (each raised an alarm).
     pub unmatched: usize,
+    /// Refusals among the new records: one per `Rejected` record plus what `Tally` records
+    /// counted.
+    pub refused: u64,
+    /// Admission records the door said it lost (`Overwritten` records; each raised an alarm).
+    pub admissions_lost: u64,
+    /// The server's acknowledgement that it holds the door's log up to `next_sequence`
+    /// (`LogMask::ack_tag`, hex): the phone sends it to the door as a `0x08 log ack` with
+    /// that length, and the door may then overwrite those records. `None` for a door enrolled
+    /// without a log key.
+    pub log_ack: Option<String>,
 }
 
 const BATCH_MAX_RECORDS: usize = 512;
@@ -165,18 +176,45 @@ impl Service {
         Ok(tx.commit().await?)
     }
 
+    /// The key that unmasks holders in `door`'s log: `None` for a door enrolled without a log
+    /// key (its log names holders in clear).
+    fn log_mask(&self, site: &store::SiteRow, door: &store::DoorRow) -> Result<Option<LogMask>> {
+        let bytes = hex_bytes("stored enrolment", &door.enrolment, MAX_ENROLMENT_LEN)?;
+        let enrolment =
+            Enrolment::decode_verified(&bytes, &stored_key(&site.root_key)?).map_err(|e| {
+                internal(format!("door {}'s stored enrolment: {}", door.id, e.message()))
+            })?;
+        let Some(log_key) = enrolment.log_key else { return Ok(None) };
+        let secret = self.site_log_secret(site)?.filter(|s| s.log_key().ok() == Some(log_key));
+        let secret = secret.ok_or_else(|| {
+            internal(format!(
+                "door {} was enrolled with a log key this server does not hold: enrol it again                  with the site's log_key",
+                door.id
+            ))
+        })?;
+        let mask = LogMask::for_server(&secret, &enrolment.device)
+            .map_err(|e| internal(format!("door {}'s log mask: {}", door.id, e.message())))?;
+        Ok(Some(mask))
+    }
+
     /// Matches an admission to the grant it names: same issuer key and serial at the site,
-    /// same holder, same package, a use the grant has, a door it names, a time in its window.
+    /// same holder (unmasked with `mask` when the door masks its log), same package, a use the
+    /// grant has, a door it names, a time in its window.
     async fn match_admission(
         &self,
         site: &store::SiteRow,
         door_number: u16,
         record: &AuditRecord,
+        mask: Option<&LogMask>,
     ) -> Result<std::result::Result<(store::GrantRow, String), String>> {
         let AuditEvent::Admitted { issuer, grant_serial, use_index, holder, package, .. } =
             record.event
         else {
             return Ok(Err("not an admission".into()));
+        };
+        let holder = match mask {
+            Some(mask) => record.holder(mask).unwrap_or(holder),
+            None => holder,
         };
         let Ok(serial) = i64::try_from(grant_serial) else {
             return Ok(Err(format!("serial {grant_serial} was never issued")));
@@ -340,7 +378,8 @@ impl Service {
                 grant_id: None,
             });
         };
-        let matched = self.match_admission(&site, req.door_number, &record).await?;
+        let mask = self.log_mask(&site, &door)?;
+        let matched = self.match_admission(&site, req.door_number, &record, mask.as_ref()).await?;
         let mut grant_id = matched.as_ref().ok().map(|(g, _)| g.id.clone());
         let admitted = Admitted {
             sequence,
@@ -377,6 +416,8 @@ impl Service {
         }
         let uploader = uploader(p);
         let device = stored_key(&door.device_key)?;
+        let mask = self.log_mask(&site, &door)?;
+        let ack = |length: u64| mask.as_ref().map(|m| hex::encode(m.ack_tag(length)));
         let head_bytes = hex_bytes("head", &req.head, porter_protocol::MAX_LOG_HEAD_LEN)?;
         let head = LogHead::decode_verified(&head_bytes, &device).map_err(|e| {
             Error::invalid(
@@ -424,6 +465,9 @@ impl Service {
                     complete: head.length == next,
                     admissions: 0,
                     unmatched: 0,
+                    refused: 0,
+                    admissions_lost: 0,
+                    log_ack: ack(next),
                 });
             }
             let first = records.first().map_or(next, |(r, _)| r.sequence);
@@ -501,7 +545,9 @@ impl Service {
                     sequence: record.sequence as i64,
                     record_hex: record_hex.clone(),
                     at: i64::from(record.at.0),
-                    matched: self.match_admission(&site, req.door_number, record).await?,
+                    matched: self
+                        .match_admission(&site, req.door_number, record, mask.as_ref())
+                        .await?,
                     door_number: req.door_number,
                 });
             }
@@ -581,6 +627,33 @@ impl Service {
                 .await?;
             }
         }
+        // Refusals the door logged or tallied, and admissions its ring overwrote unread.
+        let (mut refused, mut admissions_lost) = (0u64, 0u64);
+        for (record, _, _) in &fresh {
+            match record.event {
+                AuditEvent::Rejected { .. } => refused += 1,
+                AuditEvent::Tally { refused: n, .. } => refused += u64::from(n),
+                AuditEvent::Overwritten { admissions, before } => {
+                    admissions_lost += u64::from(admissions);
+                    let detail = format!(
+                        "the door's log ring overwrote {admissions} admission record(s) below                          log sequence {before} before the server acknowledged them: those                          admissions are lost (log sequence {}, door time {})",
+                        record.sequence, record.at.0
+                    );
+                    let seq = record.sequence;
+                    self.raise_alarm_once(
+                        &mut tx,
+                        &site.id,
+                        &door.id,
+                        "admissions_lost",
+                        seq,
+                        detail,
+                        &uploader,
+                    )
+                    .await?;
+                }
+                _ => {}
+            }
+        }
         tx.commit().await?;
         self.metrics().audit_records.add(fresh.len() as u64);
         let next_sequence = next.max(head.length);
@@ -591,6 +664,9 @@ impl Service {
             complete: head.length == next_sequence,
             admissions: admitted.len(),
             unmatched,
+            refused,
+            admissions_lost,
+            log_ack: ack(next_sequence),
         })
     }
 
@@ -613,6 +689,11 @@ impl Service {
         };
         Ok(verified.filter(|h| *h != hex::encode(head.head.0)).map(|_| last))
     }
+}
+
+fn internal(message: String) -> Error {
+    tracing::error!(%message, "audit");
+    Error::new(super::Kind::Internal, super::Code::Internal, message)
 }
 
 /// Who brought an upload, as alarms name it.

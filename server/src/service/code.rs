@@ -178,6 +178,8 @@ pub enum Code {
     WrongDoor,
     /// The certificate certifies another key than this issuer's.
     WrongIssuer,
+    /// The door's enrolment names another log key than the site's.
+    WrongLogKey,
     /// The certificate names another site.
     WrongSite,
     /// The certificate's zone is not the site's zone.
@@ -272,6 +274,7 @@ impl Code {
         Code::WeakKey,
         Code::WrongDoor,
         Code::WrongIssuer,
+        Code::WrongLogKey,
         Code::WrongSite,
         Code::WrongZone,
     ];
@@ -364,6 +367,7 @@ impl Code {
             Code::WeakKey => "weak_key",
             Code::WrongDoor => "wrong_door",
             Code::WrongIssuer => "wrong_issuer",
+            Code::WrongLogKey => "wrong_log_key",
             Code::WrongSite => "wrong_site",
             Code::WrongZone => "wrong_zone",
         }

@@ -61,6 +61,14 @@ impl Service {
             return Err(Error::invalid(Code::WrongSite, "the enrolment names another site"));
         }
         client_key("enrolment device key", &hex::encode(enrolment.device.0))?;
+        if let Some(log_key) = enrolment.log_key {
+            if site.log_key.as_deref() != Some(hex::encode(log_key.0).as_str()) {
+                return Err(Error::invalid(
+                    Code::WrongLogKey,
+                    "the enrolment names a log key that is not this site's, so the server could                      not read the door's log: enrol again with the log_key of GET /v1/sites/{id}",
+                ));
+            }
+        }
         let row = store::DoorRow {
             id: new_id("door"),
             site_id: site.id,

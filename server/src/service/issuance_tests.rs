@@ -75,6 +75,8 @@ fn facts() -> Facts {
             root_key: String::new(),
             zone: zone.to_string(),
             created_at: 0,
+            log_key: None,
+            log_secret: None,
         },
         approval: Some(store::ApprovalRow {
             id: "apr_1".into(),

@@ -1,12 +1,13 @@
 //! Sites: the building record, who can see it, and the policy residents read.
 
 use crate::service::Code;
-use porter_protocol::Certificate;
+use porter_protocol::{Certificate, LogSecret};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    client_key, new_id, now, parse_doors, text, Error, Paged, Principal, Result, Role, Service,
+    client_key, new_id, now, parse_doors, text, Error, Kind, Paged, Principal, Result, Role,
+    Service,
 };
 use crate::store::{self, Page};
 
@@ -23,6 +24,10 @@ pub struct SiteView {
     pub root_key: String,
     /// Time zone, a POSIX TZ rule: pass it to `porter-root certify-issuer --zone`.
     pub zone: String,
+    /// The site's log key (X25519, hex): pass it to `porter-root enroll-device --log-key` (or
+    /// give it this record with `--site`) so the door masks holder ids in its log for this
+    /// server alone.
+    pub log_key: Option<String>,
 }
 
 impl From<store::SiteRow> for SiteView {
@@ -33,6 +38,7 @@ impl From<store::SiteRow> for SiteView {
             name: r.name,
             root_key: r.root_key,
             zone: r.zone,
+            log_key: r.log_key,
         }
     }
 }
@@ -119,7 +125,11 @@ impl Service {
             root_key: req.root_key.to_lowercase(),
             zone: zone.to_string(),
             created_at: now(),
+            log_key: None,
+            log_secret: None,
         };
+        let (log_key, log_secret) = self.new_log_pair()?;
+        let row = store::SiteRow { log_key: Some(log_key), log_secret: Some(log_secret), ..row };
         self.store.insert_site(&row).await?;
         Ok(row.into())
     }
@@ -135,9 +145,39 @@ impl Service {
         Ok(Paged::of(rows.into_iter().map(SiteView::from).collect(), page, |s| s.id.clone()))
     }
 
-    /// One site.
+    /// One site. A site made before log keys gets its pair here.
     pub async fn get_site(&self, p: &Principal, site_id: &str) -> Result<SiteView> {
-        Ok(self.site_for(p, site_id).await?.into())
+        let site = self.site_for(p, site_id).await?;
+        if site.log_key.is_some() {
+            return Ok(site.into());
+        }
+        let (key, secret) = self.new_log_pair()?;
+        self.store.set_site_log_key(&site.id, &key, &secret).await?;
+        Ok(self.store.site(&site.id).await?.ok_or_else(|| Error::not_found("site"))?.into())
+    }
+
+    /// A new site log key pair: the public key (hex) and the secret as stored (sealed like
+    /// issuer seeds when an issuer key secret is configured).
+    fn new_log_pair(&self) -> Result<(String, String)> {
+        let internal = || Error::new(Kind::Internal, Code::Internal, "no log key could be made");
+        let seed: [u8; 32] = rand::random();
+        let key = LogSecret::from_seed(seed).and_then(|s| s.log_key()).map_err(|_| internal())?;
+        let key = hex::encode(key.0);
+        let stored = self.store_seed(&key, &seed)?;
+        Ok((key, stored))
+    }
+
+    /// The site's log secret, or `None` for a site that has none yet (its doors were enrolled
+    /// without a log key and log holders in clear).
+    pub(super) fn site_log_secret(&self, site: &store::SiteRow) -> Result<Option<LogSecret>> {
+        let (Some(key), Some(stored)) = (&site.log_key, &site.log_secret) else {
+            return Ok(None);
+        };
+        let seed = self.open_seed(key, stored)?;
+        let secret = LogSecret::from_seed(seed).map_err(|_| {
+            Error::new(Kind::Internal, Code::Internal, "the site's stored log secret is invalid")
+        })?;
+        Ok(Some(secret))
     }
 
     /// The site's delivery-access policy as residents see it: who may enter, where, how long.

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "token_lifecycle",
         include_str!("../../migrations/202611291700_token_lifecycle.sql"),
     ),
+    (
+        202_611_291_800,
+        "site_log_key",
+        include_str!("../../migrations/202611291800_site_log_key.sql"),
+    ),
 ];
 
 /// The connection pool and the backend it talks to.

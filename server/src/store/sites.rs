@@ -17,6 +17,10 @@ pub struct SiteRow {
     pub zone: String,
     /// Creation time.
     pub created_at: i64,
+    /// The site's log key (X25519 public key, hex) that door enrolments name, if made yet.
+    pub log_key: Option<String>,
+    /// Its secret seed: sealed (`enc1:`) when an issuer key secret is configured, else hex.
+    pub log_secret: Option<String>,
 }
 
 impl Store {
@@ -24,16 +28,30 @@ impl Store {
     pub async fn insert_site(&self, r: &SiteRow) -> Result<()> {
         exec!(
             &self.pool,
-            "INSERT INTO sites (id, site_number, name, root_key, zone, created_at)
-             VALUES ($1,$2,$3,$4,$5,$6)",
+            "INSERT INTO sites (id, site_number, name, root_key, zone, created_at, log_key,
+             log_secret) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
             r.id.clone(),
             r.site_number,
             r.name.clone(),
             r.root_key.clone(),
             r.zone.clone(),
-            r.created_at
+            r.created_at,
+            r.log_key.clone(),
+            r.log_secret.clone()
         )?;
         Ok(())
+    }
+
+    /// Gives a site made before log keys its pair; false if it had one already.
+    pub async fn set_site_log_key(&self, id: &str, key: &str, secret: &str) -> Result<bool> {
+        let n = exec!(
+            &self.pool,
+            "UPDATE sites SET log_key = $2, log_secret = $3 WHERE id = $1 AND log_key IS NULL",
+            id.to_string(),
+            key.to_string(),
+            secret.to_string()
+        )?;
+        Ok(n == 1)
     }
 
     /// A site by id.

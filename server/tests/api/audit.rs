@@ -2,8 +2,8 @@
 //! told; gaps, forks and unmatched admissions raise alarms.
 
 use porter_protocol::{
-    record, AuditEvent, AuditRecord, ChainHash, Decision, DoorId, LogHead, SigningKey, SiteId,
-    Time, MAX_AUDIT_RECORD_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
+    record, AuditEvent, AuditRecord, ChainHash, Decision, DoorId, LogHead, LogMask, SigningKey,
+    SiteId, Time, MAX_AUDIT_RECORD_LEN, MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
 };
 use serde_json::json;
 
@@ -15,16 +15,40 @@ pub struct DoorLog {
     site: SiteId,
     pub records: Vec<Vec<u8>>,
     previous: ChainHash,
+    /// The door's log mask, when its enrolment named the site's log key.
+    mask: Option<LogMask>,
 }
 
 impl DoorLog {
+    /// The log of a door enrolled without a log key: holders in clear.
     pub fn new(site: u32) -> DoorLog {
-        DoorLog { site: SiteId(site), records: Vec::new(), previous: ChainHash::GENESIS }
+        DoorLog {
+            site: SiteId(site),
+            records: Vec::new(),
+            previous: ChainHash::GENESIS,
+            mask: None,
+        }
+    }
+
+    /// The log of the world's door 1, which masks holders with the site's log key.
+    pub fn of(w: &World) -> DoorLog {
+        let mask = w.log_key.map(|k| LogMask::for_door(&w.device, &k).unwrap());
+        DoorLog { mask, ..DoorLog::new(w.site_number) }
     }
 
     pub fn append(&mut self, at: u32, event: AuditEvent) -> AuditRecord {
-        let r =
-            record(self.site, DoorId(1), self.records.len() as u64, Time(at), self.previous, event);
+        let sequence = self.records.len() as u64;
+        let event = match (event, &self.mask) {
+            (
+                AuditEvent::Admitted { issuer, grant_serial, use_index, holder, role, package },
+                Some(m),
+            ) => {
+                let holder = m.apply(sequence, holder);
+                AuditEvent::Admitted { issuer, grant_serial, use_index, holder, role, package }
+            }
+            (event, _) => event,
+        };
+        let r = record(self.site, DoorId(1), sequence, Time(at), self.previous, event);
         let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
         let bytes = r.encode(&mut buf).unwrap().to_vec();
         self.previous = ChainHash::of(&bytes);
@@ -84,7 +108,7 @@ async fn receipts_and_batches_are_verified_matched_and_notified() {
         let server = Server::start(&backend).await;
         let w = World::new(&server).await;
         let g = w.grant().await;
-        let mut log = DoorLog::new(w.site_number);
+        let mut log = DoorLog::of(&w);
         log.append(now() as u32 - 10, AuditEvent::Boot);
         let entry = log.append(now() as u32, admitted(&w, &g));
 
@@ -187,7 +211,7 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         )
         .await
         .ok();
-        let mut log = DoorLog::new(w.site_number);
+        let mut log = DoorLog::of(&w);
         let t0 = now() as u32;
         log.append(t0, AuditEvent::Boot);
         log.append(now() as u32, admitted(&w, &g));
@@ -225,7 +249,7 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
             assert_eq!(b["next_sequence"], 5);
         }
         // A fork: a different record 1, signed by the real device.
-        let mut other = DoorLog::new(w.site_number);
+        let mut other = DoorLog::of(&w);
         other.append(t0, AuditEvent::Boot);
         other.append(now() as u32 + 1, AuditEvent::Boot);
         call(
@@ -248,11 +272,11 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         let w2 = World::new(&server).await;
         let g2 = w2.grant().await;
         let dev2 = w2.device_token().await;
-        let mut log2 = DoorLog::new(w2.site_number);
+        let mut log2 = DoorLog::of(&w2);
         log2.append(now() as u32, AuditEvent::Boot);
         let claimed = log2.append(now() as u32, admitted(&w2, &g2));
         call(&w2.base, "POST", "/v1/receipts", &dev2, Some(json!({"site_id": w2.site_id, "door_number": 1, "receipt": receipt(&claimed, &w2.device)}))).await.ok();
-        let mut log3 = DoorLog::new(w2.site_number);
+        let mut log3 = DoorLog::of(&w2);
         log3.append(now() as u32, AuditEvent::Boot);
         log3.append(now() as u32 + 5, admitted(&w2, &g2));
         call(
@@ -327,7 +351,7 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         // A device token cannot upload for another door.
         let other_device = new_key();
         let enrolment =
-            porter_root::enroll_device(&w.root, 2, other_device.public_key(), now() as u32)
+            porter_root::enroll_device(&w.root, 2, other_device.public_key(), None, now() as u32)
                 .unwrap();
         call(
             &w.base,
@@ -360,5 +384,64 @@ impl World {
             .as_str()
             .unwrap()
             .to_string()
+    }
+}
+
+/// Issue 8 item 9: the door masks holders with the site's log key. What anyone reads over the
+/// radio does not name the driver; the server unmasks it, matches the admission, counts tallied
+/// refusals, alarms on lost admissions and hands the phone the log ack for the door.
+#[tokio::test]
+async fn masked_logs_are_unmasked_matched_tallied_and_acknowledged() {
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        let site =
+            call(&w.base, "GET", &format!("/v1/sites/{}", w.site_id), &w.manager, None).await.ok();
+        let log_key = w.log_key.expect("the site record names a log key");
+        assert_eq!(site["log_key"].as_str(), Some(hex::encode(log_key.0).as_str()));
+
+        let g = w.grant().await;
+        let mut log = DoorLog::of(&w);
+        log.append(now() as u32 - 10, AuditEvent::Boot);
+        let tally = AuditEvent::Tally {
+            refused: 5,
+            refused_signature: 2,
+            forced_open: 0,
+            held_open: 0,
+            egress: 3,
+            last_reason: 7,
+        };
+        log.append(now() as u32 - 5, tally);
+        log.append(now() as u32 - 4, AuditEvent::Overwritten { admissions: 3, before: 2 });
+        let entry = log.append(now() as u32, admitted(&w, &g));
+        let AuditEvent::Admitted { holder, .. } = entry.event else { panic!("not an admission") };
+        assert_ne!(holder, w.holder.public_key().id(), "the radio record names the driver");
+
+        let b = call(
+            &w.base,
+            "POST",
+            "/v1/audit-batches",
+            &w.driver,
+            Some(log.batch(&w.site_id, 0, 4, &w.device)),
+        )
+        .await
+        .ok();
+        assert_eq!((b["admissions"].as_u64(), b["unmatched"].as_u64()), (Some(1), Some(0)), "{b}");
+        assert_eq!((b["refused"].as_u64(), b["admissions_lost"].as_u64()), (Some(5), Some(3)));
+        let mask = LogMask::for_door(&w.device, &log_key).unwrap();
+        assert_eq!(b["log_ack"].as_str(), Some(hex::encode(mask.ack_tag(4)).as_str()));
+
+        let alarms =
+            call(&w.base, "GET", &format!("/v1/sites/{}/alarms", w.site_id), &w.manager, None)
+                .await
+                .ok();
+        let lost: Vec<&serde_json::Value> = alarms["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "admissions_lost")
+            .collect();
+        assert_eq!(lost.len(), 1, "{alarms}");
+        assert!(lost[0]["detail"].as_str().unwrap().contains("overwrote 3 admission"), "{alarms}");
     }
 }

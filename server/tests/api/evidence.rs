@@ -31,7 +31,7 @@ async fn made_up_records_beside_a_real_signed_head_raise_no_alarm() {
     for backend in backends() {
         let server = Server::start(&backend).await;
         let w = World::new(&server).await;
-        let mut log = DoorLog::new(w.site_number);
+        let mut log = DoorLog::of(&w);
         for _ in 0..3 {
             log.append(now() as u32, AuditEvent::Boot);
         }
@@ -83,12 +83,12 @@ async fn real_evidence_raises_one_alarm_naming_its_uploader() {
         let server = Server::start(&backend).await;
         let w = World::new(&server).await;
         let t0 = now() as u32;
-        let mut log = DoorLog::new(w.site_number);
+        let mut log = DoorLog::of(&w);
         log.append(t0, AuditEvent::Boot);
         log.append(t0, AuditEvent::Boot);
         upload(&w, log.batch(&w.site_id, 0, 2, &w.device)).await.ok();
         // The same door signed another history (a real fork: the door's key was used twice).
-        let mut other = DoorLog::new(w.site_number);
+        let mut other = DoorLog::of(&w);
         other.append(t0, AuditEvent::Boot);
         other.append(t0 + 7, AuditEvent::Boot);
         for _ in 0..5 {
@@ -115,7 +115,7 @@ async fn a_door_whose_ring_overwrote_records_resynchronises_once() {
     for backend in backends() {
         let server = Server::start(&backend).await;
         let w = World::new(&server).await;
-        let mut log = DoorLog::new(w.site_number);
+        let mut log = DoorLog::of(&w);
         for _ in 0..2 {
             log.append(now() as u32, AuditEvent::Boot);
         }
@@ -147,7 +147,7 @@ async fn a_second_admission_of_the_same_grant_use_raises_an_alarm() {
         let w = World::new(&server).await;
         let g = w.grant().await; // one use
         let entry = admitted(&w, &g);
-        let mut log = DoorLog::new(w.site_number);
+        let mut log = DoorLog::of(&w);
         log.append(now() as u32, AuditEvent::Boot);
         let first = log.append(now() as u32, entry);
         let again = log.append(now() as u32 + 30, entry);

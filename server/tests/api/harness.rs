@@ -259,6 +259,8 @@ pub struct World {
     pub driver_id: String,
     pub driver: String,
     pub holder: SigningKey,
+    /// The site's log key, which door 1's enrolment names.
+    pub log_key: Option<porter_protocol::LogKey>,
     pub unit_id: String,
     pub resident_id: String,
     pub resident: String,
@@ -300,6 +302,7 @@ impl World {
         .await
         .ok();
         let site_id = site["id"].as_str().unwrap().to_string();
+        let log_key = root::parse_log_key(site["log_key"].as_str().unwrap()).ok();
         let manager = call(
             &base,
             "POST",
@@ -314,7 +317,8 @@ impl World {
             .to_string();
 
         let device = new_key();
-        let enrolment = root::enroll_device(&root, 1, device.public_key(), now() as u32).unwrap();
+        let enrolment =
+            root::enroll_device(&root, 1, device.public_key(), log_key, now() as u32).unwrap();
         let door = call(
             &base,
             "POST",
@@ -453,6 +457,7 @@ impl World {
             driver_id,
             driver,
             holder,
+            log_key,
             unit_id,
             resident_id,
             resident,
