@@ -253,7 +253,8 @@ fn sign_reset(key: &str, list: &str, current: &str, confirm: &str) -> (bool, Str
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(confirm.as_bytes()).unwrap();
+    // A refused reset exits before it reads the confirmation: the pipe may already be closed.
+    let _ = child.stdin.take().unwrap().write_all(confirm.as_bytes());
     let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
