@@ -112,7 +112,10 @@ def main():
     manager = client(token(operator, role="manager", site_id=site.id))
 
     device = Ed25519PrivateKey.generate()
-    enrolment = root("enroll-device", "--key", key_file, "--door", "1", "--device", public_hex(device)).strip()
+    # The enrolment names the site server's log key, read from the generated site model.
+    enrolment = root(
+        "enroll-device", "--key", key_file, "--door", "1", "--device", public_hex(device), "--log-key", site.log_key
+    ).strip()
     door = ok(
         post_sites_site_id_doors.sync_detailed(site.id, client=manager, body=NewDoor(name="street door", enrolment=enrolment)),
         201, DoorView,
