@@ -49,6 +49,10 @@ pub struct Config {
     /// The bearer token Prometheus must send to read `/metrics` (`PORTER_METRICS_TOKEN`).
     /// Without it `/metrics` is closed (403): its counters describe the whole operator.
     pub metrics_token: Option<String>,
+    /// The web portal's public address (`PORTER_PORTAL_URL`), e.g. `https://porter.example`:
+    /// its origin is the one passkeys are made for, and invitation links start with it.
+    /// Default: `http://localhost:<listen port>`.
+    pub portal_url: Option<String>,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             shutdown_grace_seconds: 10,
             issuer_key_secret_file: None,
             metrics_token: None,
+            portal_url: None,
         }
     }
 }
@@ -126,6 +131,9 @@ impl Config {
         if let Ok(v) = std::env::var("PORTER_METRICS_TOKEN") {
             config.metrics_token = Some(v);
         }
+        if let Ok(v) = std::env::var("PORTER_PORTAL_URL") {
+            config.portal_url = Some(v);
+        }
         if config.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
             return Err(
                 "metrics_token must be at least 16 characters (try `openssl rand -hex 16`)".into(),
@@ -163,6 +171,16 @@ impl Config {
             ));
         }
         Ok(config)
+    }
+
+    /// The portal's address: `portal_url`, or `http://localhost:<listen port>`. The flag says
+    /// whether passkeys must accept any port (listening on port 0 with no `portal_url`).
+    pub fn portal_url(&self) -> (String, bool) {
+        if let Some(url) = &self.portal_url {
+            return (url.trim_end_matches('/').to_string(), false);
+        }
+        let port = self.listen.rsplit_once(':').map_or("8080", |(_, p)| p);
+        (format!("http://localhost:{port}"), port == "0")
     }
 
     /// The issuer-key secret, if configured.

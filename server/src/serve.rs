@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::client::Targets;
 use crate::config::Config;
-use crate::http::{router, AppState, JsonRefusalAcceptor};
+use crate::http::{router_with, AppState, JsonRefusalAcceptor};
 use crate::metrics::Metrics;
 use crate::service::Service;
 use crate::store::Store;
@@ -28,7 +28,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     let state = AppState::new(service.clone(), config.rate_limit_per_minute)
         .with_metrics_token(config.metrics_token.as_deref());
-    let app = router(state);
+    let (portal_url, any_port) = config.portal_url();
+    let portal = crate::portal::Portal::new(service.clone(), &portal_url, any_port)?;
+    let app = router_with(state, crate::portal::router(portal));
     let addr: SocketAddr = config
         .listen
         .parse()
@@ -79,7 +81,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
             axum_server::bind(addr)
                 .acceptor(acceptor)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
         }
         _ => {
@@ -87,7 +89,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
             axum_server::bind(addr)
                 .acceptor(acceptor)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
         }
     };

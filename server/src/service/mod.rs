@@ -411,16 +411,39 @@ impl Service {
         }
         let row = self.store.token_by_hash(&sha256_hex(token.as_bytes()), now()).await?;
         let row = row.ok_or_else(unauthenticated)?;
-        let role = Role::parse(&row.role).ok_or_else(unauthenticated)?;
-        Ok(Principal {
-            token_id: row.id,
-            role,
-            site_id: row.site_id,
-            carrier_id: row.carrier_id,
-            driver_id: row.driver_id,
-            unit_id: row.unit_id,
-            resident_id: row.resident_id,
-            door_id: row.door_id,
-        })
+        principal_of(row).ok_or_else(unauthenticated)
     }
+
+    /// The principal of a live (unrevoked, unexpired) token by its id: what a portal
+    /// session acts as, so that the portal's roles and scopes are the API's.
+    pub async fn principal_of_token(&self, token_id: &str) -> Result<Principal> {
+        let gone = || {
+            Error::new(
+                Kind::Unauthenticated,
+                Code::Unauthenticated,
+                "this account's access was revoked or has expired: ask your manager",
+            )
+        };
+        let row = self.store.token(token_id).await?.ok_or_else(gone)?;
+        let live = row.revoked_at.is_none() && row.expires_at.is_none_or(|at| at > now());
+        if !live {
+            return Err(gone());
+        }
+        principal_of(row).ok_or_else(gone)
+    }
+}
+
+/// The principal a stored token stands for (None for an unknown role).
+fn principal_of(row: store::TokenRow) -> Option<Principal> {
+    let role = Role::parse(&row.role)?;
+    Some(Principal {
+        token_id: row.id,
+        role,
+        site_id: row.site_id,
+        carrier_id: row.carrier_id,
+        driver_id: row.driver_id,
+        unit_id: row.unit_id,
+        resident_id: row.resident_id,
+        door_id: row.door_id,
+    })
 }
