@@ -166,7 +166,7 @@ pub(crate) async fn invitation_page(
             lang, zone => "UTC0",
             current => format!("/portal/invitations/{secret}"),
             name => inv.display_name,
-            role => inv.role,
+            invited_role => inv.role,
             site_name => site.map(|s| s.name).unwrap_or_default(),
             start => format!("/portal/invitations/{secret}/start"),
             finish => format!("/portal/invitations/{secret}/finish"),
