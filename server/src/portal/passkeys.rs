@@ -189,22 +189,23 @@ fn from_service(e: service::Error) -> Response {
 }
 
 /// The guard of every ceremony endpoint: JSON only, and within the client's attempt budget.
-fn admit(portal: &Portal, headers: &HeaderMap, client: &str) -> Result<(), Response> {
+/// Answers the refusal, if any.
+fn refuse(portal: &Portal, headers: &HeaderMap, client: &str) -> Option<Response> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json {
-        return Err(json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send application/json"));
+        return Some(json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send application/json"));
     }
     if !portal.attempts.allow(client) {
         portal.service.metrics().rate_limited.inc();
-        return Err(json_error(
+        return Some(json_error(
             StatusCode::TOO_MANY_REQUESTS,
             "too many sign-in attempts from this address: wait a minute and try again",
         ));
     }
-    Ok(())
+    None
 }
 
 /// Starts a ceremony: stores `state` and answers `options` with the ceremony cookie.
@@ -272,8 +273,8 @@ pub(crate) async fn register_start(
     Path(secret): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = admit(&portal, &headers, &client) {
-        return r;
+    if let Some(refusal) = refuse(&portal, &headers, &client) {
+        return refusal;
     }
     let hash = sha256_hex(secret.as_bytes());
     let inv = match InvitationRow::live(portal.service.store(), &hash, now()).await {
@@ -310,8 +311,8 @@ pub(crate) async fn register_finish(
     headers: HeaderMap,
     Json(credential): Json<RegisterPublicKeyCredential>,
 ) -> Response {
-    if let Err(r) = admit(&portal, &headers, &client) {
-        return r;
+    if let Some(refusal) = refuse(&portal, &headers, &client) {
+        return refusal;
     }
     let hash = sha256_hex(secret.as_bytes());
     let (invitation_hash, state) = match end_ceremony(&portal, &headers, "register").await {
@@ -392,8 +393,8 @@ pub(crate) async fn sign_in_start(
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = admit(&portal, &headers, &client) {
-        return r;
+    if let Some(refusal) = refuse(&portal, &headers, &client) {
+        return refusal;
     }
     let (options, state) = match portal.webauthn.start_discoverable_authentication() {
         Ok(pair) => pair,
@@ -413,8 +414,8 @@ pub(crate) async fn sign_in_finish(
     headers: HeaderMap,
     Json(credential): Json<PublicKeyCredential>,
 ) -> Response {
-    if let Err(r) = admit(&portal, &headers, &client) {
-        return r;
+    if let Some(refusal) = refuse(&portal, &headers, &client) {
+        return refusal;
     }
     let refused = || json_error(StatusCode::UNAUTHORIZED, "this passkey is not known here");
     let (_, state) = match end_ceremony(&portal, &headers, "sign_in").await {

@@ -29,9 +29,12 @@ pub struct DoorHealth {
     pub state_applied: Option<i64>,
 }
 
+/// A door row with its chain: id, number, name, chain updated at, next sequence.
+type DoorChainRow = (String, i64, String, Option<i64>, Option<i64>);
+
 /// The doors of `site_id`, with what their logs tell.
 pub async fn door_health(store: &Store, site_id: &str) -> Result<Vec<DoorHealth>> {
-    let doors: Vec<(String, i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let doors: Vec<DoorChainRow> = sqlx::query_as(
         "SELECT d.id, d.door_number, d.name, c.updated_at, c.next_sequence
          FROM doors d LEFT JOIN audit_chains c ON c.door_id = d.id
          WHERE d.site_id = $1 ORDER BY d.door_number",

@@ -87,7 +87,7 @@ async fn entries(State(portal): State<Portal>, s: Signed) -> PageResult {
         .list_entries(&s.principal, &site, &Page { after: String::new(), limit: 200 })
         .await?;
     let mut items = list.items;
-    items.sort_by(|a, b| b.at.cmp(&a.at));
+    items.sort_by_key(|e| std::cmp::Reverse(e.at));
     let ctx = context! { entries => Value::from_serialize(&items) };
     page(
         &portal,
