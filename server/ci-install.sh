@@ -17,6 +17,10 @@ if [ ! -x "$CLIENT_VENV/bin/openapi-python-client" ]; then
     # click 8.2 breaks the typer this generator version uses: pinned below it.
     "$CLIENT_VENV/bin/pip" install --quiet openapi-python-client==0.21.6 click==8.1.8 cryptography==44.0.0
 fi
+# The portal's email test (tests/portal/mail.rs) receives through a real SMTP server process.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    python3 -m pip install --quiet aiosmtpd==1.4.6
+fi
 # The portal's browser test (tests/portal/browser.rs): Debian's Chromium (no browser download)
 # and the pinned playwright-core and axe-core of tests/browser/package-lock.json, installed
 # with the machine's Node.js (20).

@@ -42,3 +42,11 @@ CREATE TABLE portal_ceremonies (
     state TEXT NOT NULL,
     expires_at BIGINT NOT NULL
 );
+-- Notifications emailed to portal accounts: one row per (notification, account), claimed
+-- before sending (sent_at 0) and stamped after the relay accepted it.
+CREATE TABLE portal_emails (
+    notification_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    sent_at BIGINT NOT NULL,
+    PRIMARY KEY (notification_id, account_id)
+);

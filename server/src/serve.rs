@@ -48,8 +48,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
         total: config.webhook_concurrency as usize,
         per_site: config.webhook_concurrency_per_site as usize,
     });
-    let worker =
-        tokio::spawn(outbox.run(Duration::from_millis(config.outbox_interval_ms.max(10)), stop_rx));
+    let interval = Duration::from_millis(config.outbox_interval_ms.max(10));
+    let mailer = match config.smtp()? {
+        Some(settings) => {
+            let mailer = crate::portal::mail::Mailer::new(&settings)?;
+            Some(tokio::spawn(mailer.run(service.clone(), interval, stop_rx.clone())))
+        }
+        None => None,
+    };
+    let worker = tokio::spawn(outbox.run(interval, stop_rx));
 
     let handle = axum_server::Handle::new();
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
@@ -95,6 +102,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    if let Some(mailer) = mailer {
+        let _ = mailer.await;
+    }
     store.close().await;
     served.map_err(|e| format!("cannot serve on {addr}: {e}"))?;
     tracing::info!("stopped");

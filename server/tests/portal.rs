@@ -7,6 +7,10 @@ mod harness;
 
 #[path = "portal/browser.rs"]
 mod browser;
+#[path = "portal/mail.rs"]
+mod mail;
+#[path = "portal/revocation.rs"]
+mod revocation;
 
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod i18n;
+pub mod mail;
 mod manager;
 mod passkeys;
 mod reads;

@@ -3,8 +3,8 @@
 //! checked by axe-core and photographed, what each role cannot see, CSRF refusal, and an
 //! opt-out made in the browser that makes the server refuse the next grant.
 //!
-//! Runs when `PORTER_BROWSER_TEST=1` (server/ci.sh sets it after `server/ci-install.sh` has
-//! installed Chromium and `npm ci` the pinned playwright-core and axe-core); skipped otherwise.
+//! Runs when `PORTER_PORTAL_TOOLS=1` (server/ci.sh sets it; `server/ci-install.sh` installs
+//! Chromium and `npm ci`s the pinned playwright-core and axe-core); skipped otherwise.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,9 +15,9 @@ use super::{world, PortalServer};
 
 #[tokio::test]
 async fn the_portal_works_in_headless_chromium() {
-    if std::env::var("PORTER_BROWSER_TEST").as_deref() != Ok("1") {
+    if std::env::var("PORTER_PORTAL_TOOLS").as_deref() != Ok("1") {
         eprintln!(
-            "skipped: set PORTER_BROWSER_TEST=1 (needs chromium and tests/browser/node_modules)"
+            "skipped: set PORTER_PORTAL_TOOLS=1 (needs chromium and tests/browser/node_modules)"
         );
         return;
     }
