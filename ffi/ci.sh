@@ -98,6 +98,12 @@ fi
 step "peak stack of the door path, by painting"
 gcc "${CFLAGS[@]}" -O1 ffi/tests/c/stack_usage.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/stack_usage"
 "$BUILD/stack_usage" "$DRIVER"
+# The gate fails when the door path needs more than its budget: here a budget of 8 KiB.
+if "$BUILD/stack_usage" "$DRIVER" 8192 > "$BUILD/stack_gate.log"; then
+    cat "$BUILD/stack_gate.log"
+    echo "the stack gate passed a door path over an 8 KiB budget: it cannot fail" >&2
+    exit 1
+fi
 
 step "the README's driver-flow example, compiled and run as written"
 sed -n '/^```c driver_flow.c$/,/^```$/p' ffi/README.md | sed '1d;$d' > "$BUILD/driver_flow.c"
