@@ -13,6 +13,7 @@ BUILD="$CARGO_TARGET_DIR/porter-ffi-ci"
 VECTORS=spec/vectors/admission.txt
 AUDIT_VECTORS=spec/vectors/audit.txt
 DRIVER=ffi/tests/data/driver.txt
+LINK_VECTORS="$CARGO_TARGET_DIR/porter-ffi-ci/link_vectors.txt"   # spec/vectors/link.json, as lines
 CBINDGEN_VERSION=0.29.4
 mkdir -p "$BUILD"
 step() { printf '\n== porter-ffi: %s\n' "$*"; }
@@ -71,6 +72,16 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$BUILD/porter_test_asan" "$VECTORS
 step "C tests under valgrind"
 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     "$BUILD/porter_test" "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
+
+step "C: the link vectors (framing, messages, transcripts) through porter_session and porter_link_*"
+jq -r -f ffi/tests/c/link_vectors.jq spec/vectors/link.json > "$LINK_VECTORS"
+gcc "${CFLAGS[@]}" ffi/tests/c/session_test.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/session_test"
+"$BUILD/session_test" "$LINK_VECTORS"
+gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+    ffi/tests/c/session_test.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/session_test_asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$BUILD/session_test_asan" "$LINK_VECTORS"
+valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$BUILD/session_test" "$LINK_VECTORS"
 
 step "coverage-guided fuzzing through the C ABI: ${FFI_FUZZ_SECONDS:=15} s (libFuzzer + ASan, SanitizerCoverage in Rust)"
 # porter-ffi and the core instrumented with SanitizerCoverage on stable (as cargo-fuzz -s none),
@@ -153,7 +164,7 @@ KOTLIN_STDLIB=/usr/share/java/kotlin-stdlib.jar
 kotlinc -nowarn -cp "$JNA" ffi/bindings/kotlin/src/main/kotlin ffi/bindings/kotlin/src/test/kotlin \
     -d "$BUILD/porter-kotlin-test.jar" 2> >(grep -v 'deprecated in JDK' >&2)
 java -Djna.library.path="$RELEASE" -cp "$BUILD/porter-kotlin-test.jar:$JNA:$KOTLIN_STDLIB" \
-    porter.PorterTestKt "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
+    porter.PorterTestKt "$VECTORS" "$AUDIT_VECTORS" "$DRIVER" "$LINK_VECTORS"
 
 step "Swift sources: syntax check with tree-sitter-swift (ast-grep); NOT a compile"
 AST_GREP="${PORTER_FFI_TOOLS:-/opt/porter-ffi-tools}/node_modules/.bin/ast-grep"

@@ -165,6 +165,23 @@ mod tests {
         assert_eq!(offset_of!(porter_admission, package), 32);
         assert_eq!(offset_of!(porter_admission, state_sequence), 64);
         assert_eq!(offset_of!(porter_admission, at), 72);
+        #[cfg(feature = "std")]
+        {
+            use crate::session::porter_session_options as o;
+            assert_eq!((size_of::<o>(), align_of::<o>()), (32, 8));
+            let offsets = [
+                offset_of!(o, mtu),
+                offset_of!(o, max_retries),
+                offset_of!(o, carry_log),
+                offset_of!(o, answer_timeout_ms),
+                offset_of!(o, log_from),
+                offset_of!(o, log_capacity),
+                offset_of!(o, expected_site),
+                offset_of!(o, expected_door),
+                offset_of!(o, check_door),
+            ];
+            assert_eq!(offsets, [0, 2, 3, 4, 8, 16, 20, 24, 26]);
+        }
     }
 
     #[test]
