@@ -4,8 +4,8 @@
  *
  * Every fallible function returns a porter_result: PORTER_RESULT_OK (0) on success,
  * 1..999 a protocol reason (porter_protocol::Error::code(), the numbers the door's audit
- * log and the shared test vectors use), 1000..1999 a reason at this boundary.
- * porter_result_str() describes any code. Outputs are written only on success, and must
+ * log and the shared test vectors use), 1000..1999 a reason at this boundary, 2001..2099
+ * the link's (porter_link::LinkError::code() + 2000). porter_result_str() describes any code. Outputs are written only on success, and must
  * not overlap the inputs. Pointers are borrowed for the call only; objects made by a
  * _new/_decode/_check function are freed once with their _free.
  */

@@ -145,10 +145,10 @@ mod tests {
             assert!(text.to_str().unwrap().starts_with(&format!("{snake}: ")), "{text:?}");
             assert_eq!(describe(ours as u32), text.as_ptr());
         }
-        assert!(unsafe_free(describe(4242)).starts_with("unknown"));
+        assert!(our_string(describe(4242)).starts_with("unknown"));
     }
 
-    fn unsafe_free(ptr: *const c_char) -> String {
+    fn our_string(ptr: *const c_char) -> String {
         let unknown = c"unknown: not a Porter outcome";
         STRINGS
             .iter()

@@ -86,7 +86,7 @@ fn message_vectors_replay_through_validate() {
 }
 
 fn options(mtu: u16, log_from: Option<u64>) -> porter_session_options {
-    let mut o = unsafe_default();
+    let mut o = default_options();
     o.mtu = mtu;
     if let Some(from) = log_from {
         o.carry_log = 1;
@@ -96,7 +96,7 @@ fn options(mtu: u16, log_from: Option<u64>) -> porter_session_options {
     o
 }
 
-fn unsafe_default() -> porter_session_options {
+fn default_options() -> porter_session_options {
     let mut o = porter_session_options {
         mtu: 0,
         max_retries: 0,
@@ -412,7 +412,11 @@ fn session_inputs_are_checked_before_anything_is_sent() {
         porter_result::BufferTooSmall
     );
     assert_eq!(n, 7, "nothing written on error");
-    assert_eq!(hex::encode(transmit(s, 0)), "010001010001", "the info request (no device key given), whole");
+    assert_eq!(
+        hex::encode(transmit(s, 0)),
+        "010001010001",
+        "the info request (no device key given), whole"
+    );
     let mut m = [0u8; 16];
     assert_eq!(
         porter_session_proof_message(s, m.as_mut_ptr(), m.len(), &mut n),
