@@ -1350,6 +1350,16 @@ porter_result porter_session_provide_signature(struct porter_session *session,
 #endif
 
 #if defined(PORTER_APP_API)
+// Frees a session made by `porter_session_new`. NULL is a no-op.
+void porter_session_free(struct porter_session *session);
+#endif
+
+#if defined(PORTER_APP_API)
+// `"<name>: <what it means for the driver>"` for an outcome number (static; never free it).
+const char *porter_outcome_str(uint32_t code);
+#endif
+
+#if defined(PORTER_APP_API)
 // Copies the door's receipt (verified under the device key; at most `PORTER_MAX_RECEIPT_LEN`
 // bytes, for `porter_receipt_check` and the server) once admitted; `*written` is 0 without
 // one. Errors: `NULL_PARAMETER`; `BUFFER_TOO_SMALL`.
@@ -1388,16 +1398,6 @@ porter_result porter_session_log_record(const struct porter_session *session,
                                         uint8_t *out,
                                         size_t out_len,
                                         size_t *written);
-#endif
-
-#if defined(PORTER_APP_API)
-// Frees a session made by `porter_session_new`. NULL is a no-op.
-void porter_session_free(struct porter_session *session);
-#endif
-
-#if defined(PORTER_APP_API)
-// `"<name>: <what it means for the driver>"` for an outcome number (static; never free it).
-const char *porter_outcome_str(uint32_t code);
 #endif
 
 #ifdef __cplusplus

@@ -37,6 +37,8 @@ mod outcome;
 mod result;
 #[cfg(feature = "std")]
 mod session;
+#[cfg(feature = "std")]
+mod session_log;
 
 // The public interface is:
 #[cfg(feature = "std")]
@@ -88,14 +90,17 @@ pub use crate::result::{porter_coarse, porter_result, porter_result_coarse, port
 #[cfg(feature = "std")]
 pub use crate::session::{
     porter_outcome_str, porter_session, porter_session_deadline, porter_session_free,
-    porter_session_log_complete, porter_session_log_count, porter_session_log_head,
-    porter_session_log_record, porter_session_new, porter_session_options,
-    porter_session_options_default, porter_session_outcome, porter_session_proof_message,
-    porter_session_provide_signature, porter_session_receipt, porter_session_receive,
-    porter_session_receive_stream, porter_session_reconnected, porter_session_state,
-    porter_session_status, porter_session_tick, porter_session_transmit,
+    porter_session_new, porter_session_options, porter_session_options_default,
+    porter_session_outcome, porter_session_proof_message, porter_session_provide_signature,
+    porter_session_receive, porter_session_receive_stream, porter_session_reconnected,
+    porter_session_state, porter_session_status, porter_session_tick, porter_session_transmit,
     porter_session_transmit_stream, porter_session_verdict, PORTER_MAX_SESSION_LOG_LEN,
     PORTER_SESSION_NO_DEADLINE,
+};
+#[cfg(feature = "std")]
+pub use crate::session_log::{
+    porter_session_log_complete, porter_session_log_count, porter_session_log_head,
+    porter_session_log_record, porter_session_receipt,
 };
 
 // Sizes for the caller's buffers. cbindgen copies literals only, so these repeat the core's
