@@ -4,7 +4,8 @@
 //!
 //! A `porter_session` owns copies of everything it reads (grant, certificate, door state,
 //! holder key) and its three buffers (request, answer, log), so the caller's inputs may be freed
-//! as soon as `porter_session_new` returns. One thread at a time.
+//! as soon as `porter_session_new` returns. One thread at a time. What a visit brings back
+//! (receipt, log head, log records) is read by the functions in `session_log.rs`.
 
 use core::ffi::c_char;
 
