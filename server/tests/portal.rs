@@ -67,13 +67,15 @@ impl PortalServer {
     /// A signed-in browser for the holder of API token `api_token` (its role and scope), the
     /// way an accepted invitation makes one: returns the session cookie and CSRF token.
     async fn sign_in(&self, api_token: &str, name: &str) -> Browser {
-        let p = self.service.authenticate(api_token).await.unwrap();
+        let principal = self.service.authenticate(api_token).await.unwrap();
         let store = self.service.store();
+        // The API token's row: the role and scope the portal account is made with.
+        let p = store.token(principal.token_id().as_str()).await.unwrap().unwrap();
         let secret = hex::encode(rand::random::<[u8; 32]>());
         let invitation = InvitationRow {
             hash: sha256_hex(secret.as_bytes()),
             id: new_id("inv"),
-            role: p.role.as_str().into(),
+            role: p.role.clone(),
             site_id: p.site_id.clone().unwrap(),
             unit_id: p.unit_id.clone(),
             resident_id: p.resident_id.clone(),
@@ -86,7 +88,7 @@ impl PortalServer {
         let token = TokenRow {
             hash: sha256_hex(&rand::random::<[u8; 32]>()),
             id: new_id("tok"),
-            role: p.role.as_str().into(),
+            role: p.role.clone(),
             site_id: p.site_id.clone(),
             unit_id: p.unit_id.clone(),
             resident_id: p.resident_id.clone(),

@@ -14,6 +14,7 @@ use super::reads::{self, LogFilter};
 use super::render::local_time;
 use super::session::{site_of, Signed};
 use super::{page, see_other, PageResult, Portal};
+use crate::ids::{ResidentId, SiteId, TokenId, UnitId};
 use crate::service::{DoorStateUpload, NewResident, NewRevocation, NewUnit, Role};
 use crate::store::{Page, RevocationKind};
 
@@ -45,15 +46,15 @@ fn all() -> Page {
 }
 
 /// The signed-in manager's site id (a manager's principal always has one).
-fn site(s: &Signed) -> String {
-    site_of(&s.principal).unwrap_or_default().to_string()
+fn site(s: &Signed) -> SiteId {
+    SiteId::new(site_of(&s.principal).unwrap_or_default())
 }
 
 async fn dashboard(State(portal): State<Portal>, s: Signed) -> PageResult {
     s.require(Role::Manager)?;
     let site = site(&s);
     let svc = portal.service();
-    let doors = reads::door_health(svc.store(), &site).await?;
+    let doors = reads::door_health(svc.store(), site.as_str()).await?;
     let latest = svc.latest_door_state(&s.principal, &site).await?;
     let alarms = svc.list_alarms(&s.principal, &site, &all()).await?;
     let ctx = context! {
@@ -106,7 +107,8 @@ async fn withdraw_approval(
 
 async fn deliveries(State(portal): State<Portal>, s: Signed) -> PageResult {
     s.require(Role::Manager)?;
-    let rows = reads::site_deliveries(portal.service().store(), &site(&s), LIST_LIMIT).await?;
+    let rows =
+        reads::site_deliveries(portal.service().store(), site(&s).as_str(), LIST_LIMIT).await?;
     let ctx = context! { deliveries => Value::from_serialize(&rows) };
     page(
         &portal,
@@ -119,8 +121,8 @@ async fn log(State(portal): State<Portal>, s: Signed, Query(f): Query<LogFilter>
     s.require(Role::Manager)?;
     let site = site(&s);
     let svc = portal.service();
-    let rows = reads::access_log(svc.store(), &site, &f, LIST_LIMIT).await?;
-    let doors = reads::door_health(svc.store(), &site).await?;
+    let rows = reads::access_log(svc.store(), site.as_str(), &f, LIST_LIMIT).await?;
+    let doors = reads::door_health(svc.store(), site.as_str()).await?;
     let carriers = svc.list_carriers(&s.principal, &all()).await?;
     let query = serde_urlencoded_pairs(&f);
     let ctx = context! {
@@ -254,16 +256,21 @@ async fn invite_resident(
     // The service checks the unit is the manager's; the resident record comes first so the
     // invitation names it.
     let resident = svc
-        .add_resident(&s.principal, &site, &f.unit_id, NewResident { display_name: f.display_name })
+        .add_resident(
+            &s.principal,
+            &site,
+            &UnitId::new(f.unit_id.as_str()),
+            NewResident { display_name: f.display_name },
+        )
         .await?;
     let invitee = Invitee {
         role: Role::Resident,
-        site_id: &site,
+        site_id: site.as_str(),
         unit_id: Some(&resident.unit_id),
         resident_id: Some(&resident.id),
         display_name: &resident.display_name,
         email,
-        created_by: Some(&s.principal.token_id),
+        created_by: Some(s.principal.token_id().as_str()),
     };
     let invitation = invite(svc.store(), &invitee).await?;
     let link = portal.link(&invitation.path);
@@ -292,7 +299,7 @@ async fn remove_resident(
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
     s.check_csrf(&f.csrf)?;
-    portal.service().remove_resident(&s.principal, &id).await?;
+    portal.service().remove_resident(&s.principal, &ResidentId::new(id)).await?;
     Ok(see_other("/portal/manager/residents"))
 }
 
@@ -311,7 +318,7 @@ async fn revoke_token(
 ) -> PageResult {
     s.check_csrf(&f.csrf)?;
     s.require(Role::Manager)?;
-    portal.service().revoke_token(&s.principal, &id).await?;
+    portal.service().revoke_token(&s.principal, &TokenId::new(id)).await?;
     Ok(see_other("/portal/manager/tokens"))
 }
 
@@ -321,7 +328,7 @@ async fn revocations(State(portal): State<Portal>, s: Signed) -> PageResult {
     let svc = portal.service();
     let list = svc.list_revocations(&s.principal, &site).await?;
     let latest = svc.latest_door_state(&s.principal, &site).await?;
-    let doors = reads::door_health(svc.store(), &site).await?;
+    let doors = reads::door_health(svc.store(), site.as_str()).await?;
     let ctx = context! {
         list => Value::from_serialize(&list),
         latest => Value::from_serialize(&latest),

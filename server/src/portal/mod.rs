@@ -226,7 +226,7 @@ pub(crate) fn see_other(path: &str) -> Response {
 
 /// The home page of a role.
 pub(crate) fn home_of(p: &Principal) -> &'static str {
-    match p.role {
+    match p.role() {
         Role::Manager => "/portal/manager",
         Role::Resident => "/portal/resident",
         _ => "/portal/sign-in",

@@ -12,7 +12,8 @@ use super::reads;
 use super::session::{site_of, Signed};
 use super::store::AccountRow;
 use super::{page, see_other, PageResult, Portal};
-use crate::service::{OptOut, Role};
+use crate::ids::SiteId;
+use crate::service::{OptOut, Principal, Role};
 use crate::store::Page;
 
 pub(super) fn routes() -> Router<Portal> {
@@ -30,7 +31,7 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
     s.require(Role::Resident)?;
     let svc = portal.service();
-    let site = site_of(&s.principal).unwrap_or_default().to_string();
+    let site = SiteId::new(site_of(&s.principal).unwrap_or_default());
     let policy = svc.policy(&s.principal, &site).await?;
     let policy: Vec<Value> = policy
         .iter()
@@ -57,8 +58,11 @@ async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
         .collect();
     let deliveries =
         svc.list_deliveries(&s.principal, &Page { after: String::new(), limit: 50 }).await?;
-    let unit = s.principal.unit_id.clone().unwrap_or_default();
-    let receipts = reads::receipts_of_unit(svc.store(), &unit).await?;
+    let unit = match &s.principal {
+        Principal::Resident { unit, .. } => unit.as_str(),
+        _ => "",
+    };
+    let receipts = reads::receipts_of_unit(svc.store(), unit).await?;
     let rows: Vec<Value> = deliveries
         .items
         .iter()
@@ -81,7 +85,7 @@ async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
 /// Every entry into the building: carrier, door and time (the building's, not the unit's).
 async fn entries(State(portal): State<Portal>, s: Signed) -> PageResult {
     s.require(Role::Resident)?;
-    let site = site_of(&s.principal).unwrap_or_default().to_string();
+    let site = SiteId::new(site_of(&s.principal).unwrap_or_default());
     let list = portal
         .service()
         .list_entries(&s.principal, &site, &Page { after: String::new(), limit: 200 })

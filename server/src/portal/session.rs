@@ -129,7 +129,7 @@ impl FromRequestParts<Portal> for Signed {
 
 /// The site a manager or resident belongs to.
 pub(crate) fn site_of(p: &Principal) -> Option<&str> {
-    p.site_id.as_deref()
+    p.site().map(|s| s.as_str())
 }
 
 impl Signed {
@@ -144,7 +144,7 @@ impl Signed {
 
     /// Refuses a page of another role (a manager's page to a resident, say) with 403.
     pub fn require(&self, role: Role) -> Result<(), PageError> {
-        if self.principal.role == role {
+        if self.principal.role() == role {
             Ok(())
         } else {
             Err(PageError::Service(crate::service::Error::forbidden("open this page")))
@@ -154,7 +154,7 @@ impl Signed {
     /// The site's record (name, zone) as this person may see it.
     pub async fn site(&self, portal: &Portal) -> Result<crate::service::SiteView, PageError> {
         let site = site_of(&self.principal).unwrap_or_default();
-        Ok(portal.service.get_site(&self.principal, site).await?)
+        Ok(portal.service.get_site(&self.principal, &crate::ids::SiteId::new(site)).await?)
     }
 
     /// The context every signed-in page has, with `extra` merged in.
@@ -171,7 +171,7 @@ impl Signed {
             site_name => site.name,
             csrf => self.csrf,
             me => self.account.display_name,
-            role => self.principal.role.as_str(),
+            role => self.principal.role().as_str(),
             current => current,
         };
         Ok(minijinja::context! { ..extra, ..base })
