@@ -45,7 +45,12 @@ impl Drop for PortalServer {
 
 impl PortalServer {
     async fn start() -> PortalServer {
-        let url = fresh_database(&Backend::Sqlite).await;
+        PortalServer::on(&Backend::Sqlite).await
+    }
+
+    /// A server with the portal on a fresh database of `backend`.
+    async fn on(backend: &Backend) -> PortalServer {
+        let url = fresh_database(backend).await;
         let store = Store::connect(&url).await.unwrap();
         let service = Service::new(store, Arc::new(Metrics::default()))
             .with_webhook_targets(Targets::allowing(&["127.0.0.1"]).unwrap());
@@ -192,9 +197,16 @@ async fn world(server: &PortalServer) -> World {
 }
 
 /// Each role reaches its own pages only; without a session every page sends to sign-in.
+/// (On every backend: the pages' own queries run on SQLite and PostgreSQL alike.)
 #[tokio::test]
 async fn each_role_sees_its_own_pages_and_not_the_others() {
-    let server = PortalServer::start().await;
+    for backend in harness::backends() {
+        each_role_sees_its_own_pages_on(&backend).await;
+    }
+}
+
+async fn each_role_sees_its_own_pages_on(backend: &Backend) {
+    let server = PortalServer::on(backend).await;
     let w = world(&server).await;
     let manager = server.sign_in(&w.manager, "Maud Manager").await;
     let resident = server.sign_in(&w.resident, "Rémi Resident").await;

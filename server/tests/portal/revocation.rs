@@ -14,7 +14,13 @@ use super::{world, PortalServer};
 
 #[tokio::test]
 async fn a_revocation_reaches_door_1_and_the_pages_say_so() {
-    let server = PortalServer::start().await;
+    for backend in super::harness::backends() {
+        revocation_on(&backend).await;
+    }
+}
+
+async fn revocation_on(backend: &super::harness::Backend) {
+    let server = PortalServer::on(backend).await;
     let w = world(&server).await;
     let manager = server.sign_in(&w.manager, "Maud").await;
 
