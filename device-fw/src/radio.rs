@@ -23,11 +23,13 @@ pub struct RadioSettings {
     pub mtu: usize,
     /// Every fragment arrives this long after it was sent, in ms.
     pub latency_ms: u64,
-    /// Up to this much more, drawn per fragment, in ms: fragments overtake each other when it
-    /// exceeds the gap between their sends.
-    pub jitter_ms: u64,
     /// Out of 1000 fragments, how many are lost (each way, independently).
     pub loss_per_mille: u32,
+    /// Out of 1000 fragments, how many are held back by [`RadioSettings::reorder_delay_ms`], so
+    /// that the fragments sent after them overtake them.
+    pub reorder_per_mille: u32,
+    /// How long a held-back fragment is delayed beyond the latency, in ms.
+    pub reorder_delay_ms: u64,
     /// The seed of the losses and delays.
     pub seed: u64,
 }
@@ -38,8 +40,9 @@ impl Default for RadioSettings {
         RadioSettings {
             mtu: crate::hal::MTU,
             latency_ms: 10,
-            jitter_ms: 0,
             loss_per_mille: 0,
+            reorder_per_mille: 0,
+            reorder_delay_ms: 0,
             seed: 1,
         }
     }
@@ -98,13 +101,11 @@ impl Air {
             self.counts.lost += 1;
             return;
         }
-        let jitter = match self.settings.jitter_ms {
-            0 => 0,
-            j => self.next_random() % (j + 1),
-        };
+        let held = self.next_random() % 1000 < u64::from(self.settings.reorder_per_mille);
+        let delay = if held { self.settings.reorder_delay_ms } else { 0 };
         self.order += 1;
         let packet = InFlight {
-            at_ms: self.clock.millis_now() + self.settings.latency_ms + jitter,
+            at_ms: self.clock.millis_now() + self.settings.latency_ms + delay,
             order: self.order,
             bytes: fragment.to_vec(),
         };
@@ -176,9 +177,16 @@ impl Radio {
         air.to_phone.clear();
     }
 
-    /// Changes the loss rate from now on (a phone walking into range).
+    /// Changes the loss rate from now on (a phone walking out of range: 1000).
     pub fn set_loss_per_mille(&self, loss: u32) {
         self.air.borrow_mut().settings.loss_per_mille = loss;
+    }
+
+    /// A door rebooted on the same radio: its end again (what was in flight is lost too, see
+    /// [`Radio::disconnect`]).
+    pub fn reconnect_door(&self) -> RadioDoor {
+        self.disconnect();
+        self.door()
     }
 
     /// What the radio did so far.

@@ -733,9 +733,15 @@ impl Phone {
 
     /// Reassembles the door's answer from the fragments it sent.
     pub fn collect(&mut self, transport: &MemTransport) -> Option<Vec<u8>> {
+        let fragments: Vec<Vec<u8>> = core::iter::from_fn(|| transport.take_fragment()).collect();
+        self.collect_fragments(&fragments)
+    }
+
+    /// Reassembles the last whole answer among `fragments`.
+    pub fn collect_fragments(&mut self, fragments: &[Vec<u8>]) -> Option<Vec<u8>> {
         let mut answer = None;
-        while let Some(f) = transport.take_fragment() {
-            if let Ok(Progress::Complete { .. }) = self.reassembler.push(&f, 0) {
+        for f in fragments {
+            if let Ok(Progress::Complete { .. }) = self.reassembler.push(f, 0) {
                 answer = Some(self.reassembler.message().to_vec());
             }
         }

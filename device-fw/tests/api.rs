@@ -9,6 +9,9 @@ mod api {
     mod props;
     mod qemu;
     mod scenarios;
+    mod radio;
     mod sim_binary;
+    mod stream;
+    mod link_vectors;
     pub mod vectors;
 }

@@ -4,7 +4,7 @@
 //! with the audit record's reason code.
 
 use porter_device::sim::{Handles, SimFlash};
-use porter_device::wire::Refusal;
+use porter_link::Refusal;
 use porter_device::Settings;
 use porter_protocol::*;
 
@@ -101,6 +101,10 @@ pub enum Outcome {
     /// before the door's signed clock floor: a door never issues such a challenge, so the presentation is answered against the door's
     /// own fresh challenge instead, and must be refused.
     NotReproducible,
+    /// An empty presentation: the link cannot carry it (`spec/link.md` 3.1, `present` is
+    /// 1..=4160 bytes), so the door refuses the request `Malformed` before deciding anything
+    /// (sent without asking a challenge first: it could not answer one).
+    RefusedByTheLink,
 }
 
 pub fn replay_case(case: &Case) -> Vec<Outcome> {
@@ -138,6 +142,13 @@ pub fn replay_case(case: &Case) -> Vec<Outcome> {
                 };
                 assert_eq!(got, *code, "{what}: door state verdict");
                 outcomes.push(Outcome::Matched(*code));
+            }
+            Step::Admit { presentation, .. } if presentation.is_empty() => {
+                let before = door.c.audit_length();
+                let refused = parse_verdict(&door.call(&[porter_link::kind::PRESENT]));
+                assert_eq!(refused, Verdict::Refused(Refusal::Malformed, 0, 0), "{what}");
+                assert_eq!(door.c.audit_length(), before, "{what}: nothing decided, nothing logged");
+                outcomes.push(Outcome::RefusedByTheLink);
             }
             Step::Admit { clock, challenge, presentation, code } => {
                 let ch = Challenge::decode(challenge).expect("a valid recorded challenge");
@@ -232,6 +243,7 @@ fn every_admission_vector_gets_its_verdict_through_the_controller() {
                     codes.insert(code);
                 }
                 Outcome::NotReproducible => unreproducible.push(case.name.clone()),
+                Outcome::RefusedByTheLink => {}
             }
         }
     }
