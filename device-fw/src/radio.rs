@@ -78,6 +78,8 @@ struct Air {
     to_phone: Vec<InFlight>,
     last_delivered: [u64; 2],
     counts: RadioCounts,
+    /// Fragments to lose: (toward the door, number in that direction counted from 1).
+    scripted: Vec<(bool, u64)>,
 }
 
 impl Air {
@@ -92,12 +94,15 @@ impl Air {
     }
 
     fn send(&mut self, fragment: &[u8], to_door: bool) {
-        if to_door {
+        let nth = if to_door {
             self.counts.to_door += 1;
+            self.counts.to_door
         } else {
             self.counts.to_phone += 1;
-        }
-        if self.next_random() % 1000 < u64::from(self.settings.loss_per_mille) {
+            self.counts.to_phone
+        };
+        let random_loss = self.next_random() % 1000 < u64::from(self.settings.loss_per_mille);
+        if random_loss || self.scripted.contains(&(to_door, nth)) {
             self.counts.lost += 1;
             return;
         }
@@ -153,6 +158,7 @@ impl Radio {
             to_phone: Vec::new(),
             last_delivered: [0; 2],
             counts: RadioCounts::default(),
+            scripted: Vec::new(),
         };
         Radio { air: Rc::new(RefCell::new(air)) }
     }
@@ -175,6 +181,12 @@ impl Radio {
         air.counts.cut += cut;
         air.to_door.clear();
         air.to_phone.clear();
+    }
+
+    /// Loses the `nth` fragment (from 1) the phone sends to the door (`to_door`) or the door
+    /// sends to the phone, whatever the loss rate.
+    pub fn lose(&self, to_door: bool, nth: u64) {
+        self.air.borrow_mut().scripted.push((to_door, nth));
     }
 
     /// Changes the loss rate from now on (a phone walking out of range: 1000).

@@ -49,7 +49,7 @@ fn an_oversized_announcement_is_refused_and_its_fragments_dropped() {
     assert_eq!(answers, vec![frame_refusal(2)]);
     // Fragments shorter than their header, or with unknown flags, are refused.
     assert_eq!(raw(&mut door, &[vec![8, 0]]), vec![frame_refusal(1)]);
-    assert_eq!(raw(&mut door, &[vec![8, 0, 0x80, 1, 0, 1]]), vec![frame_refusal(1)]);
+    assert_eq!(raw(&mut door, &[vec![9, 0, 0x80, 1, 0, 1]]), vec![frame_refusal(1)]);
     still_answers(&mut door);
     assert_eq!(door.h.lock.pulses(), 0);
 }

@@ -20,7 +20,7 @@ use porter_protocol::*;
 use super::door::{parse_verdict, Verdict};
 use super::fixture::*;
 use super::stream::StreamPhone;
-use super::vectors::{parse, root_key, Step};
+use super::vectors::{carried_by_the_link, parse, root_key, Step};
 
 const PRIME: u8 = 0xF5;
 const REPORT: u8 = 0xF6;
@@ -222,9 +222,11 @@ fn qemu_board_gets_every_vector_verdict_over_the_uart_and_logs_it() {
                     }
                     matched += 1;
                 }
-                // The link cannot carry an empty presentation: refused before any decision.
-                Step::Admit { presentation, .. } if presentation.is_empty() => {
-                    let a = board.phone.call(&[porter_link::kind::PRESENT]);
+                // The link cannot carry an empty or over-long presentation: refused before any
+                // decision, nothing logged.
+                Step::Admit { presentation, .. } if !carried_by_the_link(presentation) => {
+                    let request = [&[porter_link::kind::PRESENT][..], presentation].concat();
+                    let a = board.phone.call(&request);
                     assert_eq!(parse_verdict(&a), Verdict::Refused(Refusal::Malformed, 0, 0));
                     matched += 1;
                 }

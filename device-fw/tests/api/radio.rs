@@ -112,7 +112,7 @@ fn lossy(mtu: usize, seed: u64) -> RadioSettings {
 
 #[test]
 fn sessions_complete_over_a_lossy_reordering_small_mtu_radio_and_never_admit_twice() {
-    let (mut admitted, mut unknown, mut lost, mut reordered) = (0, 0, 0, 0);
+    let (mut admitted, mut unknown, mut timed_out, mut lost, mut reordered) = (0, 0, 0, 0, 0);
     let seeds = 1..=24u64;
     for seed in seeds.clone() {
         let mtu = [20, 20, 40, 185][seed as usize % 4];
@@ -128,6 +128,11 @@ fn sessions_complete_over_a_lossy_reordering_small_mtu_radio_and_never_admit_twi
             }
             // The door decided, the answer was lost every time: it opened at most once.
             Outcome::VerdictUnknown => unknown += 1,
+            // No copy of the presentation ever arrived whole: nothing was decided.
+            Outcome::TimedOut => {
+                assert_eq!(pulses, 0, "seed {seed}");
+                timed_out += 1;
+            }
             other => panic!("seed {seed} (MTU {mtu}): {other:?} {:?}", bench.radio.counts()),
         }
         // The same one-use grant again, on a perfect radio: spent if it was admitted.
@@ -136,34 +141,30 @@ fn sessions_complete_over_a_lossy_reordering_small_mtu_radio_and_never_admit_twi
         let counts = bench.radio.counts();
         lost += counts.lost;
         reordered += counts.reordered;
-        if outcome == Outcome::Admitted {
-            assert_eq!(again, Outcome::DeniedSpent, "seed {seed}");
+        match outcome {
+            Outcome::Admitted => assert_eq!(again, Outcome::DeniedSpent, "seed {seed}"),
+            Outcome::TimedOut => assert_eq!(again, Outcome::Admitted, "seed {seed}"),
+            _ => assert!(matches!(again, Outcome::Admitted | Outcome::DeniedSpent), "seed {seed}"),
         }
         assert!(bench.h.lock.pulses() <= 1, "seed {seed}: a one-use grant opens once");
     }
-    eprintln!("{admitted} admitted, {unknown} verdicts unknown; {lost} fragments lost, {reordered} overtaken");
-    assert!(lost > 20 && reordered > 5, "the radio was not bad enough: {lost} lost, {reordered} overtaken");
-    assert!(admitted >= 20, "only {admitted} of 24 lossy visits admitted");
+    eprintln!("{admitted} admitted, {unknown} verdicts unknown, {timed_out} timed out; {lost} fragments lost, {reordered} overtaken");
+    assert!(lost >= 10 && reordered >= 5, "the radio was not bad enough: {lost} lost, {reordered} overtaken");
+    assert!(admitted >= 18, "only {admitted} of 24 lossy visits admitted");
 }
 
 #[test]
 fn a_lost_fragment_of_the_presentation_is_sent_again_and_admits_once() {
     let mut bench = Bench::new(RadioSettings { mtu: 20, ..RadioSettings::default() }, patient());
-    let mut dropped = false;
-    let outcome = bench.visit(7, |b, _, _| {
-        // The 10th fragment up (inside the presentation) is lost.
-        let c = b.radio.counts();
-        if !dropped && c.to_door == 9 {
-            b.radio.set_loss_per_mille(1000);
-        } else if !dropped && c.to_door == 10 {
-            b.radio.set_loss_per_mille(0);
-            dropped = true;
-        }
-    });
-    assert!(dropped);
+    // Fragment 1 up is the challenge request; 2.. the presentation: its 9th fragment is lost.
+    bench.radio.lose(true, 10);
+    let outcome = bench.visit(7, |_, _, _| {});
     assert_eq!(outcome, Outcome::Admitted);
     assert_eq!(bench.h.lock.pulses(), 1);
     assert_eq!(bench.radio.counts().lost, 1);
+    // The challenge request, then the 21 fragments of the presentation (348 bytes at MTU 20),
+    // refused `Frame` at the gap and sent again whole.
+    assert_eq!(bench.radio.counts().to_door, 1 + 2 * 21, "the presentation was sent twice");
 }
 
 #[test]
@@ -242,19 +243,14 @@ fn a_challenge_asked_again_is_the_outstanding_one() {
     // The challenge's answer is lost: the phone asks again and gets the same challenge back
     // (not `Busy` for the challenge's lifetime), and the visit completes in seconds.
     let mut bench = Bench::new(RadioSettings { mtu: 20, ..RadioSettings::default() }, patient());
-    let mut phase = 0;
-    let outcome = bench.visit(13, |b, _, _| {
-        let c = b.radio.counts();
-        if phase == 0 && c.to_door == 1 {
-            b.radio.set_loss_per_mille(1000); // the door's answer to the challenge is lost
-            phase = 1;
-        } else if phase == 1 && c.to_phone == 1 {
-            b.radio.set_loss_per_mille(0);
-            phase = 2;
-        }
-    });
-    assert_eq!(phase, 2);
+    // The door's answer to the first challenge request is two fragments: the first is lost.
+    bench.radio.lose(false, 1);
+    let outcome = bench.visit(13, |_, _, _| {});
     assert_eq!(outcome, Outcome::Admitted);
+    assert_eq!(bench.radio.counts().lost, 1);
+    // One answer timeout (3 s), not the challenge's 30 s lifetime.
     assert!(bench.h.clock.millis_now() < 10_000, "no wait for the challenge to expire");
+    // One challenge issued, one audit record for it: the admission.
+    assert_eq!(bench.admissions_logged(), 1);
     assert_eq!(bench.c().failures(), 0);
 }
