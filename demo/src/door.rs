@@ -13,9 +13,7 @@ use porter_link::{
     Answer, Buffers, Holder, Outcome, PhoneSession, Progress, Reassembler, Refused, Request,
     SessionConfig, Status, StreamDecoder, MAX_ANSWER_LEN, MAX_LOG_RECORDS, MAX_REQUEST_LEN,
 };
-use porter_protocol::{
-    AuditRecord, Challenge, Coarse, DoorId, Error, LogHead, PublicKey, SiteId,
-};
+use porter_protocol::{AuditRecord, Challenge, Coarse, DoorId, Error, LogHead, PublicKey, SiteId};
 
 use crate::phone::HolderKey;
 use crate::Failure;
@@ -102,7 +100,8 @@ impl Link {
     }
 
     fn send_fragment(&mut self, fragment: &[u8]) -> Result<(), Failure> {
-        let prefix = stream_prefix(fragment).ok_or_else(|| Failure::new("an unframable fragment"))?;
+        let prefix =
+            stream_prefix(fragment).ok_or_else(|| Failure::new("an unframable fragment"))?;
         self.stream
             .write_all(&[&[prefix][..], fragment].concat())
             .map_err(|e| Failure::new(format!("sending to the door: {e}")))
@@ -230,7 +229,8 @@ impl Link {
                         }
                     }
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
                 Err(e) => return Err(Failure::new(format!("the door link: {e}"))),
             }
             session.tick(now());
@@ -264,8 +264,9 @@ impl Link {
         };
         let (challenge, presentation_len) =
             signed.ok_or_else(|| Failure::new("a verdict without a presentation"))?;
-        let decoded = Challenge::decode(&challenge)
-            .map_err(|e| Failure::new(format!("the door's challenge does not decode: {}", e.name())))?;
+        let decoded = Challenge::decode(&challenge).map_err(|e| {
+            Failure::new(format!("the door's challenge does not decode: {}", e.name()))
+        })?;
         Ok(Visit { verdict, challenge: (challenge, decoded), presentation_len })
     }
 

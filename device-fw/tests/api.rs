@@ -4,14 +4,14 @@ mod api {
     pub mod door;
     pub use porter_testkit as fixture;
     mod frames;
+    mod link_vectors;
     mod log_noise;
     mod power_cut;
     mod props;
     mod qemu;
-    mod scenarios;
     mod radio;
+    mod scenarios;
     mod sim_binary;
     mod stream;
-    mod link_vectors;
     pub mod vectors;
 }

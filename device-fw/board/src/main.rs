@@ -32,14 +32,14 @@ use cortex_m::peripheral::SYST;
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{debug, syscall};
 
-use porter_link::frame::stream_prefix;
-use porter_link::StreamDecoder;
 #[cfg(feature = "test-hooks")]
 use porter_device::Mark;
 use porter_device::{
     Clock, Controller, DoorSensor, Entropy, EntropyError, FlashError, Indicator, InstallerButton,
     LockActuator, NorFlash, Peripherals, Settings, Signal, Transport, TransportError, MAX_FRAGMENT,
 };
+use porter_link::frame::stream_prefix;
+use porter_link::StreamDecoder;
 use porter_protocol::Time;
 
 /// SysTick runs at the board's 25 MHz system clock.

@@ -3,9 +3,9 @@
 //! dispatcher encodes.
 
 use porter_protocol::{
-    record, Alarm, AuditEvent, Challenge, Decision, DoorConfig, DoorMemory, Enrolment, Error,
-    DoorId, LogHead, PublicKey, SiteId, Time, MAX_AUDIT_RECORD_LEN, MAX_CHALLENGE_LEN, MAX_LOG_HEAD_LEN,
-    MAX_RECEIPT_LEN, VERSION,
+    record, Alarm, AuditEvent, Challenge, Decision, DoorConfig, DoorId, DoorMemory, Enrolment,
+    Error, LogHead, PublicKey, SiteId, Time, MAX_AUDIT_RECORD_LEN, MAX_CHALLENGE_LEN,
+    MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
 };
 
 use crate::hal::{
@@ -101,8 +101,7 @@ where
         let mask = super::boot::log_mask(device, &enrolment).map_err(rejected)?;
         let stored = StoredEnrolment {
             root,
-            bytes: heapless::Vec::from_slice(bytes)
-                .map_err(|_| refused(Refusal::Malformed))?,
+            bytes: heapless::Vec::from_slice(bytes).map_err(|_| refused(Refusal::Malformed))?,
         };
         let identity = self.storage.identity().map_err(|e| self.storage_refusal(e))?;
         let Some(mut identity) = identity else { return Err(FAULT) };

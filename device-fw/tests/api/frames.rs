@@ -3,10 +3,10 @@
 //! under the broken message's id, with a distinct detail, and the door answers the next good
 //! message normally.
 
+use porter_device::Settings;
 use porter_link::frame::FIRST_HEADER_LEN;
 use porter_link::MAX_MESSAGE_LEN;
 use porter_link::{kind, Refusal};
-use porter_device::Settings;
 
 use super::door::*;
 use super::fixture::*;

@@ -14,11 +14,9 @@ use super::door::{parse_verdict, unhex, Door, Verdict};
 use super::fixture::*;
 
 fn vectors() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../spec/vectors/link.json"
-    ))
-    .unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/vectors/link.json"))
+            .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -67,7 +65,10 @@ fn every_framing_vector_gets_the_doors_answer_per_fragment() {
                     assert_eq!(answers[0][0], fragment[0], "{what}: under the request's id");
                     let whole = door.phone.collect_fragments(&answers).expect("a whole answer");
                     assert!(
-                        !matches!(parse_or_none(&whole), Some(Verdict::Refused(Refusal::Frame, ..))),
+                        !matches!(
+                            parse_or_none(&whole),
+                            Some(Verdict::Refused(Refusal::Frame, ..))
+                        ),
                         "{what}: a complete request is not a frame error"
                     );
                 }

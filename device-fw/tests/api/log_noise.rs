@@ -2,8 +2,8 @@
 //! alarms counted into tally records, admissions kept until the site server acknowledges them
 //! or their loss is logged.
 
-use porter_link::{kind, Refusal};
 use porter_device::Settings;
+use porter_link::{kind, Refusal};
 use porter_protocol::*;
 
 use super::door::*;

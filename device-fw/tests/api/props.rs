@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 
-use porter_link::kind;
 use porter_device::MTU;
+use porter_link::kind;
 
 use super::door::*;
 use super::fixture::*;

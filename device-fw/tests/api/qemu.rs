@@ -131,7 +131,8 @@ impl Board {
             log_key: None,
         };
         let mut buf = [0u8; MAX_ENROLMENT_LEN];
-        let enrol = Request::Enrol { root: root.public_key(), enrolment: e.seal(root, &mut buf).unwrap() };
+        let enrol =
+            Request::Enrol { root: root.public_key(), enrolment: e.seal(root, &mut buf).unwrap() };
         // Outside the installer button's window the board ignores it.
         let closed = parse_verdict(&self.phone.request(enrol));
         assert_eq!(closed, Verdict::Refused(Refusal::EnrolmentClosed, 0, 0));
@@ -171,7 +172,8 @@ impl Board {
         }
         let head = self.phone.request(Request::LogHead);
         let Ok(Answer::Head(head)) = Answer::decode(&head) else { panic!("head answer {head:?}") };
-        let head = LogHead::decode_verified(head, &self.device).expect("a head signed by the board");
+        let head =
+            LogHead::decode_verified(head, &self.device).expect("a head signed by the board");
         follower.matches(&head).expect("the head matches the log");
         records
     }
@@ -313,7 +315,8 @@ fn visits_run_live_against_the_board() {
     cfg.log_from = Some(0);
     let visit = board.phone.session(cfg, Holder::Key(&site.holder));
     assert_eq!(visit.outcome, Outcome::Admitted, "{visit:?}");
-    AuditRecord::decode_receipt(visit.receipt.as_ref().unwrap(), &board.device).expect("board-signed");
+    AuditRecord::decode_receipt(visit.receipt.as_ref().unwrap(), &board.device)
+        .expect("board-signed");
     assert!(visit.log_complete && visit.log_count >= 2, "{visit:?}");
     let again = board.phone.session(cfg, Holder::Key(&site.holder));
     assert_eq!(again.outcome, Outcome::DeniedSpent, "{again:?}");

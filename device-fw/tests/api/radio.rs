@@ -8,8 +8,7 @@ use porter_device::radio::{Radio, RadioDoor, RadioSettings};
 use porter_device::sim::{Handles, SimController};
 use porter_device::Settings;
 use porter_link::{
-    Buffers, Holder, Outcome, PhoneSession, SessionConfig, Status, MAX_ANSWER_LEN,
-    MAX_REQUEST_LEN,
+    Buffers, Holder, Outcome, PhoneSession, SessionConfig, Status, MAX_ANSWER_LEN, MAX_REQUEST_LEN,
 };
 use porter_protocol::*;
 
@@ -149,7 +148,10 @@ fn sessions_complete_over_a_lossy_reordering_small_mtu_radio_and_never_admit_twi
         assert!(bench.h.lock.pulses() <= 1, "seed {seed}: a one-use grant opens once");
     }
     eprintln!("{admitted} admitted, {unknown} verdicts unknown, {timed_out} timed out; {lost} fragments lost, {reordered} overtaken");
-    assert!(lost >= 10 && reordered >= 5, "the radio was not bad enough: {lost} lost, {reordered} overtaken");
+    assert!(
+        lost >= 10 && reordered >= 5,
+        "the radio was not bad enough: {lost} lost, {reordered} overtaken"
+    );
     assert!(admitted >= 18, "only {admitted} of 24 lossy visits admitted");
 }
 

@@ -1,8 +1,8 @@
 //! Scenario tests on the simulator: commissioning, admission, every rejection reason, back-off,
 //! alarms, clock and door-state rollback.
 
-use porter_link::Refusal;
 use porter_device::{Settings, Signal};
+use porter_link::Refusal;
 use porter_protocol::*;
 
 use super::door::*;

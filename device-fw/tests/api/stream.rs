@@ -126,7 +126,8 @@ impl<S: Socket> StreamPhone<S> {
                         }
                     }
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
                 Err(e) => panic!("the door's link: {e}"),
             }
             session.tick(now());

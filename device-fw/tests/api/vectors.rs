@@ -4,8 +4,8 @@
 //! with the audit record's reason code.
 
 use porter_device::sim::{Handles, SimFlash};
-use porter_link::Refusal;
 use porter_device::Settings;
+use porter_link::Refusal;
 use porter_protocol::*;
 
 use super::door::*;
@@ -154,7 +154,11 @@ pub fn replay_case(case: &Case) -> Vec<Outcome> {
                 let request = [&[porter_link::kind::PRESENT][..], presentation].concat();
                 let refused = parse_verdict(&door.call(&request));
                 assert_eq!(refused, Verdict::Refused(Refusal::Malformed, 0, 0), "{what}");
-                assert_eq!(door.c.audit_length(), before, "{what}: nothing decided, nothing logged");
+                assert_eq!(
+                    door.c.audit_length(),
+                    before,
+                    "{what}: nothing decided, nothing logged"
+                );
                 assert_ne!(*code, 0, "{what}: such a presentation is never admitted");
                 outcomes.push(Outcome::RefusedByTheLink(*code));
             }
@@ -268,7 +272,9 @@ fn every_admission_vector_gets_its_verdict_through_the_controller() {
     // `Malformed` before the door decides: the core's own tests keep its code covered.
     let missing: Vec<Error> = Error::ALL
         .into_iter()
-        .filter(|e| e.code() < 700 && !codes.contains(&e.code()) && !by_the_link.contains(&e.code()))
+        .filter(|e| {
+            e.code() < 700 && !codes.contains(&e.code()) && !by_the_link.contains(&e.code())
+        })
         .collect();
     assert!(
         missing.is_empty(),

@@ -196,7 +196,10 @@ fn a_timed_out_message_is_refused_once_and_its_late_fragments_are_quiet() {
     assert_eq!(door.push(&fs[1], 3_002), DoorEvent::Nothing);
     assert_eq!(door.push(&fs[2], 3_003), DoorEvent::Nothing);
     // A continuation of another message with nothing in progress is still refused.
-    assert!(matches!(door.push(&fragments(0x22, &[5; 150], 40)[1], 3_004), DoorEvent::Refuse(0x22, _)));
+    assert!(matches!(
+        door.push(&fragments(0x22, &[5; 150], 40)[1], 3_004),
+        DoorEvent::Refuse(0x22, _)
+    ));
     // The whole message sent again is taken.
     let mut last = DoorEvent::Nothing;
     for f in &fs {

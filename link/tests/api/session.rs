@@ -423,8 +423,15 @@ fn a_signer_that_builds_from_the_challenge_gets_it_exactly() {
             let challenge = session.challenge().expect("the challenge being answered").to_vec();
             let decoded = porter_protocol::Challenge::decode(&challenge).unwrap();
             let mut buf = vec![0u8; porter_protocol::MAX_PRESENTATION_LEN];
-            let p = porter_protocol::present(&f.site.holder, &decoded, &f.grant, &f.cert, None, &mut buf)
-                .unwrap();
+            let p = porter_protocol::present(
+                &f.site.holder,
+                &decoded,
+                &f.grant,
+                &f.cert,
+                None,
+                &mut buf,
+            )
+            .unwrap();
             let signature: [u8; 64] = p[p.len() - 64..].try_into().unwrap();
             session.provide_signature(now, &signature);
         }
