@@ -8,11 +8,11 @@ use porter_protocol::{
     MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
 };
 
+use porter_link::{kind, Answer, Info, Refusal, Refused};
+
 use crate::hal::{
     Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, Mark, NorFlash, Signal,
 };
-use porter_link::{kind, Answer, Info, Refusal, Refused};
-
 use crate::storage::{PendingAudit, ReplayRecordRef, StorageError, StoredEnrolment};
 
 use super::journal::Noise;
