@@ -17,6 +17,16 @@ if [ ! -x "$CLIENT_VENV/bin/openapi-python-client" ]; then
     # click 8.2 breaks the typer this generator version uses: pinned below it.
     "$CLIENT_VENV/bin/pip" install --quiet openapi-python-client==0.21.6 click==8.1.8 cryptography==44.0.0
 fi
+# The portal's passkeys (webauthn-rs) link the system OpenSSL: its headers and pkg-config.
+for pkg in libssl-dev pkg-config; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        SUDO_S=""
+        if [ "$(id -u)" != 0 ]; then SUDO_S="sudo"; fi
+        DEBIAN_FRONTEND=noninteractive $SUDO_S apt-get update
+        DEBIAN_FRONTEND=noninteractive $SUDO_S apt-get install -y --no-install-recommends libssl-dev pkg-config
+        break
+    fi
+done
 # The portal's email test (tests/portal/mail.rs) receives through a real SMTP server process.
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
     python3 -m pip install --quiet aiosmtpd==1.4.6
