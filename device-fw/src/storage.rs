@@ -433,7 +433,9 @@ impl<F: NorFlash> Storage<F> {
         // that leftovers never push it onto the committed record's pages.
         let latest = self.replay.latest.map(|l| l.seq);
         let fresh = match committed {
-            Some(c) if latest != Some(c.last) => Some((self.page_of(Which::Replay, c.last) + 1) % self.replay.pages),
+            Some(c) if latest != Some(c.last) => {
+                Some((self.page_of(Which::Replay, c.last) + 1) % self.replay.pages)
+            }
             _ => None,
         };
         let supersedes = committed.map_or(NO_PART, |c| c.last);
@@ -607,8 +609,7 @@ impl<F: NorFlash> Storage<F> {
     fn find(&mut self, which: Which, seq: u32) -> Result<Option<(usize, usize)>, StorageError> {
         let page = self.page_of(which, seq);
         let ring = self.ring(which);
-        let (first_page, Some(first)) =
-            (ring.first, ring.page_first.get(page).copied().flatten())
+        let (first_page, Some(first)) = (ring.first, ring.page_first.get(page).copied().flatten())
         else {
             return Ok(None);
         };

@@ -8,6 +8,7 @@ mod api {
     mod power_cut;
     mod props;
     mod qemu;
+    mod replay_full;
     mod scenarios;
     mod sim_binary;
     pub mod vectors;
