@@ -215,6 +215,33 @@ fn cases() -> Vec<Case> {
             ],
         ));
     }
+    {
+        // A two-use grant, its issuer signature cached by its first entry; then a relay puts
+        // another body (another package) under the signature the holder's proof covers.
+        let package = PackageCommitment::new(&[2; 16], b"1Z999AA10123456784");
+        let g = s.seal_grant(&s.grant_body(50, 2));
+        let other = s.seal_grant(&Grant { package, ..s.grant_body(50, 2) });
+        let (c1, c2, c3) = (s.challenge(NOON, 1), s.challenge(NOON, 2), s.challenge(NOON, 3));
+        let sent = s.present(&c2, &g, &cert_bytes, None);
+        let swapped = [&other[..other.len() - 64], &g[g.len() - 64..]].concat();
+        let mut body = vec![0u8; MAX_PRESENTATION_LEN];
+        let body = Presentation::new(&swapped, &cert_bytes, None).encode_body(&mut body).unwrap();
+        let proof: [u8; 64] = sent[sent.len() - 64..].try_into().unwrap();
+        let mut relayed = vec![0u8; MAX_PRESENTATION_LEN];
+        let relayed = Presentation::assemble(body, &proof, &mut relayed).unwrap().to_vec();
+        out.push(case(
+            "multi_use_grant_readmitted",
+            "a two-use grant's second entry may skip the issuer's signature (the grant cache); a \
+             relay that swaps another body under the cached signature is refused, the holder's \
+             own second entry is admitted, a third is a duplicate",
+            vec![
+                admit(c1, s.present(&c1, &g, &cert_bytes, None), None),
+                admit(c2, relayed, Some(Error::GrantBadSignature)),
+                admit(c2, sent, None),
+                admit(c3, s.present(&c3, &g, &cert_bytes, None), Some(Error::ReplayDuplicate)),
+            ],
+        ));
+    }
 
     // --- decoding ---
     let (c, valid) = s.valid(10, 1, 1);

@@ -15,6 +15,7 @@ use crate::certificate::Certificate;
 use crate::codec::take_canonical;
 use crate::door_state::{DenySubject, DoorState};
 use crate::grant::{Grant, PackageCommitment};
+use crate::grant_cache::{CachedGrant, GrantCache};
 use crate::keys::{KeyId, PublicKey};
 use crate::presentation::{Challenge, Presentation};
 use crate::replay::{ReplayTable, Spend};
@@ -33,6 +34,9 @@ pub const REPLAY_ENTRIES: usize = 640;
 pub const REPLAY_ISSUERS: usize = 8;
 /// Verified certificates remembered.
 pub const CERT_CACHE_ENTRIES: usize = 4;
+/// Verified multi-use grants remembered (RAM only, never persisted): a courier's second entry
+/// costs one signature. Two, so that two couriers alternating at one door both hit.
+pub const GRANT_CACHE_ENTRIES: usize = 2;
 
 /// The largest encoded [`DoorMemory`] with the default sizes: door state without signature
 /// (<= 3,368 bytes), floor (<= 5), replay table (<= 6,473, [`ReplayTable::MAX_ENCODED_LEN`]),
@@ -64,9 +68,12 @@ pub struct DoorConfig {
 /// RAM with the default sizes, as `size_of` reports on x86_64 (no more on thumbv7em, whose
 /// `usize` is half as wide): door state 3,112 bytes (256 deny entries x 12 + header), replay
 /// memory 5,208 (640 grants x 8 + 8 issuers x 8 + base and lengths), certificate cache 432
-/// (root, 4 x (32 + 64)), floor and padding 8: 8,760 bytes, under the 9 KiB budget
-/// (`verifier_ram_is_within_9_kib`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// (root, 4 x (32 + 64)), grant cache 304 (root, 2 x (32 + 64 + 32); RAM only, not encoded),
+/// floor and padding 8: 9,064 bytes, under the 9 KiB budget (`verifier_ram_is_within_9_kib`).
+///
+/// Two memories are equal when they persist the same: the grant cache, which only saves a
+/// signature check and is never encoded, is not compared.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DoorMemory<
     const ENTRIES: usize = REPLAY_ENTRIES,
     const ISSUERS: usize = REPLAY_ISSUERS,
@@ -76,6 +83,26 @@ pub struct DoorMemory<
     floor: Time,
     replay: ReplayTable<ENTRIES, ISSUERS>,
     certs: CertCache<CERTS>,
+    /// Not part of the encoding: a cache the door rebuilds as grants come back.
+    #[serde(skip)]
+    grants: GrantCache<GRANT_CACHE_ENTRIES>,
+}
+
+impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize> PartialEq
+    for DoorMemory<ENTRIES, ISSUERS, CERTS>
+{
+    fn eq(&self, other: &Self) -> bool {
+        let DoorMemory { state, floor, replay, certs, grants: _ } = self;
+        *state == other.state
+            && *floor == other.floor
+            && *replay == other.replay
+            && *certs == other.certs
+    }
+}
+
+impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize> Eq
+    for DoorMemory<ENTRIES, ISSUERS, CERTS>
+{
 }
 
 /// Why a door let someone in: what the audit log and the receipt record.
@@ -126,6 +153,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
             floor,
             replay: ReplayTable::new(),
             certs: CertCache::new(),
+            grants: GrantCache::new(),
         }
     }
 
@@ -138,7 +166,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         certs: CertCache<CERTS>,
     ) -> Self {
         let floor = floor.max(state.issued_at);
-        DoorMemory { state, floor, replay, certs }
+        DoorMemory { state, floor, replay, certs, grants: GrantCache::new() }
     }
 
     /// Puts back, in place, the replay memory, certificate cache and floor a door persisted
@@ -159,6 +187,11 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
     /// The certificate cache.
     pub fn certs(&self) -> &CertCache<CERTS> {
         &self.certs
+    }
+
+    /// The cache of verified multi-use grants (RAM only).
+    pub fn grants(&self) -> &GrantCache<GRANT_CACHE_ENTRIES> {
+        &self.grants
     }
 
     /// Encodes the memory for persistence (postcard, at most [`MAX_DOOR_MEMORY_LEN`] bytes).
@@ -190,6 +223,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         }
         self.floor = floor;
         self.certs = certs;
+        self.grants.clear();
         Ok(())
     }
 
@@ -247,6 +281,9 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
                     self.install_state(&view);
                 }
                 self.certs.insert(&config.root, commit.cert);
+                if let Some(grant) = commit.grant {
+                    self.grants.insert(&config.root, grant);
+                }
                 Decision::Admit(admission)
             }
             Err(reason) => Decision::Reject(reason),
@@ -325,7 +362,18 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         } else {
             certificate.verify_root(&config.root)?
         };
-        let grant = grant.verify_issuer(&cert.issuer)?;
+        // A grant that may come back is remembered once verified: its next entry checks only
+        // the holder's proof. Single-use grants cannot come back and pay no hash.
+        let cached_grant = match claims.uses {
+            0 | 1 => None,
+            _ => Some(CachedGrant::of(presentation.grant, &cert.issuer)?),
+        };
+        let grant = match &cached_grant {
+            Some(entry) if self.grants.contains(&config.root, entry) => {
+                grant.into_previously_verified()
+            }
+            _ => grant.verify_issuer(&cert.issuer)?,
+        };
         received.verify_holder(&grant.holder, challenge)?;
 
         let admission = Admission {
@@ -344,7 +392,8 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
                 _ => None,
             },
         };
-        Ok((admission, Commit { state: newer_state, spend, cert: cached }))
+        let commit = Commit { state: newer_state, spend, cert: cached, grant: cached_grant };
+        Ok((admission, commit))
     }
 }
 
@@ -361,6 +410,7 @@ struct Commit<'p> {
     state: Option<DoorStateView<'p>>,
     spend: Spend,
     cert: CachedCert,
+    grant: Option<CachedGrant>,
 }
 
 /// The door state an attempt is judged by: the door's own, or a newer one the phone carried.

@@ -85,6 +85,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 mod fuzz_hooks;
 mod grant;
+mod grant_cache;
 mod keys;
 mod presentation;
 mod replay;
@@ -100,8 +101,8 @@ mod zone;
 
 // The public interface is:
 pub use crate::admission::{
-    Admission, Decision, DoorConfig, DoorMemory, CERT_CACHE_ENTRIES, MAX_DOOR_MEMORY_LEN,
-    REPLAY_ENTRIES, REPLAY_ISSUERS,
+    Admission, Decision, DoorConfig, DoorMemory, CERT_CACHE_ENTRIES, GRANT_CACHE_ENTRIES,
+    MAX_DOOR_MEMORY_LEN, REPLAY_ENTRIES, REPLAY_ISSUERS,
 };
 pub use crate::audit::{
     record, Alarm, AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead, LogKey, LogMask,
@@ -119,6 +120,7 @@ pub use crate::door_state::{
 pub use crate::enrolment::{Enrolment, MAX_ENROLMENT_LEN};
 pub use crate::error::{Coarse, Error};
 pub use crate::grant::{Grant, PackageCommitment, UnverifiedGrant, MAX_GRANT_LEN};
+pub use crate::grant_cache::{CachedGrant, GrantCache};
 pub use crate::keys::{
     verify_raw, Domain, KeyError, KeyId, PublicKey, Signature, SigningKey, MAX_SIGNED_LEN,
 };

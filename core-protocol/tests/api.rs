@@ -7,6 +7,7 @@ mod api {
     mod ed25519_vectors;
     pub use porter_testkit as fixture;
     mod properties;
+    mod readmission;
     mod reasons;
     mod replay;
     mod rules;

@@ -41,21 +41,42 @@ use crate::hal::{FlashError, NorFlash};
 /// The smallest page the layout supports: a door state record (3,584 bytes and 12 of framing)
 /// must fit one page.
 pub const MIN_PAGE_SIZE: usize = 4096;
-/// The fewest pages: identity 2, door state 2, replay 2, audit 3.
-pub const MIN_PAGES: usize = 9;
+/// The fewest pages: identity 2, door state 2, replay 4 (a record of two parts is written
+/// without erasing the pages of the one it replaces), audit 3.
+pub const MIN_PAGES: usize = 11;
 /// Audit records the default layout (8 audit pages of 4 KiB) always keeps: 7 pages of records
 /// of at most 140 bytes each on flash (128 + 12 of framing).
 pub const MIN_AUDIT_RETAINED: u64 = 7 * (4096 / (MAX_AUDIT_RECORD_LEN as u64 + 12));
 /// The most pages a ring may span (bounds the RAM index).
 pub const MAX_RING_PAGES: usize = 16;
-/// The largest [`ReplayRecord`] the door writes: one 4 KiB flash page less the record framing.
-/// The cache (<= 130), floor (<= 5), two counters (<= 20) and a pending admission (<= 90) leave
-/// room for at least 383 live grants in the replay memory (at most 10 bytes each, base and
-/// issuers <= 73; about 5 bytes each with small serials, so all 640 the memory holds,
-/// `porter_protocol::REPLAY_ENTRIES`). It is encoded on the stack (within the 32 KiB RAM
-/// budget). A spend that would make the record larger is refused (`replay_full`), never
-/// forgotten; see `device-fw/README.md`.
+/// The largest replay ring record: one 4 KiB flash page less the record framing. The replay
+/// record ([`ReplayRecord`]) is written in parts of this size or less, each a part header
+/// ([`PART_HEADER_LEN`]) and a slice of the record's encoding.
 pub const MAX_REPLAY_RECORD_LEN: usize = 4_084;
+/// The most parts a replay record is written in.
+pub const MAX_REPLAY_PARTS: usize = 2;
+/// The part header: part index, part count, and the sequence of the committed record's last
+/// part that this record supersedes (u32, little endian; `u32::MAX` for none).
+pub const PART_HEADER_LEN: usize = 6;
+/// The bytes of the replay record's encoding one part carries.
+pub const REPLAY_PART_LEN: usize = MAX_REPLAY_RECORD_LEN - PART_HEADER_LEN;
+/// The largest replay record: two parts. It holds the whole replay memory at its worst (640
+/// live grants of five-byte serials, 6,473 bytes, `ReplayTable::MAX_ENCODED_LEN`), the
+/// certificate cache (<= 419), floor (<= 5), two counters (<= 20) and a pending admission
+/// (<= 1 + 10 + 5 + [`MAX_AUDIT_RECORD_LEN`]): every spend the core's memory admits is
+/// persisted, so the door holds as many live grants as `porter_protocol::REPLAY_ENTRIES`.
+pub const MAX_REPLAY_SNAPSHOT_LEN: usize = MAX_REPLAY_PARTS * REPLAY_PART_LEN;
+const _: () = assert!(
+    5 + ReplayTable::<REPLAY_ENTRIES, REPLAY_ISSUERS>::MAX_ENCODED_LEN
+        + 419
+        + 20
+        + 16
+        + MAX_AUDIT_RECORD_LEN
+        <= MAX_REPLAY_SNAPSHOT_LEN,
+    "the replay record must hold the whole replay memory"
+);
+/// No part superseded: the first record the ring holds.
+const NO_PART: u32 = u32::MAX;
 /// The largest encoded [`IdentityRecord`]: seed 32, counter 5, root 1 + 32, enrolment 2 + 160,
 /// acknowledged log length 10: 242.
 pub const MAX_IDENTITY_RECORD_LEN: usize = 256;
@@ -189,13 +210,13 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Splits `pages` pages: 2 identity, 2 door state, a quarter (at least 2) replay, the rest
+    /// Splits `pages` pages: 2 identity, 2 door state, a quarter (at least 4) replay, the rest
     /// (at least 3) audit.
     pub fn for_pages(pages: usize) -> Result<Layout, StorageError> {
         if pages < MIN_PAGES {
             return Err(StorageError::Geometry);
         }
-        let replay = (pages / 4).max(2);
+        let replay = (pages / 4).max(4);
         let audit = pages - 4 - replay;
         if !(3..=MAX_RING_PAGES).contains(&audit) || replay > MAX_RING_PAGES {
             return Err(StorageError::Geometry);
@@ -235,6 +256,9 @@ struct Ring {
     /// Boot found a whole record newer than the latest reachable one: committed data was lost
     /// to corruption (not to a power cut, which can only tear the record being written).
     lost: bool,
+    /// The page the next record must start, when the caller asked for one
+    /// ([`Ring::restart_at`]).
+    restart: Option<usize>,
 }
 
 /// How a page's valid prefix ends.
@@ -256,6 +280,8 @@ pub struct Storage<F: NorFlash> {
     audit: Ring,
     repaired: bool,
     wear: Wear,
+    /// The committed replay record, once located (`None` inside: none was ever committed).
+    replay_committed: Option<Option<Committed>>,
 }
 
 impl<F: NorFlash> Storage<F> {
@@ -293,6 +319,7 @@ impl<F: NorFlash> Storage<F> {
             audit,
             repaired,
             wear: Wear::default(),
+            replay_committed: None,
         })
     }
 
@@ -355,29 +382,127 @@ impl<F: NorFlash> Storage<F> {
         self.append(Which::DoorState, signed).map(|_| ())
     }
 
-    /// The replay record, if one was ever written.
+    /// The committed replay record, decoded (for tests and tools: the controller restores it in
+    /// place with [`Storage::replay_snapshot`]).
     pub fn replay(&mut self) -> Result<Option<ReplayRecord>, StorageError> {
         let mut buf = [0u8; MAX_REPLAY_RECORD_LEN];
-        match self.replay_bytes(&mut buf)? {
-            Some(bytes) => postcard::from_bytes(bytes).map(Some).map_err(|_| StorageError::Corrupt),
-            None => Ok(None),
-        }
+        let Some(reader) = self.replay_snapshot(&mut buf)? else { return Ok(None) };
+        let mut de = postcard::Deserializer::from_flavor(reader);
+        let record = ReplayRecord::deserialize(&mut de);
+        let end = de.finalize().map_err(|_| StorageError::Corrupt)?;
+        let record = record.map_err(|_| end.err().unwrap_or(StorageError::Corrupt))?;
+        end.map(|()| Some(record))
     }
 
-    /// The latest replay record's bytes, read into `buf` (at least [`MAX_REPLAY_RECORD_LEN`]).
-    pub fn replay_bytes<'b>(
-        &mut self,
-        buf: &'b mut [u8],
-    ) -> Result<Option<&'b [u8]>, StorageError> {
-        read_latest(&mut self.flash, self.page_size, &self.replay, buf)
+    /// A reader over the committed replay record's parts, in order, one part at a time through
+    /// `buf` (at least [`MAX_REPLAY_RECORD_LEN`] bytes): the record is up to
+    /// [`MAX_REPLAY_SNAPSHOT_LEN`] bytes, never held whole. `None` if none was ever committed.
+    pub fn replay_snapshot<'s>(
+        &'s mut self,
+        buf: &'s mut [u8],
+    ) -> Result<Option<SnapshotReader<'s, F>>, StorageError> {
+        let Some(committed) = self.committed_replay()? else { return Ok(None) };
+        Ok(Some(SnapshotReader {
+            storage: self,
+            buf,
+            next_seq: committed.first,
+            part: 0,
+            count: committed.count,
+            at: 0,
+            len: 0,
+            error: None,
+        }))
     }
 
-    /// Writes the replay record: after it returns `Ok`, the spend it records survives power loss.
-    /// `TooLarge` if it does not fit [`MAX_REPLAY_RECORD_LEN`]: nothing was written.
+    /// Writes the replay record, in as many parts as it needs (at most [`MAX_REPLAY_PARTS`]):
+    /// after it returns `Ok`, the spend it records survives power loss. The last part commits
+    /// the record; a power cut before it leaves the previous record the committed one, and no
+    /// page holding that record is erased until this one is committed. `TooLarge` if it does not
+    /// fit [`MAX_REPLAY_SNAPSHOT_LEN`]: nothing was written.
     pub fn write_replay(&mut self, record: &ReplayRecordRef<'_>) -> Result<(), StorageError> {
         let mut buf = [0u8; MAX_REPLAY_RECORD_LEN];
-        let bytes = postcard::to_slice(record, &mut buf).map_err(|_| StorageError::TooLarge)?;
-        self.append(Which::Replay, bytes).map(|_| ())
+        let total = serialize_window(record, &mut buf, 0)?;
+        let count = total.div_ceil(REPLAY_PART_LEN).max(1);
+        let count = u8::try_from(count)
+            .ok()
+            .filter(|&c| usize::from(c) <= MAX_REPLAY_PARTS)
+            .ok_or(StorageError::TooLarge)?;
+        let committed = self.committed_replay()?;
+        // Parts of an uncommitted record (a power cut between parts) may lie after the committed
+        // record: the new one starts on the page after the committed record's last part, so
+        // that leftovers never push it onto the committed record's pages.
+        let latest = self.replay.latest.map(|l| l.seq);
+        let fresh = match committed {
+            Some(c) if latest != Some(c.last) => {
+                Some((self.page_of(Which::Replay, c.last) + 1) % self.replay.pages)
+            }
+            _ => None,
+        };
+        let supersedes = committed.map_or(NO_PART, |c| c.last);
+        let mut first = None;
+        let mut last = 0;
+        for part in 0..count {
+            let from = usize::from(part) * REPLAY_PART_LEN;
+            let end = if part == 0 { total } else { serialize_window(record, &mut buf, from)? };
+            let len = end.saturating_sub(from).min(REPLAY_PART_LEN);
+            let header = PartHeader { part, count, supersedes };
+            let bytes = buf.get_mut(..PART_HEADER_LEN + len).ok_or(StorageError::TooLarge)?;
+            header.write(bytes);
+            let start = if part == 0 { fresh } else { None };
+            last = self.append_at(Which::Replay, bytes, start)?;
+            first.get_or_insert(last);
+        }
+        self.replay_committed = Some(Some(Committed { first: first.unwrap_or(last), last, count }));
+        Ok(())
+    }
+
+    /// The committed replay record: the latest record if it is a last part, else the one its
+    /// parts superseded. Located once, then kept up to date by [`Storage::write_replay`].
+    fn committed_replay(&mut self) -> Result<Option<Committed>, StorageError> {
+        if let Some(known) = self.replay_committed {
+            return Ok(known);
+        }
+        let found = match self.replay.latest {
+            None => None,
+            Some(latest) => {
+                let header = self.part_header(latest.seq)?.ok_or(StorageError::Corrupt)?;
+                let last = if header.is_last() {
+                    Some((latest.seq, header))
+                } else if header.supersedes == NO_PART {
+                    None
+                } else {
+                    let last = header.supersedes;
+                    let header = self.part_header(last)?.ok_or(StorageError::Corrupt)?;
+                    if !header.is_last() {
+                        return Err(StorageError::Corrupt);
+                    }
+                    Some((last, header))
+                };
+                match last {
+                    Some((last, header)) => Some(Committed {
+                        first: last
+                            .checked_sub(u32::from(header.count) - 1)
+                            .ok_or(StorageError::Corrupt)?,
+                        last,
+                        count: header.count,
+                    }),
+                    None => None,
+                }
+            }
+        };
+        self.replay_committed = Some(found);
+        Ok(found)
+    }
+
+    /// The part header of replay record `seq`, if the ring holds it.
+    fn part_header(&mut self, seq: u32) -> Result<Option<PartHeader>, StorageError> {
+        let Some((at, len)) = self.find(Which::Replay, seq)? else { return Ok(None) };
+        let mut bytes = [0u8; PART_HEADER_LEN];
+        if len < PART_HEADER_LEN {
+            return Err(StorageError::Corrupt);
+        }
+        self.flash.read(at, &mut bytes)?;
+        PartHeader::read(&bytes).map(Some).ok_or(StorageError::Corrupt)
     }
 
     /// The audit log's length (the next record's sequence) and the hash the next record links to.
@@ -458,8 +583,16 @@ impl<F: NorFlash> Storage<F> {
         buf: &'b mut [u8],
     ) -> Result<Option<&'b [u8]>, StorageError> {
         let Ok(seq) = u32::try_from(sequence) else { return Ok(None) };
-        let ring = &self.audit;
-        // The page whose first record is the highest one not above `seq`.
+        let Some((at, len)) = self.find(Which::Audit, seq)? else { return Ok(None) };
+        let out = buf.get_mut(..len).ok_or(StorageError::TooLarge)?;
+        self.flash.read(at, out)?;
+        Ok(Some(out))
+    }
+
+    /// The page of `which` whose valid prefix starts at the highest sequence not above `seq`:
+    /// where record `seq` is, if the ring still holds it.
+    fn page_of(&mut self, which: Which, seq: u32) -> usize {
+        let ring = self.ring(which);
         let mut best: Option<(usize, u32)> = None;
         for (page, first) in ring.page_first.iter().take(ring.pages).enumerate() {
             if let Some(first) = *first {
@@ -468,8 +601,22 @@ impl<F: NorFlash> Storage<F> {
                 }
             }
         }
-        let Some((page, first)) = best else { return Ok(None) };
-        let base = (ring.first + page) * self.page_size;
+        best.map_or(0, |(page, _)| page)
+    }
+
+    /// Where record `seq` of `which` lies (payload address and length), checked against its
+    /// CRC, if the ring still holds it.
+    fn find(&mut self, which: Which, seq: u32) -> Result<Option<(usize, usize)>, StorageError> {
+        let page = self.page_of(which, seq);
+        let ring = self.ring(which);
+        let (first_page, Some(first)) = (ring.first, ring.page_first.get(page).copied().flatten())
+        else {
+            return Ok(None);
+        };
+        if first > seq {
+            return Ok(None);
+        }
+        let base = (first_page + page) * self.page_size;
         // Walk the headers to the record (the page's prefix was checked at mount or written
         // by us), then check that record's own CRC.
         let mut offset = 0;
@@ -488,9 +635,7 @@ impl<F: NorFlash> Storage<F> {
                 if !record_intact(&mut self.flash, base + offset, need)? {
                     return Ok(None);
                 }
-                let out = buf.get_mut(..len).ok_or(StorageError::TooLarge)?;
-                self.flash.read(base + offset + 8, out)?;
-                return Ok(Some(out));
+                return Ok(Some((base + offset + 8, len)));
             }
             offset += need;
             expect = expect.wrapping_add(1);
@@ -508,12 +653,25 @@ impl<F: NorFlash> Storage<F> {
     }
 
     fn append(&mut self, which: Which, payload: &[u8]) -> Result<u32, StorageError> {
+        self.append_at(which, payload, None)
+    }
+
+    /// Appends `payload` to `which`, at the start of page `fresh` (erased first) if given.
+    fn append_at(
+        &mut self,
+        which: Which,
+        payload: &[u8],
+        fresh: Option<usize>,
+    ) -> Result<u32, StorageError> {
         let page_size = self.page_size;
         let need = OVERHEAD + payload.len().div_ceil(4) * 4;
         if need > page_size || payload.len() > usize::from(u16::MAX) {
             return Err(StorageError::TooLarge);
         }
         let mut ring = self.ring(which).clone();
+        if let Some(page) = fresh {
+            ring.restart_at(page);
+        }
         let result = ring.append(&mut self.flash, page_size, payload, &mut self.wear);
         if result.is_err() {
             // The page may hold part of the record now: never program it again before erasing.
@@ -543,7 +701,15 @@ impl Ring {
             page_first: [None; MAX_RING_PAGES],
             next_seq: 0,
             lost: false,
+            restart: None,
         }
+    }
+
+    /// Makes the next record start page `page` (erased first unless blank): `page` must not hold
+    /// a record anyone still needs.
+    fn restart_at(&mut self, page: usize) {
+        self.append_at = None;
+        self.restart = Some(page % self.pages);
     }
 
     /// Indexes the ring; returns whether any page had a dirty tail.
@@ -613,7 +779,10 @@ impl Ring {
         let (page, offset) = match self.append_at {
             Some((page, offset)) if offset + need <= page_size => (page, offset),
             _ => {
-                let next = self.latest.map_or(0, |l| (l.page + 1) % self.pages);
+                let next = match self.restart.take() {
+                    Some(page) => page,
+                    None => self.latest.map_or(0, |l| (l.page + 1) % self.pages),
+                };
                 let base = (self.first + next) * page_size;
                 // Never the page holding the latest record: `pages` >= 2.
                 if !is_blank(flash, base, page_size)? {
@@ -674,6 +843,148 @@ impl Ring {
         self.append_at = Some((page, offset + need));
         self.next_seq = seq.wrapping_add(1);
         Ok(seq)
+    }
+}
+
+/// Where a replay record's parts are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Committed {
+    /// The first part's sequence number.
+    first: u32,
+    /// The last part's: the record is committed once it is.
+    last: u32,
+    count: u8,
+}
+
+/// What each replay ring record starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PartHeader {
+    part: u8,
+    count: u8,
+    /// The last part of the record committed when this one was written ([`NO_PART`]: none).
+    supersedes: u32,
+}
+
+impl PartHeader {
+    fn is_last(&self) -> bool {
+        self.part + 1 == self.count
+    }
+
+    fn write(&self, out: &mut [u8]) {
+        let s = self.supersedes.to_le_bytes();
+        let bytes = [self.part, self.count, s[0], s[1], s[2], s[3]];
+        for (o, b) in out.iter_mut().zip(bytes) {
+            *o = b;
+        }
+    }
+
+    fn read(bytes: &[u8; PART_HEADER_LEN]) -> Option<PartHeader> {
+        let [part, count, s0, s1, s2, s3] = *bytes;
+        let valid = (1..=MAX_REPLAY_PARTS as u8).contains(&count) && part < count;
+        let supersedes = u32::from_le_bytes([s0, s1, s2, s3]);
+        valid.then_some(PartHeader { part, count, supersedes })
+    }
+}
+
+/// Encodes `record` and keeps the bytes from `from` on (at most [`REPLAY_PART_LEN`]) in `buf`
+/// after the part header's room; returns the encoding's whole length. The record is encoded
+/// once per part instead of whole into one buffer: one page of stack, not two.
+fn serialize_window<T: Serialize>(
+    record: &T,
+    buf: &mut [u8],
+    from: usize,
+) -> Result<usize, StorageError> {
+    let window = buf.get_mut(PART_HEADER_LEN..).ok_or(StorageError::TooLarge)?;
+    postcard::serialize_with_flavor(record, Window { buf: window, skip: from, at: 0 })
+        .map_err(|_| StorageError::TooLarge)
+}
+
+/// A postcard output that keeps one window of the encoding and counts all of it.
+struct Window<'b> {
+    buf: &'b mut [u8],
+    skip: usize,
+    at: usize,
+}
+
+impl postcard::ser_flavors::Flavor for Window<'_> {
+    type Output = usize;
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        if let Some(slot) = self.at.checked_sub(self.skip).and_then(|i| self.buf.get_mut(i)) {
+            *slot = byte;
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<usize> {
+        Ok(self.at)
+    }
+}
+
+/// The committed replay record's encoding, read part by part through one page-sized buffer: a
+/// postcard input ([`postcard::Deserializer::from_flavor`]). It hands out bytes one at a time
+/// and refuses borrowed slices (the record has none). Its remainder says whether every part
+/// was read to its end, or which storage error cut the reading short.
+pub struct SnapshotReader<'s, F: NorFlash> {
+    storage: &'s mut Storage<F>,
+    buf: &'s mut [u8],
+    next_seq: u32,
+    part: u8,
+    count: u8,
+    at: usize,
+    len: usize,
+    error: Option<StorageError>,
+}
+
+impl<F: NorFlash> SnapshotReader<'_, F> {
+    /// Reads the next part into the buffer, checking that it is the part expected.
+    fn load(&mut self) -> Result<(), StorageError> {
+        if self.part >= self.count {
+            return Err(StorageError::Corrupt);
+        }
+        let (at, len) =
+            self.storage.find(Which::Replay, self.next_seq)?.ok_or(StorageError::Corrupt)?;
+        let out = self.buf.get_mut(..len).ok_or(StorageError::Corrupt)?;
+        self.storage.flash.read(at, out)?;
+        let header = out.first_chunk::<PART_HEADER_LEN>().and_then(PartHeader::read);
+        if header.is_none_or(|h| h.part != self.part || h.count != self.count) {
+            return Err(StorageError::Corrupt);
+        }
+        self.part += 1;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.at = PART_HEADER_LEN;
+        self.len = len;
+        Ok(())
+    }
+}
+
+impl<'s, F: NorFlash + 's> postcard::de_flavors::Flavor<'s> for SnapshotReader<'s, F> {
+    type Remainder = Result<(), StorageError>;
+    type Source = ();
+
+    fn pop(&mut self) -> postcard::Result<u8> {
+        while self.at >= self.len {
+            if let Err(e) = self.load() {
+                self.error.get_or_insert(e);
+                return Err(postcard::Error::DeserializeUnexpectedEnd);
+            }
+        }
+        let byte = self.buf.get(self.at).copied();
+        self.at += 1;
+        byte.ok_or(postcard::Error::DeserializeUnexpectedEnd)
+    }
+
+    fn try_take_n(&mut self, _: usize) -> postcard::Result<&'s [u8]> {
+        Err(postcard::Error::DeserializeUnexpectedEnd)
+    }
+
+    fn finalize(self) -> postcard::Result<Result<(), StorageError>> {
+        Ok(match self.error {
+            Some(e) => Err(e),
+            None if self.at < self.len || self.part < self.count => Err(StorageError::Corrupt),
+            None => Ok(()),
+        })
     }
 }
 
@@ -880,6 +1191,7 @@ mod tests {
         let l = Layout::for_pages(16).unwrap();
         assert_eq!(l.replay, (4, 4));
         assert_eq!(l.audit, (8, 8));
-        assert_eq!(Layout::for_pages(8), Err(StorageError::Geometry));
+        assert_eq!(Layout::for_pages(10), Err(StorageError::Geometry));
+        assert_eq!(Layout::for_pages(11).unwrap().replay, (4, 4));
     }
 }

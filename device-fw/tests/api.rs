@@ -10,6 +10,7 @@ mod api {
     mod props;
     mod qemu;
     mod radio;
+    mod replay_full;
     mod scenarios;
     mod sim_binary;
     mod stream;

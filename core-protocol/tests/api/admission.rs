@@ -152,10 +152,11 @@ fn verifier_ram_is_within_9_kib() {
     let size = std::mem::size_of::<DoorMemory>();
     println!(
         "DoorMemory: {size} bytes (DoorState {}, ReplayTable {} for {REPLAY_ENTRIES} grants of \
-         {REPLAY_ISSUERS} issuers, CertCache {})",
+         {REPLAY_ISSUERS} issuers, CertCache {}, GrantCache {})",
         std::mem::size_of::<DoorState>(),
         std::mem::size_of::<ReplayTable<REPLAY_ENTRIES, REPLAY_ISSUERS>>(),
-        std::mem::size_of::<CertCache<CERT_CACHE_ENTRIES>>()
+        std::mem::size_of::<CertCache<CERT_CACHE_ENTRIES>>(),
+        std::mem::size_of::<GrantCache<GRANT_CACHE_ENTRIES>>()
     );
     assert!(size <= 9 * 1024, "DoorMemory is {size} bytes");
 }

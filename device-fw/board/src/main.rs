@@ -60,6 +60,19 @@ static MARKS: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
 #[cfg(feature = "test-hooks")]
 static RELEASE_AT: AtomicU32 = AtomicU32::new(0);
 
+// The device interrupt table: one entry, the least cortex-m-rt's linker script accepts. The
+// board enables no device interrupt (the UART and buttons are polled; the clock is SysTick, an
+// exception): the default table of 240 entries cost 956 bytes of flash for nothing. Should a
+// disabled interrupt fire anyway it lands in `DefaultHandler`, as before.
+#[link_section = ".vector_table.interrupts"]
+#[no_mangle]
+static __INTERRUPTS: [unsafe extern "C" fn(); 1] = [{
+    extern "C" {
+        fn DefaultHandler();
+    }
+    DefaultHandler
+}];
+
 #[exception]
 fn SysTick() {
     SYSTICK_WRAPS.fetch_add(1, Ordering::Relaxed);

@@ -12,7 +12,8 @@ use porter_link::DoorLink;
 use crate::hal::{
     Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash, Transport,
 };
-use crate::storage::{IdentityRecord, Storage, StorageError};
+use crate::storage::{IdentityRecord, ReplayRecord, SnapshotReader, Storage, StorageError};
+use serde::Deserialize;
 
 use super::backoff::{costs_a_signature, Backoff};
 use super::journal::Tally;
@@ -168,9 +169,9 @@ where
         if let Some(state) = self.storage.door_state(scratch).map_err(Fault::Storage)? {
             site.memory.apply_door_state(&site.config, state).map_err(Fault::Config)?;
         }
-        // The replay record, read into the same buffer and put back in place.
-        let replay = match self.storage.replay_bytes(scratch).map_err(Fault::Storage)? {
-            Some(bytes) => Some(restore(&mut site.memory, bytes).map_err(Fault::Storage)?),
+        // The replay record, read part by part through the same buffer and put back in place.
+        let replay = match self.storage.replay_snapshot(scratch).map_err(Fault::Storage)? {
+            Some(reader) => Some(restore(&mut site.memory, reader).map_err(Fault::Storage)?),
             None => None,
         };
         let pending = replay.as_ref().and_then(|r| r.pending);
@@ -288,9 +289,15 @@ struct Restored {
 /// Decodes the replay record and puts its parts into `memory`, in a frame of its own (the
 /// decoded record holds the 5 KiB replay memory).
 #[inline(never)]
-fn restore(memory: &mut DoorMemory, bytes: &[u8]) -> Result<Restored, StorageError> {
-    let r: crate::storage::ReplayRecord =
-        postcard::from_bytes(bytes).map_err(|_| StorageError::Corrupt)?;
+fn restore<F: NorFlash>(
+    memory: &mut DoorMemory,
+    reader: SnapshotReader<'_, F>,
+) -> Result<Restored, StorageError> {
+    let mut de = postcard::Deserializer::from_flavor(reader);
+    let decoded = ReplayRecord::deserialize(&mut de);
+    let end = de.finalize().map_err(|_| StorageError::Corrupt)?;
+    let r = decoded.map_err(|_| end.err().unwrap_or(StorageError::Corrupt))?;
+    end?;
     let restored = Restored {
         audit_length: r.audit_length,
         state_sequence: r.state_sequence,

@@ -111,35 +111,39 @@ fn a_flood_of_refusals_writes_about_two_records_a_minute() {
 }
 
 #[test]
-fn a_replay_record_too_large_to_write_refuses_new_grants_and_never_faults() {
-    // The core's replay memory holds 640 live grants; the record the door writes fits one flash
-    // page: at least 383 live grants (about 425 with five-byte serials as here, all 640 with
-    // small ones). Beyond that a new grant is refused replay_full, nothing is written, the
-    // relay stays still and the door keeps working.
+fn every_live_grant_the_replay_memory_holds_survives_a_reboot() {
+    // The core's replay memory holds 640 live grants. With serials of five bytes each (the
+    // worst case) the record the door writes is two flash pages; it used to be one, which held
+    // only about 425 and refused the rest replay_full. Every one of the 640 is persisted, the
+    // 641st is refused by the core (memory full, fail closed), and after a reboot every spent
+    // grant stays spent.
     const BIG: u64 = 0x1000_0000;
     let (mut door, site) = Door::enrolled(Settings { unlock_ms: 1, ..patient() });
     let cert = site.seal_cert(&site.certificate_body());
-    let mut serial = 0;
-    let refused = loop {
-        let grant = site.seal_grant(&site.grant_body(BIG + serial, 1));
-        match door.attempt(|ch| site.present(ch, &grant, &cert, None)) {
-            Verdict::Admitted(_) => serial += 1,
-            v => break v,
-        }
-        assert!(serial < 640, "the record never filled");
-    };
-    assert!(serial >= 383, "only {serial} live grants fit");
-    println!("live grants the replay record holds: {serial}");
+    let grants: Vec<Vec<u8>> = (0..=REPLAY_ENTRIES as u64)
+        .map(|serial| site.seal_grant(&site.grant_body(BIG + serial, 1)))
+        .collect();
+    for (serial, grant) in grants.iter().take(REPLAY_ENTRIES).enumerate() {
+        let verdict = door.attempt(|ch| site.present(ch, grant, &cert, None));
+        assert!(matches!(verdict, Verdict::Admitted(_)), "grant {serial}: {verdict:?}");
+    }
+    let records = door.c.storage().replay().unwrap().expect("a replay record");
+    assert_eq!(records.replay.len(), REPLAY_ENTRIES);
+    let refused = door.attempt(|ch| site.present(ch, &grants[REPLAY_ENTRIES], &cert, None));
     assert!(matches!(refused, Verdict::Denied { .. }), "{refused:?}");
     assert_eq!(door.last_reason(), Some(Error::ReplayFull.code()));
     assert_eq!(door.c.fault(), None);
-    assert_eq!(u64::from(door.c.releases()), serial);
-    // The refused grant was not opened, and stays refused; spent ones stay spent after a boot.
+    assert_eq!(door.c.releases() as usize, REPLAY_ENTRIES);
+    // A power cycle: every spent grant stays spent, none opens the door again.
     let mut door = door.reboot();
     assert_eq!(door.c.fault(), None);
-    let spent = site.seal_grant(&site.grant_body(BIG, 1));
-    door.attempt(|ch| site.present(ch, &spent, &cert, None));
-    assert_eq!(door.last_reason(), Some(Error::ReplayDuplicate.code()));
+    assert_eq!(door.c.storage().replay().unwrap().map(|r| r.replay.len()), Some(REPLAY_ENTRIES));
+    let pulses = door.h.lock.pulses();
+    for (serial, grant) in grants.iter().take(REPLAY_ENTRIES).enumerate() {
+        door.attempt(|ch| site.present(ch, grant, &cert, None));
+        assert_eq!(door.last_reason(), Some(Error::ReplayDuplicate.code()), "grant {serial}");
+    }
+    assert_eq!(door.h.lock.pulses(), pulses, "a spent grant opened the door after the reboot");
     // Once those grants expire, new ones are admitted again.
     door.advance_ms(3_600_000);
     let now = door.h.clock.rtc();
