@@ -4,10 +4,10 @@ use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{new_id, now, Error, Principal, Result, Service};
+use super::{new_id, now, Error, Paged, Principal, Result, Service};
 use crate::ids::{SiteId, WebhookId};
 use crate::standard_webhooks::EndpointKeys;
-use crate::store::{self};
+use crate::store::{self, Page};
 
 /// The most webhook endpoints one site may have: each event is sent to every one, so the
 /// number bounds the work (and the outbound connections) one manager can cause per event.
@@ -27,7 +27,7 @@ pub struct WebhookCreated {
     pub public_key: String,
 }
 
-/// A webhook endpoint (its keys are shown only when it is added).
+/// A webhook endpoint (its keys are shown only when it is added, never in a list).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct WebhookView {
     /// Id.
@@ -89,6 +89,20 @@ impl Service {
         })
     }
 
+    /// Lists the site's webhook endpoints (manager), without their keys: those are shown once,
+    /// when an endpoint is added.
+    pub async fn list_webhooks(
+        &self,
+        p: &Principal,
+        site_id: &SiteId,
+        page: &Page,
+    ) -> Result<Paged<WebhookView>> {
+        let site = self.managed_site(p, site_id.as_str(), "list webhooks").await?;
+        let rows = self.store.webhooks_page(&site.id, page).await?;
+        let views = rows.into_iter().map(WebhookView::from).collect();
+        Ok(Paged::of(views, page, |h| h.id.clone()))
+    }
+
     /// Deletes a webhook endpoint of the site (manager), freeing its place under the cap of
     /// [`MAX_WEBHOOKS_PER_SITE`]; messages not yet sent to it are dropped. Another site's
     /// endpoint is not found.
@@ -105,6 +119,13 @@ impl Service {
         if !self.store.delete_webhook(&hook.id).await? {
             return Err(Error::not_found("webhook"));
         }
-        Ok(WebhookView { id: hook.id, site_id: hook.site_id, url: hook.url })
+        Ok(WebhookView::from(hook))
+    }
+}
+
+impl From<store::WebhookRow> for WebhookView {
+    /// The endpoint without its signing seed.
+    fn from(r: store::WebhookRow) -> Self {
+        WebhookView { id: r.id, site_id: r.site_id, url: r.url }
     }
 }

@@ -1,9 +1,11 @@
 //! Webhook endpoints and the outbox.
 
-use super::{i, s, Backend, EventKind, Result, Store, Tx};
+use sqlx::Row;
+
+use super::{i, s, Backend, EventKind, Page, Result, Store, Tx};
 
 /// A webhook endpoint of a site.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct WebhookRow {
     /// Public id.
     pub id: String,
@@ -22,8 +24,8 @@ pub struct OutboxRow {
     pub id: String,
     /// Webhook id.
     pub webhook_id: String,
-    /// Event name.
-    pub event: String,
+    /// What happened.
+    pub event: EventKind,
     /// JSON body.
     pub body: String,
     /// Attempts so far.
@@ -108,7 +110,7 @@ impl Store {
                 Ok(OutboxRow {
                     id: s(r, "id")?,
                     webhook_id: s(r, "webhook_id")?,
-                    event: s(r, "event")?,
+                    event: r.try_get("event")?,
                     body: s(r, "body")?,
                     attempts: i(r, "attempts")?,
                     next_attempt_at: i(r, "next_attempt_at")?,
@@ -230,6 +232,19 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// A page of a site's webhook endpoints, in id order.
+    pub async fn webhooks_page(&self, site_id: &str, page: &Page) -> Result<Vec<WebhookRow>> {
+        all!(
+            &self.pool,
+            WebhookRow,
+            "SELECT id, site_id, url, secret FROM webhooks
+             WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            site_id.to_string(),
+            page.after.clone(),
+            page.limit
+        )
     }
 
     /// Deletes a webhook endpoint and its outbox messages, sent or not (a deleted endpoint is
