@@ -67,8 +67,8 @@ impl Service {
         let seed: [u8; 32] = rand::random();
         let keys = EndpointKeys::from_seed(&seed);
         let row = store::WebhookRow {
-            id: new_id("hook"),
-            site_id: site.id,
+            id: new_id("hook").into(),
+            site_id: site.id.into(),
             url: req.url,
             secret: hex::encode(seed),
         };
@@ -82,7 +82,7 @@ impl Service {
             ));
         }
         Ok(WebhookCreated {
-            id: row.id,
+            id: row.id.into_string(),
             url: row.url,
             secret: keys.secret(),
             public_key: keys.public_key(),
@@ -97,8 +97,8 @@ impl Service {
         site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<WebhookView>> {
-        let site = self.managed_site(p, site_id.as_str(), "list webhooks").await?;
-        let rows = self.store.webhooks_page(&site.id, page).await?;
+        self.managed_site(p, site_id.as_str(), "list webhooks").await?;
+        let rows = self.store.webhooks_page(site_id, page).await?;
         let views = rows.into_iter().map(WebhookView::from).collect();
         Ok(Paged::of(views, page, |h| h.id.clone()))
     }
@@ -113,9 +113,10 @@ impl Service {
         webhook_id: &WebhookId,
     ) -> Result<WebhookView> {
         let site = self.managed_site(p, site_id.as_str(), "delete webhooks").await?;
-        let hook = self.store.webhook(webhook_id.as_str()).await?;
-        let hook =
-            hook.filter(|h| h.site_id == site.id).ok_or_else(|| Error::not_found("webhook"))?;
+        let hook = self.store.webhook(webhook_id).await?;
+        let hook = hook
+            .filter(|h| h.site_id.as_str() == site.id)
+            .ok_or_else(|| Error::not_found("webhook"))?;
         if !self.store.delete_webhook(&hook.id).await? {
             return Err(Error::not_found("webhook"));
         }
@@ -126,6 +127,6 @@ impl Service {
 impl From<store::WebhookRow> for WebhookView {
     /// The endpoint without its signing seed.
     fn from(r: store::WebhookRow) -> Self {
-        WebhookView { id: r.id, site_id: r.site_id, url: r.url }
+        WebhookView { id: r.id.into_string(), site_id: r.site_id.into_string(), url: r.url }
     }
 }
