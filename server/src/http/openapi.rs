@@ -311,4 +311,15 @@ mod tests {
         assert_eq!(listed, all);
         assert_eq!(schemas["Error"]["properties"]["code"]["$ref"], "#/components/schemas/Code");
     }
+
+    /// A token's role is the `Role` enum in the document (every role named), not a free string.
+    #[test]
+    fn a_tokens_role_is_listed_as_the_enum_of_roles() {
+        let doc = openapi();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["TokenView"]["properties"]["role"]["$ref"], "#/components/schemas/Role");
+        let roles = schemas["Role"]["enum"].as_array().unwrap();
+        let roles: Vec<&str> = roles.iter().map(|r| r.as_str().unwrap()).collect();
+        assert_eq!(roles, ["operator", "manager", "carrier", "driver", "resident", "device"]);
+    }
 }

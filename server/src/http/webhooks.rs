@@ -1,11 +1,13 @@
 //! Webhook endpoints.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 
-use super::openapi::body;
-use super::{create, declare, ok, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S};
+use super::openapi::{body, page};
+use super::{
+    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
+};
 use crate::ids::{SiteId, WebhookId};
 use crate::service::{NewWebhook, Role, WebhookCreated, WebhookView};
 
@@ -25,6 +27,20 @@ pub(super) fn routes() -> Vec<Declared> {
                 paged: false,
             },
             post(add_webhook),
+        ),
+        declare(
+            Endpoint {
+                method: "GET",
+                path: "/v1/sites/{site_id}/webhooks",
+                summary: "List webhook endpoints (without their keys)",
+                roles: &[Role::Manager],
+                success: 200,
+                response: page::<WebhookView>,
+                request: None,
+                idempotent: false,
+                paged: true,
+            },
+            get(list_webhooks),
         ),
         declare(
             Endpoint {
@@ -51,6 +67,10 @@ async fn add_webhook(
     Body(b): Body,
 ) -> Res {
     create(&s, &p, h, Replay::WithoutSecret, b, |r| s.service.add_webhook(&p, &site, r)).await
+}
+
+async fn list_webhooks(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q: RawQuery) -> Res {
+    ok(StatusCode::OK, &s.service.list_webhooks(&p, &site, &page_of(&q)?).await?)
 }
 
 async fn delete_webhook(

@@ -129,6 +129,17 @@ impl From<StoreError> for Error {
                 "an object with the same unique value already exists; use the existing one",
             );
         }
+        if matches!(e, sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) {
+            // A stored value outside its type (an unknown role or event kind): retrying reads
+            // the same row, so the answer says who can fix it.
+            tracing::error!(error = %e, "stored value the server cannot read");
+            return Error::new(
+                Kind::Internal,
+                Code::Internal,
+                "the server holds a record it cannot read: ask the operator (the server log \
+                 names the value)",
+            );
+        }
         tracing::error!(error = %e, "store failure");
         Error::new(
             Kind::Internal,

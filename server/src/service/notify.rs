@@ -2,6 +2,7 @@
 //! that an event and its notifications commit together or not at all.
 
 use super::{new_id, now, Result, Service};
+use crate::ids::SiteId;
 use crate::store::{EventKind, Store, Tx};
 
 impl Service {
@@ -32,7 +33,9 @@ impl Service {
         data: serde_json::Value,
     ) -> Result<()> {
         let now = now();
-        for hook in Store::webhooks(tx, site_id).await? {
+        // The callers still hold the site id as text (their modules move to the id types
+        // separately); it becomes a `SiteId` at the store boundary.
+        for hook in Store::webhooks(tx, &SiteId::new(site_id)).await? {
             let id = new_id("evt");
             let body =
                 serde_json::json!({ "id": id, "type": kind, "created_at": now, "data": data });

@@ -32,7 +32,7 @@ pub struct TokenView {
     /// Token id.
     pub id: String,
     /// Role.
-    pub role: String,
+    pub role: Role,
     /// Label.
     pub label: String,
     /// Site (manager, resident, device).
@@ -100,7 +100,7 @@ impl Service {
     /// and device tokens for its site, a carrier makes driver tokens for its drivers.
     pub async fn create_token(&self, p: &Principal, req: NewToken) -> Result<TokenCreated> {
         let role = req.role;
-        let mut row = store::TokenRow { role: role.as_str().into(), ..Default::default() };
+        let mut row = store::TokenRow::of_role(role);
         let need = |v: &Option<String>, name: &str| -> Result<String> {
             v.clone().ok_or_else(|| {
                 Error::invalid(
@@ -192,12 +192,12 @@ impl Service {
         let id = id.as_str();
         let row = self.store.token(id).await?.ok_or_else(|| Error::not_found("token"))?;
         let own = *p.token_id() == row.id;
-        let in_scope = match (p, row.role.as_str()) {
-            (Principal::Operator { .. }, "manager" | "carrier") => true,
-            (Principal::Manager { site, .. }, "resident" | "device") => {
+        let in_scope = match (p, row.role) {
+            (Principal::Operator { .. }, Role::Manager | Role::Carrier) => true,
+            (Principal::Manager { site, .. }, Role::Resident | Role::Device) => {
                 row.site_id.as_deref() == Some(site.as_str())
             }
-            (Principal::Carrier { carrier, .. }, "driver") => {
+            (Principal::Carrier { carrier, .. }, Role::Driver) => {
                 row.carrier_id.as_deref() == Some(carrier.as_str())
             }
             _ => false,
@@ -216,10 +216,9 @@ impl Service {
         let row = store::TokenRow {
             hash: sha256_hex(secret.as_bytes()),
             id: new_id("tok"),
-            role: "operator".into(),
             label: label.into(),
             created_at: now(),
-            ..Default::default()
+            ..store::TokenRow::of_role(Role::Operator)
         };
         store.insert_token(&row).await?;
         Ok(TokenCreated { id: row.id, role: Role::Operator, token: secret, expires_at: None })

@@ -4,10 +4,10 @@ use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{new_id, now, Error, Principal, Result, Service};
+use super::{new_id, now, Error, Paged, Principal, Result, Service};
 use crate::ids::{SiteId, WebhookId};
 use crate::standard_webhooks::EndpointKeys;
-use crate::store::{self};
+use crate::store::{self, Page};
 
 /// The most webhook endpoints one site may have: each event is sent to every one, so the
 /// number bounds the work (and the outbound connections) one manager can cause per event.
@@ -27,7 +27,7 @@ pub struct WebhookCreated {
     pub public_key: String,
 }
 
-/// A webhook endpoint (its keys are shown only when it is added).
+/// A webhook endpoint (its keys are shown only when it is added, never in a list).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct WebhookView {
     /// Id.
@@ -67,8 +67,8 @@ impl Service {
         let seed: [u8; 32] = rand::random();
         let keys = EndpointKeys::from_seed(&seed);
         let row = store::WebhookRow {
-            id: new_id("hook"),
-            site_id: site.id,
+            id: new_id("hook").into(),
+            site_id: site.id.into(),
             url: req.url,
             secret: hex::encode(seed),
         };
@@ -82,11 +82,25 @@ impl Service {
             ));
         }
         Ok(WebhookCreated {
-            id: row.id,
+            id: row.id.into_string(),
             url: row.url,
             secret: keys.secret(),
             public_key: keys.public_key(),
         })
+    }
+
+    /// Lists the site's webhook endpoints (manager), without their keys: those are shown once,
+    /// when an endpoint is added.
+    pub async fn list_webhooks(
+        &self,
+        p: &Principal,
+        site_id: &SiteId,
+        page: &Page,
+    ) -> Result<Paged<WebhookView>> {
+        self.managed_site(p, site_id.as_str(), "list webhooks").await?;
+        let rows = self.store.webhooks_page(site_id, page).await?;
+        let views = rows.into_iter().map(WebhookView::from).collect();
+        Ok(Paged::of(views, page, |h| h.id.clone()))
     }
 
     /// Deletes a webhook endpoint of the site (manager), freeing its place under the cap of
@@ -99,12 +113,20 @@ impl Service {
         webhook_id: &WebhookId,
     ) -> Result<WebhookView> {
         let site = self.managed_site(p, site_id.as_str(), "delete webhooks").await?;
-        let hook = self.store.webhook(webhook_id.as_str()).await?;
-        let hook =
-            hook.filter(|h| h.site_id == site.id).ok_or_else(|| Error::not_found("webhook"))?;
+        let hook = self.store.webhook(webhook_id).await?;
+        let hook = hook
+            .filter(|h| h.site_id.as_str() == site.id)
+            .ok_or_else(|| Error::not_found("webhook"))?;
         if !self.store.delete_webhook(&hook.id).await? {
             return Err(Error::not_found("webhook"));
         }
-        Ok(WebhookView { id: hook.id, site_id: hook.site_id, url: hook.url })
+        Ok(WebhookView::from(hook))
+    }
+}
+
+impl From<store::WebhookRow> for WebhookView {
+    /// The endpoint without its signing seed.
+    fn from(r: store::WebhookRow) -> Self {
+        WebhookView { id: r.id.into_string(), site_id: r.site_id.into_string(), url: r.url }
     }
 }

@@ -2,15 +2,70 @@
 
 use super::{Page, Result, Store, Tx};
 
+/// The roles an API token can have.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the server: creates sites, carriers, manager and carrier tokens.
+    Operator,
+    /// Manages one site.
+    Manager,
+    /// A carrier organisation.
+    Carrier,
+    /// One driver of a carrier.
+    Driver,
+    /// One resident of a unit.
+    Resident,
+    /// A door controller's uplink.
+    Device,
+}
+
+impl Role {
+    /// The role's name (as stored and on the wire).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Manager => "manager",
+            Role::Carrier => "carrier",
+            Role::Driver => "driver",
+            Role::Resident => "resident",
+            Role::Device => "device",
+        }
+    }
+    /// The role named `s`.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "operator" => Role::Operator,
+            "manager" => Role::Manager,
+            "carrier" => Role::Carrier,
+            "driver" => Role::Driver,
+            "resident" => Role::Resident,
+            "device" => Role::Device,
+            _ => return None,
+        })
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        Role::parse(&s).ok_or_else(|| format!("unknown token role {s:?} in the database"))
+    }
+}
+
+super::stored_as_text!(Role);
+
 /// An API token (the secret itself is never stored, only its hash).
-#[derive(Clone, Debug, Default, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TokenRow {
     /// SHA-256 of the token, hex.
     pub hash: String,
     /// Public id.
     pub id: String,
-    /// Role name.
-    pub role: String,
+    /// Role.
+    pub role: Role,
     /// Scope: site.
     pub site_id: Option<String>,
     /// Scope: carrier.
@@ -33,6 +88,28 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
     /// The token that made it (None for the CLI's operator tokens).
     pub created_by: Option<String>,
+}
+
+impl TokenRow {
+    /// A token of `role` with every other field empty, to be filled in by its maker.
+    pub fn of_role(role: Role) -> TokenRow {
+        TokenRow {
+            hash: String::new(),
+            id: String::new(),
+            role,
+            site_id: None,
+            carrier_id: None,
+            driver_id: None,
+            unit_id: None,
+            resident_id: None,
+            door_id: None,
+            label: String::new(),
+            created_at: 0,
+            expires_at: None,
+            revoked_at: None,
+            created_by: None,
+        }
+    }
 }
 
 /// What holds an idempotency key.
@@ -66,7 +143,7 @@ impl Store {
              VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
             t.hash.clone(),
             t.id.clone(),
-            t.role.clone(),
+            t.role.as_str(),
             t.site_id.clone(),
             t.carrier_id.clone(),
             t.driver_id.clone(),

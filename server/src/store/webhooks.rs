@@ -1,14 +1,18 @@
 //! Webhook endpoints and the outbox.
 
-use super::{i, s, Backend, EventKind, Result, Store, Tx};
+use sqlx::Row;
+
+use crate::ids::{SiteId, WebhookId};
+
+use super::{i, s, Backend, EventKind, Page, Result, Store, Tx};
 
 /// A webhook endpoint of a site.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct WebhookRow {
     /// Public id.
-    pub id: String,
+    pub id: WebhookId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Target URL.
     pub url: String,
     /// HMAC secret.
@@ -22,8 +26,8 @@ pub struct OutboxRow {
     pub id: String,
     /// Webhook id.
     pub webhook_id: String,
-    /// Event name.
-    pub event: String,
+    /// What happened.
+    pub event: EventKind,
     /// JSON body.
     pub body: String,
     /// Attempts so far.
@@ -42,8 +46,8 @@ impl Store {
         exec!(
             &self.pool,
             "INSERT INTO webhooks (id, site_id, url, secret, created_at) VALUES ($1,$2,$3,$4,$5)",
-            r.id.clone(),
-            r.site_id.clone(),
+            r.id.as_str().to_string(),
+            r.site_id.as_str().to_string(),
             r.url.clone(),
             r.secret.clone(),
             now
@@ -52,28 +56,20 @@ impl Store {
     }
 
     /// Every webhook of a site.
-    pub async fn webhooks(tx: &mut Tx, site_id: &str) -> Result<Vec<WebhookRow>> {
-        let rows = sqlx::query("SELECT * FROM webhooks WHERE site_id = $1 ORDER BY id")
-            .bind(site_id.to_string())
-            .fetch_all(&mut **tx)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(WebhookRow {
-                    id: s(r, "id")?,
-                    site_id: s(r, "site_id")?,
-                    url: s(r, "url")?,
-                    secret: s(r, "secret")?,
-                })
-            })
-            .collect()
+    pub async fn webhooks(tx: &mut Tx, site_id: &SiteId) -> Result<Vec<WebhookRow>> {
+        all!(
+            &mut **tx,
+            WebhookRow,
+            "SELECT id, site_id, url, secret FROM webhooks WHERE site_id = $1 ORDER BY id",
+            site_id.as_str().to_string()
+        )
     }
 
     /// Queues a webhook message.
     pub async fn insert_outbox(
         tx: &mut Tx,
         id: &str,
-        webhook_id: &str,
+        webhook_id: &WebhookId,
         event: EventKind,
         body: &str,
         now: i64,
@@ -83,7 +79,7 @@ impl Store {
             "INSERT INTO outbox (id, webhook_id, event, body, attempts, next_attempt_at, created_at)
              VALUES ($1,$2,$3,$4,0,$5,$5)",
             id.to_string(),
-            webhook_id.to_string(),
+            webhook_id.as_str().to_string(),
             event.as_str(),
             body.to_string(),
             now
@@ -108,7 +104,7 @@ impl Store {
                 Ok(OutboxRow {
                     id: s(r, "id")?,
                     webhook_id: s(r, "webhook_id")?,
-                    event: s(r, "event")?,
+                    event: r.try_get("event")?,
                     body: s(r, "body")?,
                     attempts: i(r, "attempts")?,
                     next_attempt_at: i(r, "next_attempt_at")?,
@@ -197,15 +193,16 @@ impl Store {
     pub async fn insert_webhook_within(&self, r: &WebhookRow, now: i64, max: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         if self.backend == Backend::Postgres {
-            exec!(&mut *tx, "SELECT id FROM sites WHERE id = $1 FOR UPDATE", r.site_id.clone())?;
+            let site = r.site_id.as_str().to_string();
+            exec!(&mut *tx, "SELECT id FROM sites WHERE id = $1 FOR UPDATE", site)?;
         }
         let n = exec!(
             &mut *tx,
             "INSERT INTO webhooks (id, site_id, url, secret, created_at)
              SELECT $1, $2, $3, $4, $5
              WHERE (SELECT COUNT(*) FROM webhooks WHERE site_id = $2) < $6",
-            r.id.clone(),
-            r.site_id.clone(),
+            r.id.as_str().to_string(),
+            r.site_id.as_str().to_string(),
             r.url.clone(),
             r.secret.clone(),
             now,
@@ -216,28 +213,35 @@ impl Store {
     }
 
     /// One webhook endpoint.
-    pub async fn webhook(&self, id: &str) -> Result<Option<WebhookRow>> {
-        let row = sqlx::query("SELECT id, site_id, url, secret FROM webhooks WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(WebhookRow {
-                id: s(&r, "id")?,
-                site_id: s(&r, "site_id")?,
-                url: s(&r, "url")?,
-                secret: s(&r, "secret")?,
-            })
-        })
-        .transpose()
+    pub async fn webhook(&self, id: &WebhookId) -> Result<Option<WebhookRow>> {
+        one!(
+            &self.pool,
+            WebhookRow,
+            "SELECT id, site_id, url, secret FROM webhooks WHERE id = $1",
+            id.as_str().to_string()
+        )
+    }
+
+    /// A page of a site's webhook endpoints, in id order.
+    pub async fn webhooks_page(&self, site_id: &SiteId, page: &Page) -> Result<Vec<WebhookRow>> {
+        all!(
+            &self.pool,
+            WebhookRow,
+            "SELECT id, site_id, url, secret FROM webhooks
+             WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            site_id.as_str().to_string(),
+            page.after.clone(),
+            page.limit
+        )
     }
 
     /// Deletes a webhook endpoint and its outbox messages, sent or not (a deleted endpoint is
     /// sent nothing more); false if it did not exist.
-    pub async fn delete_webhook(&self, id: &str) -> Result<bool> {
+    pub async fn delete_webhook(&self, id: &WebhookId) -> Result<bool> {
+        let id = id.as_str().to_string();
         let mut tx = self.begin().await?;
-        exec!(&mut *tx, "DELETE FROM outbox WHERE webhook_id = $1", id.to_string())?;
-        let n = exec!(&mut *tx, "DELETE FROM webhooks WHERE id = $1", id.to_string())?;
+        exec!(&mut *tx, "DELETE FROM outbox WHERE webhook_id = $1", id.clone())?;
+        let n = exec!(&mut *tx, "DELETE FROM webhooks WHERE id = $1", id)?;
         tx.commit().await?;
         Ok(n == 1)
     }

@@ -338,7 +338,7 @@ async fn gaps_forks_and_unmatched_admissions_raise_alarms() {
         let queued = server.service.store().due_outbox(now() + 1, 100).await.unwrap();
         let mut raised: Vec<String> = queued
             .iter()
-            .filter(|m| m.event == "alarm.raised")
+            .filter(|m| m.event == porter_server::store::EventKind::AlarmRaised)
             .map(|m| {
                 serde_json::from_str::<serde_json::Value>(&m.body).unwrap()["data"]["kind"]
                     .as_str()

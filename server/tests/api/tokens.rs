@@ -123,3 +123,25 @@ async fn removing_a_resident_revokes_their_tokens_and_forgets_them() {
         assert_eq!(left, 0, "{}", backend.name());
     }
 }
+
+/// A token row whose stored role is none the server knows (a hand-edited database) is an
+/// internal error for the caller presenting it (named in the log, never a panic, never read as
+/// some other role), and the answer says retrying will not help.
+#[tokio::test]
+async fn a_stored_role_outside_the_enum_is_an_internal_error() {
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        sqlx::query("UPDATE api_tokens SET role = 'janitor' WHERE hash = $1")
+            .bind(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(w.manager.as_bytes())))
+            .execute(server.service.store().pool())
+            .await
+            .unwrap();
+        let refused =
+            call(&w.base, "GET", &format!("/v1/sites/{}/doors", w.site_id), &w.manager, None).await;
+        refused.refused(503, "internal");
+        assert!(refused.body["message"].as_str().unwrap().contains("ask the operator"));
+        // The server still answers everyone else.
+        call(&w.base, "GET", "/v1/tokens", &w.carrier, None).await.ok();
+    }
+}

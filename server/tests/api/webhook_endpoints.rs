@@ -1,4 +1,4 @@
-//! A site's webhook endpoints as a resource: deleting one (which frees its place under the cap
+//! A site's webhook endpoints as a resource: listing them (without their keys), deleting one (which frees its place under the cap
 //! and stops its deliveries), and the cap holding under concurrent creates.
 
 use porter_server::outbox::{Outbox, Policy};
@@ -97,5 +97,49 @@ async fn a_deleted_webhook_endpoint_gets_no_further_deliveries() {
         let first = ids[0].as_str().unwrap();
         call(&w.base, "DELETE", &hook_path(&w.site_id, first), &w.manager, None).await.ok();
         add(&w, "https://hooks.example.com/again").await.ok();
+    }
+}
+
+/// A manager lists its site's endpoints, in pages, without their keys; another site's manager
+/// and a resident of the site see none of them.
+#[tokio::test]
+async fn a_manager_lists_its_sites_webhook_endpoints_without_their_keys() {
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        let other = World::new(&server).await;
+        let list = |site: &str, token: &str, query: &str| {
+            let path = format!("/v1/sites/{site}/webhooks{query}");
+            let (base, token) = (w.base.clone(), token.to_string());
+            async move { call(&base, "GET", &path, &token, None).await }
+        };
+        assert_eq!(list(&w.site_id, &w.manager, "").await.ok()["items"], json!([]));
+
+        let mut added = Vec::new();
+        for n in 0..3 {
+            added.push(add(&w, &format!("https://hooks.example.com/{n}")).await.ok());
+        }
+        add(&other, "https://hooks.example.com/other").await.ok();
+
+        let first = list(&w.site_id, &w.manager, "?limit=2").await.ok();
+        let after = first["next"].as_str().expect("a next cursor after a full page").to_string();
+        let second = list(&w.site_id, &w.manager, &format!("?limit=2&after={after}")).await.ok();
+        assert!(second.get("next").is_none(), "{second}");
+        let listed: Vec<_> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(second["items"].as_array().unwrap())
+            .cloned()
+            .collect();
+        let expected: Vec<_> = added
+            .iter()
+            .map(|h| json!({ "id": h["id"], "site_id": w.site_id, "url": h["url"] }))
+            .collect();
+        assert_eq!(listed, expected, "{}: every endpoint, once, keys left out", backend.name());
+
+        list(&w.site_id, &other.manager, "").await.refused(404, "not_found");
+        list(&w.site_id, &w.resident, "").await.refused(403, "forbidden");
+        list(&w.site_id, &w.carrier, "").await.refused(403, "forbidden");
     }
 }

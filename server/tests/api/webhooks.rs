@@ -307,3 +307,22 @@ async fn a_site_has_at_most_ten_webhook_endpoints() {
     let other = World::new(&server).await;
     add_hook(&other, "https://hooks.example.com/other").await;
 }
+
+/// An outbox message whose stored event is none the server knows is a clear error when the
+/// outbox is read (naming the value), not a message sent with a type receivers cannot parse.
+#[tokio::test]
+async fn a_stored_event_outside_the_enum_is_a_decode_error() {
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        let rx = Receiver::start(true).await;
+        add_hook(&w, &rx.url).await;
+        w.announce("ODD-EVENT", now() - 60, now() + 3600).await;
+        sqlx::query("UPDATE outbox SET event = 'delivery.vanished'")
+            .execute(server.service.store().pool())
+            .await
+            .unwrap();
+        let e = server.service.store().due_outbox(now() + 60, 10).await.unwrap_err();
+        assert!(e.to_string().contains("unknown event kind \"delivery.vanished\""), "{e}");
+    }
+}
