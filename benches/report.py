@@ -88,7 +88,7 @@ def machine():
     cores = os.cpu_count()
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
-    return f"{model}, {cores} cores (nproc), {platform.system()} {platform.release()}, load average {load} during the run, {rustc}"
+    return f"{model}, {cores} cores (nproc), {platform.system()} {platform.release()}, load average {load} when the report was written, {rustc}"
 
 
 def fmt_time(ns):
@@ -114,13 +114,19 @@ def main():
     ap.add_argument("--server")
     args = ap.parse_args()
     root = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "criterion")
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # The date of the measurements: the newest criterion estimate, not when this script ran.
+    stamps = [os.path.getmtime(os.path.join(d, f)) for d, _, files in os.walk(root)
+              for f in files if f == "estimates.json"] or [datetime.datetime.now().timestamp()]
+    now = datetime.datetime.fromtimestamp(max(stamps), datetime.timezone.utc)
+    now = now.strftime("%Y-%m-%d %H:%M UTC")
 
     out = [BEGIN, "", "## Benchmarks (criterion, each beside its baseline)", ""]
     out += [f"Measured {now} on {machine()}. The figure is the ratio: each median divided by",
             "one raw Ed25519 verify (`raw_ed25519_verify`, ed25519-compact, grant-sized message)",
             "measured in the same run and the same criterion group, so a busy or slower machine",
-            "moves the times but much less the ratios. Regenerate with `./bench.sh`.", ""]
+            "moves the times but much less the ratios (on a machine as loaded as this one's load",
+            "average, a ratio still moves by about 10% from run to run; the instruction counts",
+            "below are the repeatable figure). Regenerate with `./bench.sh`.", ""]
     failed = []
     print(f"{'group/benchmark':<36} {'median':>12} {'x verify':>10}")
     for group in GROUPS:
@@ -160,8 +166,10 @@ def main():
     if args.server and os.path.exists(args.server):
         with open(args.server) as f:
             note = f.read().strip()
-        out += ["```", note[-3000:], "```", "", "Its figures are in \"Server throughput\"."] \
-            if note else ["`porter bench` ran; see \"Server throughput\"."]
+        skipped = note.startswith("this checkout has no")
+        out += ["```", note[-3000:], "```"]
+        if not skipped:
+            out += ["", "Its figures, if it writes them, are in \"Server throughput\"."]
     else:
         out += ["Not run."]
     out += ["", END]
