@@ -41,6 +41,9 @@ export PORTER_TEST_POSTGRES_LOG="$PGDATA/server.log"
 
 cargo fmt -p porter-server -- --check
 cargo clippy -p porter-server --all-targets -- -D warnings
+# The portal's browser and email tests (tests/portal/{browser,mail}.rs) need what
+# ci-install.sh installs (Chromium, the pinned npm packages, aiosmtpd): here they must run.
+export PORTER_PORTAL_TOOLS=1
 cargo test -p porter-server
 # The OpenAPI document is a contract: it must validate (openapi-spec-validator, see ci-install.sh).
 OPENAPI_JSON=$(mktemp /tmp/porter-openapi.XXXXXX.json)

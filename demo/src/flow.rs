@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use porter_protocol::{AuditEvent, AuditRecord, Coarse, Error, PublicKey};
+use porter_protocol::{AuditEvent, AuditRecord, Coarse, DoorId, Error, PublicKey, SiteId};
 use serde_json::{json, Value};
 
-use crate::door::{Link, Verdict};
+use crate::door::{Errand, Link, Verdict};
 use crate::http::Api;
 use crate::phone::{self, HolderKey};
 use crate::procs::{field, DoorSim, Programs, Server};
@@ -632,16 +632,23 @@ fn latest_state(api: &Api, site_id: &str, token: &str) -> Result<(Vec<u8>, u64),
     Ok((unhex(text(&s, "state", "the door state")?, "the door state")?, sequence))
 }
 
-/// One attempt at the door: challenge, presentation, verdict.
+/// One attempt at the door (challenge, presentation, verdict): a phone session over the link,
+/// for the door whose device key the server holds.
 fn attempt(
     link: &mut Link,
     phone: &HolderKey,
     grant: &IssuedGrant,
     state: Option<&[u8]>,
+    (device_key, site_number): (PublicKey, u32),
 ) -> Result<Verdict, Failure> {
-    let (challenge, _) = link.challenge()?;
-    let presentation = phone.present(&challenge, &grant.grant, &grant.certificate, state)?;
-    link.present(&presentation)
+    let errand = Errand {
+        device_key,
+        door: (SiteId(site_number), DoorId(DOOR)),
+        grant: &grant.grant,
+        certificate: &grant.certificate,
+        door_state: state,
+    };
+    Ok(link.visit(phone, &errand)?.verdict)
 }
 
 fn deliver(
@@ -669,7 +676,15 @@ fn deliver(
     );
 
     let mut link = Link::connect(&door.addr)?;
-    let (challenge, decoded) = link.challenge()?;
+    let errand = Errand {
+        device_key: PublicKey(site.device_key),
+        door: (SiteId(site.site_number), DoorId(DOOR)),
+        grant: &grant.grant,
+        certificate: &grant.certificate,
+        door_state: Some(&state),
+    };
+    let visit = link.visit(&people.phone, &errand)?;
+    let (challenge, decoded) = &visit.challenge;
     n.say(
         "Door",
         &format!(
@@ -679,13 +694,11 @@ fn deliver(
             challenge.len()
         ),
     );
-    let presentation =
-        people.phone.present(&challenge, &grant.grant, &grant.certificate, Some(&state))?;
     n.say(
         "Driver's phone",
-        &format!("answered with the grant, the issuer certificate, the door state and its signature ({} bytes)", presentation.len()),
+        &format!("answered with the grant, the issuer certificate, the door state and its signature ({} bytes; the link session of `porter-link`, its proof signed by the FFI key)", visit.presentation_len),
     );
-    let verdict = link.present(&presentation)?;
+    let verdict = visit.verdict;
     let Verdict::Admitted(receipt) = verdict else {
         return Err(Failure::new(format!(
             "the door should have opened for a fresh grant: {verdict:?}"
@@ -708,7 +721,8 @@ fn deliver(
         ),
     );
 
-    let verdict = attempt(&mut link, &people.phone, &grant, Some(&state))?;
+    let door_key = (PublicKey(site.device_key), site.site_number);
+    let verdict = attempt(&mut link, &people.phone, &grant, Some(&state), door_key)?;
     let Verdict::Denied { coarse, sequence } = verdict else {
         return Err(Failure::new(format!(
             "a spent single-use grant must not open the door again: {verdict:?}"
@@ -933,7 +947,8 @@ fn power_cycle(
             after.site, after.door, after.boot_count, after.log_length
         ),
     );
-    let verdict = attempt(&mut link, &people.phone, &visit.grant, Some(&visit.state))?;
+    let door_key = (after.device_key, after.site);
+    let verdict = attempt(&mut link, &people.phone, &visit.grant, Some(&visit.state), door_key)?;
     let Verdict::Denied { coarse, sequence } = verdict else {
         return Err(Failure::new(format!(
             "a reboot must not make a spent grant usable again: {verdict:?}"
@@ -1054,7 +1069,8 @@ fn revoke(
     n.say("Door", &format!("verified the root's signature and took door state {held_seq}: the deny-list is in force, offline"));
 
     let mut link = Link::connect(&door.addr)?;
-    let verdict = attempt(&mut link, &people.phone, &held, None)?;
+    let door_key = (PublicKey(site.device_key), site.site_number);
+    let verdict = attempt(&mut link, &people.phone, &held, None, door_key)?;
     let Verdict::Denied { coarse, sequence } = verdict else {
         return Err(Failure::new(format!(
             "the door must refuse the revoked driver's grant: {verdict:?}"

@@ -5,9 +5,13 @@
 
 use porter_protocol::Time;
 
-/// The largest fragment a [`Transport`] carries: a BLE ATT payload with a 247-byte ATT MTU
-/// (247 - 3 bytes of ATT header).
-pub const MTU: usize = 244;
+/// A transport's link MTU unless it says otherwise ([`Transport::mtu`]): a BLE ATT payload with
+/// a 247-byte ATT MTU (247 - 3 bytes of ATT header), `spec/link.md` 8.1.
+pub const MTU: usize = porter_link::frame::BLE_MTU;
+
+/// The largest fragment any link carries (`spec/link.md` 2.2): the size of the buffer
+/// [`Transport::receive`] fills.
+pub const MAX_FRAGMENT: usize = porter_link::frame::MAX_MTU;
 
 /// The door strike or the intercom's release relay.
 ///
@@ -100,20 +104,28 @@ pub trait Entropy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntropyError;
 
-/// The link to a phone (BLE GATT, NFC, or a serial line), one fragment at a time.
+/// The link to a phone (BLE GATT, NFC, or a serial line), one fragment at a time
+/// (`spec/link.md` 2 and 8).
 ///
-/// * `receive` MUST NOT block. It returns the length of one whole fragment of at most [`MTU`]
-///   bytes written to the start of `buf`, or `None` when nothing arrived. A stream link (UART,
-///   TCP) delimits fragments itself, see [`crate::frame::LinkDecoder`].
-/// * `send` transmits one fragment of at most [`MTU`] bytes, in order. It MAY fail (link lost);
+/// * `mtu` is the link's MTU (20..=255), fixed for the transport's life: the controller
+///   reassembles and fragments at it. The default is [`MTU`] (BLE); a stream link (TCP, UART)
+///   usually carries 255 (`spec/link.md` 2.4).
+/// * `receive` MUST NOT block. It returns the length of one whole fragment of at most `mtu`
+///   bytes written to the start of `buf`, or `None` when nothing arrived. A stream link delimits
+///   fragments itself, with [`porter_link::StreamDecoder`] and [`porter_link::frame::stream_prefix`].
+/// * `send` transmits one fragment of at most `mtu` bytes, in order. It MAY fail (link lost);
 ///   the controller then drops the reply and carries on.
-/// * Fragmentation, reassembly and timeouts are the controller's ([`crate::frame`]); the
-///   transport only moves fragments.
+/// * Fragmentation, reassembly and timeouts are the controller's ([`porter_link::DoorLink`]);
+///   the transport only moves fragments.
 pub trait Transport {
     /// Takes one received fragment, if any.
-    fn receive(&mut self, buf: &mut [u8; MTU]) -> Option<usize>;
+    fn receive(&mut self, buf: &mut [u8; MAX_FRAGMENT]) -> Option<usize>;
     /// Sends one fragment.
     fn send(&mut self, fragment: &[u8]) -> Result<(), TransportError>;
+    /// The link's MTU.
+    fn mtu(&self) -> usize {
+        MTU
+    }
 }
 
 /// A fragment could not be sent.

@@ -11,9 +11,12 @@
 //!   [`porter_protocol::DoorMemory::admit`]'s: the controller re-implements no check.
 //! * [`storage`]: append-only rings on NOR flash with sequence numbers and CRCs; the spend is
 //!   durable before the relay moves.
-//! * [`frame`] and [`wire`]: messages fragmented to a 244-byte MTU, reassembled within bounds.
+//! * The link to a phone is `porter-link`'s (`spec/link.md`): [`porter_link::DoorLink`] frames it
+//!   at the transport's MTU, [`porter_link::Request`] types each request.
 //! * `sim` (feature `std`): the traits on a host, with a file-backed flash image, a clock tests
 //!   can advance and a TCP transport; the `porter-door-sim` binary serves it on loopback.
+//! * `radio` (feature `std`): a simulated radio (MTU, latency, loss, reordering, disconnects)
+//!   between a phone session and a simulated door.
 //!
 //! No heap, no panics on input, no `unsafe`.
 
@@ -25,18 +28,18 @@
 extern crate std;
 
 mod controller;
-pub mod frame;
 pub mod hal;
+#[cfg(feature = "std")]
+pub mod radio;
 #[cfg(feature = "std")]
 pub mod sim;
 pub mod storage;
-pub mod wire;
 
 // The public interface is:
 pub use crate::controller::{
-    frame_error_code, BootError, Controller, Fault, Peripherals, Settings, MAX_RESPONSE_LEN,
+    BootError, Controller, Fault, Peripherals, Settings, MAX_RESPONSE_LEN,
 };
 pub use crate::hal::{
     Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator, InstallerButton, LockActuator,
-    Mark, NorFlash, Signal, Transport, TransportError, MTU,
+    Mark, NorFlash, Signal, Transport, TransportError, MAX_FRAGMENT, MTU,
 };

@@ -21,10 +21,12 @@ use std::vec::Vec;
 
 use porter_protocol::Time;
 
-use crate::frame::{for_each_fragment, LinkDecoder, Progress, Reassembler};
+use porter_link::frame::{for_each_fragment, stream_prefix, MAX_MTU};
+use porter_link::{Progress, Reassembler, StreamDecoder, MAX_ANSWER_LEN};
+
 use crate::hal::{
     Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator, InstallerButton, LockActuator,
-    NorFlash, Signal, Transport, TransportError, MTU,
+    NorFlash, Signal, Transport, TransportError, MAX_FRAGMENT, MTU,
 };
 use crate::{Controller, Peripherals, Settings};
 
@@ -477,14 +479,27 @@ impl Indicator for SimIndicator {
     }
 }
 
-/// A transport made of two fragment queues: what a phone sent, what the door sent.
-#[derive(Clone, Debug, Default)]
+/// A transport made of two fragment queues: what a phone sent, what the door sent. Its MTU is
+/// [`MTU`] unless made with [`MemTransport::with_mtu`].
+#[derive(Clone, Debug)]
 pub struct MemTransport {
     to_door: Rc<RefCell<VecDeque<Vec<u8>>>>,
     from_door: Rc<RefCell<VecDeque<Vec<u8>>>>,
+    mtu: usize,
+}
+
+impl Default for MemTransport {
+    fn default() -> Self {
+        MemTransport::with_mtu(MTU)
+    }
 }
 
 impl MemTransport {
+    /// Empty queues on a link of `mtu` bytes (20..=255).
+    pub fn with_mtu(mtu: usize) -> MemTransport {
+        MemTransport { to_door: Rc::default(), from_door: Rc::default(), mtu }
+    }
+
     /// Queues a fragment for the door.
     pub fn send_fragment(&self, fragment: &[u8]) {
         self.to_door.borrow_mut().push_back(fragment.to_vec());
@@ -496,9 +511,9 @@ impl MemTransport {
 }
 
 impl Transport for MemTransport {
-    fn receive(&mut self, buf: &mut [u8; MTU]) -> Option<usize> {
+    fn receive(&mut self, buf: &mut [u8; MAX_FRAGMENT]) -> Option<usize> {
         let fragment = self.to_door.borrow_mut().pop_front()?;
-        let n = fragment.len().min(MTU);
+        let n = fragment.len().min(MAX_FRAGMENT);
         buf[..n].copy_from_slice(&fragment[..n]);
         Some(n)
     }
@@ -506,14 +521,17 @@ impl Transport for MemTransport {
         self.from_door.borrow_mut().push_back(fragment.to_vec());
         Ok(())
     }
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
 }
 
-/// A TCP transport on loopback: one phone at a time; each fragment is a length byte and the
-/// fragment ([`crate::frame::encode_link`]).
+/// A TCP transport on loopback: one phone at a time; a stream link of `spec/link.md` 2.4, each
+/// fragment preceded by its length byte ([`stream_prefix`]), at the stream MTU of 255.
 pub struct TcpTransport {
     listener: TcpListener,
     client: Option<TcpStream>,
-    decoder: LinkDecoder,
+    decoder: StreamDecoder,
     ready: VecDeque<Vec<u8>>,
 }
 
@@ -525,7 +543,7 @@ impl TcpTransport {
         Ok(TcpTransport {
             listener,
             client: None,
-            decoder: LinkDecoder::new(),
+            decoder: StreamDecoder::new(),
             ready: VecDeque::new(),
         })
     }
@@ -562,28 +580,30 @@ impl TcpTransport {
 }
 
 impl Transport for TcpTransport {
-    fn receive(&mut self, buf: &mut [u8; MTU]) -> Option<usize> {
+    fn receive(&mut self, buf: &mut [u8; MAX_FRAGMENT]) -> Option<usize> {
         if self.ready.is_empty() {
             self.pump();
         }
         let fragment = self.ready.pop_front()?;
-        let n = fragment.len().min(MTU);
+        let n = fragment.len().min(MAX_FRAGMENT);
         buf[..n].copy_from_slice(&fragment[..n]);
         Some(n)
     }
 
     fn send(&mut self, fragment: &[u8]) -> Result<(), TransportError> {
         let client = self.client.as_mut().ok_or(TransportError)?;
+        let prefix = stream_prefix(fragment).ok_or(TransportError)?;
         let mut framed = Vec::with_capacity(fragment.len() + 1);
-        crate::frame::encode_link::<()>(fragment, |b| {
-            framed.push(b);
-            Ok(())
-        })
-        .map_err(|_| TransportError)?;
+        framed.push(prefix);
+        framed.extend_from_slice(fragment);
         client.set_nonblocking(false).map_err(|_| TransportError)?;
         let r = client.write_all(&framed).map_err(|_| TransportError);
         let _ = client.set_nonblocking(true);
         r
+    }
+
+    fn mtu(&self) -> usize {
+        MAX_MTU
     }
 }
 
@@ -635,6 +655,17 @@ impl Handles {
         }
     }
 
+    /// Boots a controller on `flash` with `transport` (a [`crate::radio::RadioDoor`], a
+    /// [`TcpTransport`]).
+    pub fn boot_with<T: Transport>(
+        &self,
+        flash: SimFlash,
+        transport: T,
+        settings: Settings,
+    ) -> Result<SimController<T>, crate::BootError> {
+        Controller::boot(flash, transport, self.peripherals(), settings).map_err(|(_, e)| e)
+    }
+
     /// Boots a controller on `flash` with an in-memory transport.
     pub fn boot(
         &self,
@@ -648,30 +679,35 @@ impl Handles {
     }
 }
 
-/// The phone's side of the framing: sends requests as fragments and reassembles answers.
+/// Whole requests to a simulated door and whole answers back, framed by `porter-link` at the
+/// transport's MTU: for tests that send a chosen request (a forged presentation, a malformed
+/// body) where a `porter_link::PhoneSession` would only send what an honest phone sends.
+/// Encode requests with `porter_link::Request::encode`, decode answers with
+/// `porter_link::Answer::decode`.
 pub struct Phone {
     next_id: u8,
-    reassembler: Reassembler,
+    mtu: usize,
+    reassembler: Reassembler<Vec<u8>>,
 }
 
 impl Default for Phone {
     fn default() -> Self {
-        Self::new()
+        Self::new(MTU)
     }
 }
 
 impl Phone {
-    /// A phone with no message in flight.
-    pub fn new() -> Phone {
-        Phone { next_id: 0x80, reassembler: Reassembler::new() }
+    /// A phone with no message in flight, on a link of `mtu` bytes.
+    pub fn new(mtu: usize) -> Phone {
+        Phone { next_id: 0x80, mtu, reassembler: Reassembler::new(vec![0; MAX_ANSWER_LEN], mtu) }
     }
 
-    /// The fragments of one request.
+    /// The fragments of one request, under a new message id.
     pub fn fragments(&mut self, message: &[u8]) -> Vec<Vec<u8>> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let mut out = Vec::new();
-        let _ = for_each_fragment::<()>(id, message, |f| {
+        let _ = for_each_fragment::<()>(id, message, self.mtu, |f| {
             out.push(f.to_vec());
             Ok(())
         });
@@ -697,10 +733,16 @@ impl Phone {
 
     /// Reassembles the door's answer from the fragments it sent.
     pub fn collect(&mut self, transport: &MemTransport) -> Option<Vec<u8>> {
+        let fragments: Vec<Vec<u8>> = core::iter::from_fn(|| transport.take_fragment()).collect();
+        self.collect_fragments(&fragments)
+    }
+
+    /// Reassembles the last whole answer among `fragments`.
+    pub fn collect_fragments(&mut self, fragments: &[Vec<u8>]) -> Option<Vec<u8>> {
         let mut answer = None;
-        while let Some(f) = transport.take_fragment() {
-            if let Ok(Progress::Complete(n)) = self.reassembler.push(&f, 0) {
-                answer = Some(self.reassembler.message()[..n].to_vec());
+        for f in fragments {
+            if let Ok(Progress::Complete { .. }) = self.reassembler.push(f, 0) {
+                answer = Some(self.reassembler.message().to_vec());
             }
         }
         answer

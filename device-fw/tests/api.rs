@@ -4,11 +4,14 @@ mod api {
     pub mod door;
     pub use porter_testkit as fixture;
     mod frames;
+    mod link_vectors;
     mod log_noise;
     mod power_cut;
     mod props;
     mod qemu;
+    mod radio;
     mod scenarios;
     mod sim_binary;
+    mod stream;
     pub mod vectors;
 }

@@ -581,7 +581,8 @@ typedef uint32_t (*porter_sign_callback)(void *userdata,
 #if defined(PORTER_APP_API)
 // How a session talks to the door. Start from `porter_session_options_default`.
 typedef struct porter_session_options {
-  // The link's MTU, 20..=255 (BLE with a 247-byte ATT MTU: 244; TCP to the simulator: 244).
+  // The link's MTU, 20..=255 (BLE with a 247-byte ATT MTU: 244; the simulator's TCP stream,
+  // `spec/link.md` 2.4: 255).
   uint16_t mtu;
   // How often one request is sent again before the session gives up (4).
   uint8_t max_retries;

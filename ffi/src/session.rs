@@ -36,7 +36,8 @@ pub const PORTER_SESSION_NO_DEADLINE: u64 = 0xFFFF_FFFF_FFFF_FFFF;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct porter_session_options {
-    /// The link's MTU, 20..=255 (BLE with a 247-byte ATT MTU: 244; TCP to the simulator: 244).
+    /// The link's MTU, 20..=255 (BLE with a 247-byte ATT MTU: 244; the simulator's TCP stream,
+    /// `spec/link.md` 2.4: 255).
     pub mtu: u16,
     /// How often one request is sent again before the session gives up (4).
     pub max_retries: u8,

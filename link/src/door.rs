@@ -62,6 +62,12 @@ impl DoorLink {
         self.rx.reset();
     }
 
+    /// The request buffer ([`MAX_MESSAGE_LEN`] bytes) as scratch space while no request is
+    /// expected (at boot); forgets any partial request.
+    pub fn scratch(&mut self) -> &mut [u8] {
+        self.rx.scratch()
+    }
+
     /// Calls `emit` with each fragment of the encoded answer `answer` under `id`.
     pub fn send<E>(
         &self,

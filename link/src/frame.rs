@@ -171,12 +171,23 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Reassembler<B> {
         self.complete = 0;
     }
 
+    /// The whole buffer as scratch space, for work done while no message is expected (a door
+    /// reads its stored state through it at boot instead of holding a second 4 KiB buffer).
+    /// Forgets any partial or completed message, as [`Reassembler::reset`] does.
+    pub fn scratch(&mut self) -> &mut [u8] {
+        self.reset();
+        self.buf.as_mut()
+    }
+
     /// Drops a partial message that has been silent for more than `timeout_ms`
     /// ([`LinkError::FrameTimeout`]).
     pub fn expire(&mut self, now_ms: u64, timeout_ms: u32) -> Result<(), LinkError> {
         match self.state {
             Some(s) if now_ms.saturating_sub(s.last_ms) > u64::from(timeout_ms) => {
                 self.state = None;
+                // A late fragment of the expired message is then dropped quietly: the door
+                // refuses each broken message once (`spec/link.md` 2.3).
+                self.discarding = Some(s.id);
                 Err(LinkError::FrameTimeout)
             }
             _ => Ok(()),
@@ -314,6 +325,12 @@ impl StreamDecoder {
     pub fn reset(&mut self) {
         self.want = 0;
         self.have = 0;
+    }
+
+    /// Whether the next byte is a length byte (no fragment is partly read). A link that
+    /// multiplexes something else onto the stream (the QEMU board's test hooks) looks here.
+    pub fn idle(&self) -> bool {
+        self.want == 0
     }
 }
 

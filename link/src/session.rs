@@ -389,6 +389,14 @@ impl<'a, 'k, 'b> PhoneSession<'a, 'k, 'b> {
         holder_proof_message(challenge, body, out).map_err(|_| LinkError::BufferTooSmall)
     }
 
+    /// The exact bytes of the challenge being answered, once the door sent one: for an
+    /// external signer that builds the proof from the challenge itself (the FFI's
+    /// `porter_presentation_build_with_signer`, a keystore API) rather than from
+    /// [`PhoneSession::proof_message`].
+    pub fn challenge(&self) -> Option<&[u8]> {
+        self.m.challenge.as_ref().and_then(|(c, n, _)| c.get(..*n))
+    }
+
     /// The external signer's Ed25519 signature over [`PhoneSession::proof_message`].
     pub fn provide_signature(&mut self, now_ms: u64, signature: &[u8; 64]) {
         let m = &mut self.m;

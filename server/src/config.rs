@@ -49,6 +49,22 @@ pub struct Config {
     /// The bearer token Prometheus must send to read `/metrics` (`PORTER_METRICS_TOKEN`).
     /// Without it `/metrics` is closed (403): its counters describe the whole operator.
     pub metrics_token: Option<String>,
+    /// The web portal's public address (`PORTER_PORTAL_URL`), e.g. `https://porter.example`:
+    /// its origin is the one passkeys are made for, and invitation links start with it.
+    /// Default: `http://localhost:<listen port>`.
+    pub portal_url: Option<String>,
+    /// The SMTP relay that emails residents' notifications (`PORTER_SMTP_HOST`); none: no email.
+    pub smtp_host: Option<String>,
+    /// The relay's port (`PORTER_SMTP_PORT`): 587 (submission; STARTTLS used when offered).
+    pub smtp_port: u16,
+    /// The sender address (`PORTER_SMTP_FROM`).
+    pub smtp_from: String,
+    /// The relay login (`PORTER_SMTP_USERNAME`), with the password in `smtp_password_file`.
+    pub smtp_username: Option<String>,
+    /// A file holding the relay password (`PORTER_SMTP_PASSWORD_FILE`).
+    pub smtp_password_file: Option<PathBuf>,
+    /// Refuse a relay that does not offer STARTTLS (`PORTER_SMTP_REQUIRE_TLS`).
+    pub smtp_require_tls: bool,
 }
 
 impl Default for Config {
@@ -71,6 +87,13 @@ impl Default for Config {
             shutdown_grace_seconds: 10,
             issuer_key_secret_file: None,
             metrics_token: None,
+            portal_url: None,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_from: "porter@localhost".into(),
+            smtp_username: None,
+            smtp_password_file: None,
+            smtp_require_tls: false,
         }
     }
 }
@@ -126,6 +149,21 @@ impl Config {
         if let Ok(v) = std::env::var("PORTER_METRICS_TOKEN") {
             config.metrics_token = Some(v);
         }
+        if let Ok(v) = std::env::var("PORTER_PORTAL_URL") {
+            config.portal_url = Some(v);
+        }
+        if let Ok(v) = std::env::var("PORTER_SMTP_HOST") {
+            config.smtp_host = Some(v);
+        }
+        env_parse("PORTER_SMTP_PORT", &mut config.smtp_port)?;
+        env_parse("PORTER_SMTP_FROM", &mut config.smtp_from)?;
+        if let Ok(v) = std::env::var("PORTER_SMTP_USERNAME") {
+            config.smtp_username = Some(v);
+        }
+        if let Ok(v) = std::env::var("PORTER_SMTP_PASSWORD_FILE") {
+            config.smtp_password_file = Some(v.into());
+        }
+        env_parse("PORTER_SMTP_REQUIRE_TLS", &mut config.smtp_require_tls)?;
         if config.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
             return Err(
                 "metrics_token must be at least 16 characters (try `openssl rand -hex 16`)".into(),
@@ -163,6 +201,38 @@ impl Config {
             ));
         }
         Ok(config)
+    }
+
+    /// The portal's address: `portal_url`, or `http://localhost:<listen port>`. The flag says
+    /// whether passkeys must accept any port (listening on port 0 with no `portal_url`).
+    pub fn portal_url(&self) -> (String, bool) {
+        if let Some(url) = &self.portal_url {
+            return (url.trim_end_matches('/').to_string(), false);
+        }
+        let port = self.listen.rsplit_once(':').map_or("8080", |(_, p)| p);
+        (format!("http://localhost:{port}"), port == "0")
+    }
+
+    /// The SMTP settings, if a relay is configured.
+    pub fn smtp(&self) -> Result<Option<crate::portal::mail::SmtpSettings>, String> {
+        let Some(host) = &self.smtp_host else { return Ok(None) };
+        let credentials = match (&self.smtp_username, &self.smtp_password_file) {
+            (Some(user), Some(file)) => {
+                let password = std::fs::read_to_string(file).map_err(|e| {
+                    format!("cannot read smtp_password_file {}: {e}", file.display())
+                })?;
+                Some((user.clone(), password.trim_end().to_string()))
+            }
+            (None, None) => None,
+            _ => return Err("smtp_username and smtp_password_file go together".into()),
+        };
+        Ok(Some(crate::portal::mail::SmtpSettings {
+            host: host.clone(),
+            port: self.smtp_port,
+            from: self.smtp_from.clone(),
+            credentials,
+            require_tls: self.smtp_require_tls,
+        }))
     }
 
     /// The issuer-key secret, if configured.

@@ -11,7 +11,7 @@
 //! * [`service`]: the rules (who may do what, when a grant may exist); no SQL, no HTTP.
 //! * [`store`]: sqlx over SQLite (embedded) or PostgreSQL, one schema through migrations.
 //!
-//! Beside them: [`outbox`] (webhook delivery, signed per [`standard_webhooks`]),
+//! Beside them: [`portal`] (the web portal for managers and residents), [`outbox`] (webhook delivery, signed per [`standard_webhooks`]),
 //! [`mod@serve`] (the process), [`config`], [`metrics`] and the one HTTP [`client`]. The site root's offline tool is its own crate,
 //! `porter-root` (`root/`): it never links the server.
 
@@ -23,6 +23,7 @@ pub mod http;
 pub mod ids;
 pub mod metrics;
 pub mod outbox;
+pub mod portal;
 pub mod serve;
 pub mod service;
 pub mod standard_webhooks;

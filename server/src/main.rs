@@ -33,6 +33,22 @@ enum Command {
         #[arg(long, default_value = "operator")]
         label: String,
     },
+    /// Invite a site's property manager to the web portal: prints a one-time link (valid
+    /// 7 days) that makes their account and passkey.
+    InviteManager {
+        /// JSON config file (for the database and the portal's address).
+        #[arg(long, env = "PORTER_CONFIG")]
+        config: Option<PathBuf>,
+        /// The site's id (`site_...`).
+        #[arg(long)]
+        site: String,
+        /// The manager's name.
+        #[arg(long)]
+        name: String,
+        /// Where to send their notifications (optional).
+        #[arg(long)]
+        email: Option<String>,
+    },
     /// Print the OpenAPI document of this server's API (the contract clients are built from).
     Openapi,
 }
@@ -59,6 +75,23 @@ fn run(cli: Cli) -> Result<(), String> {
             let doc = porter_server::http::openapi();
             println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
             Ok(())
+        }
+        Command::InviteManager { config, site, name, email } => {
+            let config = Config::load(config.as_deref())?;
+            let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                let store = Store::connect(&config.database_url()?)
+                    .await
+                    .map_err(|e| format!("cannot open the database: {e}"))?;
+                let invitation =
+                    porter_server::portal::invite_manager(&store, &site, &name, email.as_deref())
+                        .await
+                        .map_err(|e| e.to_string());
+                store.close().await;
+                let invitation = invitation?;
+                println!("{}{}", config.portal_url().0, invitation.path);
+                Ok(())
+            })
         }
         Command::OperatorToken { config, label } => {
             let config = Config::load(config.as_deref())?;

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::client::Targets;
 use crate::config::Config;
-use crate::http::{router, AppState, JsonRefusalAcceptor};
+use crate::http::{router_with, AppState, JsonRefusalAcceptor};
 use crate::metrics::Metrics;
 use crate::service::Service;
 use crate::store::Store;
@@ -28,7 +28,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     let state = AppState::new(service.clone(), config.rate_limit_per_minute)
         .with_metrics_token(config.metrics_token.as_deref());
-    let app = router(state);
+    let (portal_url, any_port) = config.portal_url();
+    let portal = crate::portal::Portal::new(service.clone(), &portal_url, any_port)?;
+    let app = router_with(state, crate::portal::router(portal));
     let addr: SocketAddr = config
         .listen
         .parse()
@@ -46,8 +48,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
         total: config.webhook_concurrency as usize,
         per_site: config.webhook_concurrency_per_site as usize,
     });
-    let worker =
-        tokio::spawn(outbox.run(Duration::from_millis(config.outbox_interval_ms.max(10)), stop_rx));
+    let interval = Duration::from_millis(config.outbox_interval_ms.max(10));
+    let mailer = match config.smtp()? {
+        Some(settings) => {
+            let mailer = crate::portal::mail::Mailer::new(&settings)?;
+            Some(tokio::spawn(mailer.run(service.clone(), interval, stop_rx.clone())))
+        }
+        None => None,
+    };
+    let worker = tokio::spawn(outbox.run(interval, stop_rx));
 
     let handle = axum_server::Handle::new();
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
@@ -79,7 +88,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
             axum_server::bind(addr)
                 .acceptor(acceptor)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
         }
         _ => {
@@ -87,12 +96,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
             axum_server::bind(addr)
                 .acceptor(acceptor)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
         }
     };
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    if let Some(mailer) = mailer {
+        let _ = mailer.await;
+    }
     store.close().await;
     served.map_err(|e| format!("cannot serve on {addr}: {e}"))?;
     tracing::info!("stopped");

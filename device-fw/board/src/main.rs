@@ -32,13 +32,14 @@ use cortex_m::peripheral::SYST;
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{debug, syscall};
 
-use porter_device::frame::LinkDecoder;
 #[cfg(feature = "test-hooks")]
 use porter_device::Mark;
 use porter_device::{
     Clock, Controller, DoorSensor, Entropy, EntropyError, FlashError, Indicator, InstallerButton,
-    LockActuator, NorFlash, Peripherals, Settings, Signal, Transport, TransportError, MTU,
+    LockActuator, NorFlash, Peripherals, Settings, Signal, Transport, TransportError, MAX_FRAGMENT,
 };
+use porter_link::frame::stream_prefix;
+use porter_link::StreamDecoder;
 use porter_protocol::Time;
 
 /// SysTick runs at the board's 25 MHz system clock.
@@ -304,15 +305,17 @@ impl NorFlash for RamNor {
     }
 }
 
-/// UART0 as the transport, with the test hooks intercepted below the link framing.
+/// UART0 as the transport: a stream link (`spec/link.md` 2.4, a length byte before each
+/// fragment), with the test hooks intercepted below the link framing. Its MTU is the default
+/// 244 (not a stream's 255) so that the length bytes 0xF5..=0xF7 stay free for the hooks.
 struct Uart {
-    decoder: LinkDecoder,
+    decoder: StreamDecoder,
     #[cfg(feature = "test-hooks")]
     hook: hooks::Parser,
 }
 
 impl Transport for Uart {
-    fn receive(&mut self, buf: &mut [u8; MTU]) -> Option<usize> {
+    fn receive(&mut self, buf: &mut [u8; MAX_FRAGMENT]) -> Option<usize> {
         while let Some(byte) = uart_read() {
             #[cfg(feature = "test-hooks")]
             {
@@ -326,7 +329,7 @@ impl Transport for Uart {
             }
             if let Some(fragment) = self.decoder.push(byte) {
                 FRAGMENT_AT.store(ticks() as u32, Ordering::Relaxed);
-                let n = fragment.len().min(MTU);
+                let n = fragment.len().min(MAX_FRAGMENT);
                 buf.get_mut(..n)?.copy_from_slice(fragment.get(..n)?);
                 return Some(n);
             }
@@ -335,11 +338,11 @@ impl Transport for Uart {
     }
 
     fn send(&mut self, fragment: &[u8]) -> Result<(), TransportError> {
-        porter_device::frame::encode_link::<()>(fragment, |b| {
+        uart_write(stream_prefix(fragment).ok_or(TransportError)?);
+        for &b in fragment {
             uart_write(b);
-            Ok(())
-        })
-        .map_err(|_| TransportError)
+        }
+        Ok(())
     }
 }
 
@@ -520,7 +523,7 @@ fn boot(host_time: u32) -> &'static mut Door {
         button: Commissioning,
     };
     let uart = Uart {
-        decoder: LinkDecoder::new(),
+        decoder: StreamDecoder::new(),
         #[cfg(feature = "test-hooks")]
         hook: hooks::Parser::new(),
     };

@@ -7,7 +7,9 @@
 //!
 //! The flash image (64 KiB, created erased if missing) holds everything the door remembers, so
 //! a restarted simulator is a rebooted door. Phones connect over TCP (one at a time) and speak
-//! the framed protocol of `porter_device::wire`, each fragment preceded by its length byte.
+//! the door link of `spec/link.md` as a stream link (2.4): each fragment preceded by its length
+//! byte, at the stream MTU of 255. A phone drives it with `porter_link::PhoneSession` (or the
+//! FFI's `porter_session`) over the socket, with `StreamDecoder` and `stream_prefix`.
 //!
 //! Standard output, one event per line: `listening ADDR`, `device-key HEX`, `relay released`,
 //! `relay secured`, `signal NAME`, `status ...`. Standard input, one command per line:

@@ -7,7 +7,8 @@ use porter_protocol::{
     PublicKey, SigningKey, MAX_AUDIT_RECORD_LEN,
 };
 
-use crate::frame::{Fragmenter, Reassembler};
+use porter_link::DoorLink;
+
 use crate::hal::{
     Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash, Transport,
 };
@@ -84,9 +85,8 @@ where
         };
         Ok(Controller {
             core,
+            link: DoorLink::new(transport.mtu()),
             transport,
-            reassembler: Reassembler::new(),
-            fragmenter: Fragmenter::new(),
             out: [0; MAX_RESPONSE_LEN],
         })
     }
@@ -95,7 +95,7 @@ where
     pub fn start(&mut self) {
         let core = &mut self.core;
         core.fault = None;
-        if let Err(fault) = core.recover(self.reassembler.scratch()) {
+        if let Err(fault) = core.recover(self.link.scratch()) {
             core.fault = Some(fault);
         }
         let open = core.hw.sensor.is_open();

@@ -1,20 +1,23 @@
-//! The request handlers, one per request type of [`crate::wire`]. Each writes its answer with
-//! the [`Writer`] or returns the [`Refused`] the dispatcher encodes.
+//! The request handlers, one per [`porter_link::Request`] type, each taking the request's
+//! decoded fields. Each writes its answer with the [`Writer`] or returns the [`Refused`] the
+//! dispatcher encodes.
 
 use porter_protocol::{
-    record, Alarm, AuditEvent, Challenge, Decision, DoorConfig, DoorMemory, Enrolment, Error,
-    LogHead, PublicKey, Time, MAX_AUDIT_RECORD_LEN, MAX_CHALLENGE_LEN, MAX_LOG_HEAD_LEN,
-    MAX_RECEIPT_LEN, VERSION,
+    record, Alarm, AuditEvent, Challenge, Decision, DoorConfig, DoorId, DoorMemory, Enrolment,
+    Error, LogHead, PublicKey, SiteId, Time, MAX_AUDIT_RECORD_LEN, MAX_CHALLENGE_LEN,
+    MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
 };
+
+use porter_link::{kind, Answer, Info, Refusal, Refused};
 
 use crate::hal::{
     Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, Mark, NorFlash, Signal,
 };
 use crate::storage::{PendingAudit, ReplayRecordRef, StorageError, StoredEnrolment};
-use crate::wire::{self, Refusal, Writer};
 
 use super::journal::Noise;
-use super::{Core, Fault, Phase, Refused, Site};
+use super::writer::Writer;
+use super::{refused, rejected, retry, Core, Fault, Phase, Site, FAULT};
 
 impl<F, L, S, C, E, I, B> Core<F, L, S, C, E, I, B>
 where
@@ -30,16 +33,16 @@ where
     /// here: it delays only what would cost a signature (see `backoff`).
     fn ready(&self) -> Result<&Site, Refused> {
         if self.fault.is_some() {
-            return Err(Refused::FAULT);
+            return Err(FAULT);
         }
-        self.site.as_ref().ok_or(Refused::new(Refusal::NotEnrolled))
+        self.site.as_ref().ok_or(refused(Refusal::NotEnrolled))
     }
 
     /// Refuses, with the time to wait, a request whose decision may cost a signature while the
     /// door backs off.
     fn signature_budget(&self, now_ms: u64) -> Result<(), Refused> {
         match self.backoff.wait(now_ms) {
-            Some(wait_ms) => Err(Refused::retry(Refusal::BackOff, wait_ms)),
+            Some(wait_ms) => Err(retry(Refusal::BackOff, wait_ms)),
             None => Ok(()),
         }
     }
@@ -47,61 +50,61 @@ where
     /// Enters the storage fault state; the answer is a fault.
     fn storage_refusal(&mut self, e: StorageError) -> Refused {
         self.fail(Fault::Storage(e));
-        Refused::FAULT
+        FAULT
     }
 
     pub(super) fn info(&mut self, w: &mut Writer<'_>) -> Result<(), Refused> {
         let (site, door) =
             self.site.as_ref().map_or((0, 0), |s| (s.config.site.0, s.config.door.0));
-        w.u8(wire::RESP_INFO)?
-            .u8(VERSION)?
-            .u8(u8::from(self.site.is_some()))?
-            .bytes(&self.device_public.0)?
-            .u32(site)?
-            .u16(door)?
-            .u64(self.audit_len)?
-            .u32(self.boot_count)?;
+        w.answer(&Answer::Info(Info {
+            version: VERSION,
+            enrolled: self.site.is_some(),
+            device_key: self.device_public,
+            site: SiteId(site),
+            door: DoorId(door),
+            log_length: self.audit_len,
+            boot_count: self.boot_count,
+        }))?;
         Ok(())
     }
 
     // Not inlined: keeps this handler's locals out of its callers' stack frames (the
     // Cortex-M4 build measures peak stack against a 32 KiB budget).
     #[inline(never)]
-    pub(super) fn enrol(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
+    pub(super) fn enrol(
+        &mut self,
+        root: PublicKey,
+        bytes: &[u8],
+        w: &mut Writer<'_>,
+    ) -> Result<(), Refused> {
         if self.fault.is_some() {
-            return Err(Refused::FAULT);
+            return Err(FAULT);
         }
         if self.site.is_some() {
-            return Err(Refused::new(Refusal::AlreadyEnrolled));
+            return Err(refused(Refusal::AlreadyEnrolled));
         }
         let now_ms = self.hw.clock.millis();
         // Only with the installer there: a stranger in radio range cannot claim the door.
         if !self.watch.enrolment_open(now_ms) {
-            return Err(Refused::new(Refusal::EnrolmentClosed));
+            return Err(refused(Refusal::EnrolmentClosed));
         }
         self.signature_budget(now_ms)?;
-        let (root, bytes) =
-            body.split_first_chunk::<32>().ok_or(Refused::new(Refusal::Malformed))?;
-        let root = PublicKey(*root);
-        if root.validate().is_err() {
-            return Err(Refused::rejected(Error::EnrolmentBadSignature));
-        }
+        // The root key is a valid point: `Request::decode` checked it.
         let enrolment = match Enrolment::decode_for_device(bytes, &root, &self.device_public) {
             Ok(e) => e,
             Err(e) => {
                 self.count_failure(e, now_ms);
-                return Err(Refused::rejected(e));
+                return Err(rejected(e));
             }
         };
-        let device = self.device.as_ref().ok_or(Refused::FAULT)?;
-        let mask = super::boot::log_mask(device, &enrolment).map_err(Refused::rejected)?;
+        let device = self.device.as_ref().ok_or(FAULT)?;
+        let mask = super::boot::log_mask(device, &enrolment).map_err(rejected)?;
         let stored = StoredEnrolment {
             root,
-            bytes: heapless::Vec::from_slice(bytes)
-                .map_err(|_| Refused::new(Refusal::Malformed))?,
+            bytes: heapless::Vec::from_slice(bytes).map_err(|_| refused(Refusal::Malformed))?,
         };
         let identity = self.storage.identity().map_err(|e| self.storage_refusal(e))?;
-        let Some(mut identity) = identity else { return Err(Refused::FAULT) };
+        let Some(mut identity) = identity else { return Err(FAULT) };
         identity.enrolment = Some(stored);
         identity.boot_count = self.boot_count;
         self.storage.write_identity(&identity).map_err(|e| self.storage_refusal(e))?;
@@ -113,31 +116,32 @@ where
         let at = self.door_now();
         self.log(at, AuditEvent::Enrolled);
         self.show_rest();
-        w.u8(wire::RESP_ENROLLED)?;
+        w.answer(&Answer::Enrolled)?;
         Ok(())
     }
 
     // Not inlined: keeps this handler's locals out of its callers' stack frames (the
     // Cortex-M4 build measures peak stack against a 32 KiB budget).
     #[inline(never)]
-    pub(super) fn challenge(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
-        if !body.is_empty() {
-            return Err(Refused::new(Refusal::Malformed));
-        }
-        let now_ms = self.hw.clock.millis();
+    pub(super) fn challenge(&mut self, w: &mut Writer<'_>) -> Result<(), Refused> {
         let (site, door, floor) = {
             let site = self.ready()?;
             (site.config.site, site.config.door, site.memory.floor())
         };
-        if let Phase::Challenged { expires_ms, .. } = self.phase {
-            return Err(Refused::retry(Refusal::Busy, expires_ms.saturating_sub(now_ms)));
+        // The phone may have lost our answer: the outstanding challenge again, unchanged
+        // (`spec/link.md` 6). One presentation is decided per challenge whoever asks, so a
+        // second phone gains nothing it would not get from `Busy`, and the first does not wait
+        // out the challenge's lifetime.
+        if let Phase::Challenged { challenge, .. } = self.phase {
+            return write_challenge(&challenge, w);
         }
+        let now_ms = self.hw.clock.millis();
         // Unpredictable (entropy) and unique by construction: the boot counter and the attempt
         // counter are XORed in, so even a stuck entropy source never repeats a nonce.
         let mut nonce = [0u8; 16];
         if self.hw.entropy.fill(&mut nonce).is_err() {
             self.fail(Fault::Entropy);
-            return Err(Refused::FAULT);
+            return Err(FAULT);
         }
         for (n, m) in nonce.iter_mut().zip(self.nonce_mask()) {
             *n ^= m;
@@ -153,10 +157,7 @@ where
         let lifetime = u64::from(self.settings.challenge_lifetime_s) * 1000;
         self.phase = Phase::Challenged { challenge, expires_ms: now_ms.saturating_add(lifetime) };
         self.hw.indicator.show(Signal::Waiting);
-        let mut buf = [0u8; MAX_CHALLENGE_LEN];
-        let bytes = challenge.encode(&mut buf).map_err(|_| Refused::FAULT)?;
-        w.u8(wire::RESP_CHALLENGE)?.bytes(bytes)?;
-        Ok(())
+        write_challenge(&challenge, w)
     }
 
     // Not inlined: keeps this handler's locals out of its callers' stack frames (the
@@ -166,7 +167,7 @@ where
         let now_ms = self.hw.clock.millis();
         self.ready()?;
         let Phase::Challenged { challenge, .. } = self.phase else {
-            return Err(Refused::new(Refusal::NoChallenge));
+            return Err(refused(Refusal::NoChallenge));
         };
         // Backing off: the challenge stays outstanding, and the phone presents the same bytes
         // again after the wait (at most `backoff_max_ms`, well within the challenge's life).
@@ -174,7 +175,7 @@ where
         // The challenge is answered once, whatever the verdict.
         self.phase = Phase::Idle;
         let clock = self.hw.clock.now();
-        let Some(site) = self.site.as_mut() else { return Err(Refused::new(Refusal::NotEnrolled)) };
+        let Some(site) = self.site.as_mut() else { return Err(refused(Refusal::NotEnrolled)) };
         self.hw.clock.mark(Mark::DecisionStart);
         let decision = decide(&mut site.memory, &site.config, clock, &challenge, body);
         self.hw.clock.mark(Mark::DecisionEnd);
@@ -216,7 +217,7 @@ where
                 }
                 self.hw.clock.mark(Mark::SpendDurable);
                 // 2. The audit record in the log.
-                let Some(site) = self.site.as_ref() else { return Err(Refused::FAULT) };
+                let Some(site) = self.site.as_ref() else { return Err(FAULT) };
                 let r = record(
                     site.config.site,
                     site.config.door,
@@ -245,9 +246,9 @@ where
                 }
                 // 4. The receipt.
                 let mut buf = [0u8; MAX_RECEIPT_LEN];
-                let device = self.device.as_ref().ok_or(Refused::FAULT)?;
-                let receipt = r.seal_receipt(device, &mut buf).map_err(|_| Refused::FAULT)?;
-                w.u8(wire::RESP_ADMITTED)?.bytes(receipt)?;
+                let device = self.device.as_ref().ok_or(FAULT)?;
+                let receipt = r.seal_receipt(device, &mut buf).map_err(|_| FAULT)?;
+                w.answer(&Answer::Admitted(receipt))?;
                 Ok(())
             }
             Decision::Reject(e) => self.deny(e, now_ms, w),
@@ -258,11 +259,11 @@ where
     fn deny(&mut self, e: Error, now_ms: u64, w: &mut Writer<'_>) -> Result<(), Refused> {
         let sequence = self.note(Noise::Refused(e));
         if self.fault.is_some() {
-            return Err(Refused::FAULT);
+            return Err(FAULT);
         }
         self.count_failure(e, now_ms);
         self.hw.indicator.show(Signal::Denied);
-        w.u8(wire::RESP_DENIED)?.u8(wire::coarse_code(e.coarse()))?.u64(sequence)?;
+        w.answer(&Answer::Denied { coarse: e.coarse(), sequence })?;
         Ok(())
     }
 
@@ -297,18 +298,18 @@ where
         let now_ms = self.hw.clock.millis();
         self.ready()?;
         self.signature_budget(now_ms)?;
-        let Some(site) = self.site.as_mut() else { return Err(Refused::new(Refusal::NotEnrolled)) };
+        let Some(site) = self.site.as_mut() else { return Err(refused(Refusal::NotEnrolled)) };
         match site.memory.apply_door_state(&site.config, body) {
             Ok(sequence) => {
                 self.persist(Some(body), None).map_err(|e| self.storage_refusal(e))?;
                 let at = self.door_now();
                 self.log(at, AuditEvent::DoorStateApplied { sequence });
-                w.u8(wire::RESP_STATE)?.u64(sequence)?;
+                w.answer(&Answer::State(sequence))?;
                 Ok(())
             }
             Err(e) => {
                 self.count_failure(e, now_ms);
-                Err(Refused::rejected(e))
+                Err(rejected(e))
             }
         }
     }
@@ -316,11 +317,15 @@ where
     // Not inlined: keeps this handler's locals out of its callers' stack frames (the
     // Cortex-M4 build measures peak stack against a 32 KiB budget).
     #[inline(never)]
-    pub(super) fn read_log(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
-        let (Some(from), Some(&max), 9) = (wire::read_u64(body), body.get(8), body.len()) else {
-            return Err(Refused::new(Refusal::Malformed));
-        };
-        w.u8(wire::RESP_LOG)?;
+    pub(super) fn read_log(
+        &mut self,
+        from: u64,
+        max: u8,
+        w: &mut Writer<'_>,
+    ) -> Result<(), Refused> {
+        // Written field by field (`spec/link.md` 3.2, `0x87`): the records come from flash one
+        // at a time, and a decoded `Answer::Log` would need the whole page twice on the stack.
+        w.u8(kind::A_LOG)?;
         let count_at = w.len();
         w.u8(0)?;
         let mut count = 0u8;
@@ -328,13 +333,13 @@ where
         // Records the ring has overwritten are gone: start at the oldest still held.
         let oldest = self.storage.audit_oldest().map_err(|e| self.storage_refusal(e))?;
         let mut seq = from.max(oldest);
-        while count < max.min(wire::MAX_LOG_RECORDS) && seq < self.audit_len {
+        while count < max && seq < self.audit_len {
             let bytes = match self.storage.audit_record(seq, &mut buf) {
                 Ok(Some(b)) => b,
                 Ok(None) => break,
                 Err(e) => return Err(self.storage_refusal(e)),
             };
-            let len = u8::try_from(bytes.len()).map_err(|_| Refused::FAULT)?;
+            let len = u8::try_from(bytes.len()).map_err(|_| FAULT)?;
             w.u8(len)?.bytes(bytes)?;
             count += 1;
             seq += 1;
@@ -346,12 +351,9 @@ where
     // Not inlined: keeps this handler's locals out of its callers' stack frames (the
     // Cortex-M4 build measures peak stack against a 32 KiB budget).
     #[inline(never)]
-    pub(super) fn log_head(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
-        if !body.is_empty() {
-            return Err(Refused::new(Refusal::Malformed));
-        }
+    pub(super) fn log_head(&mut self, w: &mut Writer<'_>) -> Result<(), Refused> {
         let at = self.door_now();
-        let Some(site) = self.site.as_ref() else { return Err(Refused::new(Refusal::NotEnrolled)) };
+        let Some(site) = self.site.as_ref() else { return Err(refused(Refusal::NotEnrolled)) };
         let head = LogHead {
             version: VERSION,
             site: site.config.site,
@@ -361,9 +363,9 @@ where
             at,
         };
         let mut buf = [0u8; MAX_LOG_HEAD_LEN + 64];
-        let device = self.device.as_ref().ok_or(Refused::FAULT)?;
-        let signed = head.seal(device, &mut buf).map_err(|_| Refused::FAULT)?;
-        w.u8(wire::RESP_HEAD)?.bytes(signed)?;
+        let device = self.device.as_ref().ok_or(FAULT)?;
+        let signed = head.seal(device, &mut buf).map_err(|_| FAULT)?;
+        w.answer(&Answer::Head(signed))?;
         Ok(())
     }
 
@@ -371,32 +373,41 @@ where
     /// overwritten. Needs the log key (the tag is keyed with the door's `LogMask`).
     // Not inlined: keeps this handler's locals out of its callers' stack frames.
     #[inline(never)]
-    pub(super) fn log_ack(&mut self, body: &[u8], w: &mut Writer<'_>) -> Result<(), Refused> {
-        let (Some(length), Some(tag), 24) = (wire::read_u64(body), body.get(8..24), body.len())
-        else {
-            return Err(Refused::new(Refusal::Malformed));
-        };
+    pub(super) fn log_ack(
+        &mut self,
+        length: u64,
+        tag: &[u8; 16],
+        w: &mut Writer<'_>,
+    ) -> Result<(), Refused> {
         let site = self.ready()?;
         let Some(mask) = site.mask.as_ref() else {
-            return Err(Refused::rejected(Error::AuditBadSignature));
+            return Err(rejected(Error::AuditBadSignature));
         };
         // Compared in constant time: the tag is a secret until it matches.
         let expected = mask.ack_tag(length);
         let differs = expected.iter().zip(tag).fold(0u8, |d, (a, b)| d | (a ^ b));
         if differs != 0 || length > self.audit_len {
-            return Err(Refused::rejected(Error::AuditBadSignature));
+            return Err(rejected(Error::AuditBadSignature));
         }
         if length > self.log_acked {
             let identity = self.storage.identity().map_err(|e| self.storage_refusal(e))?;
-            let Some(mut identity) = identity else { return Err(Refused::FAULT) };
+            let Some(mut identity) = identity else { return Err(FAULT) };
             identity.log_acked = length;
             identity.boot_count = self.boot_count;
             self.storage.write_identity(&identity).map_err(|e| self.storage_refusal(e))?;
             self.log_acked = length;
         }
-        w.u8(wire::RESP_ACKED)?.u64(self.log_acked)?;
+        w.answer(&Answer::Acked(self.log_acked))?;
         Ok(())
     }
+}
+
+/// The `0x83` answer: the challenge's exact bytes.
+fn write_challenge(challenge: &Challenge, w: &mut Writer<'_>) -> Result<(), Refused> {
+    let mut buf = [0u8; MAX_CHALLENGE_LEN];
+    let bytes = challenge.encode(&mut buf).map_err(|_| FAULT)?;
+    w.answer(&Answer::Challenge(bytes, *challenge))?;
+    Ok(())
 }
 
 /// The protocol's decision, in a frame of its own: `admit` holds several door states on the

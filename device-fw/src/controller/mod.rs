@@ -23,30 +23,41 @@
 //! | `watch` | timers and the door sensor: relay pulse, challenge expiry, alarms |
 //! | `journal` | the audit log, alarms and the indicator |
 //! | `backoff` | the one rule for slowing down failed attempts |
+//! | `writer` | the answer buffer's cursor |
+//!
+//! The link (`spec/link.md`) is `porter-link`'s: [`DoorLink`] reassembles requests and frames
+//! answers under their request's id, and [`Request::decode`] types each request before a
+//! handler sees it.
 
 mod backoff;
 mod boot;
 mod handlers;
 mod journal;
 mod watch;
+mod writer;
 
 use porter_protocol::{
     ChainHash, Challenge, DoorConfig, DoorMemory, Error, LogMask, PublicKey, SigningKey,
     MAX_AUDIT_RECORD_LEN,
 };
 
-use crate::frame::{Fragmenter, FrameError, Progress, Reassembler};
+use porter_link::{DoorEvent, DoorLink, Refusal, Refused, Request, MAX_ANSWER_LEN};
+
 use crate::hal::{
-    Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash, Transport, MTU,
+    Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash, Transport,
+    MAX_FRAGMENT,
 };
 use crate::storage::{Storage, StorageError};
-use crate::wire::{self, Full, Refusal, Writer};
 
 use self::backoff::Backoff;
+use self::writer::{Full, Writer};
 
-/// The largest answer: a log page of [`wire::MAX_LOG_RECORDS`] records of at most
+/// The largest answer: a log page of [`porter_link::MAX_LOG_RECORDS`] records of at most
 /// [`MAX_AUDIT_RECORD_LEN`] bytes, each with a length byte, plus the type and count.
-pub const MAX_RESPONSE_LEN: usize = 2 + wire::MAX_LOG_RECORDS as usize * (1 + MAX_AUDIT_RECORD_LEN);
+pub const MAX_RESPONSE_LEN: usize = MAX_ANSWER_LEN;
+const _: () = assert!(
+    MAX_RESPONSE_LEN == 2 + porter_link::MAX_LOG_RECORDS as usize * (1 + MAX_AUDIT_RECORD_LEN)
+);
 
 /// The fragments taken from the transport per [`Controller::poll`]: bounds the work of one poll.
 const FRAGMENTS_PER_POLL: usize = 24;
@@ -177,8 +188,7 @@ struct Core<F: NorFlash, L, S, C, E, I, B> {
 pub struct Controller<F: NorFlash, T, L, S, C, E, I, B> {
     core: Core<F, L, S, C, E, I, B>,
     transport: T,
-    reassembler: Reassembler,
-    fragmenter: Fragmenter,
+    link: DoorLink,
     out: [u8; MAX_RESPONSE_LEN],
 }
 
@@ -198,30 +208,33 @@ where
     pub fn poll(&mut self) {
         let now_ms = self.core.hw.clock.millis();
         self.core.tick(now_ms);
-        if self.reassembler.expire(now_ms, self.core.settings.reassembly_timeout_ms).is_err() {
-            self.refuse_frame(FrameError::Timeout);
+        if let Some(event) = self.link.expire(now_ms, self.core.settings.reassembly_timeout_ms) {
+            self.answer(event);
         }
-        let mut fragment = [0u8; MTU];
+        let mut fragment = [0u8; MAX_FRAGMENT];
         for _ in 0..FRAGMENTS_PER_POLL {
             let Some(len) = self.transport.receive(&mut fragment) else { break };
             let now_ms = self.core.hw.clock.millis();
-            match self.reassembler.push(fragment.get(..len).unwrap_or(&[]), now_ms) {
-                Ok(Progress::Partial) => {}
-                Ok(Progress::Complete(_)) => {
-                    let n = self.core.handle(self.reassembler.message(), &mut self.out);
-                    let reply = self.out.get(..n).unwrap_or(&[]);
-                    // A lost link loses the answer only; the phone asks again.
-                    let _ = self.fragmenter.send(&mut self.transport, reply);
-                }
-                Err(e) => self.refuse_frame(e),
-            }
+            let event = self.link.push(fragment.get(..len).unwrap_or(&[]), now_ms);
+            self.answer(event);
         }
     }
 
-    fn refuse_frame(&mut self, e: FrameError) {
-        let refused = Refused { why: Refusal::Frame, detail: frame_error_code(e), retry_ms: 0 };
-        let n = refused.encode(&mut self.out);
-        let _ = self.fragmenter.send(&mut self.transport, self.out.get(..n).unwrap_or(&[]));
+    /// Answers what one fragment (or a timeout) completed: a request, or a broken one.
+    fn answer(&mut self, event: DoorEvent) {
+        let transport = &mut self.transport;
+        // A lost link loses the answer only; the phone asks again.
+        let _ = match event {
+            DoorEvent::Nothing => Ok(()),
+            DoorEvent::Request(id) => {
+                let n = self.core.handle(self.link.request(), &mut self.out);
+                let reply = self.out.get(..n).unwrap_or(&[]);
+                self.link.send(id, reply, |f| transport.send(f))
+            }
+            DoorEvent::Refuse(id, refused) => {
+                self.link.send_refusal(id, refused, |f| transport.send(f))
+            }
+        };
     }
 
     /// Handles one whole request and returns the answer (for callers that do their own
@@ -321,86 +334,55 @@ where
     I: Indicator,
     B: InstallerButton,
 {
-    /// Handles one request; writes the answer to `out` and returns its length.
+    /// Handles one request; writes the answer to `out` and returns its length. A request that
+    /// does not decode (`spec/link.md` 3) is refused `Malformed` before any handler runs.
     fn handle(&mut self, request: &[u8], out: &mut [u8]) -> usize {
-        let Some((&kind, body)) = request.split_first() else {
-            return Refused::new(Refusal::Malformed).encode(out);
-        };
         let mut w = Writer::new(out);
-        let result = match kind {
-            wire::REQ_INFO => self.info(&mut w),
-            wire::REQ_ENROL => self.enrol(body, &mut w),
-            wire::REQ_CHALLENGE => self.challenge(body, &mut w),
-            wire::REQ_PRESENT => self.present(body, &mut w),
-            wire::REQ_DOOR_STATE => self.door_state(body, &mut w),
-            wire::REQ_READ_LOG => self.read_log(body, &mut w),
-            wire::REQ_LOG_HEAD => self.log_head(body, &mut w),
-            wire::REQ_LOG_ACK => self.log_ack(body, &mut w),
-            _ => Err(Refused::new(Refusal::Malformed)),
+        let result = match Request::decode(request) {
+            Ok(Request::Info) => self.info(&mut w),
+            Ok(Request::Enrol { root, enrolment }) => self.enrol(root, enrolment, &mut w),
+            Ok(Request::Challenge) => self.challenge(&mut w),
+            Ok(Request::Present(presentation)) => self.present(presentation, &mut w),
+            Ok(Request::DoorState(state)) => self.door_state(state, &mut w),
+            Ok(Request::ReadLog { from, max }) => self.read_log(from, max, &mut w),
+            Ok(Request::LogHead) => self.log_head(&mut w),
+            Ok(Request::LogAck { length, tag }) => self.log_ack(length, &tag, &mut w),
+            Err(_) => Err(refused(Refusal::Malformed)),
         };
         match result {
             Ok(()) => w.len(),
-            Err(refused) => refused.encode(out),
+            Err(refused) => {
+                let mut w = Writer::new(out);
+                match w.answer(&porter_link::Answer::Refused(refused)) {
+                    Ok(w) => w.len(),
+                    Err(Full) => 0,
+                }
+            }
         }
     }
 }
 
-/// A request the door did not decide on, as the `0xEE` answer carries it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Refused {
-    why: Refusal,
-    /// The `porter_protocol::Error` code of a [`Refusal::Rejected`], or the frame error.
-    detail: u16,
-    retry_ms: u32,
+/// The door storage or entropy failed: it refuses everything until serviced.
+const FAULT: Refused = refused(Refusal::Fault);
+
+/// A refusal without detail.
+const fn refused(refusal: Refusal) -> Refused {
+    Refused { refusal, detail: 0, retry_ms: 0 }
 }
 
-impl Refused {
-    const FAULT: Refused = Refused::new(Refusal::Fault);
+/// An enrolment, door state or log acknowledgement the protocol refused.
+fn rejected(e: Error) -> Refused {
+    Refused { refusal: Refusal::Rejected, detail: e.code(), retry_ms: 0 }
+}
 
-    const fn new(why: Refusal) -> Refused {
-        Refused { why, detail: 0, retry_ms: 0 }
-    }
-
-    /// An enrolment or door state the protocol refused.
-    fn rejected(e: Error) -> Refused {
-        Refused { why: Refusal::Rejected, detail: e.code(), retry_ms: 0 }
-    }
-
-    /// Come back in `wait_ms`.
-    fn retry(why: Refusal, wait_ms: u64) -> Refused {
-        Refused { why, detail: 0, retry_ms: u32::try_from(wait_ms).unwrap_or(u32::MAX) }
-    }
-
-    fn encode(self, out: &mut [u8]) -> usize {
-        let mut w = Writer::new(out);
-        match w
-            .u8(wire::RESP_REFUSED)
-            .and_then(|w| w.u8(self.why as u8))
-            .and_then(|w| w.u16(self.detail))
-            .and_then(|w| w.u32(self.retry_ms))
-        {
-            Ok(w) => w.len(),
-            Err(_) => 0,
-        }
-    }
+/// Come back in `wait_ms`.
+fn retry(refusal: Refusal, wait_ms: u64) -> Refused {
+    Refused { refusal, detail: 0, retry_ms: u32::try_from(wait_ms).unwrap_or(u32::MAX) }
 }
 
 /// An answer that did not fit the output buffer: the firmware's bug, answered as a fault.
 impl From<Full> for Refused {
     fn from(_: Full) -> Refused {
-        Refused::FAULT
-    }
-}
-
-/// The wire number of a reassembly error (the detail of a [`Refusal::Frame`]).
-pub fn frame_error_code(e: FrameError) -> u16 {
-    match e {
-        FrameError::BadFragment => 1,
-        FrameError::Oversized => 2,
-        FrameError::Interleaved => 3,
-        FrameError::OutOfOrder => 4,
-        FrameError::Truncated => 5,
-        FrameError::Timeout => 6,
-        FrameError::Orphan => 7,
+        FAULT
     }
 }

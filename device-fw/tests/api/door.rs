@@ -1,8 +1,14 @@
-//! A simulated door and the phone talking to it, for scenario tests.
+//! A simulated door and the phone talking to it, for scenario tests. Requests are
+//! `porter_link::Request`s and answers `porter_link::Answer`s, framed by `porter-link`
+//! ([`porter_device::sim::Phone`]); whole admissions run `porter_link::PhoneSession`
+//! ([`Door::session`]).
 
 use porter_device::sim::{Handles, MemTransport, Phone, SimController, SimFlash};
-use porter_device::wire::{self, Refusal};
 use porter_device::Settings;
+use porter_link::{
+    Answer, Buffers, Holder, Outcome, PhoneSession, Refusal, Request, SessionConfig, Status,
+    MAX_ANSWER_LEN, MAX_LOG_RECORDS, MAX_REQUEST_LEN,
+};
 use porter_protocol::*;
 
 use super::fixture::*;
@@ -48,7 +54,7 @@ impl Door {
     /// Boots on `flash` with these hardware handles.
     pub fn boot_on(flash: SimFlash, h: Handles, settings: Settings) -> Door {
         let (c, t) = h.boot(flash, settings).expect("boots");
-        Door { c, t, h, phone: Phone::new(), settings }
+        Door { c, t, h, phone: Phone::default(), settings }
     }
 
     /// Powers off and on again on the same flash and hardware.
@@ -65,8 +71,17 @@ impl Door {
         (door, site)
     }
 
+    /// Sends raw request bytes; returns the door's whole answer.
     pub fn call(&mut self, message: &[u8]) -> Vec<u8> {
         self.phone.call(&mut self.c, &self.t, message).expect("the door answers")
+    }
+
+    /// Sends a typed request; returns the door's whole answer (decode it with
+    /// [`Answer::decode`]).
+    pub fn request(&mut self, request: Request<'_>) -> Vec<u8> {
+        let mut buf = vec![0u8; MAX_REQUEST_LEN];
+        let bytes = request.encode(&mut buf).expect("a request within its limits").to_vec();
+        self.call(&bytes)
     }
 
     pub fn enrolment_bytes(&self, site: &Site, issued_at: Time) -> Vec<u8> {
@@ -104,32 +119,25 @@ impl Door {
 
     /// Sends the enrolment, without touching the button; `Err` carries the refusal.
     pub fn send_enrolment(&mut self, root: &PublicKey, enrolment: &[u8]) -> Result<(), Vec<u8>> {
-        let mut m = vec![wire::REQ_ENROL];
-        m.extend_from_slice(&root.0);
-        m.extend_from_slice(enrolment);
-        let answer = self.call(&m);
-        if answer == [wire::RESP_ENROLLED] {
-            Ok(())
-        } else {
-            Err(answer)
+        let answer = self.request(Request::Enrol { root: *root, enrolment });
+        match Answer::decode(&answer) {
+            Ok(Answer::Enrolled) => Ok(()),
+            _ => Err(answer),
         }
     }
 
     /// Asks for a challenge.
     pub fn challenge(&mut self) -> Result<Challenge, Verdict> {
-        let a = self.call(&[wire::REQ_CHALLENGE]);
-        match a.split_first() {
-            Some((&wire::RESP_CHALLENGE, body)) => {
-                Ok(Challenge::decode(body).expect("a valid challenge"))
-            }
+        let a = self.request(Request::Challenge);
+        match Answer::decode(&a) {
+            Ok(Answer::Challenge(_, challenge)) => Ok(challenge),
             _ => Err(parse_verdict(&a)),
         }
     }
 
     pub fn present(&mut self, presentation: &[u8]) -> Verdict {
-        let mut m = vec![wire::REQ_PRESENT];
-        m.extend_from_slice(presentation);
-        parse_verdict(&self.call(&m))
+        let a = self.request(Request::Present(presentation));
+        parse_verdict(&a)
     }
 
     /// A whole attempt: challenge, then the presentation `make` builds for it.
@@ -151,16 +159,45 @@ impl Door {
     }
 
     pub fn send_state(&mut self, signed: &[u8]) -> Result<u64, (Refusal, u16)> {
-        let mut m = vec![wire::REQ_DOOR_STATE];
-        m.extend_from_slice(signed);
-        let a = self.call(&m);
-        match a.split_first() {
-            Some((&wire::RESP_STATE, body)) => Ok(u64::from_le_bytes(body.try_into().unwrap())),
+        let a = self.request(Request::DoorState(signed));
+        match Answer::decode(&a) {
+            Ok(Answer::State(sequence)) => Ok(sequence),
             _ => match parse_verdict(&a) {
                 Verdict::Refused(r, d, _) => Err((r, d)),
                 v => panic!("unexpected answer {v:?}"),
             },
         }
+    }
+
+    /// One visit by an honest phone: `porter_link::PhoneSession` with the site's holder key,
+    /// over this door's transport, the door polled between fragments and time moving 1 ms a
+    /// step. Returns the session's outcome and, when admitted, the verified receipt.
+    pub fn session(&mut self, site: &Site, grant: &[u8]) -> (Outcome, Option<Vec<u8>>) {
+        let cert = site.seal_cert(&site.certificate_body());
+        let mut cfg = SessionConfig::new(grant, &cert);
+        cfg.mtu = porter_device::MTU;
+        cfg.device_key = Some(self.c.device_key());
+        cfg.expected_door = Some((SITE, DOOR));
+        let (mut request, mut answer) = (vec![0u8; MAX_REQUEST_LEN], vec![0u8; MAX_ANSWER_LEN]);
+        let buffers = Buffers { request: &mut request, answer: &mut answer, log: &mut [] };
+        let now = self.h.clock.millis_now();
+        let mut session = PhoneSession::new(cfg, Holder::Key(&site.holder), buffers, now);
+        let mut fragment = [0u8; 255];
+        for _ in 0..10_000 {
+            let now = self.h.clock.millis_now();
+            while let Some(n) = session.transmit(now, &mut fragment) {
+                self.t.send_fragment(&fragment[..n]);
+            }
+            self.c.poll();
+            while let Some(f) = self.t.take_fragment() {
+                session.receive(now, &f);
+            }
+            if let Status::Done(outcome) = session.status() {
+                return (outcome, session.receipt().map(<[u8]>::to_vec));
+            }
+            self.h.clock.advance_ms(1);
+        }
+        panic!("the session never ended: {:?}", session.status());
     }
 
     /// Every audit record the door still holds, verified as one chain from the oldest (record
@@ -170,31 +207,25 @@ impl Door {
         let mut records = Vec::new();
         let mut first = true;
         loop {
-            let mut m = vec![wire::REQ_READ_LOG];
-            m.extend_from_slice(&follower.next_sequence.to_le_bytes());
-            m.push(wire::MAX_LOG_RECORDS);
-            let a = self.call(&m);
-            assert_eq!(a[0], wire::RESP_LOG, "log answer {a:?}");
-            let count = a[1];
-            let mut rest = &a[2..];
-            for _ in 0..count {
-                let len = rest[0] as usize;
+            let from = follower.next_sequence;
+            let a = self.request(Request::ReadLog { from, max: MAX_LOG_RECORDS });
+            let Ok(Answer::Log(page)) = Answer::decode(&a) else { panic!("log answer {a:?}") };
+            for record in page.iter() {
                 if first {
                     // Where the ring starts now: trust the oldest record's own link.
-                    let r = AuditRecord::decode(&rest[1..1 + len]).unwrap();
+                    let r = AuditRecord::decode(record).unwrap();
                     follower = ChainFollower { next_sequence: r.sequence, previous: r.previous };
                     first = false;
                 }
-                records.push(follower.follow(&rest[1..1 + len]).expect("the log chains"));
-                rest = &rest[1 + len..];
+                records.push(follower.follow(record).expect("the log chains"));
             }
-            if count == 0 {
+            if page.count() == 0 {
                 break;
             }
         }
-        let head = self.call(&[wire::REQ_LOG_HEAD]);
-        assert_eq!(head[0], wire::RESP_HEAD);
-        let head = LogHead::decode_verified(&head[1..], &self.c.device_key()).expect("signed head");
+        let head = self.request(Request::LogHead);
+        let Ok(Answer::Head(head)) = Answer::decode(&head) else { panic!("head answer {head:?}") };
+        let head = LogHead::decode_verified(head, &self.c.device_key()).expect("signed head");
         follower.matches(&head).expect("the head matches the log");
         records
     }
@@ -219,19 +250,16 @@ impl Door {
     }
 }
 
+/// Decodes the door's answer to a presentation (or a refusal of any request) with
+/// [`Answer::decode`]; anything else fails the test.
 pub fn parse_verdict(a: &[u8]) -> Verdict {
-    match a.split_first() {
-        Some((&wire::RESP_ADMITTED, receipt)) => Verdict::Admitted(receipt.to_vec()),
-        Some((&wire::RESP_DENIED, body)) => Verdict::Denied {
-            coarse: body[0],
-            sequence: u64::from_le_bytes(body[1..9].try_into().unwrap()),
-        },
-        Some((&wire::RESP_REFUSED, body)) => Verdict::Refused(
-            Refusal::from_u8(body[0]).expect("a known refusal"),
-            u16::from_le_bytes([body[1], body[2]]),
-            u32::from_le_bytes(body[3..7].try_into().unwrap()),
-        ),
-        _ => panic!("unexpected answer {a:?}"),
+    match Answer::decode(a) {
+        Ok(Answer::Admitted(receipt)) => Verdict::Admitted(receipt.to_vec()),
+        Ok(Answer::Denied { coarse, sequence }) => {
+            Verdict::Denied { coarse: porter_link::coarse_code(coarse), sequence }
+        }
+        Ok(Answer::Refused(r)) => Verdict::Refused(r.refusal, r.detail, r.retry_ms),
+        other => panic!("unexpected answer {a:?}: {other:?}"),
     }
 }
 

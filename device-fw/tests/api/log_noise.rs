@@ -2,8 +2,8 @@
 //! alarms counted into tally records, admissions kept until the site server acknowledges them
 //! or their loss is logged.
 
-use porter_device::wire::{self, Refusal};
 use porter_device::Settings;
+use porter_link::{kind, Refusal};
 use porter_protocol::*;
 
 use super::door::*;
@@ -159,7 +159,7 @@ fn noise_for(door: &mut Door, hours: u64) {
 
 fn ack(door: &mut Door, length: u64) -> Vec<u8> {
     let mask = LogMask::for_server(&log_secret(), &door.c.device_key()).unwrap();
-    let mut m = vec![wire::REQ_LOG_ACK];
+    let mut m = vec![kind::LOG_ACK];
     m.extend_from_slice(&length.to_le_bytes());
     m.extend_from_slice(&mask.ack_tag(length));
     door.call(&m)
@@ -181,7 +181,7 @@ fn admissions_are_kept_until_the_server_acknowledges_them() {
 
     // A forged acknowledgement is refused; the server's is taken and survives a reboot.
     let length = door.c.audit_length();
-    let mut forged = vec![wire::REQ_LOG_ACK];
+    let mut forged = vec![kind::LOG_ACK];
     forged.extend_from_slice(&length.to_le_bytes());
     forged.extend_from_slice(&[0; 16]);
     assert_eq!(
@@ -189,7 +189,7 @@ fn admissions_are_kept_until_the_server_acknowledges_them() {
         Verdict::Refused(Refusal::Rejected, Error::AuditBadSignature.code(), 0)
     );
     let answer = ack(&mut door, length);
-    assert_eq!(answer[0], wire::RESP_ACKED);
+    assert_eq!(answer[0], kind::A_ACKED);
     assert_eq!(u64::from_le_bytes(answer[1..9].try_into().unwrap()), length);
     let mut door = door.reboot();
     // Now the ring may wrap over it.

@@ -390,7 +390,7 @@ fn flash_corruption_that_loses_a_spend_fails_closed() {
     rotten[last] ^= 0x01;
     let mut door = Door::boot_on(SimFlash::from_image(rotten, 4096), h.clone(), patient());
     assert!(door.c.fault().is_some(), "a rolled-back replay memory must fault");
-    assert_eq!(door.challenge(), Err(Verdict::Refused(porter_device::wire::Refusal::Fault, 0, 0)));
+    assert_eq!(door.challenge(), Err(Verdict::Refused(porter_link::Refusal::Fault, 0, 0)));
 
     // The first record's header rots: every later record is unreachable but still there.
     let mut rotten = image.clone();

@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 
-use porter_device::wire;
 use porter_device::MTU;
+use porter_link::kind;
 
 use super::door::*;
 use super::fixture::*;
@@ -74,20 +74,20 @@ proptest! {
                     f.truncate(MTU);
                     door.t.send_fragment(&f);
                 }
-                Op::Request(kind, body) => {
-                    let mut m = vec![kind];
+                Op::Request(request_kind, body) => {
+                    let mut m = vec![request_kind];
                     m.extend_from_slice(&body);
                     for f in door.phone.fragments(&m) {
                         door.t.send_fragment(&f);
                     }
                 }
                 Op::Challenge => {
-                    for f in door.phone.fragments(&[wire::REQ_CHALLENGE]) {
+                    for f in door.phone.fragments(&[kind::CHALLENGE]) {
                         door.t.send_fragment(&f);
                     }
                 }
                 Op::Recorded { flip } => {
-                    let mut m = vec![wire::REQ_PRESENT];
+                    let mut m = vec![kind::PRESENT];
                     m.extend_from_slice(&recorded);
                     if let Some((at, mask)) = flip {
                         let i = 1 + at % recorded.len();
@@ -148,8 +148,8 @@ proptest! {
         }
         let h = porter_device::sim::Handles::new(NOON, 9);
         let mut door = Door::boot_on(porter_device::sim::SimFlash::from_image(image, 4096), h, patient());
-        let info = door.call(&[wire::REQ_INFO]);
-        prop_assert_eq!(info[0], wire::RESP_INFO);
+        let info = door.call(&[kind::INFO]);
+        prop_assert_eq!(info[0], kind::A_INFO);
         if door.c.fault().is_none() && door.c.enrolled() {
             let site = Site::new();
             // Serial 10 was spent before the damage: it must not open the door now, unless the

@@ -14,14 +14,13 @@ use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use porter_device::frame::{encode_link, LinkDecoder, Progress, Reassembler};
-use porter_device::sim::Phone;
-use porter_device::wire::{self, Refusal};
+use porter_link::{Answer, Holder, Outcome, Refusal, Request, SessionConfig, MAX_LOG_RECORDS};
 use porter_protocol::*;
 
 use super::door::{parse_verdict, Verdict};
 use super::fixture::*;
-use super::vectors::{parse, root_key, Step};
+use super::stream::StreamPhone;
+use super::vectors::{carried_by_the_link, parse, root_key, Step};
 
 const PRIME: u8 = 0xF5;
 const REPORT: u8 = 0xF6;
@@ -29,10 +28,13 @@ const PRESS: u8 = 0xF7;
 /// SysTick at 25 MHz under `-icount shift=0` (1 instruction = 1 ns): 40 instructions a tick.
 const INSTRUCTIONS_PER_TICK: u64 = 40;
 
+/// The board's UART link MTU: the default 244, which keeps the length bytes 0xF5..=0xF7 free
+/// for the test hooks (`device-fw/board`).
+const BOARD_MTU: usize = porter_device::MTU;
+
 struct Board {
     qemu: Child,
-    uart: UnixStream,
-    phone: Phone,
+    phone: StreamPhone<UnixStream>,
     device: PublicKey,
     dir: std::path::PathBuf,
 }
@@ -78,34 +80,18 @@ impl Board {
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
         assert_eq!(line.trim(), "porter door ready", "board boot output");
-        let mut board = Board { qemu, uart, phone: Phone::new(), device: PublicKey([0; 32]), dir };
-        let info = board.call(&[wire::REQ_INFO]);
-        assert_eq!(info[0], wire::RESP_INFO);
-        board.device = PublicKey(info[3..35].try_into().unwrap());
+        let phone = StreamPhone::new(uart, BOARD_MTU);
+        let mut board = Board { qemu, phone, device: PublicKey([0; 32]), dir };
+        let Ok(Answer::Info(info)) = Answer::decode(&board.phone.request(Request::Info)) else {
+            panic!("an info answer")
+        };
+        board.device = info.device_key;
         board
     }
 
-    fn call(&mut self, message: &[u8]) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        for f in self.phone.fragments(message) {
-            encode_link::<()>(&f, |b| {
-                bytes.push(b);
-                Ok(())
-            })
-            .unwrap();
-        }
-        self.uart.write_all(&bytes).unwrap();
-        let mut decoder = LinkDecoder::new();
-        let mut reassembler = Reassembler::new();
-        let mut byte = [0u8; 1];
-        loop {
-            self.uart.read_exact(&mut byte).expect("the board answers over the UART");
-            if let Some(fragment) = decoder.push(byte[0]) {
-                if let Ok(Progress::Complete(n)) = reassembler.push(fragment, 0) {
-                    return reassembler.message()[..n].to_vec();
-                }
-            }
-        }
+    /// The UART, for the test hooks below the link.
+    fn uart(&mut self) -> &mut UnixStream {
+        self.phone.socket()
     }
 
     /// Sets the board's RTC and scripts its next nonce (test hook).
@@ -113,9 +99,9 @@ impl Board {
         let mut m = vec![PRIME];
         m.extend_from_slice(&rtc.0.to_le_bytes());
         m.extend_from_slice(&nonce);
-        self.uart.write_all(&m).unwrap();
+        self.uart().write_all(&m).unwrap();
         let mut ack = [0u8; 1];
-        self.uart.read_exact(&mut ack).unwrap();
+        self.uart().read_exact(&mut ack).unwrap();
         assert_eq!(ack[0], PRIME, "hook acknowledged");
     }
 
@@ -124,9 +110,9 @@ impl Board {
     /// ..., peak stack after the raw verify, after boot, then the last admission's breakdown in
     /// ticks: before the decision, the decision, the spend's write, the audit write, to relay.
     fn report(&mut self) -> [u32; 13] {
-        self.uart.write_all(&[REPORT]).unwrap();
+        self.uart().write_all(&[REPORT]).unwrap();
         let mut buf = [0u8; 53];
-        self.uart.read_exact(&mut buf).unwrap();
+        self.uart().read_exact(&mut buf).unwrap();
         assert_eq!(buf[0], REPORT);
         let mut out = [0u32; 13];
         for (i, v) in out.iter_mut().enumerate() {
@@ -145,28 +131,28 @@ impl Board {
             log_key: None,
         };
         let mut buf = [0u8; MAX_ENROLMENT_LEN];
-        let mut m = vec![wire::REQ_ENROL];
-        m.extend_from_slice(&root.public_key().0);
-        m.extend_from_slice(e.seal(root, &mut buf).unwrap());
+        let enrol =
+            Request::Enrol { root: root.public_key(), enrolment: e.seal(root, &mut buf).unwrap() };
         // Outside the installer button's window the board ignores it.
-        assert_eq!(self.call(&m)[..2], [wire::RESP_REFUSED, wire::Refusal::EnrolmentClosed as u8]);
-        self.uart.write_all(&[PRESS]).unwrap();
+        let closed = parse_verdict(&self.phone.request(enrol));
+        assert_eq!(closed, Verdict::Refused(Refusal::EnrolmentClosed, 0, 0));
+        self.uart().write_all(&[PRESS]).unwrap();
         let mut ack = [0u8; 1];
-        self.uart.read_exact(&mut ack).unwrap();
+        self.uart().read_exact(&mut ack).unwrap();
         assert_eq!(ack[0], PRESS, "hook acknowledged");
-        assert_eq!(self.call(&m), vec![wire::RESP_ENROLLED]);
+        assert_eq!(Answer::decode(&self.phone.request(enrol)), Ok(Answer::Enrolled));
     }
 
     fn challenge(&mut self) -> Challenge {
-        let a = self.call(&[wire::REQ_CHALLENGE]);
-        assert_eq!(a[0], wire::RESP_CHALLENGE, "challenge answer {:?}", parse_verdict(&a));
-        Challenge::decode(&a[1..]).unwrap()
+        let a = self.phone.request(Request::Challenge);
+        match Answer::decode(&a) {
+            Ok(Answer::Challenge(_, challenge)) => challenge,
+            _ => panic!("challenge answer {:?}", parse_verdict(&a)),
+        }
     }
 
     fn present(&mut self, presentation: &[u8]) -> Verdict {
-        let mut m = vec![wire::REQ_PRESENT];
-        m.extend_from_slice(presentation);
-        parse_verdict(&self.call(&m))
+        parse_verdict(&self.phone.request(Request::Present(presentation)))
     }
 
     /// The whole audit log, chained, and checked against a head the board signs now.
@@ -174,25 +160,20 @@ impl Board {
         let mut follower = ChainFollower::new();
         let mut records = Vec::new();
         loop {
-            let mut m = vec![wire::REQ_READ_LOG];
-            m.extend_from_slice(&follower.next_sequence.to_le_bytes());
-            m.push(wire::MAX_LOG_RECORDS);
-            let a = self.call(&m);
-            assert_eq!(a[0], wire::RESP_LOG);
-            let mut rest = &a[2..];
-            for _ in 0..a[1] {
-                let len = rest[0] as usize;
-                records.push(follower.follow(&rest[1..1 + len]).expect("the board's log chains"));
-                rest = &rest[1 + len..];
+            let from = follower.next_sequence;
+            let a = self.phone.request(Request::ReadLog { from, max: MAX_LOG_RECORDS });
+            let Ok(Answer::Log(page)) = Answer::decode(&a) else { panic!("log answer {a:?}") };
+            for record in page.iter() {
+                records.push(follower.follow(record).expect("the board's log chains"));
             }
-            if a[1] == 0 {
+            if page.count() == 0 {
                 break;
             }
         }
-        let head = self.call(&[wire::REQ_LOG_HEAD]);
-        assert_eq!(head[0], wire::RESP_HEAD);
+        let head = self.phone.request(Request::LogHead);
+        let Ok(Answer::Head(head)) = Answer::decode(&head) else { panic!("head answer {head:?}") };
         let head =
-            LogHead::decode_verified(&head[1..], &self.device).expect("a head signed by the board");
+            LogHead::decode_verified(head, &self.device).expect("a head signed by the board");
         follower.matches(&head).expect("the head matches the log");
         records
     }
@@ -228,11 +209,9 @@ fn qemu_board_gets_every_vector_verdict_over_the_uart_and_logs_it() {
             let what = format!("{} step {i}", case.name);
             match step {
                 Step::State { bytes, code } => {
-                    let mut m = vec![wire::REQ_DOOR_STATE];
-                    m.extend_from_slice(bytes);
-                    let a = board.call(&m);
-                    let got = match a[0] {
-                        wire::RESP_STATE => 0,
+                    let a = board.phone.request(Request::DoorState(bytes));
+                    let got = match Answer::decode(&a) {
+                        Ok(Answer::State(_)) => 0,
                         _ => match parse_verdict(&a) {
                             Verdict::Refused(Refusal::Rejected, code, _) => code,
                             v => panic!("{what}: {v:?}"),
@@ -243,6 +222,14 @@ fn qemu_board_gets_every_vector_verdict_over_the_uart_and_logs_it() {
                         let st = DoorState::decode(bytes).unwrap();
                         floor = floor.max(st.claims().issued_at);
                     }
+                    matched += 1;
+                }
+                // The link cannot carry an empty or over-long presentation: refused before any
+                // decision, nothing logged.
+                Step::Admit { presentation, .. } if !carried_by_the_link(presentation) => {
+                    let request = [&[porter_link::kind::PRESENT][..], presentation].concat();
+                    let a = board.phone.call(&request);
+                    assert_eq!(parse_verdict(&a), Verdict::Refused(Refusal::Malformed, 0, 0));
                     matched += 1;
                 }
                 Step::Admit { clock, challenge, presentation, code } => {
@@ -308,6 +295,33 @@ fn qemu_board_gets_every_vector_verdict_over_the_uart_and_logs_it() {
         assert_eq!(pulses as usize, expected_admissions, "{}: relay pulses", case.name);
     }
     eprintln!("QEMU board: {} cases, {matched} steps matched over the UART", cases.len());
+    visits_run_live_against_the_board();
+}
+
+/// `porter_link::PhoneSession` against the board's own (random) challenges over the UART: an
+/// admission with its log carried back, then the same one-use grant spent.
+fn visits_run_live_against_the_board() {
+    let site = Site::new();
+    let mut board = Board::boot("session", false);
+    board.enrol(&site.root, SITE, DOOR, NOON.minus(3600));
+    let mut nonce = [0u8; 16];
+    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut nonce).unwrap();
+    board.prime(NOON, nonce);
+    let cert = site.seal_cert(&site.certificate_body());
+    let grant = site.seal_grant(&site.grant_body(10, 1));
+    let mut cfg = SessionConfig::new(&grant, &cert);
+    cfg.device_key = Some(board.device);
+    cfg.expected_door = Some((SITE, DOOR));
+    cfg.log_from = Some(0);
+    let visit = board.phone.session(cfg, Holder::Key(&site.holder));
+    assert_eq!(visit.outcome, Outcome::Admitted, "{visit:?}");
+    AuditRecord::decode_receipt(visit.receipt.as_ref().unwrap(), &board.device)
+        .expect("board-signed");
+    assert!(visit.log_complete && visit.log_count >= 2, "{visit:?}");
+    let again = board.phone.session(cfg, Holder::Key(&site.holder));
+    assert_eq!(again.outcome, Outcome::DeniedSpent, "{again:?}");
+    let [_, _, _, _, pulses, ..] = board.report();
+    assert_eq!(pulses, 1, "one admission, one relay pulse");
 }
 
 /// The budgets: static RAM plus peak stack, and admission instructions over one raw
@@ -354,9 +368,9 @@ fn qemu_cost_report() {
     let cold_ticks = cold[2];
     let cold_poll = cold[5];
     // The deepest paths: a door state applied on its own, and one carried in a presentation.
-    let mut m = vec![wire::REQ_DOOR_STATE];
-    m.extend_from_slice(&site.seal_state(&site.state(1, NOON.minus(10))));
-    assert_eq!(board.call(&m)[0], wire::RESP_STATE);
+    let state = site.seal_state(&site.state(1, NOON.minus(10)));
+    let a = board.phone.request(Request::DoorState(&state));
+    assert!(matches!(Answer::decode(&a), Ok(Answer::State(1))), "{a:?}");
     let [stack_with_state, ..] = board.report();
     board.prime(NOON, [12; 16]);
     let ch = board.challenge();

@@ -1,8 +1,8 @@
 //! Scenario tests on the simulator: commissioning, admission, every rejection reason, back-off,
 //! alarms, clock and door-state rollback.
 
-use porter_device::wire::Refusal;
 use porter_device::{Settings, Signal};
+use porter_link::Refusal;
 use porter_protocol::*;
 
 use super::door::*;
@@ -166,7 +166,10 @@ fn an_admission_releases_the_relay_after_the_spend_and_returns_a_signed_receipt(
 fn one_attempt_at_a_time_and_a_fresh_challenge_each() {
     let (mut door, site) = Door::enrolled(Settings::default());
     let first = door.challenge().unwrap();
-    assert!(matches!(door.challenge(), Err(Verdict::Refused(Refusal::Busy, 0, _))));
+    // Asked again while it is outstanding (the answer may have been lost): the same challenge,
+    // not `Busy` (`spec/link.md` 6), and still one attempt.
+    door.advance_ms(1_000);
+    assert_eq!(door.challenge(), Ok(first));
     // A presentation answers its challenge once.
     let cert = site.seal_cert(&site.certificate_body());
     let grant = site.seal_grant(&site.grant_body(10, 2));
@@ -502,11 +505,23 @@ fn a_dead_entropy_source_fails_closed() {
     let mut door = Door::boot_on(porter_device::sim::SimFlash::blank(), h, Settings::default());
     assert!(door.c.fault().is_some());
     assert_eq!(
-        parse_verdict(&door.call(&[porter_device::wire::REQ_CHALLENGE])),
+        parse_verdict(&door.call(&[porter_link::kind::CHALLENGE])),
         Verdict::Refused(Refusal::Fault, 0, 0)
     );
     // Later: no challenge is issued without fresh randomness.
     let (mut door, _) = Door::enrolled(Settings::default());
     door.h.entropy.set_failing(true);
     assert_eq!(door.challenge(), Err(Verdict::Refused(Refusal::Fault, 0, 0)));
+}
+
+#[test]
+fn an_honest_phones_session_admits_once_and_its_receipt_verifies() {
+    let (mut door, site) = Door::enrolled(Settings::default());
+    let grant = site.seal_grant(&site.grant_body(40, 1));
+    let (outcome, receipt) = door.session(&site, &grant);
+    assert_eq!(outcome, porter_link::Outcome::Admitted);
+    let record = AuditRecord::decode_receipt(&receipt.unwrap(), &door.c.device_key()).unwrap();
+    assert!(matches!(record.event, AuditEvent::Admitted { grant_serial: 40, .. }));
+    assert_eq!(door.session(&site, &grant).0, porter_link::Outcome::DeniedSpent);
+    assert_eq!(door.h.lock.pulses(), 1);
 }

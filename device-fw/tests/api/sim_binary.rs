@@ -1,26 +1,26 @@
-//! The `porter-door-sim` binary over TCP on loopback: enrol, admit, deny, reboot on the same
+//! The `porter-door-sim` binary over TCP on loopback, as an app reaches it (`spec/link.md` 2.4,
+//! MTU 255): maintenance requests typed with `porter_link::Request`, visits run live by
+//! `porter_link::PhoneSession`; enrol, admit (carrying the log back), deny, reboot on the same
 //! flash image, with the clock driven from its control input.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::Duration;
 
-use porter_device::frame::{encode_link, LinkDecoder, Progress, Reassembler};
-use porter_device::sim::Phone;
-use porter_device::wire::{self, Refusal};
+use porter_link::frame::MAX_MTU;
+use porter_link::{Answer, Holder, Outcome, Refusal, Request, SessionConfig};
 use porter_protocol::*;
 
 use super::door::{log_secret, parse_verdict, unhex, Verdict};
 use super::fixture::*;
+use super::stream::StreamPhone;
 
 struct Sim {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    stream: TcpStream,
+    phone: StreamPhone<TcpStream>,
     device: PublicKey,
-    phone: Phone,
 }
 
 impl Sim {
@@ -48,37 +48,12 @@ impl Sim {
         stdout.read_line(&mut line).unwrap();
         let key = unhex(line.trim().strip_prefix("device-key ").expect("device-key line"));
         let stream = TcpStream::connect(&addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         Sim {
             child,
             stdin,
             stdout,
-            stream,
+            phone: StreamPhone::new(stream, MAX_MTU),
             device: PublicKey(key.try_into().unwrap()),
-            phone: Phone::new(),
-        }
-    }
-
-    fn call(&mut self, message: &[u8]) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        for f in self.phone.fragments(message) {
-            encode_link::<()>(&f, |b| {
-                bytes.push(b);
-                Ok(())
-            })
-            .unwrap();
-        }
-        self.stream.write_all(&bytes).unwrap();
-        let mut decoder = LinkDecoder::new();
-        let mut reassembler = Reassembler::new();
-        let mut byte = [0u8; 1];
-        loop {
-            self.stream.read_exact(&mut byte).expect("an answer before the timeout");
-            if let Some(fragment) = decoder.push(byte[0]) {
-                if let Ok(Progress::Complete(n)) = reassembler.push(fragment, 0) {
-                    return reassembler.message()[..n].to_vec();
-                }
-            }
         }
     }
 
@@ -117,10 +92,13 @@ fn the_simulator_serves_the_framed_protocol_on_loopback_and_remembers_across_res
     let site = Site::new();
 
     let mut sim = Sim::start(&flash);
-    let info = sim.call(&[wire::REQ_INFO]);
-    assert_eq!(info[0], wire::RESP_INFO);
-    assert_eq!(info[2], 0, "not enrolled yet");
-    assert_eq!(&info[3..35], &sim.device.0);
+    let info = Answer::decode(&sim.phone.request(Request::Info)).map(|a| match a {
+        Answer::Info(info) => info,
+        other => panic!("{other:?}"),
+    });
+    let info = info.expect("an info answer");
+    assert!(!info.enrolled, "not enrolled yet");
+    assert_eq!(info.device_key, sim.device);
     let e = Enrolment {
         version: VERSION,
         site: SITE,
@@ -130,27 +108,29 @@ fn the_simulator_serves_the_framed_protocol_on_loopback_and_remembers_across_res
         log_key: Some(log_secret().log_key().unwrap()),
     };
     let mut buf = [0u8; MAX_ENROLMENT_LEN];
-    let mut m = vec![wire::REQ_ENROL];
-    m.extend_from_slice(&site.root.public_key().0);
-    m.extend_from_slice(e.seal(&site.root, &mut buf).unwrap());
-    let closed = sim.call(&m);
-    assert_eq!(closed[..2], [wire::RESP_REFUSED, Refusal::EnrolmentClosed as u8]);
+    let enrolment = e.seal(&site.root, &mut buf).unwrap();
+    let enrol = Request::Enrol { root: site.root.public_key(), enrolment };
+    let closed = parse_verdict(&sim.phone.request(enrol));
+    assert_eq!(closed, Verdict::Refused(Refusal::EnrolmentClosed, 0, 0));
     sim.command("button");
     sim.expect_line("button pressed");
-    assert_eq!(sim.call(&m), vec![wire::RESP_ENROLLED]);
+    assert_eq!(Answer::decode(&sim.phone.request(enrol)), Ok(Answer::Enrolled));
 
+    // A visit, as an app makes it: the session over the socket, the log carried back.
     let cert = site.seal_cert(&site.certificate_body());
     let grant = site.seal_grant(&site.grant_body(10, 1));
-    let attempt = |sim: &mut Sim| {
-        let a = sim.call(&[wire::REQ_CHALLENGE]);
-        assert_eq!(a[0], wire::RESP_CHALLENGE, "{a:?}");
-        let ch = Challenge::decode(&a[1..]).unwrap();
-        let mut m = vec![wire::REQ_PRESENT];
-        m.extend_from_slice(&site.present(&ch, &grant, &cert, None));
-        parse_verdict(&sim.call(&m))
+    let visit = |sim: &mut Sim| {
+        let mut cfg = SessionConfig::new(&grant, &cert);
+        cfg.device_key = Some(sim.device);
+        cfg.expected_door = Some((SITE, DOOR));
+        cfg.log_from = Some(0);
+        sim.phone.session(cfg, Holder::Key(&site.holder))
     };
-    let Verdict::Admitted(receipt) = attempt(&mut sim) else { panic!("not admitted") };
+    let admitted = visit(&mut sim);
+    assert_eq!(admitted.outcome, Outcome::Admitted, "{admitted:?}");
+    let receipt = admitted.receipt.clone().expect("a verified receipt");
     AuditRecord::decode_receipt(&receipt, &sim.device).expect("a receipt signed by the device");
+    assert!(admitted.log_complete && admitted.log_count >= 2, "enrolled + admitted: {admitted:?}");
     sim.expect_line("relay released");
     sim.command("advance 5000");
     sim.expect_line("relay secured");
@@ -158,9 +138,11 @@ fn the_simulator_serves_the_framed_protocol_on_loopback_and_remembers_across_res
 
     // A restart is a reboot on the same flash: same key, still enrolled, the grant stays spent.
     let mut sim = Sim::start(&flash);
-    let info = sim.call(&[wire::REQ_INFO]);
-    assert_eq!(info[2], 1, "still enrolled");
-    assert!(matches!(attempt(&mut sim), Verdict::Denied { coarse: 4, .. }));
+    let Ok(Answer::Info(info)) = Answer::decode(&sim.phone.request(Request::Info)) else {
+        panic!("an info answer")
+    };
+    assert!(info.enrolled, "still enrolled");
+    assert_eq!(visit(&mut sim).outcome, Outcome::DeniedSpent);
     sim.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -184,3 +184,56 @@ fn the_door_end_answers_under_the_request_id_and_refuses_once() {
     }
     assert_eq!(door.expire(9_000, 3_000), None);
 }
+
+#[test]
+fn a_timed_out_message_is_refused_once_and_its_late_fragments_are_quiet() {
+    use porter_link::{DoorEvent, DoorLink};
+    let mut door = DoorLink::new(40);
+    let fs = fragments(0x21, &[5; 150], 40);
+    assert_eq!(door.push(&fs[0], 0), DoorEvent::Nothing);
+    assert!(matches!(door.expire(3_001, 3_000), Some(DoorEvent::Refuse(0x21, _))));
+    // The rest of the expired message arrives late: no second refusal for it.
+    assert_eq!(door.push(&fs[1], 3_002), DoorEvent::Nothing);
+    assert_eq!(door.push(&fs[2], 3_003), DoorEvent::Nothing);
+    // A continuation of another message with nothing in progress is still refused.
+    assert!(matches!(
+        door.push(&fragments(0x22, &[5; 150], 40)[1], 3_004),
+        DoorEvent::Refuse(0x22, _)
+    ));
+    // The whole message sent again is taken.
+    let mut last = DoorEvent::Nothing;
+    for f in &fs {
+        last = door.push(f, 3_005);
+    }
+    assert_eq!(last, DoorEvent::Request(0x21));
+}
+
+#[test]
+fn the_door_buffer_doubles_as_scratch_and_forgets_the_partial_request() {
+    use porter_link::{DoorEvent, DoorLink};
+    let mut door = DoorLink::new(40);
+    let fs = fragments(0x31, &[6; 150], 40);
+    door.push(&fs[0], 0);
+    let scratch = door.scratch();
+    assert_eq!(scratch.len(), MAX_MESSAGE_LEN);
+    scratch.fill(0xAB);
+    assert!(matches!(door.push(&fs[1], 1), DoorEvent::Refuse(0x31, _)), "nothing in progress");
+    let mut last = DoorEvent::Nothing;
+    for f in &fs {
+        last = door.push(f, 2);
+    }
+    assert_eq!(last, DoorEvent::Request(0x31));
+    assert_eq!(door.request(), &[6; 150][..]);
+}
+
+#[test]
+fn a_stream_decoder_says_when_it_waits_for_a_length_byte() {
+    let mut d = StreamDecoder::new();
+    assert!(d.idle());
+    assert_eq!(d.push(2), None);
+    assert!(!d.idle());
+    assert_eq!(d.push(7), None);
+    assert!(!d.idle());
+    assert_eq!(d.push(8), Some(&[7u8, 8][..]));
+    assert!(d.idle());
+}

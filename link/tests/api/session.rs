@@ -399,3 +399,47 @@ fn a_receipt_for_another_grant_is_a_bad_receipt() {
     assert_eq!(s.status(), Status::Done(Outcome::BadReceipt));
     assert_eq!(s.receipt(), None);
 }
+
+#[test]
+fn a_signer_that_builds_from_the_challenge_gets_it_exactly() {
+    // A platform signer that only takes the challenge (the FFI's presentation builder) signs
+    // over the same proof message as `proof_message`: its signature completes the session.
+    let f = fixture(1);
+    let mut d = door(&f, BLE_MTU);
+    let mut cfg = SessionConfig::new(&f.grant, &f.cert);
+    cfg.device_key = Some(f.device.public_key());
+    let (mut req, mut ans) = (vec![0; MAX_REQUEST_LEN], vec![0; MAX_ANSWER_LEN]);
+    let buffers = Buffers { request: &mut req, answer: &mut ans, log: &mut [] };
+    let mut session = PhoneSession::new(cfg, Holder::External, buffers, 0);
+    assert_eq!(session.challenge(), None, "no challenge before the door sent one");
+    let mut out = [0u8; 255];
+    for now in 0..1_000u64 {
+        while let Some(n) = session.transmit(now, &mut out) {
+            for answer in d.receive(now, &out[..n]) {
+                session.receive(now, &answer);
+            }
+        }
+        if session.status() == Status::NeedSignature {
+            let challenge = session.challenge().expect("the challenge being answered").to_vec();
+            let decoded = porter_protocol::Challenge::decode(&challenge).unwrap();
+            let mut buf = vec![0u8; porter_protocol::MAX_PRESENTATION_LEN];
+            let p = porter_protocol::present(
+                &f.site.holder,
+                &decoded,
+                &f.grant,
+                &f.cert,
+                None,
+                &mut buf,
+            )
+            .unwrap();
+            let signature: [u8; 64] = p[p.len() - 64..].try_into().unwrap();
+            session.provide_signature(now, &signature);
+        }
+        if let Status::Done(outcome) = session.status() {
+            assert_eq!(outcome, Outcome::Admitted);
+            assert_eq!(d.releases, 1);
+            return;
+        }
+    }
+    panic!("no outcome: {:?}", session.status());
+}

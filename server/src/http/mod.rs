@@ -323,6 +323,12 @@ fn declared() -> Vec<Declared> {
 
 /// The whole router: `/v1`, `/healthz`, `/metrics`.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The whole router with `extra` routes (the web portal) beside the API: they share the
+/// request log, the metrics, the path guard and the body limit.
+pub fn router_with(state: AppState, extra: Router) -> Router {
     let mut v1 = Router::new().route("/v1/openapi.json", get(|| async { axum::Json(openapi()) }));
     for d in declared() {
         // The declaration travels with the request: the role gate in `Auth` reads it.
@@ -340,9 +346,10 @@ pub fn router(state: AppState) -> Router {
             };
             (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
         })
+        .with_state(state.clone())
+        .merge(extra)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), count))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state, count))
 }
 
 /// Guards paths, counts responses and logs one structured line per request (never a body or

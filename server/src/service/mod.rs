@@ -334,4 +334,22 @@ impl Service {
         let row = row.ok_or_else(unauthenticated)?;
         Principal::from_token(row)
     }
+
+    /// The principal of a live (unrevoked, unexpired) token by its id: what a portal
+    /// session acts as, so that the portal's roles and scopes are the API's.
+    pub async fn principal_of_token(&self, token_id: &str) -> Result<Principal> {
+        let gone = || {
+            Error::new(
+                Kind::Unauthenticated,
+                Code::Unauthenticated,
+                "this account's access was revoked or has expired: ask your manager",
+            )
+        };
+        let row = self.store.token(token_id).await?.ok_or_else(gone)?;
+        let live = row.revoked_at.is_none() && row.expires_at.is_none_or(|at| at > now());
+        if !live {
+            return Err(gone());
+        }
+        Principal::from_token(row)
+    }
 }

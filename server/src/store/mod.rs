@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "site_log_key",
         include_str!("../../migrations/202611291800_site_log_key.sql"),
     ),
+    (
+        202_612_070_400,
+        "portal_accounts",
+        include_str!("../../migrations/202612070400_portal_accounts.sql"),
+    ),
 ];
 
 /// The connection pool and the backend it talks to.
