@@ -32,7 +32,7 @@ step "benchmarks compile (run them with ./bench.sh; budgets are checked there, n
 cargo bench -p porter-benches --no-run
 
 if command -v cargo-fuzz >/dev/null; then
-    # 21 targets at 8 s each: under 3 minutes of fuzzing (plus two builds). Long runs with
+    # 24 targets at 8 s each: about 3 minutes of fuzzing (plus two builds). Long runs with
     # AddressSanitizer: fuzz/run-long.sh. `*_deep` targets use stand-in signatures.
     step "fuzz smoke run: ${FUZZ_SECONDS:=8} s per target (stable toolchain, no sanitizer)"
     (

@@ -16,7 +16,7 @@ count() {
 per_op() { echo $(( ($(count "$1" "$N") - $(count "$1" 0)) / (N * SAMPLES) )); }
 raw=$(per_op raw_verify)
 printf '%-18s %12s %10s\n' operation instructions "x verify"
-for op in raw_verify steady_state cold_certificate; do
+for op in raw_verify steady_state cold_certificate readmission; do
     n=$([[ $op == raw_verify ]] && echo "$raw" || per_op "$op")
     awk -v op="$op" -v n="$n" -v raw="$raw" 'BEGIN { printf "%-18s %12d %9.3fx\n", op, n, n / raw }'
 done

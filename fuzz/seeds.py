@@ -162,6 +162,24 @@ def main():
         # Grants 0..3 (1, 2, 3, 1 uses), each presented until refused, 10 s apart.
         put(target, b"".join(bytes([g, 10, 0, 0, 0]) for g in [0, 0, 1, 1, 1, 2, 2, 2, 2, 3]))
         put(target, b"".join(bytes([g, 100, at, 0, 1]) for g, at in [(1, 50), (1, 150), (2, 250)]))
+    # The phone session (link/src/fuzz_session.rs): a setup byte (MTU 20 + b % 236; bit 0 set:
+    # ask the door's info; bit 1 set: no log; bit 2 set: any door), then radio operations
+    # (0-2 deliver, 3 up only, 4 lose up, 5 lose down, 6 corrupt, 7 forge, 8 wait, 9 reconnect).
+    wait = bytes([8, 255]) * 13  # over the 3 s answer timeout
+    for target in ["phone_session", "phone_session_deep"]:
+        for setup in [224, 225, 226, 0, 3, 164]:
+            put(target, bytes([setup]) + bytes(400))
+        put(target, bytes([224, 0, 0, 3, 5]) + wait + bytes(400))  # the admission's answer lost
+        put(target, bytes([224]) + bytes(12) + bytes([9, 1]) + bytes(400))
+        put(target, bytes([224]) + bytes(20) + bytes([6, 3, 0x10]) + wait + bytes(400))
+    # The link target: an MTU byte, then length-prefixed fragments (link/src/fuzz_hooks.rs);
+    # the framing vectors' fragment streams and every message of the link vectors.
+    link = json.load(open(os.path.join(VECTORS, "link.json")))
+    for case in link["framing"]:
+        fragments = [bytes.fromhex(f) for f in case["fragments"]]
+        put("link", bytes([case["mtu"]]) + b"".join(bytes([len(f)]) + f for f in fragments))
+    for message in link["messages"]:
+        put("link", bytes.fromhex(message["hex"]))
     for n in [1, 8, 40]:
         put("replay_window", bytes((i * 37 + n) % 256 for i in range(3 * n)))
 

@@ -4,6 +4,9 @@
 use porter_protocol::*;
 use porter_testkit::{Site, DOOR, SITE};
 
+pub mod baseline;
+pub mod vectors;
+
 /// 2026-11-23 12:00:00 UTC, the shared test site's noon.
 pub const NOON: Time = porter_testkit::NOON;
 
@@ -35,6 +38,12 @@ pub struct Bench {
     pub grants: Vec<Vec<u8>>,
     /// The issuer's public key.
     pub issuer: [u8; 32],
+    /// [`SAMPLES`] second uses of multi-use grants: each memory has admitted its grant once.
+    pub readmissions: Vec<(DoorMemory, Attempt)>,
+    /// The issuer's certificate, sealed.
+    pub certificate: Vec<u8>,
+    /// The shared test site (keys and builders).
+    pub site: Site,
 }
 
 impl Bench {
@@ -68,6 +77,45 @@ impl Bench {
             grants.push(grant);
             attempts.push(Attempt { challenge, presentation });
         }
-        Ok(Bench { config, warm, cold, attempts, grants, issuer: issuer.public_key().0 })
+        // Re-admission: a 4-use grant admitted once by a warm door, then presented again on a
+        // new challenge. Through the public API only, so a door-side cache shows up here.
+        let mut readmissions = Vec::with_capacity(SAMPLES);
+        for i in 0..SAMPLES as u8 {
+            let grant = site.grant_body(100 + u64::from(i), 4).seal(issuer, &mut g)?.to_vec();
+            let mut memory = warm.clone();
+            let first = Challenge::new(SITE, DOOR, [40 + i; 16], NOON);
+            let p = present(holder, &first, &grant, &cert, None, &mut out)?;
+            if let Decision::Reject(e) = memory.admit(&config, NOON, &first, p) {
+                return Err(e);
+            }
+            let challenge = Challenge::new(SITE, DOOR, [80 + i; 16], NOON.plus(5));
+            let presentation = present(holder, &challenge, &grant, &cert, None, &mut out)?.to_vec();
+            readmissions.push((memory, Attempt { challenge, presentation }));
+        }
+        let issuer = issuer.public_key().0;
+        Ok(Bench {
+            config,
+            warm,
+            cold,
+            attempts,
+            grants,
+            issuer,
+            readmissions,
+            certificate: cert,
+            site,
+        })
     }
+}
+
+/// A root-signed door state of the test site denying `entries` subjects (sequence 2, signed at
+/// `NOON`), as a phone carries it to the door.
+pub fn door_state(site: &Site, entries: usize) -> Vec<u8> {
+    let mut state = site.state(2, NOON);
+    for i in 0..entries {
+        let mut subject = [0u8; 8];
+        subject[..4].copy_from_slice(&(i as u32).to_be_bytes());
+        let entry = DenyEntry { subject: DenySubject(subject), until: NOON.plus(86_400) };
+        state.deny.push(entry).expect("at most MAX_DENY_ENTRIES");
+    }
+    site.seal_state(&state)
 }

@@ -1,6 +1,6 @@
 //! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`).
 
-use crate::frame::{Progress, Reassembler, MAX_MESSAGE_LEN};
+use crate::frame::{Progress, Reassembler, StreamDecoder, MAX_MESSAGE_LEN};
 use crate::message::{Answer, Request};
 
 /// Arbitrary bytes as a fragment stream (first byte: the MTU; then length-prefixed fragments)
@@ -8,6 +8,7 @@ use crate::message::{Answer, Request};
 /// decoders. Panics if an accepted message does not re-encode to its own bytes.
 pub fn fuzz_link(data: &[u8]) {
     check(data);
+    stream(data);
     let Some((&mtu, mut rest)) = data.split_first() else { return };
     let mut r = Reassembler::new([0u8; MAX_MESSAGE_LEN], usize::from(mtu));
     let mut now = 0u64;
@@ -34,6 +35,19 @@ fn check(bytes: &[u8]) {
     if let Ok(a) = Answer::decode(bytes) {
         if a.encode(&mut out).ok() != Some(bytes) {
             panic!("an answer does not re-encode to its bytes");
+        }
+    }
+}
+
+/// The same bytes as a serial stream (length-prefixed fragments, `StreamDecoder`) into a
+/// reassembler taking any fragment length: what a wired door reads.
+fn stream(data: &[u8]) {
+    let mut decoder = StreamDecoder::default();
+    let mut r = Reassembler::new([0u8; MAX_MESSAGE_LEN], crate::frame::MAX_MTU);
+    for (now, &byte) in (0u64..).zip(data) {
+        let Some(fragment) = decoder.push(byte) else { continue };
+        if let Ok(Progress::Complete { .. }) = r.push(fragment, now) {
+            check(r.message());
         }
     }
 }

@@ -28,6 +28,8 @@ mod error;
 pub mod frame;
 #[cfg(feature = "fuzzing")]
 mod fuzz_hooks;
+#[cfg(all(feature = "fuzzing", feature = "door-model"))]
+mod fuzz_session;
 mod message;
 #[cfg(feature = "phone")]
 mod session;
@@ -49,4 +51,6 @@ pub use crate::session::{Buffers, Holder, Outcome, PhoneSession, SessionConfig, 
 #[doc(hidden)]
 pub mod internal {
     pub use crate::fuzz_hooks::fuzz_link;
+    #[cfg(feature = "door-model")]
+    pub use crate::fuzz_session::fuzz_phone_session;
 }

@@ -2,6 +2,7 @@
 
 mod api {
     mod frame;
+    mod fuzz_hooks;
     mod message;
     mod props;
     mod session;
