@@ -35,7 +35,9 @@ use crate::metrics::Metrics;
 use crate::store::{self, Page, Store, StoreError};
 
 pub use alarms::*;
-pub use audit::{AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload};
+pub use audit::{
+    AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload, BATCH_MAX_BODY_BYTES, BATCH_MAX_RECORDS,
+};
 pub use carriers::*;
 pub use code::Code;
 pub use deliveries::*;
@@ -340,7 +342,12 @@ impl<T> Paged<T> {
 impl Service {
     /// A service over `store`, counting into `metrics`.
     pub fn new(store: Store, metrics: Arc<Metrics>) -> Service {
-        Service { store, metrics, wrap: None, webhook_targets: Arc::new(Targets::public_only()) }
+        Service {
+            store,
+            metrics,
+            wrap: None,
+            webhook_targets: Arc::new(Targets::public_only()),
+        }
     }
 
     /// Lets webhooks reach `targets` (by default public addresses only).
