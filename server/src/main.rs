@@ -59,7 +59,8 @@ fn run(cli: Cli) -> Result<(), String> {
             rt.block_on(porter_server::serve(config))
         }
         Command::Bench(args) => {
-            tracing_subscriber::fmt().with_max_level(tracing::Level::WARN).init();
+            // Errors only: the scratch commits' slow-statement warnings would drown the report.
+            tracing_subscriber::fmt().with_max_level(tracing::Level::ERROR).init();
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             let report = rt.block_on(porter_server::bench::run(args))?;
             println!("{}", std::fs::read_to_string(&report).map_err(|e| e.to_string())?);

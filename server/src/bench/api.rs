@@ -81,7 +81,10 @@ impl Api {
     ) -> Result<Value, String> {
         let answer = self.call(method, path, Some(token), body.as_ref()).await?;
         if answer.status >= 300 {
-            return Err(format!("setup: {method} {path} answered {}: {}", answer.status, answer.body));
+            return Err(format!(
+                "setup: {method} {path} answered {}: {}",
+                answer.status, answer.body
+            ));
         }
         Ok(answer.body)
     }

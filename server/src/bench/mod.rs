@@ -97,9 +97,10 @@ pub async fn run(args: BenchArgs) -> Result<PathBuf, String> {
     let (local, base, operator, database_url) = match (&args.server, &args.operator_token) {
         (Some(base), Some(token)) => (None, base.clone(), token.clone(), args.database_url.clone()),
         _ => {
-            let url = args.database_url.clone().unwrap_or_else(|| {
-                format!("sqlite://{}", scratch.join("porter.db").display())
-            });
+            let url = args
+                .database_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}", scratch.join("porter.db").display()));
             eprintln!("porter bench: starting porter serve on {}", redact(&url));
             let s = LocalServer::start(&url, &scratch, &args.server_log_level).await?;
             let (base, operator) = (s.base.clone(), s.operator.clone());
@@ -135,12 +136,13 @@ pub async fn run(args: BenchArgs) -> Result<PathBuf, String> {
     let site = site::set_up(&api, &operator, &shape).await?;
     let setup_seconds = setup.elapsed().as_secs_f64();
 
-    let budget =
-        Budget { duration: Duration::from_secs_f64(args.seconds), count: args.count };
+    let budget = Budget { duration: Duration::from_secs_f64(args.seconds), count: args.count };
     let mut workloads = Vec::new();
     for kind in &args.workloads {
         let (name, operation, op): (&str, String, Op) = match kind {
-            WorkloadKind::Grants => ("grants", "POST a grant".into(), workloads::grants(&api, &site)),
+            WorkloadKind::Grants => {
+                ("grants", "POST a grant".into(), workloads::grants(&api, &site))
+            }
             WorkloadKind::Audit => (
                 "audit",
                 format!("POST a batch of {} records", args.batch_records),
@@ -155,14 +157,24 @@ pub async fn run(args: BenchArgs) -> Result<PathBuf, String> {
     if !args.no_limits {
         let limit_budget =
             Budget { duration: Duration::from_secs_f64(args.limit_seconds), count: None };
-        let http = measure("http_ceiling", "GET /livez", args.clients, limit_budget, workloads::livez(&api), pid)
-            .await;
+        let http = measure(
+            "http_ceiling",
+            "GET /livez",
+            args.clients,
+            limit_budget,
+            workloads::livez(&api),
+            pid,
+        )
+        .await;
         limits.http_requests_per_second = Some(http.ops_per_second);
         workloads.push(http);
         eprintln!("porter bench: sealing grants in process");
         let seconds = Duration::from_secs_f64(args.limit_seconds);
-        limits.signing_grants_per_second =
-            Some(tokio::task::spawn_blocking(move || limits::signing_rate(seconds)).await.map_err(|e| e.to_string())?);
+        limits.signing_grants_per_second = Some(
+            tokio::task::spawn_blocking(move || limits::signing_rate(seconds))
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         let target = match database_url.as_deref() {
             Some(u) if u.starts_with("sqlite:") => {
                 let dir = sqlite_dir(u).unwrap_or_else(|| scratch.clone());
@@ -175,6 +187,9 @@ pub async fn run(args: BenchArgs) -> Result<PathBuf, String> {
             eprintln!("porter bench: durable commits of the backend, {} connections", args.clients);
             limits.backend_commits_per_second =
                 Some(limits::commit_rate(&target, args.clients, seconds).await?);
+            // SQLite has one writer: what one connection commits is its real ceiling.
+            limits.backend_commits_one_connection =
+                Some(limits::commit_rate(&target, 1, seconds).await?);
         }
     }
 

@@ -106,6 +106,8 @@ pub struct Limits {
     pub signing_grants_per_second: Option<f64>,
     /// Single-row durable commits per second of the backend at the bench's concurrency.
     pub backend_commits_per_second: Option<f64>,
+    /// The same with one connection (SQLite's one writer).
+    pub backend_commits_one_connection: Option<f64>,
     /// Requests per second on `/livez` (no database) at the bench's concurrency.
     pub http_requests_per_second: Option<f64>,
 }
@@ -204,19 +206,33 @@ impl Report {
         let l = &self.limits;
         let fmt = |v: Option<f64>| v.map_or("not measured".into(), |v| format!("{v:.0}/s"));
         let _ = writeln!(s, "\nLimits measured in the same run:\n");
-        let _ = writeln!(s, "* grant sealing in process (Ed25519, every core): {}", fmt(l.signing_grants_per_second));
+        let _ = writeln!(
+            s,
+            "* grant sealing in process (Ed25519, every core): {}",
+            fmt(l.signing_grants_per_second)
+        );
         let _ = writeln!(
             s,
             "* durable single-row commits of the backend at the same concurrency: {}",
             fmt(l.backend_commits_per_second)
         );
-        let _ = writeln!(s, "* HTTP stack on `/livez` (no database): {}", fmt(l.http_requests_per_second));
+        let _ = writeln!(
+            s,
+            "* the same with one connection: {}",
+            fmt(l.backend_commits_one_connection)
+        );
+        let _ = writeln!(
+            s,
+            "* HTTP stack on `/livez` (no database): {}",
+            fmt(l.http_requests_per_second)
+        );
         if let Some(g) = self.workloads.iter().find(|w| w.name == "grants") {
             let _ = writeln!(
                 s,
-                "\nGrants/s as a share of each limit: sealing {}, commits {}, HTTP {}.",
+                "\nGrants/s as a share of each limit: sealing {}, commits {} (one connection: {}), HTTP {}.",
                 ratio(g.ops_per_second, l.signing_grants_per_second),
                 ratio(g.ops_per_second, l.backend_commits_per_second),
+                ratio(g.ops_per_second, l.backend_commits_one_connection),
                 ratio(g.ops_per_second, l.http_requests_per_second)
             );
         }

@@ -45,16 +45,15 @@ impl LocalServer {
             .env("PORTER_LISTEN", format!("127.0.0.1:{port}"))
             .env("PORTER_DATA_DIR", data_dir)
             .env("PORTER_DATABASE_URL", database_url)
-            // The bench's clients would otherwise be throttled like one phone each.
-            .env("PORTER_RATE_LIMIT_PER_MINUTE", "1000000000")
+            // The bench's clients would otherwise be throttled like one phone each (the most allowed).
+            .env("PORTER_RATE_LIMIT_PER_MINUTE", "1000000")
             .env("PORTER_LOG_LEVEL", log_level)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start porter serve: {e}"))?;
-        let mut server =
-            LocalServer { child, base: format!("http://127.0.0.1:{port}"), operator };
+        let mut server = LocalServer { child, base: format!("http://127.0.0.1:{port}"), operator };
         server.wait_ready().await?;
         Ok(server)
     }
@@ -133,7 +132,6 @@ impl ProcSample {
 /// A fresh directory for a local server's SQLite database and log.
 pub fn scratch_dir() -> Result<PathBuf, String> {
     let dir = std::env::temp_dir().join(format!("porter-bench-{:016x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)
 }

@@ -100,18 +100,19 @@ pub async fn set_up(api: &Api, operator: &str, shape: &Shape) -> Result<Site, St
         .try_collect::<Vec<_>>()
         .await?;
 
-    let issuer = api.expect("POST", &format!("/v1/sites/{site_id}/issuers"), &manager, None).await?;
+    let issuer =
+        api.expect("POST", &format!("/v1/sites/{site_id}/issuers"), &manager, None).await?;
     let issuer_id = field(&issuer, "id")?;
     let issuer_key = parse_key(&field(&issuer, "public_key")?)?;
     let cert = certify(&root, number, issuer_key)?;
     let path = format!("/v1/sites/{site_id}/issuers/{issuer_id}/certificate");
     api.expect("PUT", &path, &manager, Some(json!({"certificate": hex::encode(cert)}))).await?;
 
-    let carrier = api
-        .expect("POST", "/v1/carriers", operator, Some(json!({"name": "Bench Parcel"})))
-        .await?;
+    let carrier =
+        api.expect("POST", "/v1/carriers", operator, Some(json!({"name": "Bench Parcel"}))).await?;
     let carrier_id = field(&carrier, "id")?;
-    let carrier = token(api, operator, json!({"role": "carrier", "carrier_id": carrier_id})).await?;
+    let carrier =
+        token(api, operator, json!({"role": "carrier", "carrier_id": carrier_id})).await?;
     let approval = json!({
         "carrier_id": carrier_id, "issuer_id": issuer_id, "doors": [1],
         "max_uses": 4, "max_lifetime_minutes": 15
@@ -229,7 +230,12 @@ async fn register_driver(api: &Api, carrier: (&str, &str), n: usize) -> Result<D
 async fn add_unit(api: &Api, manager: &str, site_id: &str, n: usize) -> Result<String, String> {
     let label = format!("{}{}", n / 4 + 1, ['A', 'B', 'C', 'D'][n % 4]);
     let unit = api
-        .expect("POST", &format!("/v1/sites/{site_id}/units"), manager, Some(json!({"label": label})))
+        .expect(
+            "POST",
+            &format!("/v1/sites/{site_id}/units"),
+            manager,
+            Some(json!({"label": label})),
+        )
         .await?;
     let unit_id = field(&unit, "id")?;
     let path = format!("/v1/sites/{site_id}/units/{unit_id}/residents");

@@ -7,7 +7,8 @@ use axum::routing::{get, post};
 use super::openapi::{body, page};
 use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, Res, S};
 use crate::service::{
-    AlarmView, AuditBatch, BatchOutcome, BATCH_MAX_BODY_BYTES, EntryView, ReceiptOutcome, ReceiptUpload, Role,
+    AlarmView, AuditBatch, BatchOutcome, EntryView, ReceiptOutcome, ReceiptUpload, Role,
+    BATCH_MAX_BODY_BYTES,
 };
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.

@@ -98,10 +98,10 @@ pub const BATCH_MAX_RECORDS: usize = 512;
 /// The largest audit-batch body: [`BATCH_MAX_RECORDS`] records of the largest size, hex, each
 /// quoted with a separator and some whitespace, the largest head, and room for the rest of the
 /// JSON. Derived, so that the body limit can never refuse a batch the record limit allows.
-pub const BATCH_MAX_BODY_BYTES: usize =
-    BATCH_MAX_RECORDS * (2 * MAX_AUDIT_RECORD_LEN + RECORD_JSON_OVERHEAD)
-        + 2 * porter_protocol::MAX_LOG_HEAD_LEN
-        + 4096;
+pub const BATCH_MAX_BODY_BYTES: usize = BATCH_MAX_RECORDS
+    * (2 * MAX_AUDIT_RECORD_LEN + RECORD_JSON_OVERHEAD)
+    + 2 * porter_protocol::MAX_LOG_HEAD_LEN
+    + 4096;
 /// Quotes, comma and up to a pretty-printer's indentation around each record in the JSON.
 const RECORD_JSON_OVERHEAD: usize = 16;
 /// Slack around a grant's window when matching, beyond the door's own clock-skew check.
@@ -600,19 +600,14 @@ impl Service {
             )
             .await?;
         }
-        for (record, record_hex, hash) in &fresh {
-            Store::insert_audit_record(
-                &mut tx,
-                &door.id,
-                record.sequence as i64,
-                record_hex,
-                hash,
-                i64::from(record.at.0),
-                now,
-            )
-            .await?;
-            Store::set_uploader(&mut tx, &door.id, record.sequence as i64, &uploader).await?;
-        }
+        let rows: Vec<(i64, String, String, i64)> = fresh
+            .iter()
+            .map(|(record, record_hex, hash)| {
+                let (seq, at) = (record.sequence as i64, i64::from(record.at.0));
+                (seq, record_hex.clone(), hash.clone(), at)
+            })
+            .collect();
+        Store::insert_audit_records(&mut tx, &door.id, &rows, &uploader, now).await?;
         let mut unmatched = 0;
         let mut entered = Vec::new();
         for a in &admitted {

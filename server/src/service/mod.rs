@@ -8,9 +8,11 @@ mod alarms;
 mod audit;
 mod carriers;
 mod code;
+mod decoded;
 mod deliveries;
 mod doors;
 mod drivers;
+mod grant_writer;
 mod grants;
 mod issuance;
 mod issuers;
@@ -36,7 +38,8 @@ use crate::store::{self, Page, Store, StoreError};
 
 pub use alarms::*;
 pub use audit::{
-    AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload, BATCH_MAX_BODY_BYTES, BATCH_MAX_RECORDS,
+    AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload, BATCH_MAX_BODY_BYTES,
+    BATCH_MAX_RECORDS,
 };
 pub use carriers::*;
 pub use code::Code;
@@ -229,6 +232,8 @@ pub struct Service {
     metrics: Arc<Metrics>,
     wrap: Option<Arc<KeyWrap>>,
     webhook_targets: Arc<Targets>,
+    /// The grant writer, serial leases and decode caches of this process.
+    issuing: Arc<grant_writer::Issuing>,
 }
 
 /// Seconds since the Unix epoch.
@@ -347,6 +352,7 @@ impl Service {
             metrics,
             wrap: None,
             webhook_targets: Arc::new(Targets::public_only()),
+            issuing: Arc::default(),
         }
     }
 

@@ -31,7 +31,10 @@ impl Log {
     fn append(&mut self, at: u32, event: AuditEvent) {
         let sequence = self.records.len() as u64;
         let event = match (event, &self.mask) {
-            (AuditEvent::Admitted { issuer, grant_serial, use_index, holder, role, package }, Some(m)) => {
+            (
+                AuditEvent::Admitted { issuer, grant_serial, use_index, holder, role, package },
+                Some(m),
+            ) => {
                 let holder = m.apply(sequence, holder);
                 AuditEvent::Admitted { issuer, grant_serial, use_index, holder, role, package }
             }
@@ -69,8 +72,7 @@ impl Log {
 async fn enrol_door(w: &World, number: u16) -> SigningKey {
     let device = new_key();
     let enrolment =
-        root::enroll_device(&w.root, number, device.public_key(), w.log_key, now() as u32)
-            .unwrap();
+        root::enroll_device(&w.root, number, device.public_key(), w.log_key, now() as u32).unwrap();
     call(
         &w.base,
         "POST",
@@ -94,14 +96,16 @@ async fn two_doors_admitting_the_same_deliveries_at_once_never_deadlock() {
         let server = Server::start(&backend).await;
         let approval = json!({"doors": [1, 2], "max_uses": 4, "max_lifetime_minutes": 15});
         let w = World::with(&server, cert_options(), approval).await;
-        let mut door1 = Log::new(&w, 1, w.device.clone());
+        let mut door1 = Log::new(&w, 1, SigningKey::from_seed(w.device.seed()).unwrap());
         let mut door2 = Log::new(&w, 2, enrol_door(&w, 2).await);
         let mut deliveries = Vec::new();
         for round in 0..4 {
             let mut admissions = Vec::new();
             for n in 0..24 {
-                let d = w.announce(&format!("1ZLOAD{round:02}{n:04}"), now() - 60, now() + 3600).await;
-                let g = w.ask(&d, json!({"uses": 1, "lifetime_minutes": 10, "doors": [1, 2]})).await;
+                let d =
+                    w.announce(&format!("1ZLOAD{round:02}{n:04}"), now() - 60, now() + 3600).await;
+                let g =
+                    w.ask(&d, json!({"uses": 1, "lifetime_minutes": 10, "doors": [1, 2]})).await;
                 admissions.push(admitted(&w, &g.ok()));
                 deliveries.push(d);
             }
@@ -164,7 +168,7 @@ async fn an_audit_batch_of_512_largest_records_passes_and_513_are_refused_clearl
         let at = u32::MAX - 1; // the widest time (unmatched: outside any grant's window)
 
         // 513 records: refused whole, with the limit named.
-        let mut log = Log::new(&w, 1, w.device.clone());
+        let mut log = Log::new(&w, 1, SigningKey::from_seed(w.device.seed()).unwrap());
         for _ in 0..513 {
             log.append(at, event);
         }
@@ -176,7 +180,7 @@ async fn an_audit_batch_of_512_largest_records_passes_and_513_are_refused_clearl
         assert!(r.body["message"].as_str().unwrap().contains("512"), "{}", r.body);
 
         // 512 of them: accepted, every one.
-        let mut log = Log::new(&w, 1, w.device.clone());
+        let mut log = Log::new(&w, 1, SigningKey::from_seed(w.device.seed()).unwrap());
         for _ in 0..512 {
             log.append(at, event);
         }
@@ -203,21 +207,15 @@ async fn body_limits_are_per_route_and_name_the_limit() {
         w.site_id,
         "00".repeat(porter_server::service::BATCH_MAX_BODY_BYTES)
     );
-    let r = call_raw(
-        &w.base,
-        "POST",
-        "/v1/audit-batches",
-        Some(&w.driver),
-        &[],
-        huge.as_bytes(),
-    )
-    .await;
+    let r =
+        call_raw(&w.base, "POST", "/v1/audit-batches", Some(&w.driver), &[], huge.as_bytes()).await;
     r.refused(400, "payload_too_large");
     let limit = porter_server::service::BATCH_MAX_BODY_BYTES.to_string();
     assert!(r.body["message"].as_str().unwrap().contains(&limit), "{}", r.body);
 
     let body = json!({"name": "x".repeat(70 * 1024)}).to_string();
-    let r = call_raw(&w.base, "POST", "/v1/carriers", Some(&w.operator), &[], body.as_bytes()).await;
+    let r =
+        call_raw(&w.base, "POST", "/v1/carriers", Some(&w.operator), &[], body.as_bytes()).await;
     r.refused(400, "payload_too_large");
     assert!(r.body["message"].as_str().unwrap().contains("65536"), "{}", r.body);
 }
