@@ -21,6 +21,7 @@ pub mod bench;
 pub mod client;
 pub mod config;
 pub mod http;
+pub mod ids;
 pub mod metrics;
 pub mod outbox;
 pub mod serve;

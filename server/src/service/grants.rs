@@ -1,5 +1,6 @@
 //! Grant issuance: the rules that make a grant exist only for a real delivery.
 
+use crate::ids::{self, DeliveryId};
 use crate::service::Code;
 use porter_protocol::{
     Certificate, DoorState, Grant, PackageCommitment, SigningKey, SiteId, MAX_GRANT_LEN,
@@ -86,10 +87,11 @@ impl Service {
     pub async fn issue_grant(
         &self,
         p: &Principal,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         req: GrantRequest,
         idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
+        let delivery_id = delivery_id.as_str();
         let result = self.issue_grant_inner(p, delivery_id, req, idem).await;
         match &result {
             Ok(_) => self.metrics().grants_issued.inc(),
@@ -107,15 +109,17 @@ impl Service {
         idem: &Idempotency,
     ) -> Result<Option<IssuedGrant>> {
         let (ttl, in_flight) = (IDEMPOTENCY_TTL, IDEMPOTENCY_IN_FLIGHT_TIMEOUT);
-        self.store().expire_idempotent(&p.token_id, &idem.key, now(), ttl, in_flight).await?;
-        match self.store().idempotent(&p.token_id, &idem.key).await? {
+        self.store()
+            .expire_idempotent(p.token_id().as_str(), &idem.key, now(), ttl, in_flight)
+            .await?;
+        match self.store().idempotent(p.token_id().as_str(), &idem.key).await? {
             Some(_) => self.replay_grant(p, idem).await.map(Some),
             None => Ok(None),
         }
     }
 
     async fn replay_grant(&self, p: &Principal, idem: &Idempotency) -> Result<IssuedGrant> {
-        let stored = self.store().idempotent(&p.token_id, &idem.key).await?;
+        let stored = self.store().idempotent(p.token_id().as_str(), &idem.key).await?;
         let stored = stored.ok_or_else(|| {
             Error::conflict(Code::IdempotencyRace, "a request with this key is in flight: retry")
         })?;
@@ -141,7 +145,10 @@ impl Service {
     /// hand out grants the site has revoked.
     async fn grant_facts(&self, p: &Principal, delivery_id: &str) -> Result<issuance::Facts> {
         let store = self.store();
-        let driver = store.driver(Principal::field(&p.driver_id)?).await?;
+        let Principal::Driver { driver, .. } = p else {
+            return Err(Error::forbidden("request grants (only a driver's phone may)"));
+        };
+        let driver = store.driver(driver.as_str()).await?;
         let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
         let delivery = store.delivery(delivery_id).await?;
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
@@ -231,7 +238,7 @@ impl Service {
         req: GrantRequest,
         idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
-        if !p.is(Role::Driver) {
+        if p.role() != Role::Driver {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
         }
         // Load.
@@ -299,7 +306,11 @@ impl Service {
         // record commits with the grant, so a client that retries after a crash gets this very
         // grant back, never a second one. Acknowledged only once that transaction commits.
         let (grant_id, delivery_id) = (row.id.clone(), delivery.id.clone());
-        let pending = Pending { row, issued, idem: idem.clone().map(|i| (p.token_id.clone(), i)) };
+        let pending = Pending {
+            row,
+            issued,
+            idem: idem.clone().map(|i| (p.token_id().as_str().to_string(), i)),
+        };
         let issued = match issuing.writer(store).commit(pending).await? {
             Committed::Issued(issued) => issued,
             Committed::Exhausted => {
@@ -373,9 +384,10 @@ impl Service {
     pub async fn list_grants(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &ids::SiteId,
         page: &Page,
     ) -> Result<Paged<GrantView>> {
+        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list grants").await?;
         let rows = self.store.grants_of_site(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(GrantView::from).collect(), page, |g| g.id.clone()))
