@@ -45,6 +45,17 @@ cargo clippy -p porter-server --all-targets -- -D warnings
 # ci-install.sh installs (Chromium, the pinned npm packages, aiosmtpd): here they must run.
 export PORTER_PORTAL_TOOLS=1
 cargo test -p porter-server
+# A few seconds of `porter bench` on each backend: the report is written and no operation failed.
+# A smoke run of the load generator, not a timed assertion: no figure is checked.
+cargo build -q -p porter-server --bin porter
+for BENCH_DB in sqlite "$PORTER_TEST_POSTGRES"; do
+    BENCH_OUT=$(mktemp -d /tmp/porter-bench.XXXXXX)
+    BENCH_ARGS=(--clients 8 --seconds 2 --deliveries 100 --batch-records 64 --limit-seconds 1 --out "$BENCH_OUT")
+    if [ "$BENCH_DB" != sqlite ]; then BENCH_ARGS+=(--database-url "$BENCH_DB"); fi
+    "${CARGO_TARGET_DIR:-target}/debug/porter" bench "${BENCH_ARGS[@]}" >/dev/null
+    python3 server/tests/bench_report_check.py "$BENCH_OUT"
+    rm -rf "$BENCH_OUT"
+done
 # The OpenAPI document is a contract: it must validate (openapi-spec-validator, see ci-install.sh).
 OPENAPI_JSON=$(mktemp /tmp/porter-openapi.XXXXXX.json)
 cargo run -q -p porter-server --bin porter -- openapi > "$OPENAPI_JSON"

@@ -11,12 +11,14 @@
 //! * [`service`]: the rules (who may do what, when a grant may exist); no SQL, no HTTP.
 //! * [`store`]: sqlx over SQLite (embedded) or PostgreSQL, one schema through migrations.
 //!
-//! Beside them: [`portal`] (the web portal for managers and residents), [`outbox`] (webhook delivery, signed per [`standard_webhooks`]),
+//! Beside them: [`portal`] (the web portal for managers and residents), [`bench`] (`porter bench`,
+//! the load generator), [`outbox`] (webhook delivery, signed per [`standard_webhooks`]),
 //! [`mod@serve`] (the process), [`config`], [`metrics`] and the one HTTP [`client`]. The site root's offline tool is its own crate,
 //! `porter-root` (`root/`): it never links the server.
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod http;

@@ -51,6 +51,9 @@ enum Command {
     },
     /// Print the OpenAPI document of this server's API (the contract clients are built from).
     Openapi,
+    /// Measure throughput: set up a site through the API, drive grant issuance and audit
+    /// uploads with concurrent clients, write a Markdown and a JSON report.
+    Bench(porter_server::bench::BenchArgs),
 }
 
 fn init_logging(config: &Config) {
@@ -70,6 +73,15 @@ fn run(cli: Cli) -> Result<(), String> {
             init_logging(&config);
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             rt.block_on(porter_server::serve(config))
+        }
+        Command::Bench(args) => {
+            // Errors only: the scratch commits' slow-statement warnings would drown the report.
+            tracing_subscriber::fmt().with_max_level(tracing::Level::ERROR).init();
+            let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            let report = rt.block_on(porter_server::bench::run(args))?;
+            println!("{}", std::fs::read_to_string(&report).map_err(|e| e.to_string())?);
+            eprintln!("porter bench: report written to {}", report.display());
+            Ok(())
         }
         Command::Openapi => {
             let doc = porter_server::http::openapi();

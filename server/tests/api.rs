@@ -16,6 +16,8 @@ mod grants;
 mod holes;
 #[path = "api/hostile.rs"]
 mod hostile;
+#[path = "api/load.rs"]
+mod load;
 #[path = "api/processes.rs"]
 mod processes;
 #[path = "api/registration.rs"]

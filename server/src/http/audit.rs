@@ -9,6 +9,7 @@ use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, Re
 use crate::ids::SiteId;
 use crate::service::{
     AlarmView, AuditBatch, BatchOutcome, EntryView, ReceiptOutcome, ReceiptUpload, Role,
+    BATCH_MAX_BODY_BYTES,
 };
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
@@ -69,7 +70,8 @@ pub(super) fn routes() -> Vec<Declared> {
                 paged: false,
             },
             post(audit_batch),
-        ),
+        )
+        .with_body_limit(BATCH_MAX_BODY_BYTES),
     ]
 }
 

@@ -44,8 +44,13 @@ pub use refusals::{JsonRefusalAcceptor, JsonRefusalListener, JsonRefusals};
 
 use idempotency::{create, IdemKey, Replay};
 
-/// The largest request body accepted.
+/// The largest request body accepted, unless a route declares its own limit
+/// ([`Declared::with_body_limit`]: audit batches).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The body limit in force for a request (set per route, read when a body is too large).
+#[derive(Clone, Copy, Debug)]
+struct BodyLimit(usize);
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -233,13 +238,14 @@ impl axum::extract::FromRequest<AppState> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = req.extensions().get::<BodyLimit>().map_or(MAX_BODY_BYTES, |l| l.0);
         match Bytes::from_request(req, state).await {
             Ok(b) => Ok(Body(b)),
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError(service::Error::new(
                     Kind::Invalid,
                     Code::PayloadTooLarge,
-                    format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                    format!("the body is larger than {limit} bytes, this endpoint's limit"),
                 )))
             }
             Err(_) => {
@@ -293,11 +299,21 @@ pub struct Declared {
     /// What the router, the role gate and the OpenAPI document know of it.
     pub endpoint: Endpoint,
     handler: axum::routing::MethodRouter<AppState>,
+    /// The largest body the route reads.
+    pub body_limit: usize,
+}
+
+impl Declared {
+    /// Lets the route read bodies up to `bytes` (instead of [`MAX_BODY_BYTES`]): for a
+    /// request whose documented maximum needs more, derived from that maximum.
+    fn with_body_limit(self, bytes: usize) -> Declared {
+        Declared { body_limit: bytes, ..self }
+    }
 }
 
 /// Pairs a declaration with its handler.
 fn declare(endpoint: Endpoint, handler: axum::routing::MethodRouter<AppState>) -> Declared {
-    Declared { endpoint, handler }
+    Declared { endpoint, handler, body_limit: MAX_BODY_BYTES }
 }
 
 /// Every declared route of every resource: the only routes the router has under `/v1`.
@@ -332,9 +348,16 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
     let mut v1 = Router::new().route("/v1/openapi.json", get(|| async { axum::Json(openapi()) }));
     for d in declared() {
         // The declaration travels with the request: the role gate in `Auth` reads it.
-        v1 = v1.route(d.endpoint.path, d.handler.layer(axum::Extension(d.endpoint)));
+        // The route's own body limit overrides the router's default below.
+        type Handler = axum::routing::MethodRouter<AppState>;
+        let handler: Handler = d.handler.layer(axum::Extension(d.endpoint));
+        let handler: Handler = handler.layer(axum::Extension(BodyLimit(d.body_limit)));
+        let handler: Handler = handler.layer(DefaultBodyLimit::max(d.body_limit));
+        v1 = v1.route(d.endpoint.path, handler);
     }
     v1.route("/healthz", get(healthz))
+        // Liveness: the process answers (no database); `/healthz` is readiness.
+        .route("/livez", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .route("/metrics", get(metrics))
         .fallback(|| async {
             err(Kind::NotFound, Code::NoSuchEndpoint, "no such endpoint: see /v1/openapi.json")

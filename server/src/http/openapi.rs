@@ -165,6 +165,15 @@ pub fn openapi() -> serde_json::Value {
             "503": {"description": "The database does not answer", "content": error}}}}),
     );
     paths.insert(
+        "/livez".into(),
+        json!({"get": {
+        "operationId": "livez", "summary": "Whether the process answers (no database: liveness)",
+        "security": [], "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["status"],
+                "properties": {"status": {"type": "string", "enum": ["ok"]}}}}}}}}}),
+    );
+    paths.insert(
         "/metrics".into(),
         json!({"get": {
         "operationId": "metrics", "summary": "Prometheus text; needs the configured metrics token",

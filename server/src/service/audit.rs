@@ -16,7 +16,7 @@
 use crate::service::Code;
 use porter_protocol::{
     AuditEvent, AuditRecord, ChainFollower, ChainHash, Enrolment, LogHead, LogMask,
-    MAX_ENROLMENT_LEN, MAX_RECEIPT_LEN,
+    MAX_AUDIT_RECORD_LEN, MAX_ENROLMENT_LEN, MAX_RECEIPT_LEN,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -93,7 +93,17 @@ pub struct BatchOutcome {
     pub log_ack: Option<String>,
 }
 
-const BATCH_MAX_RECORDS: usize = 512;
+/// The most records one batch may carry.
+pub const BATCH_MAX_RECORDS: usize = 512;
+/// The largest audit-batch body: [`BATCH_MAX_RECORDS`] records of the largest size, hex, each
+/// quoted with a separator and some whitespace, the largest head, and room for the rest of the
+/// JSON. Derived, so that the body limit can never refuse a batch the record limit allows.
+pub const BATCH_MAX_BODY_BYTES: usize = BATCH_MAX_RECORDS
+    * (2 * MAX_AUDIT_RECORD_LEN + RECORD_JSON_OVERHEAD)
+    + 2 * porter_protocol::MAX_LOG_HEAD_LEN
+    + 4096;
+/// Quotes, comma and up to a pretty-printer's indentation around each record in the JSON.
+const RECORD_JSON_OVERHEAD: usize = 16;
 /// Slack around a grant's window when matching, beyond the door's own clock-skew check.
 const MATCH_SLACK: i64 = 300;
 
@@ -257,6 +267,8 @@ impl Service {
     }
     /// Writes one admission; on first sight, tells the residents (matched) or raises an alarm
     /// (unmatched, or a grant use this door already admitted). Returns whether it was new.
+    /// A matched delivery is not marked entered here but pushed onto `entered`, for
+    /// [`mark_entered_in_order`] once the batch is recorded.
     async fn record_admission(
         &self,
         tx: &mut Tx,
@@ -264,6 +276,7 @@ impl Service {
         door: &store::DoorRow,
         a: &Admitted,
         uploader: &str,
+        entered: &mut Vec<(String, i64)>,
     ) -> Result<bool> {
         let now = now();
         // The door admits each use of a grant once: a second admission of the same use is not
@@ -316,7 +329,7 @@ impl Service {
         Store::set_uploader(tx, &door.id, a.sequence, uploader).await?;
         match &a.matched {
             Ok((g, unit)) => {
-                Store::mark_entered(tx, &g.delivery_id, a.at).await?;
+                entered.push((g.delivery_id.clone(), a.at));
                 let data = serde_json::json!({
                     "delivery_id": g.delivery_id,
                     "unit_id": unit,
@@ -392,7 +405,9 @@ impl Service {
             door_number: req.door_number,
         };
         let mut tx = self.store().begin().await?;
-        self.record_admission(&mut tx, &site, &door, &admitted, &uploader).await?;
+        let mut entered = Vec::new();
+        self.record_admission(&mut tx, &site, &door, &admitted, &uploader, &mut entered).await?;
+        mark_entered_in_order(&mut tx, entered).await?;
         tx.commit().await?;
         self.metrics().receipts.inc();
         if grant_id.is_some() {
@@ -604,27 +619,24 @@ impl Service {
             )
             .await?;
         }
-        for (record, record_hex, hash) in &fresh {
-            Store::insert_audit_record(
-                &mut tx,
-                &door.id,
-                record.sequence as i64,
-                record_hex,
-                hash,
-                i64::from(record.at.0),
-                now,
-            )
-            .await?;
-            Store::set_uploader(&mut tx, &door.id, record.sequence as i64, &uploader).await?;
-        }
+        let rows: Vec<(i64, String, String, i64)> = fresh
+            .iter()
+            .map(|(record, record_hex, hash)| {
+                let (seq, at) = (record.sequence as i64, i64::from(record.at.0));
+                (seq, record_hex.clone(), hash.clone(), at)
+            })
+            .collect();
+        Store::insert_audit_records(&mut tx, &door.id, &rows, &uploader, now).await?;
         let mut unmatched = 0;
+        let mut entered = Vec::new();
         for a in &admitted {
-            if self.record_admission(&mut tx, &site, &door, a, &uploader).await?
+            if self.record_admission(&mut tx, &site, &door, a, &uploader, &mut entered).await?
                 && a.matched.is_err()
             {
                 unmatched += 1;
             }
         }
+        mark_entered_in_order(&mut tx, entered).await?;
         // What the door itself flagged (forced open, held open, lockout, clock trouble, a
         // repaired torn write) becomes a server alarm for the manager.
         for (record, _, _) in &fresh {
@@ -708,6 +720,21 @@ impl Service {
         };
         Ok(verified.filter(|h| *h != hex::encode(head.head.0)).map(|_| last))
     }
+}
+
+/// Marks the deliveries a batch entered, each at its first admission, in ascending delivery
+/// id order. The order is the point: two doors of a site can upload at once batches that admit
+/// the same deliveries in different log orders, and row locks taken in log order would
+/// deadlock them on PostgreSQL (one aborted after the deadlock timeout). Every transaction
+/// that locks several delivery rows takes them in this one order.
+async fn mark_entered_in_order(tx: &mut Tx, mut entered: Vec<(String, i64)>) -> Result<()> {
+    // A stable sort keeps each delivery's admissions in log order: the first one is kept.
+    entered.sort_by(|a, b| a.0.cmp(&b.0));
+    entered.dedup_by(|later, first| later.0 == first.0);
+    for (delivery_id, at) in &entered {
+        Store::mark_entered(tx, delivery_id, *at).await?;
+    }
+    Ok(())
 }
 
 fn internal(message: String) -> Error {

@@ -138,7 +138,7 @@ pub enum Code {
     OutsideDeliveryWindow,
     /// The request falls outside the certificate's hours (site local time), or the clock is out of range.
     OutsideHours,
-    /// The body is larger than 64 KiB.
+    /// The body is larger than its endpoint's limit (64 KiB; an audit batch of 512 records more).
     PayloadTooLarge,
     /// Too many requests for this token: slow down and retry in a few seconds.
     RateLimited,

@@ -8,12 +8,13 @@ use porter_protocol::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::grant_writer::{Committed, Pending};
 use super::issuance;
 use super::{
     format_doors, hex_array, new_id, now, parse_doors, stored_key, Error, Paged, Principal, Result,
     Role, Service,
 };
-use crate::store::{self, Page, Store};
+use crate::store::{self, Page};
 
 /// A driver's request for a grant for one delivery.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -165,9 +166,13 @@ impl Service {
             None => false,
         };
         let root = stored_key(&site.root_key)?;
+        // Verified once per (certificate, root), not once per grant.
         let cert = issuer.as_ref().and_then(|i| i.certificate.as_deref()).and_then(|hex| {
-            let bytes = hex::decode(hex).ok()?;
-            Certificate::decode_verified(&bytes, &root).ok()
+            let verified = self.issuing.decoded.certificate(hex, &site.root_key, || {
+                let bytes = hex::decode(hex).ok()?;
+                Certificate::decode_verified(&bytes, &root).ok()
+            });
+            verified.map(|c| (*c).clone())
         });
         let opted_out = store.residents(&delivery.unit_id).await?.iter().any(|r| r.opted_out);
         let page = store::Page { after: String::new(), limit: 200 };
@@ -178,11 +183,11 @@ impl Service {
         let state = match &latest {
             None => DoorState::genesis(site_number),
             Some(row) => {
-                let bytes = hex::decode(&row.state).ok();
-                let decoded = bytes
-                    .as_deref()
-                    .and_then(|b| DoorState::decode(b).ok().map(|s| s.claims().clone()));
-                decoded.ok_or_else(|| {
+                let decoded = self.issuing.decoded.door_state(&row.state, || {
+                    let bytes = hex::decode(&row.state).ok()?;
+                    DoorState::decode(&bytes).ok().map(|s| s.claims().clone())
+                });
+                decoded.map(|s| (*s).clone()).ok_or_else(|| {
                     tracing::error!(site = %site.id, sequence = row.sequence, "stored door state unreadable");
                     Error::new(
                         super::Kind::Internal,
@@ -212,6 +217,20 @@ impl Service {
         })
     }
 
+    /// The issuer's signing key, opened and expanded once per stored key.
+    fn issuer_key(&self, issuer: &store::IssuerRow) -> Result<std::sync::Arc<SigningKey>> {
+        self.issuing.decoded.issuer_key(&issuer.public_key, &issuer.secret_seed, || {
+            let seed = self.open_seed(&issuer.public_key, &issuer.secret_seed)?;
+            SigningKey::from_seed(seed).map_err(|_| {
+                Error::new(
+                    super::Kind::Internal,
+                    Code::Internal,
+                    "the stored issuer key is unusable",
+                )
+            })
+        })
+    }
+
     async fn issue_grant_inner(
         &self,
         p: &Principal,
@@ -235,24 +254,13 @@ impl Service {
         let cert_hex = issuer.certificate.clone().unwrap_or_default();
         let doors: Vec<u16> = grant.doors.iter().map(|d| d.0).collect();
         let (not_before, not_after) = (i64::from(grant.not_before.0), i64::from(grant.not_after.0));
-        let seed = self.open_seed(&issuer.public_key, &issuer.secret_seed)?;
-        let key = SigningKey::from_seed(seed).map_err(|_| {
-            Error::new(super::Kind::Internal, Code::Internal, "the stored issuer key is unusable")
-        })?;
+        let key = self.issuer_key(issuer)?;
 
-        // Take serials and store the grant in one transaction: the grant is acknowledged only
-        // after commit, so no acknowledged grant is ever lost and no serial is handed out twice.
-        let mut tx = store.begin().await?;
-        // The bound, again under the row lock: concurrent requests cannot overshoot it, and a
-        // delivery entered or cancelled meanwhile yields nothing.
-        if !Store::claim_grant(&mut tx, &delivery.id, MAX_GRANTS_PER_DELIVERY).await? {
-            tx.rollback().await?;
-            return Err(refused(
-                Code::DeliveryGrantsExhausted,
-                "this delivery is entered, closed or has yielded all its grants",
-            ));
-        }
-        let serial = Store::take_serials(&mut tx, &issuer.id, i64::from(req.uses)).await?;
+        // Serials from this process's leased block (committed before any grant uses it), so
+        // the grant is sealed here, in this request's task, and its transaction never waits
+        // on the issuer row.
+        let issuing = &self.issuing;
+        let serial = issuing.leases.take(store, &issuer.id, i64::from(req.uses)).await?;
         let grant = Grant { serial: serial as u64, ..grant };
         // The door's checks once more with the real serial (its deny entry, if any).
         issuance::check_at_doors(cert, &grant, &facts.state, now)?;
@@ -282,7 +290,6 @@ impl Service {
             revoked_at: None,
             issued_at: now,
         };
-        Store::insert_grant(&mut tx, &row).await?;
         let issued = IssuedGrant {
             id: row.id.clone(),
             grant: row.grant_bytes.clone(),
@@ -294,23 +301,34 @@ impl Service {
             not_before: not_before as u32,
             not_after: not_after as u32,
         };
-        // The idempotency record commits with the grant: a client that retries after a crash
-        // gets this very grant back, never a second one.
-        if let Some(idem) = idem {
-            let body = serde_json::to_string(&issued).map_err(|_| {
-                Error::new(super::Kind::Internal, Code::Internal, "the grant could not be encoded")
-            })?;
-            let stored =
-                store::IdemRow { request_hash: idem.request_hash.clone(), status: 201, body };
-            if !Store::save_idempotent_tx(&mut tx, p.token_id().as_str(), &idem.key, &stored, now)
-                .await?
-            {
-                drop(tx); // rolls back: a concurrent request with this key won
-                return self.replay_grant(p, &idem).await;
+        // Commit, with the concurrent requests' grants (one transaction, one fsync): the
+        // delivery's bound is claimed again under its row lock there, and the idempotency
+        // record commits with the grant, so a client that retries after a crash gets this very
+        // grant back, never a second one. Acknowledged only once that transaction commits.
+        let (grant_id, delivery_id) = (row.id.clone(), delivery.id.clone());
+        let pending = Pending {
+            row,
+            issued,
+            idem: idem.clone().map(|i| (p.token_id().as_str().to_string(), i)),
+        };
+        let issued = match issuing.writer(store).commit(pending).await? {
+            Committed::Issued(issued) => issued,
+            Committed::Exhausted => {
+                return Err(refused(
+                    Code::DeliveryGrantsExhausted,
+                    "this delivery is entered, closed or has yielded all its grants",
+                ))
             }
-        }
-        tx.commit().await?;
-        tracing::info!(grant = %row.id, delivery = %delivery.id, serial, uses = req.uses, "grant issued");
+            // A concurrent request with this key won: its grant is the answer. (Only a
+            // request with a key can find it taken.)
+            Committed::KeyTaken => {
+                let idem = idem.as_ref().ok_or_else(|| {
+                    Error::new(super::Kind::Internal, Code::Internal, "no idempotency key")
+                })?;
+                return self.replay_grant(p, idem).await;
+            }
+        };
+        tracing::info!(grant = %grant_id, delivery = %delivery_id, serial, uses = req.uses, "grant issued");
         Ok(issued)
     }
 }

@@ -8,9 +8,11 @@ mod alarms;
 mod audit;
 mod carriers;
 mod code;
+mod decoded;
 mod deliveries;
 mod doors;
 mod drivers;
+mod grant_writer;
 mod grants;
 mod issuance;
 mod issuers;
@@ -35,7 +37,10 @@ use crate::metrics::Metrics;
 use crate::store::{self, Page, Store, StoreError};
 
 pub use alarms::*;
-pub use audit::{AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload};
+pub use audit::{
+    AuditBatch, BatchOutcome, ReceiptOutcome, ReceiptUpload, BATCH_MAX_BODY_BYTES,
+    BATCH_MAX_RECORDS,
+};
 pub use carriers::*;
 pub use code::Code;
 pub use deliveries::*;
@@ -159,6 +164,8 @@ pub struct Service {
     metrics: Arc<Metrics>,
     wrap: Option<Arc<KeyWrap>>,
     webhook_targets: Arc<Targets>,
+    /// The grant writer, serial leases and decode caches of this process.
+    issuing: Arc<grant_writer::Issuing>,
 }
 
 /// Seconds since the Unix epoch.
@@ -272,7 +279,13 @@ impl<T> Paged<T> {
 impl Service {
     /// A service over `store`, counting into `metrics`.
     pub fn new(store: Store, metrics: Arc<Metrics>) -> Service {
-        Service { store, metrics, wrap: None, webhook_targets: Arc::new(Targets::public_only()) }
+        Service {
+            store,
+            metrics,
+            wrap: None,
+            webhook_targets: Arc::new(Targets::public_only()),
+            issuing: Arc::default(),
+        }
     }
 
     /// Lets webhooks reach `targets` (by default public addresses only).

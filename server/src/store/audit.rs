@@ -106,7 +106,7 @@ impl Store {
     /// Where the server stands in a door's log.
     pub async fn chain(&self, door_id: &str) -> Result<Option<ChainRow>> {
         one!(
-            &self.pool,
+            self.read(),
             ChainRow,
             "SELECT next_sequence, previous FROM audit_chains WHERE door_id = $1",
             door_id.to_string()
@@ -120,7 +120,7 @@ impl Store {
         )
         .bind(door_id.to_string())
         .bind(seq)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.read())
         .await?;
         row.map(|r| Ok((s(&r, "record")?, s(&r, "chain_hash")?))).transpose()
     }
@@ -158,27 +158,51 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Inserts a verified audit record.
-    pub async fn insert_audit_record(
+    /// Inserts verified audit records of one door, uploaded by `uploaded_by`, in multi-row
+    /// statements: `(sequence, record hex, chain hash hex, door time)` each.
+    pub async fn insert_audit_records(
         tx: &mut Tx,
         door_id: &str,
-        seq: i64,
-        record: &str,
-        chain_hash: &str,
-        at: i64,
+        records: &[(i64, String, String, i64)],
+        uploaded_by: &str,
         now: i64,
     ) -> Result<()> {
-        exec!(
-            &mut **tx,
-            "INSERT INTO audit_records (door_id, sequence, record, chain_hash, at, received_at)
-             VALUES ($1,$2,$3,$4,$5,$6)",
-            door_id.to_string(),
-            seq,
-            record.to_string(),
-            chain_hash.to_string(),
-            at,
-            now
-        )?;
+        /// Rows per statement (7 parameters each: far under both backends' limits).
+        const ROWS: usize = 256;
+        for chunk in records.chunks(ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO audit_records (door_id, sequence, record, chain_hash, at, received_at,
+                 uploaded_by) VALUES ",
+            );
+            for n in 0..chunk.len() {
+                let p = n * 7;
+                if n > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${},${},${},${},${},${},${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7
+                ));
+            }
+            let mut query = sqlx::query(&sql);
+            for (seq, record, hash, at) in chunk {
+                query = query
+                    .bind(door_id.to_string())
+                    .bind(*seq)
+                    .bind(record.clone())
+                    .bind(hash.clone())
+                    .bind(*at)
+                    .bind(now)
+                    .bind(uploaded_by.to_string());
+            }
+            query.execute(&mut **tx).await?;
+        }
         Ok(())
     }
 
@@ -216,7 +240,7 @@ impl Store {
         let row = sqlx::query("SELECT record FROM admissions WHERE door_id = $1 AND sequence = $2")
             .bind(door_id.to_string())
             .bind(seq)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         row.map(|r| s(&r, "record")).transpose()
     }
@@ -229,7 +253,7 @@ impl Store {
             None => (page.after.as_str(), -1),
         };
         all!(
-            &self.pool,
+            self.read(),
             AdmissionRow,
             "SELECT door_id, sequence, grant_id, carrier_id, at FROM admissions
              WHERE site_id = $1 AND (door_id > $2 OR (door_id = $2 AND sequence > $3))
@@ -260,7 +284,7 @@ impl Store {
     /// A page of a site's alarms.
     pub async fn alarms(&self, site_id: &str, page: &Page) -> Result<Vec<AlarmRow>> {
         all!(
-            &self.pool,
+            self.read(),
             AlarmRow,
             "SELECT * FROM alarms WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),
@@ -321,7 +345,7 @@ impl Store {
             sqlx::query("SELECT grant_id FROM admissions WHERE door_id = $1 AND sequence = $2")
                 .bind(door_id.to_string())
                 .bind(seq)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.read())
                 .await?;
         Ok(row.map(|r| r.try_get::<Option<String>, _>("grant_id")).transpose()?.flatten())
     }
@@ -335,7 +359,7 @@ impl Store {
         )
         .bind(door_id.to_string())
         .bind(seq)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.read())
         .await?;
         Ok(row.map(|r| r.try_get::<Option<String>, _>("uploaded_by")).transpose()?.flatten())
     }

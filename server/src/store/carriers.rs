@@ -51,13 +51,13 @@ impl Store {
 
     /// A carrier by id.
     pub async fn carrier(&self, id: &str) -> Result<Option<CarrierRow>> {
-        one!(&self.pool, CarrierRow, "SELECT * FROM carriers WHERE id = $1", id.to_string())
+        one!(self.read(), CarrierRow, "SELECT * FROM carriers WHERE id = $1", id.to_string())
     }
 
     /// A page of carriers, all or only `only`.
     pub async fn carriers(&self, only: Option<&str>, page: &Page) -> Result<Vec<CarrierRow>> {
         all!(
-            &self.pool,
+            self.read(),
             CarrierRow,
             "SELECT * FROM carriers WHERE ($1 = '' OR id = $1) AND id > $2 ORDER BY id LIMIT $3",
             only.unwrap_or("").to_string(),
@@ -87,7 +87,7 @@ impl Store {
     /// The approval of a carrier at a site.
     pub async fn approval(&self, site_id: &str, carrier_id: &str) -> Result<Option<ApprovalRow>> {
         one!(
-            &self.pool,
+            self.read(),
             ApprovalRow,
             "SELECT * FROM approvals WHERE site_id = $1 AND carrier_id = $2",
             site_id.to_string(),
@@ -98,7 +98,7 @@ impl Store {
     /// A page of a site's approvals.
     pub async fn approvals(&self, site_id: &str, page: &Page) -> Result<Vec<ApprovalRow>> {
         all!(
-            &self.pool,
+            self.read(),
             ApprovalRow,
             "SELECT * FROM approvals WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),

@@ -87,7 +87,7 @@ impl Store {
 
     /// A delivery by id.
     pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>> {
-        one!(&self.pool, DeliveryRow, "SELECT * FROM deliveries WHERE id = $1", id.to_string())
+        one!(self.read(), DeliveryRow, "SELECT * FROM deliveries WHERE id = $1", id.to_string())
     }
 
     /// A page of deliveries of a carrier (`by_carrier`) or to a unit.
@@ -98,7 +98,7 @@ impl Store {
         page: &Page,
     ) -> Result<Vec<DeliveryRow>> {
         all!(
-            &self.pool,
+            self.read(),
             DeliveryRow,
             "SELECT * FROM deliveries WHERE ($1 = '' OR carrier_id = $1) AND ($2 = '' OR unit_id = $2)
              AND id > $3 ORDER BY id LIMIT $4",

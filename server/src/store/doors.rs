@@ -41,13 +41,13 @@ impl Store {
 
     /// A door by id.
     pub async fn door(&self, id: &str) -> Result<Option<DoorRow>> {
-        one!(&self.pool, DoorRow, "SELECT * FROM doors WHERE id = $1", id.to_string())
+        one!(self.read(), DoorRow, "SELECT * FROM doors WHERE id = $1", id.to_string())
     }
 
     /// A door by site and number.
     pub async fn door_by_number(&self, site_id: &str, number: i64) -> Result<Option<DoorRow>> {
         one!(
-            &self.pool,
+            self.read(),
             DoorRow,
             "SELECT * FROM doors WHERE site_id = $1 AND door_number = $2",
             site_id.to_string(),
@@ -58,7 +58,7 @@ impl Store {
     /// A page of a site's doors.
     pub async fn doors(&self, site_id: &str, page: &Page) -> Result<Vec<DoorRow>> {
         all!(
-            &self.pool,
+            self.read(),
             DoorRow,
             "SELECT * FROM doors WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),

@@ -37,13 +37,13 @@ impl Store {
 
     /// A driver by id.
     pub async fn driver(&self, id: &str) -> Result<Option<DriverRow>> {
-        one!(&self.pool, DriverRow, "SELECT * FROM drivers WHERE id = $1", id.to_string())
+        one!(self.read(), DriverRow, "SELECT * FROM drivers WHERE id = $1", id.to_string())
     }
 
     /// A page of a carrier's drivers.
     pub async fn drivers(&self, carrier_id: &str, page: &Page) -> Result<Vec<DriverRow>> {
         all!(
-            &self.pool,
+            self.read(),
             DriverRow,
             "SELECT * FROM drivers WHERE carrier_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             carrier_id.to_string(),
@@ -107,13 +107,13 @@ impl Store {
 
     /// Every driver's (id, holder key), for the deny-subject check at registration.
     pub async fn all_driver_keys(&self) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT id, holder_key FROM drivers").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, holder_key FROM drivers").fetch_all(self.read()).await?;
         rows.iter().map(|r| Ok((s(r, "id")?, s(r, "holder_key")?))).collect()
     }
 
     /// Every issuer's (id, public key), for the deny-subject check at registration.
     pub async fn all_issuer_keys(&self) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT id, public_key FROM issuers").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, public_key FROM issuers").fetch_all(self.read()).await?;
         rows.iter().map(|r| Ok((s(r, "id")?, s(r, "public_key")?))).collect()
     }
 }

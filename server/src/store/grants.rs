@@ -65,7 +65,7 @@ impl Store {
 
     /// A grant by id.
     pub async fn grant(&self, id: &str) -> Result<Option<GrantRow>> {
-        one!(&self.pool, GrantRow, "SELECT * FROM grants WHERE id = $1", id.to_string())
+        one!(self.read(), GrantRow, "SELECT * FROM grants WHERE id = $1", id.to_string())
     }
 
     /// The grant an admission names: its issuer key id and first serial at the site.
@@ -76,7 +76,7 @@ impl Store {
         serial: i64,
     ) -> Result<Option<GrantRow>> {
         one!(
-            &self.pool,
+            self.read(),
             GrantRow,
             "SELECT * FROM grants WHERE site_id = $1 AND issuer_key_id = $2 AND serial = $3",
             site_id.to_string(),
@@ -88,7 +88,7 @@ impl Store {
     /// A page of a site's grants.
     pub async fn grants_of_site(&self, site_id: &str, page: &Page) -> Result<Vec<GrantRow>> {
         all!(
-            &self.pool,
+            self.read(),
             GrantRow,
             "SELECT * FROM grants WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),
@@ -100,7 +100,7 @@ impl Store {
     /// A page of grants of a delivery.
     pub async fn grants_of_delivery(&self, delivery_id: &str) -> Result<Vec<GrantRow>> {
         all!(
-            &self.pool,
+            self.read(),
             GrantRow,
             "SELECT * FROM grants WHERE delivery_id = $1 ORDER BY id",
             delivery_id.to_string()
@@ -109,6 +109,6 @@ impl Store {
 
     /// Every grant serial range of an issuer (for tests and audits).
     pub async fn all_grants(&self) -> Result<Vec<GrantRow>> {
-        all!(&self.pool, GrantRow, "SELECT * FROM grants ORDER BY id")
+        all!(self.read(), GrantRow, "SELECT * FROM grants ORDER BY id")
     }
 }

@@ -51,13 +51,13 @@ impl Store {
 
     /// An issuer by id.
     pub async fn issuer(&self, id: &str) -> Result<Option<IssuerRow>> {
-        one!(&self.pool, IssuerRow, "SELECT * FROM issuers WHERE id = $1", id.to_string())
+        one!(self.read(), IssuerRow, "SELECT * FROM issuers WHERE id = $1", id.to_string())
     }
 
     /// A page of a site's issuers.
     pub async fn issuers(&self, site_id: &str, page: &Page) -> Result<Vec<IssuerRow>> {
         all!(
-            &self.pool,
+            self.read(),
             IssuerRow,
             "SELECT * FROM issuers WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),

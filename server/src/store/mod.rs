@@ -1,7 +1,8 @@
 //! The store layer: every SQL statement of the server, and nothing else.
 //!
 //! One schema (`migrations/`) for both backends, reached through sqlx's `Any` driver: SQLite in
-//! a data directory (WAL, `synchronous=FULL`, one connection so that writers never race) for
+//! a data directory (WAL, `synchronous=FULL`, one writer connection so that writers never race,
+//! and read-only connections beside it so that reads never queue behind a write) for
 //! one building, PostgreSQL for several server processes behind a load balancer. The SQL here
 //! is the common dialect of both: `$n` parameters, `BIGINT` and `TEXT` only, `RETURNING`.
 
@@ -54,12 +55,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// The connection pool and the backend it talks to.
+/// The connection pools and the backend they talk to.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Writes and transactions (on SQLite: the one writer connection).
     pool: AnyPool,
+    /// One-statement reads. On SQLite, read-only connections beside the writer: WAL lets them
+    /// read the last committed state while the writer's transaction runs, so a read never
+    /// queues behind a write. On PostgreSQL, the same pool as `pool`.
+    readers: AnyPool,
     backend: Backend,
 }
+
+/// Read-only SQLite connections beside the writer.
+const SQLITE_READERS: u32 = 4;
 
 /// Whether an error is a unique-constraint violation (a duplicate insert).
 pub fn is_unique_violation(e: &StoreError) -> bool {
@@ -83,11 +92,11 @@ impl Store {
                 .into(),
             ));
         };
-        let pool = match backend {
+        let (pool, readers) = match backend {
             Backend::Sqlite => {
                 let url =
                     if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     // One connection: SQLite has one writer anyway, and a single connection
                     // means no transaction ever fails on a lock upgrade.
                     .max_connections(1)
@@ -101,11 +110,31 @@ impl Store {
                         })
                     })
                     .connect(&url)
-                    .await?
+                    .await?;
+                // The writer made the file and set WAL (persistent): the readers only read. An
+                // in-memory database exists only on the writer's connection: read there.
+                if url.contains(":memory:") {
+                    (pool.clone(), pool)
+                } else {
+                    let readers = AnyPoolOptions::new()
+                        .max_connections(SQLITE_READERS)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute("PRAGMA query_only = ON").await?;
+                                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                                Ok(())
+                            })
+                        })
+                        .connect_lazy(&url)?;
+                    (pool, readers)
+                }
             }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect(url).await?,
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new().max_connections(16).connect(url).await?;
+                (pool.clone(), pool)
+            }
         };
-        let store = Store { pool, backend };
+        let store = Store { pool, readers, backend };
         store.migrate().await?;
         Ok(store)
     }
@@ -144,7 +173,13 @@ impl Store {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.readers.close().await;
         self.pool.close().await
+    }
+
+    /// The pool for one-statement reads of committed data.
+    pub(crate) fn read(&self) -> &AnyPool {
+        &self.readers
     }
 
     /// The pool, for one-statement reads.
@@ -223,6 +258,7 @@ mod carriers;
 mod deliveries;
 mod doors;
 mod drivers;
+mod grant_batch;
 mod grants;
 mod issuers;
 mod revocations;

@@ -127,7 +127,7 @@ impl Store {
         .bind(site_id.to_string())
         .bind(kind.as_str().to_string())
         .bind(target_id.to_string())
-        .fetch_one(&self.pool)
+        .fetch_one(self.read())
         .await?;
         Ok(i(&row, "n")? > 0)
     }
@@ -135,7 +135,7 @@ impl Store {
     /// Every revocation of a site.
     pub async fn revocations(&self, site_id: &str) -> Result<Vec<RevocationRow>> {
         all!(
-            &self.pool,
+            self.read(),
             RevocationRow,
             "SELECT * FROM revocations WHERE site_id = $1 ORDER BY id",
             site_id.to_string()
@@ -162,7 +162,7 @@ impl Store {
     /// The newest door state of a site.
     pub async fn latest_door_state(&self, site_id: &str) -> Result<Option<DoorStateRow>> {
         one!(
-            &self.pool,
+            self.read(),
             DoorStateRow,
             "SELECT * FROM door_states WHERE site_id = $1 ORDER BY sequence DESC LIMIT 1",
             site_id.to_string()

@@ -56,14 +56,14 @@ impl Store {
 
     /// A site by id.
     pub async fn site(&self, id: &str) -> Result<Option<SiteRow>> {
-        one!(&self.pool, SiteRow, "SELECT * FROM sites WHERE id = $1", id.to_string())
+        one!(self.read(), SiteRow, "SELECT * FROM sites WHERE id = $1", id.to_string())
     }
 
     /// A page of sites, all or only `only`.
     pub async fn sites(&self, only: Option<&str>, page: &Page) -> Result<Vec<SiteRow>> {
         match only {
             Some(id) => all!(
-                &self.pool,
+                self.read(),
                 SiteRow,
                 "SELECT * FROM sites WHERE id = $1 AND id > $2 ORDER BY id LIMIT $3",
                 id.to_string(),
@@ -71,7 +71,7 @@ impl Store {
                 page.limit
             ),
             None => all!(
-                &self.pool,
+                self.read(),
                 SiteRow,
                 "SELECT * FROM sites WHERE id > $1 ORDER BY id LIMIT $2",
                 page.after.clone(),

@@ -161,7 +161,7 @@ impl Store {
     /// The live token with this hash: not revoked, not expired at `now`.
     pub async fn token_by_hash(&self, hash: &str, now: i64) -> Result<Option<TokenRow>> {
         one!(
-            &self.pool,
+            self.read(),
             TokenRow,
             "SELECT * FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL
              AND (expires_at IS NULL OR expires_at > $2)",
@@ -173,7 +173,7 @@ impl Store {
     /// A stored response for (token, key), or a reservation in flight (status 0).
     pub async fn idempotent(&self, token_id: &str, key: &str) -> Result<Option<IdemRow>> {
         one!(
-            &self.pool,
+            self.read(),
             IdemRow,
             "SELECT request_hash, status, body FROM idempotency WHERE token_id = $1 AND idem_key = $2",
             token_id.to_string(),
@@ -314,7 +314,7 @@ impl Store {
     ) -> Result<Vec<TokenRow>> {
         match scope {
             TokenScope::Operator => all!(
-                &self.pool,
+                self.read(),
                 TokenRow,
                 "SELECT * FROM api_tokens WHERE role IN ('manager', 'carrier') AND id > $1
                  ORDER BY id LIMIT $2",
@@ -322,7 +322,7 @@ impl Store {
                 page.limit
             ),
             TokenScope::Site(site) => all!(
-                &self.pool,
+                self.read(),
                 TokenRow,
                 "SELECT * FROM api_tokens WHERE role IN ('resident', 'device') AND site_id = $1
                  AND id > $2 ORDER BY id LIMIT $3",
@@ -331,7 +331,7 @@ impl Store {
                 page.limit
             ),
             TokenScope::Carrier(carrier) => all!(
-                &self.pool,
+                self.read(),
                 TokenRow,
                 "SELECT * FROM api_tokens WHERE role = 'driver' AND carrier_id = $1 AND id > $2
                  ORDER BY id LIMIT $3",
@@ -344,7 +344,7 @@ impl Store {
 
     /// A token by its public id.
     pub async fn token(&self, id: &str) -> Result<Option<TokenRow>> {
-        one!(&self.pool, TokenRow, "SELECT * FROM api_tokens WHERE id = $1", id.to_string())
+        one!(self.read(), TokenRow, "SELECT * FROM api_tokens WHERE id = $1", id.to_string())
     }
 
     /// Revokes one token; false if it was already revoked.

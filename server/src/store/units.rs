@@ -113,13 +113,13 @@ impl Store {
 
     /// A unit by id.
     pub async fn unit(&self, id: &str) -> Result<Option<UnitRow>> {
-        one!(&self.pool, UnitRow, "SELECT * FROM units WHERE id = $1", id.to_string())
+        one!(self.read(), UnitRow, "SELECT * FROM units WHERE id = $1", id.to_string())
     }
 
     /// A unit by site and label.
     pub async fn unit_by_label(&self, site_id: &str, label: &str) -> Result<Option<UnitRow>> {
         one!(
-            &self.pool,
+            self.read(),
             UnitRow,
             "SELECT * FROM units WHERE site_id = $1 AND label = $2",
             site_id.to_string(),
@@ -130,7 +130,7 @@ impl Store {
     /// A page of a site's units.
     pub async fn units(&self, site_id: &str, page: &Page) -> Result<Vec<UnitRow>> {
         all!(
-            &self.pool,
+            self.read(),
             UnitRow,
             "SELECT * FROM units WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             site_id.to_string(),
@@ -156,13 +156,13 @@ impl Store {
 
     /// A resident by id.
     pub async fn resident(&self, id: &str) -> Result<Option<ResidentRow>> {
-        one!(&self.pool, ResidentRow, "SELECT * FROM residents WHERE id = $1", id.to_string())
+        one!(self.read(), ResidentRow, "SELECT * FROM residents WHERE id = $1", id.to_string())
     }
 
     /// Every resident of a unit.
     pub async fn residents(&self, unit_id: &str) -> Result<Vec<ResidentRow>> {
         all!(
-            &self.pool,
+            self.read(),
             ResidentRow,
             "SELECT * FROM residents WHERE unit_id = $1 ORDER BY id",
             unit_id.to_string()
@@ -219,7 +219,7 @@ impl Store {
         page: &Page,
     ) -> Result<Vec<NotificationRow>> {
         all!(
-            &self.pool,
+            self.read(),
             NotificationRow,
             "SELECT * FROM notifications WHERE resident_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             resident_id.to_string(),

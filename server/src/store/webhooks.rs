@@ -97,7 +97,7 @@ impl Store {
         )
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter()
             .map(|r| {
@@ -156,7 +156,7 @@ impl Store {
     /// Messages not yet delivered.
     pub async fn outbox_pending(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL")
-            .fetch_one(&self.pool)
+            .fetch_one(self.read())
             .await?;
         i(&row, "n")
     }

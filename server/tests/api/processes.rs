@@ -421,8 +421,8 @@ async fn serve_reads_its_config_speaks_tls_reports_health_and_metrics_and_stops_
     assert!(data.join("porter.db-wal").exists(), "SQLite is not in WAL mode");
     let openapi = call_raw(&p.base, "GET", "/v1/openapi.json", None, &[], b"").await;
     let paths: HashSet<&str> = porter_server::http::endpoints().iter().map(|e| e.path).collect();
-    // Every declared path, and /healthz and /metrics.
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), paths.len() + 2);
+    // Every declared path, and /healthz, /livez and /metrics.
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), paths.len() + 3);
     let op = operator_token(&db);
     call(&p.base, "GET", "/v1/sites", &op, None).await.ok();
     crate::holes::library_refusals_carry_code_and_message(&p.base).await;

@@ -1,0 +1,220 @@
+//! Group commit of grants: concurrent grant requests share one transaction and one fsync.
+//!
+//! A request decides and seals its grant by itself (its serial leased beforehand, see
+//! [`SerialLeases`]), then hands the sealed row to the process's one writer task through a
+//! bounded queue and waits. The writer takes whatever is queued (up to [`MAX_GROUP`] grants),
+//! and in one transaction reserves their idempotency keys, claims each delivery's grant bound
+//! under its row lock (in delivery id order, the order every transaction locks deliveries
+//! in), inserts the rows in one statement and commits. Only then does each request learn its
+//! outcome: a grant is acknowledged only after the transaction that stores it commits, and a
+//! failed commit fails every grant of the group (none was acknowledged).
+//!
+//! On SQLite the writer is the only writer of grants, so its transactions never wait for a
+//! lock; on PostgreSQL the row locks order it against other processes' writers.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
+
+use futures_util::FutureExt;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use super::{Code, Error, IssuedGrant, Kind, Result, MAX_GRANTS_PER_DELIVERY};
+use crate::store::{self, Store};
+
+/// What grant issuance keeps across the requests of this process.
+#[derive(Debug, Default)]
+pub(crate) struct Issuing {
+    writer: OnceLock<GrantWriter>,
+    /// Serial blocks leased from the issuers' counters.
+    pub leases: SerialLeases,
+    /// Certificates, issuer keys and door states, decoded once.
+    pub decoded: super::decoded::Decoded,
+}
+
+impl Issuing {
+    /// The writer, started on first use (inside the runtime that serves requests).
+    pub fn writer(&self, store: &Store) -> &GrantWriter {
+        self.writer.get_or_init(|| GrantWriter::start(store.clone()))
+    }
+}
+
+/// The most grants one transaction commits.
+pub const MAX_GROUP: usize = 256;
+/// Grants waiting for the writer before new requests wait to enqueue (back-pressure).
+const QUEUE: usize = 4096;
+
+/// A sealed grant waiting for its transaction.
+pub(crate) struct Pending {
+    /// Its row, serial and sealed bytes included.
+    pub row: store::GrantRow,
+    /// The answer the phone gets.
+    pub issued: IssuedGrant,
+    /// The calling token and its idempotency key and request hash, if it sent one.
+    pub idem: Option<(String, super::Idempotency)>,
+}
+
+/// What became of a pending grant.
+pub(crate) enum Committed {
+    /// Stored and committed: acknowledge it.
+    Issued(IssuedGrant),
+    /// The delivery was entered, closed or exhausted meanwhile (checked under its row lock).
+    Exhausted,
+    /// Its idempotency key was taken by another request: answer with that request's grant.
+    KeyTaken,
+}
+
+struct Job {
+    pending: Pending,
+    reply: oneshot::Sender<Result<Committed>>,
+}
+
+/// The process's grant writer (started on first use, inside the runtime).
+#[derive(Debug)]
+pub(crate) struct GrantWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+fn unavailable() -> Error {
+    Error::new(Kind::Internal, Code::Internal, "the server is shutting down; retry")
+}
+
+impl GrantWriter {
+    /// Starts the writer task over `store`.
+    pub fn start(store: Store) -> GrantWriter {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, jobs));
+        GrantWriter { queue }
+    }
+
+    /// Commits `pending` with whatever else is queued; returns once its transaction is over.
+    pub async fn commit(&self, pending: Pending) -> Result<Committed> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Job { pending, reply }).await.map_err(|_| unavailable())?;
+        answer.await.map_err(|_| unavailable())?
+    }
+}
+
+async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let (pending, replies): (Vec<Pending>, Vec<_>) =
+            group.into_iter().map(|j| (j.pending, j.reply)).unzip();
+        let size = pending.len();
+        // A panic here is a bug; it must not take the writer down with it.
+        let outcome = AssertUnwindSafe(commit_group(&store, pending)).catch_unwind().await;
+        match outcome {
+            Ok(Ok(results)) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, grants = size, "a grant group failed to commit");
+                let e = Error::from(e);
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+            Err(_) => {
+                tracing::error!(grants = size, "the grant writer panicked on a group");
+                for reply in replies {
+                    let _ = reply.send(Err(Error::new(
+                        Kind::Internal,
+                        Code::Internal,
+                        "the server failed on this request; it has been logged",
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for `group`; the outcome of each, in order.
+async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<Committed>> {
+    let now = super::now();
+    let mut tx = store.begin().await?;
+    let mut taken = vec![false; group.len()];
+    // Idempotency keys first: a request whose key is taken does nothing else.
+    for (n, p) in group.iter().enumerate() {
+        if let Some((token, idem)) = &p.idem {
+            taken[n] =
+                !Store::reserve_idempotent_tx(&mut tx, token, &idem.key, &idem.request_hash, now)
+                    .await?;
+        }
+    }
+    // Claims, in delivery id order: the one order in which transactions lock deliveries.
+    let mut order: Vec<usize> = (0..group.len()).filter(|n| !taken[*n]).collect();
+    order.sort_by(|a, b| group[*a].row.delivery_id.cmp(&group[*b].row.delivery_id));
+    let mut claimed = vec![false; group.len()];
+    for n in order {
+        let delivery = &group[n].row.delivery_id;
+        claimed[n] = Store::claim_grant(&mut tx, delivery, MAX_GRANTS_PER_DELIVERY).await?;
+    }
+    let rows: Vec<store::GrantRow> =
+        group.iter().zip(&claimed).filter(|(_, c)| **c).map(|(p, _)| p.row.clone()).collect();
+    Store::insert_grants(&mut tx, &rows).await?;
+    let mut results = Vec::with_capacity(group.len());
+    for (n, p) in group.into_iter().enumerate() {
+        let result = if taken[n] {
+            Committed::KeyTaken
+        } else if claimed[n] {
+            Committed::Issued(p.issued)
+        } else {
+            Committed::Exhausted
+        };
+        if let (Some((token, idem)), false) = (&p.idem, taken[n]) {
+            match &result {
+                Committed::Issued(issued) => {
+                    // The answer replayed to a retry: this very grant.
+                    let body = serde_json::to_string(issued).unwrap_or_default();
+                    Store::answer_idempotent_tx(&mut tx, token, &idem.key, 201, &body).await?;
+                }
+                // A refused request frees its key for a retry.
+                _ => Store::release_idempotent_tx(&mut tx, token, &idem.key).await?,
+            }
+        }
+        results.push(result);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Blocks of serials leased from each issuer's counter, in their own committed transaction,
+/// before any grant uses them: a grant then takes its serials from memory, and the grant's
+/// transaction never holds the issuer row's lock. Blocks of two processes never overlap, and
+/// a block leased before a crash is never leased again (its unused serials are skipped: a gap
+/// in serials is harmless, a repeat is not).
+#[derive(Debug, Default)]
+pub(crate) struct SerialLeases {
+    blocks: Mutex<HashMap<String, (i64, i64)>>,
+}
+
+/// Serials leased at a time.
+pub const LEASE: i64 = 1024;
+
+impl SerialLeases {
+    /// The first of `uses` consecutive serials of `issuer_id`, never handed out before.
+    pub async fn take(&self, store: &Store, issuer_id: &str, uses: i64) -> Result<i64> {
+        let mut blocks = self.blocks.lock().await;
+        if let Some((next, end)) = blocks.get_mut(issuer_id) {
+            if *next + uses <= *end {
+                let first = *next;
+                *next += uses;
+                return Ok(first);
+            }
+        }
+        let size = LEASE.max(uses);
+        let mut tx = store.begin().await?;
+        let first = Store::take_serials(&mut tx, issuer_id, size).await?;
+        tx.commit().await?;
+        blocks.insert(issuer_id.to_string(), (first + uses, first + size));
+        Ok(first)
+    }
+}

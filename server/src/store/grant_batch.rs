@@ -1,0 +1,111 @@
+//! The statements of a group commit of grants (`service::grant_writer`): several grants in one
+//! transaction, their rows in one multi-row insert.
+
+use super::{GrantRow, Result, Store, Tx};
+
+/// Columns of one grant row in [`Store::insert_grants`].
+const GRANT_COLUMNS: usize = 14;
+
+impl Store {
+    /// Inserts `rows` in one statement.
+    pub async fn insert_grants(tx: &mut Tx, rows: &[GrantRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from(
+            "INSERT INTO grants (id, site_id, delivery_id, driver_id, carrier_id, issuer_id,
+             issuer_key_id, serial, uses, doors, not_before, not_after, grant_bytes, issued_at)
+             VALUES ",
+        );
+        for n in 0..rows.len() {
+            let first = n * GRANT_COLUMNS + 1;
+            let params: Vec<String> =
+                (first..first + GRANT_COLUMNS).map(|p| format!("${p}")).collect();
+            sql.push_str(if n == 0 { "(" } else { ", (" });
+            sql.push_str(&params.join(","));
+            sql.push(')');
+        }
+        let mut query = sqlx::query(&sql);
+        for r in rows {
+            query = query
+                .bind(r.id.clone())
+                .bind(r.site_id.clone())
+                .bind(r.delivery_id.clone())
+                .bind(r.driver_id.clone())
+                .bind(r.carrier_id.clone())
+                .bind(r.issuer_id.clone())
+                .bind(r.issuer_key_id.clone())
+                .bind(r.serial)
+                .bind(r.uses)
+                .bind(r.doors.clone())
+                .bind(r.not_before)
+                .bind(r.not_after)
+                .bind(r.grant_bytes.clone())
+                .bind(r.issued_at);
+        }
+        query.execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// Gives back a grant claimed by [`Store::claim_grant`] in this transaction (the grant was
+    /// refused after its claim).
+    pub async fn unclaim_grant(tx: &mut Tx, delivery_id: &str) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "UPDATE deliveries SET grants_issued = grants_issued - 1 WHERE id = $1",
+            delivery_id.to_string()
+        )?;
+        Ok(())
+    }
+
+    /// Reserves an idempotency key for an answer made later in this transaction; false if
+    /// the key is taken (a concurrent or earlier request with it won).
+    pub async fn reserve_idempotent_tx(
+        tx: &mut Tx,
+        token_id: &str,
+        key: &str,
+        request_hash: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = exec!(
+            &mut **tx,
+            "INSERT INTO idempotency (token_id, idem_key, request_hash, status, body, created_at)
+             VALUES ($1,$2,$3,0,'',$4) ON CONFLICT (token_id, idem_key) DO NOTHING",
+            token_id.to_string(),
+            key.to_string(),
+            request_hash.to_string(),
+            now
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Stores the answer of a key reserved by [`Store::reserve_idempotent_tx`].
+    pub async fn answer_idempotent_tx(
+        tx: &mut Tx,
+        token_id: &str,
+        key: &str,
+        status: i64,
+        body: &str,
+    ) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "UPDATE idempotency SET status = $1, body = $2 WHERE token_id = $3 AND idem_key = $4",
+            status,
+            body.to_string(),
+            token_id.to_string(),
+            key.to_string()
+        )?;
+        Ok(())
+    }
+
+    /// Frees a key reserved by [`Store::reserve_idempotent_tx`] whose request was refused.
+    pub async fn release_idempotent_tx(tx: &mut Tx, token_id: &str, key: &str) -> Result<()> {
+        exec!(
+            &mut **tx,
+            "DELETE FROM idempotency WHERE token_id = $1 AND idem_key = $2 AND status = 0",
+            token_id.to_string(),
+            key.to_string()
+        )?;
+        Ok(())
+    }
+}
