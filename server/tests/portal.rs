@@ -80,7 +80,7 @@ impl PortalServer {
         let invitation = InvitationRow {
             hash: sha256_hex(secret.as_bytes()),
             id: new_id("inv"),
-            role: p.role.clone(),
+            role: p.role.as_str().to_owned(),
             site_id: p.site_id.clone().unwrap(),
             unit_id: p.unit_id.clone(),
             resident_id: p.resident_id.clone(),
@@ -93,13 +93,12 @@ impl PortalServer {
         let token = TokenRow {
             hash: sha256_hex(&rand::random::<[u8; 32]>()),
             id: new_id("tok"),
-            role: p.role.clone(),
             site_id: p.site_id.clone(),
             unit_id: p.unit_id.clone(),
             resident_id: p.resident_id.clone(),
             label: format!("portal: {name}"),
             created_at: now(),
-            ..Default::default()
+            ..TokenRow::of_role(p.role)
         };
         let account = AccountRow {
             id: new_id("acct"),

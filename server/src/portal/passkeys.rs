@@ -353,12 +353,19 @@ pub(crate) async fn register_finish(
         user_handle: reg.user_handle.to_string(),
         created_at,
     };
+    // An invitation names a role the portal itself wrote; anything else is a damaged row.
+    let Some(role) = Role::parse(&inv.role) else {
+        tracing::error!(role = %inv.role, "a portal invitation names an unknown role");
+        return json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "this invitation is damaged: ask for a new one",
+        );
+    };
     let token = TokenRow {
         // The account's token is never shown: its secret is thrown away, only a hash of it
         // kept, so it works for the portal session alone (the API needs the secret).
         hash: sha256_hex(new_secret().as_bytes()),
         id: token_id,
-        role: inv.role.clone(),
         site_id: Some(inv.site_id.clone()),
         unit_id: inv.unit_id.clone(),
         resident_id: inv.resident_id.clone(),
@@ -366,7 +373,7 @@ pub(crate) async fn register_finish(
         created_at,
         expires_at: None,
         created_by: inv.created_by.clone(),
-        ..Default::default()
+        ..TokenRow::of_role(role)
     };
     let new = NewAccount {
         invitation_hash: hash,

@@ -142,7 +142,7 @@ pub async fn create_account(store: &Store, new: &NewAccount, now: i64) -> Result
     )
     .bind(t.hash.clone())
     .bind(t.id.clone())
-    .bind(t.role.clone())
+    .bind(t.role.as_str())
     .bind(t.site_id.clone())
     .bind(t.carrier_id.clone())
     .bind(t.driver_id.clone())
