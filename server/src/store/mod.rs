@@ -56,6 +56,8 @@ pub struct Store {
     backend: Backend,
 }
 
+pub use failover::is_transient;
+
 /// Whether an error is a unique-constraint violation (a duplicate insert).
 pub fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
@@ -98,7 +100,7 @@ impl Store {
                     .connect(&url)
                     .await?
             }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect(url).await?,
+            Backend::Postgres => failover::postgres_pool(url).await?,
         };
         let store = Store { pool, backend };
         store.migrate().await?;
@@ -127,9 +129,9 @@ impl Store {
         self.backend
     }
 
-    /// Starts a transaction.
+    /// Starts a transaction, waiting out a failover for a few seconds (see [`failover`]).
     pub async fn begin(&self) -> Result<Tx> {
-        self.pool.begin().await
+        failover::begin(&self.pool).await
     }
 
     /// Checks the database answers.
@@ -218,6 +220,7 @@ mod carriers;
 mod deliveries;
 mod doors;
 mod drivers;
+pub mod failover;
 mod grants;
 mod issuers;
 mod revocations;
