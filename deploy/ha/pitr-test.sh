@@ -59,7 +59,8 @@ CONF
 restored() { as_postgres "$PG_BIN/psql" -X -q -t -A -h "$DIR/pg" -p "$PORT" -d porter -c "$1"; }
 as_postgres "$PG_BIN/pg_ctl" -D "$RESTORE" -l "$DIR/pg/restore.log" -w -t 60 start >/dev/null
 trap 'as_postgres "$PG_BIN/pg_ctl" -D "$RESTORE" -m fast stop >/dev/null 2>&1 || true' EXIT
-wait_for 60 test "$(restored 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ||
+promoted() { [ "$(restored 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; }
+wait_for 60 promoted ||
     { echo "pitr-test.sh: recovery did not finish; see $DIR/pg/restore.log" >&2; exit 1; }
 ROWS=$(restored "SELECT string_agg(n::text, ',' ORDER BY n) FROM pitr_probe")
 RESTORED_GRANTS=$(restored "SELECT count(*) FROM grants")

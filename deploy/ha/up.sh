@@ -115,7 +115,14 @@ start haproxy haproxy -db -f "$DIR/haproxy.cfg"
 # The application's role and database, made through HAProxy (so on the primary).
 SUPER_URL="postgres://postgres:$SUPERUSER_PASSWORD@127.0.0.1:$PRIMARY_PORT/postgres"
 psql_super() { PGCONNECT_TIMEOUT=3 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$SUPER_URL" "$@"; }
-if ! wait_for 20 psql_super -c 'SELECT 1'; then
+# HAProxy starts with every member up until its first checks: wait until it routes to the
+# primary only (its status page as CSV: proxy, server, ..., status in field 18).
+routes_to_primary_only() {
+    curl -sf "http://127.0.0.1:$STATS_PORT/;csv" | awk -F, -v p="$PRIMARY" '
+        $1 == "postgres_primary" && $2 ~ /^pg/ { n++; if (($2 == p) != ($18 == "UP")) bad = 1 }
+        END { exit (bad || n == 0) }'
+}
+if ! wait_for 20 routes_to_primary_only || ! wait_for 20 psql_super -c 'SELECT 1'; then
     echo "up.sh: HAProxy does not reach the primary; see $DIR/logs/haproxy.log" >&2
     exit 1
 fi

@@ -39,8 +39,8 @@ async fn writes_on_a_read_only_server_and_ended_sessions_are_transient() {
 
     // What a demoted primary or a standby answers to a write: 25006.
     let mut tx = store.begin().await.unwrap();
-    tx.execute("SET TRANSACTION READ ONLY").await.unwrap();
-    let e = tx.execute("CREATE TABLE probe (x BIGINT)").await.unwrap_err();
+    sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await.unwrap();
+    let e = sqlx::query("CREATE TABLE probe (x BIGINT)").execute(&mut *tx).await.unwrap_err();
     assert_eq!(sqlstate(&e).as_deref(), Some("25006"), "{e:?}");
     assert!(is_transient(&e), "{e:?}");
     drop(tx);
@@ -56,11 +56,12 @@ async fn writes_on_a_read_only_server_and_ended_sessions_are_transient() {
 
     // A refusal is not transient: retrying cannot help and must not hide it.
     let mut tx = store.begin().await.unwrap();
-    tx.execute("CREATE TABLE probe (x BIGINT PRIMARY KEY)").await.unwrap();
-    tx.execute("INSERT INTO probe VALUES (1)").await.unwrap();
-    let e = tx.execute("INSERT INTO probe VALUES (1)").await.unwrap_err();
+    sqlx::query("CREATE TABLE probe (x BIGINT PRIMARY KEY)").execute(&mut *tx).await.unwrap();
+    sqlx::query("INSERT INTO probe VALUES (1)").execute(&mut *tx).await.unwrap();
+    let e = sqlx::query("INSERT INTO probe VALUES (1)").execute(&mut *tx).await.unwrap_err();
     assert_eq!(sqlstate(&e).as_deref(), Some("23505"));
     assert!(!is_transient(&e));
+    drop(tx);
     store.close().await;
 }
 

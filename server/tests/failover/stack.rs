@@ -1,6 +1,6 @@
 //! The HA stack started by `deploy/ha/up.sh`: its addresses (from `stack.env`), which member
 //! leads, and the two faults: SIGKILL of the primary's postgres, and its Patroni agent
-//! stopped (the member cut off from etcd while its postgres runs on).
+//! and postgres stopped (the member cut off, as when its machine leaves the network).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -74,17 +74,27 @@ impl Stack {
         Vec::new()
     }
 
-    /// Waits until one member leads and another is its synchronous standby, streaming (so
-    /// that the next failover has a candidate that holds every acknowledged commit).
+    /// Waits until one member leads, another is its synchronous standby and every member
+    /// runs (so that the next failover has a candidate holding every acknowledged commit, and
+    /// the promoted one a synchronous standby of its own: in strict mode writes wait for one).
     pub async fn wait_healthy(&self, within: Duration) -> String {
+        self.wait_healthy_led_by_other_than("", within).await
+    }
+
+    /// [`Stack::wait_healthy`], with a leader other than `old`.
+    pub async fn wait_healthy_led_by_other_than(&self, old: &str, within: Duration) -> String {
         let start = Instant::now();
         loop {
             let members = self.cluster().await;
-            let leader = members.iter().find(|m| m.role == "leader" && m.state == "running");
+            let leader = members
+                .iter()
+                .find(|m| m.role == "leader" && m.state == "running" && m.name != old);
             let sync = members.iter().any(|m| {
                 m.role == "sync_standby" && (m.state == "streaming" || m.state == "running")
             });
-            if let (Some(leader), true) = (leader, sync) {
+            let all = members.len() == self.members
+                && members.iter().all(|m| m.state == "running" || m.state == "streaming");
+            if let (Some(leader), true, true) = (leader, sync, all) {
                 return leader.name.clone();
             }
             assert!(
@@ -98,21 +108,36 @@ impl Stack {
 
     /// SIGKILL to the postmaster of `member` (e.g. `pg1`).
     pub fn kill_postgres(&self, member: &str) {
+        signal("KILL", &self.postmaster(member));
+    }
+
+    /// Cuts `member` off (`cut`: SIGSTOP) or brings it back (SIGCONT): its Patroni agent and
+    /// its postgres both stop answering, as when the machine drops off the network. The agent
+    /// no longer renews the leader lock, so another member takes over when it expires (`ttl`);
+    /// HAProxy's health check fails and it cuts the member's sessions. Back, the agent finds
+    /// the lock lost, demotes its postgres and rejoins as a replica.
+    pub fn partition(&self, member: &str, cut: bool) {
+        let n = member.trim_start_matches("pg");
+        let agent = std::fs::read_to_string(self.dir.join(format!("pids/patroni{n}.pid"))).unwrap();
+        let sig = if cut { "STOP" } else { "CONT" };
+        // up.sh started the agent as a process group leader (setsid): signal its group.
+        // PostgreSQL puts every backend in a process group of its own: signal the postmaster
+        // first (it forks no more), then each of its children.
+        signal(sig, &format!("-{}", agent.trim()));
+        let postmaster = self.postmaster(member);
+        signal(sig, &postmaster);
+        let out = Command::new("ps").args(["-o", "pid=", "--ppid", &postmaster]).output().unwrap();
+        for child in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            // A child may exit meanwhile: that is fine.
+            let _ = Command::new("kill").args([&format!("-{sig}"), child]).status();
+        }
+    }
+
+    fn postmaster(&self, member: &str) -> String {
         let pidfile = self.dir.join("pg").join(member).join("data/postmaster.pid");
         let text = std::fs::read_to_string(&pidfile)
             .unwrap_or_else(|e| panic!("{}: {e}", pidfile.display()));
-        let pid = text.lines().next().unwrap().trim().to_string();
-        signal("KILL", &pid);
-    }
-
-    /// SIGSTOP (`stop`) or SIGCONT to the Patroni agent of `member`: stopped, it neither
-    /// renews its leader lock nor answers its REST API, while its postgres runs on.
-    pub fn patroni_agent(&self, member: &str, stop: bool) {
-        let n = member.trim_start_matches("pg");
-        let pid = std::fs::read_to_string(self.dir.join(format!("pids/patroni{n}.pid"))).unwrap();
-        // up.sh started the agent as a process group leader (setsid); postgres runs in a
-        // session of its own, so only the agent stops.
-        signal(if stop { "STOP" } else { "CONT" }, &format!("-{}", pid.trim()));
+        text.lines().next().unwrap().trim().to_string()
     }
 }
 
