@@ -6,6 +6,7 @@ CBINDGEN_VERSION=0.29.4   # also named in ffi/cbindgen.toml's header comment
 
 packages=(
     gcc g++ valgrind                              # the C tests (ASan, valgrind); the header as C++
+    jq                                            # link.json flattened to lines for the C and Kotlin tests
     clang                                         # the Swift module map; the Cortex-M4 C build
     qemu-system-arm                               # the door path run on an emulated Cortex-M4
     openjdk-17-jdk-headless kotlin libjna-java    # the Kotlin binding on the JVM

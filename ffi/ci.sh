@@ -13,6 +13,7 @@ BUILD="$CARGO_TARGET_DIR/porter-ffi-ci"
 VECTORS=spec/vectors/admission.txt
 AUDIT_VECTORS=spec/vectors/audit.txt
 DRIVER=ffi/tests/data/driver.txt
+LINK_VECTORS="$CARGO_TARGET_DIR/porter-ffi-ci/link_vectors.txt"   # spec/vectors/link.json, as lines
 CBINDGEN_VERSION=0.29.4
 mkdir -p "$BUILD"
 step() { printf '\n== porter-ffi: %s\n' "$*"; }
@@ -72,6 +73,16 @@ step "C tests under valgrind"
 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     "$BUILD/porter_test" "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
 
+step "C: the link vectors (framing, messages, transcripts) through porter_session and porter_link_*"
+jq -r -f ffi/tests/c/link_vectors.jq spec/vectors/link.json > "$LINK_VECTORS"
+gcc "${CFLAGS[@]}" ffi/tests/c/session_test.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/session_test"
+"$BUILD/session_test" "$LINK_VECTORS"
+gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+    ffi/tests/c/session_test.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/session_test_asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$BUILD/session_test_asan" "$LINK_VECTORS"
+valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$BUILD/session_test" "$LINK_VECTORS"
+
 step "coverage-guided fuzzing through the C ABI: ${FFI_FUZZ_SECONDS:=15} s (libFuzzer + ASan, SanitizerCoverage in Rust)"
 # porter-ffi and the core instrumented with SanitizerCoverage on stable (as cargo-fuzz -s none),
 # in a target directory of their own; the harness is clang's libFuzzer with AddressSanitizer.
@@ -98,6 +109,12 @@ fi
 step "peak stack of the door path, by painting"
 gcc "${CFLAGS[@]}" -O1 ffi/tests/c/stack_usage.c "$RELEASE/libporter_ffi.a" "${LIBS[@]}" -o "$BUILD/stack_usage"
 "$BUILD/stack_usage" "$DRIVER"
+# The gate fails when the door path needs more than its budget: here a budget of 8 KiB.
+if "$BUILD/stack_usage" "$DRIVER" 8192 > "$BUILD/stack_gate.log"; then
+    cat "$BUILD/stack_gate.log"
+    echo "the stack gate passed a door path over an 8 KiB budget: it cannot fail" >&2
+    exit 1
+fi
 
 step "the README's driver-flow example, compiled and run as written"
 sed -n '/^```c driver_flow.c$/,/^```$/p' ffi/README.md | sed '1d;$d' > "$BUILD/driver_flow.c"
@@ -147,7 +164,7 @@ KOTLIN_STDLIB=/usr/share/java/kotlin-stdlib.jar
 kotlinc -nowarn -cp "$JNA" ffi/bindings/kotlin/src/main/kotlin ffi/bindings/kotlin/src/test/kotlin \
     -d "$BUILD/porter-kotlin-test.jar" 2> >(grep -v 'deprecated in JDK' >&2)
 java -Djna.library.path="$RELEASE" -cp "$BUILD/porter-kotlin-test.jar:$JNA:$KOTLIN_STDLIB" \
-    porter.PorterTestKt "$VECTORS" "$AUDIT_VECTORS" "$DRIVER"
+    porter.PorterTestKt "$VECTORS" "$AUDIT_VECTORS" "$DRIVER" "$LINK_VECTORS"
 
 step "Swift sources: syntax check with tree-sitter-swift (ast-grep); NOT a compile"
 AST_GREP="${PORTER_FFI_TOOLS:-/opt/porter-ffi-tools}/node_modules/.bin/ast-grep"

@@ -173,8 +173,8 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         Ok(memory)
     }
 
-    /// Decodes memory written by [`DoorMemory::encode`] into `self`, in place, so that the
-    /// 3 KiB deny-list is never copied on the stack. On error `self` may be partly
+    /// Decodes memory written by [`DoorMemory::encode`] into `self`, in place, so that neither
+    /// the 3 KiB deny-list nor the 5 KiB replay table is ever copied on the stack. On error `self` may be partly
     /// overwritten: decode into scratch memory, or treat the error as a corrupt store.
     pub fn decode_into(&mut self, bytes: &[u8]) -> Result<(), Error> {
         if bytes.len() > MAX_DOOR_MEMORY_LEN {
@@ -182,16 +182,13 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         }
         let rest = self.state.decode_prefix_into(bytes)?;
         let (floor, rest) = take_canonical::<Time>(rest)?;
-        let (replay, rest) = take_canonical::<ReplayTable<ENTRIES, ISSUERS>>(rest)?;
-        if !replay.is_well_formed() {
-            return Err(Error::DecodeInvalidField);
-        }
+        // The replay table (5 KiB) in place too: see `ReplayTable::decode_prefix_into`.
+        let rest = self.replay.decode_prefix_into(rest)?;
         let (certs, rest) = take_canonical::<CertCache<CERTS>>(rest)?;
         if !rest.is_empty() {
             return Err(Error::DecodeTrailingBytes);
         }
         self.floor = floor;
-        self.replay = replay;
         self.certs = certs;
         Ok(())
     }

@@ -4,8 +4,8 @@
  *
  * Every fallible function returns a porter_result: PORTER_RESULT_OK (0) on success,
  * 1..999 a protocol reason (porter_protocol::Error::code(), the numbers the door's audit
- * log and the shared test vectors use), 1000..1999 a reason at this boundary.
- * porter_result_str() describes any code. Outputs are written only on success, and must
+ * log and the shared test vectors use), 1000..1999 a reason at this boundary, 2001..2099
+ * the link's (porter_link::LinkError::code() + 2000). porter_result_str() describes any code. Outputs are written only on success, and must
  * not overlap the inputs. Pointers are borrowed for the call only; objects made by a
  * _new/_decode/_check function are freed once with their _free.
  */
@@ -53,6 +53,12 @@
 // Bytes that always hold a signed log head.
 #define PORTER_MAX_LOG_HEAD_LEN 128
 
+// Bytes that always hold a link message (`porter_link_reassembler_message`).
+#define PORTER_MAX_LINK_MESSAGE_LEN 4176
+
+// The largest link MTU (a fragment, `porter_session_transmit`'s `out`).
+#define PORTER_MAX_LINK_MTU 255
+
 // Bytes that always hold a receipt.
 #define PORTER_MAX_RECEIPT_LEN 192
 
@@ -67,6 +73,16 @@
 
 // Length of a challenge nonce.
 #define PORTER_NONCE_LEN 16
+
+#if defined(PORTER_APP_API)
+// The most bytes of log records a session may carry (`log_capacity`).
+#define PORTER_MAX_SESSION_LOG_LEN 65536
+#endif
+
+#if defined(PORTER_APP_API)
+// `porter_session_deadline` when no timer runs.
+#define PORTER_SESSION_NO_DEADLINE 18446744073709551615ull
+#endif
 
 // The outcome of every fallible Porter function. `PORTER_RESULT_OK` (0) is success; any other
 // value names the reason, and `porter_result_str` describes it.
@@ -185,6 +201,37 @@ enum porter_result
   // The grant is bound to another holder key than the one signing: the door would refuse
   // the presentation. Fetch a grant for this phone's key.
   PORTER_RESULT_HOLDER_MISMATCH = 1006,
+  // A phone session was asked for something its state does not allow (a proof message or
+  // signature while it is not waiting for one): check `porter_session_status` first.
+  PORTER_RESULT_WRONG_STATE = 1007,
+  // Link: a fragment shorter than its header, longer than the MTU, or with unknown flags.
+  PORTER_RESULT_LINK_FRAME_BAD_FRAGMENT = 2001,
+  // Link: an announced length of 0 or above the buffer, or more bytes than announced.
+  PORTER_RESULT_LINK_FRAME_OVERSIZED = 2002,
+  // Link: a fragment of another message arrived before this one was complete.
+  PORTER_RESULT_LINK_FRAME_INTERLEAVED = 2003,
+  // Link: a fragment index was skipped or repeated (a fragment was lost).
+  PORTER_RESULT_LINK_FRAME_OUT_OF_ORDER = 2004,
+  // Link: the last fragment came before the announced length was reached.
+  PORTER_RESULT_LINK_FRAME_TRUNCATED = 2005,
+  // Link: no fragment within the reassembly timeout.
+  PORTER_RESULT_LINK_FRAME_TIMEOUT = 2006,
+  // Link: a continuation fragment with no message in progress.
+  PORTER_RESULT_LINK_FRAME_ORPHAN = 2007,
+  // Link: an MTU outside 20..=255.
+  PORTER_RESULT_LINK_BAD_MTU = 2008,
+  // Link: a message with no bytes.
+  PORTER_RESULT_LINK_DECODE_EMPTY = 2020,
+  // Link: a type byte this version does not know (or a request where an answer belongs).
+  PORTER_RESULT_LINK_DECODE_UNKNOWN_TYPE = 2021,
+  // Link: a body shorter or longer than its type allows, or a field above its limit.
+  PORTER_RESULT_LINK_DECODE_LENGTH = 2022,
+  // Link: bytes after the last field.
+  PORTER_RESULT_LINK_DECODE_TRAILING_BYTES = 2023,
+  // Link: a field outside its range (a flag, a code, a key, an embedded Porter message).
+  PORTER_RESULT_LINK_DECODE_BAD_VALUE = 2024,
+  // Link: the output buffer is too small for the message.
+  PORTER_RESULT_LINK_BUFFER_TOO_SMALL = 2025,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -246,6 +293,31 @@ typedef uint32_t porter_role;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+#if defined(PORTER_APP_API)
+// What one fragment did (`porter_link_reassembler_push`).
+enum porter_link_progress
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+#if defined(PORTER_APP_API)
+  // More fragments are needed.
+  PORTER_LINK_PROGRESS_PARTIAL = 0,
+#endif
+#if defined(PORTER_APP_API)
+  // A whole message is ready: `porter_link_reassembler_message`.
+  PORTER_LINK_PROGRESS_COMPLETE = 1,
+#endif
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum porter_link_progress porter_link_progress;
+#else
+typedef uint32_t porter_link_progress;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+#endif
+
 // What a door may tell the phone about a refusal: coarse, so that it does not help probing.
 enum porter_coarse
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -270,6 +342,131 @@ typedef enum porter_coarse porter_coarse;
 typedef uint32_t porter_coarse;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+#if defined(PORTER_APP_API)
+// Where a session is.
+enum porter_session_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+#if defined(PORTER_APP_API)
+  // Exchanging messages: call `porter_session_transmit`, `_receive` and `_tick`.
+  PORTER_SESSION_STATE_RUNNING = 0,
+#endif
+#if defined(PORTER_APP_API)
+  // Waiting for the external signer: `porter_session_proof_message`, then
+  // `porter_session_provide_signature`.
+  PORTER_SESSION_STATE_NEED_SIGNATURE = 1,
+#endif
+#if defined(PORTER_APP_API)
+  // Finished: `porter_session_outcome` says how.
+  PORTER_SESSION_STATE_DONE = 2,
+#endif
+#if defined(PORTER_APP_API)
+  // Returned for a NULL session.
+  PORTER_SESSION_STATE_INVALID = 255,
+#endif
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum porter_session_state porter_session_state;
+#else
+typedef uint32_t porter_session_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+#endif
+
+#if defined(PORTER_APP_API)
+// How a visit ended: the numbers of `spec/link.md`, "Outcomes". `porter_outcome_str` describes
+// each.
+enum porter_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+#if defined(PORTER_APP_API)
+  // The door opened, and its receipt verified under the device key.
+  PORTER_OUTCOME_ADMITTED = 0,
+#endif
+#if defined(PORTER_APP_API)
+  // Denied: the presentation was not well formed.
+  PORTER_OUTCOME_DENIED_MALFORMED = 11,
+#endif
+#if defined(PORTER_APP_API)
+  // Denied: the grant does not open this door now (scope, hours, revoked, signatures).
+  PORTER_OUTCOME_DENIED = 12,
+#endif
+#if defined(PORTER_APP_API)
+  // Denied: the grant or certificate is outside its validity: fetch a fresh grant.
+  PORTER_OUTCOME_DENIED_EXPIRED = 13,
+#endif
+#if defined(PORTER_APP_API)
+  // Denied: the grant's uses are spent.
+  PORTER_OUTCOME_DENIED_SPENT = 14,
+#endif
+#if defined(PORTER_APP_API)
+  // A presentation may have been decided but its answer was lost: the door opened at most
+  // once; the log tells the server which.
+  PORTER_OUTCOME_VERDICT_UNKNOWN = 20,
+#endif
+#if defined(PORTER_APP_API)
+  // The door is not commissioned.
+  PORTER_OUTCOME_NOT_ENROLLED = 21,
+#endif
+#if defined(PORTER_APP_API)
+  // The door is faulted (storage or entropy): it needs service.
+  PORTER_OUTCOME_DOOR_FAULT = 22,
+#endif
+#if defined(PORTER_APP_API)
+  // The door refused for another reason.
+  PORTER_OUTCOME_DOOR_REFUSED = 23,
+#endif
+#if defined(PORTER_APP_API)
+  // The door is not the one the phone meant to open.
+  PORTER_OUTCOME_WRONG_DOOR = 24,
+#endif
+#if defined(PORTER_APP_API)
+  // The door said "admitted" but its receipt does not verify: report it, never retry.
+  PORTER_OUTCOME_BAD_RECEIPT = 30,
+#endif
+#if defined(PORTER_APP_API)
+  // The door's answer did not decode or did not fit the request.
+  PORTER_OUTCOME_BAD_ANSWER = 31,
+#endif
+#if defined(PORTER_APP_API)
+  // No answer after every retry (no presentation was sent).
+  PORTER_OUTCOME_TIMED_OUT = 32,
+#endif
+#if defined(PORTER_APP_API)
+  // The configuration or buffers are unusable.
+  PORTER_OUTCOME_BAD_CONFIG = 33,
+#endif
+#if defined(PORTER_APP_API)
+  // The presentation could not be built, or the signature came at the wrong time.
+  PORTER_OUTCOME_SIGNER_FAILED = 34,
+#endif
+#if defined(PORTER_APP_API)
+  // An outcome this porter-ffi build cannot name (a newer porter-link): update porter-ffi.
+  PORTER_OUTCOME_OTHER = 999,
+#endif
+#if defined(PORTER_APP_API)
+  // The session has not ended yet.
+  PORTER_OUTCOME_PENDING = 65534,
+#endif
+#if defined(PORTER_APP_API)
+  // Returned for a NULL session.
+  PORTER_OUTCOME_INVALID = 65535,
+#endif
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum porter_outcome porter_outcome;
+#else
+typedef uint32_t porter_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+#endif
 
 // Something a door noticed that a person should look at.
 enum porter_alarm
@@ -317,8 +514,20 @@ typedef struct porter_holder_key porter_holder_key;
 #endif
 
 #if defined(PORTER_APP_API)
+// Fragments of one message at a time into a buffer of `PORTER_MAX_LINK_MESSAGE_LEN` bytes.
+// Mutable: one thread at a time.
+typedef struct porter_link_reassembler porter_link_reassembler;
+#endif
+
+#if defined(PORTER_APP_API)
 // A receipt whose device signature verified. Immutable: may be shared between threads.
 typedef struct porter_receipt porter_receipt;
+#endif
+
+#if defined(PORTER_APP_API)
+// One visit to a door: made by `porter_session_new`, freed by `porter_session_free`.
+// Mutable: one thread at a time.
+typedef struct porter_session porter_session;
 #endif
 
 // A door's configuration from commissioning. Plain data, owned by the caller.
@@ -367,6 +576,30 @@ typedef uint32_t (*porter_sign_callback)(void *userdata,
                                          const uint8_t *message,
                                          size_t message_len,
                                          uint8_t *signature);
+#endif
+
+#if defined(PORTER_APP_API)
+// How a session talks to the door. Start from `porter_session_options_default`.
+typedef struct porter_session_options {
+  // The link's MTU, 20..=255 (BLE with a 247-byte ATT MTU: 244; TCP to the simulator: 244).
+  uint16_t mtu;
+  // How often one request is sent again before the session gives up (4).
+  uint8_t max_retries;
+  // 1: carry the door's log back from `log_from` (what the server already holds); 0: not.
+  uint8_t carry_log;
+  // How long to wait for a whole answer after a request's last fragment, ms (3000).
+  uint32_t answer_timeout_ms;
+  // The first log sequence to carry when `carry_log` is 1.
+  uint64_t log_from;
+  // Bytes for the log records carried (at most `PORTER_MAX_SESSION_LOG_LEN`; 4096).
+  uint32_t log_capacity;
+  // With `check_door` 1: the site the phone means to open a door of.
+  uint32_t expected_site;
+  // With `check_door` 1: the door; another door ends the session with `WRONG_DOOR`.
+  uint16_t expected_door;
+  // 1: check the door's identity (`expected_site`, `expected_door`) before signing.
+  uint8_t check_door;
+} porter_session_options;
 #endif
 
 #ifdef __cplusplus
@@ -924,6 +1157,52 @@ porter_result porter_registration_sign_with_signer(porter_sign_callback sign,
 #endif
 
 #if defined(PORTER_APP_API)
+// A reassembler for fragments of at most `mtu` bytes (20..=255). Writes it to `*out`.
+// Errors: `NULL_PARAMETER`; `LINK_BAD_MTU`.
+porter_result porter_link_reassembler_new(uint16_t mtu,
+                                          struct porter_link_reassembler **out);
+#endif
+
+#if defined(PORTER_APP_API)
+// Takes one `fragment` received at `now_ms` and writes what it did to `*progress`. A broken
+// fragment is a `LINK_FRAME_*` code: the partial message is dropped and the reassembler waits
+// for the next message's first fragment. Errors: `NULL_PARAMETER`; `LINK_FRAME_*`.
+porter_result porter_link_reassembler_push(struct porter_link_reassembler *reassembler,
+                                           const uint8_t *fragment,
+                                           size_t fragment_len,
+                                           uint64_t now_ms,
+                                           porter_link_progress *progress);
+#endif
+
+#if defined(PORTER_APP_API)
+// Copies the message the last `COMPLETE` fragment finished (at most
+// `PORTER_MAX_LINK_MESSAGE_LEN` bytes). Errors: `NULL_PARAMETER`; `BUFFER_TOO_SMALL`.
+porter_result porter_link_reassembler_message(const struct porter_link_reassembler *reassembler,
+                                              uint8_t *out,
+                                              size_t out_len,
+                                              size_t *written);
+#endif
+
+#if defined(PORTER_APP_API)
+// Frees a reassembler. NULL is a no-op.
+void porter_link_reassembler_free(struct porter_link_reassembler *reassembler);
+#endif
+
+#if defined(PORTER_APP_API)
+// Checks that `message` is a well-formed request to a door (decoded strictly, as the door
+// decodes it). Errors: `NULL_PARAMETER`; `LINK_DECODE_*`.
+porter_result porter_link_request_validate(const uint8_t *message,
+                                           size_t message_len);
+#endif
+
+#if defined(PORTER_APP_API)
+// Checks that `message` is a well-formed answer from a door (decoded strictly, as the
+// session decodes it). Errors: `NULL_PARAMETER`; `LINK_DECODE_*`.
+porter_result porter_link_answer_validate(const uint8_t *message,
+                                          size_t message_len);
+#endif
+
+#if defined(PORTER_APP_API)
 // The description of `code` as a static C string: `"<name>: <what happened and what to do>"`,
 // e.g. `"grant_expired: the grant has expired; ask the server for a fresh one"`.
 // Never NULL; unknown codes give `"unknown: ..."`. The string lives as long as the program:
@@ -937,6 +1216,189 @@ const char *porter_version(void);
 
 // The coarse class of a protocol refusal `code`, for the answer a door sends to a phone.
 porter_coarse porter_result_coarse(uint32_t code);
+
+#if defined(PORTER_APP_API)
+// Writes the spec's defaults to `*options`: MTU 244, 3 s answer timeout, 4 retries, no log
+// (a 4096-byte log buffer once `carry_log` is set), the door not checked.
+// Errors: `NULL_PARAMETER`.
+porter_result porter_session_options_default(struct porter_session_options *options);
+#endif
+
+#if defined(PORTER_APP_API)
+// Starts a visit at `now_ms` (the app's monotonic clock, ms) on a connected link.
+//
+// `grant` and `certificate` are the exact bytes from the server; `door_state` (optional, NULL
+// for none) a newer signed door state to carry; `device_key` (optional, NULL: the session asks
+// the door, one more round trip, and trusts the answer for this visit) the door's 32-byte
+// device key from the server. `key` signs the presentation; NULL means an external signer (the
+// platform keystore): the session then stops at `NEED_SIGNATURE`. All inputs are copied.
+//
+// Writes a new session to `*session_out`. Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` (an MTU
+// outside 20..=255, a device key not 32 bytes, `log_capacity` above
+// `PORTER_MAX_SESSION_LOG_LEN`); a `DECODE_*` code if the grant, certificate or door state is
+// not a Porter message; `HOLDER_MISMATCH` if `key` is not the grant's holder.
+porter_result porter_session_new(const struct porter_session_options *options,
+                                 const uint8_t *grant,
+                                 size_t grant_len,
+                                 const uint8_t *certificate,
+                                 size_t certificate_len,
+                                 const uint8_t *door_state,
+                                 size_t door_state_len,
+                                 const uint8_t *device_key,
+                                 size_t device_key_len,
+                                 const struct porter_holder_key *key,
+                                 uint64_t now_ms,
+                                 struct porter_session **session_out);
+#endif
+
+#if defined(PORTER_APP_API)
+// Writes the next fragment to send into `out` (at least the MTU) and its length to `*written`;
+// `*written` is 0 when there is nothing to send now (wait for an answer or the deadline).
+// Errors: `NULL_PARAMETER`; `BUFFER_TOO_SMALL` (nothing taken from the session).
+porter_result porter_session_transmit(struct porter_session *session,
+                                      uint64_t now_ms,
+                                      uint8_t *out,
+                                      size_t out_len,
+                                      size_t *written);
+#endif
+
+#if defined(PORTER_APP_API)
+// `porter_session_transmit` for a stream link (TCP, a UART): the fragment preceded by its
+// length byte, as `spec/link.md` frames fragments on a stream. `out` holds at least MTU + 1.
+porter_result porter_session_transmit_stream(struct porter_session *session,
+                                             uint64_t now_ms,
+                                             uint8_t *out,
+                                             size_t out_len,
+                                             size_t *written);
+#endif
+
+#if defined(PORTER_APP_API)
+// Takes one fragment that arrived from the door (a BLE notification, an NFC response).
+// Noise and stale answers are dropped by the session. Errors: `NULL_PARAMETER`.
+porter_result porter_session_receive(struct porter_session *session,
+                                     uint64_t now_ms,
+                                     const uint8_t *fragment,
+                                     size_t fragment_len);
+#endif
+
+#if defined(PORTER_APP_API)
+// Takes bytes read from a stream link (TCP), any amount, split anywhere: each whole
+// length-prefixed fragment goes to the session. Errors: `NULL_PARAMETER`.
+porter_result porter_session_receive_stream(struct porter_session *session,
+                                            uint64_t now_ms,
+                                            const uint8_t *bytes,
+                                            size_t bytes_len);
+#endif
+
+#if defined(PORTER_APP_API)
+// Runs the session's timers at `now_ms`: call it at `porter_session_deadline`.
+// Errors: `NULL_PARAMETER`.
+porter_result porter_session_tick(struct porter_session *session,
+                                  uint64_t now_ms);
+#endif
+
+#if defined(PORTER_APP_API)
+// When to call `porter_session_tick` next (the app's clock, ms), or
+// `PORTER_SESSION_NO_DEADLINE` when no timer runs (also for a NULL session).
+uint64_t porter_session_deadline(const struct porter_session *session);
+#endif
+
+#if defined(PORTER_APP_API)
+// A new link to the same door after a disconnect: the current request is sent again under a
+// new message id (never a second decision on one presentation). Errors: `NULL_PARAMETER`.
+porter_result porter_session_reconnected(struct porter_session *session,
+                                         uint64_t now_ms);
+#endif
+
+#if defined(PORTER_APP_API)
+// Where the session is; `PORTER_SESSION_STATE_INVALID` for NULL.
+porter_session_state porter_session_status(const struct porter_session *session);
+#endif
+
+#if defined(PORTER_APP_API)
+// How the session ended (`PORTER_OUTCOME_*`, the stable numbers of `spec/link.md`);
+// `PORTER_OUTCOME_PENDING` while it runs, `PORTER_OUTCOME_INVALID` for NULL.
+porter_outcome porter_session_outcome(const struct porter_session *session);
+#endif
+
+#if defined(PORTER_APP_API)
+// The door's verdict as soon as it is known (the session may still be carrying the log):
+// `PORTER_OUTCOME_PENDING` before, `PORTER_OUTCOME_INVALID` for NULL.
+porter_outcome porter_session_verdict(const struct porter_session *session);
+#endif
+
+#if defined(PORTER_APP_API)
+// For an external signer, while the status is `NEED_SIGNATURE`: the message to sign (the
+// holder proof over the door's challenge and the presentation), at most
+// `PORTER_MAX_PROOF_MESSAGE_LEN` bytes. Errors: `NULL_PARAMETER`; `WRONG_STATE` if the session
+// is not waiting for a signature; `BUFFER_TOO_SMALL`.
+porter_result porter_session_proof_message(const struct porter_session *session,
+                                           uint8_t *out,
+                                           size_t out_len,
+                                           size_t *written);
+#endif
+
+#if defined(PORTER_APP_API)
+// The external signer's 64-byte Ed25519 `signature` over `porter_session_proof_message`. It is
+// verified under the grant's holder key first: a keystore holding another key is
+// `PROOF_BAD_SIGNATURE` and the session still waits. Errors: `NULL_PARAMETER`;
+// `INVALID_PARAMETER` if `signature_len` is not 64; `WRONG_STATE`; `PROOF_BAD_SIGNATURE`.
+porter_result porter_session_provide_signature(struct porter_session *session,
+                                               uint64_t now_ms,
+                                               const uint8_t *signature,
+                                               size_t signature_len);
+#endif
+
+#if defined(PORTER_APP_API)
+// Frees a session made by `porter_session_new`. NULL is a no-op.
+void porter_session_free(struct porter_session *session);
+#endif
+
+#if defined(PORTER_APP_API)
+// `"<name>: <what it means for the driver>"` for an outcome number (static; never free it).
+const char *porter_outcome_str(uint32_t code);
+#endif
+
+#if defined(PORTER_APP_API)
+// Copies the door's receipt (verified under the device key; at most `PORTER_MAX_RECEIPT_LEN`
+// bytes, for `porter_receipt_check` and the server) once admitted; `*written` is 0 without
+// one. Errors: `NULL_PARAMETER`; `BUFFER_TOO_SMALL`.
+porter_result porter_session_receipt(const struct porter_session *session,
+                                     uint8_t *out,
+                                     size_t out_len,
+                                     size_t *written);
+#endif
+
+#if defined(PORTER_APP_API)
+// Copies the door's device-signed log head (at most `PORTER_MAX_LOG_HEAD_LEN` bytes, for
+// `porter_audit_batch_check_head`) if it was carried; `*written` is 0 otherwise.
+// Errors: `NULL_PARAMETER`; `BUFFER_TOO_SMALL`.
+porter_result porter_session_log_head(const struct porter_session *session,
+                                      uint8_t *out,
+                                      size_t out_len,
+                                      size_t *written);
+#endif
+
+#if defined(PORTER_APP_API)
+// How many log records the session carried (0 for NULL).
+size_t porter_session_log_count(const struct porter_session *session);
+#endif
+
+#if defined(PORTER_APP_API)
+// 1 if the log was carried up to the signed head, else 0 (also for NULL).
+uint8_t porter_session_log_complete(const struct porter_session *session);
+#endif
+
+#if defined(PORTER_APP_API)
+// Copies log record `index` (0 ..< `porter_session_log_count`), its exact bytes (at most
+// `PORTER_MAX_AUDIT_RECORD_LEN`), for `porter_audit_batch_push` and the server.
+// Errors: `NULL_PARAMETER`; `INVALID_PARAMETER` past the end; `BUFFER_TOO_SMALL`.
+porter_result porter_session_log_record(const struct porter_session *session,
+                                        size_t index,
+                                        uint8_t *out,
+                                        size_t out_len,
+                                        size_t *written);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

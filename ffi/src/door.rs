@@ -5,8 +5,12 @@
 //! buffer the caller owns and persists: `PORTER_MAX_DOOR_MEMORY_LEN` bytes, in the encoding of
 //! `DoorMemory::encode`. Each call decodes it strictly, decides, and on success writes the new
 //! memory back; on any refusal the buffer and its length are left byte-identical. Nothing here
-//! allocates on the heap or calls back into the caller. Stack: reserve 32 KiB; measured peaks
-//! (ffi/README.md) are about 16 KiB on x86-64 and 17 KiB on a Cortex-M4.
+//! allocates on the heap or calls back into the caller. Stack: reserve 32 KiB (ffi/README.md,
+//! "Measured", has the peaks; CI fails above 32 KiB).
+//!
+//! The stack is mostly the decoded memory itself (about 9 KiB): it is decoded in place, into the
+//! one `DoorMemory` each call holds, and encoded straight into the caller's buffer once its
+//! length is known to fit, so no second copy and no encode scratch ever sit on the stack.
 //!
 //! The spend is recorded in the returned memory: persist the buffer before moving the relay.
 
@@ -102,20 +106,34 @@ impl<'a> MemoryBuffer<'a> {
         Ok(MemoryBuffer { bytes, len })
     }
 
-    fn decode(&self) -> Result<DoorMemory, porter_result> {
-        let stored = self.bytes.get(..*self.len).ok_or(porter_result::DoorMemoryCorrupt)?;
-        DoorMemory::decode(stored).map_err(|_| porter_result::DoorMemoryCorrupt)
+    /// Decodes the stored memory into `door`, in place (never a second copy on the stack).
+    fn decode_into(&self, door: &mut DoorMemory) -> Outcome {
+        decode_memory(self.bytes.get(..*self.len), door)
     }
 
-    /// Replaces the stored memory. Encodes first, so a failure leaves the buffer unchanged.
+    /// Replaces the stored memory. Measures the encoding first and writes it straight into the
+    /// buffer only once it is known to fit, so a failure leaves the buffer unchanged and no
+    /// encode scratch is needed.
     fn store(&mut self, memory: &DoorMemory) -> Outcome {
-        let mut scratch = [0u8; MAX_DOOR_MEMORY_LEN];
-        let encoded = protocol(memory.encode(&mut scratch))?;
-        let dest = self.bytes.get_mut(..encoded.len()).ok_or(porter_result::BufferTooSmall)?;
-        dest.copy_from_slice(encoded);
+        let len = postcard::serialize_with_flavor(memory, postcard::ser_flavors::Size::default())
+            .map_err(|_| porter_result::BufferTooSmall)?;
+        let dest = self.bytes.get_mut(..len).ok_or(porter_result::BufferTooSmall)?;
+        let encoded = protocol(memory.encode(dest))?;
         *self.len = encoded.len();
         Ok(())
     }
+}
+
+/// Decodes stored door memory (`None`: the stored length exceeds the buffer) into `door`,
+/// strictly; anything that does not decode is `DOOR_MEMORY_CORRUPT`.
+fn decode_memory(stored: Option<&[u8]>, door: &mut DoorMemory) -> Outcome {
+    let stored = stored.ok_or(porter_result::DoorMemoryCorrupt)?;
+    door.decode_into(stored).map_err(|_| porter_result::DoorMemoryCorrupt)
+}
+
+/// The memory a call decodes into: blank, made in place.
+fn blank_memory() -> DoorMemory {
+    DoorMemory::new(SiteId(0), Time(0))
 }
 
 /// Writes the memory of a freshly commissioned door of `site` (nothing spent, nothing
@@ -166,7 +184,8 @@ pub extern "C" fn porter_door_admit(
         let mut buffer = MemoryBuffer::borrow(memory, memory_capacity, memory_len)?;
         let challenge = protocol(Challenge::decode(try_slice(challenge, challenge_len)?))?;
         let presentation = try_slice(presentation, presentation_len)?;
-        let mut door = buffer.decode()?;
+        let mut door = blank_memory();
+        buffer.decode_into(&mut door)?;
         match door.admit(&config, Time(clock), &challenge, presentation) {
             Decision::Reject(reason) => Err(porter_result::from(reason)),
             Decision::Admit(a) => {
@@ -212,7 +231,8 @@ pub extern "C" fn porter_door_apply_state(
         check_out(sequence)?;
         let mut buffer = MemoryBuffer::borrow(memory, memory_capacity, memory_len)?;
         let state = try_slice(state, state_len)?;
-        let mut door = buffer.decode()?;
+        let mut door = blank_memory();
+        buffer.decode_into(&mut door)?;
         let applied = protocol(door.apply_door_state(&config, state))?;
         buffer.store(&door)?;
         write_out(sequence, applied)
@@ -232,8 +252,8 @@ pub extern "C" fn porter_door_now(
     boundary(|| {
         check_out(now)?;
         let stored = try_slice(memory, memory_len)?;
-        let door: DoorMemory =
-            DoorMemory::decode(stored).map_err(|_| porter_result::DoorMemoryCorrupt)?;
+        let mut door = blank_memory();
+        decode_memory(Some(stored), &mut door)?;
         write_out(now, door.now(Time(clock)).0)
     })
 }

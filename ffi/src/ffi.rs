@@ -199,3 +199,50 @@ pub(crate) fn call_signer(
         unsafe { callback(userdata, message.as_ptr(), message.len(), signature.as_mut_ptr()) };
     (status == 0).then_some(signature)
 }
+
+/// An object that borrows heap memory it owns (a `porter_session` borrows its copies of the
+/// grant, the certificate and its buffers): the owner is leaked when the borrower is made,
+/// lent to it as `&'static mut`, and reclaimed after the borrower is dropped.
+///
+/// The `'static` is a promise kept by this type, not by the compiler: `make` (in this crate)
+/// must put the references only into the value it returns, and the value is reachable only
+/// through this wrapper, so no reference outlives the owner.
+#[cfg(feature = "std")]
+pub(crate) struct SelfBorrowing<O: 'static, T> {
+    value: core::mem::ManuallyDrop<T>,
+    owner: core::ptr::NonNull<O>,
+}
+
+#[cfg(feature = "std")]
+impl<O: 'static, T> SelfBorrowing<O, T> {
+    /// Leaks `owner`, builds the borrower from it with `make`, and keeps both.
+    pub(crate) fn new(owner: Box<O>, make: impl FnOnce(&'static mut O) -> T) -> Self {
+        let owner = core::ptr::NonNull::from(Box::leak(owner));
+        // SAFETY: `owner` comes from `Box::leak` just above: valid, aligned and unaliased. The
+        // reference lives in the value `make` returns, which `drop` drops before the owner is
+        // reclaimed; nothing else reads or writes the owner meanwhile.
+        let lent = unsafe { &mut *owner.as_ptr() };
+        SelfBorrowing { value: core::mem::ManuallyDrop::new(make(lent)), owner }
+    }
+
+    /// The borrower.
+    pub(crate) fn get(&self) -> &T {
+        &self.value
+    }
+
+    /// The borrower, mutably.
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+#[cfg(feature = "std")]
+impl<O: 'static, T> Drop for SelfBorrowing<O, T> {
+    fn drop(&mut self) {
+        // SAFETY: dropped exactly once, here; `self.value` is never used again.
+        unsafe { core::mem::ManuallyDrop::drop(&mut self.value) };
+        // SAFETY: `owner` came from `Box::leak` in `new` and is reclaimed once, here, after the
+        // only borrower of it (the value) was dropped above.
+        drop(unsafe { Box::from_raw(self.owner.as_ptr()) });
+    }
+}

@@ -28,7 +28,7 @@ use crate::result::{porter_result, protocol};
 
 /// An Ed25519 holder key held in memory. Immutable once made: may be shared between threads.
 pub struct porter_holder_key {
-    key: SigningKey,
+    pub(crate) key: SigningKey,
 }
 
 /// Makes a holder key from 32 bytes of secret entropy `seed` (from the platform's CSPRNG:

@@ -30,7 +30,15 @@ mod ffi;
 mod grant;
 #[cfg(feature = "std")]
 mod holder;
+#[cfg(feature = "std")]
+mod link;
+#[cfg(feature = "std")]
+mod outcome;
 mod result;
+#[cfg(feature = "std")]
+mod session;
+#[cfg(feature = "std")]
+mod session_log;
 
 // The public interface is:
 #[cfg(feature = "std")]
@@ -69,8 +77,31 @@ pub use crate::holder::{
     porter_registration_sign_with_signer,
 };
 #[cfg(feature = "std")]
+pub use crate::link::{
+    porter_link_answer_validate, porter_link_progress, porter_link_reassembler,
+    porter_link_reassembler_free, porter_link_reassembler_message, porter_link_reassembler_new,
+    porter_link_reassembler_push, porter_link_request_validate,
+};
+#[cfg(feature = "std")]
+pub use crate::outcome::porter_outcome;
+#[cfg(feature = "std")]
 pub use crate::result::porter_result_str;
 pub use crate::result::{porter_coarse, porter_result, porter_result_coarse, porter_version};
+#[cfg(feature = "std")]
+pub use crate::session::{
+    porter_outcome_str, porter_session, porter_session_deadline, porter_session_free,
+    porter_session_new, porter_session_options, porter_session_options_default,
+    porter_session_outcome, porter_session_proof_message, porter_session_provide_signature,
+    porter_session_receive, porter_session_receive_stream, porter_session_reconnected,
+    porter_session_state, porter_session_status, porter_session_tick, porter_session_transmit,
+    porter_session_transmit_stream, porter_session_verdict, PORTER_MAX_SESSION_LOG_LEN,
+    PORTER_SESSION_NO_DEADLINE,
+};
+#[cfg(feature = "std")]
+pub use crate::session_log::{
+    porter_session_log_complete, porter_session_log_count, porter_session_log_head,
+    porter_session_log_record, porter_session_receipt,
+};
 
 // Sizes for the caller's buffers. cbindgen copies literals only, so these repeat the core's
 // constants; a test pins them equal.
@@ -97,6 +128,10 @@ pub const PORTER_MAX_DOOR_MEMORY_LEN: usize = 10496;
 pub const PORTER_MAX_AUDIT_RECORD_LEN: usize = 128;
 /// Bytes that always hold a signed log head.
 pub const PORTER_MAX_LOG_HEAD_LEN: usize = 128;
+/// Bytes that always hold a link message (`porter_link_reassembler_message`).
+pub const PORTER_MAX_LINK_MESSAGE_LEN: usize = 4176;
+/// The largest link MTU (a fragment, `porter_session_transmit`'s `out`).
+pub const PORTER_MAX_LINK_MTU: usize = 255;
 /// Bytes that always hold a receipt.
 pub const PORTER_MAX_RECEIPT_LEN: usize = 192;
 /// The most doors a grant names.
@@ -135,6 +170,23 @@ mod tests {
         assert_eq!(offset_of!(porter_admission, package), 32);
         assert_eq!(offset_of!(porter_admission, state_sequence), 64);
         assert_eq!(offset_of!(porter_admission, at), 72);
+        #[cfg(feature = "std")]
+        {
+            use crate::session::porter_session_options as o;
+            assert_eq!((size_of::<o>(), align_of::<o>()), (32, 8));
+            let offsets = [
+                offset_of!(o, mtu),
+                offset_of!(o, max_retries),
+                offset_of!(o, carry_log),
+                offset_of!(o, answer_timeout_ms),
+                offset_of!(o, log_from),
+                offset_of!(o, log_capacity),
+                offset_of!(o, expected_site),
+                offset_of!(o, expected_door),
+                offset_of!(o, check_door),
+            ];
+            assert_eq!(offsets, [0, 2, 3, 4, 8, 16, 20, 24, 26]);
+        }
     }
 
     #[test]
@@ -153,5 +205,7 @@ mod tests {
         assert_eq!(PORTER_MAX_RECEIPT_LEN, p::MAX_RECEIPT_LEN);
         assert_eq!(PORTER_MAX_LOG_HEAD_LEN, p::MAX_LOG_HEAD_LEN);
         assert_eq!(PORTER_MAX_GRANT_DOORS, p::MAX_GRANT_DOORS);
+        assert_eq!(PORTER_MAX_LINK_MESSAGE_LEN, porter_link::MAX_MESSAGE_LEN);
+        assert_eq!(PORTER_MAX_LINK_MTU, porter_link::frame::MAX_MTU);
     }
 }

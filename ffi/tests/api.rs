@@ -8,5 +8,6 @@ mod api {
     mod driver;
     pub mod driver_data;
     pub use porter_testkit as fixture;
+    mod session;
     mod vectors;
 }

@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t memory_len = 0, written = 0;
     porter_result r;
 
-    switch (which % 7) {
+    switch (which % 8) {
     case 0: { /* a presentation at a fresh door */
         if (porter_door_memory_init(site, 0, memory, sizeof memory, &memory_len) != PORTER_RESULT_OK)
             abort();
@@ -190,6 +190,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         no_panic(porter_audit_batch_check_head(batch, in, n, device, sizeof device));
         porter_audit_batch_free(batch);
+        break;
+    }
+    case 7: { /* a phone session fed whatever a door (or anyone in radio range) streams back */
+        porter_session_options options;
+        porter_session_options_default(&options);
+        options.mtu = 64;
+        options.carry_log = 1;
+        porter_session *s = NULL;
+        if (porter_session_new(&options, grant, grant_len, cert, cert_len, NULL, 0, device,
+                               sizeof device, key, 0, &s) != PORTER_RESULT_OK)
+            abort();
+        uint64_t now = 0;
+        for (size_t at = 0; at < n && porter_session_status(s) != PORTER_SESSION_STATE_DONE; at += 16) {
+            no_panic(porter_session_transmit_stream(s, now, out, sizeof out, &written));
+            no_panic(porter_session_receive_stream(s, now, in + at, n - at < 16 ? n - at : 16));
+            now += (in[at] & 0x0F) * 500u; /* sometimes past the answer timeout */
+            no_panic(porter_session_tick(s, now));
+        }
+        if (porter_session_outcome(s) == PORTER_OUTCOME_ADMITTED) {
+            /* "admitted" only with a receipt that verifies under the door's device key */
+            porter_receipt *rc = NULL;
+            if (porter_session_receipt(s, out, sizeof out, &written) != PORTER_RESULT_OK ||
+                porter_receipt_check(out, written, device, sizeof device, &rc) != PORTER_RESULT_OK)
+                abort();
+            porter_receipt_free(rc);
+        }
+        porter_session_free(s);
         break;
     }
     default: /* a presentation built from a garbage grant, certificate or challenge */

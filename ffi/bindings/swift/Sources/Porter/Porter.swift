@@ -169,7 +169,7 @@ private final class SignerBox {
 
 /// An Ed25519 holder key in memory, made from 32 bytes of secret entropy.
 public final class HolderKey {
-    fileprivate let handle: OpaquePointer
+    let handle: OpaquePointer  // internal: Session.swift passes it to porter_session_new
 
     /// The key for `seed` (32 bytes from `SecRandomCopyBytes`; store it in the Keychain to
     /// keep the key).

@@ -90,4 +90,46 @@ final class PorterTests: XCTestCase {
             XCTAssertEqual((error as? PorterError)?.code, 101)
         }
     }
+
+    /// spec/vectors/link.json's transcripts through `Session`: the phone's fragments byte for
+    /// byte, the door's fed back at their recorded times, the outcome as recorded.
+    func testLinkTranscriptsReplay() throws {
+        let url = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("../../../spec/vectors/link.json").standardized
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let transcripts = json["transcripts"] as! [[String: Any]]
+        XCTAssertGreaterThanOrEqual(transcripts.count, 10)
+        for t in transcripts {
+            let name = t["name"] as! String
+            var options = SessionOptions()
+            options.mtu = UInt16(t["mtu"] as! Int)
+            options.answerTimeoutMs = UInt32(t["answer_timeout_ms"] as! Int)
+            options.maxRetries = UInt8(t["max_retries"] as! Int)
+            options.logFrom = (t["log_from"] as? Int).map(UInt64.init)
+            let key = try HolderKey(seed: Data(repeating: UInt8(t["holder_seed"] as! Int), count: 32))
+            let session = try Session(
+                grant: hex(t["grant"] as! String), certificate: hex(t["certificate"] as! String),
+                doorState: nil, deviceKey: (t["device_key"] as? String).map(hex), key: key,
+                options: options, nowMs: 0)
+            for step in t["steps"] as! [[String: Any]] {
+                let at = UInt64(step["at_ms"] as! Int)
+                switch step["dir"] as! String {
+                case "up":
+                    XCTAssertEqual(try session.transmit(nowMs: at), hex(step["hex"] as! String), name)
+                case "down":
+                    if step["delivered"] as! Bool {
+                        try session.receive(nowMs: at, fragment: hex(step["hex"] as! String))
+                    }
+                default:
+                    try session.reconnected(nowMs: at)
+                }
+            }
+            let expect = t["expect"] as! [String: Any]
+            XCTAssertEqual(session.status, .done, name)
+            XCTAssertEqual(session.outcome?.rawValue, UInt32(expect["code"] as! Int), name)
+            XCTAssertEqual(try session.logRecords().count, expect["log_records"] as! Int, name)
+            XCTAssertEqual(try session.receipt() != nil, expect["receipt"] as! Bool, name)
+        }
+    }
 }

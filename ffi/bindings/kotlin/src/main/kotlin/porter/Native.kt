@@ -66,6 +66,26 @@ class NativeAdmission : Structure() {
     internal fun offsetOf(field: String) = fieldOffset(field)
 }
 
+/** C `porter_session_options`. */
+@Structure.FieldOrder(
+    "mtu", "max_retries", "carry_log", "answer_timeout_ms", "log_from", "log_capacity",
+    "expected_site", "expected_door", "check_door"
+)
+class NativeSessionOptions : Structure() {
+    @JvmField var mtu: Short = 0
+    @JvmField var max_retries: Byte = 0
+    @JvmField var carry_log: Byte = 0
+    @JvmField var answer_timeout_ms: Int = 0
+    @JvmField var log_from: Long = 0
+    @JvmField var log_capacity: Int = 0
+    @JvmField var expected_site: Int = 0
+    @JvmField var expected_door: Short = 0
+    @JvmField var check_door: Byte = 0
+
+    /** For the layout test. */
+    internal fun offsetOf(field: String) = fieldOffset(field)
+}
+
 /** C `porter_sign_callback`. */
 interface NativeSignCallback : Callback {
     fun invoke(userdata: Pointer?, message: Pointer, messageLen: SizeT, signature: Pointer): Int
@@ -174,6 +194,41 @@ internal interface PorterLibrary : Library {
         site: Int, door: Short, nonce: ByteArray?, nonceLen: SizeT, issuedAt: Int,
         out: ByteArray?, outLen: SizeT, written: SizeTByReference?
     ): Int
+
+    fun porter_session_options_default(options: NativeSessionOptions?): Int
+    fun porter_session_new(
+        options: NativeSessionOptions?, grant: ByteArray?, grantLen: SizeT, certificate: ByteArray?,
+        certificateLen: SizeT, doorState: ByteArray?, doorStateLen: SizeT, deviceKey: ByteArray?,
+        deviceKeyLen: SizeT, key: Pointer?, nowMs: Long, out: PointerByReference?
+    ): Int
+    fun porter_session_transmit(session: Pointer?, nowMs: Long, out: ByteArray?, outLen: SizeT, written: SizeTByReference?): Int
+    fun porter_session_transmit_stream(session: Pointer?, nowMs: Long, out: ByteArray?, outLen: SizeT, written: SizeTByReference?): Int
+    fun porter_session_receive(session: Pointer?, nowMs: Long, fragment: ByteArray?, fragmentLen: SizeT): Int
+    fun porter_session_receive_stream(session: Pointer?, nowMs: Long, bytes: ByteArray?, bytesLen: SizeT): Int
+    fun porter_session_tick(session: Pointer?, nowMs: Long): Int
+    fun porter_session_deadline(session: Pointer?): Long
+    fun porter_session_reconnected(session: Pointer?, nowMs: Long): Int
+    fun porter_session_status(session: Pointer?): Int
+    fun porter_session_outcome(session: Pointer?): Int
+    fun porter_session_verdict(session: Pointer?): Int
+    fun porter_session_proof_message(session: Pointer?, out: ByteArray?, outLen: SizeT, written: SizeTByReference?): Int
+    fun porter_session_provide_signature(session: Pointer?, nowMs: Long, signature: ByteArray?, signatureLen: SizeT): Int
+    fun porter_session_receipt(session: Pointer?, out: ByteArray?, outLen: SizeT, written: SizeTByReference?): Int
+    fun porter_session_log_head(session: Pointer?, out: ByteArray?, outLen: SizeT, written: SizeTByReference?): Int
+    fun porter_session_log_count(session: Pointer?): SizeT
+    fun porter_session_log_complete(session: Pointer?): Byte
+    fun porter_session_log_record(session: Pointer?, index: SizeT, out: ByteArray?, outLen: SizeT, written: SizeTByReference?): Int
+    fun porter_session_free(session: Pointer?)
+    fun porter_outcome_str(code: Int): String
+
+    fun porter_link_reassembler_new(mtu: Short, out: PointerByReference?): Int
+    fun porter_link_reassembler_push(
+        reassembler: Pointer?, fragment: ByteArray?, fragmentLen: SizeT, nowMs: Long, progress: IntByReference?
+    ): Int
+    fun porter_link_reassembler_message(reassembler: Pointer?, out: ByteArray?, outLen: SizeT, written: SizeTByReference?): Int
+    fun porter_link_reassembler_free(reassembler: Pointer?)
+    fun porter_link_request_validate(message: ByteArray?, messageLen: SizeT): Int
+    fun porter_link_answer_validate(message: ByteArray?, messageLen: SizeT): Int
 
     companion object {
         /** Loads `libporter_ffi` (`-Djna.library.path=...` or the platform's library path). */

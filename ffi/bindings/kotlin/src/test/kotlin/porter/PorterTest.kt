@@ -1,7 +1,8 @@
 // The Kotlin binding's tests, run on the JVM by ffi/ci.sh: the shared admission vectors, the
 // driver flow (byte-identical to Rust's), and errors as PorterException carrying the code.
 //
-// usage: java ... porter.PorterTestKt spec/vectors/admission.txt spec/vectors/audit.txt ffi/tests/data/driver.txt
+// usage: java ... porter.PorterTestKt spec/vectors/admission.txt spec/vectors/audit.txt ffi/tests/data/driver.txt \
+//     link_vectors.txt (spec/vectors/link.json flattened by ffi/tests/c/link_vectors.jq)
 package porter
 
 import java.io.File
@@ -206,14 +207,98 @@ private fun runDriverFlow(path: String) {
     check(try { closed.publicKey; false } catch (e: IllegalStateException) { true }) { "use after close" }
 }
 
+/** LinkError names as the vectors spell them, by PORTER_RESULT_LINK_* code (2000 + code). */
+private val linkNames = mapOf(
+    2001 to "FrameBadFragment", 2002 to "FrameOversized", 2003 to "FrameInterleaved",
+    2004 to "FrameOutOfOrder", 2005 to "FrameTruncated", 2006 to "FrameTimeout", 2007 to "FrameOrphan",
+    2020 to "DecodeEmpty", 2021 to "DecodeUnknownType", 2022 to "DecodeLength",
+    2023 to "DecodeTrailingBytes", 2024 to "DecodeBadValue"
+)
+
+private fun hexOrEmpty(s: String) = if (s == "-") ByteArray(0) else unhex(s)
+private fun ByteArray.hex() = if (isEmpty()) "-" else joinToString("") { "%02x".format(it) }
+
+/**
+ * spec/vectors/link.json, flattened to lines by ffi/tests/c/link_vectors.jq: framing through
+ * Link.reassemble, messages through Link.validate*, and every recorded transcript through a
+ * Session, the phone's fragments byte for byte.
+ */
+private fun runLinkVectors(path: String) {
+    var framing = Triple(0, "", mutableListOf<Pair<ByteArray, String>>())
+    var session: Session? = null
+    var name = ""
+    var counts = IntArray(3)
+    for (line in File(path).readLines()) {
+        val f = line.split(" ")
+        when (f[0]) {
+            "framing" -> { framing = Triple(f[1].toInt(), f[2], mutableListOf()); counts[0]++ }
+            "f" -> framing.third.add(hexOrEmpty(f[1]) to f[2])
+            "end" -> {
+                val (steps, message) = Link.reassemble(framing.first, framing.third.map { it.first })
+                val got = steps.map { if (it is Int) linkNames[it] ?: "code $it" else it }
+                check(got == framing.third.map { it.second }) { "${framing.second}: $got" }
+                if (message != null) check(message.contentEquals(hexOrEmpty(f[1]))) { "${framing.second}: message" }
+            }
+            "message" -> {
+                counts[1]++
+                val bytes = hexOrEmpty(f[2])
+                val code = if (f[1] == "request") Link.validateRequest(bytes) else Link.validateAnswer(bytes)
+                val got = if (code == Porter.OK) "ok" else linkNames[code] ?: "code $code"
+                check(got == f[3]) { "message ${f[2]}: $got, want ${f[3]}" }
+            }
+            "transcript" -> {
+                counts[2]++
+                name = f[1]
+                val options = SessionOptions(
+                    mtu = f[2].toInt(), logFrom = f[5].takeIf { it != "-" }?.toLong(),
+                    answerTimeoutMs = f[6].toInt(), maxRetries = f[7].toInt()
+                )
+                session = HolderKey.fromSeed(ByteArray(32) { f[3].toByte() }).use { key ->
+                    Session.start(unhex(f[8]), unhex(f[9]), null, f[4].takeIf { it != "-" }?.let(::unhex), key, options, 0)
+                }
+            }
+            "up" -> {
+                val sent = session!!.transmit(f[1].toLong())
+                check(sent != null && sent.hex() == f[2]) { "$name: sent ${sent?.hex()}, want ${f[2]}" }
+            }
+            "down" -> if (f[2] == "1") session!!.receive(f[1].toLong(), hexOrEmpty(f[3]))
+            "reconnect" -> session!!.reconnected(f[1].toLong())
+            "expect" -> {
+                val s = session!!
+                check(s.status == SessionStatus.DONE) { "$name: not done" }
+                check(s.outcome?.code == f[1].toInt()) { "$name: ${s.outcome}, want ${f[1]}" }
+                check(s.logRecords.size == f[2].toInt()) { "$name: log records" }
+                check((s.receipt != null) == (f[3] == "1")) { "$name: receipt" }
+                if (s.outcome == Outcome.ADMITTED) check(s.receipt!!.size > 64) { "$name: receipt bytes" }
+                s.close()
+            }
+            else -> check(false) { "unreadable line: ${line.take(60)}" }
+        }
+    }
+    check(counts[0] >= 10 && counts[1] >= 20 && counts[2] >= 10) { "link vectors: ${counts.toList()}" }
+    check(Outcome.VERDICT_UNKNOWN.description.startsWith("verdict_unknown: ")) { "outcome description" }
+    // C struct layout, pinned as in Rust and C.
+    val o = NativeSessionOptions()
+    check(
+        listOf("mtu", "max_retries", "carry_log", "answer_timeout_ms", "log_from", "log_capacity",
+            "expected_site", "expected_door", "check_door").map { o.offsetOf(it) } == listOf(0, 2, 3, 4, 8, 16, 20, 24, 26) &&
+            o.size() == 32
+    ) { "porter_session_options layout" }
+    // A session refuses a signature it did not ask for; a closed one cannot be used.
+    val grant = unhex(File(path).readLines().first { it.startsWith("transcript ") }.split(" ")[8])
+    check(codeOf { Session.start(grant.copyOf(grant.size - 1), grant, null, null, null, nowMs = 0) } in 101..199) { "bad grant" }
+    println("link vectors: ${counts[0]} framing, ${counts[1]} messages, ${counts[2]} transcripts")
+}
+
 fun main(args: Array<String>) {
-    if (args.size != 3) {
-        System.err.println("usage: PorterTestKt spec/vectors/admission.txt spec/vectors/audit.txt ffi/tests/data/driver.txt")
+    if (args.size != 4) {
+        System.err.println("usage: PorterTestKt spec/vectors/admission.txt spec/vectors/audit.txt ffi/tests/data/driver.txt link_vectors.txt")
         exitProcess(2)
     }
     runVectors(args[0])
     runAuditVectors(args[1])
     runDriverFlow(args[2])
+    runLinkVectors(args[3])
     println("$passed passed, $failed failed")
     exitProcess(if (failed == 0) 0 else 1)
 }
