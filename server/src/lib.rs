@@ -20,6 +20,7 @@
 pub mod client;
 pub mod config;
 pub mod http;
+pub mod ids;
 pub mod metrics;
 pub mod outbox;
 pub mod serve;

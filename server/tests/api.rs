@@ -22,5 +22,7 @@ mod processes;
 mod registration;
 #[path = "api/tokens.rs"]
 mod tokens;
+#[path = "api/webhook_endpoints.rs"]
+mod webhook_endpoints;
 #[path = "api/webhooks.rs"]
 mod webhooks;

@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 
 use super::openapi::{body, page};
 use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, Res, S};
+use crate::ids::SiteId;
 use crate::service::{
     AlarmView, AuditBatch, BatchOutcome, EntryView, ReceiptOutcome, ReceiptUpload, Role,
 };
@@ -72,10 +73,10 @@ pub(super) fn routes() -> Vec<Declared> {
     ]
 }
 
-async fn alarms(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+async fn alarms(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_alarms(&p, &site, &page_of(&q)?).await?)
 }
-async fn entries(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+async fn entries(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_entries(&p, &site, &page_of(&q)?).await?)
 }
 async fn receipt(State(s): S, Auth(p): Auth, Body(b): Body) -> Res {

@@ -8,6 +8,7 @@ use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
+use crate::ids::SiteId;
 use crate::service::{ApprovalView, CarrierView, NewApproval, NewCarrier, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
@@ -95,19 +96,19 @@ async fn list_carriers(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
 async fn approve(
     State(s): S,
     Auth(p): Auth,
-    Path(site): Path<String>,
+    Path(site): Path<SiteId>,
     h: IdemKey,
     Body(b): Body,
 ) -> Res {
     create(&s, &p, h, Replay::Answer, b, |r| s.service.approve(&p, &site, r)).await
 }
-async fn list_approvals(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+async fn list_approvals(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_approvals(&p, &site, &page_of(&q)?).await?)
 }
 async fn withdraw(
     State(s): S,
     Auth(p): Auth,
-    Path((site, approval)): Path<(String, String)>,
+    Path((site, approval)): Path<(SiteId, String)>,
 ) -> Res {
     s.service.withdraw_approval(&p, &site, &approval).await?;
     ok(StatusCode::OK, &Withdrawn { withdrawn: approval })

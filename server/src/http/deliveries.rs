@@ -8,6 +8,7 @@ use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
+use crate::ids::DeliveryId;
 use crate::service::{DeliveryView, NewDelivery, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
@@ -78,9 +79,9 @@ async fn announce(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> Res 
 async fn list_deliveries(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_deliveries(&p, &page_of(&q)?).await?)
 }
-async fn get_delivery(State(s): S, Auth(p): Auth, Path(id): Path<String>) -> Res {
+async fn get_delivery(State(s): S, Auth(p): Auth, Path(id): Path<DeliveryId>) -> Res {
     ok(StatusCode::OK, &s.service.get_delivery(&p, &id).await?)
 }
-async fn cancel_delivery(State(s): S, Auth(p): Auth, Path(id): Path<String>) -> Res {
+async fn cancel_delivery(State(s): S, Auth(p): Auth, Path(id): Path<DeliveryId>) -> Res {
     ok(StatusCode::OK, &s.service.cancel_delivery(&p, &id).await?)
 }

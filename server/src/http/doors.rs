@@ -8,6 +8,7 @@ use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
+use crate::ids::SiteId;
 use crate::service::{DoorView, NewDoor, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
@@ -47,12 +48,12 @@ pub(super) fn routes() -> Vec<Declared> {
 async fn add_door(
     State(s): S,
     Auth(p): Auth,
-    Path(site): Path<String>,
+    Path(site): Path<SiteId>,
     h: IdemKey,
     Body(b): Body,
 ) -> Res {
     create(&s, &p, h, Replay::Answer, b, |r| s.service.add_door(&p, &site, r)).await
 }
-async fn list_doors(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+async fn list_doors(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_doors(&p, &site, &page_of(&q)?).await?)
 }

@@ -8,6 +8,7 @@ use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
+use crate::ids::DriverId;
 use crate::service::{DriverChallenge, DriverView, NewDriver, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
@@ -82,6 +83,6 @@ async fn driver_challenge(State(s): S, Auth(p): Auth) -> Res {
 async fn list_drivers(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_drivers(&p, &page_of(&q)?).await?)
 }
-async fn retire_driver(State(s): S, Auth(p): Auth, Path(id): Path<String>) -> Res {
+async fn retire_driver(State(s): S, Auth(p): Auth, Path(id): Path<DriverId>) -> Res {
     ok(StatusCode::OK, &s.service.retire_driver(&p, &id).await?)
 }

@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 
 use super::openapi::{body, page};
 use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Res, S};
+use crate::ids::{DeliveryId, SiteId};
 use crate::service::{self};
 use crate::service::{GrantRequest, GrantView, IssuedGrant, Role};
 
@@ -46,7 +47,7 @@ pub(super) fn routes() -> Vec<Declared> {
 async fn issue_grant(
     State(s): S,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    Path(id): Path<DeliveryId>,
     h: IdemKey,
     Body(b): Body,
 ) -> Res {
@@ -64,6 +65,6 @@ async fn issue_grant(
     let req = parse_json(&b)?;
     ok(StatusCode::CREATED, &s.service.issue_grant(&p, &id, req, idem).await?)
 }
-async fn site_grants(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+async fn site_grants(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_grants(&p, &site, &page_of(&q)?).await?)
 }

@@ -10,6 +10,7 @@ use super::{
     create, declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res,
     S,
 };
+use crate::ids::{IssuerId, SiteId};
 use crate::service::{CertificateUpload, IssuerView, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
@@ -63,7 +64,7 @@ pub(super) fn routes() -> Vec<Declared> {
 async fn create_issuer(
     State(s): S,
     Auth(p): Auth,
-    Path(site): Path<String>,
+    Path(site): Path<SiteId>,
     h: IdemKey,
     Body(b): Body,
 ) -> Res {
@@ -73,13 +74,13 @@ async fn create_issuer(
     })
     .await
 }
-async fn list_issuers(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+async fn list_issuers(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_issuers(&p, &site, &page_of(&q)?).await?)
 }
 async fn upload_certificate(
     State(s): S,
     Auth(p): Auth,
-    Path((site, issuer)): Path<(String, String)>,
+    Path((site, issuer)): Path<(SiteId, IssuerId)>,
     Body(b): Body,
 ) -> Res {
     let req = parse_json(&b)?;

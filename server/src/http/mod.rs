@@ -190,7 +190,7 @@ impl FromRequestParts<AppState> for Auth {
         // unit) of every object.
         let endpoint = parts.extensions.get::<Endpoint>().copied();
         match endpoint {
-            Some(e) if e.roles.contains(&principal.role) => {}
+            Some(e) if e.roles.contains(&principal.role()) => {}
             Some(e) => {
                 return Err(ApiError(service::Error::forbidden(&format!(
                     "call {} {}",
@@ -203,7 +203,7 @@ impl FromRequestParts<AppState> for Auth {
                 )))
             }
         }
-        if !state.limiter.allow(&principal.token_id) {
+        if !state.limiter.allow(principal.token_id().as_str()) {
             state.service.metrics().rate_limited.inc();
             return Err(err(
                 Kind::RateLimited,

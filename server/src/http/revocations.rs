@@ -1,5 +1,6 @@
 //! Revocations and door states.
 
+use crate::ids::SiteId;
 use crate::service::Code;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -77,25 +78,25 @@ pub(super) fn routes() -> Vec<Declared> {
 async fn revoke(
     State(s): S,
     Auth(p): Auth,
-    Path(site): Path<String>,
+    Path(site): Path<SiteId>,
     h: IdemKey,
     Body(b): Body,
 ) -> Res {
     create(&s, &p, h, Replay::Answer, b, |r| s.service.revoke(&p, &site, r)).await
 }
-async fn list_revocations(State(s): S, Auth(p): Auth, Path(site): Path<String>) -> Res {
+async fn list_revocations(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>) -> Res {
     ok(StatusCode::OK, &s.service.list_revocations(&p, &site).await?)
 }
 async fn upload_state(
     State(s): S,
     Auth(p): Auth,
-    Path(site): Path<String>,
+    Path(site): Path<SiteId>,
     h: IdemKey,
     Body(b): Body,
 ) -> Res {
     create(&s, &p, h, Replay::Answer, b, |r| s.service.upload_door_state(&p, &site, r)).await
 }
-async fn latest_state(State(s): S, Auth(p): Auth, Path(site): Path<String>) -> Res {
+async fn latest_state(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>) -> Res {
     match s.service.latest_door_state(&p, &site).await? {
         Some(state) => ok(StatusCode::OK, &state),
         None => Err(err(

@@ -8,6 +8,7 @@ use super::openapi::{body, list, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
+use crate::ids::SiteId;
 use crate::service::{NewSite, PolicyEntry, Role, SiteView};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
@@ -85,9 +86,9 @@ async fn create_site(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> R
 async fn list_sites(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_sites(&p, &page_of(&q)?).await?)
 }
-async fn get_site(State(s): S, Auth(p): Auth, Path(site): Path<String>) -> Res {
+async fn get_site(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>) -> Res {
     ok(StatusCode::OK, &s.service.get_site(&p, &site).await?)
 }
-async fn policy(State(s): S, Auth(p): Auth, Path(site): Path<String>) -> Res {
+async fn policy(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>) -> Res {
     ok(StatusCode::OK, &s.service.policy(&p, &site).await?)
 }

@@ -8,6 +8,7 @@ use super::openapi::{body, page};
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
+use crate::ids::TokenId;
 use crate::service::{NewToken, Role, TokenCreated, TokenView};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
@@ -71,6 +72,6 @@ async fn create_token(State(s): S, Auth(p): Auth, h: IdemKey, Body(b): Body) -> 
 async fn list_tokens(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_tokens(&p, &page_of(&q)?).await?)
 }
-async fn revoke_token(State(s): S, Auth(p): Auth, Path(id): Path<String>) -> Res {
+async fn revoke_token(State(s): S, Auth(p): Auth, Path(id): Path<TokenId>) -> Res {
     ok(StatusCode::OK, &s.service.revoke_token(&p, &id).await?)
 }

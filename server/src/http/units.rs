@@ -9,6 +9,7 @@ use super::{
     create, declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res,
     S,
 };
+use crate::ids::{ResidentId, SiteId, UnitId};
 use crate::service::{
     NewResident, NewUnit, NotificationView, OptOut, ResidentView, Role, UnitView,
 };
@@ -121,19 +122,19 @@ pub(super) fn routes() -> Vec<Declared> {
 async fn create_unit(
     State(s): S,
     Auth(p): Auth,
-    Path(site): Path<String>,
+    Path(site): Path<SiteId>,
     h: IdemKey,
     Body(b): Body,
 ) -> Res {
     create(&s, &p, h, Replay::Answer, b, |r| s.service.create_unit(&p, &site, r)).await
 }
-async fn list_units(State(s): S, Auth(p): Auth, Path(site): Path<String>, q: RawQuery) -> Res {
+async fn list_units(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_units(&p, &site, &page_of(&q)?).await?)
 }
 async fn add_resident(
     State(s): S,
     Auth(p): Auth,
-    Path((site, unit)): Path<(String, String)>,
+    Path((site, unit)): Path<(SiteId, UnitId)>,
     h: IdemKey,
     Body(b): Body,
 ) -> Res {
@@ -149,6 +150,6 @@ async fn opt_out(State(s): S, Auth(p): Auth, Body(b): Body) -> Res {
 async fn notifications(State(s): S, Auth(p): Auth, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.my_notifications(&p, &page_of(&q)?).await?)
 }
-async fn remove_resident(State(s): S, Auth(p): Auth, Path(id): Path<String>) -> Res {
+async fn remove_resident(State(s): S, Auth(p): Auth, Path(id): Path<ResidentId>) -> Res {
     ok(StatusCode::OK, &s.service.remove_resident(&p, &id).await?)
 }

@@ -1,10 +1,11 @@
 //! The audit's reading side: alarms and the access log.
 
+use crate::ids::SiteId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Error, Paged, Principal, Result, Role, Service};
-use crate::store::Page;
+use crate::store::{AlarmKind, Page};
 
 /// An entry through a door, as residents see it: carrier, door and time only.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -28,8 +29,8 @@ pub struct AlarmView {
     pub id: String,
     /// Door id.
     pub door_id: Option<String>,
-    /// Kind: `audit_gap`, `audit_fork`, `unmatched_admission`, `receipt_conflict`.
-    pub kind: String,
+    /// What the alarm is about.
+    pub kind: AlarmKind,
     /// What was seen.
     pub detail: String,
     /// When.
@@ -41,9 +42,10 @@ impl Service {
     pub async fn list_alarms(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<AlarmView>> {
+        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list alarms").await?;
         let rows = self.store.alarms(site_id, page).await?;
         let items = rows
@@ -63,10 +65,11 @@ impl Service {
     pub async fn list_entries(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<EntryView>> {
-        if !matches!(p.role, Role::Manager | Role::Resident | Role::Operator) {
+        let site_id = site_id.as_str();
+        if !matches!(p.role(), Role::Manager | Role::Resident | Role::Operator) {
             return Err(Error::forbidden("read the access log"));
         }
         let site = self.site_for(p, site_id).await?;

@@ -25,7 +25,7 @@ use super::{
     hex_array, hex_bytes, new_id, now, parse_doors, stored_key, Error, Principal, Result, Role,
     Service,
 };
-use crate::store::{self, ChainRow, Store, Tx};
+use crate::store::{self, AlarmKind, ChainRow, EventKind, Store, Tx};
 
 /// A receipt the door handed the phone.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -113,12 +113,15 @@ impl Service {
         site_id: &str,
         door_number: u16,
     ) -> Result<(store::SiteRow, store::DoorRow)> {
-        if !matches!(p.role, Role::Driver | Role::Device) {
+        if !matches!(p.role(), Role::Driver | Role::Device) {
             return Err(Error::forbidden("upload receipts or audit logs"));
         }
         let site = self.site_for(p, site_id).await?;
         let door = self.store().door_by_number(&site.id, i64::from(door_number)).await?;
-        let door = door.filter(|d| p.role != Role::Device || p.door_id.as_deref() == Some(&d.id));
+        let door = door.filter(|d| match p {
+            Principal::Device { door, .. } => *door == d.id,
+            _ => true,
+        });
         let door = door.ok_or_else(|| Error::not_found("door"))?;
         Ok((site, door))
     }
@@ -131,7 +134,7 @@ impl Service {
         tx: &mut Tx,
         site: &str,
         door: &str,
-        kind: &str,
+        kind: AlarmKind,
         sequence: u64,
         detail: String,
         uploader: &str,
@@ -140,7 +143,7 @@ impl Service {
             id: new_id("alm"),
             site_id: site.into(),
             door_id: Some(door.into()),
-            kind: kind.into(),
+            kind,
             detail: format!("{detail} (uploaded by {uploader})"),
             created_at: now(),
         };
@@ -148,7 +151,7 @@ impl Service {
         if !Store::insert_alarm_once(tx, &row, &key, uploader).await? {
             return Ok(false);
         }
-        tracing::warn!(site = %row.site_id, door, kind, detail = %row.detail, "alarm");
+        tracing::warn!(site = %row.site_id, door, %kind, detail = %row.detail, "alarm");
         self.metrics().alarms.inc();
         let data = serde_json::json!({
             "alarm_id": row.id,
@@ -156,7 +159,7 @@ impl Service {
             "kind": row.kind,
             "detail": row.detail,
         });
-        self.notify_site(tx, &row.site_id, "alarm.raised", data).await?;
+        self.notify_site(tx, &row.site_id, EventKind::AlarmRaised, data).await?;
         Ok(true)
     }
 
@@ -166,7 +169,7 @@ impl Service {
         &self,
         site: &str,
         door: &str,
-        kind: &str,
+        kind: AlarmKind,
         sequence: u64,
         detail: String,
         uploader: &str,
@@ -278,7 +281,7 @@ impl Service {
                         tx,
                         &site.id,
                         &door.id,
-                        "repeated_admission",
+                        AlarmKind::RepeatedAdmission,
                         a.sequence as u64,
                         detail,
                         uploader,
@@ -321,12 +324,12 @@ impl Service {
                     "door_number": a.door_number,
                     "at": a.at,
                 });
-                self.notify(tx, &site.id, unit, "delivery.entered", data).await?;
+                self.notify(tx, &site.id, unit, EventKind::DeliveryEntered, data).await?;
             }
             Err(reason) if reason.ends_with("was admitted before") => {} // alarmed above
             Err(reason) => {
                 let detail = format!("admission at log sequence {}: {reason}", a.sequence);
-                let (kind, seq) = ("unmatched_admission", a.sequence as u64);
+                let (kind, seq) = (AlarmKind::UnmatchedAdmission, a.sequence as u64);
                 self.raise_alarm_once(tx, &site.id, &door.id, kind, seq, detail, uploader).await?;
             }
         }
@@ -358,7 +361,7 @@ impl Service {
                 self.alarm_once(
                     &site.id,
                     &door.id,
-                    "audit_fork",
+                    AlarmKind::AuditFork,
                     record.sequence,
                     format!("two different signed records claim log sequence {sequence}"),
                     &uploader,
@@ -445,7 +448,8 @@ impl Service {
                      log at record {at}",
                     head.length
                 );
-                self.alarm_once(&site.id, &door.id, "audit_fork", at, detail, &uploader).await?;
+                self.alarm_once(&site.id, &door.id, AlarmKind::AuditFork, at, detail, &uploader)
+                    .await?;
                 return Err(Error::conflict(
                     Code::AuditFork,
                     "the door's signed head disagrees with the verified log: alarm raised",
@@ -496,8 +500,15 @@ impl Service {
                             "the door signed a log whose record {seq} differs from the one \
                              already verified"
                         );
-                        self.alarm_once(&site.id, &door.id, "audit_fork", seq, detail, &uploader)
-                            .await?;
+                        self.alarm_once(
+                            &site.id,
+                            &door.id,
+                            AlarmKind::AuditFork,
+                            seq,
+                            detail,
+                            &uploader,
+                        )
+                        .await?;
                         return Err(Error::conflict(
                             Code::AuditFork,
                             format!("record {seq} differs from the verified log: alarm raised"),
@@ -512,7 +523,8 @@ impl Service {
                      {}",
                     next - 1
                 );
-                self.alarm_once(&site.id, &door.id, "audit_fork", seq, detail, &uploader).await?;
+                self.alarm_once(&site.id, &door.id, AlarmKind::AuditFork, seq, detail, &uploader)
+                    .await?;
                 return Err(Error::conflict(
                     Code::AuditFork,
                     format!("record {seq} breaks the verified hash chain: alarm raised"),
@@ -531,8 +543,15 @@ impl Service {
                         record.sequence
                     );
                     let seq = record.sequence;
-                    self.alarm_once(&site.id, &door.id, "audit_fork", seq, detail, &uploader)
-                        .await?;
+                    self.alarm_once(
+                        &site.id,
+                        &door.id,
+                        AlarmKind::AuditFork,
+                        seq,
+                        detail,
+                        &uploader,
+                    )
+                    .await?;
                     return Err(Error::conflict(
                         Code::AuditFork,
                         format!(
@@ -578,7 +597,7 @@ impl Service {
                 &mut tx,
                 &site.id,
                 &door.id,
-                "audit_gap",
+                AlarmKind::AuditGap,
                 from,
                 detail,
                 &uploader,
@@ -619,7 +638,7 @@ impl Service {
                     &mut tx,
                     &site.id,
                     &door.id,
-                    "door_alarm",
+                    AlarmKind::DoorAlarm,
                     seq,
                     detail,
                     &uploader,
@@ -644,7 +663,7 @@ impl Service {
                         &mut tx,
                         &site.id,
                         &door.id,
-                        "admissions_lost",
+                        AlarmKind::AdmissionsLost,
                         seq,
                         detail,
                         &uploader,
@@ -698,10 +717,10 @@ fn internal(message: String) -> Error {
 
 /// Who brought an upload, as alarms name it.
 fn uploader(p: &Principal) -> String {
-    match (p.role, &p.driver_id, &p.door_id) {
-        (Role::Driver, Some(driver), _) => format!("driver {driver}, token {}", p.token_id),
-        (Role::Device, _, Some(door)) => format!("device of door {door}, token {}", p.token_id),
-        _ => format!("token {}", p.token_id),
+    match p {
+        Principal::Driver { driver, token, .. } => format!("driver {driver}, token {token}"),
+        Principal::Device { door, token, .. } => format!("device of door {door}, token {token}"),
+        _ => format!("token {}", p.token_id()),
     }
 }
 

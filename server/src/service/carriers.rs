@@ -1,5 +1,6 @@
 //! Carriers and their approvals at sites.
 
+use crate::ids::SiteId;
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -82,7 +83,7 @@ pub struct NewApproval {
 impl Service {
     /// Creates a carrier (operator).
     pub async fn create_carrier(&self, p: &Principal, req: NewCarrier) -> Result<CarrierView> {
-        if !p.is(Role::Operator) {
+        if p.role() != Role::Operator {
             return Err(Error::forbidden("create carriers"));
         }
         text("name", &req.name, 200)?;
@@ -94,9 +95,9 @@ impl Service {
     /// Lists carriers: all for the operator and managers (to approve them), its own for a
     /// carrier.
     pub async fn list_carriers(&self, p: &Principal, page: &Page) -> Result<Paged<CarrierView>> {
-        let only = match p.role {
-            Role::Operator | Role::Manager => None,
-            Role::Carrier => Some(Principal::field(&p.carrier_id)?),
+        let only = match p {
+            Principal::Operator { .. } | Principal::Manager { .. } => None,
+            Principal::Carrier { carrier, .. } => Some(carrier.as_str()),
             _ => return Err(Error::forbidden("list carriers")),
         };
         let rows = self.store.carriers(only, page).await?;
@@ -108,9 +109,10 @@ impl Service {
     pub async fn approve(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         req: NewApproval,
     ) -> Result<ApprovalView> {
+        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "approve carriers").await?;
         self.store.carrier(&req.carrier_id).await?.ok_or_else(|| Error::not_found("carrier"))?;
         let issuer = self.store.issuer(&req.issuer_id).await?.filter(|i| i.site_id == site.id);
@@ -155,9 +157,10 @@ impl Service {
     pub async fn list_approvals(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<ApprovalView>> {
+        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list approvals").await?;
         let rows = self.store.approvals(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(ApprovalView::from).collect(), page, |a| a.id.clone()))
@@ -167,9 +170,10 @@ impl Service {
     pub async fn withdraw_approval(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         approval_id: &str,
     ) -> Result<()> {
+        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "withdraw approvals").await?;
         let page = Page { after: String::new(), limit: 1000 };
         let approvals = self.store.approvals(site_id, &page).await?;

@@ -1,12 +1,13 @@
 //! Deliveries: announced by carriers, seen by their drivers and the unit's residents.
 
+use crate::ids::DeliveryId;
 use crate::service::Code;
 use porter_protocol::PackageCommitment;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{new_id, now, Error, Paged, Principal, Result, Role, Service};
-use crate::store::{self, DeliveryStatus, Page, Store};
+use crate::store::{self, DeliveryStatus, EventKind, Page, Store};
 
 /// A delivery. The tracking number is not in it: the server never kept it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -68,10 +69,9 @@ impl Service {
     /// a fresh salt into the package commitment and never stored. Residents are told in the
     /// same transaction.
     pub async fn announce(&self, p: &Principal, req: NewDelivery) -> Result<DeliveryView> {
-        if !p.is(Role::Carrier) {
+        let Principal::Carrier { carrier, .. } = p else {
             return Err(Error::forbidden("announce deliveries"));
-        }
-        let carrier = Principal::field(&p.carrier_id)?.to_string();
+        };
         let site = self.site_for(p, &req.site_id).await?;
         let unit = self.store.unit_by_label(&site.id, &req.unit).await?;
         let unit = unit.ok_or_else(|| Error::not_found("unit"))?;
@@ -97,7 +97,7 @@ impl Service {
         let row = store::DeliveryRow {
             id: new_id("dlv"),
             site_id: site.id.clone(),
-            carrier_id: carrier,
+            carrier_id: carrier.to_string(),
             unit_id: unit.id.clone(),
             tracking_salt: hex::encode(salt),
             package: hex::encode(package.0),
@@ -118,18 +118,20 @@ impl Service {
             "window_start": row.window_start,
             "window_end": row.window_end,
         });
-        self.notify(&mut tx, &site.id, &unit.id, "delivery.announced", body).await?;
+        self.notify(&mut tx, &site.id, &unit.id, EventKind::DeliveryAnnounced, body).await?;
         tx.commit().await?;
         Ok(row.into())
     }
 
     async fn delivery_for(&self, p: &Principal, id: &str) -> Result<store::DeliveryRow> {
         let d = self.store.delivery(id).await?.ok_or_else(|| Error::not_found("delivery"))?;
-        let visible = match p.role {
-            Role::Carrier | Role::Driver => p.carrier_id.as_deref() == Some(&d.carrier_id),
-            Role::Resident => p.unit_id.as_deref() == Some(&d.unit_id),
-            Role::Manager => p.site_id.as_deref() == Some(&d.site_id),
-            _ => false,
+        let visible = match p {
+            Principal::Carrier { carrier, .. } | Principal::Driver { carrier, .. } => {
+                *carrier == d.carrier_id
+            }
+            Principal::Resident { unit, .. } => *unit == d.unit_id,
+            Principal::Manager { site, .. } => *site == d.site_id,
+            Principal::Operator { .. } | Principal::Device { .. } => false,
         };
         if !visible {
             return Err(Error::not_found("delivery"));
@@ -138,18 +140,19 @@ impl Service {
     }
 
     /// One delivery (its carrier, driver, resident or site manager).
-    pub async fn get_delivery(&self, p: &Principal, id: &str) -> Result<DeliveryView> {
+    pub async fn get_delivery(&self, p: &Principal, id: &DeliveryId) -> Result<DeliveryView> {
+        let id = id.as_str();
         Ok(self.delivery_for(p, id).await?.into())
     }
 
     /// Lists deliveries: a carrier's own, or a resident's unit's.
     pub async fn list_deliveries(&self, p: &Principal, page: &Page) -> Result<Paged<DeliveryView>> {
-        let rows = match p.role {
-            Role::Carrier | Role::Driver => {
-                self.store.deliveries(Some(Principal::field(&p.carrier_id)?), None, page).await?
+        let rows = match p {
+            Principal::Carrier { carrier, .. } | Principal::Driver { carrier, .. } => {
+                self.store.deliveries(Some(carrier.as_str()), None, page).await?
             }
-            Role::Resident => {
-                self.store.deliveries(None, Some(Principal::field(&p.unit_id)?), page).await?
+            Principal::Resident { unit, .. } => {
+                self.store.deliveries(None, Some(unit.as_str()), page).await?
             }
             _ => return Err(Error::forbidden("list deliveries")),
         };
@@ -157,11 +160,11 @@ impl Service {
     }
 
     /// Cancels a delivery (its carrier): no further grants.
-    pub async fn cancel_delivery(&self, p: &Principal, id: &str) -> Result<DeliveryView> {
-        if !p.is(Role::Carrier) {
+    pub async fn cancel_delivery(&self, p: &Principal, id: &DeliveryId) -> Result<DeliveryView> {
+        if p.role() != Role::Carrier {
             return Err(Error::forbidden("cancel deliveries"));
         }
-        let d = self.delivery_for(p, id).await?;
+        let d = self.delivery_for(p, id.as_str()).await?;
         self.store.set_delivery_status(&d.id, DeliveryStatus::Cancelled).await?;
         self.get_delivery(p, id).await
     }

@@ -1,5 +1,6 @@
 //! Doors: enrolment under the site root.
 
+use crate::ids::SiteId;
 use crate::service::Code;
 use porter_protocol::{Enrolment, MAX_ENROLMENT_LEN};
 use serde::{Deserialize, Serialize};
@@ -50,7 +51,13 @@ pub struct NewDoor {
 
 impl Service {
     /// Enrols a door from a root-signed enrolment (manager).
-    pub async fn add_door(&self, p: &Principal, site_id: &str, req: NewDoor) -> Result<DoorView> {
+    pub async fn add_door(
+        &self,
+        p: &Principal,
+        site_id: &SiteId,
+        req: NewDoor,
+    ) -> Result<DoorView> {
+        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "enrol doors").await?;
         text("name", &req.name, 200)?;
         let bytes = hex_bytes("enrolment", &req.enrolment, MAX_ENROLMENT_LEN)?;
@@ -86,9 +93,10 @@ impl Service {
     pub async fn list_doors(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<DoorView>> {
+        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list doors").await?;
         let rows = self.store.doors(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(DoorView::from).collect(), page, |d| d.id.clone()))

@@ -1,5 +1,6 @@
 //! Drivers: a carrier's phones, by holder key.
 
+use crate::ids::DriverId;
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -7,8 +8,7 @@ use utoipa::ToSchema;
 use porter_protocol::DenySubject;
 
 use super::{
-    client_key, hex_array, new_id, now, stored_key, text, Error, Paged, Principal, Result, Role,
-    Service,
+    client_key, hex_array, new_id, now, stored_key, text, Error, Paged, Principal, Result, Service,
 };
 use crate::store::{self, Page, Store, TokenOwner};
 
@@ -79,10 +79,10 @@ pub fn registration_message(challenge: &[u8; 32], carrier_id: &str) -> Vec<u8> {
 impl Service {
     /// A one-time challenge the driver's phone signs to register its key (carrier).
     pub async fn driver_challenge(&self, p: &Principal) -> Result<DriverChallenge> {
-        if !p.is(Role::Carrier) {
+        let Principal::Carrier { carrier, .. } = p else {
             return Err(Error::forbidden("register drivers"));
-        }
-        let carrier = Principal::field(&p.carrier_id)?;
+        };
+        let carrier = carrier.as_str();
         let challenge = hex::encode(rand::random::<[u8; 32]>());
         let now = now();
         let expires_at = now + CHALLENGE_LIFETIME;
@@ -95,10 +95,10 @@ impl Service {
     /// deny-list subject equals an existing issuer's or driver's (a door could not revoke one
     /// without the other).
     pub async fn register_driver(&self, p: &Principal, req: NewDriver) -> Result<DriverView> {
-        if !p.is(Role::Carrier) {
+        let Principal::Carrier { carrier, .. } = p else {
             return Err(Error::forbidden("register drivers"));
-        }
-        let carrier = Principal::field(&p.carrier_id)?;
+        };
+        let carrier = carrier.as_str();
         let key = client_key("holder_key", &req.holder_key)?;
         text("label", &req.label, 200)?;
         let challenge = hex_array::<32>("challenge", &req.challenge)?;
@@ -143,22 +143,22 @@ impl Service {
 
     /// Lists a carrier's drivers (carrier).
     pub async fn list_drivers(&self, p: &Principal, page: &Page) -> Result<Paged<DriverView>> {
-        if !p.is(Role::Carrier) {
+        let Principal::Carrier { carrier, .. } = p else {
             return Err(Error::forbidden("list drivers"));
-        }
-        let rows = self.store.drivers(Principal::field(&p.carrier_id)?, page).await?;
+        };
+        let rows = self.store.drivers(carrier.as_str(), page).await?;
         Ok(Paged::of(rows.into_iter().map(DriverView::from).collect(), page, |d| d.id.clone()))
     }
 
     /// Retires a driver everywhere (carrier): no further grants, and every token of the driver
     /// is revoked (it can no longer read its carrier's deliveries); existing grants expire
     /// within minutes. Sites that must stop them sooner revoke the driver in their door state.
-    pub async fn retire_driver(&self, p: &Principal, id: &str) -> Result<DriverView> {
-        if !p.is(Role::Carrier) {
+    pub async fn retire_driver(&self, p: &Principal, id: &DriverId) -> Result<DriverView> {
+        let id = id.as_str();
+        let Principal::Carrier { carrier, .. } = p else {
             return Err(Error::forbidden("retire drivers"));
-        }
-        let d =
-            self.store.driver(id).await?.filter(|d| p.carrier_id.as_deref() == Some(&d.carrier_id));
+        };
+        let d = self.store.driver(id).await?.filter(|d| *carrier == d.carrier_id);
         let d = d.ok_or_else(|| Error::not_found("driver"))?;
         let now = now();
         self.store.retire_driver(&d.id, now).await?;

@@ -1,5 +1,6 @@
 //! Grant issuance: the rules that make a grant exist only for a real delivery.
 
+use crate::ids::{self, DeliveryId};
 use crate::service::Code;
 use porter_protocol::{
     Certificate, DoorState, Grant, PackageCommitment, SigningKey, SiteId, MAX_GRANT_LEN,
@@ -85,10 +86,11 @@ impl Service {
     pub async fn issue_grant(
         &self,
         p: &Principal,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         req: GrantRequest,
         idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
+        let delivery_id = delivery_id.as_str();
         let result = self.issue_grant_inner(p, delivery_id, req, idem).await;
         match &result {
             Ok(_) => self.metrics().grants_issued.inc(),
@@ -106,15 +108,17 @@ impl Service {
         idem: &Idempotency,
     ) -> Result<Option<IssuedGrant>> {
         let (ttl, in_flight) = (IDEMPOTENCY_TTL, IDEMPOTENCY_IN_FLIGHT_TIMEOUT);
-        self.store().expire_idempotent(&p.token_id, &idem.key, now(), ttl, in_flight).await?;
-        match self.store().idempotent(&p.token_id, &idem.key).await? {
+        self.store()
+            .expire_idempotent(p.token_id().as_str(), &idem.key, now(), ttl, in_flight)
+            .await?;
+        match self.store().idempotent(p.token_id().as_str(), &idem.key).await? {
             Some(_) => self.replay_grant(p, idem).await.map(Some),
             None => Ok(None),
         }
     }
 
     async fn replay_grant(&self, p: &Principal, idem: &Idempotency) -> Result<IssuedGrant> {
-        let stored = self.store().idempotent(&p.token_id, &idem.key).await?;
+        let stored = self.store().idempotent(p.token_id().as_str(), &idem.key).await?;
         let stored = stored.ok_or_else(|| {
             Error::conflict(Code::IdempotencyRace, "a request with this key is in flight: retry")
         })?;
@@ -140,7 +144,10 @@ impl Service {
     /// hand out grants the site has revoked.
     async fn grant_facts(&self, p: &Principal, delivery_id: &str) -> Result<issuance::Facts> {
         let store = self.store();
-        let driver = store.driver(Principal::field(&p.driver_id)?).await?;
+        let Principal::Driver { driver, .. } = p else {
+            return Err(Error::forbidden("request grants (only a driver's phone may)"));
+        };
+        let driver = store.driver(driver.as_str()).await?;
         let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
         let delivery = store.delivery(delivery_id).await?;
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
@@ -212,7 +219,7 @@ impl Service {
         req: GrantRequest,
         idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
-        if !p.is(Role::Driver) {
+        if p.role() != Role::Driver {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
         }
         // Load.
@@ -295,7 +302,9 @@ impl Service {
             })?;
             let stored =
                 store::IdemRow { request_hash: idem.request_hash.clone(), status: 201, body };
-            if !Store::save_idempotent_tx(&mut tx, &p.token_id, &idem.key, &stored, now).await? {
+            if !Store::save_idempotent_tx(&mut tx, p.token_id().as_str(), &idem.key, &stored, now)
+                .await?
+            {
                 drop(tx); // rolls back: a concurrent request with this key won
                 return self.replay_grant(p, &idem).await;
             }
@@ -357,9 +366,10 @@ impl Service {
     pub async fn list_grants(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &ids::SiteId,
         page: &Page,
     ) -> Result<Paged<GrantView>> {
+        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list grants").await?;
         let rows = self.store.grants_of_site(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(GrantView::from).collect(), page, |g| g.id.clone()))

@@ -1,5 +1,6 @@
 //! Issuer keys: made here, certified by the offline site root.
 
+use crate::ids::{IssuerId, SiteId};
 use crate::service::Code;
 use porter_protocol::{Certificate, MAX_CERTIFICATE_LEN};
 use serde::{Deserialize, Serialize};
@@ -53,7 +54,8 @@ pub struct CertificateUpload {
 
 impl Service {
     /// Makes a new issuer key for a site (manager). The root certifies it offline.
-    pub async fn create_issuer(&self, p: &Principal, site_id: &str) -> Result<IssuerView> {
+    pub async fn create_issuer(&self, p: &Principal, site_id: &SiteId) -> Result<IssuerView> {
+        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "create issuers").await?;
         let key =
             porter_protocol::SigningKey::from_seed(rand::random::<[u8; 32]>()).map_err(|_| {
@@ -82,10 +84,12 @@ impl Service {
     pub async fn upload_certificate(
         &self,
         p: &Principal,
-        site_id: &str,
-        issuer_id: &str,
+        site_id: &SiteId,
+        issuer_id: &IssuerId,
         req: CertificateUpload,
     ) -> Result<IssuerView> {
+        let site_id = site_id.as_str();
+        let issuer_id = issuer_id.as_str();
         let site = self.managed_site(p, site_id, "upload certificates").await?;
         let issuer = self.store.issuer(issuer_id).await?.filter(|i| i.site_id == site.id);
         let issuer = issuer.ok_or_else(|| Error::not_found("issuer"))?;
@@ -136,9 +140,10 @@ impl Service {
     pub async fn list_issuers(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<IssuerView>> {
+        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list issuers").await?;
         let rows = self.store.issuers(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(IssuerView::from).collect(), page, |i| i.id.clone()))

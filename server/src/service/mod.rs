@@ -16,6 +16,7 @@ mod issuance;
 mod issuers;
 mod keywrap;
 mod notify;
+mod principal;
 mod revocations;
 mod sites;
 mod tokens;
@@ -28,7 +29,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use porter_protocol::PublicKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 use crate::client::Targets;
 use crate::metrics::Metrics;
@@ -47,6 +47,7 @@ pub use grants::{
 };
 pub use issuers::*;
 pub use keywrap::KeyWrap;
+pub use principal::{Principal, Role};
 pub use revocations::*;
 pub use sites::*;
 pub use tokens::*;
@@ -150,86 +151,6 @@ impl From<StoreError> for Error {
 
 /// A result of a service call.
 pub type Result<T> = std::result::Result<T, Error>;
-
-/// The roles an API token can have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Runs the server: creates sites, carriers, manager and carrier tokens.
-    Operator,
-    /// Manages one site.
-    Manager,
-    /// A carrier organisation.
-    Carrier,
-    /// One driver of a carrier.
-    Driver,
-    /// One resident of a unit.
-    Resident,
-    /// A door controller's uplink.
-    Device,
-}
-
-impl Role {
-    /// The role's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Operator => "operator",
-            Role::Manager => "manager",
-            Role::Carrier => "carrier",
-            Role::Driver => "driver",
-            Role::Resident => "resident",
-            Role::Device => "device",
-        }
-    }
-    /// The role named `s`.
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "operator" => Role::Operator,
-            "manager" => Role::Manager,
-            "carrier" => Role::Carrier,
-            "driver" => Role::Driver,
-            "resident" => Role::Resident,
-            "device" => Role::Device,
-            _ => return None,
-        })
-    }
-}
-
-/// The authenticated caller: a token's role and scope.
-#[derive(Clone, Debug)]
-pub struct Principal {
-    /// The token's public id (rate limits and idempotency keys are per token).
-    pub token_id: String,
-    /// The role.
-    pub role: Role,
-    /// The site of a manager, resident or device.
-    pub site_id: Option<String>,
-    /// The carrier of a carrier or driver.
-    pub carrier_id: Option<String>,
-    /// The driver of a driver token.
-    pub driver_id: Option<String>,
-    /// The unit of a resident.
-    pub unit_id: Option<String>,
-    /// The resident of a resident token.
-    pub resident_id: Option<String>,
-    /// The door of a device token.
-    pub door_id: Option<String>,
-}
-
-impl Principal {
-    fn is(&self, role: Role) -> bool {
-        self.role == role
-    }
-    /// Whether this is the manager of `site`.
-    fn manages(&self, site: &str) -> bool {
-        self.role == Role::Manager && self.site_id.as_deref() == Some(site)
-    }
-    fn field(v: &Option<String>) -> Result<&str> {
-        v.as_deref().ok_or_else(|| {
-            Error::new(Kind::Unauthenticated, Code::TokenIncomplete, "the token lacks its scope")
-        })
-    }
-}
 
 /// The server's rules over a store.
 #[derive(Clone, Debug)]
@@ -422,16 +343,6 @@ impl Service {
         }
         let row = self.store.token_by_hash(&sha256_hex(token.as_bytes()), now()).await?;
         let row = row.ok_or_else(unauthenticated)?;
-        let role = Role::parse(&row.role).ok_or_else(unauthenticated)?;
-        Ok(Principal {
-            token_id: row.id,
-            role,
-            site_id: row.site_id,
-            carrier_id: row.carrier_id,
-            driver_id: row.driver_id,
-            unit_id: row.unit_id,
-            resident_id: row.resident_id,
-            door_id: row.door_id,
-        })
+        Principal::from_token(row)
     }
 }

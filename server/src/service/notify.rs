@@ -2,7 +2,7 @@
 //! that an event and its notifications commit together or not at all.
 
 use super::{new_id, now, Result, Service};
-use crate::store::{Store, Tx};
+use crate::store::{EventKind, Store, Tx};
 
 impl Service {
     /// Tells every resident of `unit_id` about `kind`, and queues one webhook message per
@@ -12,7 +12,7 @@ impl Service {
         tx: &mut Tx,
         site_id: &str,
         unit_id: &str,
-        kind: &str,
+        kind: EventKind,
         data: serde_json::Value,
     ) -> Result<()> {
         let now = now();
@@ -28,7 +28,7 @@ impl Service {
         &self,
         tx: &mut Tx,
         site_id: &str,
-        kind: &str,
+        kind: EventKind,
         data: serde_json::Value,
     ) -> Result<()> {
         let now = now();

@@ -1,5 +1,6 @@
 //! Revocations and the root-signed door states that carry them to doors.
 
+use crate::ids::SiteId;
 use crate::service::Code;
 use porter_protocol::{DenySubject, DoorState, MAX_DOOR_STATE_LEN};
 use serde::{Deserialize, Serialize};
@@ -80,9 +81,10 @@ impl Service {
     pub async fn revoke(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         req: NewRevocation,
     ) -> Result<RevocationView> {
+        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "revoke").await?;
         let now = now();
         let (subject, until, epoch) = match req.kind {
@@ -135,7 +137,12 @@ impl Service {
     }
 
     /// The pending deny-list for `porter-root sign-state` (manager).
-    pub async fn list_revocations(&self, p: &Principal, site_id: &str) -> Result<RevocationList> {
+    pub async fn list_revocations(
+        &self,
+        p: &Principal,
+        site_id: &SiteId,
+    ) -> Result<RevocationList> {
+        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "list revocations").await?;
         let latest = self.store.latest_door_state(&site.id).await?;
         let revocations = self.store.revocations(&site.id).await?;
@@ -162,9 +169,10 @@ impl Service {
     pub async fn upload_door_state(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         req: DoorStateUpload,
     ) -> Result<DoorStateView> {
+        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "upload door state").await?;
         let bytes = hex_bytes("state", &req.state, MAX_DOOR_STATE_LEN)?;
         let number = porter_protocol::SiteId(site.site_number as u32);
@@ -222,9 +230,10 @@ impl Service {
     pub async fn latest_door_state(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
     ) -> Result<Option<DoorStateView>> {
-        if p.is(Role::Resident) {
+        let site_id = site_id.as_str();
+        if p.role() == Role::Resident {
             return Err(Error::forbidden("read door state"));
         }
         let site = self.site_for(p, site_id).await?;

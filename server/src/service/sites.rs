@@ -1,5 +1,6 @@
 //! Sites: the building record, who can see it, and the policy residents read.
 
+use crate::ids::SiteId;
 use crate::service::Code;
 use porter_protocol::{Certificate, LogSecret};
 use serde::{Deserialize, Serialize};
@@ -76,12 +77,14 @@ pub struct PolicyEntry {
 
 impl Service {
     pub(super) async fn site_for(&self, p: &Principal, site_id: &str) -> Result<store::SiteRow> {
-        let visible = match p.role {
-            Role::Operator => true,
-            Role::Manager | Role::Resident | Role::Device => p.site_id.as_deref() == Some(site_id),
-            Role::Carrier | Role::Driver => {
-                let carrier = Principal::field(&p.carrier_id)?;
-                self.store.approval(site_id, carrier).await?.is_some_and(|a| a.revoked_at.is_none())
+        let visible = match p {
+            Principal::Operator { .. } => true,
+            Principal::Manager { site, .. }
+            | Principal::Resident { site, .. }
+            | Principal::Device { site, .. } => *site == *site_id,
+            Principal::Carrier { carrier, .. } | Principal::Driver { carrier, .. } => {
+                let approval = self.store.approval(site_id, carrier.as_str()).await?;
+                approval.is_some_and(|a| a.revoked_at.is_none())
             }
         };
         if !visible {
@@ -96,7 +99,7 @@ impl Service {
         site_id: &str,
         what: &str,
     ) -> Result<store::SiteRow> {
-        if !matches!(p.role, Role::Manager) {
+        if p.role() != Role::Manager {
             return Err(Error::forbidden(what));
         }
         if !p.manages(site_id) {
@@ -107,7 +110,7 @@ impl Service {
 
     /// Creates a site (operator).
     pub async fn create_site(&self, p: &Principal, req: NewSite) -> Result<SiteView> {
-        if !p.is(Role::Operator) {
+        if p.role() != Role::Operator {
             return Err(Error::forbidden("create sites"));
         }
         text("name", &req.name, 200)?;
@@ -136,9 +139,9 @@ impl Service {
 
     /// Lists sites: all for the operator, its own for a manager.
     pub async fn list_sites(&self, p: &Principal, page: &Page) -> Result<Paged<SiteView>> {
-        let only = match p.role {
-            Role::Operator => None,
-            Role::Manager => Some(Principal::field(&p.site_id)?),
+        let only = match p {
+            Principal::Operator { .. } => None,
+            Principal::Manager { site, .. } => Some(site.as_str()),
             _ => return Err(Error::forbidden("list sites")),
         };
         let rows = self.store.sites(only, page).await?;
@@ -146,7 +149,8 @@ impl Service {
     }
 
     /// One site. A site made before log keys gets its pair here.
-    pub async fn get_site(&self, p: &Principal, site_id: &str) -> Result<SiteView> {
+    pub async fn get_site(&self, p: &Principal, site_id: &SiteId) -> Result<SiteView> {
+        let site_id = site_id.as_str();
         let site = self.site_for(p, site_id).await?;
         if site.log_key.is_some() {
             return Ok(site.into());
@@ -181,8 +185,9 @@ impl Service {
     }
 
     /// The site's delivery-access policy as residents see it: who may enter, where, how long.
-    pub async fn policy(&self, p: &Principal, site_id: &str) -> Result<Vec<PolicyEntry>> {
-        if !matches!(p.role, Role::Manager | Role::Resident | Role::Operator) {
+    pub async fn policy(&self, p: &Principal, site_id: &SiteId) -> Result<Vec<PolicyEntry>> {
+        let site_id = site_id.as_str();
+        if !matches!(p.role(), Role::Manager | Role::Resident | Role::Operator) {
             return Err(Error::forbidden("read the site policy"));
         }
         let site = self.site_for(p, site_id).await?;

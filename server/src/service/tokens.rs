@@ -1,5 +1,6 @@
 //! API tokens: who may mint which role's token, within which scope.
 
+use crate::ids::TokenId;
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -76,7 +77,7 @@ impl From<store::TokenRow> for TokenView {
 pub struct NewToken {
     /// Role: manager, carrier (by the operator); resident, device (by a manager); driver (by
     /// a carrier).
-    pub role: String,
+    pub role: Role,
     /// Site (manager).
     pub site_id: Option<String>,
     /// Carrier (carrier).
@@ -98,12 +99,7 @@ impl Service {
     /// Creates a token: the operator makes manager and carrier tokens, a manager makes resident
     /// and device tokens for its site, a carrier makes driver tokens for its drivers.
     pub async fn create_token(&self, p: &Principal, req: NewToken) -> Result<TokenCreated> {
-        let role = Role::parse(&req.role).ok_or_else(|| {
-            Error::invalid(
-                Code::InvalidRole,
-                "role must be one of manager, carrier, driver, resident, device",
-            )
-        })?;
+        let role = req.role;
         let mut row = store::TokenRow { role: role.as_str().into(), ..Default::default() };
         let need = |v: &Option<String>, name: &str| -> Result<String> {
             v.clone().ok_or_else(|| {
@@ -113,7 +109,7 @@ impl Service {
                 )
             })
         };
-        match (p.role, role) {
+        match (p.role(), role) {
             (Role::Operator, Role::Manager) => {
                 let site = need(&req.site_id, "site_id")?;
                 self.store.site(&site).await?.ok_or_else(|| Error::not_found("site"))?;
@@ -145,7 +141,7 @@ impl Service {
             (Role::Carrier, Role::Driver) => {
                 let id = need(&req.driver_id, "driver_id")?;
                 let driver = self.store.driver(&id).await?;
-                let driver = driver.filter(|d| Some(&d.carrier_id) == p.carrier_id.as_ref());
+                let driver = driver.filter(|d| p.carrier().is_some_and(|c| *c == d.carrier_id));
                 let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
                 row.carrier_id = Some(driver.carrier_id);
                 row.driver_id = Some(id);
@@ -168,17 +164,17 @@ impl Service {
         row.label = req.label;
         row.created_at = now();
         row.expires_at = Some(row.created_at + lifetime);
-        row.created_by = Some(p.token_id.clone());
+        row.created_by = Some(p.token_id().to_string());
         self.store.insert_token(&row).await?;
         Ok(TokenCreated { id: row.id, role, token: secret, expires_at: row.expires_at })
     }
 
     /// The scope whose tokens `p` may list and revoke: the tokens it may create.
     fn token_scope<'a>(&self, p: &'a Principal) -> Result<TokenScope<'a>> {
-        match p.role {
-            Role::Operator => Ok(TokenScope::Operator),
-            Role::Manager => Ok(TokenScope::Site(Principal::field(&p.site_id)?)),
-            Role::Carrier => Ok(TokenScope::Carrier(Principal::field(&p.carrier_id)?)),
+        match p {
+            Principal::Operator { .. } => Ok(TokenScope::Operator),
+            Principal::Manager { site, .. } => Ok(TokenScope::Site(site.as_str())),
+            Principal::Carrier { carrier, .. } => Ok(TokenScope::Carrier(carrier.as_str())),
             _ => Err(Error::forbidden("list tokens")),
         }
     }
@@ -192,13 +188,18 @@ impl Service {
     }
 
     /// Revokes a token within the caller's scope, or the caller's own token.
-    pub async fn revoke_token(&self, p: &Principal, id: &str) -> Result<TokenView> {
+    pub async fn revoke_token(&self, p: &Principal, id: &TokenId) -> Result<TokenView> {
+        let id = id.as_str();
         let row = self.store.token(id).await?.ok_or_else(|| Error::not_found("token"))?;
-        let own = row.id == p.token_id;
-        let in_scope = match (p.role, row.role.as_str()) {
-            (Role::Operator, "manager" | "carrier") => true,
-            (Role::Manager, "resident" | "device") => row.site_id == p.site_id,
-            (Role::Carrier, "driver") => row.carrier_id == p.carrier_id,
+        let own = *p.token_id() == row.id;
+        let in_scope = match (p, row.role.as_str()) {
+            (Principal::Operator { .. }, "manager" | "carrier") => true,
+            (Principal::Manager { site, .. }, "resident" | "device") => {
+                row.site_id.as_deref() == Some(site.as_str())
+            }
+            (Principal::Carrier { carrier, .. }, "driver") => {
+                row.carrier_id.as_deref() == Some(carrier.as_str())
+            }
             _ => false,
         };
         if !own && !in_scope {

@@ -1,10 +1,11 @@
 //! Units and their residents: opt-out and notifications.
 
+use crate::ids::{ResidentId, SiteId, UnitId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{new_id, now, text, Error, Paged, Principal, Result, Role, Service};
-use crate::store::{self, Page, Store, TokenOwner};
+use crate::store::{self, EventKind, Page, Store, TokenOwner};
 
 /// A unit.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -46,8 +47,8 @@ impl From<store::ResidentRow> for ResidentView {
 pub struct NotificationView {
     /// Id.
     pub id: String,
-    /// `delivery.announced` or `delivery.entered`.
-    pub kind: String,
+    /// What happened.
+    pub kind: EventKind,
     /// Details.
     #[schema(value_type = Object)]
     pub body: serde_json::Value,
@@ -84,9 +85,10 @@ impl Service {
     pub async fn create_unit(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         req: NewUnit,
     ) -> Result<UnitView> {
+        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "create units").await?;
         text("label", &req.label, 64)?;
         let row = store::UnitRow {
@@ -103,9 +105,10 @@ impl Service {
     pub async fn list_units(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<UnitView>> {
+        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list units").await?;
         let rows = self.store.units(site_id, page).await?;
         let items =
@@ -117,10 +120,12 @@ impl Service {
     pub async fn add_resident(
         &self,
         p: &Principal,
-        site_id: &str,
-        unit_id: &str,
+        site_id: &SiteId,
+        unit_id: &UnitId,
         req: NewResident,
     ) -> Result<ResidentView> {
+        let site_id = site_id.as_str();
+        let unit_id = unit_id.as_str();
         let site = self.managed_site(p, site_id, "add residents").await?;
         let unit = self.store.unit(unit_id).await?.filter(|u| u.site_id == site.id);
         let unit = unit.ok_or_else(|| Error::not_found("unit"))?;
@@ -138,8 +143,13 @@ impl Service {
 
     /// Removes a resident (manager): their tokens are revoked, their notifications deleted,
     /// and they are told of nothing more.
-    pub async fn remove_resident(&self, p: &Principal, resident_id: &str) -> Result<ResidentView> {
-        if !p.is(Role::Manager) {
+    pub async fn remove_resident(
+        &self,
+        p: &Principal,
+        resident_id: &ResidentId,
+    ) -> Result<ResidentView> {
+        let resident_id = resident_id.as_str();
+        if p.role() != Role::Manager {
             return Err(Error::forbidden("remove residents"));
         }
         let resident = self.store.resident(resident_id).await?;
@@ -155,19 +165,19 @@ impl Service {
 
     /// The calling resident.
     pub async fn me(&self, p: &Principal) -> Result<ResidentView> {
-        if !p.is(Role::Resident) {
+        let Principal::Resident { resident, .. } = p else {
             return Err(Error::forbidden("read a resident profile"));
-        }
-        let r = self.store.resident(Principal::field(&p.resident_id)?).await?;
+        };
+        let r = self.store.resident(resident.as_str()).await?;
         Ok(r.ok_or_else(|| Error::not_found("resident"))?.into())
     }
 
     /// Sets the calling resident's opt-out from in-building delivery.
     pub async fn set_opt_out(&self, p: &Principal, req: OptOut) -> Result<ResidentView> {
-        if !p.is(Role::Resident) {
+        let Principal::Resident { resident, .. } = p else {
             return Err(Error::forbidden("set an opt-out"));
-        }
-        self.store.set_opt_out(Principal::field(&p.resident_id)?, req.opted_out).await?;
+        };
+        self.store.set_opt_out(resident.as_str(), req.opted_out).await?;
         self.me(p).await
     }
 
@@ -177,10 +187,10 @@ impl Service {
         p: &Principal,
         page: &Page,
     ) -> Result<Paged<NotificationView>> {
-        if !p.is(Role::Resident) {
+        let Principal::Resident { resident, .. } = p else {
             return Err(Error::forbidden("read notifications"));
-        }
-        let rows = self.store.notifications(Principal::field(&p.resident_id)?, page).await?;
+        };
+        let rows = self.store.notifications(resident.as_str(), page).await?;
         let items = rows
             .into_iter()
             .map(|n| NotificationView {

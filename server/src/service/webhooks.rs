@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{new_id, now, Error, Principal, Result, Service};
+use crate::ids::{SiteId, WebhookId};
 use crate::standard_webhooks::EndpointKeys;
 use crate::store::{self};
 
@@ -26,6 +27,17 @@ pub struct WebhookCreated {
     pub public_key: String,
 }
 
+/// A webhook endpoint (its keys are shown only when it is added).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    /// Id.
+    pub id: String,
+    /// The site it belongs to.
+    pub site_id: String,
+    /// URL.
+    pub url: String,
+}
+
 /// Add a webhook.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -40,9 +52,10 @@ impl Service {
     pub async fn add_webhook(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         req: NewWebhook,
     ) -> Result<WebhookCreated> {
+        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "add webhooks").await?;
         if let Err(e) = crate::client::webhook_url(&req.url) {
             return Err(Error::invalid(
@@ -74,5 +87,24 @@ impl Service {
             secret: keys.secret(),
             public_key: keys.public_key(),
         })
+    }
+
+    /// Deletes a webhook endpoint of the site (manager), freeing its place under the cap of
+    /// [`MAX_WEBHOOKS_PER_SITE`]; messages not yet sent to it are dropped. Another site's
+    /// endpoint is not found.
+    pub async fn delete_webhook(
+        &self,
+        p: &Principal,
+        site_id: &SiteId,
+        webhook_id: &WebhookId,
+    ) -> Result<WebhookView> {
+        let site = self.managed_site(p, site_id.as_str(), "delete webhooks").await?;
+        let hook = self.store.webhook(webhook_id.as_str()).await?;
+        let hook =
+            hook.filter(|h| h.site_id == site.id).ok_or_else(|| Error::not_found("webhook"))?;
+        if !self.store.delete_webhook(&hook.id).await? {
+            return Err(Error::not_found("webhook"));
+        }
+        Ok(WebhookView { id: hook.id, site_id: hook.site_id, url: hook.url })
     }
 }

@@ -13,6 +13,63 @@ pub struct ChainRow {
     pub previous: String,
 }
 
+/// What an alarm is about; stored as its snake_case name, parsed once where the row is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    /// The server's log and the door's signed head or records disagree (a fork).
+    AuditFork,
+    /// Records were missing from an upload; the server resynchronised past them.
+    AuditGap,
+    /// The door logged an alarm of its own.
+    DoorAlarm,
+    /// The door admitted someone the server issued no grant for.
+    UnmatchedAdmission,
+    /// The door admitted one grant use a second time.
+    RepeatedAdmission,
+    /// The door's log ring overwrote admissions the server never received.
+    AdmissionsLost,
+}
+
+impl AlarmKind {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmKind::AuditFork => "audit_fork",
+            AlarmKind::AuditGap => "audit_gap",
+            AlarmKind::DoorAlarm => "door_alarm",
+            AlarmKind::UnmatchedAdmission => "unmatched_admission",
+            AlarmKind::RepeatedAdmission => "repeated_admission",
+            AlarmKind::AdmissionsLost => "admissions_lost",
+        }
+    }
+}
+
+impl std::fmt::Display for AlarmKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for AlarmKind {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        [
+            AlarmKind::AuditFork,
+            AlarmKind::AuditGap,
+            AlarmKind::DoorAlarm,
+            AlarmKind::UnmatchedAdmission,
+            AlarmKind::RepeatedAdmission,
+            AlarmKind::AdmissionsLost,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("unknown alarm kind {s:?} in the database"))
+    }
+}
+
+super::stored_as_text!(AlarmKind);
+
 /// An alarm.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AlarmRow {
@@ -23,7 +80,7 @@ pub struct AlarmRow {
     /// Door id, if any.
     pub door_id: Option<String>,
     /// Kind.
-    pub kind: String,
+    pub kind: AlarmKind,
     /// What was seen.
     pub detail: String,
     /// Creation time.
@@ -193,7 +250,7 @@ impl Store {
             r.id.clone(),
             r.site_id.clone(),
             r.door_id.clone(),
-            r.kind.clone(),
+            r.kind.as_str(),
             r.detail.clone(),
             r.created_at
         )?;
@@ -228,7 +285,7 @@ impl Store {
             r.id.clone(),
             r.site_id.clone(),
             r.door_id.clone(),
-            r.kind.clone(),
+            r.kind.as_str(),
             r.detail.clone(),
             r.created_at,
             dedup_key.to_string(),

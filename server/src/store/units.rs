@@ -46,13 +46,51 @@ impl<'r> sqlx::FromRow<'r, AnyRow> for ResidentRow {
     }
 }
 
+/// What happened, as residents' notifications and site webhooks name it (the webhook body's
+/// `type`); stored as its dotted name, parsed once where the row is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub enum EventKind {
+    /// A carrier announced a delivery to a unit.
+    #[serde(rename = "delivery.announced")]
+    DeliveryAnnounced,
+    /// A delivery's driver entered the building.
+    #[serde(rename = "delivery.entered")]
+    DeliveryEntered,
+    /// An alarm was raised at the site (webhooks only, for the manager's systems).
+    #[serde(rename = "alarm.raised")]
+    AlarmRaised,
+}
+
+impl EventKind {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::DeliveryAnnounced => "delivery.announced",
+            EventKind::DeliveryEntered => "delivery.entered",
+            EventKind::AlarmRaised => "alarm.raised",
+        }
+    }
+}
+
+impl TryFrom<String> for EventKind {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        [EventKind::DeliveryAnnounced, EventKind::DeliveryEntered, EventKind::AlarmRaised]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown event kind {s:?} in the database"))
+    }
+}
+
+super::stored_as_text!(EventKind);
+
 /// A resident's notification.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct NotificationRow {
     /// Public id.
     pub id: String,
     /// Event kind.
-    pub kind: String,
+    pub kind: EventKind,
     /// JSON body.
     pub body: String,
     /// Creation time.
@@ -157,7 +195,7 @@ impl Store {
         tx: &mut Tx,
         id: &str,
         resident_id: &str,
-        kind: &str,
+        kind: EventKind,
         body: &str,
         now: i64,
     ) -> Result<()> {
@@ -167,7 +205,7 @@ impl Store {
              VALUES ($1,$2,$3,$4,$5)",
             id.to_string(),
             resident_id.to_string(),
-            kind.to_string(),
+            kind.as_str(),
             body.to_string(),
             now
         )?;

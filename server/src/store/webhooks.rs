@@ -1,6 +1,6 @@
 //! Webhook endpoints and the outbox.
 
-use super::{i, s, Result, Store, Tx};
+use super::{i, s, Backend, EventKind, Result, Store, Tx};
 
 /// A webhook endpoint of a site.
 #[derive(Clone, Debug)]
@@ -74,7 +74,7 @@ impl Store {
         tx: &mut Tx,
         id: &str,
         webhook_id: &str,
-        event: &str,
+        event: EventKind,
         body: &str,
         now: i64,
     ) -> Result<()> {
@@ -84,7 +84,7 @@ impl Store {
              VALUES ($1,$2,$3,$4,0,$5,$5)",
             id.to_string(),
             webhook_id.to_string(),
-            event.to_string(),
+            event.as_str(),
             body.to_string(),
             now
         )?;
@@ -187,9 +187,20 @@ pub struct Due {
 
 impl Store {
     /// Inserts a webhook endpoint unless its site already has `max`; false if it has.
+    ///
+    /// Count and insert are serialised per site: under PostgreSQL's READ COMMITTED two
+    /// concurrent `INSERT ... WHERE (SELECT COUNT(*) ...) < max` statements each count the
+    /// other's row as absent and both insert (11 endpoints under a cap of 10), so the site's
+    /// row is locked first (`FOR UPDATE`) and the count taken after the lock, by a statement
+    /// that sees every insert committed before it. SQLite serialises writers itself (one
+    /// connection, and a write transaction locks the database).
     pub async fn insert_webhook_within(&self, r: &WebhookRow, now: i64, max: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            exec!(&mut *tx, "SELECT id FROM sites WHERE id = $1 FOR UPDATE", r.site_id.clone())?;
+        }
         let n = exec!(
-            &self.pool,
+            &mut *tx,
             "INSERT INTO webhooks (id, site_id, url, secret, created_at)
              SELECT $1, $2, $3, $4, $5
              WHERE (SELECT COUNT(*) FROM webhooks WHERE site_id = $2) < $6",
@@ -200,6 +211,34 @@ impl Store {
             now,
             max
         )?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// One webhook endpoint.
+    pub async fn webhook(&self, id: &str) -> Result<Option<WebhookRow>> {
+        let row = sqlx::query("SELECT id, site_id, url, secret FROM webhooks WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(WebhookRow {
+                id: s(&r, "id")?,
+                site_id: s(&r, "site_id")?,
+                url: s(&r, "url")?,
+                secret: s(&r, "secret")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Deletes a webhook endpoint and its outbox messages, sent or not (a deleted endpoint is
+    /// sent nothing more); false if it did not exist.
+    pub async fn delete_webhook(&self, id: &str) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        exec!(&mut *tx, "DELETE FROM outbox WHERE webhook_id = $1", id.to_string())?;
+        let n = exec!(&mut *tx, "DELETE FROM webhooks WHERE id = $1", id.to_string())?;
+        tx.commit().await?;
         Ok(n == 1)
     }
 

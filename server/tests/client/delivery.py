@@ -57,6 +57,7 @@ from porter_client.models import (
     NewUnit,
     NoFields,
     ResidentView,
+    Role,
     SiteView,
     TokenCreated,
     UnitView,
@@ -109,7 +110,7 @@ def main():
         ),
         201, SiteView,
     )
-    manager = client(token(operator, role="manager", site_id=site.id))
+    manager = client(token(operator, role=Role.MANAGER, site_id=site.id))
 
     device = Ed25519PrivateKey.generate()
     # The enrolment names the site server's log key, read from the generated site model.
@@ -134,7 +135,7 @@ def main():
     assert certified.certificate == certificate
 
     carrier_id = ok(post_carriers.sync_detailed(client=client(operator), body=NewCarrier(name="Rapid Parcel")), 201, CarrierView).id
-    carrier = client(token(operator, role="carrier", carrier_id=carrier_id))
+    carrier = client(token(operator, role=Role.CARRIER, carrier_id=carrier_id))
     ok(
         post_sites_site_id_approvals.sync_detailed(
             site.id,
@@ -147,7 +148,7 @@ def main():
 
     holder = Ed25519PrivateKey.generate()
     driver_view = ok(post_drivers.sync_detailed(client=carrier, body=new_driver(carrier, carrier_id, holder)), 201, DriverView)
-    driver = client(token(carrier.token, role="driver", driver_id=driver_view.id))
+    driver = client(token(carrier.token, role=Role.DRIVER, driver_id=driver_view.id))
 
     unit = ok(post_sites_site_id_units.sync_detailed(site.id, client=manager, body=NewUnit(label="4B")), 201, UnitView)
     resident_view = ok(
@@ -155,7 +156,7 @@ def main():
         201,
         ResidentView,
     )
-    resident = client(token(manager.token, role="resident", resident_id=resident_view.id))
+    resident = client(token(manager.token, role=Role.RESIDENT, resident_id=resident_view.id))
 
     now = int(time.time())
     delivery = ok(
