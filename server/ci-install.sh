@@ -44,6 +44,18 @@ fi
 if [ ! -d "$(dirname "$0")/tests/browser/node_modules/playwright-core" ]; then
     (cd "$(dirname "$0")/tests/browser" && npm ci --ignore-scripts --no-audit --no-fund)
 fi
+# The HA stack of deploy/ha (the failover test in ci.sh): Patroni (with python3-etcd, the
+# client its etcd3 support imports, checked with the python Patroni runs on), a three-member
+# etcd, HAProxy, and PostgreSQL itself.
+if ! command -v patroni >/dev/null || ! command -v etcd >/dev/null \
+    || ! command -v etcdctl >/dev/null || ! command -v haproxy >/dev/null \
+    || ! /usr/bin/python3 -c 'import etcd' 2>/dev/null; then
+    HA_SUDO=""
+    if [ "$(id -u)" != 0 ]; then HA_SUDO="sudo"; fi
+    $HA_SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $HA_SUDO apt-get install -y --no-install-recommends \
+        postgresql patroni python3-etcd etcd-server etcd-client haproxy curl
+fi
 if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && command -v openssl >/dev/null \
     && command -v curl >/dev/null; then
     echo "server/ci-install.sh: PostgreSQL, openssl and curl already installed"

@@ -65,3 +65,6 @@ rm -f "$OPENAPI_JSON"
 cargo build -q -p porter-server --bin porter
 cargo build -q -p porter-root --bin porter-root
 server/tests/client/run.sh "${CARGO_TARGET_DIR:-target}/debug/porter" "${CARGO_TARGET_DIR:-target}/debug/porter-root"
+# Failover (issue 13): the Patroni + etcd + HAProxy stack of deploy/ha under load, its primary
+# killed and then cut off; then a point-in-time restore from a base backup. About a minute.
+deploy/ha/failover-test.sh

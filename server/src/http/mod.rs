@@ -160,8 +160,14 @@ fn status_of(kind: Kind) -> StatusCode {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = status_of(self.0.kind);
         let body = ErrorBody { code: self.0.code, message: self.0.message };
-        (status_of(self.0.kind), axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 is worth retrying (RFC 9110 section 10.2.3): say when.
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 

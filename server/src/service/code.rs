@@ -26,7 +26,8 @@ pub enum Code {
     CertificateFenced,
     /// The issuer certificate is not valid yet.
     CertificateNotYetValid,
-    /// The database does not answer.
+    /// The database does not answer or is not writable (a failover may be under way): retry
+    /// in a moment (the answer carries `Retry-After`) with the same Idempotency-Key.
     DatabaseUnavailable,
     /// The delivery was already entered through a door; no more grants for it.
     DeliveryEntered,

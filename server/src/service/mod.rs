@@ -134,6 +134,17 @@ impl From<StoreError> for Error {
                 "an object with the same unique value already exists; use the existing one",
             );
         }
+        if store::is_transient(&e) {
+            // A failover or an outage, not a bug: the client's retry (with its
+            // Idempotency-Key) completes the request once the primary is back.
+            tracing::warn!(error = %e, "database unavailable");
+            return Error::new(
+                Kind::Internal,
+                Code::DatabaseUnavailable,
+                "the database is unavailable (a failover may be under way): retry in a moment \
+                 with the same Idempotency-Key",
+            );
+        }
         if matches!(e, sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) {
             // A stored value outside its type (an unknown role or event kind): retrying reads
             // the same row, so the answer says who can fix it.

@@ -70,6 +70,8 @@ pub struct Store {
 /// Read-only SQLite connections beside the writer.
 const SQLITE_READERS: u32 = 4;
 
+pub use failover::is_transient;
+
 /// Whether an error is a unique-constraint violation (a duplicate insert).
 pub fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
@@ -130,7 +132,7 @@ impl Store {
                 }
             }
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new().max_connections(16).connect(url).await?;
+                let pool = failover::postgres_pool(url).await?;
                 (pool.clone(), pool)
             }
         };
@@ -161,9 +163,9 @@ impl Store {
         self.backend
     }
 
-    /// Starts a transaction.
+    /// Starts a transaction, waiting out a failover for a few seconds (see [`failover`]).
     pub async fn begin(&self) -> Result<Tx> {
-        self.pool.begin().await
+        failover::begin(&self.pool).await
     }
 
     /// Checks the database answers.
@@ -258,6 +260,7 @@ mod carriers;
 mod deliveries;
 mod doors;
 mod drivers;
+pub mod failover;
 mod grant_batch;
 mod grants;
 mod issuers;
