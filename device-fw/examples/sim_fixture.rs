@@ -91,7 +91,12 @@ fn serve(child: &mut Child) -> Result<(), String> {
         door: DOOR,
         device: porter_protocol::PublicKey(unhex(&device_key)?.try_into().map_err(|_| "key")?),
         issued_at: NOON.minus(60),
-        log_key: Some(LogSecret::from_seed([0x4C; 32]).map_err(|e| format!("{e:?}"))?.log_key().map_err(|e| format!("{e:?}"))?),
+        log_key: Some(
+            LogSecret::from_seed([0x4C; 32])
+                .map_err(|e| format!("{e:?}"))?
+                .log_key()
+                .map_err(|e| format!("{e:?}"))?,
+        ),
     };
     let mut sealed = [0u8; MAX_ENROLMENT_LEN];
     let enrolment = enrolment.seal(&site.root, &mut sealed).map_err(|e| format!("{e:?}"))?;
