@@ -84,12 +84,16 @@ fn serve(child: &mut Child) -> Result<(), String> {
 
     let site = Site::new();
     let holder = SigningKey::from_seed(HOLDER_SEED).map_err(|e| format!("{e:?}"))?;
-    assert!(holder.public_key() == site.holder.public_key(), "HOLDER_SEED is not key(3)'s");
+    if holder.public_key() != site.holder.public_key() {
+        return Err("HOLDER_SEED is not the seed of the testkit site's holder key".into());
+    }
     let enrolment = Enrolment {
         version: VERSION,
         site: SITE,
         door: DOOR,
-        device: porter_protocol::PublicKey(unhex(&device_key)?.try_into().map_err(|_| "key")?),
+        device: porter_protocol::PublicKey(
+            unhex(&device_key)?.try_into().map_err(|_| "the device key is not 32 bytes")?,
+        ),
         issued_at: NOON.minus(60),
         log_key: Some(
             LogSecret::from_seed([0x4C; 32])
