@@ -3,7 +3,8 @@
 # failing step. Runs: rustfmt, clippy, the unsafe-confinement rule, the Rust tests, the header
 # diff against pinned cbindgen, the C tests (plain, ASan+UBSan, valgrind) against the shared
 # vectors, the no_std door path linked into C firmware and run on an emulated Cortex-M4, the
-# Kotlin binding on the JVM, and the Swift module map compiled as a Clang module.
+# Kotlin binding on the JVM (the shared vectors, and a live simulated door over TCP), and the
+# Swift module map compiled as a Clang module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -165,6 +166,22 @@ kotlinc -nowarn -cp "$JNA" ffi/bindings/kotlin/src/main/kotlin ffi/bindings/kotl
     -d "$BUILD/porter-kotlin-test.jar" 2> >(grep -v 'deprecated in JDK' >&2)
 java -Djna.library.path="$RELEASE" -cp "$BUILD/porter-kotlin-test.jar:$JNA:$KOTLIN_STDLIB" \
     porter.PorterTestKt "$VECTORS" "$AUDIT_VECTORS" "$DRIVER" "$LINK_VECTORS"
+
+step "Kotlin against a live door: porter-door-sim over TCP through Session (no framing in the test)"
+# device-fw's sim_fixture starts the simulator, enrols it with the test site and prints the port,
+# device key, grant, certificate, holder seed and clock; the Kotlin test starts the fixture, so
+# the door's events reach it in order. The simulator is killed on exit whatever happens.
+cargo build -p porter-device --features std --bin porter-door-sim --example sim_fixture
+SIM_WORK="$BUILD/door-sim"
+stop_simulator() {
+    if [[ -f $SIM_WORK/simulator.pid ]]; then
+        kill "$(cat "$SIM_WORK/simulator.pid")" 2>/dev/null || true
+    fi
+}
+trap stop_simulator EXIT
+timeout 300 java -Djna.library.path="$RELEASE" -cp "$BUILD/porter-kotlin-test.jar:$JNA:$KOTLIN_STDLIB" \
+    porter.simtest.SimulatorTestKt "$CARGO_TARGET_DIR/debug/examples/sim_fixture" \
+    "$CARGO_TARGET_DIR/debug/porter-door-sim" "$SIM_WORK"
 
 step "Swift sources: syntax check with tree-sitter-swift (ast-grep); NOT a compile"
 AST_GREP="${PORTER_FFI_TOOLS:-/opt/porter-ffi-tools}/node_modules/.bin/ast-grep"

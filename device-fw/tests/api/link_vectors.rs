@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::door::{parse_verdict, unhex, Door, Verdict};
 use super::fixture::*;
 
-fn vectors() -> Value {
+pub(super) fn vectors() -> Value {
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/vectors/link.json"))
             .unwrap();

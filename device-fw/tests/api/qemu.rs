@@ -6,6 +6,10 @@
 //! * every case of `spec/vectors/admission.txt` on a freshly booted board: the same verdicts as
 //!   on the host, then the board's audit log read back over the serial link, chained, with a
 //!   head signed by the board's device key;
+//! * a live `PhoneSession` visit, then every request of `spec/vectors/link.json`'s `messages`
+//!   section, refused `Malformed` exactly when the vector says so (the `framing` section stays
+//!   on the host, `link_vectors.rs`: its MTUs other than the board's 244 and its length bytes
+//!   0xF5..=0xF7 are not the board's link, and a "partial" fragment shows only as silence);
 //! * the cost report: instructions per admission (cold and with the certificate cached) beside
 //!   one raw verification, static RAM, painted peak stack, under `-icount shift=0`.
 
@@ -296,6 +300,37 @@ fn qemu_board_gets_every_vector_verdict_over_the_uart_and_logs_it() {
     }
     eprintln!("QEMU board: {} cases, {matched} steps matched over the UART", cases.len());
     visits_run_live_against_the_board();
+    every_link_message_vector_over_the_uart();
+}
+
+/// The `messages` section of `spec/vectors/link.json` sent whole to the board over its UART
+/// (framed by porter-link at the board's MTU): each request is refused `Malformed` exactly when
+/// the vector says it does not decode, as on the host (`link_vectors.rs`), and none moves the relay.
+fn every_link_message_vector_over_the_uart() {
+    let site = Site::new();
+    let mut board = Board::boot("messages", false);
+    board.enrol(&site.root, SITE, DOOR, NOON.minus(3600));
+    let mut requests = 0;
+    for m in super::link_vectors::vectors()["messages"].as_array().unwrap() {
+        let (hex, expect) = (m["hex"].as_str().unwrap(), m["expect"].as_str().unwrap());
+        // An empty message cannot be framed (its length would be 0); answers are a phone's.
+        if m["direction"] != "request" || hex.is_empty() {
+            continue;
+        }
+        requests += 1;
+        let answer = board.phone.call(&super::door::unhex(hex));
+        let decoded = Answer::decode(&answer).expect("the board's answers decode");
+        let malformed = matches!(decoded, Answer::Refused(r) if r.refusal == Refusal::Malformed);
+        assert_eq!(
+            malformed,
+            expect != "ok",
+            "request {hex} ({expect}): the board answered {decoded:?}"
+        );
+    }
+    assert!(requests >= 10, "{requests} request vectors");
+    let [_, _, _, _, pulses, ..] = board.report();
+    assert_eq!(pulses, 0, "no message vector moves the relay");
+    eprintln!("QEMU board: {requests} link message vectors over the UART");
 }
 
 /// `porter_link::PhoneSession` against the board's own (random) challenges over the UART: an
