@@ -76,7 +76,7 @@ fn stay_serves_the_links_until_ctrl_c_then_stops_everything() {
             assert!(page.contains(name) && page.contains("passkey-register"), "{page}");
         }
     }
-    let (portal_status, _) = fetch(&format!("{}/sign-in", after(&story, "The portal:")));
+    let (portal_status, _) = fetch(&format!("{}/sign-in", after(&story, "The portal:          ")));
     assert_eq!(portal_status, 200);
 
     let interrupted = Command::new("kill").args(["-INT", &demo.id().to_string()]).status();
