@@ -75,7 +75,8 @@ fn main() -> ExitCode {
         eprintln!("{} is not empty: give an empty or new --work-dir", work_dir.display());
         return ExitCode::from(2);
     }
-    let options = Options { programs: Programs::in_dir(&bin_dir), work_dir: work_dir.clone(), stay };
+    let options =
+        Options { programs: Programs::in_dir(&bin_dir), work_dir: work_dir.clone(), stay };
     let mut n = Narrator::new(Box::new(std::io::stdout()));
     n.line("Porter demo: one parcel delivered through an offline door, every actor played by");
     n.line(

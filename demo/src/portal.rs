@@ -38,11 +38,10 @@ pub(crate) fn invite(
     n.step(7, "The portal: the manager and the resident are invited to the web pages");
     // The CLI reads the server's database, and its `listen` port makes the printed link's
     // address: `http://localhost:<port>` (the portal's default `portal_url`).
-    let port = api
-        .base()
-        .rsplit_once(':')
-        .map(|(_, port)| port.to_string())
-        .ok_or_else(|| Failure::new(format!("the server's address {} has no port", api.base())))?;
+    let port =
+        api.base().rsplit_once(':').map(|(_, port)| port.to_string()).ok_or_else(|| {
+            Failure::new(format!("the server's address {} has no port", api.base()))
+        })?;
     let data_dir = server_dir.to_string_lossy().into_owned();
     let listen = format!("127.0.0.1:{port}");
     let env = [("PORTER_DATA_DIR", data_dir.as_str()), ("PORTER_LISTEN", listen.as_str())];
