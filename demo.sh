@@ -6,16 +6,21 @@
 #
 #   ./demo.sh            release build (a few minutes the first time), then the story (seconds)
 #   ./demo.sh --debug    the same story on a debug build (what CI runs: it reuses the test build)
+#   ./demo.sh --stay     then keeps the server (the portal's invitation links) and the door
+#                        running until Ctrl-C; combines with --debug
 set -euo pipefail
 cd "$(dirname "$0")"
 
 profile=release
 flags=(--release)
-case "${1:-}" in
-    "") ;;
-    --debug) profile=debug; flags=() ;;
-    *) echo "usage: ./demo.sh [--debug]" >&2; exit 2 ;;
-esac
+demo_flags=()
+for arg in "$@"; do
+    case "$arg" in
+        --debug) profile=debug; flags=() ;;
+        --stay) demo_flags=(--stay) ;;
+        *) echo "usage: ./demo.sh [--debug] [--stay]" >&2; exit 2 ;;
+    esac
+done
 
 target="$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 echo "Building porter, porter-root, porter-door-sim and porter-demo ($profile)..."
@@ -26,4 +31,4 @@ cargo build "${flags[@]}" --quiet -p porter-device --features std --bin porter-d
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/porter-demo.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-"$target/$profile/porter-demo" --bin-dir "$target/$profile" --work-dir "$work"
+"$target/$profile/porter-demo" --bin-dir "$target/$profile" --work-dir "$work" "${demo_flags[@]}"

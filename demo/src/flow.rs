@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use crate::door::{Errand, Link, Verdict};
 use crate::http::Api;
 use crate::phone::{self, HolderKey};
+use crate::portal::{self, Invitees, PortalLinks};
 use crate::procs::{field, DoorSim, Programs, Server};
+use crate::stay::Interrupts;
 use crate::{Failure, Narrator, Options};
 
 /// What the demo saw, for the tests to check beyond the demo's own assertions.
@@ -44,6 +46,8 @@ pub struct Outcome {
     pub revoked_at_door: (Coarse, Error),
     /// The alarms the manager sees at the end (none in an honest run).
     pub alarms: Vec<String>,
+    /// The portal's address and the invitation links printed at the end (step 7).
+    pub portal: Option<PortalLinks>,
     /// How long the whole story took.
     pub elapsed: Duration,
 }
@@ -51,6 +55,10 @@ pub struct Outcome {
 const TRACKING: &str = "1Z999AA10123456784";
 const SECOND_TRACKING: &str = "1Z999AA10123456792";
 const DOOR: u16 = 1;
+/// The property manager the operator invites to the portal.
+const MANAGER_NAME: &str = "C. Durand";
+/// Flat 4B's resident.
+const RESIDENT_NAME: &str = "A. Martin";
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
@@ -152,15 +160,27 @@ pub fn run(opts: &Options, n: &mut Narrator) -> Result<Outcome, Failure> {
     }
     let [manager_dir, server_dir, door_dir] = dirs;
 
+    // With --stay, Ctrl-C is caught from the start: it must never kill the demo before it
+    // has stopped its children (one during the story takes effect when the story ends).
+    let mut interrupts = if opts.stay { Some(Interrupts::catch()?) } else { None };
     let (mut server, mut door) = (None, None);
-    let result = story(opts, n, &mut server, &mut door, &manager_dir, &server_dir, &door_dir);
+    let mut result = story(opts, n, &mut server, &mut door, &manager_dir, &server_dir, &door_dir);
+    if let (Ok(outcome), Some(interrupts)) = (&mut result, &mut interrupts) {
+        outcome.elapsed = started.elapsed();
+        n.line("");
+        n.line("The server and the door keep running (--stay). Press Ctrl-C to stop them.");
+        let signal = interrupts.wait();
+        n.line(&format!("\n{signal}: stopping the door and the server."));
+    }
     // Power everything down whatever happened; a clean stop is part of a good run.
     let door_stopped = door.map_or(Ok(()), DoorSim::stop);
     let server_stopped = server.map_or(Ok(()), Server::stop);
     let mut outcome = result?;
     door_stopped?;
     server_stopped?;
-    outcome.elapsed = started.elapsed();
+    if !opts.stay {
+        outcome.elapsed = started.elapsed();
+    }
     Ok(outcome)
 }
 
@@ -187,7 +207,18 @@ fn story(
         power_cycle(p, n, &people, &visit, door_slot, door_dir).map_err(|e| e.context("step 5"))?,
     );
     let door = door_slot.as_mut().ok_or_else(|| Failure::new("step 6: the door is gone"))?;
-    revoke(p, n, &site, &people, door, manager_dir, visit, records).map_err(|e| e.context("step 6"))
+    let mut outcome = revoke(p, n, &site, &people, door, manager_dir, visit, records)
+        .map_err(|e| e.context("step 6"))?;
+    let invitees = Invitees {
+        site_id: &site.site_id,
+        manager_name: MANAGER_NAME,
+        resident_id: &people.resident_id,
+        resident_name: RESIDENT_NAME,
+    };
+    outcome.portal = Some(
+        portal::invite(p, n, &site.api, server_dir, &invitees).map_err(|e| e.context("step 7"))?,
+    );
+    Ok(outcome)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,6 +482,7 @@ struct People {
     driver: String,
     phone: HolderKey,
     resident: String,
+    resident_id: String,
     delivery_id: String,
 }
 
@@ -525,14 +557,14 @@ fn onboard(n: &mut Narrator, site: &Site) -> Result<People, Failure> {
         "POST",
         &format!("/v1/sites/{}/units/{unit_id}/residents", site.site_id),
         &site.manager,
-        Some(&json!({"display_name": "A. Martin"})),
+        Some(&json!({"display_name": RESIDENT_NAME})),
     )?;
-    let resident_id = text(&resident, "id", "the resident")?;
+    let resident_id = text(&resident, "id", "the resident")?.to_string();
     let token = api.ok(
         "POST",
         "/v1/tokens",
         &site.manager,
-        Some(&json!({"role": "resident", "resident_id": resident_id})),
+        Some(&json!({"role": "resident", "resident_id": &resident_id})),
     )?;
     let resident = text(&token, "token", "the resident token")?.to_string();
     n.say(
@@ -587,7 +619,7 @@ fn onboard(n: &mut Narrator, site: &Site) -> Result<People, Failure> {
         format!("the resident should have been told of the delivery: {notifications:?}")
     })?;
     n.say("Resident", "was notified: a delivery is announced for the flat (and could refuse in-building delivery)");
-    Ok(People { carrier, driver_id, driver, phone, resident, delivery_id })
+    Ok(People { carrier, driver_id, driver, phone, resident, resident_id, delivery_id })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1126,6 +1158,7 @@ fn revoke(
         door_state_sequence: held_seq,
         revoked_at_door: (coarse, reason),
         alarms,
+        portal: None,
         elapsed: Duration::ZERO,
     })
 }

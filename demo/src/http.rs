@@ -65,18 +65,38 @@ impl Api {
     ) -> Result<Reply, Failure> {
         let what = format!("{method} {path}");
         let body = body.map(Value::to_string).unwrap_or_default();
-        let mut stream = TcpStream::connect(&self.authority).map_err(|e| {
-            Failure::new(format!("{what}: cannot reach the server at {}: {e}", self.authority))
-        })?;
-        let io = |e: std::io::Error| Failure::new(format!("{what}: {e}"));
-        stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
-        stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer \
              {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             self.authority,
             body.len()
         );
+        let (status, body) = self.exchange(&what, &head, &body)?;
+        let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Ok(Reply { status, body })
+    }
+
+    /// Fetches a web page as a browser without cookies would (no token): its status and HTML.
+    pub fn page(&self, path: &str) -> Result<(u16, String), Failure> {
+        let what = format!("GET {path}");
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: text/html\r\n\r\n",
+            self.authority
+        );
+        let (status, body) = self.exchange(&what, &head, "")?;
+        let body = String::from_utf8(body)
+            .map_err(|_| Failure::new(format!("{what}: the page is not UTF-8")))?;
+        Ok((status, body))
+    }
+
+    /// Sends one request (`head` and `body`) on a fresh connection; the status and body.
+    fn exchange(&self, what: &str, head: &str, body: &str) -> Result<(u16, Vec<u8>), Failure> {
+        let mut stream = TcpStream::connect(&self.authority).map_err(|e| {
+            Failure::new(format!("{what}: cannot reach the server at {}: {e}", self.authority))
+        })?;
+        let io = |e: std::io::Error| Failure::new(format!("{what}: {e}"));
+        stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
+        stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
         stream.write_all(head.as_bytes()).map_err(io)?;
         stream.write_all(body.as_bytes()).map_err(io)?;
         let mut raw = Vec::new();
@@ -105,7 +125,7 @@ impl Api {
     }
 }
 
-fn parse(raw: &[u8]) -> Option<Reply> {
+fn parse(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(raw.get(..split)?).ok()?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
@@ -113,8 +133,7 @@ fn parse(raw: &[u8]) -> Option<Reply> {
     if head.lines().any(|l| l.eq_ignore_ascii_case("transfer-encoding: chunked")) {
         body = dechunk(&body)?;
     }
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Some(Reply { status, body })
+    Some((status, body))
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {

@@ -10,7 +10,9 @@
 //! * The driver's phone is `porter-ffi`, the library the apps link ([`phone`]).
 //! * Everyone else (operator, carrier, resident) uses the server's HTTP API ([`http`]).
 //!
-//! [`run`] plays the six steps and checks every outcome: it returns an [`Outcome`] only if
+//! [`run`] plays the six steps of the delivery, then invites the site's manager and a resident
+//! to the web portal and prints their links (step 7; with [`Options::stay`] the server keeps
+//! serving them until Ctrl-C). It checks every outcome: it returns an [`Outcome`] only if
 //! every actor saw what the product promises, and a [`Failure`] naming the step otherwise.
 
 #![forbid(unsafe_code)]
@@ -19,7 +21,9 @@ pub mod door;
 mod flow;
 pub mod http;
 pub mod phone;
+mod portal;
 pub mod procs;
+mod stay;
 
 use std::fmt;
 use std::io::Write;
@@ -27,6 +31,7 @@ use std::path::PathBuf;
 
 // The public interface is:
 pub use crate::flow::{run, Outcome};
+pub use crate::portal::PortalLinks;
 pub use crate::procs::Programs;
 
 /// What to run and where.
@@ -36,6 +41,8 @@ pub struct Options {
     pub programs: Programs,
     /// An empty directory for the root key, the server's database and the door's flash.
     pub work_dir: PathBuf,
+    /// After the story, keep the server and the door running until SIGINT or SIGTERM.
+    pub stay: bool,
 }
 
 /// Why the demo stopped: what was expected and what happened instead.

@@ -3,12 +3,13 @@
 //! step, and exits 0 only if every step behaved as the product promises.
 //!
 //! ```text
-//! porter-demo [--bin-dir DIR] [--work-dir DIR]
+//! porter-demo [--bin-dir DIR] [--work-dir DIR] [--stay]
 //! ```
 //!
 //! `--bin-dir` holds `porter`, `porter-root` and `porter-door-sim` (default: this program's own directory, as
 //! `cargo build` lays them out). `--work-dir` must be empty or absent; without it the demo uses
-//! a fresh temporary directory and removes it at the end.
+//! a fresh temporary directory and removes it at the end. `--stay` keeps the server and the door
+//! running after the story, for the portal's invitation links, until Ctrl-C (SIGINT) or SIGTERM.
 
 #![forbid(unsafe_code)]
 
@@ -18,10 +19,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use porter_demo::{Narrator, Options, Programs};
 
-const USAGE: &str = "usage: porter-demo [--bin-dir DIR] [--work-dir DIR]";
+const USAGE: &str = "usage: porter-demo [--bin-dir DIR] [--work-dir DIR] [--stay]";
 
-fn parse() -> Result<(Option<PathBuf>, Option<PathBuf>), String> {
-    let (mut bin_dir, mut work_dir) = (None, None);
+/// The command line.
+struct Args {
+    bin_dir: Option<PathBuf>,
+    work_dir: Option<PathBuf>,
+    stay: bool,
+}
+
+fn parse() -> Result<Args, String> {
+    let (mut bin_dir, mut work_dir, mut stay) = (None, None, false);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |name: &str| {
@@ -30,15 +38,16 @@ fn parse() -> Result<(Option<PathBuf>, Option<PathBuf>), String> {
         match a.as_str() {
             "--bin-dir" => bin_dir = Some(value("--bin-dir")?),
             "--work-dir" => work_dir = Some(value("--work-dir")?),
+            "--stay" => stay = true,
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
-    Ok((bin_dir, work_dir))
+    Ok(Args { bin_dir, work_dir, stay })
 }
 
 fn main() -> ExitCode {
-    let (bin_dir, work_dir) = match parse() {
+    let Args { bin_dir, work_dir, stay } = match parse() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
@@ -66,7 +75,8 @@ fn main() -> ExitCode {
         eprintln!("{} is not empty: give an empty or new --work-dir", work_dir.display());
         return ExitCode::from(2);
     }
-    let options = Options { programs: Programs::in_dir(&bin_dir), work_dir: work_dir.clone() };
+    let options =
+        Options { programs: Programs::in_dir(&bin_dir), work_dir: work_dir.clone(), stay };
     let mut n = Narrator::new(Box::new(std::io::stdout()));
     n.line("Porter demo: one parcel delivered through an offline door, every actor played by");
     n.line(

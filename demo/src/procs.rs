@@ -3,8 +3,9 @@
 //! leaves a process behind, even when a step fails.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -253,8 +254,16 @@ impl DoorSim {
         self.proc.wait_for("status ", Duration::from_secs(5), "the door")
     }
 
-    /// Powers the door off (`quit`), waiting for a clean exit.
+    /// Powers the door off (`quit`), waiting for a clean exit. A door the terminal's Ctrl-C
+    /// already stopped (it reaches the whole foreground process group) counts as stopped.
     pub fn stop(mut self) -> Result<(), Failure> {
+        if let Ok(Some(status)) = self.proc.child.try_wait() {
+            return if interrupted(status) {
+                Ok(())
+            } else {
+                Err(Failure::new(format!("porter-door-sim had stopped with {status}")))
+            };
+        }
         self.command("quit")?;
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -269,4 +278,9 @@ impl DoorSim {
         }
         Err(Failure::new("porter-door-sim did not quit within 5 s (killed)"))
     }
+}
+
+/// Whether a child ended by SIGINT or SIGTERM (the terminal's Ctrl-C, or a supervisor).
+fn interrupted(status: ExitStatus) -> bool {
+    matches!(status.signal(), Some(2 | 15))
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use porter_server::portal::Invitation;
 use porter_server::{Config, Service, Store};
 
 #[derive(Parser)]
@@ -45,6 +46,22 @@ enum Command {
         /// The manager's name.
         #[arg(long)]
         name: String,
+        /// Where to send their notifications (optional).
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Invite a unit's resident (already added by the manager) to the web portal: prints a
+    /// one-time link (valid 7 days) that makes their account and passkey.
+    InviteResident {
+        /// JSON config file (for the database and the portal's address).
+        #[arg(long, env = "PORTER_CONFIG")]
+        config: Option<PathBuf>,
+        /// The site's id (`site_...`).
+        #[arg(long)]
+        site: String,
+        /// The resident's id (`res_...`, from the manager's resident list).
+        #[arg(long)]
+        resident: String,
         /// Where to send their notifications (optional).
         #[arg(long)]
         email: Option<String>,
@@ -90,19 +107,15 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::InviteManager { config, site, name, email } => {
             let config = Config::load(config.as_deref())?;
-            let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            rt.block_on(async {
-                let store = Store::connect(&config.database_url()?)
+            print_invitation(&config, |store| async move {
+                porter_server::portal::invite_manager(&store, &site, &name, email.as_deref()).await
+            })
+        }
+        Command::InviteResident { config, site, resident, email } => {
+            let config = Config::load(config.as_deref())?;
+            print_invitation(&config, |store| async move {
+                porter_server::portal::invite_resident(&store, &site, &resident, email.as_deref())
                     .await
-                    .map_err(|e| format!("cannot open the database: {e}"))?;
-                let invitation =
-                    porter_server::portal::invite_manager(&store, &site, &name, email.as_deref())
-                        .await
-                        .map_err(|e| e.to_string());
-                store.close().await;
-                let invitation = invitation?;
-                println!("{}{}", config.portal_url().0, invitation.path);
-                Ok(())
             })
         }
         Command::OperatorToken { config, label } => {
@@ -120,6 +133,25 @@ fn run(cli: Cli) -> Result<(), String> {
             })
         }
     }
+}
+
+/// Opens the database, makes an invitation with `invite`, and prints its one-time link.
+fn print_invitation<F, Fut>(config: &Config, invite: F) -> Result<(), String>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = porter_server::service::Result<Invitation>>,
+{
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let store = Store::connect(&config.database_url()?)
+            .await
+            .map_err(|e| format!("cannot open the database: {e}"))?;
+        let invitation = invite(store.clone()).await.map_err(|e| e.to_string());
+        store.close().await;
+        let invitation = invitation?;
+        println!("{}{}", config.portal_url().0, invitation.path);
+        Ok(())
+    })
 }
 
 fn main() -> ExitCode {

@@ -411,6 +411,16 @@ async fn a_manager_invites_a_resident_with_a_one_time_link() {
     .await
     .unwrap();
     assert_eq!(server.get(&ok.path, None, "en").await.status, 200);
+    // The operator's `porter invite-resident`: a resident of that site only, by id.
+    let store = server.service.store();
+    assert!(portal::invite_resident(store, &w.site_id, "res_nope", None).await.is_err());
+    let elsewhere = portal::invite_resident(store, "site_nope", &w.resident_id, None).await;
+    assert!(elsewhere.is_err(), "a resident is invited to their own site only");
+    let ok = portal::invite_resident(store, &w.site_id, &w.resident_id, None).await.unwrap();
+    let name = store.resident(&w.resident_id).await.unwrap().unwrap().display_name;
+    let page = server.get(&ok.path, None, "en").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&name) && page.body.contains("passkey-register"), "{}", page.body);
 }
 
 /// The language is the switch's cookie if set, else the browser's preference.

@@ -11,7 +11,7 @@ use porter_demo::{Narrator, Options, Programs};
 use porter_protocol::{Coarse, Error};
 
 /// The target profile directory this test binary was built into (`target/debug`).
-fn profile_dir() -> PathBuf {
+pub(crate) fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/api-<hash>
     exe.parent().and_then(Path::parent).expect("target/<profile>/deps").to_path_buf()
@@ -34,7 +34,7 @@ fn newest_source(dir: &Path) -> SystemTime {
 /// `porter`, `porter-root` and `porter-door-sim` of this build. `cargo test --workspace` has built both (the
 /// server's and the firmware's tests run them); when only this package is tested, or they are
 /// older than their sources, they are built here.
-fn programs() -> Programs {
+pub(crate) fn programs() -> Programs {
     let dir = profile_dir();
     let programs = Programs::in_dir(&dir);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root");
@@ -82,7 +82,7 @@ fn programs() -> Programs {
     programs
 }
 
-fn work_dir(tag: &str) -> PathBuf {
+pub(crate) fn work_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "porter-demo-test-{tag}-{}-{:x}",
         std::process::id(),
@@ -117,7 +117,7 @@ fn the_whole_delivery_behaves_as_the_product_promises() {
     let work = work_dir("story");
     let transcript = Transcript::default();
     let mut n = Narrator::new(Box::new(transcript.clone()));
-    let options = Options { programs: programs(), work_dir: work.clone() };
+    let options = Options { programs: programs(), work_dir: work.clone(), stay: false };
     let result = porter_demo::run(&options, &mut n);
     let story = transcript.text();
     let _ = std::fs::remove_dir_all(&work);
@@ -155,6 +155,16 @@ fn the_whole_delivery_behaves_as_the_product_promises() {
         assert!(story.contains(&reason), "{reason} missing:\n{story}");
     }
     assert!(story.contains("422 driver_revoked"), "{story}");
+    // Step 7: the portal's address and two distinct one-time links on it, printed (the demo
+    // itself fetched each page twice; the --stay test fetches them from outside).
+    let portal = outcome.portal.expect("step 7 ran");
+    assert!(portal.portal.starts_with("http://localhost:") && portal.portal.ends_with("/portal"));
+    for link in [&portal.manager, &portal.resident] {
+        assert!(link.starts_with(&format!("{}/invitations/", portal.portal)), "{link}");
+        assert!(story.contains(link.as_str()), "{link} not printed:\n{story}");
+    }
+    assert_ne!(portal.manager, portal.resident);
+    assert!(story.contains("== Step 7.") && story.contains("Secure"), "{story}");
     eprintln!("{story}\nthe story took {:?}", outcome.elapsed);
 }
 

@@ -36,7 +36,7 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 use crate::http::RateLimiter;
 use crate::service::{self, Principal, Role, Service};
 
-pub use passkeys::{invite_manager, Invitation, INVITATION_LIFETIME};
+pub use passkeys::{invite_manager, invite_resident, Invitation, INVITATION_LIFETIME};
 pub use session::SESSION_LIFETIME;
 
 /// What the portal's handlers share.

@@ -78,6 +78,35 @@ pub async fn invite_manager(
     invite(store, &invitee).await
 }
 
+/// Invites an existing resident of one of the site's units to the portal (the operator's
+/// `porter invite-resident`; a manager does the same from the Residents page). The account the
+/// link makes is that resident's, with the resident role and scope.
+pub async fn invite_resident(
+    store: &Store,
+    site_id: &str,
+    resident_id: &str,
+    email: Option<&str>,
+) -> service::Result<Invitation> {
+    let resident =
+        store.resident(resident_id).await?.ok_or_else(|| service::Error::not_found("resident"))?;
+    // A resident of another site is as unknown here as a missing one.
+    let unit = store
+        .unit(&resident.unit_id)
+        .await?
+        .filter(|u| u.site_id == site_id)
+        .ok_or_else(|| service::Error::not_found("resident"))?;
+    let invitee = Invitee {
+        role: Role::Resident,
+        site_id,
+        unit_id: Some(&unit.id),
+        resident_id: Some(&resident.id),
+        display_name: &resident.display_name,
+        email,
+        created_by: None,
+    };
+    invite(store, &invitee).await
+}
+
 /// Stores an invitation after checking its text fields.
 pub(crate) async fn invite(store: &Store, who: &Invitee<'_>) -> service::Result<Invitation> {
     let name = who.display_name.trim();
