@@ -153,7 +153,10 @@ impl Service {
         let delivery = store.delivery(delivery_id).await?;
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
         let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
-        let site = store.site(&delivery.site_id).await?.ok_or_else(|| Error::not_found("site"))?;
+        let site = store
+            .site(&ids::SiteId::from(delivery.site_id.as_str()))
+            .await?
+            .ok_or_else(|| Error::not_found("site"))?;
         let driver_revoked_here =
             store.is_revoked(&site.id, store::RevocationKind::Driver, &driver.id).await?;
         let approval = store.approval(&site.id, &driver.carrier_id).await?;

@@ -90,7 +90,7 @@ impl Service {
         if !visible {
             return Err(Error::not_found("site"));
         }
-        self.store.site(site_id).await?.ok_or_else(|| Error::not_found("site"))
+        self.store.site(&SiteId::from(site_id)).await?.ok_or_else(|| Error::not_found("site"))
     }
 
     pub(super) async fn managed_site(
@@ -105,7 +105,7 @@ impl Service {
         if !p.manages(site_id) {
             return Err(Error::not_found("site"));
         }
-        self.store.site(site_id).await?.ok_or_else(|| Error::not_found("site"))
+        self.store.site(&SiteId::from(site_id)).await?.ok_or_else(|| Error::not_found("site"))
     }
 
     /// Creates a site (operator).
@@ -141,7 +141,7 @@ impl Service {
     pub async fn list_sites(&self, p: &Principal, page: &Page) -> Result<Paged<SiteView>> {
         let only = match p {
             Principal::Operator { .. } => None,
-            Principal::Manager { site, .. } => Some(site.as_str()),
+            Principal::Manager { site, .. } => Some(site),
             _ => return Err(Error::forbidden("list sites")),
         };
         let rows = self.store.sites(only, page).await?;
@@ -150,14 +150,14 @@ impl Service {
 
     /// One site. A site made before log keys gets its pair here.
     pub async fn get_site(&self, p: &Principal, site_id: &SiteId) -> Result<SiteView> {
-        let site_id = site_id.as_str();
-        let site = self.site_for(p, site_id).await?;
+        let id = site_id;
+        let site = self.site_for(p, id.as_str()).await?;
         if site.log_key.is_some() {
             return Ok(site.into());
         }
         let (key, secret) = self.new_log_pair()?;
-        self.store.set_site_log_key(&site.id, &key, &secret).await?;
-        Ok(self.store.site(&site.id).await?.ok_or_else(|| Error::not_found("site"))?.into())
+        self.store.set_site_log_key(id, &key, &secret).await?;
+        Ok(self.store.site(id).await?.ok_or_else(|| Error::not_found("site"))?.into())
     }
 
     /// A new site log key pair: the public key (hex) and the secret as stored (sealed like

@@ -1,6 +1,6 @@
 //! API tokens: who may mint which role's token, within which scope.
 
-use crate::ids::TokenId;
+use crate::ids::{SiteId, TokenId};
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -112,7 +112,10 @@ impl Service {
         match (p.role(), role) {
             (Role::Operator, Role::Manager) => {
                 let site = need(&req.site_id, "site_id")?;
-                self.store.site(&site).await?.ok_or_else(|| Error::not_found("site"))?;
+                self.store
+                    .site(&SiteId::from(site.as_str()))
+                    .await?
+                    .ok_or_else(|| Error::not_found("site"))?;
                 row.site_id = Some(site);
             }
             (Role::Operator, Role::Carrier) => {
