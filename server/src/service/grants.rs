@@ -157,7 +157,8 @@ impl Service {
         let site = store.site(&site_id).await?.ok_or_else(|| Error::not_found("site"))?;
         let driver_revoked_here =
             store.is_revoked(&site_id, store::RevocationKind::Driver, &driver.id).await?;
-        let approval = store.approval(&site.id, &driver.carrier_id).await?;
+        let approval =
+            store.approval(&site_id, &ids::CarrierId::from(driver.carrier_id.as_str())).await?;
         let issuer = match &approval {
             Some(a) => store.issuer(&a.issuer_id).await?,
             None => None,

@@ -1,6 +1,6 @@
 //! Revocations and the root-signed door states that carry them to doors.
 
-use crate::ids::SiteId;
+use crate::ids::{CarrierId, SiteId};
 use crate::service::Code;
 use porter_protocol::{DenySubject, DoorState, MAX_DOOR_STATE_LEN};
 use serde::{Deserialize, Serialize};
@@ -99,7 +99,18 @@ impl Service {
                 // site (present or withdrawn): another carrier's drivers do not exist here.
                 let d = self.store.driver(&req.id).await?;
                 let d = match d {
-                    Some(d) if self.store.approval(&site.id, &d.carrier_id).await?.is_some() => d,
+                    Some(d)
+                        if self
+                            .store
+                            .approval(
+                                &SiteId::from(site_id),
+                                &CarrierId::from(d.carrier_id.as_str()),
+                            )
+                            .await?
+                            .is_some() =>
+                    {
+                        d
+                    }
                     _ => return Err(Error::not_found("driver")),
                 };
                 let key = stored_key(&d.holder_key)?;

@@ -1,6 +1,6 @@
 //! Sites: the building record, who can see it, and the policy residents read.
 
-use crate::ids::SiteId;
+use crate::ids::{CarrierId, SiteId};
 use crate::service::Code;
 use porter_protocol::{Certificate, LogSecret};
 use serde::{Deserialize, Serialize};
@@ -83,7 +83,7 @@ impl Service {
             | Principal::Resident { site, .. }
             | Principal::Device { site, .. } => *site == *site_id,
             Principal::Carrier { carrier, .. } | Principal::Driver { carrier, .. } => {
-                let approval = self.store.approval(site_id, carrier.as_str()).await?;
+                let approval = self.store.approval(&SiteId::from(site_id), carrier).await?;
                 approval.is_some_and(|a| a.revoked_at.is_none())
             }
         };
@@ -193,12 +193,16 @@ impl Service {
         let site = self.site_for(p, site_id).await?;
         let page = Page { after: String::new(), limit: 1000 };
         let mut out = Vec::new();
-        for a in self.store.approvals(&site.id, &page).await? {
+        for a in self.store.approvals(&SiteId::from(site.id.as_str()), &page).await? {
             if a.revoked_at.is_some() {
                 continue;
             }
-            let carrier =
-                self.store.carrier(&a.carrier_id).await?.map(|c| c.name).unwrap_or_default();
+            let carrier = self
+                .store
+                .carrier(&CarrierId::from(a.carrier_id.as_str()))
+                .await?
+                .map(|c| c.name)
+                .unwrap_or_default();
             let hours = match self.store.issuer(&a.issuer_id).await? {
                 Some(store::IssuerRow { certificate: Some(c), .. }) => hex::decode(c)
                     .ok()

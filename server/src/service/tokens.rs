@@ -1,6 +1,6 @@
 //! API tokens: who may mint which role's token, within which scope.
 
-use crate::ids::{SiteId, TokenId};
+use crate::ids::{CarrierId, SiteId, TokenId};
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -120,7 +120,10 @@ impl Service {
             }
             (Role::Operator, Role::Carrier) => {
                 let carrier = need(&req.carrier_id, "carrier_id")?;
-                self.store.carrier(&carrier).await?.ok_or_else(|| Error::not_found("carrier"))?;
+                self.store
+                    .carrier(&CarrierId::from(carrier.as_str()))
+                    .await?
+                    .ok_or_else(|| Error::not_found("carrier"))?;
                 row.carrier_id = Some(carrier);
             }
             (Role::Manager, Role::Resident) => {
