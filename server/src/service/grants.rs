@@ -148,7 +148,7 @@ impl Service {
         let Principal::Driver { driver, .. } = p else {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
         };
-        let driver = store.driver(driver.as_str()).await?;
+        let driver = store.driver(driver).await?;
         let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
         let delivery = store.delivery(delivery_id).await?;
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);

@@ -1,6 +1,6 @@
 //! Revocations and the root-signed door states that carry them to doors.
 
-use crate::ids::{CarrierId, SiteId};
+use crate::ids::{CarrierId, DriverId, SiteId};
 use crate::service::Code;
 use porter_protocol::{DenySubject, DoorState, MAX_DOOR_STATE_LEN};
 use serde::{Deserialize, Serialize};
@@ -97,7 +97,7 @@ impl Service {
             RevocationKind::Driver => {
                 // A driver is visible to a manager only through its carrier's approval at the
                 // site (present or withdrawn): another carrier's drivers do not exist here.
-                let d = self.store.driver(&req.id).await?;
+                let d = self.store.driver(&DriverId::from(req.id.as_str())).await?;
                 let d = match d {
                     Some(d)
                         if self

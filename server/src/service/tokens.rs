@@ -1,6 +1,6 @@
 //! API tokens: who may mint which role's token, within which scope.
 
-use crate::ids::{CarrierId, SiteId, TokenId};
+use crate::ids::{CarrierId, DriverId, SiteId, TokenId};
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -146,7 +146,7 @@ impl Service {
             }
             (Role::Carrier, Role::Driver) => {
                 let id = need(&req.driver_id, "driver_id")?;
-                let driver = self.store.driver(&id).await?;
+                let driver = self.store.driver(&DriverId::from(id.as_str())).await?;
                 let driver = driver.filter(|d| p.carrier().is_some_and(|c| *c == d.carrier_id));
                 let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
                 row.carrier_id = Some(driver.carrier_id);

@@ -6,6 +6,7 @@
 use porter_protocol::{AuditEvent, AuditRecord, Enrolment, LogMask, MAX_ENROLMENT_LEN};
 
 use super::{internal, Admitted};
+use crate::ids::DriverId;
 use crate::service::{hex_bytes, now, parse_doors, stored_key, Result, Service};
 use crate::store::{self, AlarmKind, EventKind, Store, Tx};
 
@@ -68,7 +69,7 @@ impl Service {
                 hex::encode(issuer.0)
             )));
         };
-        let driver = store.driver(&grant.driver_id).await?;
+        let driver = store.driver(&DriverId::from(grant.driver_id.as_str())).await?;
         let delivery = store.delivery(&grant.delivery_id).await?;
         let holder_ok =
             driver.and_then(|d| stored_key(&d.holder_key).ok()).is_some_and(|k| k.id() == holder);
