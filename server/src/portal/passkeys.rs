@@ -27,6 +27,7 @@ use super::session::{
 };
 use super::store::{self as portal_store, AccountRow, InvitationRow, NewAccount, SessionRow};
 use super::{home_of, page, see_other, PageError, PageResult, Portal};
+use crate::ids::SiteId;
 use crate::service::{self, new_id, now, sha256_hex, Code, Kind, Role};
 use crate::store::{Store, TokenRow};
 
@@ -65,7 +66,7 @@ pub async fn invite_manager(
     display_name: &str,
     email: Option<&str>,
 ) -> service::Result<Invitation> {
-    store.site(site_id).await?.ok_or_else(|| service::Error::not_found("site"))?;
+    store.site(&SiteId::from(site_id)).await?.ok_or_else(|| service::Error::not_found("site"))?;
     let invitee = Invitee {
         role: Role::Manager,
         site_id,
@@ -187,7 +188,7 @@ pub(crate) async fn invitation_page(
             "invitation (it was used, has expired or never existed: ask for a new one)",
         )));
     };
-    let site = portal.service.store().site(&inv.site_id).await?;
+    let site = portal.service.store().site(&SiteId::from(inv.site_id.as_str())).await?;
     page(
         &portal,
         "invitation.html",

@@ -1,6 +1,6 @@
 //! The audit's reading side: alarms and the access log.
 
-use crate::ids::SiteId;
+use crate::ids::{CarrierId, SiteId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -77,7 +77,7 @@ impl Service {
         let mut items = Vec::with_capacity(rows.len());
         for a in rows {
             let carrier = match &a.carrier_id {
-                Some(c) => self.store.carrier(c).await?.map(|c| c.name),
+                Some(c) => self.store.carrier(&CarrierId::from(c.as_str())).await?.map(|c| c.name),
                 None => None,
             };
             items.push(EntryView {

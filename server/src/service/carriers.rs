@@ -1,6 +1,6 @@
 //! Carriers and their approvals at sites.
 
-use crate::ids::SiteId;
+use crate::ids::{CarrierId, SiteId};
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -97,7 +97,7 @@ impl Service {
     pub async fn list_carriers(&self, p: &Principal, page: &Page) -> Result<Paged<CarrierView>> {
         let only = match p {
             Principal::Operator { .. } | Principal::Manager { .. } => None,
-            Principal::Carrier { carrier, .. } => Some(carrier.as_str()),
+            Principal::Carrier { carrier, .. } => Some(carrier),
             _ => return Err(Error::forbidden("list carriers")),
         };
         let rows = self.store.carriers(only, page).await?;
@@ -114,7 +114,10 @@ impl Service {
     ) -> Result<ApprovalView> {
         let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "approve carriers").await?;
-        self.store.carrier(&req.carrier_id).await?.ok_or_else(|| Error::not_found("carrier"))?;
+        self.store
+            .carrier(&CarrierId::from(req.carrier_id.as_str()))
+            .await?
+            .ok_or_else(|| Error::not_found("carrier"))?;
         let issuer = self.store.issuer(&req.issuer_id).await?.filter(|i| i.site_id == site.id);
         let issuer = issuer.ok_or_else(|| Error::not_found("issuer"))?;
         if issuer.certificate.is_none() || issuer.revoked_at.is_some() {
@@ -162,7 +165,7 @@ impl Service {
     ) -> Result<Paged<ApprovalView>> {
         let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list approvals").await?;
-        let rows = self.store.approvals(site_id, page).await?;
+        let rows = self.store.approvals(&SiteId::from(site_id), page).await?;
         Ok(Paged::of(rows.into_iter().map(ApprovalView::from).collect(), page, |a| a.id.clone()))
     }
 
@@ -176,7 +179,7 @@ impl Service {
         let site_id = site_id.as_str();
         self.managed_site(p, site_id, "withdraw approvals").await?;
         let page = Page { after: String::new(), limit: 1000 };
-        let approvals = self.store.approvals(site_id, &page).await?;
+        let approvals = self.store.approvals(&SiteId::from(site_id), &page).await?;
         if !approvals.iter().any(|a| a.id == approval_id) {
             return Err(Error::not_found("approval"));
         }

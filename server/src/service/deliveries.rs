@@ -1,6 +1,6 @@
 //! Deliveries: announced by carriers, seen by their drivers and the unit's residents.
 
-use crate::ids::DeliveryId;
+use crate::ids::{CarrierId, DeliveryId};
 use crate::service::Code;
 use porter_protocol::PackageCommitment;
 use serde::{Deserialize, Serialize};
@@ -108,7 +108,8 @@ impl Service {
             grants_issued: 0,
             created_at: now(),
         };
-        let carrier_name = self.store.carrier(&row.carrier_id).await?.map(|c| c.name);
+        let carrier_name =
+            self.store.carrier(&CarrierId::from(row.carrier_id.as_str())).await?.map(|c| c.name);
         let mut tx = self.store.begin().await?;
         Store::insert_delivery(&mut tx, &row).await?;
         let body = serde_json::json!({

@@ -82,7 +82,6 @@ impl Service {
         let Principal::Carrier { carrier, .. } = p else {
             return Err(Error::forbidden("register drivers"));
         };
-        let carrier = carrier.as_str();
         let challenge = hex::encode(rand::random::<[u8; 32]>());
         let now = now();
         let expires_at = now + CHALLENGE_LIFETIME;
@@ -98,7 +97,6 @@ impl Service {
         let Principal::Carrier { carrier, .. } = p else {
             return Err(Error::forbidden("register drivers"));
         };
-        let carrier = carrier.as_str();
         let key = client_key("holder_key", &req.holder_key)?;
         text("label", &req.label, 200)?;
         let challenge = hex_array::<32>("challenge", &req.challenge)?;
@@ -111,7 +109,7 @@ impl Service {
                 "unknown, used or expired challenge: get a new one from POST /v1/drivers/challenges",
             ));
         }
-        let message = registration_message(&challenge, carrier);
+        let message = registration_message(&challenge, carrier.as_str());
         if !porter_protocol::verify_raw(&key.0, &message, &signature) {
             return Err(Error::invalid(
                 Code::InvalidProof,
@@ -131,7 +129,7 @@ impl Service {
         }
         let row = store::DriverRow {
             id: new_id("drv"),
-            carrier_id: carrier.into(),
+            carrier_id: carrier.as_str().into(),
             holder_key: req.holder_key.to_lowercase(),
             label: req.label,
             revoked_at: None,
@@ -146,7 +144,7 @@ impl Service {
         let Principal::Carrier { carrier, .. } = p else {
             return Err(Error::forbidden("list drivers"));
         };
-        let rows = self.store.drivers(carrier.as_str(), page).await?;
+        let rows = self.store.drivers(carrier, page).await?;
         Ok(Paged::of(rows.into_iter().map(DriverView::from).collect(), page, |d| d.id.clone()))
     }
 
@@ -154,14 +152,13 @@ impl Service {
     /// is revoked (it can no longer read its carrier's deliveries); existing grants expire
     /// within minutes. Sites that must stop them sooner revoke the driver in their door state.
     pub async fn retire_driver(&self, p: &Principal, id: &DriverId) -> Result<DriverView> {
-        let id = id.as_str();
         let Principal::Carrier { carrier, .. } = p else {
             return Err(Error::forbidden("retire drivers"));
         };
         let d = self.store.driver(id).await?.filter(|d| *carrier == d.carrier_id);
         let d = d.ok_or_else(|| Error::not_found("driver"))?;
         let now = now();
-        self.store.retire_driver(&d.id, now).await?;
+        self.store.retire_driver(id, now).await?;
         let mut tx = self.store.begin().await?;
         Store::revoke_tokens_of(&mut tx, TokenOwner::Driver(&d.id), now).await?;
         tx.commit().await?;

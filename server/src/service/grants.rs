@@ -148,21 +148,23 @@ impl Service {
         let Principal::Driver { driver, .. } = p else {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
         };
-        let driver = store.driver(driver.as_str()).await?;
+        let driver = store.driver(driver).await?;
         let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
         let delivery = store.delivery(delivery_id).await?;
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
         let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
-        let site = store.site(&delivery.site_id).await?.ok_or_else(|| Error::not_found("site"))?;
+        let site_id = ids::SiteId::from(delivery.site_id.as_str());
+        let site = store.site(&site_id).await?.ok_or_else(|| Error::not_found("site"))?;
         let driver_revoked_here =
-            store.is_revoked(&site.id, store::RevocationKind::Driver, &driver.id).await?;
-        let approval = store.approval(&site.id, &driver.carrier_id).await?;
+            store.is_revoked(&site_id, store::RevocationKind::Driver, &driver.id).await?;
+        let approval =
+            store.approval(&site_id, &ids::CarrierId::from(driver.carrier_id.as_str())).await?;
         let issuer = match &approval {
             Some(a) => store.issuer(&a.issuer_id).await?,
             None => None,
         };
         let issuer_revoked_here = match &issuer {
-            Some(i) => store.is_revoked(&site.id, store::RevocationKind::Issuer, &i.id).await?,
+            Some(i) => store.is_revoked(&site_id, store::RevocationKind::Issuer, &i.id).await?,
             None => false,
         };
         let root = stored_key(&site.root_key)?;
@@ -179,7 +181,7 @@ impl Service {
         let enrolled =
             store.doors(&site.id, &page).await?.iter().map(|d| d.door_number as u16).collect();
         let site_number = SiteId(site.site_number as u32);
-        let latest = store.latest_door_state(&site.id).await?;
+        let latest = store.latest_door_state(&site_id).await?;
         let state = match &latest {
             None => DoorState::genesis(site_number),
             Some(row) => {

@@ -1,6 +1,6 @@
 //! Revocations and the root-signed door states that carry them to doors.
 
-use crate::ids::SiteId;
+use crate::ids::{CarrierId, DriverId, SiteId};
 use crate::service::Code;
 use porter_protocol::{DenySubject, DoorState, MAX_DOOR_STATE_LEN};
 use serde::{Deserialize, Serialize};
@@ -97,9 +97,20 @@ impl Service {
             RevocationKind::Driver => {
                 // A driver is visible to a manager only through its carrier's approval at the
                 // site (present or withdrawn): another carrier's drivers do not exist here.
-                let d = self.store.driver(&req.id).await?;
+                let d = self.store.driver(&DriverId::from(req.id.as_str())).await?;
                 let d = match d {
-                    Some(d) if self.store.approval(&site.id, &d.carrier_id).await?.is_some() => d,
+                    Some(d)
+                        if self
+                            .store
+                            .approval(
+                                &SiteId::from(site_id),
+                                &CarrierId::from(d.carrier_id.as_str()),
+                            )
+                            .await?
+                            .is_some() =>
+                    {
+                        d
+                    }
                     _ => return Err(Error::not_found("driver")),
                 };
                 let key = stored_key(&d.holder_key)?;
@@ -142,10 +153,9 @@ impl Service {
         p: &Principal,
         site_id: &SiteId,
     ) -> Result<RevocationList> {
-        let site_id = site_id.as_str();
-        let site = self.managed_site(p, site_id, "list revocations").await?;
-        let latest = self.store.latest_door_state(&site.id).await?;
-        let revocations = self.store.revocations(&site.id).await?;
+        let site = self.managed_site(p, site_id.as_str(), "list revocations").await?;
+        let latest = self.store.latest_door_state(site_id).await?;
+        let revocations = self.store.revocations(site_id).await?;
         Ok(RevocationList {
             site_number: site.site_number as u32,
             current_sequence: latest.as_ref().map_or(0, |s| s.sequence),
@@ -172,11 +182,10 @@ impl Service {
         site_id: &SiteId,
         req: DoorStateUpload,
     ) -> Result<DoorStateView> {
-        let site_id = site_id.as_str();
-        let site = self.managed_site(p, site_id, "upload door state").await?;
+        let site = self.managed_site(p, site_id.as_str(), "upload door state").await?;
         let bytes = hex_bytes("state", &req.state, MAX_DOOR_STATE_LEN)?;
         let number = porter_protocol::SiteId(site.site_number as u32);
-        let latest = self.store.latest_door_state(&site.id).await?;
+        let latest = self.store.latest_door_state(site_id).await?;
         let mut base = DoorState::genesis(number);
         base.sequence = latest.as_ref().map_or(0, |s| s.sequence as u64);
         let unverified =
@@ -232,12 +241,11 @@ impl Service {
         p: &Principal,
         site_id: &SiteId,
     ) -> Result<Option<DoorStateView>> {
-        let site_id = site_id.as_str();
         if p.role() == Role::Resident {
             return Err(Error::forbidden("read door state"));
         }
-        let site = self.site_for(p, site_id).await?;
-        let latest = self.store.latest_door_state(&site.id).await?;
+        self.site_for(p, site_id.as_str()).await?; // may `p` see the site at all
+        let latest = self.store.latest_door_state(site_id).await?;
         Ok(latest.map(|s| DoorStateView {
             sequence: s.sequence,
             issued_at: s.issued_at,

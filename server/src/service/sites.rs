@@ -1,6 +1,6 @@
 //! Sites: the building record, who can see it, and the policy residents read.
 
-use crate::ids::SiteId;
+use crate::ids::{CarrierId, SiteId};
 use crate::service::Code;
 use porter_protocol::{Certificate, LogSecret};
 use serde::{Deserialize, Serialize};
@@ -83,14 +83,14 @@ impl Service {
             | Principal::Resident { site, .. }
             | Principal::Device { site, .. } => *site == *site_id,
             Principal::Carrier { carrier, .. } | Principal::Driver { carrier, .. } => {
-                let approval = self.store.approval(site_id, carrier.as_str()).await?;
+                let approval = self.store.approval(&SiteId::from(site_id), carrier).await?;
                 approval.is_some_and(|a| a.revoked_at.is_none())
             }
         };
         if !visible {
             return Err(Error::not_found("site"));
         }
-        self.store.site(site_id).await?.ok_or_else(|| Error::not_found("site"))
+        self.store.site(&SiteId::from(site_id)).await?.ok_or_else(|| Error::not_found("site"))
     }
 
     pub(super) async fn managed_site(
@@ -105,7 +105,7 @@ impl Service {
         if !p.manages(site_id) {
             return Err(Error::not_found("site"));
         }
-        self.store.site(site_id).await?.ok_or_else(|| Error::not_found("site"))
+        self.store.site(&SiteId::from(site_id)).await?.ok_or_else(|| Error::not_found("site"))
     }
 
     /// Creates a site (operator).
@@ -141,7 +141,7 @@ impl Service {
     pub async fn list_sites(&self, p: &Principal, page: &Page) -> Result<Paged<SiteView>> {
         let only = match p {
             Principal::Operator { .. } => None,
-            Principal::Manager { site, .. } => Some(site.as_str()),
+            Principal::Manager { site, .. } => Some(site),
             _ => return Err(Error::forbidden("list sites")),
         };
         let rows = self.store.sites(only, page).await?;
@@ -150,14 +150,14 @@ impl Service {
 
     /// One site. A site made before log keys gets its pair here.
     pub async fn get_site(&self, p: &Principal, site_id: &SiteId) -> Result<SiteView> {
-        let site_id = site_id.as_str();
-        let site = self.site_for(p, site_id).await?;
+        let id = site_id;
+        let site = self.site_for(p, id.as_str()).await?;
         if site.log_key.is_some() {
             return Ok(site.into());
         }
         let (key, secret) = self.new_log_pair()?;
-        self.store.set_site_log_key(&site.id, &key, &secret).await?;
-        Ok(self.store.site(&site.id).await?.ok_or_else(|| Error::not_found("site"))?.into())
+        self.store.set_site_log_key(id, &key, &secret).await?;
+        Ok(self.store.site(id).await?.ok_or_else(|| Error::not_found("site"))?.into())
     }
 
     /// A new site log key pair: the public key (hex) and the secret as stored (sealed like
@@ -193,12 +193,16 @@ impl Service {
         let site = self.site_for(p, site_id).await?;
         let page = Page { after: String::new(), limit: 1000 };
         let mut out = Vec::new();
-        for a in self.store.approvals(&site.id, &page).await? {
+        for a in self.store.approvals(&SiteId::from(site.id.as_str()), &page).await? {
             if a.revoked_at.is_some() {
                 continue;
             }
-            let carrier =
-                self.store.carrier(&a.carrier_id).await?.map(|c| c.name).unwrap_or_default();
+            let carrier = self
+                .store
+                .carrier(&CarrierId::from(a.carrier_id.as_str()))
+                .await?
+                .map(|c| c.name)
+                .unwrap_or_default();
             let hours = match self.store.issuer(&a.issuer_id).await? {
                 Some(store::IssuerRow { certificate: Some(c), .. }) => hex::decode(c)
                     .ok()

@@ -1,6 +1,6 @@
 //! API tokens: who may mint which role's token, within which scope.
 
-use crate::ids::TokenId;
+use crate::ids::{CarrierId, DriverId, SiteId, TokenId};
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -112,12 +112,18 @@ impl Service {
         match (p.role(), role) {
             (Role::Operator, Role::Manager) => {
                 let site = need(&req.site_id, "site_id")?;
-                self.store.site(&site).await?.ok_or_else(|| Error::not_found("site"))?;
+                self.store
+                    .site(&SiteId::from(site.as_str()))
+                    .await?
+                    .ok_or_else(|| Error::not_found("site"))?;
                 row.site_id = Some(site);
             }
             (Role::Operator, Role::Carrier) => {
                 let carrier = need(&req.carrier_id, "carrier_id")?;
-                self.store.carrier(&carrier).await?.ok_or_else(|| Error::not_found("carrier"))?;
+                self.store
+                    .carrier(&CarrierId::from(carrier.as_str()))
+                    .await?
+                    .ok_or_else(|| Error::not_found("carrier"))?;
                 row.carrier_id = Some(carrier);
             }
             (Role::Manager, Role::Resident) => {
@@ -140,7 +146,7 @@ impl Service {
             }
             (Role::Carrier, Role::Driver) => {
                 let id = need(&req.driver_id, "driver_id")?;
-                let driver = self.store.driver(&id).await?;
+                let driver = self.store.driver(&DriverId::from(id.as_str())).await?;
                 let driver = driver.filter(|d| p.carrier().is_some_and(|c| *c == d.carrier_id));
                 let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
                 row.carrier_id = Some(driver.carrier_id);

@@ -1,6 +1,7 @@
 //! Carriers and approvals.
 
 use super::{Page, Result, Store};
+use crate::ids::{CarrierId, SiteId};
 
 /// A carrier organisation.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -50,17 +51,22 @@ impl Store {
     }
 
     /// A carrier by id.
-    pub async fn carrier(&self, id: &str) -> Result<Option<CarrierRow>> {
-        one!(self.read(), CarrierRow, "SELECT * FROM carriers WHERE id = $1", id.to_string())
+    pub async fn carrier(&self, id: &CarrierId) -> Result<Option<CarrierRow>> {
+        one!(
+            self.read(),
+            CarrierRow,
+            "SELECT * FROM carriers WHERE id = $1",
+            id.as_str().to_string()
+        )
     }
 
     /// A page of carriers, all or only `only`.
-    pub async fn carriers(&self, only: Option<&str>, page: &Page) -> Result<Vec<CarrierRow>> {
+    pub async fn carriers(&self, only: Option<&CarrierId>, page: &Page) -> Result<Vec<CarrierRow>> {
         all!(
             self.read(),
             CarrierRow,
             "SELECT * FROM carriers WHERE ($1 = '' OR id = $1) AND id > $2 ORDER BY id LIMIT $3",
-            only.unwrap_or("").to_string(),
+            only.map_or("", CarrierId::as_str).to_string(),
             page.after.clone(),
             page.limit
         )
@@ -85,23 +91,27 @@ impl Store {
     }
 
     /// The approval of a carrier at a site.
-    pub async fn approval(&self, site_id: &str, carrier_id: &str) -> Result<Option<ApprovalRow>> {
+    pub async fn approval(
+        &self,
+        site_id: &SiteId,
+        carrier_id: &CarrierId,
+    ) -> Result<Option<ApprovalRow>> {
         one!(
             self.read(),
             ApprovalRow,
             "SELECT * FROM approvals WHERE site_id = $1 AND carrier_id = $2",
-            site_id.to_string(),
-            carrier_id.to_string()
+            site_id.as_str().to_string(),
+            carrier_id.as_str().to_string()
         )
     }
 
     /// A page of a site's approvals.
-    pub async fn approvals(&self, site_id: &str, page: &Page) -> Result<Vec<ApprovalRow>> {
+    pub async fn approvals(&self, site_id: &SiteId, page: &Page) -> Result<Vec<ApprovalRow>> {
         all!(
             self.read(),
             ApprovalRow,
             "SELECT * FROM approvals WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            site_id.to_string(),
+            site_id.as_str().to_string(),
             page.after.clone(),
             page.limit
         )

@@ -1,6 +1,7 @@
 //! Drivers.
 
 use super::{s, Page, Result, Store};
+use crate::ids::{CarrierId, DriverId};
 
 /// A driver of a carrier.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -36,29 +37,29 @@ impl Store {
     }
 
     /// A driver by id.
-    pub async fn driver(&self, id: &str) -> Result<Option<DriverRow>> {
-        one!(self.read(), DriverRow, "SELECT * FROM drivers WHERE id = $1", id.to_string())
+    pub async fn driver(&self, id: &DriverId) -> Result<Option<DriverRow>> {
+        one!(self.read(), DriverRow, "SELECT * FROM drivers WHERE id = $1", id.as_str().to_string())
     }
 
     /// A page of a carrier's drivers.
-    pub async fn drivers(&self, carrier_id: &str, page: &Page) -> Result<Vec<DriverRow>> {
+    pub async fn drivers(&self, carrier_id: &CarrierId, page: &Page) -> Result<Vec<DriverRow>> {
         all!(
             self.read(),
             DriverRow,
             "SELECT * FROM drivers WHERE carrier_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            carrier_id.to_string(),
+            carrier_id.as_str().to_string(),
             page.after.clone(),
             page.limit
         )
     }
 
     /// Retires a driver.
-    pub async fn retire_driver(&self, id: &str, now: i64) -> Result<()> {
+    pub async fn retire_driver(&self, id: &DriverId, now: i64) -> Result<()> {
         exec!(
             &self.pool,
             "UPDATE drivers SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
             now,
-            id.to_string()
+            id.as_str().to_string()
         )?;
         Ok(())
     }
@@ -69,7 +70,7 @@ impl Store {
     pub async fn insert_driver_challenge(
         &self,
         challenge: &str,
-        carrier_id: &str,
+        carrier_id: &CarrierId,
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
@@ -78,7 +79,7 @@ impl Store {
             "INSERT INTO driver_challenges (challenge, carrier_id, expires_at, created_at)
              VALUES ($1,$2,$3,$4)",
             challenge.to_string(),
-            carrier_id.to_string(),
+            carrier_id.as_str().to_string(),
             expires_at,
             now
         )?;
@@ -91,7 +92,7 @@ impl Store {
     pub async fn take_driver_challenge(
         &self,
         challenge: &str,
-        carrier_id: &str,
+        carrier_id: &CarrierId,
         now: i64,
     ) -> Result<bool> {
         let n = exec!(
@@ -99,7 +100,7 @@ impl Store {
             "DELETE FROM driver_challenges WHERE challenge = $1 AND carrier_id = $2
              AND expires_at > $3",
             challenge.to_string(),
-            carrier_id.to_string(),
+            carrier_id.as_str().to_string(),
             now
         )?;
         Ok(n == 1)

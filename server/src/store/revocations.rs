@@ -1,6 +1,7 @@
 //! Revocations and root-signed door states.
 
 use super::{i, Result, Store};
+use crate::ids::SiteId;
 
 /// What a revocation names; stored as its snake_case name.
 #[derive(
@@ -117,14 +118,14 @@ impl Store {
     /// Whether `kind`/`target_id` is revoked at a site.
     pub async fn is_revoked(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         kind: RevocationKind,
         target_id: &str,
     ) -> Result<bool> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM revocations WHERE site_id = $1 AND kind = $2 AND target_id = $3",
         )
-        .bind(site_id.to_string())
+        .bind(site_id.as_str().to_string())
         .bind(kind.as_str().to_string())
         .bind(target_id.to_string())
         .fetch_one(self.read())
@@ -133,12 +134,12 @@ impl Store {
     }
 
     /// Every revocation of a site.
-    pub async fn revocations(&self, site_id: &str) -> Result<Vec<RevocationRow>> {
+    pub async fn revocations(&self, site_id: &SiteId) -> Result<Vec<RevocationRow>> {
         all!(
             self.read(),
             RevocationRow,
             "SELECT * FROM revocations WHERE site_id = $1 ORDER BY id",
-            site_id.to_string()
+            site_id.as_str().to_string()
         )
     }
 
@@ -160,12 +161,12 @@ impl Store {
     }
 
     /// The newest door state of a site.
-    pub async fn latest_door_state(&self, site_id: &str) -> Result<Option<DoorStateRow>> {
+    pub async fn latest_door_state(&self, site_id: &SiteId) -> Result<Option<DoorStateRow>> {
         one!(
             self.read(),
             DoorStateRow,
             "SELECT * FROM door_states WHERE site_id = $1 ORDER BY sequence DESC LIMIT 1",
-            site_id.to_string()
+            site_id.as_str().to_string()
         )
     }
 }

@@ -1,6 +1,7 @@
 //! Sites.
 
 use super::{Page, Result, Store};
+use crate::ids::SiteId;
 
 /// A building.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -43,11 +44,11 @@ impl Store {
     }
 
     /// Gives a site made before log keys its pair; false if it had one already.
-    pub async fn set_site_log_key(&self, id: &str, key: &str, secret: &str) -> Result<bool> {
+    pub async fn set_site_log_key(&self, id: &SiteId, key: &str, secret: &str) -> Result<bool> {
         let n = exec!(
             &self.pool,
             "UPDATE sites SET log_key = $2, log_secret = $3 WHERE id = $1 AND log_key IS NULL",
-            id.to_string(),
+            id.as_str().to_string(),
             key.to_string(),
             secret.to_string()
         )?;
@@ -55,18 +56,18 @@ impl Store {
     }
 
     /// A site by id.
-    pub async fn site(&self, id: &str) -> Result<Option<SiteRow>> {
-        one!(self.read(), SiteRow, "SELECT * FROM sites WHERE id = $1", id.to_string())
+    pub async fn site(&self, id: &SiteId) -> Result<Option<SiteRow>> {
+        one!(self.read(), SiteRow, "SELECT * FROM sites WHERE id = $1", id.as_str().to_string())
     }
 
     /// A page of sites, all or only `only`.
-    pub async fn sites(&self, only: Option<&str>, page: &Page) -> Result<Vec<SiteRow>> {
+    pub async fn sites(&self, only: Option<&SiteId>, page: &Page) -> Result<Vec<SiteRow>> {
         match only {
             Some(id) => all!(
                 self.read(),
                 SiteRow,
                 "SELECT * FROM sites WHERE id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                id.to_string(),
+                id.as_str().to_string(),
                 page.after.clone(),
                 page.limit
             ),
