@@ -442,6 +442,9 @@ async fn masked_logs_are_unmasked_matched_tallied_and_acknowledged() {
             .filter(|a| a["kind"] == "admissions_lost")
             .collect();
         assert_eq!(lost.len(), 1, "{alarms}");
-        assert!(lost[0]["detail"].as_str().unwrap().contains("overwrote 3 admission"), "{alarms}");
+        let detail = lost[0]["detail"].as_str().unwrap();
+        assert!(detail.contains("overwrote 3 admission"), "{alarms}");
+        // The text reads as one sentence (a broken line continuation once left runs of spaces).
+        assert!(!detail.contains("  "), "{detail:?}");
     }
 }

@@ -259,7 +259,7 @@ impl Service {
                 AuditEvent::Overwritten { admissions, before } => {
                     admissions_lost += u64::from(admissions);
                     let detail = format!(
-                        "the door's log ring overwrote {admissions} admission record(s) below                          log sequence {before} before the server acknowledged them: those                          admissions are lost (log sequence {}, door time {})",
+                        "the door's log ring overwrote {admissions} admission record(s) below log sequence {before} before the server acknowledged them: those admissions are lost (log sequence {}, door time {})",
                         record.sequence, record.at.0
                     );
                     let seq = record.sequence;

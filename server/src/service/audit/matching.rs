@@ -30,7 +30,7 @@ impl Service {
         let secret = self.site_log_secret(site)?.filter(|s| s.log_key().ok() == Some(log_key));
         let secret = secret.ok_or_else(|| {
             internal(format!(
-                "door {} was enrolled with a log key this server does not hold: enrol it again                  with the site's log_key",
+                "door {} was enrolled with a log key this server does not hold: enrol it again with the site's log_key",
                 door.id
             ))
         })?;
