@@ -30,6 +30,9 @@ if [ ! -x "$PORTER_BIN" ]; then
     echo "up.sh: no porter binary at $PORTER_BIN: cargo build -p porter-server --bin porter" >&2
     exit 1
 fi
+# Absolute: the members are started from their own directories, where a relative path (the
+# default `target/...` when CARGO_TARGET_DIR is unset) names nothing.
+PORTER_BIN=$(realpath "$PORTER_BIN")
 
 DIR=${1:-$(mktemp -d /tmp/porter-ha.XXXXXX)}
 mkdir -p "$DIR"/{pids,logs,pg,archive}
