@@ -19,18 +19,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{byte_array, split_signed};
-use crate::keys::{hash32, PublicKey, Signature};
+use crate::keys::{hash32, Signature};
+use crate::verified_cache::VerifiedCache;
 use crate::Error;
 
-/// `N` certificates verified under `root`, filled in order and then replaced round robin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CertCache<const N: usize> {
-    /// The root key every entry was verified under; `None` while empty.
-    root: Option<PublicKey>,
-    #[serde(deserialize_with = "crate::codec::u32_len_vec")]
-    entries: heapless::Vec<CachedCert, N>,
-    next: u8,
-}
+/// `N` certificates verified under one root ([`VerifiedCache`]); persisted with the door's
+/// memory.
+pub type CertCache<const N: usize> = VerifiedCache<CachedCert, N>;
 
 /// One verified certificate: the hash of its signed body and its signature bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,49 +52,5 @@ impl CachedCert {
     pub fn of(certificate: &[u8]) -> Result<CachedCert, Error> {
         let (body, signature) = split_signed(certificate)?;
         Ok(CachedCert { body: CertHash::of(body), signature: Signature(signature) })
-    }
-}
-
-impl<const N: usize> Default for CertCache<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize> CertCache<N> {
-    /// An empty cache.
-    pub const fn new() -> Self {
-        CertCache { root: None, entries: heapless::Vec::new(), next: 0 }
-    }
-
-    /// Whether a certificate with exactly these bytes was verified under `root` before.
-    pub fn contains(&self, root: &PublicKey, cert: &CachedCert) -> bool {
-        self.root.as_ref() == Some(root) && self.entries.contains(cert)
-    }
-
-    /// Remembers a certificate verified under `root`, replacing the oldest entry when full.
-    /// Entries of another root are forgotten first.
-    pub fn insert(&mut self, root: &PublicKey, cert: CachedCert) {
-        if N == 0 || self.contains(root, &cert) {
-            return;
-        }
-        if self.root.as_ref() != Some(root) {
-            self.clear();
-            self.root = Some(*root);
-        }
-        if let Err(cert) = self.entries.push(cert) {
-            let slot = usize::from(self.next) % N;
-            if let Some(entry) = self.entries.get_mut(slot) {
-                *entry = cert;
-            }
-            self.next = ((slot + 1) % N) as u8;
-        }
-    }
-
-    /// Forgets everything.
-    pub fn clear(&mut self) {
-        self.root = None;
-        self.entries.clear();
-        self.next = 0;
     }
 }

@@ -21,16 +21,11 @@
 
 use crate::codec::split_signed;
 use crate::keys::{hash32, PublicKey, Signature};
+use crate::verified_cache::VerifiedCache;
 use crate::Error;
 
-/// `N` grants verified under `root`, filled in order and then replaced round robin.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GrantCache<const N: usize> {
-    /// The root key every entry was verified under; `None` while empty.
-    root: Option<PublicKey>,
-    entries: heapless::Vec<CachedGrant, N>,
-    next: u8,
-}
+/// `N` grants verified under one root ([`VerifiedCache`]); RAM only, never persisted.
+pub type GrantCache<const N: usize> = VerifiedCache<CachedGrant, N>;
 
 /// One verified grant: the hash of its signed body, its signature and the issuer key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,59 +47,5 @@ impl CachedGrant {
             signature: Signature(signature),
             issuer: *issuer,
         })
-    }
-}
-
-impl<const N: usize> Default for GrantCache<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize> GrantCache<N> {
-    /// An empty cache.
-    pub const fn new() -> Self {
-        GrantCache { root: None, entries: heapless::Vec::new(), next: 0 }
-    }
-
-    /// Whether a grant with exactly these bytes was verified under this issuer key and `root`.
-    pub fn contains(&self, root: &PublicKey, grant: &CachedGrant) -> bool {
-        self.root.as_ref() == Some(root) && self.entries.contains(grant)
-    }
-
-    /// Remembers a grant verified under `root`, replacing the oldest entry when full. Entries
-    /// of another root are forgotten first.
-    pub fn insert(&mut self, root: &PublicKey, grant: CachedGrant) {
-        if N == 0 || self.contains(root, &grant) {
-            return;
-        }
-        if self.root.as_ref() != Some(root) {
-            self.clear();
-            self.root = Some(*root);
-        }
-        if let Err(grant) = self.entries.push(grant) {
-            let slot = usize::from(self.next) % N;
-            if let Some(entry) = self.entries.get_mut(slot) {
-                *entry = grant;
-            }
-            self.next = ((slot + 1) % N) as u8;
-        }
-    }
-
-    /// Forgets everything.
-    pub fn clear(&mut self) {
-        self.root = None;
-        self.entries.clear();
-        self.next = 0;
-    }
-
-    /// The number of grants remembered.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether no grant is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }

@@ -97,6 +97,7 @@ mod signed;
 #[cfg(feature = "fuzzing-stand-in-crypto")]
 mod stand_in_crypto;
 mod state_view;
+mod verified_cache;
 mod zone;
 
 // The public interface is:
@@ -139,6 +140,7 @@ pub use crate::sign::{
 };
 pub use crate::signed::{Unverified, VERSION};
 pub use crate::state_view::{DoorStateHeader, DoorStateView};
+pub use crate::verified_cache::VerifiedCache;
 pub use crate::zone::{TimeZone, MAX_ZONE_NAME};
 
 /// Hooks for the fuzz targets (feature `fuzzing`): not part of the stable interface.
