@@ -7,5 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt -p porter-demo -- --check
 cargo clippy -p porter-demo --all-targets -- -D warnings
+# The --stay test opens the printed links in headless Chromium (server/tests/browser/demo.mjs,
+# with what server/ci-install.sh installs): here it must run, not skip.
+export PORTER_PORTAL_TOOLS=1
 cargo test -p porter-demo
 ./demo.sh --debug

@@ -9,10 +9,10 @@ use axum::{Form, Router};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
-use super::passkeys::{invite, CsrfOnly, Invitee};
+use super::invitations::{check_email, invite, Invitee};
 use super::reads::{self, LogFilter};
 use super::render::local_time;
-use super::session::{site_of, Signed};
+use super::session::{site_of, CsrfOnly, Signed};
 use super::{page, see_other, PageResult, Portal};
 use crate::ids::{ResidentId, SiteId, TokenId, UnitId};
 use crate::service::{DoorStateUpload, NewResident, NewRevocation, NewUnit, Role};
@@ -108,7 +108,8 @@ async fn withdraw_approval(
 async fn deliveries(State(portal): State<Portal>, s: Signed) -> PageResult {
     s.require(Role::Manager)?;
     let rows =
-        reads::site_deliveries(portal.service().store(), site(&s).as_str(), LIST_LIMIT).await?;
+        reads::site_deliveries(portal.service().store(), site(&s).as_str(), None, LIST_LIMIT)
+            .await?;
     let ctx = context! { deliveries => Value::from_serialize(&rows) };
     page(
         &portal,
@@ -121,12 +122,16 @@ async fn log(State(portal): State<Portal>, s: Signed, Query(f): Query<LogFilter>
     s.require(Role::Manager)?;
     let site = site(&s);
     let svc = portal.service();
-    let rows = reads::access_log(svc.store(), site.as_str(), &f, LIST_LIMIT).await?;
+    let rows = reads::access_log(svc.store(), site.as_str(), &f, LIST_LIMIT + 1).await?;
+    let (rows, older) = reads::log_page(rows, LIST_LIMIT as usize);
     let doors = reads::door_health(svc.store(), site.as_str()).await?;
     let carriers = svc.list_carriers(&s.principal, &all()).await?;
     let query = serde_urlencoded_pairs(&f);
     let ctx = context! {
         rows => Value::from_serialize(&rows),
+        newer => !f.before.is_empty(),
+        first => format!("/portal/manager/log?{query}"),
+        older => older.map(|cursor| format!("/portal/manager/log?{query}&before={cursor}")),
         doors => Value::from_serialize(&doors),
         carriers => Value::from_serialize(&carriers.items),
         filter => context! { door => f.door, carrier => f.carrier, outcome => f.outcome, from => f.from, to => f.to },
@@ -135,7 +140,8 @@ async fn log(State(portal): State<Portal>, s: Signed, Query(f): Query<LogFilter>
     page(&portal, "manager/log.html", s.context(&portal, "/portal/manager/log", ctx).await?)
 }
 
-/// The filter as a query string (for the CSV link).
+/// The filter as a query string (for the CSV and paging links; a page cursor is not part
+/// of it).
 fn serde_urlencoded_pairs(f: &LogFilter) -> String {
     let enc = |v: &str| -> String {
         v.bytes()
@@ -171,6 +177,8 @@ async fn log_csv(
 ) -> Result<Response, super::PageError> {
     s.require(Role::Manager)?;
     let site = s.site(&portal).await?;
+    // The export is the whole filtered log, whichever page the link was on.
+    let f = LogFilter { before: String::new(), ..f };
     let rows = reads::access_log(portal.service().store(), &site.id, &f, 100_000).await?;
     let mut out = String::from("local_time,unix_time,door,sequence,carrier,grant\r\n");
     for r in rows {
@@ -251,7 +259,7 @@ async fn invite_resident(
     let svc = portal.service();
     let email = Some(f.email.as_str()).filter(|e| !e.trim().is_empty());
     if let Some(e) = email {
-        super::passkeys::check_email(e.trim())?;
+        check_email(e.trim())?;
     }
     // The service checks the unit is the manager's; the resident record comes first so the
     // invitation names it.

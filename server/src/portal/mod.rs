@@ -7,13 +7,16 @@
 //! ```text
 //! i18n.rs      English and French (Fluent), chosen from a cookie or Accept-Language
 //! render.rs    minijinja templates (templates/), times in the site's zone
-//! session.rs   cookies, sessions (stored hashed), CSRF synchroniser tokens, the extractors
-//! passkeys.rs  invitations, passkey registration and sign-in (webauthn-rs), sign-out
+//! session.rs   cookies, sessions (stored hashed), CSRF synchroniser tokens, the extractors,
+//!              sign-out
+//! invitations.rs  one-time invitation links and their page
+//! passkeys.rs  passkey registration and sign-in (webauthn-rs)
 //! manager.rs   the manager's pages;  resident.rs  the resident's pages
 //! store.rs     the portal's rows
 //! ```
 
 pub mod i18n;
+mod invitations;
 pub mod mail;
 mod manager;
 mod passkeys;
@@ -36,7 +39,7 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 use crate::http::RateLimiter;
 use crate::service::{self, Principal, Role, Service};
 
-pub use passkeys::{invite_manager, invite_resident, Invitation, INVITATION_LIFETIME};
+pub use invitations::{invite_manager, invite_resident, Invitation, INVITATION_LIFETIME};
 pub use session::SESSION_LIFETIME;
 
 /// What the portal's handlers share.
@@ -93,15 +96,15 @@ impl Portal {
 /// The portal's routes, under `/portal`.
 pub fn router(portal: Portal) -> Router {
     Router::new()
-        .route("/portal", get(passkeys::home))
+        .route("/portal", get(session::home))
         .route("/portal/static/portal.css", get(stylesheet))
         .route("/portal/static/passkey.js", get(script))
         .route("/portal/lang/{lang}", get(session::switch_language))
         .route("/portal/sign-in", get(passkeys::sign_in_page))
         .route("/portal/sign-in/start", post(passkeys::sign_in_start))
         .route("/portal/sign-in/finish", post(passkeys::sign_in_finish))
-        .route("/portal/sign-out", post(passkeys::sign_out))
-        .route("/portal/invitations/{secret}", get(passkeys::invitation_page))
+        .route("/portal/sign-out", post(session::sign_out))
+        .route("/portal/invitations/{secret}", get(invitations::invitation_page))
         .route("/portal/invitations/{secret}/start", post(passkeys::register_start))
         .route("/portal/invitations/{secret}/finish", post(passkeys::register_finish))
         .merge(manager::routes())

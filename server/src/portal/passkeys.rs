@@ -1,7 +1,6 @@
-//! Invitations, passkey registration and sign-in, sign-out.
+//! Passkeys (WebAuthn, webauthn-rs): registration from an invitation, and sign-in.
 //!
-//! An invitation is a one-time link (a 256-bit secret, stored hashed) that expires after
-//! [`INVITATION_LIFETIME`]. Opening it shows a button that registers a passkey; the server
+//! An invitation's page (`invitations.rs`) shows a button that registers a passkey; the server
 //! keeps the ceremony's state under the hash of a short-lived cookie, and on success creates
 //! the account, its API token (the invitation's role and scope) and the passkey in one
 //! transaction that also uses up the invitation. Sign-in is a discoverable-credential
@@ -14,7 +13,7 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Form, Json};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
@@ -22,149 +21,16 @@ use webauthn_rs::prelude::{
 };
 
 use super::session::{
-    cookie, new_secret, set_cookie, ClientAddr, Lang, SignInFirst, Signed, SESSION_COOKIE,
+    cookie, new_secret, set_cookie, ClientAddr, Lang, CEREMONY_COOKIE, SESSION_COOKIE,
     SESSION_LIFETIME,
 };
 use super::store::{self as portal_store, AccountRow, InvitationRow, NewAccount, SessionRow};
-use super::{home_of, page, see_other, PageError, PageResult, Portal};
-use crate::ids::SiteId;
-use crate::service::{self, new_id, now, sha256_hex, Code, Kind, Role};
-use crate::store::{Store, TokenRow};
+use super::{page, PageResult, Portal};
+use crate::service::{self, new_id, now, sha256_hex, Kind, Role};
+use crate::store::TokenRow;
 
-/// How long an invitation link works: 7 days.
-pub const INVITATION_LIFETIME: i64 = 7 * 86_400;
 /// How long a passkey ceremony may take: 5 minutes.
 const CEREMONY_LIFETIME: i64 = 300;
-const CEREMONY_COOKIE: &str = "porter_ceremony";
-
-/// A new invitation: give `path` (joined to the portal's address) to the invitee, once.
-#[derive(Clone, Debug, Serialize)]
-pub struct Invitation {
-    /// Invitation id.
-    pub id: String,
-    /// `/portal/invitations/<secret>`: the one-time link's path.
-    pub path: String,
-    /// When the link stops working (Unix seconds).
-    pub expires_at: i64,
-}
-
-/// Who is invited to what.
-pub(crate) struct Invitee<'a> {
-    pub role: Role,
-    pub site_id: &'a str,
-    pub unit_id: Option<&'a str>,
-    pub resident_id: Option<&'a str>,
-    pub display_name: &'a str,
-    pub email: Option<&'a str>,
-    pub created_by: Option<&'a str>,
-}
-
-/// Invites a site's manager (the operator's `porter invite-manager`).
-pub async fn invite_manager(
-    store: &Store,
-    site_id: &str,
-    display_name: &str,
-    email: Option<&str>,
-) -> service::Result<Invitation> {
-    store.site(&SiteId::from(site_id)).await?.ok_or_else(|| service::Error::not_found("site"))?;
-    let invitee = Invitee {
-        role: Role::Manager,
-        site_id,
-        unit_id: None,
-        resident_id: None,
-        display_name,
-        email,
-        created_by: None,
-    };
-    invite(store, &invitee).await
-}
-
-/// Invites an existing resident of one of the site's units to the portal (the operator's
-/// `porter invite-resident`; a manager does the same from the Residents page). The account the
-/// link makes is that resident's, with the resident role and scope.
-pub async fn invite_resident(
-    store: &Store,
-    site_id: &str,
-    resident_id: &str,
-    email: Option<&str>,
-) -> service::Result<Invitation> {
-    let resident =
-        store.resident(resident_id).await?.ok_or_else(|| service::Error::not_found("resident"))?;
-    // A resident of another site is as unknown here as a missing one.
-    let unit = store
-        .unit(&resident.unit_id)
-        .await?
-        .filter(|u| u.site_id == site_id)
-        .ok_or_else(|| service::Error::not_found("resident"))?;
-    let invitee = Invitee {
-        role: Role::Resident,
-        site_id,
-        unit_id: Some(&unit.id),
-        resident_id: Some(&resident.id),
-        display_name: &resident.display_name,
-        email,
-        created_by: None,
-    };
-    invite(store, &invitee).await
-}
-
-/// Stores an invitation after checking its text fields.
-pub(crate) async fn invite(store: &Store, who: &Invitee<'_>) -> service::Result<Invitation> {
-    let name = who.display_name.trim();
-    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(service::Error::invalid(
-            Code::InvalidText,
-            "the name must be 1..=200 bytes of printable text",
-        ));
-    }
-    let email = who.email.map(str::trim).filter(|e| !e.is_empty());
-    if let Some(e) = email {
-        check_email(e)?;
-    }
-    let secret = new_secret();
-    let created_at = now();
-    let row = InvitationRow {
-        hash: sha256_hex(secret.as_bytes()),
-        id: new_id("inv"),
-        role: who.role.as_str().into(),
-        site_id: who.site_id.into(),
-        unit_id: who.unit_id.map(Into::into),
-        resident_id: who.resident_id.map(Into::into),
-        display_name: name.into(),
-        email: email.map(Into::into),
-        created_by: who.created_by.map(Into::into),
-        created_at,
-        expires_at: created_at + INVITATION_LIFETIME,
-        used_at: None,
-    };
-    row.insert(store).await?;
-    Ok(Invitation {
-        id: row.id,
-        path: format!("/portal/invitations/{secret}"),
-        expires_at: row.expires_at,
-    })
-}
-
-/// A plausible address: one `@`, something on each side, no spaces or controls, at most 254
-/// bytes. (Deliverability is the mail relay's to judge.)
-pub(crate) fn check_email(e: &str) -> service::Result<()> {
-    let ok = e.len() <= 254
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-        && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.contains('@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(service::Error::invalid(Code::InvalidText, "the email address is not valid"))
-    }
-}
-
-/// `GET /portal`: the role's home page, or sign-in.
-pub(crate) async fn home(signed: Result<Signed, SignInFirst>) -> Response {
-    match signed {
-        Ok(s) => see_other(home_of(&s.principal)),
-        Err(_) => see_other("/portal/sign-in"),
-    }
-}
 
 /// `GET /portal/sign-in`.
 pub(crate) async fn sign_in_page(State(portal): State<Portal>, Lang(lang): Lang) -> PageResult {
@@ -172,35 +38,6 @@ pub(crate) async fn sign_in_page(State(portal): State<Portal>, Lang(lang): Lang)
         &portal,
         "sign_in.html",
         minijinja::context! { lang, zone => "UTC0", current => "/portal/sign-in" },
-    )
-}
-
-/// `GET /portal/invitations/{secret}`: who is invited, and the button that makes a passkey.
-pub(crate) async fn invitation_page(
-    State(portal): State<Portal>,
-    Lang(lang): Lang,
-    Path(secret): Path<String>,
-) -> PageResult {
-    let live =
-        InvitationRow::live(portal.service.store(), &sha256_hex(secret.as_bytes()), now()).await?;
-    let Some(inv) = live else {
-        return Err(PageError::Service(service::Error::not_found(
-            "invitation (it was used, has expired or never existed: ask for a new one)",
-        )));
-    };
-    let site = portal.service.store().site(&SiteId::from(inv.site_id.as_str())).await?;
-    page(
-        &portal,
-        "invitation.html",
-        minijinja::context! {
-            lang, zone => "UTC0",
-            current => format!("/portal/invitations/{secret}"),
-            name => inv.display_name,
-            invited_role => inv.role,
-            site_name => site.map(|s| s.name).unwrap_or_default(),
-            start => format!("/portal/invitations/{secret}/start"),
-            finish => format!("/portal/invitations/{secret}/finish"),
-        },
     )
 }
 
@@ -528,21 +365,3 @@ async fn start_session(portal: &Portal, account_id: &str) -> Response {
     r
 }
 
-/// A form that carries only its CSRF token.
-#[derive(Deserialize)]
-pub(crate) struct CsrfOnly {
-    pub(crate) csrf: String,
-}
-
-/// `POST /portal/sign-out`: ends the session (server side too) and clears the cookie.
-pub(crate) async fn sign_out(
-    State(portal): State<Portal>,
-    signed: Signed,
-    Form(form): Form<CsrfOnly>,
-) -> PageResult {
-    signed.check_csrf(&form.csrf)?;
-    SessionRow::end(portal.service.store(), &signed.session_hash, now()).await?;
-    let mut r = see_other("/portal/sign-in");
-    r.headers_mut().insert(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
-    Ok(r)
-}

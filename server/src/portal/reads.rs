@@ -84,19 +84,21 @@ pub struct SiteDelivery {
     pub grants_issued: i64,
 }
 
-/// The newest `limit` deliveries of a site.
+/// The newest `limit` deliveries of a site, or of one of its units.
 pub async fn site_deliveries(
     store: &Store,
     site_id: &str,
+    unit_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<SiteDelivery>> {
     sqlx::query_as::<_, SiteDelivery>(
         "SELECT d.id, u.label AS unit, c.name AS carrier, d.window_start, d.window_end, d.status,
                 d.entered_at, d.grants_issued
          FROM deliveries d JOIN units u ON u.id = d.unit_id JOIN carriers c ON c.id = d.carrier_id
-         WHERE d.site_id = $1 ORDER BY d.id DESC LIMIT $2",
+         WHERE d.site_id = $1 AND ($2 = '' OR d.unit_id = $2) ORDER BY d.id DESC LIMIT $3",
     )
     .bind(site_id.to_string())
+    .bind(unit_id.unwrap_or_default().to_string())
     .bind(limit)
     .fetch_all(store.pool())
     .await
@@ -120,6 +122,10 @@ pub struct LogFilter {
     /// Latest date, inclusive.
     #[serde(default)]
     pub to: String,
+    /// Where the page starts: the [`LogRow::cursor`] of the last row of the page before (the
+    /// rows older than it); empty for the newest.
+    #[serde(default)]
+    pub before: String,
 }
 
 /// One row of the access log.
@@ -129,6 +135,8 @@ pub struct LogRow {
     pub door_id: String,
     /// Door name.
     pub door: String,
+    /// Door number.
+    pub door_number: i64,
     /// Log sequence.
     pub sequence: i64,
     /// Carrier name, when matched.
@@ -137,6 +145,38 @@ pub struct LogRow {
     pub grant_id: Option<String>,
     /// Door time.
     pub at: i64,
+}
+
+impl LogRow {
+    /// This row's place in the log's order (newest first): `at:door_id:sequence`, what
+    /// [`LogFilter::before`] takes to show the rows after it.
+    pub fn cursor(&self) -> String {
+        format!("{}:{}:{}", self.at, self.door_id, self.sequence)
+    }
+}
+
+/// A page of the log: at most `limit` rows, and the cursor of the next (older) page if there
+/// is one. `rows` holds up to `limit + 1` rows, as [`access_log`] answers for `limit + 1`.
+pub fn log_page(mut rows: Vec<LogRow>, limit: usize) -> (Vec<LogRow>, Option<String>) {
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let older = rows.last().map(LogRow::cursor);
+    (rows, older)
+}
+
+/// A `before` cursor's parts: (at, door id, sequence). Anything unreadable starts at the
+/// newest row (a stale or edited link shows the first page, not an error).
+fn parse_cursor(s: &str) -> (i64, String, i64) {
+    let mut parts = s.splitn(3, ':');
+    let at = parts.next().and_then(|a| a.parse::<i64>().ok());
+    let door = parts.next().map(str::to_string);
+    let sequence = parts.next().and_then(|q| q.parse::<i64>().ok());
+    match (at, door, sequence) {
+        (Some(at), Some(door), Some(sequence)) => (at, door, sequence),
+        _ => (i64::MAX, String::new(), 0),
+    }
 }
 
 /// Unix seconds at 00:00 UTC of a `YYYY-MM-DD` date.
@@ -158,7 +198,8 @@ pub fn parse_date(s: &str) -> Option<i64> {
     Some((era * 146_097 + doe - 719_468) * 86_400)
 }
 
-/// The newest `limit` admissions of a site that pass `f`.
+/// The newest `limit` admissions of a site that pass `f`, from `f.before` on: newest first,
+/// in the total order (time, door id, sequence) that the cursors follow.
 pub async fn access_log(
     store: &Store,
     site_id: &str,
@@ -172,14 +213,18 @@ pub async fn access_log(
         "unmatched" => 2,
         _ => 0,
     };
+    let (before_at, before_door, before_sequence) = parse_cursor(&f.before);
     sqlx::query_as::<_, LogRow>(
-        "SELECT a.door_id, d.name AS door, a.sequence, c.name AS carrier, a.grant_id, a.at
+        "SELECT a.door_id, d.name AS door, d.door_number, a.sequence, c.name AS carrier,
+                a.grant_id, a.at
          FROM admissions a JOIN doors d ON d.id = a.door_id
          LEFT JOIN carriers c ON c.id = a.carrier_id
          WHERE a.site_id = $1 AND ($2 = '' OR a.door_id = $2) AND ($3 = '' OR a.carrier_id = $3)
            AND a.at >= $4 AND a.at < $5
            AND ($6 = 0 OR ($6 = 1 AND a.grant_id IS NOT NULL) OR ($6 = 2 AND a.grant_id IS NULL))
-         ORDER BY a.at DESC, a.sequence DESC LIMIT $7",
+           AND (a.at < $7 OR (a.at = $7 AND (a.door_id < $8
+                OR (a.door_id = $8 AND a.sequence < $9))))
+         ORDER BY a.at DESC, a.door_id DESC, a.sequence DESC LIMIT $10",
     )
     .bind(site_id.to_string())
     .bind(f.door.clone())
@@ -187,16 +232,32 @@ pub async fn access_log(
     .bind(from)
     .bind(to)
     .bind(outcome)
+    .bind(before_at)
+    .bind(before_door)
+    .bind(before_sequence)
     .bind(limit)
     .fetch_all(store.pool())
     .await
 }
 
-/// A resident's deliveries with the receipt the door signed, if any: (delivery id, door
-/// name, door time) of the admission matched to one of its grants.
-pub async fn receipts_of_unit(store: &Store, unit_id: &str) -> Result<Vec<(String, String, i64)>> {
-    sqlx::query_as(
-        "SELECT g.delivery_id, d.name, a.at FROM admissions a
+/// The receipt a door signed for one of a unit's deliveries: the admission matched to one of
+/// its grants.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Receipt {
+    /// The delivery.
+    pub delivery_id: String,
+    /// The door's name.
+    pub door: String,
+    /// The door's number.
+    pub door_number: i64,
+    /// Door time of the admission.
+    pub at: i64,
+}
+
+/// The receipts of a unit's deliveries.
+pub async fn receipts_of_unit(store: &Store, unit_id: &str) -> Result<Vec<Receipt>> {
+    sqlx::query_as::<_, Receipt>(
+        "SELECT g.delivery_id, d.name AS door, d.door_number, a.at FROM admissions a
          JOIN grants g ON g.id = a.grant_id JOIN deliveries dl ON dl.id = g.delivery_id
          JOIN doors d ON d.id = a.door_id
          WHERE dl.unit_id = $1",

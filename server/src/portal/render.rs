@@ -14,6 +14,7 @@ use super::i18n::Catalog;
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("message.html", include_str!("../../templates/message.html")),
+    ("pager.html", include_str!("../../templates/pager.html")),
     ("sign_in.html", include_str!("../../templates/sign_in.html")),
     ("invitation.html", include_str!("../../templates/invitation.html")),
     ("manager/dashboard.html", include_str!("../../templates/manager/dashboard.html")),

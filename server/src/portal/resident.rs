@@ -1,20 +1,19 @@
 //! The resident's pages: the building's policy in plain words and their deliveries, every
 //! entry into the building, and their settings (opt-out, notification email).
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
-use super::passkeys::check_email;
-use super::reads;
+use super::invitations::check_email;
+use super::reads::{self, LogFilter};
 use super::session::{site_of, Signed};
 use super::store::AccountRow;
-use super::{page, see_other, PageResult, Portal};
+use super::{page, see_other, PageError, PageResult, Portal};
 use crate::ids::SiteId;
-use crate::service::{OptOut, Principal, Role};
-use crate::store::Page;
+use crate::service::{self, OptOut, Principal, Role};
 
 pub(super) fn routes() -> Router<Portal> {
     Router::new()
@@ -25,6 +24,11 @@ pub(super) fn routes() -> Router<Portal> {
         .route("/portal/resident/email", post(email))
 }
 
+/// The most deliveries the home page lists (the newest).
+const DELIVERIES_SHOWN: i64 = 50;
+/// The most entries a page of the building's entries lists.
+const ENTRIES_SHOWN: i64 = 200;
+
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// The policy and the resident's own deliveries, each with the door's verified receipt.
@@ -32,6 +36,10 @@ async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
     s.require(Role::Resident)?;
     let svc = portal.service();
     let site = SiteId::new(site_of(&s.principal).unwrap_or_default());
+    let Principal::Resident { unit, .. } = &s.principal else {
+        return Err(PageError::Service(service::Error::forbidden("see a unit's deliveries")));
+    };
+    let unit = unit.as_str();
     let policy = svc.policy(&s.principal, &site).await?;
     let policy: Vec<Value> = policy
         .iter()
@@ -56,24 +64,21 @@ async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
             }
         })
         .collect();
+    // The newest deliveries of the resident's own unit (the principal's: never another's).
     let deliveries =
-        svc.list_deliveries(&s.principal, &Page { after: String::new(), limit: 50 }).await?;
-    let unit = match &s.principal {
-        Principal::Resident { unit, .. } => unit.as_str(),
-        _ => "",
-    };
+        reads::site_deliveries(svc.store(), site.as_str(), Some(unit), DELIVERIES_SHOWN).await?;
     let receipts = reads::receipts_of_unit(svc.store(), unit).await?;
     let rows: Vec<Value> = deliveries
-        .items
         .iter()
-        .rev()
         .map(|d| {
-            let receipt = receipts.iter().find(|(id, _, _)| *id == d.id);
+            let receipt = receipts.iter().find(|r| r.delivery_id == d.id);
             context! {
+                carrier => d.carrier,
                 window_start => d.window_start, window_end => d.window_end,
                 status => d.status, entered_at => d.entered_at,
-                receipt_door => receipt.map(|r| r.1.clone()),
-                receipt_at => receipt.map(|r| r.2),
+                receipt_door => receipt.map(|r| r.door.clone()),
+                receipt_door_number => receipt.map(|r| r.door_number),
+                receipt_at => receipt.map(|r| r.at),
             }
         })
         .collect();
@@ -82,22 +87,36 @@ async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
     page(&portal, "resident/home.html", s.context(&portal, "/portal/resident", ctx).await?)
 }
 
-/// Every entry into the building: carrier, door and time (the building's, not the unit's).
-async fn entries(State(portal): State<Portal>, s: Signed) -> PageResult {
+/// Every entry into the building: carrier, door and time (the building's, not the unit's),
+/// newest first, a page at a time.
+async fn entries(
+    State(portal): State<Portal>,
+    s: Signed,
+    Query(page_at): Query<EntriesPage>,
+) -> PageResult {
     s.require(Role::Resident)?;
-    let site = SiteId::new(site_of(&s.principal).unwrap_or_default());
-    let list = portal
-        .service()
-        .list_entries(&s.principal, &site, &Page { after: String::new(), limit: 200 })
-        .await?;
-    let mut items = list.items;
-    items.sort_by_key(|e| std::cmp::Reverse(e.at));
-    let ctx = context! { entries => Value::from_serialize(&items) };
+    let site = site_of(&s.principal).unwrap_or_default();
+    let filter = LogFilter { before: page_at.before.clone(), ..LogFilter::default() };
+    let rows = reads::access_log(portal.service().store(), site, &filter, ENTRIES_SHOWN + 1).await?;
+    let (rows, older) = reads::log_page(rows, ENTRIES_SHOWN as usize);
+    let ctx = context! {
+        entries => Value::from_serialize(&rows),
+        newer => !page_at.before.is_empty(),
+        first => "/portal/resident/entries",
+        older => older.map(|cursor| format!("/portal/resident/entries?before={cursor}")),
+    };
     page(
         &portal,
         "resident/entries.html",
         s.context(&portal, "/portal/resident/entries", ctx).await?,
     )
+}
+
+/// Which page of the entries: the rows older than `before` (a [`reads::LogRow::cursor`]).
+#[derive(Deserialize)]
+struct EntriesPage {
+    #[serde(default)]
+    before: String,
 }
 
 async fn settings(State(portal): State<Portal>, s: Signed) -> PageResult {

@@ -9,22 +9,25 @@
 use std::net::SocketAddr;
 
 use axum::extract::connect_info::ConnectInfo;
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
 use minijinja::Value;
 use serde::Deserialize;
 
 use super::i18n::{negotiate, LANG_COOKIE};
 use super::store::{AccountRow, SessionRow};
-use super::{PageError, Portal};
+use super::{home_of, see_other, PageError, PageResult, Portal};
 use crate::service::{now, sha256_hex, Principal, Role};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "porter_session";
 /// How long a session lasts: 12 hours, then sign in again.
 pub const SESSION_LIFETIME: i64 = 12 * 3600;
+/// The cookie that names a passkey ceremony in progress (cleared when a session starts).
+pub(crate) const CEREMONY_COOKIE: &str = "porter_ceremony";
 
 /// The value of cookie `name` in the request's `Cookie` headers.
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -224,4 +227,31 @@ mod tests {
         assert!(!constant_time_eq("abcd", "abc"));
         assert!(!constant_time_eq("abcd", ""));
     }
+}
+
+/// `GET /portal`: the role's home page, or sign-in.
+pub(crate) async fn home(signed: Result<Signed, SignInFirst>) -> Response {
+    match signed {
+        Ok(s) => see_other(home_of(&s.principal)),
+        Err(_) => see_other("/portal/sign-in"),
+    }
+}
+
+/// A form that carries only its CSRF token.
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    pub(crate) csrf: String,
+}
+
+/// `POST /portal/sign-out`: ends the session (server side too) and clears the cookie.
+pub(crate) async fn sign_out(
+    State(portal): State<Portal>,
+    signed: Signed,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    signed.check_csrf(&form.csrf)?;
+    SessionRow::end(portal.service.store(), &signed.session_hash, now()).await?;
+    let mut r = see_other("/portal/sign-in");
+    r.headers_mut().insert(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
+    Ok(r)
 }

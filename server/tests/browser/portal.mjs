@@ -1,94 +1,14 @@
-// The portal in a real browser: Debian's Chromium, headless, driven over the DevTools protocol
-// (playwright-core, no browser download). Run by tests/portal_browser.rs, which starts the
-// server with a set-up site and passes:
+// The portal in a real browser (see harness.mjs). Run by tests/portal/browser.rs, which starts
+// the server with a set-up site and passes:
 //   node portal.mjs <base-url> <manager-invitation-path> <screenshot-dir>
-// It prints one JSON line of facts for the Rust side to check, and exits non-zero on the first
-// surprise (with the reason).
-import { chromium } from "playwright-core";
-import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { start } from "./harness.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE = require.resolve("axe-core/axe.min.js");
 const [base, managerInvite, shots] = process.argv.slice(2);
 if (!base || !managerInvite || !shots) {
   console.error("usage: node portal.mjs <base-url> <manager-invitation-path> <screenshot-dir>");
   process.exit(2);
 }
-mkdirSync(shots, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const facts = { pages: [], axe_violations: 0 };
-const fail = async (why) => {
-  console.error("BROWSER TEST FAILED: " + why);
-  await browser.close();
-  process.exit(1);
-};
-const expect = async (cond, why) => {
-  if (!cond) await fail(why);
-};
-
-// A person: their own browser profile (cookies) and their own virtual passkey authenticator.
-async function person(locale) {
-  // bypassCSP lets axe-core be injected; the pages' own policy is checked by the Rust tests.
-  const context = await browser.newContext({ locale, bypassCSP: true, viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2", transport: "internal", hasResidentKey: true,
-      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
-    },
-  });
-  return { context, page, cdp, authenticatorId };
-}
-
-// Every page visited: accessibility check (WCAG 2.x A and AA rules) and two screenshots.
-async function check(p, name) {
-  await p.page.addScriptTag({ path: AXE });
-  const result = await p.page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } }));
-  for (const v of result.violations) {
-    console.error(`axe: ${name}: ${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(" | ")})`);
-  }
-  facts.axe_violations += result.violations.length;
-  await p.page.setViewportSize({ width: 1280, height: 800 });
-  await p.page.screenshot({ path: `${shots}/${name}-desktop.png`, fullPage: true });
-  await p.page.setViewportSize({ width: 390, height: 844 });
-  await p.page.screenshot({ path: `${shots}/${name}-phone.png`, fullPage: true });
-  // At phone width nothing may scroll sideways but the tables' own regions.
-  const wide = await p.page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
-  await expect(!wide, `${name} scrolls sideways at phone width`);
-  await p.page.setViewportSize({ width: 1280, height: 800 });
-  facts.pages.push(name);
-}
-
-async function visit(p, path, name) {
-  const r = await p.page.goto(base + path);
-  await expect(r.status() === 200, `${path} answered ${r.status()}`);
-  await check(p, name);
-  return r;
-}
-
-// Clicks a passkey button and waits for the page it leads to.
-async function ceremony(p, buttonId) {
-  await Promise.all([
-    p.page.waitForURL((u) => !u.pathname.startsWith("/portal/invitations") && !u.pathname.startsWith("/portal/sign-in"), { timeout: 15000 }),
-    p.page.click("#" + buttonId),
-  ]).catch(async (e) => {
-    const status = await p.page.textContent("#passkey-status").catch(() => "");
-    await fail(`${buttonId}: ${e.message} (page says: ${status})`);
-  });
-}
+const { facts, expect, person, check, visit, ceremony, finish } = await start(base, shots);
 
 // 1. The manager accepts the operator's invitation and makes a passkey.
 const manager = await person("en-GB");
@@ -181,5 +101,4 @@ const cookies = await resident.context.cookies();
 const session = cookies.find((c) => c.name === "porter_session");
 await expect(session && session.secure && session.httpOnly && session.sameSite === "Strict", `session cookie: ${JSON.stringify(session)}`);
 
-await browser.close();
-console.log(JSON.stringify(facts));
+await finish();
