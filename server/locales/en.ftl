@@ -165,3 +165,5 @@ day-sun = Sunday
 pager-label = More entries
 pager-newest = Newest entries
 pager-older = Older entries
+pager-first = First page
+pager-next = Next page

@@ -165,3 +165,5 @@ day-sun = dimanche
 pager-label = Autres entrées
 pager-newest = Entrées les plus récentes
 pager-older = Entrées plus anciennes
+pager-first = Première page
+pager-next = Page suivante

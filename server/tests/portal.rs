@@ -9,6 +9,8 @@ mod harness;
 mod browser;
 #[path = "portal/mail.rs"]
 mod mail;
+#[path = "portal/paging.rs"]
+mod paging;
 #[path = "portal/revocation.rs"]
 mod revocation;
 

@@ -44,16 +44,18 @@ pub(crate) fn programs() -> Programs {
     let fresh = |p: &Path, sources: SystemTime| {
         std::fs::metadata(p).and_then(|m| m.modified()).is_ok_and(|t| t >= sources)
     };
-    let porter_fresh =
-        fresh(&programs.porter, newest(&[
-        "server/src",
-        "server/migrations",
-        // Embedded in the binary (include_str!): a page changed here is a new `porter`.
-        "server/templates",
-        "server/locales",
-        "server/static",
-        "core-protocol/src",
-    ]));
+    let porter_fresh = fresh(
+        &programs.porter,
+        newest(&[
+            "server/src",
+            "server/migrations",
+            // Embedded in the binary (include_str!): a page changed here is a new `porter`.
+            "server/templates",
+            "server/locales",
+            "server/static",
+            "core-protocol/src",
+        ]),
+    );
     let root_fresh = fresh(&programs.porter_root, newest(&["root/src", "core-protocol/src"]));
     let sim_fresh = fresh(&programs.door_sim, newest(&["device-fw/src", "core-protocol/src"]));
     if !(porter_fresh && root_fresh && sim_fresh) {

@@ -167,4 +167,3 @@ pub(crate) async fn invitation_page(
         },
     )
 }
-

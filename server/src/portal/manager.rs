@@ -13,7 +13,7 @@ use super::invitations::{check_email, invite, Invitee};
 use super::reads::{self, LogFilter};
 use super::render::local_time;
 use super::session::{site_of, CsrfOnly, Signed};
-use super::{page, see_other, PageResult, Portal};
+use super::{page, pager, see_other, PageResult, Portal};
 use crate::ids::{ResidentId, SiteId, TokenId, UnitId};
 use crate::service::{DoorStateUpload, NewResident, NewRevocation, NewUnit, Role};
 use crate::store::{Page, RevocationKind};
@@ -129,9 +129,11 @@ async fn log(State(portal): State<Portal>, s: Signed, Query(f): Query<LogFilter>
     let query = serde_urlencoded_pairs(&f);
     let ctx = context! {
         rows => Value::from_serialize(&rows),
-        newer => !f.before.is_empty(),
-        first => format!("/portal/manager/log?{query}"),
-        older => older.map(|cursor| format!("/portal/manager/log?{query}&before={cursor}")),
+        pager => pager(
+            Some(format!("/portal/manager/log?{query}")).filter(|_| !f.before.is_empty()),
+            older.map(|cursor| format!("/portal/manager/log?{query}&before={cursor}")),
+            true,
+        ),
         doors => Value::from_serialize(&doors),
         carriers => Value::from_serialize(&carriers.items),
         filter => context! { door => f.door, carrier => f.carrier, outcome => f.outcome, from => f.from, to => f.to },
@@ -203,11 +205,30 @@ async fn log_csv(
     Ok(r)
 }
 
-async fn residents(State(portal): State<Portal>, s: Signed) -> PageResult {
+/// Which page of a list in the API's order: the items after `after` (the API's cursor).
+#[derive(Deserialize)]
+struct After {
+    #[serde(default)]
+    after: String,
+}
+
+impl After {
+    fn page(&self) -> Page {
+        Page { after: self.after.clone(), limit: LIST_LIMIT }
+    }
+
+    /// The pager of the list at `path` whose page this is, `next` its API cursor.
+    fn pager(&self, path: &str, next: Option<String>) -> Value {
+        let first = Some(path.to_string()).filter(|_| !self.after.is_empty());
+        pager(first, next.map(|n| format!("{path}?after={n}")), false)
+    }
+}
+
+async fn residents(State(portal): State<Portal>, s: Signed, Query(at): Query<After>) -> PageResult {
     s.require(Role::Manager)?;
     let site = site(&s);
     let svc = portal.service();
-    let units = svc.list_units(&s.principal, &site, &all()).await?;
+    let units = svc.list_units(&s.principal, &site, &at.page()).await?;
     let mut rows = Vec::new();
     for u in &units.items {
         let residents = svc.store().residents(&u.id).await?;
@@ -217,7 +238,11 @@ async fn residents(State(portal): State<Portal>, s: Signed) -> PageResult {
             .collect();
         rows.push(context! { id => u.id, label => u.label, residents => residents });
     }
-    let ctx = context! { units => rows, invitation => Value::UNDEFINED };
+    let ctx = context! {
+        units => rows,
+        invitation => Value::UNDEFINED,
+        pager => at.pager("/portal/manager/residents", units.next),
+    };
     page(
         &portal,
         "manager/residents.html",
@@ -311,10 +336,13 @@ async fn remove_resident(
     Ok(see_other("/portal/manager/residents"))
 }
 
-async fn tokens(State(portal): State<Portal>, s: Signed) -> PageResult {
+async fn tokens(State(portal): State<Portal>, s: Signed, Query(at): Query<After>) -> PageResult {
     s.require(Role::Manager)?;
-    let list = portal.service().list_tokens(&s.principal, &all()).await?;
-    let ctx = context! { tokens => Value::from_serialize(&list.items) };
+    let list = portal.service().list_tokens(&s.principal, &at.page()).await?;
+    let ctx = context! {
+        tokens => Value::from_serialize(&list.items),
+        pager => at.pager("/portal/manager/tokens", list.next),
+    };
     page(&portal, "manager/tokens.html", s.context(&portal, "/portal/manager/tokens", ctx).await?)
 }
 

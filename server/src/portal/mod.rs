@@ -236,6 +236,15 @@ pub(crate) fn home_of(p: &Principal) -> &'static str {
     }
 }
 
+/// The links under a list that is shown a page at a time (`templates/pager.html`): back to the
+/// first page when this is not it, and on to the next when there is one. A log reads newest
+/// first ("older entries"); other lists in the API's order ("next page").
+pub(crate) fn pager(first: Option<String>, next: Option<String>, log: bool) -> Value {
+    let (first_text, next_text) =
+        if log { ("pager-newest", "pager-older") } else { ("pager-first", "pager-next") };
+    minijinja::context! { first, next, first_text, next_text }
+}
+
 /// Renders `template` with `context`, adding what every page needs.
 pub(crate) fn page(portal: &Portal, template: &str, context: Value) -> PageResult {
     portal.pages.render(template, context).map(html).map_err(PageError::Render)

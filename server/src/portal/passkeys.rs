@@ -364,4 +364,3 @@ async fn start_session(portal: &Portal, account_id: &str) -> Response {
     h.append(header::SET_COOKIE, set_cookie(CEREMONY_COOKIE, "", 0));
     r
 }
-

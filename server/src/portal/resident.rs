@@ -11,7 +11,7 @@ use super::invitations::check_email;
 use super::reads::{self, LogFilter};
 use super::session::{site_of, Signed};
 use super::store::AccountRow;
-use super::{page, see_other, PageError, PageResult, Portal};
+use super::{page, pager, see_other, PageError, PageResult, Portal};
 use crate::ids::SiteId;
 use crate::service::{self, OptOut, Principal, Role};
 
@@ -97,13 +97,16 @@ async fn entries(
     s.require(Role::Resident)?;
     let site = site_of(&s.principal).unwrap_or_default();
     let filter = LogFilter { before: page_at.before.clone(), ..LogFilter::default() };
-    let rows = reads::access_log(portal.service().store(), site, &filter, ENTRIES_SHOWN + 1).await?;
+    let rows =
+        reads::access_log(portal.service().store(), site, &filter, ENTRIES_SHOWN + 1).await?;
     let (rows, older) = reads::log_page(rows, ENTRIES_SHOWN as usize);
     let ctx = context! {
         entries => Value::from_serialize(&rows),
-        newer => !page_at.before.is_empty(),
-        first => "/portal/resident/entries",
-        older => older.map(|cursor| format!("/portal/resident/entries?before={cursor}")),
+        pager => pager(
+            Some("/portal/resident/entries".to_string()).filter(|_| !page_at.before.is_empty()),
+            older.map(|cursor| format!("/portal/resident/entries?before={cursor}")),
+            true,
+        ),
     };
     page(
         &portal,
