@@ -167,3 +167,13 @@ pager-newest = Newest entries
 pager-older = Older entries
 pager-first = First page
 pager-next = Next page
+
+# Notification emails (plain text; times are the building's local time).
+mail-a-carrier = A carrier
+mail-announced-subject = Porter: a delivery is on its way to { $site }
+mail-announced-body = { $carrier } announced a delivery for your unit at { $site }, between { $from } and { $to } (the building's local time).
+mail-opt-out-hint = If you do not want carriers to enter the building for your packages, switch the opt-out on in the portal's settings.
+mail-entered-subject = Porter: your delivery entered { $site }
+mail-entered-body = A carrier entered { $site } through door { $door } at { $at } (the building's local time) for your delivery. The door signed a receipt; the portal shows it.
+mail-other-subject = Porter: { $kind }
+field-email-lang = Language of the emails

@@ -167,3 +167,13 @@ pager-newest = Entrées les plus récentes
 pager-older = Entrées plus anciennes
 pager-first = Première page
 pager-next = Page suivante
+
+# Courriels de notification (texte brut ; heures locales de l'immeuble).
+mail-a-carrier = Un transporteur
+mail-announced-subject = Porter : une livraison est en route vers { $site }
+mail-announced-body = { $carrier } a annoncé une livraison pour votre logement au { $site }, entre { $from } et { $to } (heure locale de l'immeuble).
+mail-opt-out-hint = Si vous ne voulez pas que les transporteurs entrent dans l'immeuble pour vos colis, activez le refus dans les réglages du portail.
+mail-entered-subject = Porter : votre livraison est entrée au { $site }
+mail-entered-body = Un transporteur est entré au { $site } par la porte { $door } le { $at } (heure locale de l'immeuble) pour votre livraison. La porte a signé un reçu ; le portail le montre.
+mail-other-subject = Porter : { $kind }
+field-email-lang = Langue des courriels

@@ -109,6 +109,7 @@ impl PortalServer {
             email: None,
             user_handle: new_id("user"),
             created_at: now(),
+            lang: "en".into(),
         };
         let new = NewAccount {
             invitation_hash: invitation.hash.clone(),

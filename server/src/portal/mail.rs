@@ -8,6 +8,7 @@
 //! round. The relay's STARTTLS is used whenever it offers it (`smtp_require_tls` refuses a
 //! relay that does not).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
@@ -16,6 +17,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::watch;
 
+use super::i18n::{negotiate, Catalog};
 use super::render::local_time;
 use crate::service::{now, Service};
 use crate::store::StoreError;
@@ -40,6 +42,8 @@ pub struct SmtpSettings {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: lettre::message::Mailbox,
+    /// The portal's messages: each email is written in its account's language.
+    catalog: Arc<Catalog>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -68,7 +72,7 @@ impl Mailer {
             .from
             .parse()
             .map_err(|e| format!("smtp_from {:?} is not an address: {e}", settings.from))?;
-        Ok(Mailer { transport: builder.build(), from })
+        Ok(Mailer { transport: builder.build(), from, catalog: Arc::new(Catalog::load()?) })
     }
 
     /// Sends one plain-text message.
@@ -104,7 +108,7 @@ impl Mailer {
         let store = service.store();
         let due: Vec<Due> = sqlx::query_as(
             "SELECT n.id AS notification_id, a.id AS account_id, a.email, n.kind, n.body,
-                    s.zone, s.name AS site
+                    s.zone, s.name AS site, a.lang
              FROM notifications n
              JOIN api_tokens t ON t.resident_id = n.resident_id AND t.revoked_at IS NULL
              JOIN portal_accounts a ON a.token_id = t.id
@@ -130,7 +134,7 @@ impl Mailer {
             if claimed.is_err() {
                 continue; // another process took it
             }
-            let (subject, text) = compose(&d);
+            let (subject, text) = compose(&self.catalog, &d);
             match self.send(&d.email, &subject, text).await {
                 Ok(()) => {
                     sqlx::query(
@@ -172,36 +176,47 @@ struct Due {
     body: String,
     zone: String,
     site: String,
+    lang: String,
 }
 
-/// The subject and text of a notification email (times in the site's zone).
-fn compose(d: &Due) -> (String, String) {
+/// The subject and text of a notification email, in the account's language (times in the
+/// site's zone).
+fn compose(catalog: &Catalog, d: &Due) -> (String, String) {
     let data: serde_json::Value = serde_json::from_str(&d.body).unwrap_or_default();
     let time =
         |field: &str| data[field].as_i64().map(|t| local_time(&d.zone, t)).unwrap_or_default();
-    let carrier = data["carrier"].as_str().unwrap_or("A carrier");
+    let lang = negotiate(Some(&d.lang), None);
+    let t = |key: &str, args: &[(&str, String)]| catalog.text(lang, key, args);
+    let site = ("site", d.site.clone());
     match d.kind.as_str() {
-        "delivery.announced" => (
-            format!("Porter: a delivery is on its way to {}", d.site),
-            format!(
-                "{carrier} announced a delivery for your unit at {}, between {} and {} (the \
-                 building's local time).\n\nIf you do not want carriers to enter the building \
-                 for your packages, switch the opt-out on in the portal's settings.\n",
-                d.site,
-                time("window_start"),
-                time("window_end"),
-            ),
-        ),
-        "delivery.entered" => (
-            format!("Porter: your delivery entered {}", d.site),
-            format!(
-                "A carrier entered {} through door {} at {} (the building's local time) for \
-                 your delivery. The door signed a receipt; the portal shows it.\n",
-                d.site,
-                data["door_number"],
-                time("at"),
-            ),
-        ),
-        other => (format!("Porter: {other}"), format!("{}\n", d.body)),
+        "delivery.announced" => {
+            let carrier = match data["carrier"].as_str() {
+                Some(c) => c.to_string(),
+                None => t("mail-a-carrier", &[]),
+            };
+            let window = [
+                site.clone(),
+                ("carrier", carrier),
+                ("from", time("window_start")),
+                ("to", time("window_end")),
+            ];
+            (
+                t("mail-announced-subject", &[site.clone()]),
+                format!(
+                    "{}\n\n{}\n",
+                    t("mail-announced-body", &window),
+                    t("mail-opt-out-hint", &[])
+                ),
+            )
+        }
+        "delivery.entered" => {
+            let entry =
+                [site.clone(), ("door", data["door_number"].to_string()), ("at", time("at"))];
+            (
+                t("mail-entered-subject", &[site.clone()]),
+                format!("{}\n", t("mail-entered-body", &entry)),
+            )
+        }
+        other => (t("mail-other-subject", &[("kind", other.to_string())]), format!("{}\n", d.body)),
     }
 }

@@ -174,6 +174,7 @@ pub(crate) async fn register_start(
 pub(crate) async fn register_finish(
     State(portal): State<Portal>,
     ClientAddr(client): ClientAddr,
+    Lang(lang): Lang,
     Path(secret): Path<String>,
     headers: HeaderMap,
     Json(credential): Json<RegisterPublicKeyCredential>,
@@ -219,6 +220,8 @@ pub(crate) async fn register_finish(
         email: inv.email.clone(),
         user_handle: reg.user_handle.to_string(),
         created_at,
+        // Emails in the language the person read the invitation in, until they pick another.
+        lang: lang.to_string(),
     };
     // An invitation names a role the portal itself wrote; anything else is a damaged row.
     let Some(role) = Role::parse(&inv.role) else {

@@ -7,6 +7,7 @@ use axum::{Form, Router};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
+use super::i18n::negotiate;
 use super::invitations::check_email;
 use super::reads::{self, LogFilter};
 use super::session::{site_of, Signed};
@@ -125,7 +126,11 @@ struct EntriesPage {
 async fn settings(State(portal): State<Portal>, s: Signed) -> PageResult {
     s.require(Role::Resident)?;
     let me = portal.service().me(&s.principal).await?;
-    let ctx = context! { opted_out => me.opted_out, email => s.account.email.clone() };
+    let ctx = context! {
+        opted_out => me.opted_out,
+        email => s.account.email.clone(),
+        email_lang => s.account.lang.clone(),
+    };
     page(
         &portal,
         "resident/settings.html",
@@ -152,6 +157,9 @@ struct EmailForm {
     csrf: String,
     #[serde(default)]
     email: String,
+    /// The emails' language (`en`, `fr`); anything else is English.
+    #[serde(default)]
+    lang: String,
 }
 
 async fn email(State(portal): State<Portal>, s: Signed, Form(f): Form<EmailForm>) -> PageResult {
@@ -164,6 +172,7 @@ async fn email(State(portal): State<Portal>, s: Signed, Form(f): Form<EmailForm>
         check_email(email)?;
         Some(email)
     };
-    AccountRow::set_email(portal.service().store(), &s.account.id, email).await?;
+    let lang = negotiate(Some(&f.lang), None);
+    AccountRow::set_email(portal.service().store(), &s.account.id, email, lang).await?;
     Ok(see_other("/portal/resident/settings"))
 }

@@ -51,6 +51,8 @@ pub struct AccountRow {
     pub user_handle: String,
     /// When it was made.
     pub created_at: i64,
+    /// The language of its notification emails (`en` or `fr`).
+    pub lang: String,
 }
 
 /// A signed-in browser.
@@ -157,8 +159,8 @@ pub async fn create_account(store: &Store, new: &NewAccount, now: i64) -> Result
     .await?;
     let a = &new.account;
     sqlx::query(
-        "INSERT INTO portal_accounts (id, token_id, display_name, email, user_handle, created_at)
-         VALUES ($1,$2,$3,$4,$5,$6)",
+        "INSERT INTO portal_accounts (id, token_id, display_name, email, user_handle, created_at,
+         lang) VALUES ($1,$2,$3,$4,$5,$6,$7)",
     )
     .bind(a.id.clone())
     .bind(a.token_id.clone())
@@ -166,6 +168,7 @@ pub async fn create_account(store: &Store, new: &NewAccount, now: i64) -> Result
     .bind(a.email.clone())
     .bind(a.user_handle.clone())
     .bind(a.created_at)
+    .bind(a.lang.clone())
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -203,10 +206,12 @@ impl AccountRow {
         Ok(rows.into_iter().filter_map(|(e,)| e).collect())
     }
 
-    /// Sets the account's notification email (None: no email).
-    pub async fn set_email(store: &Store, id: &str, email: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE portal_accounts SET email = $1 WHERE id = $2")
+    /// Sets the account's notification email (None: no email) and the language it is
+    /// written in.
+    pub async fn set_email(store: &Store, id: &str, email: Option<&str>, lang: &str) -> Result<()> {
+        sqlx::query("UPDATE portal_accounts SET email = $1, lang = $2 WHERE id = $3")
             .bind(email.map(str::to_string))
+            .bind(lang.to_string())
             .bind(id.to_string())
             .execute(store.pool())
             .await

@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "portal_accounts",
         include_str!("../../migrations/202612070400_portal_accounts.sql"),
     ),
+    (
+        202_612_070_700,
+        "portalsim_account_lang",
+        include_str!("../../migrations/202612070700_portalsim_account_lang.sql"),
+    ),
 ];
 
 /// The connection pools and the backend they talk to.

@@ -92,7 +92,8 @@ fn settings(port: u16, require_tls: bool) -> SmtpSettings {
 
 /// A resident who gave an address in the portal gets one email per notification, with the
 /// delivery's window in the site's local time; nothing is sent twice, and a relay without
-/// STARTTLS is refused when TLS is required (the email then goes out on the next round).
+/// STARTTLS is refused when TLS is required (the email then goes out on the next round). The
+/// emails are in the language the resident picks in their settings.
 #[tokio::test]
 async fn a_resident_is_emailed_their_delivery_notifications() {
     let Some(smtp) = SmtpServer::start() else { return };
@@ -103,7 +104,7 @@ async fn a_resident_is_emailed_their_delivery_notifications() {
         .post(
             "/portal/resident/email",
             &resident,
-            &[("csrf", &resident.csrf), ("email", "remi@flat4b.example")],
+            &[("csrf", &resident.csrf), ("email", "remi@flat4b.example"), ("lang", "en")],
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
@@ -136,5 +137,30 @@ async fn a_resident_is_emailed_their_delivery_notifications() {
     assert!(m.contains("From: porter@building.example"), "{m}");
     assert!(m.contains("Subject: Porter: a delivery is on its way to 12 Rue Exemple"), "{m}");
     assert!(m.contains(&window) && window.ends_with(":00"), "{window}: {m}");
+
+    // In French from the next notification on, once the resident asks for it.
+    let french = server
+        .post(
+            "/portal/resident/email",
+            &resident,
+            &[("csrf", &resident.csrf), ("email", "remi@flat4b.example"), ("lang", "fr")],
+        )
+        .await;
+    assert_eq!(french.status, 303, "{}", french.body);
+    let settings = server.get("/portal/resident/settings", Some(&resident), "en").await.body;
+    assert!(settings.contains(r#"value="fr" lang="fr" selected"#), "{settings}");
+    w.announce("1Z999AA10123456786", start + 7200, start + 10_800).await;
+    assert_eq!(mailer.send_due(&server.service).await, Ok(1));
+    let messages = smtp.messages();
+    let fenetre = format!(
+        "entre {} et {}",
+        local_time("UTC0", start + 7200),
+        local_time("UTC0", start + 10_800)
+    );
+    let m = messages.iter().find(|m| m.contains(&fenetre));
+    let m = m.unwrap_or_else(|| panic!("no email names {fenetre}: {messages:?}"));
+    // Non-ASCII subjects are encoded (RFC 2047); the French words of the body are plain.
+    assert!(m.contains("a annonc") && m.contains("heure locale de l"), "{m}");
+    assert!(!m.contains("announced a delivery"), "{m}");
     let _ = Path::new(&smtp.maildir);
 }
