@@ -163,8 +163,8 @@ day-fri = Friday
 day-sat = Saturday
 day-sun = Sunday
 pager-label = More entries
-pager-newest = Newest entries
-pager-older = Older entries
+pager-newest = Newest
+pager-older = Older
 pager-first = First page
 pager-next = Next page
 

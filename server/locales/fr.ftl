@@ -163,8 +163,8 @@ day-fri = vendredi
 day-sat = samedi
 day-sun = dimanche
 pager-label = Autres entrées
-pager-newest = Entrées les plus récentes
-pager-older = Entrées plus anciennes
+pager-newest = Les plus récentes
+pager-older = Plus anciennes
 pager-first = Première page
 pager-next = Page suivante
 

@@ -10,7 +10,7 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 
 use super::invitations::{check_email, invite, Invitee};
-use super::reads::{self, LogFilter};
+use super::reads::{self, LogFilter, LogRow};
 use super::render::local_time;
 use super::session::{site_of, CsrfOnly, Signed};
 use super::{page, pager, see_other, PageResult, Portal};
@@ -105,12 +105,32 @@ async fn withdraw_approval(
     Ok(see_other("/portal/manager/carriers"))
 }
 
-async fn deliveries(State(portal): State<Portal>, s: Signed) -> PageResult {
+/// Which page of a list read newest first: the items older than `before`.
+#[derive(Deserialize)]
+struct Before {
+    #[serde(default)]
+    before: String,
+}
+
+async fn deliveries(
+    State(portal): State<Portal>,
+    s: Signed,
+    Query(at): Query<Before>,
+) -> PageResult {
     s.require(Role::Manager)?;
+    let store = portal.service().store();
     let rows =
-        reads::site_deliveries(portal.service().store(), site(&s).as_str(), None, LIST_LIMIT)
-            .await?;
-    let ctx = context! { deliveries => Value::from_serialize(&rows) };
+        reads::site_deliveries(store, site(&s).as_str(), None, &at.before, LIST_LIMIT + 1).await?;
+    let (rows, older) = reads::newest_page(rows, LIST_LIMIT as usize, |d| d.id.clone());
+    let path = "/portal/manager/deliveries";
+    let ctx = context! {
+        deliveries => Value::from_serialize(&rows),
+        pager => pager(
+            Some(path.to_string()).filter(|_| !at.before.is_empty()),
+            older.map(|id| format!("{path}?before={id}")),
+            true,
+        ),
+    };
     page(
         &portal,
         "manager/deliveries.html",
@@ -123,7 +143,7 @@ async fn log(State(portal): State<Portal>, s: Signed, Query(f): Query<LogFilter>
     let site = site(&s);
     let svc = portal.service();
     let rows = reads::access_log(svc.store(), site.as_str(), &f, LIST_LIMIT + 1).await?;
-    let (rows, older) = reads::log_page(rows, LIST_LIMIT as usize);
+    let (rows, older) = reads::newest_page(rows, LIST_LIMIT as usize, LogRow::cursor);
     let doors = reads::door_health(svc.store(), site.as_str()).await?;
     let carriers = svc.list_carriers(&s.principal, &all()).await?;
     let query = serde_urlencoded_pairs(&f);

@@ -84,21 +84,25 @@ pub struct SiteDelivery {
     pub grants_issued: i64,
 }
 
-/// The newest `limit` deliveries of a site, or of one of its units.
+/// The newest `limit` deliveries of a site, or of one of its units, older than the delivery
+/// `before` (an id; empty for the newest). Ids are time-ordered.
 pub async fn site_deliveries(
     store: &Store,
     site_id: &str,
     unit_id: Option<&str>,
+    before: &str,
     limit: i64,
 ) -> Result<Vec<SiteDelivery>> {
     sqlx::query_as::<_, SiteDelivery>(
         "SELECT d.id, u.label AS unit, c.name AS carrier, d.window_start, d.window_end, d.status,
                 d.entered_at, d.grants_issued
          FROM deliveries d JOIN units u ON u.id = d.unit_id JOIN carriers c ON c.id = d.carrier_id
-         WHERE d.site_id = $1 AND ($2 = '' OR d.unit_id = $2) ORDER BY d.id DESC LIMIT $3",
+         WHERE d.site_id = $1 AND ($2 = '' OR d.unit_id = $2) AND ($3 = '' OR d.id < $3)
+         ORDER BY d.id DESC LIMIT $4",
     )
     .bind(site_id.to_string())
     .bind(unit_id.unwrap_or_default().to_string())
+    .bind(before.to_string())
     .bind(limit)
     .fetch_all(store.pool())
     .await
@@ -155,14 +159,19 @@ impl LogRow {
     }
 }
 
-/// A page of the log: at most `limit` rows, and the cursor of the next (older) page if there
-/// is one. `rows` holds up to `limit + 1` rows, as [`access_log`] answers for `limit + 1`.
-pub fn log_page(mut rows: Vec<LogRow>, limit: usize) -> (Vec<LogRow>, Option<String>) {
+/// A page of a list read newest first: at most `limit` rows, and the cursor of the next
+/// (older) page if there is one. `rows` holds up to `limit + 1` rows, as the reads here answer
+/// when asked for `limit + 1`.
+pub fn newest_page<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    cursor: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
     if rows.len() <= limit {
         return (rows, None);
     }
     rows.truncate(limit);
-    let older = rows.last().map(LogRow::cursor);
+    let older = rows.last().map(cursor);
     (rows, older)
 }
 

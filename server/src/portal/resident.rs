@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::i18n::negotiate;
 use super::invitations::check_email;
-use super::reads::{self, LogFilter};
+use super::reads::{self, LogFilter, LogRow};
 use super::session::{site_of, Signed};
 use super::store::AccountRow;
 use super::{page, pager, see_other, PageError, PageResult, Portal};
@@ -67,7 +67,8 @@ async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
         .collect();
     // The newest deliveries of the resident's own unit (the principal's: never another's).
     let deliveries =
-        reads::site_deliveries(svc.store(), site.as_str(), Some(unit), DELIVERIES_SHOWN).await?;
+        reads::site_deliveries(svc.store(), site.as_str(), Some(unit), "", DELIVERIES_SHOWN)
+            .await?;
     let receipts = reads::receipts_of_unit(svc.store(), unit).await?;
     let rows: Vec<Value> = deliveries
         .iter()
@@ -100,7 +101,7 @@ async fn entries(
     let filter = LogFilter { before: page_at.before.clone(), ..LogFilter::default() };
     let rows =
         reads::access_log(portal.service().store(), site, &filter, ENTRIES_SHOWN + 1).await?;
-    let (rows, older) = reads::log_page(rows, ENTRIES_SHOWN as usize);
+    let (rows, older) = reads::newest_page(rows, ENTRIES_SHOWN as usize, LogRow::cursor);
     let ctx = context! {
         entries => Value::from_serialize(&rows),
         pager => pager(

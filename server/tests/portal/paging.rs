@@ -1,7 +1,7 @@
 //! The entries a resident sees and the manager's access log are shown newest first, a page at
-//! a time, and the "Older entries" link walks back through the whole log: every admission once,
-//! none skipped (admissions sharing a second included), the manager's filters kept. The
-//! manager's lists of units and tokens go on with a "Next page" link in the API's order.
+//! a time, and the "Older" link walks back through the whole log: every admission once, none
+//! skipped (admissions sharing a second included), the manager's filters kept; the manager's
+//! deliveries likewise. The manager's units go on with a "Next page" link in the API's order.
 
 use porter_server::ids::SiteId;
 use porter_server::portal::render::local_time;
@@ -79,6 +79,17 @@ async fn paging_on(backend: &Backend) {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 206);
+
+    // The deliveries, newest first: the world's one and 200 more, each once.
+    let window = now() + 3600;
+    for n in 0..200 {
+        w.announce(&format!("1Z{n:016}"), window, window + 3600).await;
+    }
+    let deliveries = |body: &str| -> Vec<String> {
+        body.split("<tr>\n<th scope=\"row\">").skip(1).map(|r| r.to_string()).collect()
+    };
+    let pages = walk(&server, &manager, "/portal/manager/deliveries", deliveries).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [200, 1]);
 }
 
 /// The rows of a log page, as the time cells that start them (`<td>YYYY-MM-DD HH:MM</td>`).
@@ -89,7 +100,7 @@ fn rows(body: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every page from `path` on, following the "Older entries" / "Next page" links: each page's
+/// Every page from `path` on, following the "Older" / "Next page" links: each page's
 /// rows, as `rows_of` reads them.
 async fn walk<R>(
     server: &PortalServer,
