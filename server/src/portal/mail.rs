@@ -201,7 +201,7 @@ fn compose(catalog: &Catalog, d: &Due) -> (String, String) {
                 ("to", time("window_end")),
             ];
             (
-                t("mail-announced-subject", &[site.clone()]),
+                t("mail-announced-subject", std::slice::from_ref(&site)),
                 format!(
                     "{}\n\n{}\n",
                     t("mail-announced-body", &window),
@@ -213,7 +213,7 @@ fn compose(catalog: &Catalog, d: &Due) -> (String, String) {
             let entry =
                 [site.clone(), ("door", data["door_number"].to_string()), ("at", time("at"))];
             (
-                t("mail-entered-subject", &[site.clone()]),
+                t("mail-entered-subject", std::slice::from_ref(&site)),
                 format!("{}\n", t("mail-entered-body", &entry)),
             )
         }
