@@ -54,6 +54,8 @@ for (const [path, name] of [
 ]) {
   await visit(resident, path, name);
 }
+// The account made in a French browser writes its emails in French until told otherwise.
+facts.email_lang = await resident.page.inputValue("#email-lang");
 // The language switch, without JavaScript: a link.
 await resident.page.click('a[hreflang="en"]');
 await expect((await resident.page.textContent("h1")).includes("Settings"), "the switch to English did not take");

@@ -50,6 +50,7 @@ async fn the_portal_works_in_headless_chromium() {
     assert_eq!(facts["axe_violations"], 0, "{stderr}");
     assert!(facts["pages"].as_array().unwrap().len() >= 14, "{facts}");
     assert_eq!(facts["signed_in_again"], true);
+    assert_eq!(facts["email_lang"], "fr", "the French resident's emails: {facts}");
     // The opt-out the resident made in the browser refuses the next grant for unit 4B.
     assert_eq!(facts["opted_out"], true);
     let refused = w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 10})).await;
