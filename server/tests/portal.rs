@@ -52,8 +52,13 @@ impl PortalServer {
 
     /// A server with the portal on a fresh database of `backend`.
     async fn on(backend: &Backend) -> PortalServer {
-        let url = fresh_database(backend).await;
-        let store = Store::connect(&url).await.unwrap();
+        PortalServer::on_database(&fresh_database(backend).await).await
+    }
+
+    /// A server with the portal on the database at `url` (another process of the same
+    /// deployment, when two share it).
+    async fn on_database(url: &str) -> PortalServer {
+        let store = Store::connect(url).await.unwrap();
         let service = Service::new(store, Arc::new(Metrics::default()))
             .with_webhook_targets(Targets::allowing(&["127.0.0.1"]).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -475,6 +480,32 @@ async fn sign_in_attempts_are_rate_limited() {
     }
     assert!(statuses[..8].iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+}
+
+/// Two porter processes on one database (a deployment behind a load balancer) share the
+/// sign-in limit: a client spreading its attempts over both gets no more than from one.
+#[tokio::test]
+async fn the_sign_in_limit_holds_across_processes() {
+    for backend in harness::backends() {
+        let url = fresh_database(&backend).await;
+        let servers =
+            [PortalServer::on_database(&url).await, PortalServer::on_database(&url).await];
+        let mut statuses = Vec::new();
+        for n in 0..portal::SIGN_IN_ATTEMPTS_PER_MINUTE + 2 {
+            let server = &servers[n as usize % 2];
+            let r = server
+                .http
+                .post(format!("{}/portal/sign-in/start", server.base))
+                .header("Content-Type", "application/json")
+                .body("{}")
+                .send()
+                .await;
+            statuses.push(r.unwrap().status().as_u16());
+        }
+        let limit = portal::SIGN_IN_ATTEMPTS_PER_MINUTE as usize;
+        assert!(statuses[..limit].iter().all(|s| *s == 200), "{statuses:?}");
+        assert!(statuses[limit..].iter().all(|s| *s == 429), "{statuses:?}");
+    }
 }
 
 /// The session cookie is Secure, HttpOnly and SameSite=Strict (checked on the ceremony

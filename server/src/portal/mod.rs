@@ -36,7 +36,6 @@ use minijinja::Value;
 use webauthn_rs::prelude::Url;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::http::RateLimiter;
 use crate::service::{self, Principal, Role, Service};
 
 pub use invitations::{invite_manager, invite_resident, Invitation, INVITATION_LIFETIME};
@@ -49,12 +48,11 @@ pub struct Portal {
     pages: render::Pages,
     catalog: Arc<i18n::Catalog>,
     webauthn: Arc<Webauthn>,
-    /// Sign-in and registration attempts per client address.
-    attempts: Arc<RateLimiter>,
     base_url: Url,
 }
 
-/// Sign-in attempts allowed per client address per minute.
+/// Sign-in attempts allowed per client address per minute (counted in the database: one limit
+/// across every process).
 pub const SIGN_IN_ATTEMPTS_PER_MINUTE: u32 = 10;
 
 impl Portal {
@@ -77,7 +75,6 @@ impl Portal {
             pages: render::Pages::load(catalog.clone())?,
             catalog,
             webauthn: Arc::new(webauthn),
-            attempts: Arc::new(RateLimiter::new(SIGN_IN_ATTEMPTS_PER_MINUTE)),
             base_url,
         })
     }

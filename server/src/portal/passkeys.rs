@@ -25,7 +25,7 @@ use super::session::{
     SESSION_LIFETIME,
 };
 use super::store::{self as portal_store, AccountRow, InvitationRow, NewAccount, SessionRow};
-use super::{page, PageResult, Portal};
+use super::{page, PageResult, Portal, SIGN_IN_ATTEMPTS_PER_MINUTE};
 use crate::service::{self, new_id, now, sha256_hex, Kind, Role};
 use crate::store::TokenRow;
 
@@ -55,9 +55,10 @@ fn from_service(e: service::Error) -> Response {
     json_error(status, &e.message)
 }
 
-/// The guard of every ceremony endpoint: JSON only, and within the client's attempt budget.
-/// Answers the refusal, if any.
-fn refuse(portal: &Portal, headers: &HeaderMap, client: &str) -> Option<Response> {
+/// The guard of every ceremony endpoint: JSON only, and within the client's attempt budget
+/// ([`SIGN_IN_ATTEMPTS_PER_MINUTE`], shared by every process on the database). Answers the
+/// refusal, if any.
+async fn refuse(portal: &Portal, headers: &HeaderMap, client: &str) -> Option<Response> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -65,7 +66,13 @@ fn refuse(portal: &Portal, headers: &HeaderMap, client: &str) -> Option<Response
     if !json {
         return Some(json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send application/json"));
     }
-    if !portal.attempts.allow(client) {
+    let limit = i64::from(SIGN_IN_ATTEMPTS_PER_MINUTE);
+    let allowed =
+        match portal_store::take_attempt(portal.service.store(), client, limit, now()).await {
+            Ok(allowed) => allowed,
+            Err(e) => return Some(from_service(e.into())),
+        };
+    if !allowed {
         portal.service.metrics().rate_limited.inc();
         return Some(json_error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -140,7 +147,7 @@ pub(crate) async fn register_start(
     Path(secret): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refusal) = refuse(&portal, &headers, &client) {
+    if let Some(refusal) = refuse(&portal, &headers, &client).await {
         return refusal;
     }
     let hash = sha256_hex(secret.as_bytes());
@@ -179,7 +186,7 @@ pub(crate) async fn register_finish(
     headers: HeaderMap,
     Json(credential): Json<RegisterPublicKeyCredential>,
 ) -> Response {
-    if let Some(refusal) = refuse(&portal, &headers, &client) {
+    if let Some(refusal) = refuse(&portal, &headers, &client).await {
         return refusal;
     }
     let hash = sha256_hex(secret.as_bytes());
@@ -270,7 +277,7 @@ pub(crate) async fn sign_in_start(
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refusal) = refuse(&portal, &headers, &client) {
+    if let Some(refusal) = refuse(&portal, &headers, &client).await {
         return refusal;
     }
     let (options, state) = match portal.webauthn.start_discoverable_authentication() {
@@ -291,7 +298,7 @@ pub(crate) async fn sign_in_finish(
     headers: HeaderMap,
     Json(credential): Json<PublicKeyCredential>,
 ) -> Response {
-    if let Some(refusal) = refuse(&portal, &headers, &client) {
+    if let Some(refusal) = refuse(&portal, &headers, &client).await {
         return refusal;
     }
     let refused = || json_error(StatusCode::UNAUTHORIZED, "this passkey is not known here");

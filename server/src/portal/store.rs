@@ -332,3 +332,30 @@ pub async fn take_ceremony(
         .await?;
     Ok(row)
 }
+
+/// Counts a passkey ceremony from `client` at `now` if fewer than `limit` were counted in the
+/// minute before; false (and nothing counted) if the client is over the limit. Every process
+/// counts in the same table; two processes answering the same client in the same instant may
+/// each let one more through (a bound on work, not a lock: the passkey is what stops guessing).
+pub async fn take_attempt(store: &Store, client: &str, limit: i64, now: i64) -> Result<bool> {
+    // What is older than a minute no longer counts anywhere.
+    sqlx::query("DELETE FROM portal_attempts WHERE at <= $1")
+        .bind(now - 60)
+        .execute(store.pool())
+        .await?;
+    let (recent,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM portal_attempts WHERE client = $1 AND at > $2")
+            .bind(client.to_string())
+            .bind(now - 60)
+            .fetch_one(store.pool())
+            .await?;
+    if recent >= limit {
+        return Ok(false);
+    }
+    sqlx::query("INSERT INTO portal_attempts (client, at) VALUES ($1, $2)")
+        .bind(client.to_string())
+        .bind(now)
+        .execute(store.pool())
+        .await?;
+    Ok(true)
+}

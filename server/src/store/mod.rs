@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "portalsim_account_lang",
         include_str!("../../migrations/202612070700_portalsim_account_lang.sql"),
     ),
+    (
+        202_612_070_710,
+        "portalsim_sign_in_attempts",
+        include_str!("../../migrations/202612070710_portalsim_sign_in_attempts.sql"),
+    ),
 ];
 
 /// The connection pools and the backend they talk to.
