@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::client::WebhookClient;
+use crate::ids::SiteId;
 use crate::service::{now, Service};
 use crate::standard_webhooks::EndpointKeys;
 use crate::store::Due;
@@ -59,13 +60,13 @@ impl Default for Limits {
 /// Messages in flight, per site and in all.
 #[derive(Debug, Default)]
 struct InFlight {
-    per_site: HashMap<String, usize>,
+    per_site: HashMap<SiteId, usize>,
     total: usize,
 }
 
 /// Gives a message's slot back when its delivery ends, however it ends.
 struct Slot {
-    site: String,
+    site: SiteId,
     in_flight: Arc<Mutex<InFlight>>,
 }
 

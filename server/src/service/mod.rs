@@ -33,6 +33,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::client::Targets;
+use crate::ids::TokenId;
 use crate::metrics::Metrics;
 use crate::store::{self, Page, Store, StoreError};
 
@@ -185,9 +186,9 @@ pub fn now() -> i64 {
 }
 
 /// A new time-ordered id: `prefix_` + 12 hex digits of milliseconds + 8 random hex digits.
-pub fn new_id(prefix: &str) -> String {
+pub fn new_id<Id: From<String>>(prefix: &str) -> Id {
     let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    format!("{prefix}_{:012x}{:08x}", ms & 0xffff_ffff_ffff, rand::random::<u32>())
+    Id::from(format!("{prefix}_{:012x}{:08x}", ms & 0xffff_ffff_ffff, rand::random::<u32>()))
 }
 
 /// SHA-256, hex.
@@ -372,7 +373,7 @@ impl Service {
 
     /// The principal of a live (unrevoked, unexpired) token by its id: what a portal
     /// session acts as, so that the portal's roles and scopes are the API's.
-    pub async fn principal_of_token(&self, token_id: &str) -> Result<Principal> {
+    pub async fn principal_of_token(&self, token_id: &TokenId) -> Result<Principal> {
         let gone = || {
             Error::new(
                 Kind::Unauthenticated,

@@ -55,7 +55,6 @@ impl Service {
         site_id: &SiteId,
         req: NewWebhook,
     ) -> Result<WebhookCreated> {
-        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "add webhooks").await?;
         if let Err(e) = crate::client::webhook_url(&req.url) {
             return Err(Error::invalid(
@@ -67,8 +66,8 @@ impl Service {
         let seed: [u8; 32] = rand::random();
         let keys = EndpointKeys::from_seed(&seed);
         let row = store::WebhookRow {
-            id: new_id("hook").into(),
-            site_id: site.id.into(),
+            id: new_id("hook"),
+            site_id: site.id,
             url: req.url,
             secret: hex::encode(seed),
         };
@@ -97,7 +96,7 @@ impl Service {
         site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<WebhookView>> {
-        self.managed_site(p, site_id.as_str(), "list webhooks").await?;
+        self.managed_site(p, site_id, "list webhooks").await?;
         let rows = self.store.webhooks_page(site_id, page).await?;
         let views = rows.into_iter().map(WebhookView::from).collect();
         Ok(Paged::of(views, page, |h| h.id.clone()))
@@ -112,11 +111,10 @@ impl Service {
         site_id: &SiteId,
         webhook_id: &WebhookId,
     ) -> Result<WebhookView> {
-        let site = self.managed_site(p, site_id.as_str(), "delete webhooks").await?;
+        let site = self.managed_site(p, site_id, "delete webhooks").await?;
         let hook = self.store.webhook(webhook_id).await?;
-        let hook = hook
-            .filter(|h| h.site_id.as_str() == site.id)
-            .ok_or_else(|| Error::not_found("webhook"))?;
+        let hook =
+            hook.filter(|h| h.site_id == site.id).ok_or_else(|| Error::not_found("webhook"))?;
         if !self.store.delete_webhook(&hook.id).await? {
             return Err(Error::not_found("webhook"));
         }

@@ -9,6 +9,7 @@ use porter_protocol::{AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead
 
 use super::matching::mark_entered_in_order;
 use super::{check_place, uploader, Admitted, AuditBatch, BatchOutcome, BATCH_MAX_RECORDS};
+use crate::ids::DoorId;
 use crate::service::{
     hex_array, hex_bytes, now, stored_key, Code, Error, Principal, Result, Service,
 };
@@ -296,7 +297,7 @@ impl Service {
     /// Whether a signed head contradicts the verified chain, and at which record.
     async fn head_contradicts(
         &self,
-        door_id: &str,
+        door_id: &DoorId,
         next: u64,
         previous: ChainHash,
         head: &LogHead,

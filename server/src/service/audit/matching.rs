@@ -6,7 +6,7 @@
 use porter_protocol::{AuditEvent, AuditRecord, Enrolment, LogMask, MAX_ENROLMENT_LEN};
 
 use super::{internal, Admitted};
-use crate::ids::DriverId;
+use crate::ids::{DeliveryId, UnitId};
 use crate::service::{hex_bytes, now, parse_doors, stored_key, Result, Service};
 use crate::store::{self, AlarmKind, EventKind, Store, Tx};
 
@@ -48,7 +48,7 @@ impl Service {
         door_number: u16,
         record: &AuditRecord,
         mask: Option<&LogMask>,
-    ) -> Result<std::result::Result<(store::GrantRow, String), String>> {
+    ) -> Result<std::result::Result<(store::GrantRow, UnitId), String>> {
         let AuditEvent::Admitted { issuer, grant_serial, use_index, holder, package, .. } =
             record.event
         else {
@@ -69,7 +69,7 @@ impl Service {
                 hex::encode(issuer.0)
             )));
         };
-        let driver = store.driver(&DriverId::from(grant.driver_id.as_str())).await?;
+        let driver = store.driver(&grant.driver_id).await?;
         let delivery = store.delivery(&grant.delivery_id).await?;
         let holder_ok =
             driver.and_then(|d| stored_key(&d.holder_key).ok()).is_some_and(|k| k.id() == holder);
@@ -105,7 +105,7 @@ impl Service {
         door: &store::DoorRow,
         a: &Admitted,
         uploader: &str,
-        entered: &mut Vec<(String, i64)>,
+        entered: &mut Vec<(DeliveryId, i64)>,
     ) -> Result<bool> {
         let now = now();
         // The door admits each use of a grant once: a second admission of the same use is not
@@ -137,7 +137,7 @@ impl Service {
         }
         let a = &a;
         let (grant_id, carrier_id) = match &a.matched {
-            Ok((g, _)) => (Some(g.id.as_str()), Some(g.carrier_id.as_str())),
+            Ok((g, _)) => (Some(&g.id), Some(&g.carrier_id)),
             Err(_) => (None, None),
         };
         let new = Store::insert_admission(
@@ -186,7 +186,7 @@ impl Service {
 /// that locks several delivery rows takes them in this one order.
 pub(super) async fn mark_entered_in_order(
     tx: &mut Tx,
-    mut entered: Vec<(String, i64)>,
+    mut entered: Vec<(DeliveryId, i64)>,
 ) -> Result<()> {
     // A stable sort keeps each delivery's admissions in log order: the first one is kept.
     entered.sort_by(|a, b| a.0.cmp(&b.0));
