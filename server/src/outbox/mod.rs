@@ -96,7 +96,8 @@ pub struct Outbox {
 impl Outbox {
     /// A worker sending to the service's permitted webhook targets, with default limits.
     pub fn new(service: Service, policy: Policy) -> Result<Outbox, String> {
-        let client = WebhookClient::new(service.webhook_targets().clone(), RECEIVER_TIMEOUT)
+        let targets = service.webhook_targets().clone();
+        let client = WebhookClient::new(targets, service.webhook_roots(), RECEIVER_TIMEOUT)
             .map_err(|e| format!("cannot set up the webhook client: {e}"))?;
         Ok(Outbox { service, client, policy, limits: Limits::default(), in_flight: Arc::default() })
     }

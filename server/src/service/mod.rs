@@ -32,7 +32,7 @@ use porter_protocol::PublicKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::client::Targets;
+use crate::client::{Targets, TrustedRoots};
 use crate::ids::TokenId;
 use crate::metrics::Metrics;
 use crate::store::{self, Page, Store, StoreError};
@@ -176,6 +176,7 @@ pub struct Service {
     metrics: Arc<Metrics>,
     wrap: Option<Arc<KeyWrap>>,
     webhook_targets: Arc<Targets>,
+    webhook_roots: Arc<TrustedRoots>,
     /// The grant writer, serial leases and decode caches of this process.
     issuing: Arc<grant_writer::Issuing>,
 }
@@ -296,6 +297,7 @@ impl Service {
             metrics,
             wrap: None,
             webhook_targets: Arc::new(Targets::public_only()),
+            webhook_roots: Arc::default(),
             issuing: Arc::default(),
         }
     }
@@ -309,6 +311,17 @@ impl Service {
     /// The addresses webhooks may reach.
     pub fn webhook_targets(&self) -> &Targets {
         &self.webhook_targets
+    }
+
+    /// Trusts `roots` for `https://` webhook receivers besides the built-in web PKI roots.
+    pub fn with_webhook_roots(mut self, roots: TrustedRoots) -> Service {
+        self.webhook_roots = Arc::new(roots);
+        self
+    }
+
+    /// The extra certificate authorities `https://` webhook receivers may be certified by.
+    pub fn webhook_roots(&self) -> &TrustedRoots {
+        &self.webhook_roots
     }
 
     /// Seals new issuer keys under `secret` and opens sealed ones with it.

@@ -42,8 +42,8 @@ pub struct WebhookView {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
-    /// `https://host/path` or `http://host:port/path`; it must reach a public address unless
-    /// the server's `webhook_allow_targets` lists its range.
+    /// `https://host/path`, reaching a public address or a range the server's
+    /// `webhook_allow_targets` lists; or `http://host:port/path`, reaching a listed range only.
     pub url: String,
 }
 
@@ -56,10 +56,19 @@ impl Service {
         req: NewWebhook,
     ) -> Result<WebhookCreated> {
         let site = self.managed_site(p, site_id, "add webhooks").await?;
-        if let Err(e) = crate::client::webhook_url(&req.url) {
-            return Err(Error::invalid(
+        let url = crate::client::webhook_url(&req.url).map_err(|e| {
+            Error::invalid(
                 Code::InvalidUrl,
                 format!("url must be https://host/path or http://host:port/path: {e}"),
+            )
+        })?;
+        // Plain http:// is delivered only to the internal ranges the operator lists; with none
+        // listed it could never arrive: say so now rather than fail every delivery.
+        if url.scheme() == "http" && !self.webhook_targets.allows_plain_http() {
+            return Err(Error::invalid(
+                Code::InvalidUrl,
+                "url must be https://: this server sends plain http:// only to the internal \
+                 ranges of its webhook_allow_targets setting, and none are set",
             ));
         }
         // The stored seed derives both signing keys (see `standard_webhooks`).

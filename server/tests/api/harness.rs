@@ -556,6 +556,33 @@ impl Receiver {
     }
 
     fn on(listener: tokio::net::TcpListener, healthy: bool) -> Receiver {
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (app, receiver) = Receiver::routes(url, healthy);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        receiver
+    }
+
+    /// A healthy receiver serving HTTPS on 127.0.0.1 with the PEM certificate chain `cert`
+    /// (made for the name `localhost`) and its key; its URL names `localhost`.
+    pub async fn start_tls(cert: &str, key: &str) -> Receiver {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tls =
+            axum_server::tls_rustls::RustlsConfig::from_pem(cert.into(), key.into()).await.unwrap();
+        let (app, receiver) = Receiver::routes(format!("https://localhost:{port}/hook"), true);
+        tokio::spawn(async move {
+            let _ =
+                axum_server::from_tcp_rustls(listener, tls).serve(app.into_make_service()).await;
+        });
+        receiver
+    }
+
+    /// The receiver's one route, `POST /hook`, and the receiver that records what it hears.
+    fn routes(url: String, healthy: bool) -> (axum::Router, Receiver) {
         use axum::http::{HeaderMap, StatusCode};
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         type State = (Arc<std::sync::Mutex<Vec<Received>>>, Arc<AtomicBool>, Arc<AtomicUsize>);
@@ -589,11 +616,7 @@ impl Receiver {
             healthy.clone(),
             arrived.clone(),
         ));
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Receiver { url, received, healthy, arrived }
+        (app, Receiver { url, received, healthy, arrived })
     }
 
     pub fn received(&self) -> Vec<Received> {
