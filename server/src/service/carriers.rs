@@ -5,9 +5,7 @@ use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
-    format_doors, new_id, now, parse_doors, text, Error, Paged, Principal, Result, Role, Service,
-};
+use super::{new_id, now, text, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page};
 
 /// A carrier.
@@ -43,7 +41,7 @@ pub struct ApprovalView {
 impl From<store::ApprovalRow> for ApprovalView {
     fn from(r: store::ApprovalRow) -> Self {
         ApprovalView {
-            doors: parse_doors(&r.doors).unwrap_or_default(),
+            doors: r.doors.0,
             id: r.id,
             site_id: r.site_id.into(),
             carrier_id: r.carrier_id.into(),
@@ -143,7 +141,7 @@ impl Service {
             site_id: site.id,
             carrier_id: req.carrier_id,
             issuer_id: req.issuer_id,
-            doors: format_doors(&doors),
+            doors: store::DoorList(doors),
             max_uses: i64::from(req.max_uses),
             max_lifetime_minutes: i64::from(req.max_lifetime_minutes),
             revoked_at: None,

@@ -10,10 +10,7 @@ use utoipa::ToSchema;
 
 use super::grant_writer::{Committed, Pending};
 use super::issuance;
-use super::{
-    format_doors, hex_array, new_id, now, parse_doors, stored_key, Error, Paged, Principal, Result,
-    Role, Service,
-};
+use super::{hex_array, new_id, now, stored_key, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page};
 
 /// A driver's request for a grant for one delivery.
@@ -287,7 +284,7 @@ impl Service {
             issuer_key_id: issuer.key_id.clone(),
             serial,
             uses: i64::from(req.uses),
-            doors: format_doors(&doors),
+            doors: store::DoorList(doors.clone()),
             not_before,
             not_after,
             grant_bytes: hex::encode(sealed),
@@ -365,7 +362,7 @@ pub struct GrantView {
 impl From<store::GrantRow> for GrantView {
     fn from(g: store::GrantRow) -> Self {
         GrantView {
-            doors: parse_doors(&g.doors).unwrap_or_default(),
+            doors: g.doors.0,
             id: g.id.into(),
             delivery_id: g.delivery_id.into(),
             driver_id: g.driver_id.into(),

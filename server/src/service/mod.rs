@@ -226,17 +226,6 @@ fn stored_key(s: &str) -> Result<PublicKey> {
 // Helpers.
 
 /// Parses a stored door list: empty string = every door.
-pub(crate) fn parse_doors(s: &str) -> Option<Vec<u16>> {
-    if s.is_empty() {
-        return Some(Vec::new());
-    }
-    s.split(',').map(|d| d.parse().ok()).collect()
-}
-
-pub(crate) fn format_doors(doors: &[u16]) -> String {
-    doors.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
-}
-
 fn text(field: &str, s: &str, max: usize) -> Result<()> {
     if s.trim().is_empty() || s.len() > max || s.chars().any(char::is_control) {
         return Err(Error::invalid(

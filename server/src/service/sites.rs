@@ -6,10 +6,7 @@ use porter_protocol::{Certificate, LogSecret};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
-    client_key, new_id, now, parse_doors, text, Error, Kind, Paged, Principal, Result, Role,
-    Service,
-};
+use super::{client_key, new_id, now, text, Error, Kind, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page};
 
 /// A site.
@@ -207,7 +204,7 @@ impl Service {
             };
             out.push(PolicyEntry {
                 carrier,
-                doors: parse_doors(&a.doors).unwrap_or_default(),
+                doors: a.doors.0,
                 max_uses: a.max_uses,
                 max_lifetime_minutes: a.max_lifetime_minutes,
                 hours,

@@ -1,6 +1,6 @@
 //! Carriers and approvals.
 
-use super::{Page, Result, Store};
+use super::{DoorList, Page, Result, Store};
 use crate::ids::{CarrierId, IssuerId, SiteId};
 
 /// A carrier organisation.
@@ -26,7 +26,7 @@ pub struct ApprovalRow {
     /// The issuer that signs this carrier's grants at this site.
     pub issuer_id: IssuerId,
     /// Allowed door numbers, comma separated.
-    pub doors: String,
+    pub doors: DoorList,
     /// The most entries per grant.
     pub max_uses: i64,
     /// The longest grant, minutes.
@@ -77,7 +77,7 @@ impl Store {
             r.site_id.clone(),
             r.carrier_id.clone(),
             r.issuer_id.clone(),
-            r.doors.clone(),
+            r.doors.to_text(),
             r.max_uses,
             r.max_lifetime_minutes,
             r.created_at

@@ -38,7 +38,7 @@ impl Store {
                 .bind(r.issuer_key_id.clone())
                 .bind(r.serial)
                 .bind(r.uses)
-                .bind(r.doors.clone())
+                .bind(r.doors.to_text())
                 .bind(r.not_before)
                 .bind(r.not_after)
                 .bind(r.grant_bytes.clone())

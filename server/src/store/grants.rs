@@ -1,6 +1,6 @@
 //! Issued grants.
 
-use super::{Page, Result, Store, Tx};
+use super::{DoorList, Page, Result, Store, Tx};
 use crate::ids::{CarrierId, DeliveryId, DriverId, GrantId, IssuerId, SiteId};
 
 /// An issued grant.
@@ -25,7 +25,7 @@ pub struct GrantRow {
     /// Entries.
     pub uses: i64,
     /// Door numbers, comma separated.
-    pub doors: String,
+    pub doors: DoorList,
     /// Validity start.
     pub not_before: i64,
     /// Validity end.
@@ -55,7 +55,7 @@ impl Store {
             r.issuer_key_id.clone(),
             r.serial,
             r.uses,
-            r.doors.clone(),
+            r.doors.to_text(),
             r.not_before,
             r.not_after,
             r.grant_bytes.clone(),

@@ -436,6 +436,25 @@ async fn the_site_record_is_the_one_source_of_its_zone() {
     call(&w.base, "PUT", &path, &w.manager, Some(body)).await.ok();
 }
 
+/// An approval's stored door list that is not a list of door numbers (a hand-edited row) is
+/// an error where the row is read: the old code read it as the empty list, which for an
+/// approval means every door, and issued a grant for all of them.
+#[tokio::test]
+async fn a_damaged_stored_door_list_stops_issuance_instead_of_opening_every_door() {
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        sqlx::query("UPDATE approvals SET doors = $1")
+            .bind("1;2".to_string())
+            .execute(server.service.store().pool())
+            .await
+            .unwrap();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(503, "internal");
+    }
+}
+
 #[tokio::test]
 async fn a_stored_door_state_that_cannot_be_read_stops_issuance() {
     for backend in backends() {

@@ -7,7 +7,7 @@ use porter_protocol::{AuditEvent, AuditRecord, Enrolment, LogMask, MAX_ENROLMENT
 
 use super::{internal, Admitted};
 use crate::ids::{DeliveryId, UnitId};
-use crate::service::{hex_bytes, now, parse_doors, stored_key, Result, Service};
+use crate::service::{hex_bytes, now, stored_key, Result, Service};
 use crate::store::{self, AlarmKind, EventKind, Store, Tx};
 
 /// Slack around a grant's window when matching, beyond the door's own clock-skew check.
@@ -74,7 +74,7 @@ impl Service {
         let holder_ok =
             driver.and_then(|d| stored_key(&d.holder_key).ok()).is_some_and(|k| k.id() == holder);
         let package_ok = delivery.as_ref().is_some_and(|d| d.package == hex::encode(package.0));
-        let door_ok = parse_doors(&grant.doors).unwrap_or_default().contains(&door_number);
+        let door_ok = grant.doors.0.contains(&door_number);
         let at = i64::from(record.at.0);
         let time_ok = at >= grant.not_before - MATCH_SLACK && at <= grant.not_after + MATCH_SLACK;
         let use_ok = i64::from(use_index) < grant.uses;
