@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::session::{new_secret, Lang};
 use super::store::InvitationRow;
 use super::{page, PageError, PageResult, Portal};
-use crate::ids::SiteId;
+use crate::ids::{ResidentId, SiteId};
 use crate::service::{self, new_id, now, sha256_hex, Code, Role};
 use crate::store::Store;
 
@@ -69,19 +69,21 @@ pub async fn invite_resident(
     resident_id: &str,
     email: Option<&str>,
 ) -> service::Result<Invitation> {
-    let resident =
-        store.resident(resident_id).await?.ok_or_else(|| service::Error::not_found("resident"))?;
+    let resident = store
+        .resident(&ResidentId::from(resident_id))
+        .await?
+        .ok_or_else(|| service::Error::not_found("resident"))?;
     // A resident of another site is as unknown here as a missing one.
     let unit = store
         .unit(&resident.unit_id)
         .await?
-        .filter(|u| u.site_id == site_id)
+        .filter(|u| u.site_id == *site_id)
         .ok_or_else(|| service::Error::not_found("resident"))?;
     let invitee = Invitee {
         role: Role::Resident,
         site_id,
-        unit_id: Some(&unit.id),
-        resident_id: Some(&resident.id),
+        unit_id: Some(unit.id.as_str()),
+        resident_id: Some(resident.id.as_str()),
         display_name: &resident.display_name,
         email,
         created_by: None,

@@ -26,6 +26,7 @@ use super::session::{
 };
 use super::store::{self as portal_store, AccountRow, InvitationRow, NewAccount, SessionRow};
 use super::{page, PageResult, Portal, SIGN_IN_ATTEMPTS_PER_MINUTE};
+use crate::ids::{ResidentId, SiteId, TokenId, UnitId};
 use crate::service::{self, new_id, now, sha256_hex, Kind, Role};
 use crate::store::TokenRow;
 
@@ -219,7 +220,7 @@ pub(crate) async fn register_finish(
         Err(e) => return from_service(e.into()),
     };
     let created_at = now();
-    let token_id = new_id("tok");
+    let token_id: TokenId = new_id("tok");
     let account = AccountRow {
         id: new_id("acct"),
         token_id: token_id.clone(),
@@ -243,13 +244,13 @@ pub(crate) async fn register_finish(
         // kept, so it works for the portal session alone (the API needs the secret).
         hash: sha256_hex(new_secret().as_bytes()),
         id: token_id,
-        site_id: Some(inv.site_id.clone()),
-        unit_id: inv.unit_id.clone(),
-        resident_id: inv.resident_id.clone(),
+        site_id: Some(SiteId::from(inv.site_id.as_str())),
+        unit_id: inv.unit_id.as_deref().map(UnitId::from),
+        resident_id: inv.resident_id.as_deref().map(ResidentId::from),
         label: format!("portal: {}", inv.display_name),
         created_at,
         expires_at: None,
-        created_by: inv.created_by.clone(),
+        created_by: inv.created_by.as_deref().map(TokenId::from),
         ..TokenRow::of_role(role)
     };
     let new = NewAccount {
