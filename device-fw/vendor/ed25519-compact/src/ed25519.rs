@@ -1212,3 +1212,53 @@ mod verification_tests {
         assert_eq!(KeyPair::from_slice(&kp.sk[..]).unwrap().validate(), Ok(()));
     }
 }
+
+/// Porter's patch: signing and verifying with the compact scalar code (`opt_size`) still give
+/// RFC 8032's signatures (section 7.1, tests 1 to 3).
+#[cfg(test)]
+mod porter_patch_rfc8032 {
+    use super::*;
+
+    fn unhex<const N: usize>(hex: &str) -> [u8; N] {
+        let mut out = [0u8; N];
+        assert_eq!(hex.len(), 2 * N, "{}", hex);
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        out
+    }
+
+    fn check<const M: usize>(seed: &str, public: &str, message: &str, signature: &str) {
+        let keys = KeyPair::from_seed(Seed::new(unhex::<32>(seed)));
+        assert_eq!(*keys.pk, unhex::<32>(public));
+        let message = unhex::<M>(message);
+        let signature = unhex::<64>(signature);
+        assert_eq!(*keys.sk.sign(message, None), signature);
+        assert!(keys.pk.verify(message, &Signature::new(signature)).is_ok());
+        let mut forged = signature;
+        forged[40] ^= 1;
+        assert!(keys.pk.verify(message, &Signature::new(forged)).is_err());
+    }
+
+    #[test]
+    fn rfc8032_test_vectors_sign_and_verify() {
+        check::<0>(
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+            "",
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+        );
+        check::<1>(
+            "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+            "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+            "72",
+            "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+        );
+        check::<2>(
+            "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+            "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+            "af82",
+            "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+        );
+    }
+}

@@ -96,6 +96,10 @@
 //!   support for X25519.
 
 #![cfg_attr(not(feature = "std"), no_std)]
+// Porter's copy: the `pem`, `random` and `traits` features are removed (PORTER-PATCH.md), and
+// `opt_size` leaves the unrolled scalar code and its loaders unused.
+#![allow(unexpected_cfgs)]
+#![cfg_attr(feature = "opt_size", allow(dead_code))]
 #![allow(
     clippy::needless_range_loop,
     clippy::many_single_char_names,
