@@ -14,8 +14,11 @@
 # (`readmission_over_verify`) <= 1.05x: reported, not gated (see device-fw/README.md). Also
 # prints where the flash goes, by crate and the largest symbols (nm --size-sort). Exits
 # non-zero if the cost test fails its guards, if the production ELF is over 64 KiB of flash,
-# or if the flash gate does not trip on a budget one byte below the measured size.
-# Run from the repository root; needs qemu-system-arm and readelf (device-fw/ci-install.sh).
+# if one of its functions reserves a stack frame over 8 KiB (`frame-gate.sh`: a path the
+# painted stack misses, such as a reboot's restore, cannot hide a large frame), or if either
+# gate does not trip on a budget one byte below the measured figure.
+# Run from the repository root; needs qemu-system-arm, readelf and llvm-objdump
+# (device-fw/ci-install.sh).
 set -euo pipefail
 
 root=$(pwd)
@@ -87,3 +90,18 @@ if bash "$gate" "$out/porter-door-board.elf" $((flash - 1)) > /dev/null; then
     exit 1
 fi
 echo "flash gate trips one byte below the measured size: ok"
+
+echo "== the stack-frame gate (8 KiB a frame: the paths the painted stack does not drive)"
+frames="$root/device-fw/scripts/frame-gate.sh"
+if ! line=$(bash "$frames" "$out/porter-door-board.elf" 8192); then
+    echo "$line"
+    echo "a function of the production board ELF reserves a stack frame over 8 KiB" >&2
+    exit 1
+fi
+echo "$line"
+largest=$(echo "$line" | awk '/^largest_stack_frame/ {print $2}')
+if bash "$frames" "$out/porter-door-board.elf" $((largest - 1)) > /dev/null; then
+    echo "the frame gate passed a $largest-byte frame against a budget of $((largest - 1)): it cannot fail" >&2
+    exit 1
+fi
+echo "frame gate trips one byte below the largest frame: ok"
