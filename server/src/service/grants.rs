@@ -10,10 +10,7 @@ use utoipa::ToSchema;
 
 use super::grant_writer::{Committed, Pending};
 use super::issuance;
-use super::{
-    format_doors, hex_array, new_id, now, parse_doors, stored_key, Error, Paged, Principal, Result,
-    Role, Service,
-};
+use super::{hex_array, new_id, now, stored_key, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page};
 
 /// A driver's request for a grant for one delivery.
@@ -95,7 +92,6 @@ impl Service {
         req: GrantRequest,
         idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
-        let delivery_id = delivery_id.as_str();
         let result = self.issue_grant_inner(p, delivery_id, req, idem).await;
         match &result {
             Ok(_) => self.metrics().grants_issued.inc(),
@@ -113,17 +109,15 @@ impl Service {
         idem: &Idempotency,
     ) -> Result<Option<IssuedGrant>> {
         let (ttl, in_flight) = (IDEMPOTENCY_TTL, IDEMPOTENCY_IN_FLIGHT_TIMEOUT);
-        self.store()
-            .expire_idempotent(p.token_id().as_str(), &idem.key, now(), ttl, in_flight)
-            .await?;
-        match self.store().idempotent(p.token_id().as_str(), &idem.key).await? {
+        self.store().expire_idempotent(p.token_id(), &idem.key, now(), ttl, in_flight).await?;
+        match self.store().idempotent(p.token_id(), &idem.key).await? {
             Some(_) => self.replay_grant(p, idem).await.map(Some),
             None => Ok(None),
         }
     }
 
     async fn replay_grant(&self, p: &Principal, idem: &Idempotency) -> Result<IssuedGrant> {
-        let stored = self.store().idempotent(p.token_id().as_str(), &idem.key).await?;
+        let stored = self.store().idempotent(p.token_id(), &idem.key).await?;
         let stored = stored.ok_or_else(|| {
             Error::conflict(Code::IdempotencyRace, "a request with this key is in flight: retry")
         })?;
@@ -152,7 +146,7 @@ impl Service {
     async fn grant_facts(
         &self,
         p: &Principal,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         fresh: bool,
     ) -> Result<(issuance::Facts, i64)> {
         let store = self.store();
@@ -244,7 +238,7 @@ impl Service {
     async fn issue_grant_inner(
         &self,
         p: &Principal,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         req: GrantRequest,
         idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
@@ -327,7 +321,7 @@ impl Service {
             issuer_key_id: issuer.key_id.clone(),
             serial,
             uses: i64::from(req.uses),
-            doors: format_doors(&doors),
+            doors: store::DoorList(doors.clone()),
             not_before,
             not_after,
             grant_bytes: hex::encode(sealed),
@@ -335,7 +329,7 @@ impl Service {
             issued_at: now,
         };
         let issued = IssuedGrant {
-            id: row.id.clone(),
+            id: row.id.clone().into(),
             grant: row.grant_bytes.clone(),
             certificate: cert_hex,
             door_state: facts.state_hex.clone(),
@@ -354,7 +348,7 @@ impl Service {
         let pending = Pending {
             row,
             issued,
-            idem: idem.clone().map(|i| (p.token_id().as_str().to_string(), i)),
+            idem: idem.clone().map(|i| (p.token_id().clone(), i)),
             site_version: version,
         };
         let issued = match issuing.writer(store).commit(pending).await? {
@@ -411,12 +405,12 @@ pub struct GrantView {
 impl From<store::GrantRow> for GrantView {
     fn from(g: store::GrantRow) -> Self {
         GrantView {
-            doors: parse_doors(&g.doors).unwrap_or_default(),
-            id: g.id,
-            delivery_id: g.delivery_id,
-            driver_id: g.driver_id,
-            carrier_id: g.carrier_id,
-            issuer_id: g.issuer_id,
+            doors: g.doors.0,
+            id: g.id.into(),
+            delivery_id: g.delivery_id.into(),
+            driver_id: g.driver_id.into(),
+            carrier_id: g.carrier_id.into(),
+            issuer_id: g.issuer_id.into(),
             serial: g.serial,
             uses: g.uses,
             not_before: g.not_before,
@@ -434,7 +428,6 @@ impl Service {
         site_id: &ids::SiteId,
         page: &Page,
     ) -> Result<Paged<GrantView>> {
-        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list grants").await?;
         let rows = self.store.grants_of_site(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(GrantView::from).collect(), page, |g| g.id.clone()))
