@@ -219,8 +219,11 @@ async fn claim_bounds(
     let mut round: Vec<&str> = waiting.keys().copied().collect();
     let mut first = true;
     while !round.is_empty() {
-        let held: HashSet<String> =
-            store.claim_grants(tx, &round, MAX_GRANTS_PER_DELIVERY, first).await?.into_iter().collect();
+        let held: HashSet<String> = store
+            .claim_grants(tx, &round, MAX_GRANTS_PER_DELIVERY, first)
+            .await?
+            .into_iter()
+            .collect();
         first = false;
         let mut next = Vec::new();
         for delivery in round {

@@ -65,7 +65,10 @@ impl SiteFacts {
         Ok(Some(SiteFacts {
             version,
             site,
-            approvals: approvals.into_iter().map(|a| (a.carrier_id.as_str().to_string(), a)).collect(),
+            approvals: approvals
+                .into_iter()
+                .map(|a| (a.carrier_id.as_str().to_string(), a))
+                .collect(),
             issuers: issuers.into_iter().map(|i| (i.id.as_str().to_string(), i)).collect(),
             revoked_drivers,
             revoked_issuers,
@@ -90,7 +93,11 @@ impl SiteFactsCache {
     }
 
     /// Reads the facts of `site_id` afresh and keeps them (unless a newer version is kept).
-    pub async fn load(&self, store: &Store, site_id: &str) -> store::Result<Option<Arc<SiteFacts>>> {
+    pub async fn load(
+        &self,
+        store: &Store,
+        site_id: &str,
+    ) -> store::Result<Option<Arc<SiteFacts>>> {
         let Some(facts) = SiteFacts::load(store, site_id).await? else {
             self.forget(site_id);
             return Ok(None);

@@ -43,12 +43,22 @@ impl Store {
 
     /// Every approval at a site, withdrawn ones included.
     pub async fn approvals_of_site(&self, site_id: &str) -> Result<Vec<ApprovalRow>> {
-        all!(self.read(), ApprovalRow, "SELECT * FROM approvals WHERE site_id = $1", site_id.to_string())
+        all!(
+            self.read(),
+            ApprovalRow,
+            "SELECT * FROM approvals WHERE site_id = $1",
+            site_id.to_string()
+        )
     }
 
     /// Every issuer of a site, revoked ones included.
     pub async fn issuers_of_site(&self, site_id: &str) -> Result<Vec<IssuerRow>> {
-        all!(self.read(), IssuerRow, "SELECT * FROM issuers WHERE site_id = $1", site_id.to_string())
+        all!(
+            self.read(),
+            IssuerRow,
+            "SELECT * FROM issuers WHERE site_id = $1",
+            site_id.to_string()
+        )
     }
 
     /// The (kind, target id) of every revocation a site made.
@@ -74,10 +84,11 @@ impl Store {
 
     /// The door numbers enrolled at a site.
     pub async fn door_numbers(&self, site_id: &str) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT door_number FROM doors WHERE site_id = $1 ORDER BY door_number")
-            .bind(site_id.to_string())
-            .fetch_all(self.read())
-            .await?;
+        let rows =
+            sqlx::query("SELECT door_number FROM doors WHERE site_id = $1 ORDER BY door_number")
+                .bind(site_id.to_string())
+                .fetch_all(self.read())
+                .await?;
         rows.iter().map(|r| r.try_get("door_number")).collect()
     }
 
@@ -98,7 +109,8 @@ impl Store {
         }
         let list = placeholders(1, delivery_ids.len());
         if lock_first && self.backend() == Backend::Postgres {
-            let sql = format!("SELECT id FROM deliveries WHERE id IN ({list}) ORDER BY id FOR UPDATE");
+            let sql =
+                format!("SELECT id FROM deliveries WHERE id IN ({list}) ORDER BY id FOR UPDATE");
             let mut query = sqlx::query(&sql);
             for d in delivery_ids {
                 query = query.bind(d.to_string());

@@ -556,7 +556,9 @@ async fn a_change_through_one_process_binds_the_next_grant_of_the_other() {
                 .await
         }
     };
-    let fresh = || async { w.announce(&format!("FACTS-{}", rand::random::<u32>()), now() - 60, now() + 3600).await };
+    let fresh = || async {
+        w.announce(&format!("FACTS-{}", rand::random::<u32>()), now() - 60, now() + 3600).await
+    };
     // B issues, so B holds the site's facts.
     ask_b(fresh().await).await.ok();
 
@@ -570,7 +572,9 @@ async fn a_change_through_one_process_binds_the_next_grant_of_the_other() {
     opt(false).await.ok();
     ask_b(fresh().await).await.ok();
 
-    // The approval is withdrawn through A: B's next grant is refused.
+    // The approval is withdrawn through A: B's next grant is refused. (A carrier announces
+    // only where it is approved: the delivery comes first.)
+    let last = fresh().await;
     call(
         &a.base,
         "POST",
@@ -580,7 +584,7 @@ async fn a_change_through_one_process_binds_the_next_grant_of_the_other() {
     )
     .await
     .ok();
-    ask_b(fresh().await).await.refused(422, "carrier_not_approved");
+    ask_b(last).await.refused(422, "carrier_not_approved");
 }
 
 /// A change made straight in the database (another process, or an operator's SQL) bumps the
