@@ -3,16 +3,18 @@
 //! A request decides and seals its grant by itself (its serial leased beforehand, see
 //! [`SerialLeases`]), then hands the sealed row to the process's one writer task through a
 //! bounded queue and waits. The writer takes whatever is queued (up to [`MAX_GROUP`] grants),
-//! and in one transaction reserves their idempotency keys, claims each delivery's grant bound
-//! under its row lock (in delivery id order, the order every transaction locks deliveries
-//! in), inserts the rows in one statement and commits. Only then does each request learn its
+//! and in one transaction checks that each grant was decided on its site's current facts (the
+//! site's change counter, see `issuance_cache`), reserves their idempotency keys, claims the
+//! deliveries' grant bounds under their row locks (one statement for the group, rows locked
+//! in delivery id order, the order every transaction locks deliveries in), inserts the rows in
+//! one statement and commits. Only then does each request learn its
 //! outcome: a grant is acknowledged only after the transaction that stores it commits, and a
 //! failed commit fails every grant of the group (none was acknowledged).
 //!
 //! On SQLite the writer is the only writer of grants, so its transactions never wait for a
 //! lock; on PostgreSQL the row locks order it against other processes' writers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
 
@@ -31,6 +33,8 @@ pub(crate) struct Issuing {
     pub leases: SerialLeases,
     /// Certificates, issuer keys and door states, decoded once.
     pub decoded: super::decoded::Decoded,
+    /// Each site's rarely changing facts, read once per change.
+    pub sites: super::issuance_cache::SiteFactsCache,
 }
 
 impl Issuing {
@@ -53,6 +57,8 @@ pub(crate) struct Pending {
     pub issued: IssuedGrant,
     /// The calling token and its idempotency key and request hash, if it sent one.
     pub idem: Option<(TokenId, super::Idempotency)>,
+    /// The version of the site's facts the grant was decided on.
+    pub site_version: i64,
 }
 
 /// What became of a pending grant.
@@ -63,6 +69,8 @@ pub(crate) enum Committed {
     Exhausted,
     /// Its idempotency key was taken by another request: answer with that request's grant.
     KeyTaken,
+    /// Its site's facts changed after it was decided: decide again on the new ones.
+    Stale,
 }
 
 struct Job {
@@ -141,36 +149,41 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
 async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<Committed>> {
     let now = super::now();
     let mut tx = store.begin().await?;
+    // Each grant's site facts still current? (One statement for the group's sites.)
+    let mut sites: Vec<&str> = group.iter().map(|p| p.row.site_id.as_str()).collect();
+    sites.sort_unstable();
+    sites.dedup();
+    let versions = Store::site_versions_tx(&mut tx, &sites).await?;
+    let stale: Vec<bool> = group
+        .iter()
+        .map(|p| versions.get(p.row.site_id.as_str()) != Some(&p.site_version))
+        .collect();
+    // Idempotency keys next: a request whose key is taken does nothing else.
     let mut taken = vec![false; group.len()];
-    // Idempotency keys first: a request whose key is taken does nothing else.
     for (n, p) in group.iter().enumerate() {
-        if let Some((token, idem)) = &p.idem {
+        if let (Some((token, idem)), false) = (&p.idem, stale[n]) {
             taken[n] =
                 !Store::reserve_idempotent_tx(&mut tx, token, &idem.key, &idem.request_hash, now)
                     .await?;
         }
     }
-    // Claims, in delivery id order: the one order in which transactions lock deliveries.
-    let mut order: Vec<usize> = (0..group.len()).filter(|n| !taken[*n]).collect();
-    order.sort_by(|a, b| group[*a].row.delivery_id.cmp(&group[*b].row.delivery_id));
-    let mut claimed = vec![false; group.len()];
-    for n in order {
-        let delivery = &group[n].row.delivery_id;
-        claimed[n] = Store::claim_grant(&mut tx, delivery, MAX_GRANTS_PER_DELIVERY).await?;
-    }
+    let live = (0..group.len()).filter(|n| !stale[*n] && !taken[*n]);
+    let claimed = claim_bounds(store, &mut tx, &group, live).await?;
     let rows: Vec<store::GrantRow> =
         group.iter().zip(&claimed).filter(|(_, c)| **c).map(|(p, _)| p.row.clone()).collect();
     Store::insert_grants(&mut tx, &rows).await?;
     let mut results = Vec::with_capacity(group.len());
     for (n, p) in group.into_iter().enumerate() {
-        let result = if taken[n] {
+        let result = if stale[n] {
+            Committed::Stale
+        } else if taken[n] {
             Committed::KeyTaken
         } else if claimed[n] {
             Committed::Issued(p.issued)
         } else {
             Committed::Exhausted
         };
-        if let (Some((token, idem)), false) = (&p.idem, taken[n]) {
+        if let (Some((token, idem)), false, false) = (&p.idem, stale[n], taken[n]) {
             match &result {
                 Committed::Issued(issued) => {
                     // The answer replayed to a retry: this very grant.
@@ -185,6 +198,50 @@ async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<C
     }
     tx.commit().await?;
     Ok(results)
+}
+
+/// Claims the grant bound of each of the `live` grants of `group` under its delivery's row
+/// lock: one statement per round, where round r claims the r-th grant of every delivery that
+/// has one (a group rarely holds two grants of one delivery, so one round is the rule). Which
+/// of them held, by index in `group`.
+async fn claim_bounds(
+    store: &Store,
+    tx: &mut store::Tx,
+    group: &[Pending],
+    live: impl Iterator<Item = usize>,
+) -> store::Result<Vec<bool>> {
+    let mut claimed = vec![false; group.len()];
+    // Per delivery, in id order, its grants in arrival order.
+    let mut waiting: BTreeMap<&str, VecDeque<usize>> = BTreeMap::new();
+    for n in live {
+        waiting.entry(group[n].row.delivery_id.as_str()).or_default().push_back(n);
+    }
+    let mut round: Vec<&str> = waiting.keys().copied().collect();
+    let mut first = true;
+    while !round.is_empty() {
+        let held: HashSet<String> = store
+            .claim_grants(tx, &round, MAX_GRANTS_PER_DELIVERY, first)
+            .await?
+            .into_iter()
+            .collect();
+        first = false;
+        let mut next = Vec::new();
+        for delivery in round {
+            // A delivery whose claim failed yields no more grants in this group either.
+            if !held.contains(delivery) {
+                continue;
+            }
+            let Some(queue) = waiting.get_mut(delivery) else { continue };
+            if let Some(n) = queue.pop_front() {
+                claimed[n] = true;
+            }
+            if !queue.is_empty() {
+                next.push(delivery);
+            }
+        }
+        round = next;
+    }
+    Ok(claimed)
 }
 
 /// Blocks of serials leased from each issuer's counter, in their own committed transaction,

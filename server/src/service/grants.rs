@@ -69,6 +69,10 @@ pub const IDEMPOTENCY_TTL: i64 = 24 * 3600;
 /// process) and is taken over, in seconds.
 pub const IDEMPOTENCY_IN_FLIGHT_TIMEOUT: i64 = 60;
 
+/// Decisions a grant request may take when its site's facts change under it (a change per
+/// attempt would be a site changing several times a millisecond).
+const ATTEMPTS: usize = 4;
+
 fn refused(code: Code, message: impl Into<String>) -> Error {
     Error::refused(code, message)
 }
@@ -134,14 +138,17 @@ impl Service {
         })
     }
 
-    /// Loads everything the decision needs. A stored door state that cannot be read is an
-    /// error (503), never "no door state": issuing without the revocations it carries would
-    /// hand out grants the site has revoked.
+    /// Loads everything the decision needs: the driver and the delivery from the database, the
+    /// site's rarely changing facts from this process's cache (`fresh`: read them again), and
+    /// the version of those facts. A stored door state that cannot be read is an error (503),
+    /// never "no door state": issuing without the revocations it carries would hand out grants
+    /// the site has revoked.
     async fn grant_facts(
         &self,
         p: &Principal,
         delivery_id: &DeliveryId,
-    ) -> Result<issuance::Facts> {
+        fresh: bool,
+    ) -> Result<(issuance::Facts, i64)> {
         let store = self.store();
         let Principal::Driver { driver, .. } = p else {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
@@ -151,21 +158,20 @@ impl Service {
         let delivery = store.delivery(delivery_id).await?;
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
         let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
-        let site_id = delivery.site_id.clone();
-        let site = store.site(&site_id).await?.ok_or_else(|| Error::not_found("site"))?;
-        let driver_revoked_here =
-            store.is_revoked(&site_id, store::RevocationKind::Driver, driver.id.as_str()).await?;
-        let approval = store.approval(&site_id, &driver.carrier_id).await?;
-        let issuer = match &approval {
-            Some(a) => store.issuer(&a.issuer_id).await?,
-            None => None,
+        let sites = &self.issuing.sites;
+        let site_id = delivery.site_id.as_str();
+        let facts = if fresh {
+            sites.load(store, site_id).await?
+        } else {
+            sites.get(store, site_id).await?
         };
-        let issuer_revoked_here = match &issuer {
-            Some(i) => {
-                store.is_revoked(&site_id, store::RevocationKind::Issuer, i.id.as_str()).await?
-            }
-            None => false,
-        };
+        let s = facts.ok_or_else(|| Error::not_found("site"))?;
+        let site = &s.site;
+        let driver_revoked_here = s.revoked_drivers.contains(driver.id.as_str());
+        let approval = s.approvals.get(driver.carrier_id.as_str()).cloned();
+        let issuer = approval.as_ref().and_then(|a| s.issuers.get(a.issuer_id.as_str())).cloned();
+        let issuer_revoked_here =
+            issuer.as_ref().is_some_and(|i| s.revoked_issuers.contains(i.id.as_str()));
         let root = stored_key(&site.root_key)?;
         // Verified once per (certificate, root), not once per grant.
         let cert = issuer.as_ref().and_then(|i| i.certificate.as_deref()).and_then(|hex| {
@@ -175,13 +181,9 @@ impl Service {
             });
             verified.map(|c| (*c).clone())
         });
-        let opted_out = store.residents(&delivery.unit_id).await?.iter().any(|r| r.opted_out);
-        let page = store::Page { after: String::new(), limit: 200 };
-        let enrolled =
-            store.doors(&site.id, &page).await?.iter().map(|d| d.door_number as u16).collect();
+        let opted_out = s.opted_out_units.contains(delivery.unit_id.as_str());
         let site_number = SiteId(site.site_number as u32);
-        let latest = store.latest_door_state(&site_id).await?;
-        let state = match &latest {
+        let state = match &s.latest_state {
             None => DoorState::genesis(site_number),
             Some(row) => {
                 let decoded = self.issuing.decoded.door_state(&row.state, || {
@@ -200,22 +202,23 @@ impl Service {
         };
         let holder = stored_key(&driver.holder_key)?;
         let package = PackageCommitment(hex_array::<32>("package", &delivery.package)?);
-        Ok(issuance::Facts {
+        let facts = issuance::Facts {
             driver,
             driver_revoked_here,
             delivery,
-            site,
+            site: site.clone(),
             approval,
             issuer,
             issuer_revoked_here,
             cert,
             opted_out,
-            enrolled,
+            enrolled: s.enrolled.clone(),
             state,
-            state_hex: latest.map(|s| s.state),
+            state_hex: s.latest_state.as_ref().map(|row| row.state.clone()),
             holder,
             package,
-        })
+        };
+        Ok((facts, s.version))
     }
 
     /// The issuer's signing key, opened and expanded once per stored key.
@@ -242,11 +245,45 @@ impl Service {
         if p.role() != Role::Driver {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
         }
-        // Load.
-        let facts = self.grant_facts(p, delivery_id).await?;
+        // Decided on cached site facts first; again on freshly read ones when the commit finds
+        // that they changed meanwhile (or a refusal finds them outdated).
+        for attempt in 0..ATTEMPTS {
+            let fresh = attempt > 0;
+            let (facts, version) = self.grant_facts(p, delivery_id, fresh).await?;
+            match self.try_issue(p, &facts, version, &req, &idem).await {
+                Ok(Some(issued)) => return Ok(issued),
+                Ok(None) => {}
+                // A refusal stands only if the facts it rests on are still the site's.
+                Err(e) if !fresh && e.kind != super::Kind::Internal => {
+                    let site_id = facts.site.id.as_str();
+                    if self.store().site_version(site_id).await? == version {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            self.issuing.sites.forget(facts.site.id.as_str());
+        }
+        Err(Error::new(
+            super::Kind::Internal,
+            Code::DatabaseUnavailable,
+            "the site's settings kept changing while this grant was decided; retry in a moment",
+        ))
+    }
+
+    /// Decides, seals and commits one grant on `facts` (of site version `version`); None if
+    /// the site's facts changed before the commit (nothing was stored: decide again).
+    async fn try_issue(
+        &self,
+        p: &Principal,
+        facts: &issuance::Facts,
+        version: i64,
+        req: &GrantRequest,
+        idem: &Option<Idempotency>,
+    ) -> Result<Option<IssuedGrant>> {
         // Decide, at one instant.
         let now = now();
-        let grant = issuance::decide(&facts, &req, now)?;
+        let grant = issuance::decide(facts, req, now)?;
         // Commit.
         let store = self.store();
         let (site, delivery, driver) = (&facts.site, &facts.delivery, &facts.driver);
@@ -303,14 +340,20 @@ impl Service {
             not_after: not_after as u32,
         };
         // Commit, with the concurrent requests' grants (one transaction, one fsync): the
-        // delivery's bound is claimed again under its row lock there, and the idempotency
-        // record commits with the grant, so a client that retries after a crash gets this very
-        // grant back, never a second one. Acknowledged only once that transaction commits.
+        // site's facts are checked current there, the delivery's bound is claimed again under
+        // its row lock, and the idempotency record commits with the grant, so a client that
+        // retries after a crash gets this very grant back, never a second one. Acknowledged
+        // only once that transaction commits.
         let (grant_id, delivery_id) = (row.id.clone(), delivery.id.clone());
-        let pending =
-            Pending { row, issued, idem: idem.clone().map(|i| (p.token_id().clone(), i)) };
+        let pending = Pending {
+            row,
+            issued,
+            idem: idem.clone().map(|i| (p.token_id().clone(), i)),
+            site_version: version,
+        };
         let issued = match issuing.writer(store).commit(pending).await? {
             Committed::Issued(issued) => issued,
+            Committed::Stale => return Ok(None),
             Committed::Exhausted => {
                 return Err(refused(
                     Code::DeliveryGrantsExhausted,
@@ -323,11 +366,11 @@ impl Service {
                 let idem = idem.as_ref().ok_or_else(|| {
                     Error::new(super::Kind::Internal, Code::Internal, "no idempotency key")
                 })?;
-                return self.replay_grant(p, idem).await;
+                return self.replay_grant(p, idem).await.map(Some);
             }
         };
         tracing::info!(grant = %grant_id, delivery = %delivery_id, serial, uses = req.uses, "grant issued");
-        Ok(issued)
+        Ok(Some(issued))
     }
 }
 

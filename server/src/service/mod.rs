@@ -15,6 +15,7 @@ mod drivers;
 mod grant_writer;
 mod grants;
 mod issuance;
+mod issuance_cache;
 mod issuers;
 mod keywrap;
 mod notify;

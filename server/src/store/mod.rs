@@ -65,6 +65,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// Migrations whose SQL differs by backend (triggers), applied in version order with the
+/// others: (version, name, SQLite's, PostgreSQL's).
+const BACKEND_MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    202_612_070_700,
+    "perf_site_versions",
+    include_str!("../../migrations/202612070700_perf_site_versions.sqlite.sql"),
+    include_str!("../../migrations/202612070700_perf_site_versions.postgres.sql"),
+)];
+
 /// The connection pools and the backend they talk to.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -152,14 +161,24 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let migrations: Vec<Migration> = MIGRATIONS
-            .iter()
+        let by_backend = BACKEND_MIGRATIONS.iter().map(|(version, name, sqlite, postgres)| {
+            let sql = match self.backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            (version, name, sql)
+        });
+        let mut ordered: Vec<(&i64, &&str, &&str)> =
+            MIGRATIONS.iter().map(|(v, n, s)| (v, n, s)).chain(by_backend).collect();
+        ordered.sort_by_key(|(version, _, _)| **version);
+        let migrations: Vec<Migration> = ordered
+            .into_iter()
             .map(|(version, name, sql)| {
                 Migration::new(
                     *version,
-                    Cow::Borrowed(name),
+                    Cow::Borrowed(*name),
                     MigrationType::Simple,
-                    Cow::Borrowed(sql),
+                    Cow::Borrowed(*sql),
                     false,
                 )
             })
@@ -274,6 +293,7 @@ mod drivers;
 pub mod failover;
 mod grant_batch;
 mod grants;
+mod grants_snapshot;
 mod issuers;
 mod revocations;
 mod sites;

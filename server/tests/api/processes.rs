@@ -531,3 +531,90 @@ impl Proc {
         Proc::start_env(None, &all)
     }
 }
+
+/// Each process caches a site's grant facts; a change made through the other process must be
+/// seen by the very next grant request (the site's change counter, checked at commit and
+/// before a refusal stands).
+#[tokio::test]
+async fn a_change_through_one_process_binds_the_next_grant_of_the_other() {
+    let Some(pg) = postgres() else { return };
+    let url = fresh_database(&pg).await;
+    let a = Proc::start(&url, &[]);
+    let b = Proc::start(&url, &[]);
+    let w = World::setup(
+        &a.base,
+        &operator_token(&url),
+        cert_options(),
+        json!({"max_uses": 4, "max_lifetime_minutes": 15}),
+    )
+    .await;
+    let body = json!({"uses": 1, "lifetime_minutes": 5});
+    let ask_b = |delivery: String| {
+        let (base, driver, body) = (b.base.clone(), w.driver.clone(), body.clone());
+        async move {
+            call(&base, "POST", &format!("/v1/deliveries/{delivery}/grants"), &driver, Some(body))
+                .await
+        }
+    };
+    let fresh = || async {
+        w.announce(&format!("FACTS-{}", rand::random::<u32>()), now() - 60, now() + 3600).await
+    };
+    // B issues, so B holds the site's facts.
+    ask_b(fresh().await).await.ok();
+
+    // The resident opts out through A: B refuses at once; back in: B issues at once (a
+    // refusal on cached facts is confirmed against the counter first).
+    let opt = |out: bool| {
+        call(&a.base, "PUT", "/v1/me/opt-out", &w.resident, Some(json!({"opted_out": out})))
+    };
+    opt(true).await.ok();
+    ask_b(fresh().await).await.refused(422, "resident_opted_out");
+    opt(false).await.ok();
+    ask_b(fresh().await).await.ok();
+
+    // The approval is withdrawn through A: B's next grant is refused. (A carrier announces
+    // only where it is approved: the delivery comes first.)
+    let last = fresh().await;
+    call(
+        &a.base,
+        "POST",
+        &format!("/v1/sites/{}/approvals/{}/withdraw", w.site_id, w.approval_id),
+        &w.manager,
+        None,
+    )
+    .await
+    .ok();
+    ask_b(last).await.refused(422, "carrier_not_approved");
+}
+
+/// A change made straight in the database (another process, or an operator's SQL) bumps the
+/// counter too: a driver revoked by a row inserted by hand is refused by the next grant.
+#[tokio::test]
+async fn a_revocation_written_in_sql_binds_the_next_grant() {
+    for backend in backends() {
+        let url = fresh_database(&backend).await;
+        let p = Proc::start(&url, &[]);
+        let w = World::setup(
+            &p.base,
+            &operator_token(&url),
+            cert_options(),
+            json!({"max_uses": 4, "max_lifetime_minutes": 15}),
+        )
+        .await;
+        let body = json!({"uses": 1, "lifetime_minutes": 5});
+        let d1 = w.announce("SQL-1", now() - 60, now() + 3600).await;
+        let d2 = w.announce("SQL-2", now() - 60, now() + 3600).await;
+        w.ask(&d1, body.clone()).await.ok();
+        let store = Store::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO revocations (id, site_id, kind, target_id, subject, until, epoch, created_at)
+             VALUES ('rev_by_hand', $1, 'driver', $2, '00', 0, NULL, 0)",
+        )
+        .bind(w.site_id.clone())
+        .bind(w.driver_id.clone())
+        .execute(store.pool())
+        .await
+        .unwrap();
+        w.ask(&d2, body).await.refused(422, "driver_revoked");
+    }
+}

@@ -1,0 +1,138 @@
+//! The statements behind grant issuance's per-site cache (`service::issuance_cache`) and the
+//! group commit's claims (`service::grant_writer`): a site's rarely changing facts read in a
+//! few statements, its change counter (`site_versions`, bumped by triggers, see migration
+//! 202612070700), and the grant bounds of a whole group claimed in one statement.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::{ApprovalRow, Backend, IssuerRow, Result, Store, Tx};
+
+impl Store {
+    /// The change counter of a site's grant facts (0 if it never changed since the migration
+    /// that made the counter).
+    pub async fn site_version(&self, site_id: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT version FROM site_versions WHERE site_id = $1")
+            .bind(site_id.to_string())
+            .fetch_optional(self.read())
+            .await?;
+        row.map(|r| r.try_get::<i64, _>("version")).transpose().map(|v| v.unwrap_or(0))
+    }
+
+    /// The change counters of `site_ids` as this transaction sees them (0 for a site without).
+    pub async fn site_versions_tx(tx: &mut Tx, site_ids: &[&str]) -> Result<HashMap<String, i64>> {
+        let mut versions: HashMap<String, i64> =
+            site_ids.iter().map(|s| (s.to_string(), 0)).collect();
+        if site_ids.is_empty() {
+            return Ok(versions);
+        }
+        let sql = format!(
+            "SELECT site_id, version FROM site_versions WHERE site_id IN ({})",
+            placeholders(1, site_ids.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for s in site_ids {
+            query = query.bind(s.to_string());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            versions.insert(row.try_get("site_id")?, row.try_get("version")?);
+        }
+        Ok(versions)
+    }
+
+    /// Every approval at a site, withdrawn ones included.
+    pub async fn approvals_of_site(&self, site_id: &str) -> Result<Vec<ApprovalRow>> {
+        all!(
+            self.read(),
+            ApprovalRow,
+            "SELECT * FROM approvals WHERE site_id = $1",
+            site_id.to_string()
+        )
+    }
+
+    /// Every issuer of a site, revoked ones included.
+    pub async fn issuers_of_site(&self, site_id: &str) -> Result<Vec<IssuerRow>> {
+        all!(
+            self.read(),
+            IssuerRow,
+            "SELECT * FROM issuers WHERE site_id = $1",
+            site_id.to_string()
+        )
+    }
+
+    /// The (kind, target id) of every revocation a site made.
+    pub async fn revoked_targets(&self, site_id: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT kind, target_id FROM revocations WHERE site_id = $1")
+            .bind(site_id.to_string())
+            .fetch_all(self.read())
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("target_id")?))).collect()
+    }
+
+    /// The units of a site where at least one resident refuses in-building delivery.
+    pub async fn opted_out_units(&self, site_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT r.unit_id AS unit_id FROM residents r JOIN units u ON u.id = r.unit_id
+             WHERE u.site_id = $1 AND r.opted_out <> 0",
+        )
+        .bind(site_id.to_string())
+        .fetch_all(self.read())
+        .await?;
+        rows.iter().map(|r| r.try_get("unit_id")).collect()
+    }
+
+    /// The door numbers enrolled at a site.
+    pub async fn door_numbers(&self, site_id: &str) -> Result<Vec<i64>> {
+        let rows =
+            sqlx::query("SELECT door_number FROM doors WHERE site_id = $1 ORDER BY door_number")
+                .bind(site_id.to_string())
+                .fetch_all(self.read())
+                .await?;
+        rows.iter().map(|r| r.try_get("door_number")).collect()
+    }
+
+    /// Claims one more grant of each delivery of `delivery_ids` (distinct), under its row lock,
+    /// in one statement; returns the ids whose claim held (open, not entered, below `bound`).
+    /// On PostgreSQL the rows are locked first in id order, the one order in which every
+    /// transaction locks deliveries, so two groups (or a group and an audit upload) never
+    /// deadlock; SQLite has one writer.
+    pub async fn claim_grants(
+        &self,
+        tx: &mut Tx,
+        delivery_ids: &[&str],
+        bound: i64,
+        lock_first: bool,
+    ) -> Result<Vec<String>> {
+        if delivery_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = placeholders(1, delivery_ids.len());
+        if lock_first && self.backend() == Backend::Postgres {
+            let sql =
+                format!("SELECT id FROM deliveries WHERE id IN ({list}) ORDER BY id FOR UPDATE");
+            let mut query = sqlx::query(&sql);
+            for d in delivery_ids {
+                query = query.bind(d.to_string());
+            }
+            query.fetch_all(&mut **tx).await?;
+        }
+        let sql = format!(
+            "UPDATE deliveries SET grants_issued = grants_issued + 1
+             WHERE id IN ({list}) AND status = 'open' AND entered_at IS NULL
+               AND grants_issued < ${} RETURNING id",
+            delivery_ids.len() + 1
+        );
+        let mut query = sqlx::query(&sql);
+        for d in delivery_ids {
+            query = query.bind(d.to_string());
+        }
+        let rows = query.bind(bound).fetch_all(&mut **tx).await?;
+        rows.iter().map(|r| r.try_get("id")).collect()
+    }
+}
+
+/// `$first, $first+1, ...` for `n` parameters.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|p| format!("${p}")).collect::<Vec<_>>().join(",")
+}
