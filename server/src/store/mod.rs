@@ -68,10 +68,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// Migrations whose SQL differs by backend (triggers), applied in version order with the
 /// others: (version, name, SQLite's, PostgreSQL's).
 const BACKEND_MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    202_612_070_700,
+    202_612_070_720,
     "perf_site_versions",
-    include_str!("../../migrations/202612070700_perf_site_versions.sqlite.sql"),
-    include_str!("../../migrations/202612070700_perf_site_versions.postgres.sql"),
+    include_str!("../../migrations/202612070720_perf_site_versions.sqlite.sql"),
+    include_str!("../../migrations/202612070720_perf_site_versions.postgres.sql"),
 )];
 
 /// The connection pools and the backend they talk to.
@@ -171,6 +171,17 @@ impl Store {
         let mut ordered: Vec<(&i64, &&str, &&str)> =
             MIGRATIONS.iter().map(|(v, n, s)| (v, n, s)).chain(by_backend).collect();
         ordered.sort_by_key(|(version, _, _)| **version);
+        // sqlx keys applied migrations by version: a second file with the same version would
+        // be skipped silently on a database that has the first.
+        if let Some(pair) = ordered.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(sqlx::Error::Configuration(
+                format!(
+                    "migrations {} and {} share version {}: give the newer file a later timestamp",
+                    pair[0].1, pair[1].1, pair[0].0
+                )
+                .into(),
+            ));
+        }
         let migrations: Vec<Migration> = ordered
             .into_iter()
             .map(|(version, name, sql)| {
@@ -314,3 +325,23 @@ pub use sites::*;
 pub use tokens::*;
 pub use units::*;
 pub use webhooks::*;
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_migration_has_its_own_version() {
+        // Connecting migrates: a duplicated version is refused there, before any schema change.
+        Store::connect("sqlite::memory:").await.expect("the schema applies on a fresh database");
+        let mut versions: Vec<i64> = MIGRATIONS
+            .iter()
+            .map(|m| m.0)
+            .chain(BACKEND_MIGRATIONS.iter().map(|m| m.0))
+            .collect();
+        versions.sort_unstable();
+        let count = versions.len();
+        versions.dedup();
+        assert_eq!(versions.len(), count, "two migrations share a version");
+    }
+}
