@@ -33,8 +33,9 @@ pub struct Config {
     /// another process) (`PORTER_WEBHOOK_LEASE_SECONDS`).
     pub webhook_lease_seconds: i64,
     /// Address ranges webhooks may reach besides public addresses (`PORTER_WEBHOOK_ALLOW_TARGETS`,
-    /// comma separated), e.g. `["10.20.0.0/16"]` for a receiver on the internal network. Empty
-    /// by default: loopback, private, link-local and other non-public addresses are refused.
+    /// comma separated), e.g. `["10.20.0.0/16"]` for a receiver on the internal network; the
+    /// only addresses plain `http://` reaches. Empty by default: loopback, private, link-local
+    /// and other non-public addresses are refused, and `http://` endpoints with them.
     pub webhook_allow_targets: Vec<String>,
     /// A PEM file of CA certificates that `https://` webhook receivers may be certified by
     /// besides the web PKI roots built into porter (`PORTER_WEBHOOK_CA_FILE`): an internal CA.

@@ -2,10 +2,10 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 
 use super::openapi::{body, page};
-use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, Res, S};
+use super::route;
+use super::{ok, page_of, parse_json, Auth, Body, Declared, Res, S};
 use crate::ids::SiteId;
 use crate::service::{
     AlarmView, AuditBatch, BatchOutcome, EntryView, ReceiptOutcome, ReceiptUpload, Role,
@@ -15,61 +15,35 @@ use crate::service::{
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/alarms",
-                summary: "List alarms",
-                roles: &[Role::Manager],
-                success: 200,
-                response: page::<AlarmView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(alarms),
+        route::list(
+            "/v1/sites/{site_id}/alarms",
+            "List alarms",
+            &[Role::Manager],
+            page::<AlarmView>,
+            alarms,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/entries",
-                summary: "The access log: carrier, door, time",
-                roles: &[Role::Manager, Role::Resident, Role::Operator],
-                success: 200,
-                response: page::<EntryView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(entries),
+        route::list(
+            "/v1/sites/{site_id}/entries",
+            "The access log: carrier, door, time",
+            &[Role::Manager, Role::Resident, Role::Operator],
+            page::<EntryView>,
+            entries,
         ),
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/receipts",
-                summary: "Upload a door's signed receipt",
-                roles: &[Role::Driver, Role::Device],
-                success: 200,
-                response: body::<ReceiptOutcome>,
-                request: Some(body::<ReceiptUpload>),
-                idempotent: false,
-                paged: false,
-            },
-            post(receipt),
+        route::act(
+            "/v1/receipts",
+            "Upload a door's signed receipt",
+            &[Role::Driver, Role::Device],
+            Some(body::<ReceiptUpload>),
+            body::<ReceiptOutcome>,
+            receipt,
         ),
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/audit-batches",
-                summary: "Upload a run of a door's log and its signed head",
-                roles: &[Role::Driver, Role::Device],
-                success: 200,
-                response: body::<BatchOutcome>,
-                request: Some(body::<AuditBatch>),
-                idempotent: false,
-                paged: false,
-            },
-            post(audit_batch),
+        route::act(
+            "/v1/audit-batches",
+            "Upload a run of a door's log and its signed head",
+            &[Role::Driver, Role::Device],
+            Some(body::<AuditBatch>),
+            body::<BatchOutcome>,
+            audit_batch,
         )
         .with_body_limit(BATCH_MAX_BODY_BYTES),
     ]

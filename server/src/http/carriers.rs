@@ -2,87 +2,53 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 
 use super::openapi::{body, page};
-use super::{
-    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
-};
+use super::route;
+use super::{create, ok, page_of, Auth, Body, Declared, IdemKey, Replay, Res, S};
 use crate::ids::SiteId;
 use crate::service::{ApprovalView, CarrierView, NewApproval, NewCarrier, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/carriers",
-                summary: "Create a carrier",
-                roles: &[Role::Operator],
-                success: 201,
-                response: body::<CarrierView>,
-                request: Some(body::<NewCarrier>),
-                idempotent: true,
-                paged: false,
-            },
-            post(create_carrier),
+        route::create(
+            "/v1/carriers",
+            "Create a carrier",
+            &[Role::Operator],
+            body::<NewCarrier>,
+            body::<CarrierView>,
+            create_carrier,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/carriers",
-                summary: "List carriers",
-                roles: &[Role::Operator, Role::Manager, Role::Carrier],
-                success: 200,
-                response: page::<CarrierView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_carriers),
+        route::list(
+            "/v1/carriers",
+            "List carriers",
+            &[Role::Operator, Role::Manager, Role::Carrier],
+            page::<CarrierView>,
+            list_carriers,
         ),
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites/{site_id}/approvals",
-                summary: "Approve a carrier at a site with limits",
-                roles: &[Role::Manager],
-                success: 201,
-                response: body::<ApprovalView>,
-                request: Some(body::<NewApproval>),
-                idempotent: true,
-                paged: false,
-            },
-            post(approve),
+        route::create(
+            "/v1/sites/{site_id}/approvals",
+            "Approve a carrier at a site with limits",
+            &[Role::Manager],
+            body::<NewApproval>,
+            body::<ApprovalView>,
+            approve,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/approvals",
-                summary: "List approvals",
-                roles: &[Role::Manager],
-                success: 200,
-                response: page::<ApprovalView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_approvals),
+        route::list(
+            "/v1/sites/{site_id}/approvals",
+            "List approvals",
+            &[Role::Manager],
+            page::<ApprovalView>,
+            list_approvals,
         ),
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites/{site_id}/approvals/{approval_id}/withdraw",
-                summary: "Withdraw an approval",
-                roles: &[Role::Manager],
-                success: 200,
-                response: body::<Withdrawn>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            post(withdraw),
+        route::act(
+            "/v1/sites/{site_id}/approvals/{approval_id}/withdraw",
+            "Withdraw an approval",
+            &[Role::Manager],
+            None,
+            body::<Withdrawn>,
+            withdraw,
         ),
     ]
 }

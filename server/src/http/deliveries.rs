@@ -2,73 +2,45 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 
 use super::openapi::{body, page};
-use super::{
-    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
-};
+use super::route;
+use super::{create, ok, page_of, Auth, Body, Declared, IdemKey, Replay, Res, S};
 use crate::ids::DeliveryId;
 use crate::service::{DeliveryView, NewDelivery, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/deliveries",
-                summary: "Announce a delivery",
-                roles: &[Role::Carrier],
-                success: 201,
-                response: body::<DeliveryView>,
-                request: Some(body::<NewDelivery>),
-                idempotent: true,
-                paged: false,
-            },
-            post(announce),
+        route::create(
+            "/v1/deliveries",
+            "Announce a delivery",
+            &[Role::Carrier],
+            body::<NewDelivery>,
+            body::<DeliveryView>,
+            announce,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/deliveries",
-                summary: "List deliveries (carrier: own; resident: own unit)",
-                roles: &[Role::Carrier, Role::Driver, Role::Resident],
-                success: 200,
-                response: page::<DeliveryView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_deliveries),
+        route::list(
+            "/v1/deliveries",
+            "List deliveries (carrier: own; resident: own unit)",
+            &[Role::Carrier, Role::Driver, Role::Resident],
+            page::<DeliveryView>,
+            list_deliveries,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/deliveries/{delivery_id}",
-                summary: "Read a delivery",
-                roles: &[Role::Carrier, Role::Driver, Role::Resident, Role::Manager],
-                success: 200,
-                response: body::<DeliveryView>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            get(get_delivery),
+        route::read(
+            "/v1/deliveries/{delivery_id}",
+            "Read a delivery",
+            &[Role::Carrier, Role::Driver, Role::Resident, Role::Manager],
+            body::<DeliveryView>,
+            get_delivery,
         ),
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/deliveries/{delivery_id}/cancel",
-                summary: "Cancel a delivery",
-                roles: &[Role::Carrier],
-                success: 200,
-                response: body::<DeliveryView>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            post(cancel_delivery),
+        route::act(
+            "/v1/deliveries/{delivery_id}/cancel",
+            "Cancel a delivery",
+            &[Role::Carrier],
+            None,
+            body::<DeliveryView>,
+            cancel_delivery,
         ),
     ]
 }

@@ -2,45 +2,30 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 
 use super::openapi::{body, page};
-use super::{
-    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
-};
+use super::route;
+use super::{create, ok, page_of, Auth, Body, Declared, IdemKey, Replay, Res, S};
 use crate::ids::SiteId;
 use crate::service::{DoorView, NewDoor, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites/{site_id}/doors",
-                summary: "Enrol a door (root-signed enrolment)",
-                roles: &[Role::Manager],
-                success: 201,
-                response: body::<DoorView>,
-                request: Some(body::<NewDoor>),
-                idempotent: true,
-                paged: false,
-            },
-            post(add_door),
+        route::create(
+            "/v1/sites/{site_id}/doors",
+            "Enrol a door (root-signed enrolment)",
+            &[Role::Manager],
+            body::<NewDoor>,
+            body::<DoorView>,
+            add_door,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/doors",
-                summary: "List doors",
-                roles: &[Role::Manager],
-                success: 200,
-                response: page::<DoorView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_doors),
+        route::list(
+            "/v1/sites/{site_id}/doors",
+            "List doors",
+            &[Role::Manager],
+            page::<DoorView>,
+            list_doors,
         ),
     ]
 }

@@ -2,9 +2,10 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::post;
 
 use super::openapi::{body, page};
+use super::route;
 use super::{
     create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
 };
@@ -14,20 +15,13 @@ use crate::service::{DriverChallenge, DriverView, NewDriver, Role};
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/drivers",
-                summary:
-                    "Register a driver's holder key, with the phone's signature over a challenge",
-                roles: &[Role::Carrier],
-                success: 201,
-                response: body::<DriverView>,
-                request: Some(body::<NewDriver>),
-                idempotent: true,
-                paged: false,
-            },
-            post(register_driver),
+        route::create(
+            "/v1/drivers",
+            "Register a driver's holder key, with the phone's signature over a challenge",
+            &[Role::Carrier],
+            body::<NewDriver>,
+            body::<DriverView>,
+            register_driver,
         ),
         declare(
             Endpoint {
@@ -43,33 +37,20 @@ pub(super) fn routes() -> Vec<Declared> {
             },
             post(driver_challenge),
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/drivers",
-                summary: "List drivers",
-                roles: &[Role::Carrier],
-                success: 200,
-                response: page::<DriverView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_drivers),
+        route::list(
+            "/v1/drivers",
+            "List drivers",
+            &[Role::Carrier],
+            page::<DriverView>,
+            list_drivers,
         ),
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/drivers/{driver_id}/revoke",
-                summary: "Retire a driver at every site",
-                roles: &[Role::Carrier],
-                success: 200,
-                response: body::<DriverView>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            post(retire_driver),
+        route::act(
+            "/v1/drivers/{driver_id}/revoke",
+            "Retire a driver at every site",
+            &[Role::Carrier],
+            None,
+            body::<DriverView>,
+            retire_driver,
         ),
     ]
 }

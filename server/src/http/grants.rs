@@ -2,10 +2,10 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode};
-use axum::routing::{get, post};
 
 use super::openapi::{body, page};
-use super::{declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Res, S};
+use super::route;
+use super::{ok, page_of, parse_json, Auth, Body, Declared, IdemKey, Res, S};
 use crate::ids::{DeliveryId, SiteId};
 use crate::service::{self};
 use crate::service::{GrantRequest, GrantView, IssuedGrant, Role};
@@ -13,33 +13,20 @@ use crate::service::{GrantRequest, GrantView, IssuedGrant, Role};
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/deliveries/{delivery_id}/grants",
-                summary: "Ask for a grant at the door",
-                roles: &[Role::Driver],
-                success: 201,
-                response: body::<IssuedGrant>,
-                request: Some(body::<GrantRequest>),
-                idempotent: true,
-                paged: false,
-            },
-            post(issue_grant),
+        route::create(
+            "/v1/deliveries/{delivery_id}/grants",
+            "Ask for a grant at the door",
+            &[Role::Driver],
+            body::<GrantRequest>,
+            body::<IssuedGrant>,
+            issue_grant,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/grants",
-                summary: "List grants issued at the site",
-                roles: &[Role::Manager],
-                success: 200,
-                response: page::<GrantView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(site_grants),
+        route::list(
+            "/v1/sites/{site_id}/grants",
+            "List grants issued at the site",
+            &[Role::Manager],
+            page::<GrantView>,
+            site_grants,
         ),
     ]
 }

@@ -3,60 +3,38 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
 
 use super::openapi::{body, page, NoFields};
-use super::{
-    create, declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res,
-    S,
-};
+use super::route;
+use super::{create, ok, page_of, parse_json, Auth, Body, Declared, IdemKey, Replay, Res, S};
 use crate::ids::{IssuerId, SiteId};
 use crate::service::{CertificateUpload, IssuerView, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites/{site_id}/issuers",
-                summary: "Make an issuer key to be certified by the root",
-                roles: &[Role::Manager],
-                success: 201,
-                response: body::<IssuerView>,
-                request: Some(body::<NoFields>),
-                idempotent: true,
-                paged: false,
-            },
-            post(create_issuer),
+        route::create(
+            "/v1/sites/{site_id}/issuers",
+            "Make an issuer key to be certified by the root",
+            &[Role::Manager],
+            body::<NoFields>,
+            body::<IssuerView>,
+            create_issuer,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/issuers",
-                summary: "List issuer keys",
-                roles: &[Role::Manager],
-                success: 200,
-                response: page::<IssuerView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_issuers),
+        route::list(
+            "/v1/sites/{site_id}/issuers",
+            "List issuer keys",
+            &[Role::Manager],
+            page::<IssuerView>,
+            list_issuers,
         ),
-        declare(
-            Endpoint {
-                method: "PUT",
-                path: "/v1/sites/{site_id}/issuers/{issuer_id}/certificate",
-                summary: "Upload a root-signed issuer certificate",
-                roles: &[Role::Manager],
-                success: 200,
-                response: body::<IssuerView>,
-                request: Some(body::<CertificateUpload>),
-                idempotent: false,
-                paged: false,
-            },
-            put(upload_certificate),
+        route::replace(
+            "/v1/sites/{site_id}/issuers/{issuer_id}/certificate",
+            "Upload a root-signed issuer certificate",
+            &[Role::Manager],
+            body::<CertificateUpload>,
+            body::<IssuerView>,
+            upload_certificate,
         ),
     ]
 }

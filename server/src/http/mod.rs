@@ -33,6 +33,7 @@ mod openapi;
 mod ops;
 mod refusals;
 mod revocations;
+mod route;
 mod sites;
 mod tokens;
 mod units;

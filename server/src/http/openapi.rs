@@ -36,6 +36,30 @@ pub struct Endpoint {
     pub paged: bool,
 }
 
+impl Endpoint {
+    /// A route answering 200 with `response`, reading no body, neither paged nor idempotent:
+    /// what [`super::route`]'s shapes start from.
+    pub(super) fn new(
+        method: &'static str,
+        path: &'static str,
+        summary: &'static str,
+        roles: &'static [Role],
+        response: Schema,
+    ) -> Endpoint {
+        Endpoint {
+            method,
+            path,
+            summary,
+            roles,
+            success: 200,
+            response,
+            request: None,
+            idempotent: false,
+            paged: false,
+        }
+    }
+}
+
 /// Puts a body's schema (and those it refers to) into the document's components and returns
 /// the schema to use where the body appears: one of [`body`], [`page`], [`list`].
 pub type Schema = fn(&mut Components) -> Value;

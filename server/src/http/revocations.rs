@@ -4,10 +4,10 @@ use crate::ids::SiteId;
 use crate::service::Code;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 
 use super::openapi::body;
-use super::{create, declare, err, ok, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S};
+use super::route;
+use super::{create, err, ok, Auth, Body, Declared, IdemKey, Replay, Res, S};
 use crate::service::Kind;
 use crate::service::{
     DoorStateUpload, DoorStateView, NewRevocation, RevocationList, RevocationView, Role,
@@ -16,61 +16,35 @@ use crate::service::{
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites/{site_id}/revocations",
-                summary: "Revoke an issuer, driver or grant",
-                roles: &[Role::Manager],
-                success: 201,
-                response: body::<RevocationView>,
-                request: Some(body::<NewRevocation>),
-                idempotent: true,
-                paged: false,
-            },
-            post(revoke),
+        route::create(
+            "/v1/sites/{site_id}/revocations",
+            "Revoke an issuer, driver or grant",
+            &[Role::Manager],
+            body::<NewRevocation>,
+            body::<RevocationView>,
+            revoke,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/revocations",
-                summary: "The pending deny-list for `porter root sign-state`",
-                roles: &[Role::Manager],
-                success: 200,
-                response: body::<RevocationList>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            get(list_revocations),
+        route::read(
+            "/v1/sites/{site_id}/revocations",
+            "The pending deny-list for `porter root sign-state`",
+            &[Role::Manager],
+            body::<RevocationList>,
+            list_revocations,
         ),
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites/{site_id}/door-states",
-                summary: "Upload a root-signed door state",
-                roles: &[Role::Manager],
-                success: 201,
-                response: body::<DoorStateView>,
-                request: Some(body::<DoorStateUpload>),
-                idempotent: true,
-                paged: false,
-            },
-            post(upload_state),
+        route::create(
+            "/v1/sites/{site_id}/door-states",
+            "Upload a root-signed door state",
+            &[Role::Manager],
+            body::<DoorStateUpload>,
+            body::<DoorStateView>,
+            upload_state,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/door-states/latest",
-                summary: "The newest door state to carry to doors",
-                roles: &[Role::Manager, Role::Device, Role::Carrier, Role::Driver, Role::Operator],
-                success: 200,
-                response: body::<DoorStateView>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            get(latest_state),
+        route::read(
+            "/v1/sites/{site_id}/door-states/latest",
+            "The newest door state to carry to doors",
+            &[Role::Manager, Role::Device, Role::Carrier, Role::Driver, Role::Operator],
+            body::<DoorStateView>,
+            latest_state,
         ),
     ]
 }

@@ -2,80 +2,51 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 
 use super::openapi::{body, list, page};
-use super::{
-    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
-};
+use super::route;
+use super::{create, ok, page_of, Auth, Body, Declared, IdemKey, Replay, Res, S};
 use crate::ids::SiteId;
 use crate::service::{NewSite, PolicyEntry, Role, SiteView};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites",
-                summary: "Create a site from its root public key",
-                roles: &[Role::Operator],
-                success: 201,
-                response: body::<SiteView>,
-                request: Some(body::<NewSite>),
-                idempotent: true,
-                paged: false,
-            },
-            post(create_site),
+        route::create(
+            "/v1/sites",
+            "Create a site from its root public key",
+            &[Role::Operator],
+            body::<NewSite>,
+            body::<SiteView>,
+            create_site,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites",
-                summary: "List sites",
-                roles: &[Role::Operator, Role::Manager],
-                success: 200,
-                response: page::<SiteView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_sites),
+        route::list(
+            "/v1/sites",
+            "List sites",
+            &[Role::Operator, Role::Manager],
+            page::<SiteView>,
+            list_sites,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}",
-                summary: "Read a site",
-                roles: &[
-                    Role::Operator,
-                    Role::Manager,
-                    Role::Resident,
-                    Role::Device,
-                    Role::Carrier,
-                    Role::Driver,
-                ],
-                success: 200,
-                response: body::<SiteView>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            get(get_site),
+        route::read(
+            "/v1/sites/{site_id}",
+            "Read a site",
+            &[
+                Role::Operator,
+                Role::Manager,
+                Role::Resident,
+                Role::Device,
+                Role::Carrier,
+                Role::Driver,
+            ],
+            body::<SiteView>,
+            get_site,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/policy",
-                summary: "The delivery-access policy residents see",
-                roles: &[Role::Manager, Role::Resident, Role::Operator],
-                success: 200,
-                response: list::<PolicyEntry>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            get(policy),
+        route::read(
+            "/v1/sites/{site_id}/policy",
+            "The delivery-access policy residents see",
+            &[Role::Manager, Role::Resident, Role::Operator],
+            list::<PolicyEntry>,
+            policy,
         ),
     ]
 }

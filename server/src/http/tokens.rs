@@ -2,66 +2,45 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 
 use super::openapi::{body, page};
-use super::{
-    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
-};
+use super::route;
+use super::{create, ok, page_of, Auth, Body, Declared, IdemKey, Replay, Res, S};
 use crate::ids::TokenId;
 use crate::service::{NewToken, Role, TokenCreated, TokenView};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/tokens",
-                summary: "Create an API token for a role within your scope",
-                roles: &[Role::Operator, Role::Manager, Role::Carrier],
-                success: 201,
-                response: body::<TokenCreated>,
-                request: Some(body::<NewToken>),
-                idempotent: true,
-                paged: false,
-            },
-            post(create_token),
+        route::create(
+            "/v1/tokens",
+            "Create an API token for a role within your scope",
+            &[Role::Operator, Role::Manager, Role::Carrier],
+            body::<NewToken>,
+            body::<TokenCreated>,
+            create_token,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/tokens",
-                summary: "List the API tokens within your scope (never their secrets)",
-                roles: &[Role::Operator, Role::Manager, Role::Carrier],
-                success: 200,
-                response: page::<TokenView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_tokens),
+        route::list(
+            "/v1/tokens",
+            "List the API tokens within your scope (never their secrets)",
+            &[Role::Operator, Role::Manager, Role::Carrier],
+            page::<TokenView>,
+            list_tokens,
         ),
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/tokens/{token_id}/revoke",
-                summary: "Revoke a token within your scope, or your own",
-                roles: &[
-                    Role::Operator,
-                    Role::Manager,
-                    Role::Carrier,
-                    Role::Driver,
-                    Role::Resident,
-                    Role::Device,
-                ],
-                success: 200,
-                response: body::<TokenView>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            post(revoke_token),
+        route::act(
+            "/v1/tokens/{token_id}/revoke",
+            "Revoke a token within your scope, or your own",
+            &[
+                Role::Operator,
+                Role::Manager,
+                Role::Carrier,
+                Role::Driver,
+                Role::Resident,
+                Role::Device,
+            ],
+            None,
+            body::<TokenView>,
+            revoke_token,
         ),
     ]
 }

@@ -2,13 +2,10 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
 
 use super::openapi::{body, page};
-use super::{
-    create, declare, ok, page_of, parse_json, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res,
-    S,
-};
+use super::route;
+use super::{create, ok, page_of, parse_json, Auth, Body, Declared, IdemKey, Replay, Res, S};
 use crate::ids::{ResidentId, SiteId, UnitId};
 use crate::service::{
     NewResident, NewUnit, NotificationView, OptOut, ResidentView, Role, UnitView,
@@ -17,104 +14,57 @@ use crate::service::{
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites/{site_id}/units",
-                summary: "Create a unit",
-                roles: &[Role::Manager],
-                success: 201,
-                response: body::<UnitView>,
-                request: Some(body::<NewUnit>),
-                idempotent: true,
-                paged: false,
-            },
-            post(create_unit),
+        route::create(
+            "/v1/sites/{site_id}/units",
+            "Create a unit",
+            &[Role::Manager],
+            body::<NewUnit>,
+            body::<UnitView>,
+            create_unit,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/units",
-                summary: "List units",
-                roles: &[Role::Manager],
-                success: 200,
-                response: page::<UnitView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_units),
+        route::list(
+            "/v1/sites/{site_id}/units",
+            "List units",
+            &[Role::Manager],
+            page::<UnitView>,
+            list_units,
         ),
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites/{site_id}/units/{unit_id}/residents",
-                summary: "Add a resident",
-                roles: &[Role::Manager],
-                success: 201,
-                response: body::<ResidentView>,
-                request: Some(body::<NewResident>),
-                idempotent: true,
-                paged: false,
-            },
-            post(add_resident),
+        route::create(
+            "/v1/sites/{site_id}/units/{unit_id}/residents",
+            "Add a resident",
+            &[Role::Manager],
+            body::<NewResident>,
+            body::<ResidentView>,
+            add_resident,
         ),
-        declare(
-            Endpoint {
-                method: "DELETE",
-                path: "/v1/residents/{resident_id}",
-                summary:
-                    "Remove a resident (their tokens are revoked, their notifications deleted)",
-                roles: &[Role::Manager],
-                success: 200,
-                response: body::<ResidentView>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            delete(remove_resident),
+        route::remove(
+            "/v1/residents/{resident_id}",
+            "Remove a resident (their tokens are revoked, their notifications deleted)",
+            &[Role::Manager],
+            body::<ResidentView>,
+            remove_resident,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/me",
-                summary: "Read your resident profile",
-                roles: &[Role::Resident],
-                success: 200,
-                response: body::<ResidentView>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            get(me),
+        route::read(
+            "/v1/me",
+            "Read your resident profile",
+            &[Role::Resident],
+            body::<ResidentView>,
+            me,
         ),
-        declare(
-            Endpoint {
-                method: "PUT",
-                path: "/v1/me/opt-out",
-                summary: "Refuse or accept in-building delivery",
-                roles: &[Role::Resident],
-                success: 200,
-                response: body::<ResidentView>,
-                request: Some(body::<OptOut>),
-                idempotent: false,
-                paged: false,
-            },
-            put(opt_out),
+        route::replace(
+            "/v1/me/opt-out",
+            "Refuse or accept in-building delivery",
+            &[Role::Resident],
+            body::<OptOut>,
+            body::<ResidentView>,
+            opt_out,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/me/notifications",
-                summary: "Read your notifications",
-                roles: &[Role::Resident],
-                success: 200,
-                response: page::<NotificationView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(notifications),
+        route::list(
+            "/v1/me/notifications",
+            "Read your notifications",
+            &[Role::Resident],
+            page::<NotificationView>,
+            notifications,
         ),
     ]
 }

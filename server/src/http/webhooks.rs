@@ -2,59 +2,37 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
 
 use super::openapi::{body, page};
-use super::{
-    create, declare, ok, page_of, Auth, Body, Declared, Endpoint, IdemKey, Replay, Res, S,
-};
+use super::route;
+use super::{create, ok, page_of, Auth, Body, Declared, IdemKey, Replay, Res, S};
 use crate::ids::{SiteId, WebhookId};
 use crate::service::{NewWebhook, Role, WebhookCreated, WebhookView};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
 pub(super) fn routes() -> Vec<Declared> {
     vec![
-        declare(
-            Endpoint {
-                method: "POST",
-                path: "/v1/sites/{site_id}/webhooks",
-                summary: "Add a webhook endpoint",
-                roles: &[Role::Manager],
-                success: 201,
-                response: body::<WebhookCreated>,
-                request: Some(body::<NewWebhook>),
-                idempotent: true,
-                paged: false,
-            },
-            post(add_webhook),
+        route::create(
+            "/v1/sites/{site_id}/webhooks",
+            "Add a webhook endpoint",
+            &[Role::Manager],
+            body::<NewWebhook>,
+            body::<WebhookCreated>,
+            add_webhook,
         ),
-        declare(
-            Endpoint {
-                method: "GET",
-                path: "/v1/sites/{site_id}/webhooks",
-                summary: "List webhook endpoints (without their keys)",
-                roles: &[Role::Manager],
-                success: 200,
-                response: page::<WebhookView>,
-                request: None,
-                idempotent: false,
-                paged: true,
-            },
-            get(list_webhooks),
+        route::list(
+            "/v1/sites/{site_id}/webhooks",
+            "List webhook endpoints (without their keys)",
+            &[Role::Manager],
+            page::<WebhookView>,
+            list_webhooks,
         ),
-        declare(
-            Endpoint {
-                method: "DELETE",
-                path: "/v1/sites/{site_id}/webhooks/{webhook_id}",
-                summary: "Delete a webhook endpoint (messages not yet sent to it are dropped)",
-                roles: &[Role::Manager],
-                success: 200,
-                response: body::<WebhookView>,
-                request: None,
-                idempotent: false,
-                paged: false,
-            },
-            delete(delete_webhook),
+        route::remove(
+            "/v1/sites/{site_id}/webhooks/{webhook_id}",
+            "Delete a webhook endpoint (messages not yet sent to it are dropped)",
+            &[Role::Manager],
+            body::<WebhookView>,
+            delete_webhook,
         ),
     ]
 }

@@ -14,7 +14,7 @@ use super::reads::{self, LogFilter, LogRow};
 use super::render::local_time;
 use super::session::{site_of, CsrfOnly, Signed};
 use super::{page, pager, see_other, PageResult, Portal};
-use crate::ids::{ResidentId, SiteId, TokenId, UnitId};
+use crate::ids::{CarrierId, ResidentId, SiteId, TokenId, UnitId};
 use crate::service::{DoorStateUpload, NewResident, NewRevocation, NewUnit, Role};
 use crate::store::{Page, RevocationKind};
 
@@ -71,8 +71,8 @@ async fn carriers(State(portal): State<Portal>, s: Signed) -> PageResult {
     let svc = portal.service();
     let approvals = svc.list_approvals(&s.principal, &site, &all()).await?;
     let carriers = svc.list_carriers(&s.principal, &all()).await?;
-    let name_of = |id: &str| {
-        carriers.items.iter().find(|c| c.id == id).map(|c| c.name.clone()).unwrap_or_default()
+    let name_of = |id: &CarrierId| {
+        carriers.items.iter().find(|c| c.id == *id).map(|c| c.name.clone()).unwrap_or_default()
     };
     let rows: Vec<Value> = approvals
         .items
@@ -201,7 +201,7 @@ async fn log_csv(
     let site = s.site(&portal).await?;
     // The export is the whole filtered log, whichever page the link was on.
     let f = LogFilter { before: String::new(), ..f };
-    let rows = reads::access_log(portal.service().store(), &site.id, &f, 100_000).await?;
+    let rows = reads::access_log(portal.service().store(), site.id.as_str(), &f, 100_000).await?;
     let mut out = String::from("local_time,unix_time,door,sequence,carrier,grant\r\n");
     for r in rows {
         let cells = [
@@ -251,7 +251,7 @@ async fn residents(State(portal): State<Portal>, s: Signed, Query(at): Query<Aft
     let units = svc.list_units(&s.principal, &site, &at.page()).await?;
     let mut rows = Vec::new();
     for u in &units.items {
-        let residents = svc.store().residents(&UnitId::from(u.id.as_str())).await?;
+        let residents = svc.store().residents(&u.id).await?;
         let residents: Vec<Value> = residents
             .into_iter()
             .map(|r| context! { id => r.id, name => r.display_name, opted_out => r.opted_out })
@@ -319,8 +319,8 @@ async fn invite_resident(
     let invitee = Invitee {
         role: Role::Resident,
         site_id: site.as_str(),
-        unit_id: Some(&resident.unit_id),
-        resident_id: Some(&resident.id),
+        unit_id: Some(resident.unit_id.as_str()),
+        resident_id: Some(resident.id.as_str()),
         display_name: &resident.display_name,
         email,
         created_by: Some(s.principal.token_id().as_str()),

@@ -1,6 +1,6 @@
 //! The audit's reading side: alarms and the access log.
 
-use crate::ids::SiteId;
+use crate::ids::{DoorId, SiteId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -11,7 +11,7 @@ use crate::store::{AlarmKind, Page};
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct EntryView {
     /// Door id.
-    pub door_id: String,
+    pub door_id: DoorId,
     /// Log sequence.
     pub sequence: i64,
     /// Carrier name, if the entry matched a grant.
@@ -28,7 +28,7 @@ pub struct AlarmView {
     /// Id.
     pub id: String,
     /// Door id.
-    pub door_id: Option<String>,
+    pub door_id: Option<DoorId>,
     /// What the alarm is about.
     pub kind: AlarmKind,
     /// What was seen.
@@ -51,7 +51,7 @@ impl Service {
             .into_iter()
             .map(|a| AlarmView {
                 id: a.id,
-                door_id: a.door_id.map(String::from),
+                door_id: a.door_id,
                 kind: a.kind,
                 detail: a.detail,
                 created_at: a.created_at,
@@ -79,7 +79,7 @@ impl Service {
                 None => None,
             };
             items.push(EntryView {
-                door_id: a.door_id.into(),
+                door_id: a.door_id,
                 sequence: a.sequence,
                 matched: a.grant_id.is_some(),
                 carrier,

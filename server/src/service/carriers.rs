@@ -12,7 +12,7 @@ use crate::store::{self, Page};
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CarrierView {
     /// Id.
-    pub id: String,
+    pub id: CarrierId,
     /// Name.
     pub name: String,
 }
@@ -23,11 +23,11 @@ pub struct ApprovalView {
     /// Id.
     pub id: String,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Carrier id.
-    pub carrier_id: String,
+    pub carrier_id: CarrierId,
     /// Issuer id.
-    pub issuer_id: String,
+    pub issuer_id: IssuerId,
     /// Allowed door numbers; empty means every door.
     pub doors: Vec<u16>,
     /// Most entries per grant.
@@ -43,9 +43,9 @@ impl From<store::ApprovalRow> for ApprovalView {
         ApprovalView {
             doors: r.doors.0,
             id: r.id,
-            site_id: r.site_id.into(),
-            carrier_id: r.carrier_id.into(),
-            issuer_id: r.issuer_id.into(),
+            site_id: r.site_id,
+            carrier_id: r.carrier_id,
+            issuer_id: r.issuer_id,
             max_uses: r.max_uses,
             max_lifetime_minutes: r.max_lifetime_minutes,
             revoked: r.revoked_at.is_some(),
@@ -87,7 +87,7 @@ impl Service {
         text("name", &req.name, 200)?;
         let row = store::CarrierRow { id: new_id("car"), name: req.name, created_at: now() };
         self.store.insert_carrier(&row).await?;
-        Ok(CarrierView { id: row.id.into(), name: row.name })
+        Ok(CarrierView { id: row.id, name: row.name })
     }
 
     /// Lists carriers: all for the operator and managers (to approve them), its own for a
@@ -99,8 +99,7 @@ impl Service {
             _ => return Err(Error::forbidden("list carriers")),
         };
         let rows = self.store.carriers(only, page).await?;
-        let items =
-            rows.into_iter().map(|c| CarrierView { id: c.id.into(), name: c.name }).collect();
+        let items = rows.into_iter().map(|c| CarrierView { id: c.id, name: c.name }).collect();
         Ok(Paged::of(items, page, |c: &CarrierView| c.id.clone()))
     }
 

@@ -1,6 +1,6 @@
 //! Deliveries: announced by carriers, seen by their drivers and the unit's residents.
 
-use crate::ids::{DeliveryId, SiteId};
+use crate::ids::{CarrierId, DeliveryId, SiteId, UnitId};
 use crate::service::Code;
 use porter_protocol::PackageCommitment;
 use serde::{Deserialize, Serialize};
@@ -13,13 +13,13 @@ use crate::store::{self, DeliveryStatus, EventKind, Page, Store};
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
     /// Id.
-    pub id: String,
+    pub id: DeliveryId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Carrier id.
-    pub carrier_id: String,
+    pub carrier_id: CarrierId,
     /// Unit id.
-    pub unit_id: String,
+    pub unit_id: UnitId,
     /// The package commitment carried by grants, hex.
     pub package: String,
     /// Window start.
@@ -35,10 +35,10 @@ pub struct DeliveryView {
 impl From<store::DeliveryRow> for DeliveryView {
     fn from(r: store::DeliveryRow) -> Self {
         DeliveryView {
-            id: r.id.into(),
-            site_id: r.site_id.into(),
-            carrier_id: r.carrier_id.into(),
-            unit_id: r.unit_id.into(),
+            id: r.id,
+            site_id: r.site_id,
+            carrier_id: r.carrier_id,
+            unit_id: r.unit_id,
             package: r.package,
             window_start: r.window_start,
             window_end: r.window_end,

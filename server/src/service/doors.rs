@@ -1,6 +1,6 @@
 //! Doors: enrolment under the site root.
 
-use crate::ids::SiteId;
+use crate::ids::{DoorId, SiteId};
 use crate::service::Code;
 use porter_protocol::{Enrolment, MAX_ENROLMENT_LEN};
 use serde::{Deserialize, Serialize};
@@ -16,9 +16,9 @@ use crate::store::{self, Page};
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DoorView {
     /// Id.
-    pub id: String,
+    pub id: DoorId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Door number.
     pub door_number: u16,
     /// Name.
@@ -30,8 +30,8 @@ pub struct DoorView {
 impl From<store::DoorRow> for DoorView {
     fn from(r: store::DoorRow) -> Self {
         DoorView {
-            id: r.id.into(),
-            site_id: r.site_id.into(),
+            id: r.id,
+            site_id: r.site_id,
             door_number: r.door_number as u16,
             name: r.name,
             device_key: r.device_key,

@@ -1,6 +1,6 @@
 //! Drivers: a carrier's phones, by holder key.
 
-use crate::ids::DriverId;
+use crate::ids::{CarrierId, DriverId};
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,9 +16,9 @@ use crate::store::{self, Page, Store, TokenOwner};
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DriverView {
     /// Id.
-    pub id: String,
+    pub id: DriverId,
     /// Carrier id.
-    pub carrier_id: String,
+    pub carrier_id: CarrierId,
     /// Holder key, hex.
     pub holder_key: String,
     /// Label.
@@ -30,8 +30,8 @@ pub struct DriverView {
 impl From<store::DriverRow> for DriverView {
     fn from(r: store::DriverRow) -> Self {
         DriverView {
-            id: r.id.into(),
-            carrier_id: r.carrier_id.into(),
+            id: r.id,
+            carrier_id: r.carrier_id,
             holder_key: r.holder_key,
             label: r.label,
             revoked: r.revoked_at.is_some(),

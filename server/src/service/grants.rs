@@ -1,6 +1,6 @@
 //! Grant issuance: the rules that make a grant exist only for a real delivery.
 
-use crate::ids::{self, DeliveryId};
+use crate::ids::{self, CarrierId, DeliveryId, DriverId, GrantId, IssuerId};
 use crate::service::Code;
 use porter_protocol::{
     Certificate, DoorState, Grant, PackageCommitment, SigningKey, SiteId, MAX_GRANT_LEN,
@@ -39,7 +39,7 @@ pub struct Idempotency {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct IssuedGrant {
     /// Id.
-    pub id: String,
+    pub id: GrantId,
     /// The sealed grant, hex.
     pub grant: String,
     /// The issuer certificate, hex.
@@ -329,7 +329,7 @@ impl Service {
             issued_at: now,
         };
         let issued = IssuedGrant {
-            id: row.id.clone().into(),
+            id: row.id.clone(),
             grant: row.grant_bytes.clone(),
             certificate: cert_hex,
             door_state: facts.state_hex.clone(),
@@ -379,15 +379,15 @@ impl Service {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct GrantView {
     /// Id (for a `grant` revocation).
-    pub id: String,
+    pub id: GrantId,
     /// Delivery id.
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     /// Driver id (for a `driver` revocation).
-    pub driver_id: String,
+    pub driver_id: DriverId,
     /// Carrier id.
-    pub carrier_id: String,
+    pub carrier_id: CarrierId,
     /// Issuer id.
-    pub issuer_id: String,
+    pub issuer_id: IssuerId,
     /// First serial.
     pub serial: i64,
     /// Entries per door.
@@ -406,11 +406,11 @@ impl From<store::GrantRow> for GrantView {
     fn from(g: store::GrantRow) -> Self {
         GrantView {
             doors: g.doors.0,
-            id: g.id.into(),
-            delivery_id: g.delivery_id.into(),
-            driver_id: g.driver_id.into(),
-            carrier_id: g.carrier_id.into(),
-            issuer_id: g.issuer_id.into(),
+            id: g.id,
+            delivery_id: g.delivery_id,
+            driver_id: g.driver_id,
+            carrier_id: g.carrier_id,
+            issuer_id: g.issuer_id,
             serial: g.serial,
             uses: g.uses,
             not_before: g.not_before,

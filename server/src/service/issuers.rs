@@ -15,9 +15,9 @@ use crate::store::{self, Page};
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct IssuerView {
     /// Id.
-    pub id: String,
+    pub id: IssuerId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Public key, hex: what `porter-root certify-issuer --issuer` takes.
     pub public_key: String,
     /// The certificate, hex, once uploaded.
@@ -33,8 +33,8 @@ pub struct IssuerView {
 impl From<store::IssuerRow> for IssuerView {
     fn from(r: store::IssuerRow) -> Self {
         IssuerView {
-            id: r.id.into(),
-            site_id: r.site_id.into(),
+            id: r.id,
+            site_id: r.site_id,
             public_key: r.public_key,
             certificate: r.certificate,
             epoch: r.epoch,

@@ -273,8 +273,9 @@ pub struct Paged<T> {
 }
 
 impl<T> Paged<T> {
-    fn of(items: Vec<T>, page: &Page, cursor: impl Fn(&T) -> String) -> Paged<T> {
-        let next = if items.len() as i64 == page.limit { items.last().map(cursor) } else { None };
+    fn of<C: Into<String>>(items: Vec<T>, page: &Page, cursor: impl Fn(&T) -> C) -> Paged<T> {
+        let last = items.last().filter(|_| items.len() as i64 == page.limit);
+        let next = last.map(|item| cursor(item).into());
         Paged { items, next }
     }
 }

@@ -13,7 +13,7 @@ use crate::store::{self, Page};
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct SiteView {
     /// Id.
-    pub id: String,
+    pub id: SiteId,
     /// The protocol site number.
     pub site_number: u32,
     /// Name.
@@ -31,7 +31,7 @@ pub struct SiteView {
 impl From<store::SiteRow> for SiteView {
     fn from(r: store::SiteRow) -> Self {
         SiteView {
-            id: r.id.into(),
+            id: r.id,
             site_number: r.site_number as u32,
             name: r.name,
             root_key: r.root_key,

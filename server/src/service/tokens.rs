@@ -17,7 +17,7 @@ pub const MAX_TOKEN_LIFETIME: i64 = 400 * 86_400;
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TokenCreated {
     /// Token id.
-    pub id: String,
+    pub id: TokenId,
     /// Role.
     pub role: Role,
     /// The secret bearer token. Store it now: the server keeps only its hash.
@@ -30,21 +30,21 @@ pub struct TokenCreated {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TokenView {
     /// Token id.
-    pub id: String,
+    pub id: TokenId,
     /// Role.
     pub role: Role,
     /// Label.
     pub label: String,
     /// Site (manager, resident, device).
-    pub site_id: Option<String>,
+    pub site_id: Option<SiteId>,
     /// Carrier (carrier, driver).
-    pub carrier_id: Option<String>,
+    pub carrier_id: Option<CarrierId>,
     /// Driver (driver).
-    pub driver_id: Option<String>,
+    pub driver_id: Option<DriverId>,
     /// Resident (resident).
-    pub resident_id: Option<String>,
+    pub resident_id: Option<ResidentId>,
     /// Door (device).
-    pub door_id: Option<String>,
+    pub door_id: Option<DoorId>,
     /// Creation time.
     pub created_at: i64,
     /// When it stops working.
@@ -56,14 +56,14 @@ pub struct TokenView {
 impl From<store::TokenRow> for TokenView {
     fn from(r: store::TokenRow) -> Self {
         TokenView {
-            id: r.id.into(),
+            id: r.id,
             role: r.role,
             label: r.label,
-            site_id: r.site_id.map(String::from),
-            carrier_id: r.carrier_id.map(String::from),
-            driver_id: r.driver_id.map(String::from),
-            resident_id: r.resident_id.map(String::from),
-            door_id: r.door_id.map(String::from),
+            site_id: r.site_id,
+            carrier_id: r.carrier_id,
+            driver_id: r.driver_id,
+            resident_id: r.resident_id,
+            door_id: r.door_id,
             created_at: r.created_at,
             expires_at: r.expires_at,
             revoked_at: r.revoked_at,
@@ -158,7 +158,7 @@ impl Service {
         row.expires_at = Some(row.created_at + lifetime);
         row.created_by = Some(p.token_id().clone());
         self.store.insert_token(&row).await?;
-        Ok(TokenCreated { id: row.id.into(), role, token: secret, expires_at: row.expires_at })
+        Ok(TokenCreated { id: row.id, role, token: secret, expires_at: row.expires_at })
     }
 
     /// The scope whose tokens `p` may list and revoke: the tokens it may create.
@@ -212,12 +212,7 @@ impl Service {
             ..store::TokenRow::of_role(Role::Operator)
         };
         store.insert_token(&row).await?;
-        Ok(TokenCreated {
-            id: row.id.into(),
-            role: Role::Operator,
-            token: secret,
-            expires_at: None,
-        })
+        Ok(TokenCreated { id: row.id, role: Role::Operator, token: secret, expires_at: None })
     }
 }
 

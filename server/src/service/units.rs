@@ -11,9 +11,9 @@ use crate::store::{self, EventKind, Page, Store, TokenOwner};
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct UnitView {
     /// Id.
-    pub id: String,
+    pub id: UnitId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Label.
     pub label: String,
 }
@@ -22,9 +22,9 @@ pub struct UnitView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ResidentView {
     /// Id.
-    pub id: String,
+    pub id: ResidentId,
     /// Unit id.
-    pub unit_id: String,
+    pub unit_id: UnitId,
     /// Name.
     pub display_name: String,
     /// Whether in-building delivery is refused.
@@ -33,15 +33,15 @@ pub struct ResidentView {
 
 impl From<store::UnitRow> for UnitView {
     fn from(u: store::UnitRow) -> Self {
-        UnitView { id: u.id.into(), site_id: u.site_id.into(), label: u.label }
+        UnitView { id: u.id, site_id: u.site_id, label: u.label }
     }
 }
 
 impl From<store::ResidentRow> for ResidentView {
     fn from(r: store::ResidentRow) -> Self {
         ResidentView {
-            id: r.id.into(),
-            unit_id: r.unit_id.into(),
+            id: r.id,
+            unit_id: r.unit_id,
             display_name: r.display_name,
             opted_out: r.opted_out,
         }

@@ -17,7 +17,7 @@ pub const MAX_WEBHOOKS_PER_SITE: i64 = 10;
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct WebhookCreated {
     /// Id.
-    pub id: String,
+    pub id: WebhookId,
     /// URL.
     pub url: String,
     /// `whsec_...`: the HMAC-SHA256 secret for `v1` signatures.
@@ -31,9 +31,9 @@ pub struct WebhookCreated {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct WebhookView {
     /// Id.
-    pub id: String,
+    pub id: WebhookId,
     /// The site it belongs to.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// URL.
     pub url: String,
 }
@@ -90,7 +90,7 @@ impl Service {
             ));
         }
         Ok(WebhookCreated {
-            id: row.id.into_string(),
+            id: row.id,
             url: row.url,
             secret: keys.secret(),
             public_key: keys.public_key(),
@@ -134,6 +134,6 @@ impl Service {
 impl From<store::WebhookRow> for WebhookView {
     /// The endpoint without its signing seed.
     fn from(r: store::WebhookRow) -> Self {
-        WebhookView { id: r.id.into_string(), site_id: r.site_id.into_string(), url: r.url }
+        WebhookView { id: r.id, site_id: r.site_id, url: r.url }
     }
 }

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Error, Principal, Result, Role, Service};
-use crate::ids::{SiteId, UnitId};
+use crate::ids::{GrantId, SiteId, UnitId};
 use crate::store;
 
 /// A receipt the door handed the phone.
@@ -65,7 +65,7 @@ pub struct ReceiptOutcome {
     /// Whether it matched an issued grant.
     pub matched: bool,
     /// The matched grant.
-    pub grant_id: Option<String>,
+    pub grant_id: Option<GrantId>,
 }
 
 /// A run of a door's log and the door's signed head.
