@@ -16,8 +16,8 @@
 use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::rc::Rc;
 use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use porter_link::{Answer, Holder, Outcome, Refusal, Request, SessionConfig, MAX_LOG_RECORDS};
@@ -187,7 +187,11 @@ impl Board {
                 match socket.read(&mut buf) {
                     Ok(0) => panic!("QEMU closed the board's UART"),
                     Ok(n) => into.extend_from_slice(&buf[..n]),
-                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) => {}
                     Err(e) => panic!("the board's UART: {e}"),
                 }
             }

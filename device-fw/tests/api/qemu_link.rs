@@ -52,10 +52,7 @@ fn qemu_board_replays_link_framing_and_transcripts() {
     }
     let [_, _, _, _, pulses, ..] = board.report();
     assert_eq!(pulses, 0, "no framing vector moves the relay");
-    eprintln!(
-        "QEMU board: {} framing cases, {fragments} fragments, MTUs {mtus:?}",
-        cases.len()
-    );
+    eprintln!("QEMU board: {} framing cases, {fragments} fragments, MTUs {mtus:?}", cases.len());
 
     let transcripts = v["transcripts"].as_array().unwrap();
     assert!(transcripts.len() >= 10);
@@ -63,10 +60,7 @@ fn qemu_board_replays_link_framing_and_transcripts() {
     for t in transcripts {
         ups += replay_transcript(&mut board, &site, t);
     }
-    eprintln!(
-        "QEMU board: {} transcripts, {ups} phone fragments byte for byte",
-        transcripts.len()
-    );
+    eprintln!("QEMU board: {} transcripts, {ups} phone fragments byte for byte", transcripts.len());
 }
 
 /// The whole answer carried by `fragments` (all of one message id).
@@ -265,4 +259,3 @@ fn provoke_back_off(board: &mut Board, site: &Site, name: &str, wait: u64) {
         );
     }
 }
-
