@@ -454,15 +454,18 @@ fn measure_raw_verify() -> u32 {
     spent as u32
 }
 
+type BoardPeripherals = Peripherals<Relay, Button, BoardClock, BoardEntropy, Led, Commissioning>;
 type Door = Controller<RamNor, Uart, Relay, Button, BoardClock, BoardEntropy, Led, Commissioning>;
 
 /// The controller lives in .bss (counted as static RAM), not in main's frame.
 static mut DOOR: MaybeUninit<Door> = MaybeUninit::uninit();
 
-/// A controller on `nor` with a fresh link of `mtu` bytes: the board's boot, and the test
-/// build's restarts.
+/// What a controller is made of besides its flash: the UART link at `mtu` bytes, the
+/// peripherals, the settings. For the board's boot and the test build's restarts, each of which
+/// builds the controller in the place it returns it to (a helper returning the controller by
+/// value costs each of them a second copy of it on the stack).
 #[inline(always)]
-fn controller(nor: RamNor, clock: BoardClock, entropy_seed: u32, mtu: usize) -> Door {
+fn parts(clock: BoardClock, entropy_seed: u32, mtu: usize) -> (Uart, BoardPeripherals, Settings) {
     let peripherals = Peripherals {
         lock: Relay,
         sensor: Button,
@@ -492,22 +495,39 @@ fn controller(nor: RamNor, clock: BoardClock, entropy_seed: u32, mtu: usize) -> 
     let settings = Settings { coalesce_ms: 0, ..Settings::default() };
     #[cfg(not(feature = "test-hooks"))]
     let settings = Settings::default();
+    (uart, peripherals, settings)
+}
+
+/// Builds a controller on `nor` in `slot`. One call site of `Controller::new` in each build, so
+/// that it is built in place: the board's boot inlines this; the test build's boot and restarts
+/// share it out of line (a second call site would leave `Controller::new` out of line, returning
+/// the controller through a 16 KiB temporary that doubled the boot's stack frame).
+#[cfg_attr(feature = "test-hooks", inline(never))]
+#[cfg_attr(not(feature = "test-hooks"), inline(always))]
+fn install(
+    slot: &mut MaybeUninit<Door>,
+    nor: RamNor,
+    clock: BoardClock,
+    entropy_seed: u32,
+    mtu: usize,
+) -> &mut Door {
+    let (uart, peripherals, settings) = parts(clock, entropy_seed, mtu);
     let Ok(door) = Controller::new(nor, uart, peripherals, settings) else {
         fail("the emulated flash does not fit the storage layout")
     };
-    door
+    slot.write(door)
 }
 
 /// Boots the controller into [`DOOR`]. Not inlined, so that its locals leave main's frame.
 #[inline(never)]
 fn boot(host_time: u32) -> &'static mut Door {
     let clock = BoardClock { rtc_base: host_time, base_ms: 0 };
-    let door = controller(RamNor::factory_fresh(), clock, host_time, porter_device::MTU);
     let slot: *mut MaybeUninit<Door> = &raw mut DOOR;
     // SAFETY: `slot` points to the static, valid and aligned for a `Door`. `boot` runs once,
     // from main, before anything else touches DOOR, and no interrupt handler uses it: the
-    // reference returned is the only one ever made to it.
-    unsafe { (*slot).write(door) }
+    // reference made here is the only one ever made to it.
+    let slot = unsafe { &mut *slot };
+    install(slot, RamNor::factory_fresh(), clock, host_time, porter_device::MTU)
 }
 
 /// The test build's restart: a power cut and back (the flash keeps everything; the RTC, battery
@@ -520,7 +540,16 @@ fn restart(door: &mut Door, mtu: usize, fresh: bool, host_time: u32) {
     let clock = BoardClock { rtc_base: clock.rtc_base, base_ms: clock.base_ms };
     let (received, sent) = (door.transport().received, door.transport().sent);
     let nor = if fresh { RamNor::factory_fresh() } else { RamNor };
-    *door = controller(nor, clock, host_time, mtu);
+    let old: *mut Door = door;
+    // SAFETY: `old` comes from the only reference to the controller. The old controller is
+    // dropped in place (its device key is wiped on drop) and nothing reads it again: `install`
+    // writes a new one there before the place is used (or `fail` stops the board).
+    // `MaybeUninit<Door>` has the layout of `Door`.
+    let slot = unsafe {
+        core::ptr::drop_in_place(old);
+        &mut *old.cast::<MaybeUninit<Door>>()
+    };
+    let door = install(slot, nor, clock, host_time, mtu);
     let uart = door.transport();
     (uart.received, uart.sent) = (received, sent);
     door.start();
