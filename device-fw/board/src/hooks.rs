@@ -58,20 +58,35 @@ pub fn write(bytes: &[u8]) {
     }
 }
 
-/// Reads the hook UART's commands, one byte at a time, without blocking.
+/// Reads the hook UART's commands, one byte at a time, without blocking. It lives in the
+/// board's `Uart` (in .bss with the controller), not in main's frame, so that the measured peak
+/// stack is the controller's.
 pub struct Channel {
     buf: [u8; 21],
     have: usize,
+    /// A command that must wait (a `sync` for link bytes not read yet).
+    deferred: Option<Command>,
 }
 
 impl Channel {
     pub const fn new() -> Channel {
-        Channel { buf: [0; 21], have: 0 }
+        Channel { buf: [0; 21], have: 0, deferred: None }
+    }
+
+    /// The command to act on now: a deferred one, else the next one read. One at a time: the
+    /// host waits for each acknowledgement.
+    pub fn next(&mut self) -> Option<Command> {
+        self.deferred.take().or_else(|| self.read())
+    }
+
+    /// Keeps `command` for the next [`Channel::next`].
+    pub fn defer(&mut self, command: Command) {
+        self.deferred = Some(command);
     }
 
     /// The next whole command, if the bytes read so far complete one. An unknown first byte is
     /// dropped (the host's test then fails on its missing acknowledgement).
-    pub fn poll(&mut self) -> Option<Command> {
+    fn read(&mut self) -> Option<Command> {
         while reg_read(UART1 + 0x04) & 0b10 != 0 {
             let byte = reg_read(UART1) as u8;
             let want = command_len(if self.have == 0 { byte } else { self.buf[0] });

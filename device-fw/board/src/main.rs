@@ -336,6 +336,8 @@ struct Uart {
     received: u32,
     #[cfg(feature = "test-hooks")]
     sent: u32,
+    #[cfg(feature = "test-hooks")]
+    hooks: hooks::Channel,
 }
 
 impl Transport for Uart {
@@ -488,6 +490,8 @@ fn parts(clock: BoardClock, entropy_seed: u32, mtu: usize) -> (Uart, BoardPeriph
         received: 0,
         #[cfg(feature = "test-hooks")]
         sent: 0,
+        #[cfg(feature = "test-hooks")]
+        hooks: hooks::Channel::new(),
     };
     // The QEMU vector run reads each refusal's reason back from the log: the test build writes
     // every refusal as a record of its own instead of counting repeats into a tally.
@@ -583,8 +587,6 @@ fn main() -> ! {
     let stacks = (stack_after_verify, peak_stack() as u32);
     #[cfg(feature = "test-hooks")]
     hooks::init();
-    #[cfg(feature = "test-hooks")]
-    let (mut hook_channel, mut pending) = (hooks::Channel::new(), None);
     say(&["porter door ready"]);
     #[cfg(feature = "test-hooks")]
     let mut admission_ticks: u64 = 0;
@@ -596,14 +598,13 @@ fn main() -> ! {
         if RELAY_PULSES.load(Ordering::Relaxed) != pulses {
             admission_ticks = ticks() - start;
         }
-        // One command at a time: the host waits for each acknowledgement.
         #[cfg(feature = "test-hooks")]
-        if pending.is_none() {
-            pending = hook_channel.poll();
-        }
-        #[cfg(feature = "test-hooks")]
-        if let Some(command) = pending.take() {
-            pending = serve(door, command, host_time, verify_ticks, admission_ticks, stacks);
+        if let Some(command) = door.transport().hooks.next() {
+            if let Some(wait) =
+                serve(door, command, host_time, verify_ticks, admission_ticks, stacks)
+            {
+                door.transport().hooks.defer(wait);
+            }
         }
     }
 }
