@@ -215,6 +215,8 @@ impl Board {
     /// Restarts the board's controller (test hook): a power cut and back on the same flash, or
     /// a factory-fresh door (`fresh`, a new device key, not enrolled), its link at `mtu` bytes.
     pub(super) fn restart(&mut self, mtu: usize, fresh: bool) {
+        // The board clamps an MTU outside 20..=255 (`DoorLink::new`): refuse one here instead.
+        assert!(porter_link::frame::valid_mtu(mtu), "MTU {mtu} is not a link MTU");
         let m = [RESTART, u8::try_from(mtu).unwrap(), u8::from(fresh)];
         self.uart().write_all(&m).unwrap();
         let mut ack = [0u8; 1];
