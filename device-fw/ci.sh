@@ -3,8 +3,9 @@
 #  1. rustfmt and clippy clean; the controller builds no_std for thumbv7em-none-eabihf;
 #  2. the host tests: scenarios, every shared vector through the controller, reassembly abuse,
 #     the property test, the power-cut sweep, the simulator binary over TCP;
-#  3. the Cortex-M4 board under QEMU: every shared vector over the UART with the audit log read
-#     back, then the size and cost report (flash, RAM, painted stack, instructions).
+#  3. the Cortex-M4 board under QEMU: the size and cost report (flash, RAM, painted stack,
+#     instructions), then every shared admission vector over the UART with the audit log read
+#     back, and (one more boot) link.json's framing at every MTU and its transcripts.
 set -euo pipefail
 
 echo "== porter-device: format and lints"
@@ -29,4 +30,5 @@ echo "== porter-door-board: QEMU mps2-an386"
 bash device-fw/scripts/size-report.sh
 board_elf="${BOARD_TARGET_DIR:-$(pwd)/target/board}/report/porter-door-board-test-hooks.elf"
 PORTER_BOARD_ELF="$board_elf" cargo test -p porter-device --test api --quiet \
-    -- --ignored qemu_board_gets_every_vector_verdict --test-threads 1
+    -- --ignored qemu_board_gets_every_vector_verdict qemu_board_replays_link_framing_and_transcripts \
+    --test-threads 1

@@ -9,6 +9,7 @@ mod api {
     mod power_cut;
     mod props;
     mod qemu;
+    mod qemu_link;
     mod radio;
     mod replay_full;
     mod scenarios;

@@ -326,6 +326,27 @@ fn session_config<'a>(sc: &Scenario, grant: &'a [u8], cert: &'a [u8]) -> Session
     cfg
 }
 
+/// What the reference door was scripted to do, for a replay against another door (the QEMU
+/// board): restarts by phone-to-door fragment number (`up`, counted from 0 over the `up` steps,
+/// lost ones included), a `BackOff` refusal of the first presentation, and the visits that used
+/// the grant before. A phone-side replay ignores it.
+fn door_script(sc: &Scenario) -> Value {
+    let restarts: Vec<Value> = sc
+        .events
+        .iter()
+        .filter_map(|(up, e)| match e {
+            RadioEvent::RebootBefore => Some(json!({"up": up, "when": "before"})),
+            RadioEvent::RebootAfter => Some(json!({"up": up, "when": "after"})),
+            _ => None,
+        })
+        .collect();
+    json!({
+        "restarts": restarts,
+        "back_off_first_presentation_ms": sc.back_off,
+        "grant_used_before": sc.before,
+    })
+}
+
 fn transcripts() -> Vec<Value> {
     let s = Site::new();
     let cert = s.seal_cert(&s.certificate_body());
@@ -380,6 +401,7 @@ fn transcripts() -> Vec<Value> {
             "answer_timeout_ms": 3000,
             "max_retries": 4,
             "steps": steps,
+            "door": door_script(&sc),
             "expect": {
                 "outcome": sc.outcome.name(),
                 "code": sc.outcome.code(),
@@ -395,7 +417,7 @@ fn transcripts() -> Vec<Value> {
 
 fn main() {
     let doc = json!({
-        "about": "Porter link vectors (spec/link.md). framing: fragments in order, what a receiver with this MTU does with each (partial, complete, or the LinkError name) and the message completed. messages: a request or answer and its decoding (ok or the LinkError name). transcripts: a phone session (holder key seed 3, door device key seed 4, fixture site of porter-testkit) against the reference door over a scripted radio; steps in order, up = phone to door at the time the session gave it, down = door to phone at the time it arrived (delivered false: lost), reconnect = the phone called reconnected; expect: the session's outcome.",
+        "about": "Porter link vectors (spec/link.md). framing: fragments in order, what a receiver with this MTU does with each (partial, complete, or the LinkError name) and the message completed. messages: a request or answer and its decoding (ok or the LinkError name). transcripts: a phone session (holder key seed 3, door device key seed 4, fixture site of porter-testkit) against the reference door over a scripted radio; steps in order, up = phone to door at the time the session gave it, down = door to phone at the time it arrived (delivered false: lost), reconnect = the phone called reconnected; door: what the reference door was scripted to do (restarts by up-fragment number, a BackOff of the first presentation, earlier visits with the grant), for replays against another door; expect: the session's outcome.",
         "framing": framing(),
         "messages": messages(),
         "transcripts": transcripts(),

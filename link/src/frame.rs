@@ -327,8 +327,8 @@ impl StreamDecoder {
         self.have = 0;
     }
 
-    /// Whether the next byte is a length byte (no fragment is partly read). A link that
-    /// multiplexes something else onto the stream (the QEMU board's test hooks) looks here.
+    /// Whether the next byte is a length byte (no fragment is partly read): a reader that
+    /// stops at a boundary (a test checking the board wrote whole fragments) looks here.
     pub fn idle(&self) -> bool {
         self.want == 0
     }

@@ -15,10 +15,13 @@
 //! | clock | SysTick at 25 MHz for monotonic time; the RTC starts from semihosting's host time |
 //! | entropy | xorshift seeded from host time and SysTick: QEMU models no TRNG. A real door MUST use its MCU's TRNG |
 //!
-//! With the `test-hooks` feature (QEMU CI only), link bytes 0xF5, 0xF6 and 0xF7, which are not
-//! valid fragment lengths, carry test commands: set the RTC and script the next nonce, press the
-//! installer button, or report the measurements (painted peak stack, static RAM, SysTick ticks of the last admission and of one
-//! raw signature verification).
+//! With the `test-hooks` feature (QEMU CI only), a second UART ([`hooks`], QEMU's second
+//! `-serial`) carries test commands beside the link, never on it: set the RTC and script the
+//! next nonce, press the installer button, restart the controller (at another link MTU, or on a
+//! factory-fresh flash), synchronise with the link, or report the measurements (painted peak
+//! stack, static RAM, SysTick ticks of the last admission and of one raw signature
+//! verification). The production build has no hook code and its UART0 link runs at the default
+//! MTU (244).
 
 #![no_std]
 #![no_main]
@@ -41,6 +44,9 @@ use porter_device::{
 use porter_link::frame::stream_prefix;
 use porter_link::StreamDecoder;
 use porter_protocol::Time;
+
+#[cfg(feature = "test-hooks")]
+mod hooks;
 
 /// SysTick runs at the board's 25 MHz system clock.
 const TICKS_PER_MS: u64 = 25_000;
@@ -319,26 +325,32 @@ impl NorFlash for RamNor {
 }
 
 /// UART0 as the transport: a stream link (`spec/link.md` 2.4, a length byte before each
-/// fragment), with the test hooks intercepted below the link framing. Its MTU is the default
-/// 244 (not a stream's 255) so that the length bytes 0xF5..=0xF7 stay free for the hooks.
+/// fragment). Its MTU is the default 244 (BLE's, `porter_device::MTU`); the test build lets the
+/// host restart the controller at another MTU, and counts the link bytes for the hooks' `sync`.
 struct Uart {
     decoder: StreamDecoder,
     #[cfg(feature = "test-hooks")]
-    hook: hooks::Parser,
+    mtu: usize,
+    /// Link bytes read and written since boot (the hooks' `sync` barrier).
+    #[cfg(feature = "test-hooks")]
+    received: u32,
+    #[cfg(feature = "test-hooks")]
+    sent: u32,
+    #[cfg(feature = "test-hooks")]
+    hooks: hooks::Channel,
 }
 
 impl Transport for Uart {
+    #[cfg(feature = "test-hooks")]
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
+
     fn receive(&mut self, buf: &mut [u8; MAX_FRAGMENT]) -> Option<usize> {
         while let Some(byte) = uart_read() {
             #[cfg(feature = "test-hooks")]
             {
-                if self.hook.busy() || (self.decoder.idle() && hooks::starts(byte)) {
-                    if self.hook.push(byte) {
-                        // A whole command: let the main loop act on it before more input.
-                        return None;
-                    }
-                    continue;
-                }
+                self.received = self.received.wrapping_add(1);
             }
             if let Some(fragment) = self.decoder.push(byte) {
                 FRAGMENT_AT.store(ticks() as u32, Ordering::Relaxed);
@@ -354,6 +366,10 @@ impl Transport for Uart {
         uart_write(stream_prefix(fragment).ok_or(TransportError)?);
         for &b in fragment {
             uart_write(b);
+        }
+        #[cfg(feature = "test-hooks")]
+        {
+            self.sent = self.sent.wrapping_add(1 + fragment.len() as u32);
         }
         Ok(())
     }
@@ -440,105 +456,42 @@ fn measure_raw_verify() -> u32 {
     spent as u32
 }
 
-#[cfg(feature = "test-hooks")]
-mod hooks {
-    /// Set the RTC (u32) and script the next challenge nonce (16 bytes).
-    pub const PRIME: u8 = 0xF5;
-    /// Report the measurements.
-    pub const REPORT: u8 = 0xF6;
-    /// Press the installer button.
-    pub const PRESS: u8 = 0xF7;
-
-    pub enum Command {
-        Prime { rtc: u32, nonce: [u8; 16] },
-        Report,
-        Press,
-    }
-
-    pub fn starts(byte: u8) -> bool {
-        byte == PRIME || byte == REPORT || byte == PRESS
-    }
-
-    pub struct Parser {
-        buf: [u8; 21],
-        have: usize,
-        want: usize,
-        ready: Option<Command>,
-    }
-
-    impl Parser {
-        pub const fn new() -> Parser {
-            Parser { buf: [0; 21], have: 0, want: 0, ready: None }
-        }
-
-        pub fn busy(&self) -> bool {
-            self.want > 0
-        }
-
-        /// Takes a byte; true when a command is complete.
-        pub fn push(&mut self, byte: u8) -> bool {
-            if self.want == 0 {
-                self.want = if byte == PRIME { 21 } else { 1 };
-                self.have = 0;
-            }
-            if let Some(slot) = self.buf.get_mut(self.have) {
-                *slot = byte;
-            }
-            self.have += 1;
-            if self.have < self.want {
-                return false;
-            }
-            self.want = 0;
-            self.ready = Some(match self.buf[0] {
-                PRIME => {
-                    let mut nonce = [0u8; 16];
-                    nonce.copy_from_slice(&self.buf[5..21]);
-                    Command::Prime {
-                        rtc: u32::from_le_bytes([
-                            self.buf[1],
-                            self.buf[2],
-                            self.buf[3],
-                            self.buf[4],
-                        ]),
-                        nonce,
-                    }
-                }
-                PRESS => Command::Press,
-                _ => Command::Report,
-            });
-            true
-        }
-
-        pub fn take(&mut self) -> Option<Command> {
-            self.ready.take()
-        }
-    }
-}
-
+type BoardPeripherals = Peripherals<Relay, Button, BoardClock, BoardEntropy, Led, Commissioning>;
 type Door = Controller<RamNor, Uart, Relay, Button, BoardClock, BoardEntropy, Led, Commissioning>;
 
 /// The controller lives in .bss (counted as static RAM), not in main's frame.
 static mut DOOR: MaybeUninit<Door> = MaybeUninit::uninit();
 
-/// Boots the controller into [`DOOR`]. Not inlined, so that its locals leave main's frame.
-#[inline(never)]
-fn boot(host_time: u32) -> &'static mut Door {
+/// What a controller is made of besides its flash: the UART link at `mtu` bytes, the
+/// peripherals, the settings. For the board's boot and the test build's restarts, each of which
+/// builds the controller in the place it returns it to (a helper returning the controller by
+/// value costs each of them a second copy of it on the stack).
+#[inline(always)]
+fn parts(clock: BoardClock, entropy_seed: u32, mtu: usize) -> (Uart, BoardPeripherals, Settings) {
     let peripherals = Peripherals {
         lock: Relay,
         sensor: Button,
-        clock: BoardClock { rtc_base: host_time, base_ms: 0 },
         entropy: BoardEntropy {
-            state: (u64::from(host_time) << 32) ^ ticks() ^ 0x9E37_79B9_7F4A_7C15,
+            state: (u64::from(entropy_seed) << 32) ^ ticks() ^ 0x9E37_79B9_7F4A_7C15,
             script: [0; 16],
             scripted: 0,
         },
+        clock,
         indicator: Led,
         button: Commissioning,
     };
+    #[cfg(not(feature = "test-hooks"))]
+    let _ = mtu; // the production link runs at the transport's default MTU
     let uart = Uart {
         decoder: StreamDecoder::new(),
         #[cfg(feature = "test-hooks")]
-        hook: hooks::Parser::new(),
+        mtu,
+        #[cfg(feature = "test-hooks")]
+        received: 0,
+        #[cfg(feature = "test-hooks")]
+        sent: 0,
+        #[cfg(feature = "test-hooks")]
+        hooks: hooks::Channel::new(),
     };
     // The QEMU vector run reads each refusal's reason back from the log: the test build writes
     // every refusal as a record of its own instead of counting repeats into a tally.
@@ -546,14 +499,64 @@ fn boot(host_time: u32) -> &'static mut Door {
     let settings = Settings { coalesce_ms: 0, ..Settings::default() };
     #[cfg(not(feature = "test-hooks"))]
     let settings = Settings::default();
-    let Ok(door) = Controller::new(RamNor::factory_fresh(), uart, peripherals, settings) else {
+    (uart, peripherals, settings)
+}
+
+/// Builds a controller on `nor` in `slot`. One call site of `Controller::new` in each build, so
+/// that it is built in place: the board's boot inlines this; the test build's boot and restarts
+/// share it out of line (a second call site would leave `Controller::new` out of line, returning
+/// the controller through a 16 KiB temporary that doubled the boot's stack frame).
+#[cfg_attr(feature = "test-hooks", inline(never))]
+#[cfg_attr(not(feature = "test-hooks"), inline(always))]
+fn install(
+    slot: &mut MaybeUninit<Door>,
+    nor: RamNor,
+    clock: BoardClock,
+    entropy_seed: u32,
+    mtu: usize,
+) -> &mut Door {
+    let (uart, peripherals, settings) = parts(clock, entropy_seed, mtu);
+    let Ok(door) = Controller::new(nor, uart, peripherals, settings) else {
         fail("the emulated flash does not fit the storage layout")
     };
+    slot.write(door)
+}
+
+/// Boots the controller into [`DOOR`]. Not inlined, so that its locals leave main's frame.
+#[inline(never)]
+fn boot(host_time: u32) -> &'static mut Door {
+    let clock = BoardClock { rtc_base: host_time, base_ms: 0 };
     let slot: *mut MaybeUninit<Door> = &raw mut DOOR;
     // SAFETY: `slot` points to the static, valid and aligned for a `Door`. `boot` runs once,
     // from main, before anything else touches DOOR, and no interrupt handler uses it: the
-    // reference returned is the only one ever made to it.
-    unsafe { (*slot).write(door) }
+    // reference made here is the only one ever made to it.
+    let slot = unsafe { &mut *slot };
+    install(slot, RamNor::factory_fresh(), clock, host_time, porter_device::MTU)
+}
+
+/// The test build's restart: a power cut and back (the flash keeps everything; the RTC, battery
+/// backed on a real door, keeps its time), or a factory-fresh door when `fresh`. The link
+/// counters carry over so that the hooks' `sync` stays a count since QEMU started.
+#[cfg(feature = "test-hooks")]
+#[inline(never)]
+fn restart(door: &mut Door, mtu: usize, fresh: bool, host_time: u32) {
+    let clock = &door.peripherals().clock;
+    let clock = BoardClock { rtc_base: clock.rtc_base, base_ms: clock.base_ms };
+    let (received, sent) = (door.transport().received, door.transport().sent);
+    let nor = if fresh { RamNor::factory_fresh() } else { RamNor };
+    let old: *mut Door = door;
+    // SAFETY: `old` comes from the only reference to the controller. The old controller is
+    // dropped in place (its device key is wiped on drop) and nothing reads it again: `install`
+    // writes a new one there before the place is used (or `fail` stops the board).
+    // `MaybeUninit<Door>` has the layout of `Door`.
+    let slot = unsafe {
+        core::ptr::drop_in_place(old);
+        &mut *old.cast::<MaybeUninit<Door>>()
+    };
+    let door = install(slot, nor, clock, host_time, mtu);
+    let uart = door.transport();
+    (uart.received, uart.sent) = (received, sent);
+    door.start();
 }
 
 #[entry]
@@ -581,7 +584,9 @@ fn main() -> ! {
     // Recovery runs after `boot` has returned: its stack and boot's never overlap.
     door.start();
     #[cfg(feature = "test-hooks")]
-    let stack_after_boot = peak_stack() as u32;
+    let stacks = (stack_after_verify, peak_stack() as u32);
+    #[cfg(feature = "test-hooks")]
+    hooks::init();
     say(&["porter door ready"]);
     #[cfg(feature = "test-hooks")]
     let mut admission_ticks: u64 = 0;
@@ -594,53 +599,83 @@ fn main() -> ! {
             admission_ticks = ticks() - start;
         }
         #[cfg(feature = "test-hooks")]
-        if let Some(command) = door.transport().hook.take() {
-            match command {
-                hooks::Command::Prime { rtc, nonce } => {
-                    let mask = door.next_nonce_mask();
-                    let hw = door.peripherals();
-                    hw.clock.set_rtc(Time(rtc));
-                    for (s, (n, m)) in hw.entropy.script.iter_mut().zip(nonce.iter().zip(mask)) {
-                        *s = n ^ m;
-                    }
-                    hw.entropy.scripted = 16;
-                    uart_write(hooks::PRIME);
-                }
-                hooks::Command::Press => {
-                    PRESS_PENDING.store(true, Ordering::Relaxed);
-                    uart_write(hooks::PRESS);
-                }
-                hooks::Command::Report => {
-                    uart_write(hooks::REPORT);
-                    let values = [
-                        peak_stack() as u32,
-                        static_ram() as u32,
-                        ADMISSION_TICKS.load(Ordering::Relaxed),
-                        verify_ticks,
-                        RELAY_PULSES.load(Ordering::Relaxed),
-                        admission_ticks as u32,
-                        stack_after_verify,
-                        stack_after_boot,
-                    ];
-                    // The admission's breakdown: before the decision (reassembly, dispatch),
-                    // the decision, the spend's write, the audit record's write, to the relay.
-                    let at = |i: usize| MARKS.get(i).map_or(0, |m| m.load(Ordering::Relaxed));
-                    let breakdown = [
-                        at(0).wrapping_sub(FRAGMENT_AT.load(Ordering::Relaxed)),
-                        at(1).wrapping_sub(at(0)),
-                        at(2).wrapping_sub(at(1)),
-                        at(3).wrapping_sub(at(2)),
-                        RELEASE_AT.load(Ordering::Relaxed).wrapping_sub(at(3)),
-                    ];
-                    for v in values.into_iter().chain(breakdown) {
-                        for b in v.to_le_bytes() {
-                            uart_write(b);
-                        }
-                    }
-                }
+        if let Some(command) = door.transport().hooks.next() {
+            if let Some(wait) =
+                serve(door, command, host_time, verify_ticks, admission_ticks, stacks)
+            {
+                door.transport().hooks.defer(wait);
             }
         }
     }
+}
+
+/// Acts on one hook command; returns it if it must wait (a `sync` for link bytes not yet read).
+#[cfg(feature = "test-hooks")]
+fn serve(
+    door: &mut Door,
+    command: hooks::Command,
+    host_time: u32,
+    verify_ticks: u32,
+    admission_ticks: u64,
+    (stack_after_verify, stack_after_boot): (u32, u32),
+) -> Option<hooks::Command> {
+    match command {
+        hooks::Command::Prime { rtc, nonce } => {
+            let mask = door.next_nonce_mask();
+            let hw = door.peripherals();
+            hw.clock.set_rtc(Time(rtc));
+            for (s, (n, m)) in hw.entropy.script.iter_mut().zip(nonce.iter().zip(mask)) {
+                *s = n ^ m;
+            }
+            hw.entropy.scripted = 16;
+            hooks::write(&[hooks::PRIME]);
+        }
+        hooks::Command::Press => {
+            PRESS_PENDING.store(true, Ordering::Relaxed);
+            hooks::write(&[hooks::PRESS]);
+        }
+        hooks::Command::Restart { mtu, fresh } => {
+            restart(door, mtu, fresh, host_time);
+            hooks::write(&[hooks::RESTART]);
+        }
+        // Every link byte up to `link_bytes` was read by a `poll` that also acted on it (a
+        // fragment is handled in the poll that completes it).
+        hooks::Command::Sync { link_bytes } => {
+            let uart = door.transport();
+            if uart.received.wrapping_sub(link_bytes) > u32::MAX / 2 {
+                return Some(hooks::Command::Sync { link_bytes });
+            }
+            hooks::write(&[hooks::SYNC]);
+            hooks::write(&uart.sent.to_le_bytes());
+        }
+        hooks::Command::Report => {
+            hooks::write(&[hooks::REPORT]);
+            let values = [
+                peak_stack() as u32,
+                static_ram() as u32,
+                ADMISSION_TICKS.load(Ordering::Relaxed),
+                verify_ticks,
+                RELAY_PULSES.load(Ordering::Relaxed),
+                admission_ticks as u32,
+                stack_after_verify,
+                stack_after_boot,
+            ];
+            // The admission's breakdown: before the decision (reassembly, dispatch), the
+            // decision, the spend's write, the audit record's write, to the relay.
+            let at = |i: usize| MARKS.get(i).map_or(0, |m| m.load(Ordering::Relaxed));
+            let breakdown = [
+                at(0).wrapping_sub(FRAGMENT_AT.load(Ordering::Relaxed)),
+                at(1).wrapping_sub(at(0)),
+                at(2).wrapping_sub(at(1)),
+                at(3).wrapping_sub(at(2)),
+                RELEASE_AT.load(Ordering::Relaxed).wrapping_sub(at(3)),
+            ];
+            for v in values.into_iter().chain(breakdown) {
+                hooks::write(&v.to_le_bytes());
+            }
+        }
+    }
+    None
 }
 
 /// Writes a line to the semihosting console without core::fmt (which costs kilobytes).

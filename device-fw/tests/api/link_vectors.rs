@@ -1,9 +1,8 @@
 //! `spec/vectors/link.json` through the controller: every `framing` sequence fed to a door on a
 //! link of the case's MTU (what the door answers per fragment), every `messages` request sent
 //! whole (refused `Malformed` exactly when it does not decode), and every answer vector decoded
-//! as a phone decodes the door's answers. The `transcripts` were recorded against the reference
-//! door's deterministic challenges; the firmware's are random, so sessions run live instead
-//! (`radio.rs`, `sim_binary.rs`, `qemu.rs`).
+//! as a phone decodes the door's answers. The QEMU board replays the `framing` and `transcripts`
+//! sections too (`qemu_link.rs`), the latter with its challenges scripted to the recorded ones.
 
 use porter_device::sim::{Handles, MemTransport, Phone, SimFlash};
 use porter_device::Settings;
@@ -40,60 +39,65 @@ fn every_framing_vector_gets_the_doors_answer_per_fragment() {
     let cases = v["framing"].as_array().unwrap();
     assert!(cases.len() >= 10);
     for case in cases {
-        let name = case["name"].as_str().unwrap();
         let mtu = case["mtu"].as_u64().unwrap() as usize;
         let mut door = door_on(mtu);
-        let mut refused_first_error = false;
-        let mut seen_error = false;
-        for (i, (fragment, expect)) in case["fragments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(case["expect"].as_array().unwrap())
-            .enumerate()
-        {
-            let fragment = unhex(fragment.as_str().unwrap());
-            let expect = expect.as_str().unwrap();
-            door.t.send_fragment(&fragment);
+        check_framing_case(case, |fragment| {
+            door.t.send_fragment(fragment);
             door.c.poll();
-            let answers: Vec<Vec<u8>> = std::iter::from_fn(|| door.t.take_fragment()).collect();
-            let what = format!("{name} fragment {i} ({expect})");
-            match expect {
-                "partial" => assert!(answers.is_empty(), "{what}: answered {answers:?}"),
-                "complete" => {
-                    assert!(!answers.is_empty(), "{what}: no answer");
-                    assert_eq!(answers[0][0], fragment[0], "{what}: under the request's id");
-                    let whole = door.phone.collect_fragments(&answers).expect("a whole answer");
-                    assert!(
-                        !matches!(
-                            parse_or_none(&whole),
-                            Some(Verdict::Refused(Refusal::Frame, ..))
-                        ),
-                        "{what}: a complete request is not a frame error"
-                    );
-                }
-                error => {
-                    let error = error_named(error);
-                    assert!(answers.len() <= 1, "{what}: refused once at most: {answers:?}");
-                    if let Some(answer) = answers.first() {
-                        assert_eq!(answer[0], fragment[0], "{what}: under the broken id");
-                        let whole = door.phone.collect_fragments(&answers).expect("whole");
-                        assert_eq!(
-                            parse_verdict(&whole),
-                            Verdict::Refused(Refusal::Frame, error.code(), 0),
-                            "{what}"
-                        );
-                    }
-                    if !seen_error {
-                        refused_first_error = !answers.is_empty();
-                    }
-                    seen_error = true;
-                }
-            }
-        }
-        assert!(!seen_error || refused_first_error, "{name}: the first error is answered");
+            std::iter::from_fn(|| door.t.take_fragment()).collect()
+        });
         assert_eq!(door.h.lock.pulses(), 0);
     }
+}
+
+/// Replays one `framing` case: `exchange` delivers a fragment to a door on a link of the case's
+/// MTU (restarted for the case) and returns the fragments it answered with; each answer is
+/// checked against the fragment's expected outcome. Shared by the host door and the QEMU board.
+pub(super) fn check_framing_case(case: &Value, mut exchange: impl FnMut(&[u8]) -> Vec<Vec<u8>>) {
+    let name = case["name"].as_str().unwrap();
+    let mtu = case["mtu"].as_u64().unwrap() as usize;
+    let mut phone = Phone::new(mtu);
+    let mut refused_first_error = false;
+    let mut seen_error = false;
+    let fragments = case["fragments"].as_array().unwrap();
+    let expects = case["expect"].as_array().unwrap();
+    assert_eq!(fragments.len(), expects.len(), "{name}: one expectation per fragment");
+    for (i, (fragment, expect)) in fragments.iter().zip(expects).enumerate() {
+        let fragment = unhex(fragment.as_str().unwrap());
+        let expect = expect.as_str().unwrap();
+        let answers = exchange(&fragment);
+        let what = format!("{name} fragment {i} ({expect})");
+        match expect {
+            "partial" => assert!(answers.is_empty(), "{what}: answered {answers:?}"),
+            "complete" => {
+                assert!(!answers.is_empty(), "{what}: no answer");
+                assert_eq!(answers[0][0], fragment[0], "{what}: under the request's id");
+                let whole = phone.collect_fragments(&answers).expect("a whole answer");
+                assert!(
+                    !matches!(parse_or_none(&whole), Some(Verdict::Refused(Refusal::Frame, ..))),
+                    "{what}: a complete request is not a frame error"
+                );
+            }
+            error => {
+                let error = error_named(error);
+                assert!(answers.len() <= 1, "{what}: refused once at most: {answers:?}");
+                if let Some(answer) = answers.first() {
+                    assert_eq!(answer[0], fragment[0], "{what}: under the broken id");
+                    let whole = phone.collect_fragments(&answers).expect("whole");
+                    assert_eq!(
+                        parse_verdict(&whole),
+                        Verdict::Refused(Refusal::Frame, error.code(), 0),
+                        "{what}"
+                    );
+                }
+                if !seen_error {
+                    refused_first_error = !answers.is_empty();
+                }
+                seen_error = true;
+            }
+        }
+    }
+    assert!(!seen_error || refused_first_error, "{name}: the first error is answered");
 }
 
 /// A decoded answer that is a verdict or a refusal; `None` for other answers.

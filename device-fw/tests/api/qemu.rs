@@ -1,4 +1,5 @@
-//! The Cortex-M4 board under QEMU (`mps2-an386`), driven over its UART from the host.
+//! The Cortex-M4 board under QEMU (`mps2-an386`), driven from the host over its UART0 link,
+//! with its test hooks on UART1 (QEMU's second `-serial`; `device-fw/board/src/hooks.rs`).
 //!
 //! These tests need `qemu-system-arm` and the board ELF built with the `test-hooks` feature,
 //! named by `PORTER_BOARD_ELF`; `device-fw/ci.sh` builds it and runs them with `--ignored`.
@@ -7,15 +8,16 @@
 //!   on the host, then the board's audit log read back over the serial link, chained, with a
 //!   head signed by the board's device key;
 //! * a live `PhoneSession` visit, then every request of `spec/vectors/link.json`'s `messages`
-//!   section, refused `Malformed` exactly when the vector says so (the `framing` section stays
-//!   on the host, `link_vectors.rs`: its MTUs other than the board's 244 and its length bytes
-//!   0xF5..=0xF7 are not the board's link, and a "partial" fragment shows only as silence);
+//!   section, refused `Malformed` exactly when the vector says so (its `framing` and
+//!   `transcripts` sections: `qemu_link.rs`);
 //! * the cost report: instructions per admission (cold and with the certificate cached) beside
 //!   one raw verification, static RAM, painted peak stack, under `-icount shift=0`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use porter_link::{Answer, Holder, Outcome, Refusal, Request, SessionConfig, MAX_LOG_RECORDS};
@@ -23,24 +25,76 @@ use porter_protocol::*;
 
 use super::door::{parse_verdict, Verdict};
 use super::fixture::*;
-use super::stream::StreamPhone;
+use super::stream::{Socket, StreamPhone};
 use super::vectors::{carried_by_the_link, parse, root_key, Step};
 
+// The board's test hooks, on its second UART (`device-fw/board/src/hooks.rs`).
 const PRIME: u8 = 0xF5;
 const REPORT: u8 = 0xF6;
 const PRESS: u8 = 0xF7;
+const RESTART: u8 = 0xF8;
+const SYNC: u8 = 0xF9;
 /// SysTick at 25 MHz under `-icount shift=0` (1 instruction = 1 ns): 40 instructions a tick.
 const INSTRUCTIONS_PER_TICK: u64 = 40;
 
-/// The board's UART link MTU: the default 244, which keeps the length bytes 0xF5..=0xF7 free
-/// for the test hooks (`device-fw/board`).
+/// The board's UART link MTU at boot: the default 244 (a hook restarts it at another).
 const BOARD_MTU: usize = porter_device::MTU;
 
-struct Board {
+/// The link's UART socket, counting the bytes each way (the hooks' `sync` barrier).
+pub(super) struct Uart {
+    socket: UnixStream,
+    written: Rc<Cell<u32>>,
+    read: Rc<Cell<u32>>,
+}
+
+impl Read for Uart {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.socket.read(buf)?;
+        self.read.set(self.read.get().wrapping_add(n as u32));
+        Ok(n)
+    }
+}
+
+impl Write for Uart {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.socket.write(buf)?;
+        self.written.set(self.written.get().wrapping_add(n as u32));
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.socket.flush()
+    }
+}
+
+impl Socket for Uart {
+    fn set_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.socket.set_read_timeout(timeout)
+    }
+}
+
+pub(super) struct Board {
     qemu: Child,
-    phone: StreamPhone<UnixStream>,
-    device: PublicKey,
+    pub(super) phone: StreamPhone<Uart>,
+    /// The test hooks' UART.
+    hooks: UnixStream,
+    /// Link bytes written to and read from the board since boot.
+    written: Rc<Cell<u32>>,
+    read: Rc<Cell<u32>>,
+    pub(super) device: PublicKey,
     dir: std::path::PathBuf,
+}
+
+/// Connects to a QEMU `-serial unix:…,server=on` socket once QEMU has opened it.
+fn connect(sock: &std::path::Path, what: &str) -> UnixStream {
+    let started = Instant::now();
+    loop {
+        if let Ok(s) = UnixStream::connect(sock) {
+            s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            return s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "QEMU never opened its {what} socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn elf() -> String {
@@ -50,15 +104,19 @@ fn elf() -> String {
 }
 
 impl Board {
-    fn boot(tag: &str, icount: bool) -> Board {
+    pub(super) fn boot(tag: &str, icount: bool) -> Board {
+        let tag = tag.to_string();
         let dir = std::env::temp_dir().join(format!("porter-qemu-{}-{tag}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let sock = dir.join("uart.sock");
+        let (sock, hook_sock) = (dir.join("uart.sock"), dir.join("hooks.sock"));
         let _ = std::fs::remove_file(&sock);
+        let _ = std::fs::remove_file(&hook_sock);
         let mut cmd = Command::new("qemu-system-arm");
         cmd.args(["-machine", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none"])
             .args(["-semihosting-config", "enable=on,target=native"])
+            // UART0: the link; UART1: the test hooks. QEMU waits for both connections.
             .args(["-serial", &format!("unix:{},server=on,wait=on", sock.display())])
+            .args(["-serial", &format!("unix:{},server=on,wait=on", hook_sock.display())])
             .args(["-kernel", &elf()]);
         if icount {
             cmd.args(["-icount", "shift=0"]);
@@ -67,39 +125,114 @@ impl Board {
         let mut qemu = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect(
             "qemu-system-arm runs (install it: apt-get install -y qemu-system-arm, see device-fw/ci-install.sh)",
         );
-        let started = Instant::now();
-        let uart = loop {
-            if let Ok(s) = UnixStream::connect(&sock) {
-                break s;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "QEMU never opened its UART socket"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        uart.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let uart = connect(&sock, "UART");
+        let hooks = connect(&hook_sock, "hook UART");
         // Semihosting output: the board says it is ready once it has booted.
         let mut out = BufReader::new(qemu.stdout.take().unwrap());
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
         assert_eq!(line.trim(), "porter door ready", "board boot output");
+        // Anything the board says later (a panic's location) goes to the test's output.
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                eprintln!("board {tag}: {line}");
+            }
+        });
+        let (written, read) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let uart = Uart { socket: uart, written: written.clone(), read: read.clone() };
         let phone = StreamPhone::new(uart, BOARD_MTU);
-        let mut board = Board { qemu, phone, device: PublicKey([0; 32]), dir };
-        let Ok(Answer::Info(info)) = Answer::decode(&board.phone.request(Request::Info)) else {
-            panic!("an info answer")
-        };
-        board.device = info.device_key;
+        let device = PublicKey([0; 32]);
+        let mut board = Board { qemu, phone, hooks, written, read, device, dir };
+        board.learn_device_key();
         board
     }
 
-    /// The UART, for the test hooks below the link.
+    fn learn_device_key(&mut self) {
+        let Ok(Answer::Info(info)) = Answer::decode(&self.phone.request(Request::Info)) else {
+            panic!("an info answer")
+        };
+        self.device = info.device_key;
+    }
+
+    /// The test hooks' UART.
     fn uart(&mut self) -> &mut UnixStream {
-        self.phone.socket()
+        &mut self.hooks
+    }
+
+    /// Sends one raw fragment on the link, behind its length byte.
+    pub(super) fn send_fragment(&mut self, fragment: &[u8]) {
+        let mut bytes = vec![u8::try_from(fragment.len()).expect("a fragment of at most 255")];
+        bytes.extend_from_slice(fragment);
+        self.phone.socket().write_all(&bytes).unwrap();
+    }
+
+    /// Waits until the board has acted on every link byte sent so far (test hook), then returns
+    /// the fragments it wrote meanwhile: none means it stayed silent. The link is read while
+    /// waiting: QEMU's UART holds back the board's writes once a few hundred bytes are unread.
+    pub(super) fn sync(&mut self) -> Vec<Vec<u8>> {
+        let mut m = vec![SYNC];
+        m.extend_from_slice(&self.written.get().to_le_bytes());
+        self.uart().write_all(&m).unwrap();
+        let poll = Some(Duration::from_millis(1));
+        self.hooks.set_read_timeout(poll).unwrap();
+        self.phone.socket().set_timeout(poll).unwrap();
+        let (mut ack, mut link) = (Vec::new(), Vec::new());
+        let mut buf = [0u8; 1024];
+        let started = Instant::now();
+        loop {
+            for (socket, into) in [
+                (&mut self.hooks as &mut dyn Read, &mut ack),
+                (self.phone.socket() as &mut dyn Read, &mut link),
+            ] {
+                match socket.read(&mut buf) {
+                    Ok(0) => panic!("QEMU closed the board's UART"),
+                    Ok(n) => into.extend_from_slice(&buf[..n]),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(e) => panic!("the board's UART: {e}"),
+                }
+            }
+            if let Some(sent) = ack.get(1..5) {
+                assert_eq!(ack[0], SYNC, "hook acknowledged");
+                assert_eq!(ack.len(), 5, "one acknowledgement");
+                if self.read.get() == u32::from_le_bytes(sent.try_into().unwrap()) {
+                    break;
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "the board never synchronised");
+        }
+        self.hooks.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        self.phone.socket().set_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut decoder = porter_link::StreamDecoder::new();
+        let fragments = link.iter().filter_map(|&b| decoder.push(b).map(<[u8]>::to_vec)).collect();
+        assert!(decoder.idle(), "the board wrote part of a fragment");
+        fragments
+    }
+
+    /// Restarts the board's controller (test hook): a power cut and back on the same flash, or
+    /// a factory-fresh door (`fresh`, a new device key, not enrolled), its link at `mtu` bytes.
+    pub(super) fn restart(&mut self, mtu: usize, fresh: bool) {
+        // The board clamps an MTU outside 20..=255 (`DoorLink::new`): refuse one here instead.
+        assert!(porter_link::frame::valid_mtu(mtu), "MTU {mtu} is not a link MTU");
+        let m = [RESTART, u8::try_from(mtu).unwrap(), u8::from(fresh)];
+        self.uart().write_all(&m).unwrap();
+        let mut ack = [0u8; 1];
+        self.uart().read_exact(&mut ack).unwrap();
+        assert_eq!(ack[0], RESTART, "hook acknowledged");
+    }
+
+    /// A factory-fresh board enrolled at the fixture site, its link at the default MTU.
+    pub(super) fn reset_and_enrol(&mut self, site: &Site) {
+        self.restart(BOARD_MTU, true);
+        self.learn_device_key();
+        self.enrol(&site.root, SITE, DOOR, NOON.minus(3600));
     }
 
     /// Sets the board's RTC and scripts its next nonce (test hook).
-    fn prime(&mut self, rtc: Time, nonce: [u8; 16]) {
+    pub(super) fn prime(&mut self, rtc: Time, nonce: [u8; 16]) {
         let mut m = vec![PRIME];
         m.extend_from_slice(&rtc.0.to_le_bytes());
         m.extend_from_slice(&nonce);
@@ -113,7 +246,7 @@ impl Board {
     /// of one raw verify, relay pulses, ticks of the whole poll that admitted, receipt included)
     /// ..., peak stack after the raw verify, after boot, then the last admission's breakdown in
     /// ticks: before the decision, the decision, the spend's write, the audit write, to relay.
-    fn report(&mut self) -> [u32; 13] {
+    pub(super) fn report(&mut self) -> [u32; 13] {
         self.uart().write_all(&[REPORT]).unwrap();
         let mut buf = [0u8; 53];
         self.uart().read_exact(&mut buf).unwrap();
@@ -125,7 +258,7 @@ impl Board {
         out
     }
 
-    fn enrol(&mut self, root: &SigningKey, site: SiteId, door: DoorId, floor: Time) {
+    pub(super) fn enrol(&mut self, root: &SigningKey, site: SiteId, door: DoorId, floor: Time) {
         let e = Enrolment {
             version: VERSION,
             site,
