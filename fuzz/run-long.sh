@@ -84,7 +84,7 @@ for target in "${targets[@]}"; do
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
     ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-    per_cpu=$(awk -v runs="$runs" '{ t = $1 + $2; printf "%d", t > 0 ? runs / t : 0 }' "$cpu")
+    per_cpu=$(awk -v runs="$runs" '{ t = $1 + $2; printf "%d", (t > 0 ? runs / t : 0) }' "$cpu")
     printf '%-24s %14s %10s %12s %8s %8s\n' "$target" "$runs" "$rate" "$per_cpu" "$cov" "$ft"
     total=$((total + runs))
     rm -f "$log" "$cpu"

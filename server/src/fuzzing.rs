@@ -68,7 +68,10 @@ fn harness() -> &'static Harness {
                 .expect("the operator token")
                 .token;
             let service = Service::new(store, Arc::new(Metrics::default()));
-            (router(AppState::new(service, u32::MAX)), operator)
+            // `/metrics` open, to a token no input can know (so it always refuses: 401).
+            let metrics_token = hex::encode(rand::random::<[u8; 16]>());
+            let state = AppState::new(service, u32::MAX).with_metrics_token(Some(&metrics_token));
+            (router(state), operator)
         });
         Harness { runtime, app, operator }
     })
