@@ -16,8 +16,15 @@
 //!   relay (raw fragments cannot forge an admission);
 //! * and the controller never panics.
 //!
-//! Script: a settings byte (bit 0: patient, never backs off), then steps of 4 bytes
-//! `[kind, a, b, c]`, a raw fragment taking `a` more bytes after its 4; at most 32 steps.
+//! Script: a settings byte (bit 0: patient, never backs off), then at most 32 steps of 4 bytes
+//! `[kind, a, b, c]`, by `kind % 8`:
+//! * 0, 1: an attempt (challenge, then presentation) with grant `a % 4` (1 to 4 uses), its
+//!   presentation's byte `b` XORed with `c` (0: intact);
+//! * 2: the clock moves `u16(a, b) * 16` ms; 3: a power cut at flash operation `a % 64` from
+//!   now (`c` even) or from the start of a reboot done now (`c` odd), torn by `b % 4` (before,
+//!   after, half-way); 4: a clean reboot; 5: door state `a & 1` (the second is newer);
+//! * 6: a raw link fragment, the `a` bytes after the step; 7: the door switch (`a` bit 0 open,
+//!   bit 1 exit requested).
 
 // Fuzzing equipment: a failed assertion is a finding.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
