@@ -7,6 +7,8 @@ set -euo pipefail
 need=()
 command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
 command -v readelf >/dev/null 2>&1 || need+=(binutils)
+# llvm-objdump: size-report.sh's stack-frame gate disassembles the Thumb-2 ELF.
+command -v llvm-objdump >/dev/null 2>&1 || need+=(llvm)
 if ((${#need[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

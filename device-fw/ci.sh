@@ -18,6 +18,10 @@ echo "== porter-device: no_std build for the Cortex-M4"
 cargo build -p porter-device --target thumbv7em-none-eabihf --quiet
 (cd device-fw/board && cargo fmt -- --check && CARGO_TARGET_DIR="${BOARD_TARGET_DIR:-$OLDPWD/target/board}" cargo clippy --release --quiet --features test-hooks -- -D warnings)
 
+echo "== the board's ed25519-compact copy: its compact scalar code equals the original (PORTER-PATCH.md)"
+(cd device-fw/vendor/ed25519-compact && CARGO_TARGET_DIR="${BOARD_TARGET_DIR:-$OLDPWD/target/board}" \
+    cargo test --release --quiet --no-default-features --features opt_size --lib porter)
+
 echo "== porter-device: host tests"
 cargo test -p porter-device --quiet
 

@@ -18,7 +18,7 @@ use crate::grant::{Grant, PackageCommitment};
 use crate::grant_cache::{CachedGrant, GrantCache};
 use crate::keys::{KeyId, PublicKey};
 use crate::presentation::{Challenge, Presentation};
-use crate::replay::{ReplayTable, Spend};
+use crate::replay::{ReplayInPlace, ReplayTable, Spend};
 use crate::rules::{check_grant_terms, StateInForce};
 use crate::scope::{DoorId, Role, SiteId, Time};
 use crate::state_view::{DoorStateHeader, DoorStateView};
@@ -179,8 +179,24 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         replay: ReplayTable<ENTRIES, ISSUERS>,
         certs: CertCache<CERTS>,
     ) {
-        self.floor = self.floor.max(floor).max(self.state.issued_at);
         self.replay = replay;
+        self.restore_floor_and_certs(floor, certs);
+    }
+
+    /// Decodes a persisted replay table (postcard, as [`ReplayTable`] encodes) straight into
+    /// this memory, as a serde `DeserializeSeed`: a door restoring at boot holds no second copy
+    /// of the 5 KiB table (by value, its boot needed 18 KB of stack). Follow it with
+    /// [`DoorMemory::restore_floor_and_certs`]. After an error the table is partly decoded: the
+    /// door must not use this memory (it faults).
+    pub fn replay_in_place(&mut self) -> ReplayInPlace<'_, ENTRIES, ISSUERS> {
+        ReplayInPlace(&mut self.replay)
+    }
+
+    /// [`DoorMemory::restore`] without the replay table, which
+    /// [`DoorMemory::replay_in_place`] put back: the floor (it only rises, and not below the
+    /// state's signed time) and the certificate cache.
+    pub fn restore_floor_and_certs(&mut self, floor: Time, certs: CertCache<CERTS>) {
+        self.floor = self.floor.max(floor).max(self.state.issued_at);
         self.certs = certs;
     }
 

@@ -135,31 +135,51 @@ where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    use core::marker::PhantomData;
-    use serde::de::{Error as _, SeqAccess, Visitor};
-
-    struct ListVisitor<T, const N: usize>(PhantomData<T>);
-    impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for ListVisitor<T, N> {
-        type Value = heapless::Vec<T, N>;
-        fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            write!(f, "a u32 length and at most {N} items")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let len: u32 = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
-            let mut out = heapless::Vec::new();
-            for i in 0..len {
-                let item = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1, &self))?;
-                out.push(item).map_err(|_| A::Error::invalid_length(i as usize + 1, &self))?;
-            }
-            Ok(out)
-        }
-    }
     if d.is_human_readable() {
         // JSON and the like (tests, tools) have lists of their own.
         return heapless::Vec::deserialize(d);
     }
-    // postcard reads a tuple's items with no length of its own: the length, then up to N items.
-    d.deserialize_tuple(N + 1, ListVisitor::<T, N>(PhantomData))
+    let mut out = heapless::Vec::new();
+    serde::de::DeserializeSeed::deserialize(ListInto(&mut out), d)?;
+    Ok(out)
+}
+
+/// Reads a list encoded as [`u32_len_vec`] reads it (a u32 varint length, then up to `N`
+/// items) into an existing list, in place: for lists too large to be returned by value on a
+/// door's stack. The list is cleared first; on an error it holds the items read so far.
+/// Binary formats only (postcard): a human-readable one has lists of its own.
+pub(crate) struct ListInto<'a, T, const N: usize>(pub(crate) &'a mut heapless::Vec<T, N>);
+
+impl<'de, T: Deserialize<'de>, const N: usize> serde::de::DeserializeSeed<'de>
+    for ListInto<'_, T, N>
+{
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        // postcard reads a tuple's items with no length of its own: the length, then the items.
+        d.deserialize_tuple(N + 1, self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>, const N: usize> serde::de::Visitor<'de> for ListInto<'_, T, N> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "a u32 length and at most {N} items")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        self.0.clear();
+        let len: u32 = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+        for i in 0..len {
+            let item = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1, &self))?;
+            if self.0.push(item).is_err() {
+                return Err(A::Error::invalid_length(i as usize + 1, &self));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Serialises a byte string with `serialize_bytes` (one slice to the output, where serde's

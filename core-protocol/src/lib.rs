@@ -128,7 +128,7 @@ pub use crate::keys::{
 pub use crate::presentation::{
     Challenge, Presentation, UnverifiedPresentation, MAX_CHALLENGE_LEN, MAX_PRESENTATION_LEN,
 };
-pub use crate::replay::{ReplayTable, Spend};
+pub use crate::replay::{ReplayInPlace, ReplayTable, Spend};
 pub use crate::rules::{check_grant_terms, StateInForce};
 pub use crate::scope::{
     DoorId, DoorScope, Hours, Role, RoleSet, SiteId, Time, MAX_CERT_DOORS, MAX_GRANT_DOORS,

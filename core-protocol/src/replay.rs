@@ -32,7 +32,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::take_canonical;
+use crate::codec::{take_canonical, ListInto};
 use crate::keys::KeyId;
 use crate::scope::Time;
 use crate::Error;
@@ -323,6 +323,59 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
     }
 }
 
+/// Decodes a [`ReplayTable`] encoded as its `Serialize` writes it (postcard) straight into an
+/// existing table, in place: a door restoring its persisted replay memory (5 KiB) at boot
+/// would otherwise hold it on the stack two or three times over. Refuses, as
+/// [`ReplayTable::decode_prefix_into`] does, a table that breaks the lookups' invariants. On
+/// an error the table holds a partial decode: the caller must not use it (a door faults).
+/// Made by [`crate::DoorMemory::replay_in_place`].
+pub struct ReplayInPlace<'a, const ENTRIES: usize, const ISSUERS: usize>(
+    pub(crate) &'a mut ReplayTable<ENTRIES, ISSUERS>,
+);
+
+impl<'de, const ENTRIES: usize, const ISSUERS: usize> serde::de::DeserializeSeed<'de>
+    for ReplayInPlace<'_, ENTRIES, ISSUERS>
+{
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if d.is_human_readable() {
+            // JSON and the like (tests, tools): by value, as the derived decoder reads it.
+            let table = ReplayTable::deserialize(d)?;
+            if !table.is_well_formed() {
+                return Err(serde::de::Error::custom("replay table breaks its invariants"));
+            }
+            *self.0 = table;
+            return Ok(());
+        }
+        // postcard reads a struct as a tuple of its fields: base, issuers, entries.
+        d.deserialize_tuple(3, self)
+    }
+}
+
+impl<'de, const ENTRIES: usize, const ISSUERS: usize> serde::de::Visitor<'de>
+    for ReplayInPlace<'_, ENTRIES, ISSUERS>
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a replay table: base, issuers, entries")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let table = self.0;
+        let missing = |n| A::Error::invalid_length(n, &"a replay table: base, issuers, entries");
+        table.base = seq.next_element()?.ok_or_else(|| missing(0))?;
+        seq.next_element_seed(ListInto(&mut table.issuers))?.ok_or_else(|| missing(1))?;
+        seq.next_element_seed(ListInto(&mut table.entries))?.ok_or_else(|| missing(2))?;
+        if !table.is_well_formed() {
+            return Err(A::Error::custom("replay table breaks its invariants"));
+        }
+        Ok(())
+    }
+}
+
 /// Reads a bounded list as `codec::u32_len_vec` does (a u32 varint length, then the items, each
 /// canonical) into `list`, in place. Longer than its bound: [`Error::DecodeMalformed`], as
 /// postcard refuses it there.
@@ -418,6 +471,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Decodes `bytes` (postcard, not canonical-checked: a door's own records) both ways: with
+    /// the `ReplayInPlace` seed into a table that held something else, and by value with the
+    /// derived decoder plus the invariants; both must agree on the table and the rest.
+    fn seed_both_ways(bytes: &[u8]) -> Option<(ReplayTable<4, 2>, usize)> {
+        use serde::de::DeserializeSeed;
+        let mut in_place = table();
+        in_place.advance_base(600);
+        let mut de = postcard::Deserializer::from_bytes(bytes);
+        let placed = ReplayInPlace(&mut in_place).deserialize(&mut de).ok();
+        let placed = placed.and_then(|()| de.finalize().ok()).map(|rest| (in_place, rest.len()));
+        let by_value = postcard::take_from_bytes::<ReplayTable<4, 2>>(bytes)
+            .ok()
+            .filter(|(t, _)| t.is_well_formed())
+            .map(|(t, rest)| (t, rest.len()));
+        assert_eq!(placed, by_value, "{bytes:02x?}");
+        placed
+    }
+
+    /// The seed a door restores its replay memory with at boot reads exactly what the derived
+    /// decoder reads, and refuses what breaks the invariants: every table, every truncation
+    /// and every one-byte change of its encoding.
+    #[test]
+    fn the_in_place_seed_agrees_with_the_derived_decoder() {
+        let mut buf = [0u8; 128];
+        for t in [ReplayTable::new(), table()] {
+            let mut encoded = crate::codec::encode(&t, &mut buf).unwrap().to_vec();
+            encoded.extend_from_slice(&[7, 7]);
+            assert_eq!(seed_both_ways(&encoded), Some((t.clone(), 2)));
+            for cut in 0..encoded.len() {
+                let _ = seed_both_ways(&encoded[..cut]);
+            }
+            for at in 0..encoded.len() - 2 {
+                for byte in [0x00, 0x01, 0x02, 0x05, 0x7f, 0x80, 0xff] {
+                    let mut changed = encoded.clone();
+                    changed[at] = byte;
+                    let _ = seed_both_ways(&changed);
+                }
+            }
+        }
+        let mut orphan = table();
+        orphan.issuers.pop();
+        let encoded = crate::codec::encode(&orphan, &mut buf).unwrap().to_vec();
+        assert_eq!(seed_both_ways(&encoded), None, "an entry naming no issuer is refused");
     }
 
     /// The refusals a stored table can earn, in place: a list over its bound, an overlong

@@ -8,15 +8,17 @@
 #                and audit record durable), under -icount shift=0 where one SysTick = 40
 #                instructions, beside one raw Ed25519 verification measured the same way
 #
-# Budgets (issue 3): flash <= 64 KiB, static RAM + peak stack <= 32 KiB, admission <= 2.1x one
-# raw verify; issue 14: flash <= 48 KiB, RAM + stack <= 16 KiB, re-admission of a multi-use grant
-# (`readmission_over_verify`) <= 1.05x. Also prints where the flash goes, by crate and the
-# largest symbols (nm --size-sort). Exits non-zero if the cost test fails its guards, and if
-# the flash budget is exceeded when STRICT_FLASH_BUDGET=1. CI runs it without: the firmware is
-# over its flash budget since issue 8 (72,864 bytes now, see device-fw/README.md), which is
-# open work, and the report must still print every other figure and run the QEMU vector replay
-# that follows it in ci.sh.
-# Run from the repository root; needs qemu-system-arm and readelf (device-fw/ci-install.sh).
+# Budgets: flash <= 64 KiB (issue 8, gated here: `flash-gate.sh`), static RAM + peak stack
+# <= 32 KiB and admission <= 2.1x one raw verify (gated by the QEMU cost test); issue 14 asks
+# flash <= 48 KiB, RAM + stack <= 16 KiB and re-admission of a multi-use grant
+# (`readmission_over_verify`) <= 1.05x: reported, not gated (see device-fw/README.md). Also
+# prints where the flash goes, by crate and the largest symbols (nm --size-sort). Exits
+# non-zero if the cost test fails its guards, if the production ELF is over 64 KiB of flash,
+# if one of its functions reserves a stack frame over 8 KiB (`frame-gate.sh`: a path the
+# painted stack misses, such as a reboot's restore, cannot hide a large frame), or if either
+# gate does not trip on a budget one byte below the measured figure.
+# Run from the repository root; needs qemu-system-arm, readelf and llvm-objdump
+# (device-fw/ci-install.sh).
 set -euo pipefail
 
 root=$(pwd)
@@ -32,15 +34,6 @@ cp "$elf" "$out/porter-door-board.elf"
 echo "== building the QEMU test ELF (test hooks)"
 (cd "$board" && CARGO_TARGET_DIR="$target" cargo build --release --quiet --features test-hooks)
 cp "$elf" "$out/porter-door-board-test-hooks.elf"
-
-flash=$(readelf -SW "$out/porter-door-board.elf" | python3 -c '
-import re, sys
-total = 0
-for line in sys.stdin:
-    m = re.search(r"\]\s+(\.\S+)\s+\S+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", line)
-    if m and m.group(1) in (".vector_table", ".text", ".rodata", ".data"):
-        total += int(m.group(2), 16)
-print(total)')
 
 echo "== measuring under QEMU -icount shift=0"
 PORTER_BOARD_ELF="$out/porter-door-board-test-hooks.elf" cargo test -p porter-device --test api --quiet \
@@ -81,8 +74,34 @@ nm --size-sort -S -C "$out/porter-door-board.elf" | awk '$3 ~ /^[tTrR]$/' | tail
     echo "flash_largest_symbol $((16#$size)) ${name:0:100}"
 done
 
-budget=$((64 * 1024))
-echo "flash_bytes $flash (budget $budget: $([ "$flash" -le "$budget" ] && echo met || echo 'OVER BUDGET'))"
-if [ "${STRICT_FLASH_BUDGET:-0}" = 1 ]; then
-    [ "$flash" -le "$budget" ]
+echo "== the flash gate (issue 8: 64 KiB; issue 14 asks 48 KiB, reported only)"
+gate="$root/device-fw/scripts/flash-gate.sh"
+if ! line=$(bash "$gate" "$out/porter-door-board.elf" $((64 * 1024))); then
+    echo "$line"
+    echo "the production board ELF is over its 64 KiB flash budget (see flash_by_crate above)" >&2
+    exit 1
 fi
+echo "$line"
+flash=$(echo "$line" | awk '{print $2}')
+echo "issue 14: $(bash "$gate" "$out/porter-door-board.elf" $((48 * 1024)) || true)"
+# The gate must be able to fail: one byte below the measured size it has to trip.
+if bash "$gate" "$out/porter-door-board.elf" $((flash - 1)) > /dev/null; then
+    echo "the flash gate passed $flash bytes against a budget of $((flash - 1)): it cannot fail" >&2
+    exit 1
+fi
+echo "flash gate trips one byte below the measured size: ok"
+
+echo "== the stack-frame gate (8 KiB a frame: the paths the painted stack does not drive)"
+frames="$root/device-fw/scripts/frame-gate.sh"
+if ! line=$(bash "$frames" "$out/porter-door-board.elf" 8192); then
+    echo "$line"
+    echo "a function of the production board ELF reserves a stack frame over 8 KiB" >&2
+    exit 1
+fi
+echo "$line"
+largest=$(echo "$line" | awk '/^largest_stack_frame/ {print $2}')
+if bash "$frames" "$out/porter-door-board.elf" $((largest - 1)) > /dev/null; then
+    echo "the frame gate passed a $largest-byte frame against a budget of $((largest - 1)): it cannot fail" >&2
+    exit 1
+fi
+echo "frame gate trips one byte below the largest frame: ok"

@@ -36,6 +36,9 @@ pub struct Config {
     /// comma separated), e.g. `["10.20.0.0/16"]` for a receiver on the internal network. Empty
     /// by default: loopback, private, link-local and other non-public addresses are refused.
     pub webhook_allow_targets: Vec<String>,
+    /// A PEM file of CA certificates that `https://` webhook receivers may be certified by
+    /// besides the web PKI roots built into porter (`PORTER_WEBHOOK_CA_FILE`): an internal CA.
+    pub webhook_ca_file: Option<PathBuf>,
     /// Webhook messages in flight at once, per process (`PORTER_WEBHOOK_CONCURRENCY`).
     pub webhook_concurrency: u32,
     /// Of those, at most this many for one site's endpoints, so that one site's slow
@@ -82,6 +85,7 @@ impl Default for Config {
             webhook_backoff_seconds: 5,
             webhook_lease_seconds: 60,
             webhook_allow_targets: Vec::new(),
+            webhook_ca_file: None,
             webhook_concurrency: 32,
             webhook_concurrency_per_site: 4,
             shutdown_grace_seconds: 10,
@@ -140,6 +144,10 @@ impl Config {
         }
         crate::client::Targets::allowing(&config.webhook_allow_targets)
             .map_err(|e| format!("webhook_allow_targets: {e}"))?;
+        if let Ok(v) = std::env::var("PORTER_WEBHOOK_CA_FILE") {
+            config.webhook_ca_file = Some(v.into());
+        }
+        config.webhook_roots()?;
         env_parse("PORTER_WEBHOOK_CONCURRENCY", &mut config.webhook_concurrency)?;
         env_parse("PORTER_WEBHOOK_CONCURRENCY_PER_SITE", &mut config.webhook_concurrency_per_site)?;
         env_parse("PORTER_SHUTDOWN_GRACE_SECONDS", &mut config.shutdown_grace_seconds)?;
@@ -233,6 +241,16 @@ impl Config {
             credentials,
             require_tls: self.smtp_require_tls,
         }))
+    }
+
+    /// The extra CA certificates trusted for `https://` webhook receivers (none without
+    /// `webhook_ca_file`).
+    pub fn webhook_roots(&self) -> Result<crate::client::TrustedRoots, String> {
+        match &self.webhook_ca_file {
+            Some(path) => crate::client::TrustedRoots::from_pem_file(path)
+                .map_err(|e| format!("webhook_ca_file: {e}")),
+            None => Ok(crate::client::TrustedRoots::none()),
+        }
     }
 
     /// The issuer-key secret, if configured.

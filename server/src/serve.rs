@@ -19,7 +19,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let store = Store::connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
     tracing::info!(backend = ?store.backend(), "database ready, migrations applied");
     let mut service = Service::new(store.clone(), Arc::new(Metrics::default()))
-        .with_webhook_targets(Targets::allowing(&config.webhook_allow_targets)?);
+        .with_webhook_targets(Targets::allowing(&config.webhook_allow_targets)?)
+        .with_webhook_roots(config.webhook_roots()?);
     match config.issuer_key_secret()? {
         Some(secret) => service = service.with_issuer_key_secret(secret),
         None => tracing::warn!(

@@ -30,3 +30,5 @@ mod tokens;
 mod webhook_endpoints;
 #[path = "api/webhooks.rs"]
 mod webhooks;
+#[path = "api/webhooks_https.rs"]
+mod webhooks_https;

@@ -75,15 +75,15 @@ impl PortalServer {
         let principal = self.service.authenticate(api_token).await.unwrap();
         let store = self.service.store();
         // The API token's row: the role and scope the portal account is made with.
-        let p = store.token(principal.token_id().as_str()).await.unwrap().unwrap();
+        let p = store.token(principal.token_id()).await.unwrap().unwrap();
         let secret = hex::encode(rand::random::<[u8; 32]>());
         let invitation = InvitationRow {
             hash: sha256_hex(secret.as_bytes()),
             id: new_id("inv"),
             role: p.role.as_str().to_owned(),
-            site_id: p.site_id.clone().unwrap(),
-            unit_id: p.unit_id.clone(),
-            resident_id: p.resident_id.clone(),
+            site_id: p.site_id.clone().unwrap().into(),
+            unit_id: p.unit_id.clone().map(String::from),
+            resident_id: p.resident_id.clone().map(String::from),
             display_name: name.into(),
             created_at: now(),
             expires_at: now() + 600,
@@ -125,7 +125,7 @@ impl PortalServer {
             expires_at: now() + 600,
         };
         session.insert(store).await.unwrap();
-        Browser { cookie, csrf, token_id: new.token.id }
+        Browser { cookie, csrf, token_id: new.token.id.into() }
     }
 
     async fn get(&self, path: &str, browser: Option<&Browser>, lang: &str) -> Page {
@@ -417,7 +417,7 @@ async fn a_manager_invites_a_resident_with_a_one_time_link() {
     let elsewhere = portal::invite_resident(store, "site_nope", &w.resident_id, None).await;
     assert!(elsewhere.is_err(), "a resident is invited to their own site only");
     let ok = portal::invite_resident(store, &w.site_id, &w.resident_id, None).await.unwrap();
-    let name = store.resident(&w.resident_id).await.unwrap().unwrap().display_name;
+    let name = store.resident(&w.resident_id.as_str().into()).await.unwrap().unwrap().display_name;
     let page = server.get(&ok.path, None, "en").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains(&name) && page.body.contains("passkey-register"), "{}", page.body);

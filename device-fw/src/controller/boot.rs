@@ -3,8 +3,8 @@
 //! completed, and the back-off restored from the log's tail.
 
 use porter_protocol::{
-    Alarm, AuditEvent, AuditRecord, ChainHash, DoorConfig, DoorMemory, Enrolment, Error, LogMask,
-    PublicKey, SigningKey, MAX_AUDIT_RECORD_LEN,
+    Alarm, AuditEvent, AuditRecord, CertCache, ChainHash, DoorConfig, DoorMemory, Enrolment, Error,
+    LogMask, PublicKey, SigningKey, Time, CERT_CACHE_ENTRIES, MAX_AUDIT_RECORD_LEN,
 };
 
 use porter_link::DoorLink;
@@ -12,8 +12,8 @@ use porter_link::DoorLink;
 use crate::hal::{
     Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash, Transport,
 };
-use crate::storage::{IdentityRecord, ReplayRecord, SnapshotReader, Storage, StorageError};
-use serde::Deserialize;
+use crate::storage::{IdentityRecord, SnapshotReader, Storage, StorageError};
+use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 
 use super::backoff::{costs_a_signature, Backoff};
 use super::journal::Tally;
@@ -286,23 +286,55 @@ struct Restored {
     pending: Option<crate::storage::PendingAudit>,
 }
 
-/// Decodes the replay record and puts its parts into `memory`, in a frame of its own (the
-/// decoded record holds the 5 KiB replay memory).
+/// Decodes the replay record straight into `memory`, in a frame of its own. The replay table
+/// (5 KiB) is decoded in place (`DoorMemory::replay_in_place`): decoded by value, the record
+/// and its moves into the memory took an 18 KB frame, which no painted admission or first boot
+/// showed but every reboot with a replay record needed.
 #[inline(never)]
 fn restore<F: NorFlash>(
     memory: &mut DoorMemory,
     reader: SnapshotReader<'_, F>,
 ) -> Result<Restored, StorageError> {
     let mut de = postcard::Deserializer::from_flavor(reader);
-    let decoded = ReplayRecord::deserialize(&mut de);
+    let decoded = RecordInPlace(memory).deserialize(&mut de);
     let end = de.finalize().map_err(|_| StorageError::Corrupt)?;
-    let r = decoded.map_err(|_| end.err().unwrap_or(StorageError::Corrupt))?;
+    let restored = decoded.map_err(|_| end.err().unwrap_or(StorageError::Corrupt))?;
     end?;
-    let restored = Restored {
-        audit_length: r.audit_length,
-        state_sequence: r.state_sequence,
-        pending: r.pending,
-    };
-    memory.restore(r.floor, r.replay, r.certs);
     Ok(restored)
+}
+
+/// Reads a [`ReplayRecord`](crate::storage::ReplayRecord) field by field, in its encoding's order (floor, replay, certs,
+/// audit length, state sequence, pending), putting the memory's parts back as it goes.
+struct RecordInPlace<'m>(&'m mut DoorMemory);
+
+impl<'de> DeserializeSeed<'de> for RecordInPlace<'_> {
+    type Value = Restored;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Restored, D::Error> {
+        // postcard reads a struct as the tuple of its fields.
+        d.deserialize_tuple(RECORD_FIELDS, self)
+    }
+}
+
+/// The fields of a [`ReplayRecord`](crate::storage::ReplayRecord).
+const RECORD_FIELDS: usize = 6;
+
+impl<'de> Visitor<'de> for RecordInPlace<'_> {
+    type Value = Restored;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a replay record")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Restored, A::Error> {
+        let missing = |n| A::Error::invalid_length(n, &"a replay record's six fields");
+        let floor: Time = seq.next_element()?.ok_or_else(|| missing(0))?;
+        seq.next_element_seed(self.0.replay_in_place())?.ok_or_else(|| missing(1))?;
+        let certs: CertCache<CERT_CACHE_ENTRIES> = seq.next_element()?.ok_or_else(|| missing(2))?;
+        let audit_length = seq.next_element()?.ok_or_else(|| missing(3))?;
+        let state_sequence = seq.next_element()?.ok_or_else(|| missing(4))?;
+        let pending = seq.next_element()?.ok_or_else(|| missing(5))?;
+        self.0.restore_floor_and_certs(floor, certs);
+        Ok(Restored { audit_length, state_sequence, pending })
+    }
 }

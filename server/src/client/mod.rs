@@ -1,6 +1,8 @@
 //! The server's one HTTP client: reqwest (hyper underneath, rustls with ring, no system proxy,
 //! no redirects), used for webhook delivery ([`WebhookClient`]) and by the tests and tools
-//! ([`request`]). Webhook receivers may be `http://` or `https://`.
+//! ([`request`]). Webhook receivers may be `https://` (certificates checked against the web
+//! PKI roots built into the binary plus the operator's own CAs, [`TrustedRoots`]) or, for
+//! receivers on the internal ranges the operator lists, plain `http://`.
 //!
 //! Webhook targets are guarded ([`Targets`]): addresses are checked where the connection is
 //! made, and the receiver's answer is read only up to [`MAX_ANSWER`] bytes, so a receiver can
@@ -16,7 +18,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 
 use self::targets::GuardedResolver;
-pub use self::targets::{is_public, Cidr, RefusedTarget, Targets};
+pub use self::targets::{is_public, Cidr, RefusedTarget, Scheme, Targets};
 
 /// The most of a receiver's answer a webhook delivery reads (for the log); the rest is dropped
 /// unread with the connection.
@@ -106,6 +108,15 @@ pub fn webhook_url(url: &str) -> Result<Url, Error> {
     Ok(parsed)
 }
 
+/// The scheme of a URL [`webhook_url`] accepted (`http` or `https`).
+fn scheme_of(url: &Url) -> Scheme {
+    if url.scheme() == "https" {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    }
+}
+
 fn header_map(headers: &[(&str, &str)]) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::new();
     for (k, v) in headers {
@@ -151,10 +162,70 @@ pub async fn request(
     Ok(Response { status, body })
 }
 
-/// The webhook sender: guarded targets, bounded answers, one connection pool.
+/// Certificate authorities trusted for `https://` webhook receivers besides the web PKI roots
+/// built into the binary: an internal CA, say (`webhook_ca_file`).
+#[derive(Clone, Default)]
+pub struct TrustedRoots(Vec<reqwest::Certificate>);
+
+impl std::fmt::Debug for TrustedRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TrustedRoots({} extra)", self.0.len())
+    }
+}
+
+impl TrustedRoots {
+    /// No roots besides the built-in ones.
+    pub fn none() -> TrustedRoots {
+        TrustedRoots::default()
+    }
+
+    /// The CA certificates of a PEM bundle (one or more `BEGIN CERTIFICATE` blocks); an error
+    /// if it holds none or one does not parse as a certificate.
+    pub fn from_pem(pem: &[u8]) -> Result<TrustedRoots, String> {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("not a PEM certificate bundle: {e}"))?;
+        if certificates.is_empty() {
+            return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+        }
+        let roots = TrustedRoots(certificates);
+        // rustls parses each certificate only when a client is built: do it now, so that a
+        // broken file stops the start instead of every delivery.
+        roots
+            .add_to(reqwest::Client::builder().use_rustls_tls())
+            .build()
+            .map_err(|e| format!("a certificate does not parse: {}", Error::from(e)))?;
+        Ok(roots)
+    }
+
+    /// The CA certificates in the PEM file at `path`.
+    pub fn from_pem_file(path: &std::path::Path) -> Result<TrustedRoots, String> {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        TrustedRoots::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// How many extra roots there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn add_to(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        self.0.iter().cloned().fold(builder, reqwest::ClientBuilder::add_root_certificate)
+    }
+}
+
+/// The webhook sender: guarded targets, bounded answers, one connection pool per scheme.
 #[derive(Clone)]
 pub struct WebhookClient {
-    client: reqwest::Client,
+    /// `https://` receivers: public addresses and the listed ranges.
+    https: reqwest::Client,
+    /// Plain `http://` receivers: the listed ranges only.
+    http: reqwest::Client,
     targets: Arc<Targets>,
 }
 
@@ -165,14 +236,23 @@ impl std::fmt::Debug for WebhookClient {
 }
 
 impl WebhookClient {
-    /// A client reaching `targets`, giving up on a receiver after `timeout`.
-    pub fn new(targets: Targets, timeout: Duration) -> Result<WebhookClient, Error> {
+    /// A client reaching `targets`, trusting `roots` besides the built-in web PKI roots for
+    /// `https://`, giving up on a receiver after `timeout`.
+    pub fn new(
+        targets: Targets,
+        roots: &TrustedRoots,
+        timeout: Duration,
+    ) -> Result<WebhookClient, Error> {
         let targets = Arc::new(targets);
-        let client = builder(timeout)
-            .dns_resolver(Arc::new(GuardedResolver { targets: targets.clone() }))
-            .user_agent(concat!("porter-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(WebhookClient { client, targets })
+        let client = |scheme: Scheme| {
+            let resolver = GuardedResolver { targets: targets.clone(), scheme };
+            builder(timeout)
+                .dns_resolver(Arc::new(resolver))
+                .user_agent(concat!("porter-webhooks/", env!("CARGO_PKG_VERSION")))
+        };
+        let https = roots.add_to(client(Scheme::Https)).https_only(true).build()?;
+        let http = client(Scheme::Http).build()?;
+        Ok(WebhookClient { https, http, targets })
     }
 
     /// The addresses this client reaches.
@@ -180,16 +260,17 @@ impl WebhookClient {
         &self.targets
     }
 
-    /// Whether a URL's literal address (if it has one) is permitted; names are checked when
-    /// they are resolved.
+    /// Whether a URL's literal address (if it has one) is permitted over its scheme; names
+    /// are checked when they are resolved.
     pub fn check_literal(&self, url: &Url) -> Result<(), Error> {
         // The URL parser has normalised literal addresses (`0x7f.1` is `127.0.0.1`); IPv6
         // ones come bracketed.
         let host = url.host_str().unwrap_or_default();
         let ip: Option<IpAddr> = host.trim_start_matches('[').trim_end_matches(']').parse().ok();
+        let scheme = scheme_of(url);
         match ip {
-            Some(ip) if !self.targets.permits(ip) => Err(Error::RefusedTarget(
-                RefusedTarget { host: ip.to_string(), addresses: vec![ip] }.to_string(),
+            Some(ip) if !self.targets.permits_over(scheme, ip) => Err(Error::RefusedTarget(
+                RefusedTarget { host: ip.to_string(), addresses: vec![ip], scheme }.to_string(),
             )),
             _ => Ok(()),
         }
@@ -204,8 +285,11 @@ impl WebhookClient {
     ) -> Result<Response, Error> {
         let url = webhook_url(url)?;
         self.check_literal(&url)?;
-        let mut answer =
-            self.client.post(url).headers(header_map(headers)?).body(body).send().await?;
+        let client = match scheme_of(&url) {
+            Scheme::Https => &self.https,
+            Scheme::Http => &self.http,
+        };
+        let mut answer = client.post(url).headers(header_map(headers)?).body(body).send().await?;
         let status = answer.status().as_u16();
         let mut body = Vec::new();
         while body.len() < MAX_ANSWER {

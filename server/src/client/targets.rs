@@ -8,6 +8,10 @@
 //! address — or that changes its answer between creation and delivery — cannot reach one.
 //! Deployments that deliver to an internal receiver list its range explicitly
 //! (`webhook_allow_targets`).
+//!
+//! Plain `http://` goes only to those listed ranges: a receiver on a public address must use
+//! `https://`, so that nothing on the way reads the residents' events or swaps the receiver.
+//! (The signature proves the sender, not the secrecy of the body.)
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -134,10 +138,41 @@ impl Targets {
         Ok(Targets { allow })
     }
 
-    /// Whether a webhook may connect to `ip`.
+    /// Whether a webhook may connect to `ip` over `https://`.
     pub fn permits(&self, ip: IpAddr) -> bool {
-        is_public(ip) || self.allow.iter().any(|c| c.contains(ip))
+        is_public(ip) || self.listed(ip)
     }
+
+    /// Whether a webhook may connect to `ip` over plain `http://`: listed ranges only.
+    pub fn permits_plain(&self, ip: IpAddr) -> bool {
+        self.listed(ip)
+    }
+
+    /// Whether any range is listed, i.e. whether plain `http://` can reach anything at all.
+    pub fn allows_plain_http(&self) -> bool {
+        !self.allow.is_empty()
+    }
+
+    fn listed(&self, ip: IpAddr) -> bool {
+        self.allow.iter().any(|c| c.contains(ip))
+    }
+
+    /// Whether a connection over `scheme` may go to `ip`.
+    pub(crate) fn permits_over(&self, scheme: Scheme, ip: IpAddr) -> bool {
+        match scheme {
+            Scheme::Https => self.permits(ip),
+            Scheme::Http => self.permits_plain(ip),
+        }
+    }
+}
+
+/// How a webhook travels: what decides where it may go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `https://`: public addresses and the listed ranges.
+    Https,
+    /// `http://`: the listed ranges only.
+    Http,
 }
 
 /// Why a target was refused.
@@ -147,16 +182,26 @@ pub struct RefusedTarget {
     pub host: String,
     /// The refused addresses it resolved to.
     pub addresses: Vec<IpAddr>,
+    /// How the webhook was to travel.
+    pub scheme: Scheme,
 }
 
 impl std::fmt::Display for RefusedTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "refused target: {} resolves only to non-public addresses {:?}; webhooks reach \
-             public addresses unless webhook_allow_targets lists the range",
-            self.host, self.addresses
-        )
+        match self.scheme {
+            Scheme::Https => write!(
+                f,
+                "refused target: {} resolves only to non-public addresses {:?}; webhooks \
+                 reach public addresses unless webhook_allow_targets lists the range",
+                self.host, self.addresses
+            ),
+            Scheme::Http => write!(
+                f,
+                "refused target: {} resolves to {:?}, outside webhook_allow_targets; plain \
+                 http:// goes only to those internal ranges: use https://",
+                self.host, self.addresses
+            ),
+        }
     }
 }
 
@@ -165,19 +210,21 @@ impl std::error::Error for RefusedTarget {}
 /// A DNS resolver that hands the connector only permitted addresses.
 pub(crate) struct GuardedResolver {
     pub(crate) targets: Arc<Targets>,
+    /// How the connections it resolves for travel.
+    pub(crate) scheme: Scheme,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let targets = self.targets.clone();
+        let (targets, scheme) = (self.targets.clone(), self.scheme);
         Box::pin(async move {
             let host = name.as_str().to_string();
             let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let permitted: Vec<SocketAddr> =
-                all.iter().filter(|a| targets.permits(a.ip())).copied().collect();
+                all.iter().filter(|a| targets.permits_over(scheme, a.ip())).copied().collect();
             if permitted.is_empty() {
                 let addresses = all.iter().map(SocketAddr::ip).collect();
-                return Err(Box::new(RefusedTarget { host, addresses }) as _);
+                return Err(Box::new(RefusedTarget { host, addresses, scheme }) as _);
             }
             Ok(Box::new(permitted.into_iter()) as Addrs)
         })
@@ -229,5 +276,19 @@ mod tests {
         assert!(!t.permits("10.7.255.255".parse().unwrap()));
         assert!(Targets::allowing(&["10.0.0.0/33"]).is_err());
         assert!(Targets::allowing(&["localhost"]).is_err());
+    }
+
+    #[test]
+    fn plain_http_reaches_the_listed_ranges_only() {
+        let public: IpAddr = "93.184.216.34".parse().unwrap();
+        let listed: IpAddr = "10.8.0.1".parse().unwrap();
+        let none = Targets::public_only();
+        assert!(none.permits(public) && !none.permits_plain(public));
+        assert!(!none.allows_plain_http());
+        let t = Targets::allowing(&["10.8.0.0/13"]).unwrap();
+        assert!(t.allows_plain_http());
+        assert!(t.permits_over(Scheme::Http, listed));
+        assert!(!t.permits_over(Scheme::Http, public), "a public receiver must use https://");
+        assert!(t.permits_over(Scheme::Https, public) && t.permits_over(Scheme::Https, listed));
     }
 }

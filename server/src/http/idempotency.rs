@@ -143,7 +143,7 @@ where
     let now = service::now();
     let reservation = store
         .reserve_idempotent(
-            p.token_id().as_str(),
+            p.token_id(),
             key,
             &request_hash,
             now,
@@ -167,7 +167,7 @@ where
     let value = match result {
         Ok(value) => value,
         Err(e) => {
-            if let Err(release) = store.release_idempotent(p.token_id().as_str(), key).await {
+            if let Err(release) = store.release_idempotent(p.token_id(), key).await {
                 tracing::warn!(error = %release, "releasing an idempotency key failed");
             }
             return Err(e);
@@ -181,9 +181,6 @@ where
         }
     };
     let row = IdemRow { request_hash, status, body: stored };
-    store
-        .finish_idempotent(p.token_id().as_str(), key, &row)
-        .await
-        .map_err(service::Error::from)?;
+    store.finish_idempotent(p.token_id(), key, &row).await.map_err(service::Error::from)?;
     Ok(json_response(StatusCode::CREATED, json))
 }

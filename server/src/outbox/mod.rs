@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::client::WebhookClient;
+use crate::ids::SiteId;
 use crate::service::{now, Service};
 use crate::standard_webhooks::EndpointKeys;
 use crate::store::Due;
@@ -59,13 +60,13 @@ impl Default for Limits {
 /// Messages in flight, per site and in all.
 #[derive(Debug, Default)]
 struct InFlight {
-    per_site: HashMap<String, usize>,
+    per_site: HashMap<SiteId, usize>,
     total: usize,
 }
 
 /// Gives a message's slot back when its delivery ends, however it ends.
 struct Slot {
-    site: String,
+    site: SiteId,
     in_flight: Arc<Mutex<InFlight>>,
 }
 
@@ -95,7 +96,8 @@ pub struct Outbox {
 impl Outbox {
     /// A worker sending to the service's permitted webhook targets, with default limits.
     pub fn new(service: Service, policy: Policy) -> Result<Outbox, String> {
-        let client = WebhookClient::new(service.webhook_targets().clone(), RECEIVER_TIMEOUT)
+        let targets = service.webhook_targets().clone();
+        let client = WebhookClient::new(targets, service.webhook_roots(), RECEIVER_TIMEOUT)
             .map_err(|e| format!("cannot set up the webhook client: {e}"))?;
         Ok(Outbox { service, client, policy, limits: Limits::default(), in_flight: Arc::default() })
     }

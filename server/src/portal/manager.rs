@@ -202,7 +202,7 @@ async fn residents(State(portal): State<Portal>, s: Signed) -> PageResult {
     let units = svc.list_units(&s.principal, &site, &all()).await?;
     let mut rows = Vec::new();
     for u in &units.items {
-        let residents = svc.store().residents(&u.id).await?;
+        let residents = svc.store().residents(&UnitId::from(u.id.as_str())).await?;
         let residents: Vec<Value> = residents
             .into_iter()
             .map(|r| context! { id => r.id, name => r.display_name, opted_out => r.opted_out })

@@ -27,7 +27,7 @@ use super::session::{
 };
 use super::store::{self as portal_store, AccountRow, InvitationRow, NewAccount, SessionRow};
 use super::{home_of, page, see_other, PageError, PageResult, Portal};
-use crate::ids::SiteId;
+use crate::ids::{ResidentId, SiteId, TokenId, UnitId};
 use crate::service::{self, new_id, now, sha256_hex, Code, Kind, Role};
 use crate::store::{Store, TokenRow};
 
@@ -88,19 +88,21 @@ pub async fn invite_resident(
     resident_id: &str,
     email: Option<&str>,
 ) -> service::Result<Invitation> {
-    let resident =
-        store.resident(resident_id).await?.ok_or_else(|| service::Error::not_found("resident"))?;
+    let resident = store
+        .resident(&ResidentId::from(resident_id))
+        .await?
+        .ok_or_else(|| service::Error::not_found("resident"))?;
     // A resident of another site is as unknown here as a missing one.
     let unit = store
         .unit(&resident.unit_id)
         .await?
-        .filter(|u| u.site_id == site_id)
+        .filter(|u| u.site_id == *site_id)
         .ok_or_else(|| service::Error::not_found("resident"))?;
     let invitee = Invitee {
         role: Role::Resident,
         site_id,
-        unit_id: Some(&unit.id),
-        resident_id: Some(&resident.id),
+        unit_id: Some(unit.id.as_str()),
+        resident_id: Some(resident.id.as_str()),
         display_name: &resident.display_name,
         email,
         created_by: None,
@@ -374,7 +376,7 @@ pub(crate) async fn register_finish(
         Err(e) => return from_service(e.into()),
     };
     let created_at = now();
-    let token_id = new_id("tok");
+    let token_id: TokenId = new_id("tok");
     let account = AccountRow {
         id: new_id("acct"),
         token_id: token_id.clone(),
@@ -396,13 +398,13 @@ pub(crate) async fn register_finish(
         // kept, so it works for the portal session alone (the API needs the secret).
         hash: sha256_hex(new_secret().as_bytes()),
         id: token_id,
-        site_id: Some(inv.site_id.clone()),
-        unit_id: inv.unit_id.clone(),
-        resident_id: inv.resident_id.clone(),
+        site_id: Some(SiteId::from(inv.site_id.as_str())),
+        unit_id: inv.unit_id.as_deref().map(UnitId::from),
+        resident_id: inv.resident_id.as_deref().map(ResidentId::from),
         label: format!("portal: {}", inv.display_name),
         created_at,
         expires_at: None,
-        created_by: inv.created_by.clone(),
+        created_by: inv.created_by.as_deref().map(TokenId::from),
         ..TokenRow::of_role(role)
     };
     let new = NewAccount {

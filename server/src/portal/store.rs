@@ -3,6 +3,7 @@
 //! Secrets (invitation links, session cookies, ceremony cookies) are stored as SHA-256
 //! hashes only, like API tokens.
 
+use crate::ids::TokenId;
 use crate::store::{Store, StoreError, TokenRow};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -42,7 +43,7 @@ pub struct AccountRow {
     /// Id.
     pub id: String,
     /// The API token whose role and scope the account acts with.
-    pub token_id: String,
+    pub token_id: TokenId,
     /// Name.
     pub display_name: String,
     /// Email for notifications.

@@ -1,6 +1,6 @@
 //! The audit's reading side: alarms and the access log.
 
-use crate::ids::{CarrierId, SiteId};
+use crate::ids::SiteId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -45,14 +45,13 @@ impl Service {
         site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<AlarmView>> {
-        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list alarms").await?;
         let rows = self.store.alarms(site_id, page).await?;
         let items = rows
             .into_iter()
             .map(|a| AlarmView {
                 id: a.id,
-                door_id: a.door_id,
+                door_id: a.door_id.map(String::from),
                 kind: a.kind,
                 detail: a.detail,
                 created_at: a.created_at,
@@ -68,7 +67,6 @@ impl Service {
         site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<EntryView>> {
-        let site_id = site_id.as_str();
         if !matches!(p.role(), Role::Manager | Role::Resident | Role::Operator) {
             return Err(Error::forbidden("read the access log"));
         }
@@ -77,11 +75,11 @@ impl Service {
         let mut items = Vec::with_capacity(rows.len());
         for a in rows {
             let carrier = match &a.carrier_id {
-                Some(c) => self.store.carrier(&CarrierId::from(c.as_str())).await?.map(|c| c.name),
+                Some(c) => self.store.carrier(c).await?.map(|c| c.name),
                 None => None,
             };
             items.push(EntryView {
-                door_id: a.door_id,
+                door_id: a.door_id.into(),
                 sequence: a.sequence,
                 matched: a.grant_id.is_some(),
                 carrier,

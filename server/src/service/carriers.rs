@@ -1,13 +1,11 @@
 //! Carriers and their approvals at sites.
 
-use crate::ids::{CarrierId, SiteId};
+use crate::ids::{CarrierId, IssuerId, SiteId};
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
-    format_doors, new_id, now, parse_doors, text, Error, Paged, Principal, Result, Role, Service,
-};
+use super::{new_id, now, text, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page};
 
 /// A carrier.
@@ -43,11 +41,11 @@ pub struct ApprovalView {
 impl From<store::ApprovalRow> for ApprovalView {
     fn from(r: store::ApprovalRow) -> Self {
         ApprovalView {
-            doors: parse_doors(&r.doors).unwrap_or_default(),
+            doors: r.doors.0,
             id: r.id,
-            site_id: r.site_id,
-            carrier_id: r.carrier_id,
-            issuer_id: r.issuer_id,
+            site_id: r.site_id.into(),
+            carrier_id: r.carrier_id.into(),
+            issuer_id: r.issuer_id.into(),
             max_uses: r.max_uses,
             max_lifetime_minutes: r.max_lifetime_minutes,
             revoked: r.revoked_at.is_some(),
@@ -68,9 +66,9 @@ pub struct NewCarrier {
 #[serde(deny_unknown_fields)]
 pub struct NewApproval {
     /// Carrier id.
-    pub carrier_id: String,
+    pub carrier_id: CarrierId,
     /// The certified issuer that signs this carrier's grants here.
-    pub issuer_id: String,
+    pub issuer_id: IssuerId,
     /// Allowed doors; empty or absent means every door the certificate allows.
     #[serde(default)]
     pub doors: Vec<u16>,
@@ -89,7 +87,7 @@ impl Service {
         text("name", &req.name, 200)?;
         let row = store::CarrierRow { id: new_id("car"), name: req.name, created_at: now() };
         self.store.insert_carrier(&row).await?;
-        Ok(CarrierView { id: row.id, name: row.name })
+        Ok(CarrierView { id: row.id.into(), name: row.name })
     }
 
     /// Lists carriers: all for the operator and managers (to approve them), its own for a
@@ -101,7 +99,8 @@ impl Service {
             _ => return Err(Error::forbidden("list carriers")),
         };
         let rows = self.store.carriers(only, page).await?;
-        let items = rows.into_iter().map(|c| CarrierView { id: c.id, name: c.name }).collect();
+        let items =
+            rows.into_iter().map(|c| CarrierView { id: c.id.into(), name: c.name }).collect();
         Ok(Paged::of(items, page, |c: &CarrierView| c.id.clone()))
     }
 
@@ -112,12 +111,8 @@ impl Service {
         site_id: &SiteId,
         req: NewApproval,
     ) -> Result<ApprovalView> {
-        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "approve carriers").await?;
-        self.store
-            .carrier(&CarrierId::from(req.carrier_id.as_str()))
-            .await?
-            .ok_or_else(|| Error::not_found("carrier"))?;
+        self.store.carrier(&req.carrier_id).await?.ok_or_else(|| Error::not_found("carrier"))?;
         let issuer = self.store.issuer(&req.issuer_id).await?.filter(|i| i.site_id == site.id);
         let issuer = issuer.ok_or_else(|| Error::not_found("issuer"))?;
         if issuer.certificate.is_none() || issuer.revoked_at.is_some() {
@@ -146,7 +141,7 @@ impl Service {
             site_id: site.id,
             carrier_id: req.carrier_id,
             issuer_id: req.issuer_id,
-            doors: format_doors(&doors),
+            doors: store::DoorList(doors),
             max_uses: i64::from(req.max_uses),
             max_lifetime_minutes: i64::from(req.max_lifetime_minutes),
             revoked_at: None,
@@ -163,9 +158,8 @@ impl Service {
         site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<ApprovalView>> {
-        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list approvals").await?;
-        let rows = self.store.approvals(&SiteId::from(site_id), page).await?;
+        let rows = self.store.approvals(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(ApprovalView::from).collect(), page, |a| a.id.clone()))
     }
 
@@ -176,10 +170,9 @@ impl Service {
         site_id: &SiteId,
         approval_id: &str,
     ) -> Result<()> {
-        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "withdraw approvals").await?;
         let page = Page { after: String::new(), limit: 1000 };
-        let approvals = self.store.approvals(&SiteId::from(site_id), &page).await?;
+        let approvals = self.store.approvals(site_id, &page).await?;
         if !approvals.iter().any(|a| a.id == approval_id) {
             return Err(Error::not_found("approval"));
         }

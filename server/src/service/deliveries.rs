@@ -1,6 +1,6 @@
 //! Deliveries: announced by carriers, seen by their drivers and the unit's residents.
 
-use crate::ids::{CarrierId, DeliveryId};
+use crate::ids::{DeliveryId, SiteId};
 use crate::service::Code;
 use porter_protocol::PackageCommitment;
 use serde::{Deserialize, Serialize};
@@ -35,10 +35,10 @@ pub struct DeliveryView {
 impl From<store::DeliveryRow> for DeliveryView {
     fn from(r: store::DeliveryRow) -> Self {
         DeliveryView {
-            id: r.id,
-            site_id: r.site_id,
-            carrier_id: r.carrier_id,
-            unit_id: r.unit_id,
+            id: r.id.into(),
+            site_id: r.site_id.into(),
+            carrier_id: r.carrier_id.into(),
+            unit_id: r.unit_id.into(),
             package: r.package,
             window_start: r.window_start,
             window_end: r.window_end,
@@ -53,7 +53,7 @@ impl From<store::DeliveryRow> for DeliveryView {
 #[serde(deny_unknown_fields)]
 pub struct NewDelivery {
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Unit label at that site.
     pub unit: String,
     /// The tracking number: hashed with a fresh salt, then forgotten.
@@ -97,7 +97,7 @@ impl Service {
         let row = store::DeliveryRow {
             id: new_id("dlv"),
             site_id: site.id.clone(),
-            carrier_id: carrier.to_string(),
+            carrier_id: carrier.clone(),
             unit_id: unit.id.clone(),
             tracking_salt: hex::encode(salt),
             package: hex::encode(package.0),
@@ -108,8 +108,7 @@ impl Service {
             grants_issued: 0,
             created_at: now(),
         };
-        let carrier_name =
-            self.store.carrier(&CarrierId::from(row.carrier_id.as_str())).await?.map(|c| c.name);
+        let carrier_name = self.store.carrier(&row.carrier_id).await?.map(|c| c.name);
         let mut tx = self.store.begin().await?;
         Store::insert_delivery(&mut tx, &row).await?;
         let body = serde_json::json!({
@@ -124,7 +123,7 @@ impl Service {
         Ok(row.into())
     }
 
-    async fn delivery_for(&self, p: &Principal, id: &str) -> Result<store::DeliveryRow> {
+    async fn delivery_for(&self, p: &Principal, id: &DeliveryId) -> Result<store::DeliveryRow> {
         let d = self.store.delivery(id).await?.ok_or_else(|| Error::not_found("delivery"))?;
         let visible = match p {
             Principal::Carrier { carrier, .. } | Principal::Driver { carrier, .. } => {
@@ -142,7 +141,6 @@ impl Service {
 
     /// One delivery (its carrier, driver, resident or site manager).
     pub async fn get_delivery(&self, p: &Principal, id: &DeliveryId) -> Result<DeliveryView> {
-        let id = id.as_str();
         Ok(self.delivery_for(p, id).await?.into())
     }
 
@@ -150,10 +148,10 @@ impl Service {
     pub async fn list_deliveries(&self, p: &Principal, page: &Page) -> Result<Paged<DeliveryView>> {
         let rows = match p {
             Principal::Carrier { carrier, .. } | Principal::Driver { carrier, .. } => {
-                self.store.deliveries(Some(carrier.as_str()), None, page).await?
+                self.store.deliveries(Some(carrier), None, page).await?
             }
             Principal::Resident { unit, .. } => {
-                self.store.deliveries(None, Some(unit.as_str()), page).await?
+                self.store.deliveries(None, Some(unit), page).await?
             }
             _ => return Err(Error::forbidden("list deliveries")),
         };
@@ -165,7 +163,7 @@ impl Service {
         if p.role() != Role::Carrier {
             return Err(Error::forbidden("cancel deliveries"));
         }
-        let d = self.delivery_for(p, id.as_str()).await?;
+        let d = self.delivery_for(p, id).await?;
         self.store.set_delivery_status(&d.id, DeliveryStatus::Cancelled).await?;
         self.get_delivery(p, id).await
     }

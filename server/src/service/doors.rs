@@ -30,8 +30,8 @@ pub struct DoorView {
 impl From<store::DoorRow> for DoorView {
     fn from(r: store::DoorRow) -> Self {
         DoorView {
-            id: r.id,
-            site_id: r.site_id,
+            id: r.id.into(),
+            site_id: r.site_id.into(),
             door_number: r.door_number as u16,
             name: r.name,
             device_key: r.device_key,
@@ -57,7 +57,6 @@ impl Service {
         site_id: &SiteId,
         req: NewDoor,
     ) -> Result<DoorView> {
-        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "enrol doors").await?;
         text("name", &req.name, 200)?;
         let bytes = hex_bytes("enrolment", &req.enrolment, MAX_ENROLMENT_LEN)?;
@@ -96,7 +95,6 @@ impl Service {
         site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<DoorView>> {
-        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list doors").await?;
         let rows = self.store.doors(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(DoorView::from).collect(), page, |d| d.id.clone()))

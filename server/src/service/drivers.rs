@@ -30,8 +30,8 @@ pub struct DriverView {
 impl From<store::DriverRow> for DriverView {
     fn from(r: store::DriverRow) -> Self {
         DriverView {
-            id: r.id,
-            carrier_id: r.carrier_id,
+            id: r.id.into(),
+            carrier_id: r.carrier_id.into(),
             holder_key: r.holder_key,
             label: r.label,
             revoked: r.revoked_at.is_some(),
@@ -129,7 +129,7 @@ impl Service {
         }
         let row = store::DriverRow {
             id: new_id("drv"),
-            carrier_id: carrier.as_str().into(),
+            carrier_id: carrier.clone(),
             holder_key: req.holder_key.to_lowercase(),
             label: req.label,
             revoked_at: None,

@@ -20,6 +20,7 @@ use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::{Code, Error, IssuedGrant, Kind, Result, MAX_GRANTS_PER_DELIVERY};
+use crate::ids::{IssuerId, TokenId};
 use crate::store::{self, Store};
 
 /// What grant issuance keeps across the requests of this process.
@@ -51,7 +52,7 @@ pub(crate) struct Pending {
     /// The answer the phone gets.
     pub issued: IssuedGrant,
     /// The calling token and its idempotency key and request hash, if it sent one.
-    pub idem: Option<(String, super::Idempotency)>,
+    pub idem: Option<(TokenId, super::Idempotency)>,
 }
 
 /// What became of a pending grant.
@@ -193,7 +194,7 @@ async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<C
 /// in serials is harmless, a repeat is not).
 #[derive(Debug, Default)]
 pub(crate) struct SerialLeases {
-    blocks: Mutex<HashMap<String, (i64, i64)>>,
+    blocks: Mutex<HashMap<IssuerId, (i64, i64)>>,
 }
 
 /// Serials leased at a time.
@@ -201,7 +202,7 @@ pub const LEASE: i64 = 1024;
 
 impl SerialLeases {
     /// The first of `uses` consecutive serials of `issuer_id`, never handed out before.
-    pub async fn take(&self, store: &Store, issuer_id: &str, uses: i64) -> Result<i64> {
+    pub async fn take(&self, store: &Store, issuer_id: &IssuerId, uses: i64) -> Result<i64> {
         let mut blocks = self.blocks.lock().await;
         if let Some((next, end)) = blocks.get_mut(issuer_id) {
             if *next + uses <= *end {
@@ -214,7 +215,7 @@ impl SerialLeases {
         let mut tx = store.begin().await?;
         let first = Store::take_serials(&mut tx, issuer_id, size).await?;
         tx.commit().await?;
-        blocks.insert(issuer_id.to_string(), (first + uses, first + size));
+        blocks.insert(issuer_id.clone(), (first + uses, first + size));
         Ok(first)
     }
 }

@@ -10,10 +10,7 @@ use utoipa::ToSchema;
 
 use super::grant_writer::{Committed, Pending};
 use super::issuance;
-use super::{
-    format_doors, hex_array, new_id, now, parse_doors, stored_key, Error, Paged, Principal, Result,
-    Role, Service,
-};
+use super::{hex_array, new_id, now, stored_key, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page};
 
 /// A driver's request for a grant for one delivery.
@@ -91,7 +88,6 @@ impl Service {
         req: GrantRequest,
         idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
-        let delivery_id = delivery_id.as_str();
         let result = self.issue_grant_inner(p, delivery_id, req, idem).await;
         match &result {
             Ok(_) => self.metrics().grants_issued.inc(),
@@ -109,17 +105,15 @@ impl Service {
         idem: &Idempotency,
     ) -> Result<Option<IssuedGrant>> {
         let (ttl, in_flight) = (IDEMPOTENCY_TTL, IDEMPOTENCY_IN_FLIGHT_TIMEOUT);
-        self.store()
-            .expire_idempotent(p.token_id().as_str(), &idem.key, now(), ttl, in_flight)
-            .await?;
-        match self.store().idempotent(p.token_id().as_str(), &idem.key).await? {
+        self.store().expire_idempotent(p.token_id(), &idem.key, now(), ttl, in_flight).await?;
+        match self.store().idempotent(p.token_id(), &idem.key).await? {
             Some(_) => self.replay_grant(p, idem).await.map(Some),
             None => Ok(None),
         }
     }
 
     async fn replay_grant(&self, p: &Principal, idem: &Idempotency) -> Result<IssuedGrant> {
-        let stored = self.store().idempotent(p.token_id().as_str(), &idem.key).await?;
+        let stored = self.store().idempotent(p.token_id(), &idem.key).await?;
         let stored = stored.ok_or_else(|| {
             Error::conflict(Code::IdempotencyRace, "a request with this key is in flight: retry")
         })?;
@@ -143,7 +137,11 @@ impl Service {
     /// Loads everything the decision needs. A stored door state that cannot be read is an
     /// error (503), never "no door state": issuing without the revocations it carries would
     /// hand out grants the site has revoked.
-    async fn grant_facts(&self, p: &Principal, delivery_id: &str) -> Result<issuance::Facts> {
+    async fn grant_facts(
+        &self,
+        p: &Principal,
+        delivery_id: &DeliveryId,
+    ) -> Result<issuance::Facts> {
         let store = self.store();
         let Principal::Driver { driver, .. } = p else {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
@@ -153,18 +151,19 @@ impl Service {
         let delivery = store.delivery(delivery_id).await?;
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
         let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
-        let site_id = ids::SiteId::from(delivery.site_id.as_str());
+        let site_id = delivery.site_id.clone();
         let site = store.site(&site_id).await?.ok_or_else(|| Error::not_found("site"))?;
         let driver_revoked_here =
-            store.is_revoked(&site_id, store::RevocationKind::Driver, &driver.id).await?;
-        let approval =
-            store.approval(&site_id, &ids::CarrierId::from(driver.carrier_id.as_str())).await?;
+            store.is_revoked(&site_id, store::RevocationKind::Driver, driver.id.as_str()).await?;
+        let approval = store.approval(&site_id, &driver.carrier_id).await?;
         let issuer = match &approval {
             Some(a) => store.issuer(&a.issuer_id).await?,
             None => None,
         };
         let issuer_revoked_here = match &issuer {
-            Some(i) => store.is_revoked(&site_id, store::RevocationKind::Issuer, &i.id).await?,
+            Some(i) => {
+                store.is_revoked(&site_id, store::RevocationKind::Issuer, i.id.as_str()).await?
+            }
             None => false,
         };
         let root = stored_key(&site.root_key)?;
@@ -236,7 +235,7 @@ impl Service {
     async fn issue_grant_inner(
         &self,
         p: &Principal,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         req: GrantRequest,
         idem: Option<Idempotency>,
     ) -> Result<IssuedGrant> {
@@ -285,7 +284,7 @@ impl Service {
             issuer_key_id: issuer.key_id.clone(),
             serial,
             uses: i64::from(req.uses),
-            doors: format_doors(&doors),
+            doors: store::DoorList(doors.clone()),
             not_before,
             not_after,
             grant_bytes: hex::encode(sealed),
@@ -293,7 +292,7 @@ impl Service {
             issued_at: now,
         };
         let issued = IssuedGrant {
-            id: row.id.clone(),
+            id: row.id.clone().into(),
             grant: row.grant_bytes.clone(),
             certificate: cert_hex,
             door_state: facts.state_hex.clone(),
@@ -308,11 +307,8 @@ impl Service {
         // record commits with the grant, so a client that retries after a crash gets this very
         // grant back, never a second one. Acknowledged only once that transaction commits.
         let (grant_id, delivery_id) = (row.id.clone(), delivery.id.clone());
-        let pending = Pending {
-            row,
-            issued,
-            idem: idem.clone().map(|i| (p.token_id().as_str().to_string(), i)),
-        };
+        let pending =
+            Pending { row, issued, idem: idem.clone().map(|i| (p.token_id().clone(), i)) };
         let issued = match issuing.writer(store).commit(pending).await? {
             Committed::Issued(issued) => issued,
             Committed::Exhausted => {
@@ -366,12 +362,12 @@ pub struct GrantView {
 impl From<store::GrantRow> for GrantView {
     fn from(g: store::GrantRow) -> Self {
         GrantView {
-            doors: parse_doors(&g.doors).unwrap_or_default(),
-            id: g.id,
-            delivery_id: g.delivery_id,
-            driver_id: g.driver_id,
-            carrier_id: g.carrier_id,
-            issuer_id: g.issuer_id,
+            doors: g.doors.0,
+            id: g.id.into(),
+            delivery_id: g.delivery_id.into(),
+            driver_id: g.driver_id.into(),
+            carrier_id: g.carrier_id.into(),
+            issuer_id: g.issuer_id.into(),
             serial: g.serial,
             uses: g.uses,
             not_before: g.not_before,
@@ -389,7 +385,6 @@ impl Service {
         site_id: &ids::SiteId,
         page: &Page,
     ) -> Result<Paged<GrantView>> {
-        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list grants").await?;
         let rows = self.store.grants_of_site(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(GrantView::from).collect(), page, |g| g.id.clone()))

@@ -15,7 +15,7 @@ use porter_protocol::{
     Role as GrantRole, SiteId, Time, MAX_GRANT_DOORS, VERSION,
 };
 
-use super::{parse_doors, Error, GrantRequest, Result, MAX_GRANTS_PER_DELIVERY};
+use super::{Error, GrantRequest, Result, MAX_GRANTS_PER_DELIVERY};
 use crate::store::{self, DeliveryStatus};
 
 /// Everything a grant decision needs, loaded before deciding.
@@ -163,7 +163,7 @@ fn choose_doors(
     cert: &Certificate,
     req: &GrantRequest,
 ) -> Result<Vec<u16>> {
-    let allowed = parse_doors(&approval.doors).unwrap_or_default();
+    let allowed = &approval.doors.0;
     let mut doors = if !req.doors.is_empty() {
         req.doors.clone()
     } else if !allowed.is_empty() {

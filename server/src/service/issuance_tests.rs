@@ -83,7 +83,7 @@ fn facts() -> Facts {
             site_id: "site_1".into(),
             carrier_id: "car_1".into(),
             issuer_id: "iss_1".into(),
-            doors: "1,2".into(),
+            doors: store::DoorList(vec![1, 2]),
             max_uses: 4,
             max_lifetime_minutes: 30,
             revoked_at: None,
@@ -185,7 +185,7 @@ fn what_the_door_checks_is_the_doors_own_function() {
     assert_eq!(verdict(&f, &ask(3, 5), NOW), "too_many_uses");
     assert_eq!(verdict(&f, &ask(1, 16), NOW), "lifetime_too_long");
     let mut f = facts();
-    f.approval.as_mut().unwrap().doors = "1,2,3".into();
+    f.approval.as_mut().unwrap().doors = store::DoorList(vec![1, 2, 3]);
     let door3 = GrantRequest { doors: vec![3], uses: 1, lifetime_minutes: 5 };
     assert_eq!(verdict(&f, &door3, NOW), "door_not_allowed");
     // Validity, to the second (no skew at issuing).

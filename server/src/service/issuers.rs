@@ -33,8 +33,8 @@ pub struct IssuerView {
 impl From<store::IssuerRow> for IssuerView {
     fn from(r: store::IssuerRow) -> Self {
         IssuerView {
-            id: r.id,
-            site_id: r.site_id,
+            id: r.id.into(),
+            site_id: r.site_id.into(),
             public_key: r.public_key,
             certificate: r.certificate,
             epoch: r.epoch,
@@ -55,7 +55,6 @@ pub struct CertificateUpload {
 impl Service {
     /// Makes a new issuer key for a site (manager). The root certifies it offline.
     pub async fn create_issuer(&self, p: &Principal, site_id: &SiteId) -> Result<IssuerView> {
-        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "create issuers").await?;
         let key =
             porter_protocol::SigningKey::from_seed(rand::random::<[u8; 32]>()).map_err(|_| {
@@ -88,8 +87,6 @@ impl Service {
         issuer_id: &IssuerId,
         req: CertificateUpload,
     ) -> Result<IssuerView> {
-        let site_id = site_id.as_str();
-        let issuer_id = issuer_id.as_str();
         let site = self.managed_site(p, site_id, "upload certificates").await?;
         let issuer = self.store.issuer(issuer_id).await?.filter(|i| i.site_id == site.id);
         let issuer = issuer.ok_or_else(|| Error::not_found("issuer"))?;
@@ -143,7 +140,6 @@ impl Service {
         site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<IssuerView>> {
-        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list issuers").await?;
         let rows = self.store.issuers(site_id, page).await?;
         Ok(Paged::of(rows.into_iter().map(IssuerView::from).collect(), page, |i| i.id.clone()))

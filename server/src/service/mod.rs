@@ -32,7 +32,8 @@ use porter_protocol::PublicKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::client::Targets;
+use crate::client::{Targets, TrustedRoots};
+use crate::ids::TokenId;
 use crate::metrics::Metrics;
 use crate::store::{self, Page, Store, StoreError};
 
@@ -175,6 +176,7 @@ pub struct Service {
     metrics: Arc<Metrics>,
     wrap: Option<Arc<KeyWrap>>,
     webhook_targets: Arc<Targets>,
+    webhook_roots: Arc<TrustedRoots>,
     /// The grant writer, serial leases and decode caches of this process.
     issuing: Arc<grant_writer::Issuing>,
 }
@@ -185,9 +187,9 @@ pub fn now() -> i64 {
 }
 
 /// A new time-ordered id: `prefix_` + 12 hex digits of milliseconds + 8 random hex digits.
-pub fn new_id(prefix: &str) -> String {
+pub fn new_id<Id: From<String>>(prefix: &str) -> Id {
     let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    format!("{prefix}_{:012x}{:08x}", ms & 0xffff_ffff_ffff, rand::random::<u32>())
+    Id::from(format!("{prefix}_{:012x}{:08x}", ms & 0xffff_ffff_ffff, rand::random::<u32>()))
 }
 
 /// SHA-256, hex.
@@ -224,17 +226,6 @@ fn stored_key(s: &str) -> Result<PublicKey> {
 // Helpers.
 
 /// Parses a stored door list: empty string = every door.
-pub(crate) fn parse_doors(s: &str) -> Option<Vec<u16>> {
-    if s.is_empty() {
-        return Some(Vec::new());
-    }
-    s.split(',').map(|d| d.parse().ok()).collect()
-}
-
-pub(crate) fn format_doors(doors: &[u16]) -> String {
-    doors.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
-}
-
 fn text(field: &str, s: &str, max: usize) -> Result<()> {
     if s.trim().is_empty() || s.len() > max || s.chars().any(char::is_control) {
         return Err(Error::invalid(
@@ -295,6 +286,7 @@ impl Service {
             metrics,
             wrap: None,
             webhook_targets: Arc::new(Targets::public_only()),
+            webhook_roots: Arc::default(),
             issuing: Arc::default(),
         }
     }
@@ -308,6 +300,17 @@ impl Service {
     /// The addresses webhooks may reach.
     pub fn webhook_targets(&self) -> &Targets {
         &self.webhook_targets
+    }
+
+    /// Trusts `roots` for `https://` webhook receivers besides the built-in web PKI roots.
+    pub fn with_webhook_roots(mut self, roots: TrustedRoots) -> Service {
+        self.webhook_roots = Arc::new(roots);
+        self
+    }
+
+    /// The extra certificate authorities `https://` webhook receivers may be certified by.
+    pub fn webhook_roots(&self) -> &TrustedRoots {
+        &self.webhook_roots
     }
 
     /// Seals new issuer keys under `secret` and opens sealed ones with it.
@@ -372,7 +375,7 @@ impl Service {
 
     /// The principal of a live (unrevoked, unexpired) token by its id: what a portal
     /// session acts as, so that the portal's roles and scopes are the API's.
-    pub async fn principal_of_token(&self, token_id: &str) -> Result<Principal> {
+    pub async fn principal_of_token(&self, token_id: &TokenId) -> Result<Principal> {
         let gone = || {
             Error::new(
                 Kind::Unauthenticated,

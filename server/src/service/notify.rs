@@ -2,7 +2,7 @@
 //! that an event and its notifications commit together or not at all.
 
 use super::{new_id, now, Result, Service};
-use crate::ids::SiteId;
+use crate::ids::{SiteId, UnitId};
 use crate::store::{EventKind, Store, Tx};
 
 impl Service {
@@ -11,15 +11,23 @@ impl Service {
     pub(crate) async fn notify(
         &self,
         tx: &mut Tx,
-        site_id: &str,
-        unit_id: &str,
+        site_id: &SiteId,
+        unit_id: &UnitId,
         kind: EventKind,
         data: serde_json::Value,
     ) -> Result<()> {
         let now = now();
         for resident in Store::residents_tx(tx, unit_id).await? {
             let body = data.to_string();
-            Store::insert_notification(tx, &new_id("ntf"), &resident.id, kind, &body, now).await?;
+            Store::insert_notification(
+                tx,
+                &new_id::<String>("ntf"),
+                &resident.id,
+                kind,
+                &body,
+                now,
+            )
+            .await?;
         }
         self.notify_site(tx, site_id, kind, data).await
     }
@@ -28,15 +36,13 @@ impl Service {
     pub(crate) async fn notify_site(
         &self,
         tx: &mut Tx,
-        site_id: &str,
+        site_id: &SiteId,
         kind: EventKind,
         data: serde_json::Value,
     ) -> Result<()> {
         let now = now();
-        // The callers still hold the site id as text (their modules move to the id types
-        // separately); it becomes a `SiteId` at the store boundary.
-        for hook in Store::webhooks(tx, &SiteId::new(site_id)).await? {
-            let id = new_id("evt");
+        for hook in Store::webhooks(tx, site_id).await? {
+            let id: String = new_id("evt");
             let body =
                 serde_json::json!({ "id": id, "type": kind, "created_at": now, "data": data });
             Store::insert_outbox(tx, &id, &hook.id, kind, &body.to_string(), now).await?;

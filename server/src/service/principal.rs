@@ -98,27 +98,29 @@ impl Principal {
         if has != expected {
             return Err(inconsistent("scope fields do not match the role"));
         }
-        let token = TokenId::new(row.id.clone());
-        let take = |v: Option<String>| v.unwrap_or_default();
+        // The check above made every field the role needs `Some`.
+        let token = row.id;
         Ok(match role {
             Role::Operator => Principal::Operator { token },
-            Role::Manager => Principal::Manager { token, site: take(row.site_id).into() },
-            Role::Carrier => Principal::Carrier { token, carrier: take(row.carrier_id).into() },
+            Role::Manager => Principal::Manager { token, site: row.site_id.unwrap_or_default() },
+            Role::Carrier => {
+                Principal::Carrier { token, carrier: row.carrier_id.unwrap_or_default() }
+            }
             Role::Driver => Principal::Driver {
                 token,
-                carrier: take(row.carrier_id).into(),
-                driver: take(row.driver_id).into(),
+                carrier: row.carrier_id.unwrap_or_default(),
+                driver: row.driver_id.unwrap_or_default(),
             },
             Role::Resident => Principal::Resident {
                 token,
-                site: take(row.site_id).into(),
-                unit: take(row.unit_id).into(),
-                resident: take(row.resident_id).into(),
+                site: row.site_id.unwrap_or_default(),
+                unit: row.unit_id.unwrap_or_default(),
+                resident: row.resident_id.unwrap_or_default(),
             },
             Role::Device => Principal::Device {
                 token,
-                site: take(row.site_id).into(),
-                door: take(row.door_id).into(),
+                site: row.site_id.unwrap_or_default(),
+                door: row.door_id.unwrap_or_default(),
             },
         })
     }
@@ -148,7 +150,7 @@ impl Principal {
     }
 
     /// Whether this is the manager of `site`.
-    pub fn manages(&self, site: &str) -> bool {
+    pub fn manages(&self, site: &SiteId) -> bool {
         matches!(self, Principal::Manager { site: own, .. } if own == site)
     }
 
@@ -183,7 +185,7 @@ mod tests {
     fn each_role_carries_its_scope() {
         let manager = TokenRow { site_id: Some("site_1".into()), ..row(Role::Manager) };
         let p = Principal::from_token(manager).unwrap();
-        assert!(p.manages("site_1") && !p.manages("site_2"));
+        assert!(p.manages(&"site_1".into()) && !p.manages(&"site_2".into()));
         assert_eq!(p.token_id().as_str(), "tok_1");
         let driver = TokenRow {
             carrier_id: Some("car_1".into()),
@@ -193,7 +195,7 @@ mod tests {
         let p = Principal::from_token(driver).unwrap();
         assert_eq!(p.role(), Role::Driver);
         assert_eq!(p.carrier().map(CarrierId::as_str), Some("car_1"));
-        assert!(!p.manages("site_1"));
+        assert!(!p.manages(&"site_1".into()));
     }
 
     #[test]

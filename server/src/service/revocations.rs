@@ -1,6 +1,6 @@
 //! Revocations and the root-signed door states that carry them to doors.
 
-use crate::ids::{CarrierId, DriverId, SiteId};
+use crate::ids::{DriverId, GrantId, IssuerId, SiteId};
 use crate::service::Code;
 use porter_protocol::{DenySubject, DoorState, MAX_DOOR_STATE_LEN};
 use serde::{Deserialize, Serialize};
@@ -84,12 +84,15 @@ impl Service {
         site_id: &SiteId,
         req: NewRevocation,
     ) -> Result<RevocationView> {
-        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "revoke").await?;
         let now = now();
         let (subject, until, epoch) = match req.kind {
             RevocationKind::Issuer => {
-                let i = self.store.issuer(&req.id).await?.filter(|i| i.site_id == site.id);
+                let i = self
+                    .store
+                    .issuer(&IssuerId::from(req.id.as_str()))
+                    .await?
+                    .filter(|i| i.site_id == site.id);
                 let i = i.ok_or_else(|| Error::not_found("issuer"))?;
                 let key = stored_key(&i.public_key)?;
                 (DenySubject::issuer(&key), i.not_after.unwrap_or(now + 86_400 * 366), i.epoch)
@@ -99,18 +102,7 @@ impl Service {
                 // site (present or withdrawn): another carrier's drivers do not exist here.
                 let d = self.store.driver(&DriverId::from(req.id.as_str())).await?;
                 let d = match d {
-                    Some(d)
-                        if self
-                            .store
-                            .approval(
-                                &SiteId::from(site_id),
-                                &CarrierId::from(d.carrier_id.as_str()),
-                            )
-                            .await?
-                            .is_some() =>
-                    {
-                        d
-                    }
+                    Some(d) if self.store.approval(site_id, &d.carrier_id).await?.is_some() => d,
                     _ => return Err(Error::not_found("driver")),
                 };
                 let key = stored_key(&d.holder_key)?;
@@ -118,7 +110,11 @@ impl Service {
                 (DenySubject::holder(&key), now + 86_400, None)
             }
             RevocationKind::Grant => {
-                let g = self.store.grant(&req.id).await?.filter(|g| g.site_id == site.id);
+                let g = self
+                    .store
+                    .grant(&GrantId::from(req.id.as_str()))
+                    .await?
+                    .filter(|g| g.site_id == site.id);
                 let g = g.ok_or_else(|| Error::not_found("grant"))?;
                 let issuer = self.store.issuer(&g.issuer_id).await?;
                 let issuer = issuer.ok_or_else(|| Error::not_found("issuer"))?;
@@ -153,7 +149,7 @@ impl Service {
         p: &Principal,
         site_id: &SiteId,
     ) -> Result<RevocationList> {
-        let site = self.managed_site(p, site_id.as_str(), "list revocations").await?;
+        let site = self.managed_site(p, site_id, "list revocations").await?;
         let latest = self.store.latest_door_state(site_id).await?;
         let revocations = self.store.revocations(site_id).await?;
         Ok(RevocationList {
@@ -182,7 +178,7 @@ impl Service {
         site_id: &SiteId,
         req: DoorStateUpload,
     ) -> Result<DoorStateView> {
-        let site = self.managed_site(p, site_id.as_str(), "upload door state").await?;
+        let site = self.managed_site(p, site_id, "upload door state").await?;
         let bytes = hex_bytes("state", &req.state, MAX_DOOR_STATE_LEN)?;
         let number = porter_protocol::SiteId(site.site_number as u32);
         let latest = self.store.latest_door_state(site_id).await?;
@@ -244,7 +240,7 @@ impl Service {
         if p.role() == Role::Resident {
             return Err(Error::forbidden("read door state"));
         }
-        self.site_for(p, site_id.as_str()).await?; // may `p` see the site at all
+        self.site_for(p, site_id).await?; // may `p` see the site at all
         let latest = self.store.latest_door_state(site_id).await?;
         Ok(latest.map(|s| DoorStateView {
             sequence: s.sequence,

@@ -1,15 +1,12 @@
 //! Sites: the building record, who can see it, and the policy residents read.
 
-use crate::ids::{CarrierId, SiteId};
+use crate::ids::SiteId;
 use crate::service::Code;
 use porter_protocol::{Certificate, LogSecret};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
-    client_key, new_id, now, parse_doors, text, Error, Kind, Paged, Principal, Result, Role,
-    Service,
-};
+use super::{client_key, new_id, now, text, Error, Kind, Paged, Principal, Result, Role, Service};
 use crate::store::{self, Page};
 
 /// A site.
@@ -34,7 +31,7 @@ pub struct SiteView {
 impl From<store::SiteRow> for SiteView {
     fn from(r: store::SiteRow) -> Self {
         SiteView {
-            id: r.id,
+            id: r.id.into(),
             site_number: r.site_number as u32,
             name: r.name,
             root_key: r.root_key,
@@ -76,27 +73,27 @@ pub struct PolicyEntry {
 }
 
 impl Service {
-    pub(super) async fn site_for(&self, p: &Principal, site_id: &str) -> Result<store::SiteRow> {
+    pub(super) async fn site_for(&self, p: &Principal, site_id: &SiteId) -> Result<store::SiteRow> {
         let visible = match p {
             Principal::Operator { .. } => true,
             Principal::Manager { site, .. }
             | Principal::Resident { site, .. }
-            | Principal::Device { site, .. } => *site == *site_id,
+            | Principal::Device { site, .. } => site == site_id,
             Principal::Carrier { carrier, .. } | Principal::Driver { carrier, .. } => {
-                let approval = self.store.approval(&SiteId::from(site_id), carrier).await?;
+                let approval = self.store.approval(site_id, carrier).await?;
                 approval.is_some_and(|a| a.revoked_at.is_none())
             }
         };
         if !visible {
             return Err(Error::not_found("site"));
         }
-        self.store.site(&SiteId::from(site_id)).await?.ok_or_else(|| Error::not_found("site"))
+        self.store.site(site_id).await?.ok_or_else(|| Error::not_found("site"))
     }
 
     pub(super) async fn managed_site(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         what: &str,
     ) -> Result<store::SiteRow> {
         if p.role() != Role::Manager {
@@ -105,7 +102,7 @@ impl Service {
         if !p.manages(site_id) {
             return Err(Error::not_found("site"));
         }
-        self.store.site(&SiteId::from(site_id)).await?.ok_or_else(|| Error::not_found("site"))
+        self.store.site(site_id).await?.ok_or_else(|| Error::not_found("site"))
     }
 
     /// Creates a site (operator).
@@ -151,7 +148,7 @@ impl Service {
     /// One site. A site made before log keys gets its pair here.
     pub async fn get_site(&self, p: &Principal, site_id: &SiteId) -> Result<SiteView> {
         let id = site_id;
-        let site = self.site_for(p, id.as_str()).await?;
+        let site = self.site_for(p, id).await?;
         if site.log_key.is_some() {
             return Ok(site.into());
         }
@@ -186,23 +183,18 @@ impl Service {
 
     /// The site's delivery-access policy as residents see it: who may enter, where, how long.
     pub async fn policy(&self, p: &Principal, site_id: &SiteId) -> Result<Vec<PolicyEntry>> {
-        let site_id = site_id.as_str();
         if !matches!(p.role(), Role::Manager | Role::Resident | Role::Operator) {
             return Err(Error::forbidden("read the site policy"));
         }
         let site = self.site_for(p, site_id).await?;
         let page = Page { after: String::new(), limit: 1000 };
         let mut out = Vec::new();
-        for a in self.store.approvals(&SiteId::from(site.id.as_str()), &page).await? {
+        for a in self.store.approvals(&site.id, &page).await? {
             if a.revoked_at.is_some() {
                 continue;
             }
-            let carrier = self
-                .store
-                .carrier(&CarrierId::from(a.carrier_id.as_str()))
-                .await?
-                .map(|c| c.name)
-                .unwrap_or_default();
+            let carrier =
+                self.store.carrier(&a.carrier_id).await?.map(|c| c.name).unwrap_or_default();
             let hours = match self.store.issuer(&a.issuer_id).await? {
                 Some(store::IssuerRow { certificate: Some(c), .. }) => hex::decode(c)
                     .ok()
@@ -212,7 +204,7 @@ impl Service {
             };
             out.push(PolicyEntry {
                 carrier,
-                doors: parse_doors(&a.doors).unwrap_or_default(),
+                doors: a.doors.0,
                 max_uses: a.max_uses,
                 max_lifetime_minutes: a.max_lifetime_minutes,
                 hours,

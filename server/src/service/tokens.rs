@@ -1,6 +1,6 @@
 //! API tokens: who may mint which role's token, within which scope.
 
-use crate::ids::{CarrierId, DriverId, SiteId, TokenId};
+use crate::ids::{CarrierId, DoorId, DriverId, ResidentId, SiteId, TokenId};
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -56,14 +56,14 @@ pub struct TokenView {
 impl From<store::TokenRow> for TokenView {
     fn from(r: store::TokenRow) -> Self {
         TokenView {
-            id: r.id,
+            id: r.id.into(),
             role: r.role,
             label: r.label,
-            site_id: r.site_id,
-            carrier_id: r.carrier_id,
-            driver_id: r.driver_id,
-            resident_id: r.resident_id,
-            door_id: r.door_id,
+            site_id: r.site_id.map(String::from),
+            carrier_id: r.carrier_id.map(String::from),
+            driver_id: r.driver_id.map(String::from),
+            resident_id: r.resident_id.map(String::from),
+            door_id: r.door_id.map(String::from),
             created_at: r.created_at,
             expires_at: r.expires_at,
             revoked_at: r.revoked_at,
@@ -79,15 +79,15 @@ pub struct NewToken {
     /// a carrier).
     pub role: Role,
     /// Site (manager).
-    pub site_id: Option<String>,
+    pub site_id: Option<SiteId>,
     /// Carrier (carrier).
-    pub carrier_id: Option<String>,
+    pub carrier_id: Option<CarrierId>,
     /// Driver (driver).
-    pub driver_id: Option<String>,
+    pub driver_id: Option<DriverId>,
     /// Resident (resident).
-    pub resident_id: Option<String>,
+    pub resident_id: Option<ResidentId>,
     /// Door (device).
-    pub door_id: Option<String>,
+    pub door_id: Option<DoorId>,
     /// Label.
     #[serde(default)]
     pub label: String,
@@ -101,33 +101,19 @@ impl Service {
     pub async fn create_token(&self, p: &Principal, req: NewToken) -> Result<TokenCreated> {
         let role = req.role;
         let mut row = store::TokenRow::of_role(role);
-        let need = |v: &Option<String>, name: &str| -> Result<String> {
-            v.clone().ok_or_else(|| {
-                Error::invalid(
-                    Code::MissingField,
-                    format!("a {} token needs {name}", role.as_str()),
-                )
-            })
-        };
         match (p.role(), role) {
             (Role::Operator, Role::Manager) => {
-                let site = need(&req.site_id, "site_id")?;
-                self.store
-                    .site(&SiteId::from(site.as_str()))
-                    .await?
-                    .ok_or_else(|| Error::not_found("site"))?;
+                let site = needed(&req.site_id, role, "site_id")?;
+                self.store.site(&site).await?.ok_or_else(|| Error::not_found("site"))?;
                 row.site_id = Some(site);
             }
             (Role::Operator, Role::Carrier) => {
-                let carrier = need(&req.carrier_id, "carrier_id")?;
-                self.store
-                    .carrier(&CarrierId::from(carrier.as_str()))
-                    .await?
-                    .ok_or_else(|| Error::not_found("carrier"))?;
+                let carrier = needed(&req.carrier_id, role, "carrier_id")?;
+                self.store.carrier(&carrier).await?.ok_or_else(|| Error::not_found("carrier"))?;
                 row.carrier_id = Some(carrier);
             }
             (Role::Manager, Role::Resident) => {
-                let id = need(&req.resident_id, "resident_id")?;
+                let id = needed(&req.resident_id, role, "resident_id")?;
                 let resident =
                     self.store.resident(&id).await?.ok_or_else(|| Error::not_found("resident"))?;
                 let unit = self.store.unit(&resident.unit_id).await?;
@@ -138,15 +124,15 @@ impl Service {
                 row.resident_id = Some(id);
             }
             (Role::Manager, Role::Device) => {
-                let id = need(&req.door_id, "door_id")?;
+                let id = needed(&req.door_id, role, "door_id")?;
                 let door = self.store.door(&id).await?.filter(|d| p.manages(&d.site_id));
                 let door = door.ok_or_else(|| Error::not_found("door"))?;
                 row.site_id = Some(door.site_id);
                 row.door_id = Some(id);
             }
             (Role::Carrier, Role::Driver) => {
-                let id = need(&req.driver_id, "driver_id")?;
-                let driver = self.store.driver(&DriverId::from(id.as_str())).await?;
+                let id = needed(&req.driver_id, role, "driver_id")?;
+                let driver = self.store.driver(&id).await?;
                 let driver = driver.filter(|d| p.carrier().is_some_and(|c| *c == d.carrier_id));
                 let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
                 row.carrier_id = Some(driver.carrier_id);
@@ -170,17 +156,17 @@ impl Service {
         row.label = req.label;
         row.created_at = now();
         row.expires_at = Some(row.created_at + lifetime);
-        row.created_by = Some(p.token_id().to_string());
+        row.created_by = Some(p.token_id().clone());
         self.store.insert_token(&row).await?;
-        Ok(TokenCreated { id: row.id, role, token: secret, expires_at: row.expires_at })
+        Ok(TokenCreated { id: row.id.into(), role, token: secret, expires_at: row.expires_at })
     }
 
     /// The scope whose tokens `p` may list and revoke: the tokens it may create.
     fn token_scope<'a>(&self, p: &'a Principal) -> Result<TokenScope<'a>> {
         match p {
             Principal::Operator { .. } => Ok(TokenScope::Operator),
-            Principal::Manager { site, .. } => Ok(TokenScope::Site(site.as_str())),
-            Principal::Carrier { carrier, .. } => Ok(TokenScope::Carrier(carrier.as_str())),
+            Principal::Manager { site, .. } => Ok(TokenScope::Site(site)),
+            Principal::Carrier { carrier, .. } => Ok(TokenScope::Carrier(carrier)),
             _ => Err(Error::forbidden("list tokens")),
         }
     }
@@ -195,16 +181,15 @@ impl Service {
 
     /// Revokes a token within the caller's scope, or the caller's own token.
     pub async fn revoke_token(&self, p: &Principal, id: &TokenId) -> Result<TokenView> {
-        let id = id.as_str();
         let row = self.store.token(id).await?.ok_or_else(|| Error::not_found("token"))?;
         let own = *p.token_id() == row.id;
         let in_scope = match (p, row.role) {
             (Principal::Operator { .. }, Role::Manager | Role::Carrier) => true,
             (Principal::Manager { site, .. }, Role::Resident | Role::Device) => {
-                row.site_id.as_deref() == Some(site.as_str())
+                row.site_id.as_ref() == Some(site)
             }
             (Principal::Carrier { carrier, .. }, Role::Driver) => {
-                row.carrier_id.as_deref() == Some(carrier.as_str())
+                row.carrier_id.as_ref() == Some(carrier)
             }
             _ => false,
         };
@@ -227,6 +212,18 @@ impl Service {
             ..store::TokenRow::of_role(Role::Operator)
         };
         store.insert_token(&row).await?;
-        Ok(TokenCreated { id: row.id, role: Role::Operator, token: secret, expires_at: None })
+        Ok(TokenCreated {
+            id: row.id.into(),
+            role: Role::Operator,
+            token: secret,
+            expires_at: None,
+        })
     }
+}
+
+/// The scope field `name` a token of `role` needs, or the refusal saying it is missing.
+fn needed<Id: Clone>(field: &Option<Id>, role: Role, name: &str) -> Result<Id> {
+    field.clone().ok_or_else(|| {
+        Error::invalid(Code::MissingField, format!("a {} token needs {name}", role.as_str()))
+    })
 }

@@ -31,11 +31,17 @@ pub struct ResidentView {
     pub opted_out: bool,
 }
 
+impl From<store::UnitRow> for UnitView {
+    fn from(u: store::UnitRow) -> Self {
+        UnitView { id: u.id.into(), site_id: u.site_id.into(), label: u.label }
+    }
+}
+
 impl From<store::ResidentRow> for ResidentView {
     fn from(r: store::ResidentRow) -> Self {
         ResidentView {
-            id: r.id,
-            unit_id: r.unit_id,
+            id: r.id.into(),
+            unit_id: r.unit_id.into(),
             display_name: r.display_name,
             opted_out: r.opted_out,
         }
@@ -88,7 +94,6 @@ impl Service {
         site_id: &SiteId,
         req: NewUnit,
     ) -> Result<UnitView> {
-        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "create units").await?;
         text("label", &req.label, 64)?;
         let row = store::UnitRow {
@@ -98,7 +103,7 @@ impl Service {
             created_at: now(),
         };
         self.store.insert_unit(&row).await?;
-        Ok(UnitView { id: row.id, site_id: row.site_id, label: row.label })
+        Ok(UnitView::from(row))
     }
 
     /// Lists a site's units (manager).
@@ -108,11 +113,9 @@ impl Service {
         site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<UnitView>> {
-        let site_id = site_id.as_str();
         self.managed_site(p, site_id, "list units").await?;
         let rows = self.store.units(site_id, page).await?;
-        let items =
-            rows.into_iter().map(|u| UnitView { id: u.id, site_id: u.site_id, label: u.label });
+        let items = rows.into_iter().map(UnitView::from);
         Ok(Paged::of(items.collect(), page, |u: &UnitView| u.id.clone()))
     }
 
@@ -124,8 +127,6 @@ impl Service {
         unit_id: &UnitId,
         req: NewResident,
     ) -> Result<ResidentView> {
-        let site_id = site_id.as_str();
-        let unit_id = unit_id.as_str();
         let site = self.managed_site(p, site_id, "add residents").await?;
         let unit = self.store.unit(unit_id).await?.filter(|u| u.site_id == site.id);
         let unit = unit.ok_or_else(|| Error::not_found("unit"))?;
@@ -148,7 +149,6 @@ impl Service {
         p: &Principal,
         resident_id: &ResidentId,
     ) -> Result<ResidentView> {
-        let resident_id = resident_id.as_str();
         if p.role() != Role::Manager {
             return Err(Error::forbidden("remove residents"));
         }
@@ -168,7 +168,7 @@ impl Service {
         let Principal::Resident { resident, .. } = p else {
             return Err(Error::forbidden("read a resident profile"));
         };
-        let r = self.store.resident(resident.as_str()).await?;
+        let r = self.store.resident(resident).await?;
         Ok(r.ok_or_else(|| Error::not_found("resident"))?.into())
     }
 
@@ -177,7 +177,7 @@ impl Service {
         let Principal::Resident { resident, .. } = p else {
             return Err(Error::forbidden("set an opt-out"));
         };
-        self.store.set_opt_out(resident.as_str(), req.opted_out).await?;
+        self.store.set_opt_out(resident, req.opted_out).await?;
         self.me(p).await
     }
 
@@ -190,7 +190,7 @@ impl Service {
         let Principal::Resident { resident, .. } = p else {
             return Err(Error::forbidden("read notifications"));
         };
-        let rows = self.store.notifications(resident.as_str(), page).await?;
+        let rows = self.store.notifications(resident, page).await?;
         let items = rows
             .into_iter()
             .map(|n| NotificationView {

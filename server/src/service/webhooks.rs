@@ -42,8 +42,8 @@ pub struct WebhookView {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
-    /// `https://host/path` or `http://host:port/path`; it must reach a public address unless
-    /// the server's `webhook_allow_targets` lists its range.
+    /// `https://host/path`, reaching a public address or a range the server's
+    /// `webhook_allow_targets` lists; or `http://host:port/path`, reaching a listed range only.
     pub url: String,
 }
 
@@ -55,20 +55,28 @@ impl Service {
         site_id: &SiteId,
         req: NewWebhook,
     ) -> Result<WebhookCreated> {
-        let site_id = site_id.as_str();
         let site = self.managed_site(p, site_id, "add webhooks").await?;
-        if let Err(e) = crate::client::webhook_url(&req.url) {
-            return Err(Error::invalid(
+        let url = crate::client::webhook_url(&req.url).map_err(|e| {
+            Error::invalid(
                 Code::InvalidUrl,
                 format!("url must be https://host/path or http://host:port/path: {e}"),
+            )
+        })?;
+        // Plain http:// is delivered only to the internal ranges the operator lists; with none
+        // listed it could never arrive: say so now rather than fail every delivery.
+        if url.scheme() == "http" && !self.webhook_targets.allows_plain_http() {
+            return Err(Error::invalid(
+                Code::InvalidUrl,
+                "url must be https://: this server sends plain http:// only to the internal \
+                 ranges of its webhook_allow_targets setting, and none are set",
             ));
         }
         // The stored seed derives both signing keys (see `standard_webhooks`).
         let seed: [u8; 32] = rand::random();
         let keys = EndpointKeys::from_seed(&seed);
         let row = store::WebhookRow {
-            id: new_id("hook").into(),
-            site_id: site.id.into(),
+            id: new_id("hook"),
+            site_id: site.id,
             url: req.url,
             secret: hex::encode(seed),
         };
@@ -97,7 +105,7 @@ impl Service {
         site_id: &SiteId,
         page: &Page,
     ) -> Result<Paged<WebhookView>> {
-        self.managed_site(p, site_id.as_str(), "list webhooks").await?;
+        self.managed_site(p, site_id, "list webhooks").await?;
         let rows = self.store.webhooks_page(site_id, page).await?;
         let views = rows.into_iter().map(WebhookView::from).collect();
         Ok(Paged::of(views, page, |h| h.id.clone()))
@@ -112,11 +120,10 @@ impl Service {
         site_id: &SiteId,
         webhook_id: &WebhookId,
     ) -> Result<WebhookView> {
-        let site = self.managed_site(p, site_id.as_str(), "delete webhooks").await?;
+        let site = self.managed_site(p, site_id, "delete webhooks").await?;
         let hook = self.store.webhook(webhook_id).await?;
-        let hook = hook
-            .filter(|h| h.site_id.as_str() == site.id)
-            .ok_or_else(|| Error::not_found("webhook"))?;
+        let hook =
+            hook.filter(|h| h.site_id == site.id).ok_or_else(|| Error::not_found("webhook"))?;
         if !self.store.delete_webhook(&hook.id).await? {
             return Err(Error::not_found("webhook"));
         }

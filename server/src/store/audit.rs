@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::{i, s, Page, Result, Store, Tx};
+use crate::ids::{CarrierId, DoorId, GrantId, SiteId};
 
 /// Where the server stands in a door's log.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -76,9 +77,9 @@ pub struct AlarmRow {
     /// Public id.
     pub id: String,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Door id, if any.
-    pub door_id: Option<String>,
+    pub door_id: Option<DoorId>,
     /// Kind.
     pub kind: AlarmKind,
     /// What was seen.
@@ -91,34 +92,38 @@ pub struct AlarmRow {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AdmissionRow {
     /// Door id.
-    pub door_id: String,
+    pub door_id: DoorId,
     /// Log sequence.
     pub sequence: i64,
     /// Matched grant, if any.
-    pub grant_id: Option<String>,
+    pub grant_id: Option<GrantId>,
     /// Carrier of the matched grant.
-    pub carrier_id: Option<String>,
+    pub carrier_id: Option<CarrierId>,
     /// Door time.
     pub at: i64,
 }
 
 impl Store {
     /// Where the server stands in a door's log.
-    pub async fn chain(&self, door_id: &str) -> Result<Option<ChainRow>> {
+    pub async fn chain(&self, door_id: &DoorId) -> Result<Option<ChainRow>> {
         one!(
             self.read(),
             ChainRow,
             "SELECT next_sequence, previous FROM audit_chains WHERE door_id = $1",
-            door_id.to_string()
+            door_id.clone()
         )
     }
 
     /// A stored record's bytes and chain hash.
-    pub async fn audit_record(&self, door_id: &str, seq: i64) -> Result<Option<(String, String)>> {
+    pub async fn audit_record(
+        &self,
+        door_id: &DoorId,
+        seq: i64,
+    ) -> Result<Option<(String, String)>> {
         let row = sqlx::query(
             "SELECT record, chain_hash FROM audit_records WHERE door_id = $1 AND sequence = $2",
         )
-        .bind(door_id.to_string())
+        .bind(door_id.clone())
         .bind(seq)
         .fetch_optional(self.read())
         .await?;
@@ -129,7 +134,7 @@ impl Store {
     /// moved it first.
     pub async fn advance_chain(
         tx: &mut Tx,
-        door_id: &str,
+        door_id: &DoorId,
         old: Option<&ChainRow>,
         new: &ChainRow,
         now: i64,
@@ -139,7 +144,7 @@ impl Store {
                 &mut **tx,
                 "INSERT INTO audit_chains (door_id, next_sequence, previous, updated_at)
                  VALUES ($1,$2,$3,$4) ON CONFLICT (door_id) DO NOTHING",
-                door_id.to_string(),
+                door_id.clone(),
                 new.next_sequence,
                 new.previous.clone(),
                 now
@@ -151,7 +156,7 @@ impl Store {
                 new.next_sequence,
                 new.previous.clone(),
                 now,
-                door_id.to_string(),
+                door_id.clone(),
                 old.next_sequence
             )?,
         };
@@ -162,7 +167,7 @@ impl Store {
     /// statements: `(sequence, record hex, chain hash hex, door time)` each.
     pub async fn insert_audit_records(
         tx: &mut Tx,
-        door_id: &str,
+        door_id: &DoorId,
         records: &[(i64, String, String, i64)],
         uploaded_by: &str,
         now: i64,
@@ -193,7 +198,7 @@ impl Store {
             let mut query = sqlx::query(&sql);
             for (seq, record, hash, at) in chunk {
                 query = query
-                    .bind(door_id.to_string())
+                    .bind(door_id.clone())
                     .bind(*seq)
                     .bind(record.clone())
                     .bind(hash.clone())
@@ -210,12 +215,12 @@ impl Store {
     #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
     pub async fn insert_admission(
         tx: &mut Tx,
-        door_id: &str,
+        door_id: &DoorId,
         seq: i64,
-        site_id: &str,
+        site_id: &SiteId,
         record: &str,
-        grant_id: Option<&str>,
-        carrier_id: Option<&str>,
+        grant_id: Option<&GrantId>,
+        carrier_id: Option<&CarrierId>,
         at: i64,
         now: i64,
     ) -> Result<bool> {
@@ -223,12 +228,12 @@ impl Store {
             &mut **tx,
             "INSERT INTO admissions (door_id, sequence, site_id, record, grant_id, carrier_id, at,
              received_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (door_id, sequence) DO NOTHING",
-            door_id.to_string(),
+            door_id.clone(),
             seq,
-            site_id.to_string(),
+            site_id.clone(),
             record.to_string(),
-            grant_id.map(str::to_string),
-            carrier_id.map(str::to_string),
+            grant_id.cloned(),
+            carrier_id.cloned(),
             at,
             now
         )?;
@@ -236,9 +241,9 @@ impl Store {
     }
 
     /// The record bytes of a known admission.
-    pub async fn admission_record(&self, door_id: &str, seq: i64) -> Result<Option<String>> {
+    pub async fn admission_record(&self, door_id: &DoorId, seq: i64) -> Result<Option<String>> {
         let row = sqlx::query("SELECT record FROM admissions WHERE door_id = $1 AND sequence = $2")
-            .bind(door_id.to_string())
+            .bind(door_id.clone())
             .bind(seq)
             .fetch_optional(self.read())
             .await?;
@@ -247,7 +252,7 @@ impl Store {
 
     /// A page of a site's admissions, newest last.
     /// The cursor is `door_id:sequence` of the last row seen.
-    pub async fn admissions(&self, site_id: &str, page: &Page) -> Result<Vec<AdmissionRow>> {
+    pub async fn admissions(&self, site_id: &SiteId, page: &Page) -> Result<Vec<AdmissionRow>> {
         let (after_door, after_seq) = match page.after.rsplit_once(':') {
             Some((door, seq)) => (door, seq.parse::<i64>().unwrap_or(i64::MAX)),
             None => (page.after.as_str(), -1),
@@ -258,7 +263,7 @@ impl Store {
             "SELECT door_id, sequence, grant_id, carrier_id, at FROM admissions
              WHERE site_id = $1 AND (door_id > $2 OR (door_id = $2 AND sequence > $3))
              ORDER BY door_id, sequence LIMIT $4",
-            site_id.to_string(),
+            site_id.clone(),
             after_door.to_string(),
             after_seq,
             page.limit
@@ -282,12 +287,12 @@ impl Store {
     }
 
     /// A page of a site's alarms.
-    pub async fn alarms(&self, site_id: &str, page: &Page) -> Result<Vec<AlarmRow>> {
+    pub async fn alarms(&self, site_id: &SiteId, page: &Page) -> Result<Vec<AlarmRow>> {
         all!(
             self.read(),
             AlarmRow,
             "SELECT * FROM alarms WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            site_id.to_string(),
+            site_id.clone(),
             page.after.clone(),
             page.limit
         )
@@ -321,7 +326,7 @@ impl Store {
     /// Names the token that brought a door's record (and its admission, if any).
     pub async fn set_uploader(
         tx: &mut Tx,
-        door_id: &str,
+        door_id: &DoorId,
         seq: i64,
         uploaded_by: &str,
     ) -> Result<()> {
@@ -332,7 +337,7 @@ impl Store {
                     "UPDATE {table} SET uploaded_by = $1 WHERE door_id = $2 AND sequence = $3"
                 ),
                 uploaded_by.to_string(),
-                door_id.to_string(),
+                door_id.clone(),
                 seq
             )?;
         }
@@ -340,24 +345,24 @@ impl Store {
     }
 
     /// The grant an admission was matched to, if any.
-    pub async fn admission_grant(&self, door_id: &str, seq: i64) -> Result<Option<String>> {
+    pub async fn admission_grant(&self, door_id: &DoorId, seq: i64) -> Result<Option<GrantId>> {
         let row =
             sqlx::query("SELECT grant_id FROM admissions WHERE door_id = $1 AND sequence = $2")
-                .bind(door_id.to_string())
+                .bind(door_id.clone())
                 .bind(seq)
                 .fetch_optional(self.read())
                 .await?;
-        Ok(row.map(|r| r.try_get::<Option<String>, _>("grant_id")).transpose()?.flatten())
+        Ok(row.map(|r| r.try_get::<Option<GrantId>, _>("grant_id")).transpose()?.flatten())
     }
 
     /// Who brought a door's record, if recorded.
-    pub async fn record_uploader(&self, door_id: &str, seq: i64) -> Result<Option<String>> {
+    pub async fn record_uploader(&self, door_id: &DoorId, seq: i64) -> Result<Option<String>> {
         let row = sqlx::query(
             "SELECT uploaded_by FROM audit_records WHERE door_id = $1 AND sequence = $2
              UNION ALL
              SELECT uploaded_by FROM admissions WHERE door_id = $1 AND sequence = $2",
         )
-        .bind(door_id.to_string())
+        .bind(door_id.clone())
         .bind(seq)
         .fetch_optional(self.read())
         .await?;
@@ -367,15 +372,15 @@ impl Store {
     /// The admissions at a door already matched to `grant_id`: (sequence, record hex).
     pub async fn admissions_of_grant(
         tx: &mut Tx,
-        door_id: &str,
-        grant_id: &str,
+        door_id: &DoorId,
+        grant_id: &GrantId,
     ) -> Result<Vec<(i64, String)>> {
         let rows = sqlx::query(
             "SELECT sequence, record FROM admissions WHERE door_id = $1 AND grant_id = $2
              ORDER BY sequence",
         )
-        .bind(door_id.to_string())
-        .bind(grant_id.to_string())
+        .bind(door_id.clone())
+        .bind(grant_id.clone())
         .fetch_all(&mut **tx)
         .await?;
         rows.iter().map(|r| Ok((i(r, "sequence")?, s(r, "record")?))).collect()

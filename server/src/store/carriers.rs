@@ -1,13 +1,13 @@
 //! Carriers and approvals.
 
-use super::{Page, Result, Store};
-use crate::ids::{CarrierId, SiteId};
+use super::{DoorList, Page, Result, Store};
+use crate::ids::{CarrierId, IssuerId, SiteId};
 
 /// A carrier organisation.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CarrierRow {
     /// Public id.
-    pub id: String,
+    pub id: CarrierId,
     /// Name shown to residents.
     pub name: String,
     /// Creation time.
@@ -20,13 +20,13 @@ pub struct ApprovalRow {
     /// Public id.
     pub id: String,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Carrier id.
-    pub carrier_id: String,
+    pub carrier_id: CarrierId,
     /// The issuer that signs this carrier's grants at this site.
-    pub issuer_id: String,
+    pub issuer_id: IssuerId,
     /// Allowed door numbers, comma separated.
-    pub doors: String,
+    pub doors: DoorList,
     /// The most entries per grant.
     pub max_uses: i64,
     /// The longest grant, minutes.
@@ -52,12 +52,7 @@ impl Store {
 
     /// A carrier by id.
     pub async fn carrier(&self, id: &CarrierId) -> Result<Option<CarrierRow>> {
-        one!(
-            self.read(),
-            CarrierRow,
-            "SELECT * FROM carriers WHERE id = $1",
-            id.as_str().to_string()
-        )
+        one!(self.read(), CarrierRow, "SELECT * FROM carriers WHERE id = $1", id.clone())
     }
 
     /// A page of carriers, all or only `only`.
@@ -82,7 +77,7 @@ impl Store {
             r.site_id.clone(),
             r.carrier_id.clone(),
             r.issuer_id.clone(),
-            r.doors.clone(),
+            r.doors.to_text(),
             r.max_uses,
             r.max_lifetime_minutes,
             r.created_at
@@ -100,8 +95,8 @@ impl Store {
             self.read(),
             ApprovalRow,
             "SELECT * FROM approvals WHERE site_id = $1 AND carrier_id = $2",
-            site_id.as_str().to_string(),
-            carrier_id.as_str().to_string()
+            site_id.clone(),
+            carrier_id.clone()
         )
     }
 
@@ -111,7 +106,7 @@ impl Store {
             self.read(),
             ApprovalRow,
             "SELECT * FROM approvals WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            site_id.as_str().to_string(),
+            site_id.clone(),
             page.after.clone(),
             page.limit
         )

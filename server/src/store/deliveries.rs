@@ -1,6 +1,7 @@
 //! Deliveries.
 
 use super::{Page, Result, Store, Tx};
+use crate::ids::{CarrierId, DeliveryId, SiteId, UnitId};
 
 /// Where a delivery stands; stored as its snake_case name, parsed once where the row is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -39,13 +40,13 @@ super::stored_as_text!(DeliveryStatus);
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DeliveryRow {
     /// Public id.
-    pub id: String,
+    pub id: DeliveryId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Carrier id.
-    pub carrier_id: String,
+    pub carrier_id: CarrierId,
     /// Unit id.
-    pub unit_id: String,
+    pub unit_id: UnitId,
     /// The per-delivery salt, hex.
     pub tracking_salt: String,
     /// The package commitment, hex.
@@ -86,15 +87,15 @@ impl Store {
     }
 
     /// A delivery by id.
-    pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>> {
-        one!(self.read(), DeliveryRow, "SELECT * FROM deliveries WHERE id = $1", id.to_string())
+    pub async fn delivery(&self, id: &DeliveryId) -> Result<Option<DeliveryRow>> {
+        one!(self.read(), DeliveryRow, "SELECT * FROM deliveries WHERE id = $1", id.clone())
     }
 
     /// A page of deliveries of a carrier (`by_carrier`) or to a unit.
     pub async fn deliveries(
         &self,
-        carrier_id: Option<&str>,
-        unit_id: Option<&str>,
+        carrier_id: Option<&CarrierId>,
+        unit_id: Option<&UnitId>,
         page: &Page,
     ) -> Result<Vec<DeliveryRow>> {
         all!(
@@ -102,31 +103,31 @@ impl Store {
             DeliveryRow,
             "SELECT * FROM deliveries WHERE ($1 = '' OR carrier_id = $1) AND ($2 = '' OR unit_id = $2)
              AND id > $3 ORDER BY id LIMIT $4",
-            carrier_id.unwrap_or("").to_string(),
-            unit_id.unwrap_or("").to_string(),
+            carrier_id.map_or("", CarrierId::as_str).to_string(),
+            unit_id.map_or("", UnitId::as_str).to_string(),
             page.after.clone(),
             page.limit
         )
     }
 
     /// Sets a delivery's status.
-    pub async fn set_delivery_status(&self, id: &str, status: DeliveryStatus) -> Result<()> {
+    pub async fn set_delivery_status(&self, id: &DeliveryId, status: DeliveryStatus) -> Result<()> {
         exec!(
             &self.pool,
             "UPDATE deliveries SET status = $1 WHERE id = $2",
             status.as_str().to_string(),
-            id.to_string()
+            id.clone()
         )?;
         Ok(())
     }
 
     /// Marks a delivery entered (first time only).
-    pub async fn mark_entered(tx: &mut Tx, delivery_id: &str, at: i64) -> Result<()> {
+    pub async fn mark_entered(tx: &mut Tx, delivery_id: &DeliveryId, at: i64) -> Result<()> {
         exec!(
             &mut **tx,
             "UPDATE deliveries SET entered_at = $1 WHERE id = $2 AND entered_at IS NULL",
             at,
-            delivery_id.to_string()
+            delivery_id.clone()
         )?;
         Ok(())
     }
@@ -134,12 +135,12 @@ impl Store {
     /// Counts one more grant for a delivery that is still open and not yet entered, if it has
     /// yielded fewer than `bound`; false otherwise. The row lock (PostgreSQL) or the single
     /// writer (SQLite) makes concurrent requests for one delivery respect the bound.
-    pub async fn claim_grant(tx: &mut Tx, delivery_id: &str, bound: i64) -> Result<bool> {
+    pub async fn claim_grant(tx: &mut Tx, delivery_id: &DeliveryId, bound: i64) -> Result<bool> {
         let n = exec!(
             &mut **tx,
             "UPDATE deliveries SET grants_issued = grants_issued + 1
              WHERE id = $1 AND status = 'open' AND entered_at IS NULL AND grants_issued < $2",
-            delivery_id.to_string(),
+            delivery_id.clone(),
             bound
         )?;
         Ok(n == 1)

@@ -1,14 +1,15 @@
 //! Doors.
 
 use super::{Page, Result, Store};
+use crate::ids::{DoorId, SiteId};
 
 /// An enrolled door.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DoorRow {
     /// Public id.
-    pub id: String,
+    pub id: DoorId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// The protocol's door number.
     pub door_number: i64,
     /// Display name.
@@ -40,28 +41,28 @@ impl Store {
     }
 
     /// A door by id.
-    pub async fn door(&self, id: &str) -> Result<Option<DoorRow>> {
-        one!(self.read(), DoorRow, "SELECT * FROM doors WHERE id = $1", id.to_string())
+    pub async fn door(&self, id: &DoorId) -> Result<Option<DoorRow>> {
+        one!(self.read(), DoorRow, "SELECT * FROM doors WHERE id = $1", id.clone())
     }
 
     /// A door by site and number.
-    pub async fn door_by_number(&self, site_id: &str, number: i64) -> Result<Option<DoorRow>> {
+    pub async fn door_by_number(&self, site_id: &SiteId, number: i64) -> Result<Option<DoorRow>> {
         one!(
             self.read(),
             DoorRow,
             "SELECT * FROM doors WHERE site_id = $1 AND door_number = $2",
-            site_id.to_string(),
+            site_id.clone(),
             number
         )
     }
 
     /// A page of a site's doors.
-    pub async fn doors(&self, site_id: &str, page: &Page) -> Result<Vec<DoorRow>> {
+    pub async fn doors(&self, site_id: &SiteId, page: &Page) -> Result<Vec<DoorRow>> {
         all!(
             self.read(),
             DoorRow,
             "SELECT * FROM doors WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            site_id.to_string(),
+            site_id.clone(),
             page.after.clone(),
             page.limit
         )

@@ -7,9 +7,9 @@ use crate::ids::{CarrierId, DriverId};
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DriverRow {
     /// Public id.
-    pub id: String,
+    pub id: DriverId,
     /// Carrier id.
-    pub carrier_id: String,
+    pub carrier_id: CarrierId,
     /// The phone's holder key, hex.
     pub holder_key: String,
     /// The carrier's own label (pseudonymous to buildings).
@@ -38,7 +38,7 @@ impl Store {
 
     /// A driver by id.
     pub async fn driver(&self, id: &DriverId) -> Result<Option<DriverRow>> {
-        one!(self.read(), DriverRow, "SELECT * FROM drivers WHERE id = $1", id.as_str().to_string())
+        one!(self.read(), DriverRow, "SELECT * FROM drivers WHERE id = $1", id.clone())
     }
 
     /// A page of a carrier's drivers.
@@ -47,7 +47,7 @@ impl Store {
             self.read(),
             DriverRow,
             "SELECT * FROM drivers WHERE carrier_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            carrier_id.as_str().to_string(),
+            carrier_id.clone(),
             page.after.clone(),
             page.limit
         )
@@ -59,7 +59,7 @@ impl Store {
             &self.pool,
             "UPDATE drivers SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
             now,
-            id.as_str().to_string()
+            id.clone()
         )?;
         Ok(())
     }
@@ -79,7 +79,7 @@ impl Store {
             "INSERT INTO driver_challenges (challenge, carrier_id, expires_at, created_at)
              VALUES ($1,$2,$3,$4)",
             challenge.to_string(),
-            carrier_id.as_str().to_string(),
+            carrier_id.clone(),
             expires_at,
             now
         )?;
@@ -100,7 +100,7 @@ impl Store {
             "DELETE FROM driver_challenges WHERE challenge = $1 AND carrier_id = $2
              AND expires_at > $3",
             challenge.to_string(),
-            carrier_id.as_str().to_string(),
+            carrier_id.clone(),
             now
         )?;
         Ok(n == 1)

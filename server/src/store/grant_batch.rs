@@ -2,6 +2,7 @@
 //! transaction, their rows in one multi-row insert.
 
 use super::{GrantRow, Result, Store, Tx};
+use crate::ids::{DeliveryId, TokenId};
 
 /// Columns of one grant row in [`Store::insert_grants`].
 const GRANT_COLUMNS: usize = 14;
@@ -37,7 +38,7 @@ impl Store {
                 .bind(r.issuer_key_id.clone())
                 .bind(r.serial)
                 .bind(r.uses)
-                .bind(r.doors.clone())
+                .bind(r.doors.to_text())
                 .bind(r.not_before)
                 .bind(r.not_after)
                 .bind(r.grant_bytes.clone())
@@ -49,11 +50,11 @@ impl Store {
 
     /// Gives back a grant claimed by [`Store::claim_grant`] in this transaction (the grant was
     /// refused after its claim).
-    pub async fn unclaim_grant(tx: &mut Tx, delivery_id: &str) -> Result<()> {
+    pub async fn unclaim_grant(tx: &mut Tx, delivery_id: &DeliveryId) -> Result<()> {
         exec!(
             &mut **tx,
             "UPDATE deliveries SET grants_issued = grants_issued - 1 WHERE id = $1",
-            delivery_id.to_string()
+            delivery_id.clone()
         )?;
         Ok(())
     }
@@ -62,7 +63,7 @@ impl Store {
     /// the key is taken (a concurrent or earlier request with it won).
     pub async fn reserve_idempotent_tx(
         tx: &mut Tx,
-        token_id: &str,
+        token_id: &TokenId,
         key: &str,
         request_hash: &str,
         now: i64,
@@ -71,7 +72,7 @@ impl Store {
             &mut **tx,
             "INSERT INTO idempotency (token_id, idem_key, request_hash, status, body, created_at)
              VALUES ($1,$2,$3,0,'',$4) ON CONFLICT (token_id, idem_key) DO NOTHING",
-            token_id.to_string(),
+            token_id.clone(),
             key.to_string(),
             request_hash.to_string(),
             now
@@ -82,7 +83,7 @@ impl Store {
     /// Stores the answer of a key reserved by [`Store::reserve_idempotent_tx`].
     pub async fn answer_idempotent_tx(
         tx: &mut Tx,
-        token_id: &str,
+        token_id: &TokenId,
         key: &str,
         status: i64,
         body: &str,
@@ -92,18 +93,18 @@ impl Store {
             "UPDATE idempotency SET status = $1, body = $2 WHERE token_id = $3 AND idem_key = $4",
             status,
             body.to_string(),
-            token_id.to_string(),
+            token_id.clone(),
             key.to_string()
         )?;
         Ok(())
     }
 
     /// Frees a key reserved by [`Store::reserve_idempotent_tx`] whose request was refused.
-    pub async fn release_idempotent_tx(tx: &mut Tx, token_id: &str, key: &str) -> Result<()> {
+    pub async fn release_idempotent_tx(tx: &mut Tx, token_id: &TokenId, key: &str) -> Result<()> {
         exec!(
             &mut **tx,
             "DELETE FROM idempotency WHERE token_id = $1 AND idem_key = $2 AND status = 0",
-            token_id.to_string(),
+            token_id.clone(),
             key.to_string()
         )?;
         Ok(())

@@ -1,22 +1,23 @@
 //! Issued grants.
 
-use super::{Page, Result, Store, Tx};
+use super::{DoorList, Page, Result, Store, Tx};
+use crate::ids::{CarrierId, DeliveryId, DriverId, GrantId, IssuerId, SiteId};
 
 /// An issued grant.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct GrantRow {
     /// Public id.
-    pub id: String,
+    pub id: GrantId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Delivery id.
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     /// Driver id.
-    pub driver_id: String,
+    pub driver_id: DriverId,
     /// Carrier id.
-    pub carrier_id: String,
+    pub carrier_id: CarrierId,
     /// Issuer id.
-    pub issuer_id: String,
+    pub issuer_id: IssuerId,
     /// First eight issuer key bytes, hex.
     pub issuer_key_id: String,
     /// First serial.
@@ -24,7 +25,7 @@ pub struct GrantRow {
     /// Entries.
     pub uses: i64,
     /// Door numbers, comma separated.
-    pub doors: String,
+    pub doors: DoorList,
     /// Validity start.
     pub not_before: i64,
     /// Validity end.
@@ -54,7 +55,7 @@ impl Store {
             r.issuer_key_id.clone(),
             r.serial,
             r.uses,
-            r.doors.clone(),
+            r.doors.to_text(),
             r.not_before,
             r.not_after,
             r.grant_bytes.clone(),
@@ -64,14 +65,14 @@ impl Store {
     }
 
     /// A grant by id.
-    pub async fn grant(&self, id: &str) -> Result<Option<GrantRow>> {
-        one!(self.read(), GrantRow, "SELECT * FROM grants WHERE id = $1", id.to_string())
+    pub async fn grant(&self, id: &GrantId) -> Result<Option<GrantRow>> {
+        one!(self.read(), GrantRow, "SELECT * FROM grants WHERE id = $1", id.clone())
     }
 
     /// The grant an admission names: its issuer key id and first serial at the site.
     pub async fn grant_by_serial(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         issuer_key_id: &str,
         serial: i64,
     ) -> Result<Option<GrantRow>> {
@@ -79,31 +80,31 @@ impl Store {
             self.read(),
             GrantRow,
             "SELECT * FROM grants WHERE site_id = $1 AND issuer_key_id = $2 AND serial = $3",
-            site_id.to_string(),
+            site_id.clone(),
             issuer_key_id.to_string(),
             serial
         )
     }
 
     /// A page of a site's grants.
-    pub async fn grants_of_site(&self, site_id: &str, page: &Page) -> Result<Vec<GrantRow>> {
+    pub async fn grants_of_site(&self, site_id: &SiteId, page: &Page) -> Result<Vec<GrantRow>> {
         all!(
             self.read(),
             GrantRow,
             "SELECT * FROM grants WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            site_id.to_string(),
+            site_id.clone(),
             page.after.clone(),
             page.limit
         )
     }
 
     /// A page of grants of a delivery.
-    pub async fn grants_of_delivery(&self, delivery_id: &str) -> Result<Vec<GrantRow>> {
+    pub async fn grants_of_delivery(&self, delivery_id: &DeliveryId) -> Result<Vec<GrantRow>> {
         all!(
             self.read(),
             GrantRow,
             "SELECT * FROM grants WHERE delivery_id = $1 ORDER BY id",
-            delivery_id.to_string()
+            delivery_id.clone()
         )
     }
 

@@ -1,14 +1,15 @@
 //! Issuer keys and their serial counters.
 
 use super::{i, Page, Result, Store, Tx};
+use crate::ids::{IssuerId, SiteId};
 
 /// An issuer key of a site.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct IssuerRow {
     /// Public id.
-    pub id: String,
+    pub id: IssuerId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Public key, hex.
     pub public_key: String,
     /// First eight key bytes, hex: what audit records name.
@@ -50,17 +51,17 @@ impl Store {
     }
 
     /// An issuer by id.
-    pub async fn issuer(&self, id: &str) -> Result<Option<IssuerRow>> {
-        one!(self.read(), IssuerRow, "SELECT * FROM issuers WHERE id = $1", id.to_string())
+    pub async fn issuer(&self, id: &IssuerId) -> Result<Option<IssuerRow>> {
+        one!(self.read(), IssuerRow, "SELECT * FROM issuers WHERE id = $1", id.clone())
     }
 
     /// A page of a site's issuers.
-    pub async fn issuers(&self, site_id: &str, page: &Page) -> Result<Vec<IssuerRow>> {
+    pub async fn issuers(&self, site_id: &SiteId, page: &Page) -> Result<Vec<IssuerRow>> {
         all!(
             self.read(),
             IssuerRow,
             "SELECT * FROM issuers WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            site_id.to_string(),
+            site_id.clone(),
             page.after.clone(),
             page.limit
         )
@@ -69,7 +70,7 @@ impl Store {
     /// Stores a verified certificate.
     pub async fn set_certificate(
         &self,
-        id: &str,
+        id: &IssuerId,
         cert: &str,
         epoch: i64,
         not_before: i64,
@@ -90,12 +91,12 @@ impl Store {
 
     /// Takes `uses` serials from an issuer, atomically: the row lock (PostgreSQL) or the single
     /// writer (SQLite) orders concurrent issuers. Returns the first serial taken.
-    pub async fn take_serials(tx: &mut Tx, issuer_id: &str, uses: i64) -> Result<i64> {
+    pub async fn take_serials(tx: &mut Tx, issuer_id: &IssuerId, uses: i64) -> Result<i64> {
         let row = sqlx::query(
             "UPDATE issuers SET next_serial = next_serial + $1 WHERE id = $2 RETURNING next_serial",
         )
         .bind(uses)
-        .bind(issuer_id.to_string())
+        .bind(issuer_id.clone())
         .fetch_one(&mut **tx)
         .await?;
         Ok(i(&row, "next_serial")? - uses)

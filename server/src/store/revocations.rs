@@ -48,7 +48,7 @@ pub struct RevocationRow {
     /// Public id.
     pub id: String,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// `issuer`, `driver` or `grant`.
     pub kind: RevocationKind,
     /// The revoked object's id.
@@ -67,7 +67,7 @@ pub struct RevocationRow {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DoorStateRow {
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Sequence number.
     pub sequence: i64,
     /// The signed state, hex.
@@ -125,7 +125,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM revocations WHERE site_id = $1 AND kind = $2 AND target_id = $3",
         )
-        .bind(site_id.as_str().to_string())
+        .bind(site_id.clone())
         .bind(kind.as_str().to_string())
         .bind(target_id.to_string())
         .fetch_one(self.read())
@@ -139,7 +139,7 @@ impl Store {
             self.read(),
             RevocationRow,
             "SELECT * FROM revocations WHERE site_id = $1 ORDER BY id",
-            site_id.as_str().to_string()
+            site_id.clone()
         )
     }
 
@@ -166,7 +166,7 @@ impl Store {
             self.read(),
             DoorStateRow,
             "SELECT * FROM door_states WHERE site_id = $1 ORDER BY sequence DESC LIMIT 1",
-            site_id.as_str().to_string()
+            site_id.clone()
         )
     }
 }

@@ -7,7 +7,7 @@ use crate::ids::SiteId;
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SiteRow {
     /// Public id.
-    pub id: String,
+    pub id: SiteId,
     /// The protocol's site number.
     pub site_number: i64,
     /// Display name.
@@ -48,7 +48,7 @@ impl Store {
         let n = exec!(
             &self.pool,
             "UPDATE sites SET log_key = $2, log_secret = $3 WHERE id = $1 AND log_key IS NULL",
-            id.as_str().to_string(),
+            id.clone(),
             key.to_string(),
             secret.to_string()
         )?;
@@ -57,7 +57,7 @@ impl Store {
 
     /// A site by id.
     pub async fn site(&self, id: &SiteId) -> Result<Option<SiteRow>> {
-        one!(self.read(), SiteRow, "SELECT * FROM sites WHERE id = $1", id.as_str().to_string())
+        one!(self.read(), SiteRow, "SELECT * FROM sites WHERE id = $1", id.clone())
     }
 
     /// A page of sites, all or only `only`.
@@ -67,7 +67,7 @@ impl Store {
                 self.read(),
                 SiteRow,
                 "SELECT * FROM sites WHERE id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                id.as_str().to_string(),
+                id.clone(),
                 page.after.clone(),
                 page.limit
             ),

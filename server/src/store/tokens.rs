@@ -1,6 +1,7 @@
 //! API tokens (stored as hashes) and idempotency records.
 
 use super::{Page, Result, Store, Tx};
+use crate::ids::{CarrierId, DoorId, DriverId, ResidentId, SiteId, TokenId, UnitId};
 
 /// The roles an API token can have.
 #[derive(
@@ -63,21 +64,21 @@ pub struct TokenRow {
     /// SHA-256 of the token, hex.
     pub hash: String,
     /// Public id.
-    pub id: String,
+    pub id: TokenId,
     /// Role.
     pub role: Role,
     /// Scope: site.
-    pub site_id: Option<String>,
+    pub site_id: Option<SiteId>,
     /// Scope: carrier.
-    pub carrier_id: Option<String>,
+    pub carrier_id: Option<CarrierId>,
     /// Scope: driver.
-    pub driver_id: Option<String>,
+    pub driver_id: Option<DriverId>,
     /// Scope: unit.
-    pub unit_id: Option<String>,
+    pub unit_id: Option<UnitId>,
     /// Scope: resident.
-    pub resident_id: Option<String>,
+    pub resident_id: Option<ResidentId>,
     /// Scope: door.
-    pub door_id: Option<String>,
+    pub door_id: Option<DoorId>,
     /// Label.
     pub label: String,
     /// Creation time.
@@ -87,7 +88,7 @@ pub struct TokenRow {
     /// When it was revoked.
     pub revoked_at: Option<i64>,
     /// The token that made it (None for the CLI's operator tokens).
-    pub created_by: Option<String>,
+    pub created_by: Option<TokenId>,
 }
 
 impl TokenRow {
@@ -95,7 +96,7 @@ impl TokenRow {
     pub fn of_role(role: Role) -> TokenRow {
         TokenRow {
             hash: String::new(),
-            id: String::new(),
+            id: TokenId::default(),
             role,
             site_id: None,
             carrier_id: None,
@@ -171,12 +172,12 @@ impl Store {
     }
 
     /// A stored response for (token, key), or a reservation in flight (status 0).
-    pub async fn idempotent(&self, token_id: &str, key: &str) -> Result<Option<IdemRow>> {
+    pub async fn idempotent(&self, token_id: &TokenId, key: &str) -> Result<Option<IdemRow>> {
         one!(
             self.read(),
             IdemRow,
             "SELECT request_hash, status, body FROM idempotency WHERE token_id = $1 AND idem_key = $2",
-            token_id.to_string(),
+            token_id.clone(),
             key.to_string()
         )
     }
@@ -185,7 +186,7 @@ impl Store {
     /// reservation older than `in_flight` seconds (its request died).
     pub async fn expire_idempotent(
         &self,
-        token_id: &str,
+        token_id: &TokenId,
         key: &str,
         now: i64,
         ttl: i64,
@@ -195,7 +196,7 @@ impl Store {
             &self.pool,
             "DELETE FROM idempotency WHERE token_id = $1 AND idem_key = $2
              AND (created_at < $3 OR (status = 0 AND created_at < $4))",
-            token_id.to_string(),
+            token_id.clone(),
             key.to_string(),
             now - ttl,
             now - in_flight
@@ -207,7 +208,7 @@ impl Store {
     /// returns what holds it: an answer, or another request's reservation.
     pub async fn reserve_idempotent(
         &self,
-        token_id: &str,
+        token_id: &TokenId,
         key: &str,
         request_hash: &str,
         now: i64,
@@ -219,7 +220,7 @@ impl Store {
             &self.pool,
             "INSERT INTO idempotency (token_id, idem_key, request_hash, status, body, created_at)
              VALUES ($1,$2,$3,0,'',$4) ON CONFLICT (token_id, idem_key) DO NOTHING",
-            token_id.to_string(),
+            token_id.clone(),
             key.to_string(),
             request_hash.to_string(),
             now
@@ -239,24 +240,29 @@ impl Store {
     }
 
     /// Stores the answer of a reserved (token, key).
-    pub async fn finish_idempotent(&self, token_id: &str, key: &str, row: &IdemRow) -> Result<()> {
+    pub async fn finish_idempotent(
+        &self,
+        token_id: &TokenId,
+        key: &str,
+        row: &IdemRow,
+    ) -> Result<()> {
         exec!(
             &self.pool,
             "UPDATE idempotency SET status = $1, body = $2 WHERE token_id = $3 AND idem_key = $4",
             row.status,
             row.body.clone(),
-            token_id.to_string(),
+            token_id.clone(),
             key.to_string()
         )?;
         Ok(())
     }
 
     /// Frees a reservation whose request failed, so that the client may retry with the key.
-    pub async fn release_idempotent(&self, token_id: &str, key: &str) -> Result<()> {
+    pub async fn release_idempotent(&self, token_id: &TokenId, key: &str) -> Result<()> {
         exec!(
             &self.pool,
             "DELETE FROM idempotency WHERE token_id = $1 AND idem_key = $2 AND status = 0",
-            token_id.to_string(),
+            token_id.clone(),
             key.to_string()
         )?;
         Ok(())
@@ -265,7 +271,7 @@ impl Store {
     /// Stores a response for (token, key) inside a transaction; false if the key is taken.
     pub async fn save_idempotent_tx(
         tx: &mut Tx,
-        token_id: &str,
+        token_id: &TokenId,
         key: &str,
         row: &IdemRow,
         now: i64,
@@ -274,7 +280,7 @@ impl Store {
             &mut **tx,
             "INSERT INTO idempotency (token_id, idem_key, request_hash, status, body, created_at)
              VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (token_id, idem_key) DO NOTHING",
-            token_id.to_string(),
+            token_id.clone(),
             key.to_string(),
             row.request_hash.clone(),
             row.status,
@@ -291,18 +297,18 @@ pub enum TokenScope<'a> {
     /// The operator's: every manager and carrier token.
     Operator,
     /// A manager's: the resident and device tokens of its site.
-    Site(&'a str),
+    Site(&'a SiteId),
     /// A carrier's: the driver tokens of its drivers.
-    Carrier(&'a str),
+    Carrier(&'a CarrierId),
 }
 
 /// Whose tokens a revocation ends.
 #[derive(Clone, Copy, Debug)]
 pub enum TokenOwner<'a> {
     /// Every token of a driver.
-    Driver(&'a str),
+    Driver(&'a DriverId),
     /// Every token of a resident.
-    Resident(&'a str),
+    Resident(&'a ResidentId),
 }
 
 impl Store {
@@ -326,7 +332,7 @@ impl Store {
                 TokenRow,
                 "SELECT * FROM api_tokens WHERE role IN ('resident', 'device') AND site_id = $1
                  AND id > $2 ORDER BY id LIMIT $3",
-                site.to_string(),
+                site.clone(),
                 page.after.clone(),
                 page.limit
             ),
@@ -335,7 +341,7 @@ impl Store {
                 TokenRow,
                 "SELECT * FROM api_tokens WHERE role = 'driver' AND carrier_id = $1 AND id > $2
                  ORDER BY id LIMIT $3",
-                carrier.to_string(),
+                carrier.clone(),
                 page.after.clone(),
                 page.limit
             ),
@@ -343,17 +349,17 @@ impl Store {
     }
 
     /// A token by its public id.
-    pub async fn token(&self, id: &str) -> Result<Option<TokenRow>> {
-        one!(self.read(), TokenRow, "SELECT * FROM api_tokens WHERE id = $1", id.to_string())
+    pub async fn token(&self, id: &TokenId) -> Result<Option<TokenRow>> {
+        one!(self.read(), TokenRow, "SELECT * FROM api_tokens WHERE id = $1", id.clone())
     }
 
     /// Revokes one token; false if it was already revoked.
-    pub async fn revoke_token(&self, id: &str, now: i64) -> Result<bool> {
+    pub async fn revoke_token(&self, id: &TokenId, now: i64) -> Result<bool> {
         let n = exec!(
             &self.pool,
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
             now,
-            id.to_string()
+            id.clone()
         )?;
         Ok(n == 1)
     }
@@ -365,14 +371,14 @@ impl Store {
                 &mut **tx,
                 "UPDATE api_tokens SET revoked_at = $1 WHERE driver_id = $2 AND revoked_at IS NULL",
                 now,
-                id.to_string()
+                id.clone()
             ),
             TokenOwner::Resident(id) => exec!(
                 &mut **tx,
                 "UPDATE api_tokens SET revoked_at = $1
                  WHERE resident_id = $2 AND revoked_at IS NULL",
                 now,
-                id.to_string()
+                id.clone()
             ),
         }
     }

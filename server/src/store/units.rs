@@ -1,16 +1,18 @@
 //! Units, residents and residents' notifications.
 
 use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use super::{i, s, Page, Result, Store, Tx};
+use crate::ids::{ResidentId, SiteId, UnitId};
 
 /// A unit (flat, office) of a site.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UnitRow {
     /// Public id.
-    pub id: String,
+    pub id: UnitId,
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Label ("4B").
     pub label: String,
     /// Creation time.
@@ -21,9 +23,9 @@ pub struct UnitRow {
 #[derive(Clone, Debug)]
 pub struct ResidentRow {
     /// Public id.
-    pub id: String,
+    pub id: ResidentId,
     /// Unit id.
-    pub unit_id: String,
+    pub unit_id: UnitId,
     /// Name for the manager's list.
     pub display_name: String,
     /// Whether the resident refuses in-building delivery.
@@ -37,8 +39,8 @@ pub struct ResidentRow {
 impl<'r> sqlx::FromRow<'r, AnyRow> for ResidentRow {
     fn from_row(row: &'r AnyRow) -> Result<ResidentRow> {
         Ok(ResidentRow {
-            id: s(row, "id")?,
-            unit_id: s(row, "unit_id")?,
+            id: row.try_get("id")?,
+            unit_id: row.try_get("unit_id")?,
             display_name: s(row, "display_name")?,
             opted_out: i(row, "opted_out")? != 0,
             created_at: i(row, "created_at")?,
@@ -112,28 +114,28 @@ impl Store {
     }
 
     /// A unit by id.
-    pub async fn unit(&self, id: &str) -> Result<Option<UnitRow>> {
-        one!(self.read(), UnitRow, "SELECT * FROM units WHERE id = $1", id.to_string())
+    pub async fn unit(&self, id: &UnitId) -> Result<Option<UnitRow>> {
+        one!(self.read(), UnitRow, "SELECT * FROM units WHERE id = $1", id.clone())
     }
 
     /// A unit by site and label.
-    pub async fn unit_by_label(&self, site_id: &str, label: &str) -> Result<Option<UnitRow>> {
+    pub async fn unit_by_label(&self, site_id: &SiteId, label: &str) -> Result<Option<UnitRow>> {
         one!(
             self.read(),
             UnitRow,
             "SELECT * FROM units WHERE site_id = $1 AND label = $2",
-            site_id.to_string(),
+            site_id.clone(),
             label.to_string()
         )
     }
 
     /// A page of a site's units.
-    pub async fn units(&self, site_id: &str, page: &Page) -> Result<Vec<UnitRow>> {
+    pub async fn units(&self, site_id: &SiteId, page: &Page) -> Result<Vec<UnitRow>> {
         all!(
             self.read(),
             UnitRow,
             "SELECT * FROM units WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            site_id.to_string(),
+            site_id.clone(),
             page.after.clone(),
             page.limit
         )
@@ -155,38 +157,38 @@ impl Store {
     }
 
     /// A resident by id.
-    pub async fn resident(&self, id: &str) -> Result<Option<ResidentRow>> {
-        one!(self.read(), ResidentRow, "SELECT * FROM residents WHERE id = $1", id.to_string())
+    pub async fn resident(&self, id: &ResidentId) -> Result<Option<ResidentRow>> {
+        one!(self.read(), ResidentRow, "SELECT * FROM residents WHERE id = $1", id.clone())
     }
 
     /// Every resident of a unit.
-    pub async fn residents(&self, unit_id: &str) -> Result<Vec<ResidentRow>> {
+    pub async fn residents(&self, unit_id: &UnitId) -> Result<Vec<ResidentRow>> {
         all!(
             self.read(),
             ResidentRow,
             "SELECT * FROM residents WHERE unit_id = $1 ORDER BY id",
-            unit_id.to_string()
+            unit_id.clone()
         )
     }
 
     /// Sets a resident's opt-out.
-    pub async fn set_opt_out(&self, id: &str, opted_out: bool) -> Result<()> {
+    pub async fn set_opt_out(&self, id: &ResidentId, opted_out: bool) -> Result<()> {
         exec!(
             &self.pool,
             "UPDATE residents SET opted_out = $1 WHERE id = $2",
             i64::from(opted_out),
-            id.to_string()
+            id.clone()
         )?;
         Ok(())
     }
 
     /// Residents of a unit, inside a transaction.
-    pub async fn residents_tx(tx: &mut Tx, unit_id: &str) -> Result<Vec<ResidentRow>> {
+    pub async fn residents_tx(tx: &mut Tx, unit_id: &UnitId) -> Result<Vec<ResidentRow>> {
         all!(
             &mut **tx,
             ResidentRow,
             "SELECT * FROM residents WHERE unit_id = $1 ORDER BY id",
-            unit_id.to_string()
+            unit_id.clone()
         )
     }
 
@@ -194,7 +196,7 @@ impl Store {
     pub async fn insert_notification(
         tx: &mut Tx,
         id: &str,
-        resident_id: &str,
+        resident_id: &ResidentId,
         kind: EventKind,
         body: &str,
         now: i64,
@@ -204,7 +206,7 @@ impl Store {
             "INSERT INTO notifications (id, resident_id, kind, body, created_at)
              VALUES ($1,$2,$3,$4,$5)",
             id.to_string(),
-            resident_id.to_string(),
+            resident_id.clone(),
             kind.as_str(),
             body.to_string(),
             now
@@ -215,14 +217,14 @@ impl Store {
     /// A page of a resident's notifications.
     pub async fn notifications(
         &self,
-        resident_id: &str,
+        resident_id: &ResidentId,
         page: &Page,
     ) -> Result<Vec<NotificationRow>> {
         all!(
             self.read(),
             NotificationRow,
             "SELECT * FROM notifications WHERE resident_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            resident_id.to_string(),
+            resident_id.clone(),
             page.after.clone(),
             page.limit
         )
@@ -231,9 +233,9 @@ impl Store {
 
 impl Store {
     /// Deletes a resident and their notifications.
-    pub async fn delete_resident(tx: &mut Tx, id: &str) -> Result<()> {
-        exec!(&mut **tx, "DELETE FROM notifications WHERE resident_id = $1", id.to_string())?;
-        exec!(&mut **tx, "DELETE FROM residents WHERE id = $1", id.to_string())?;
+    pub async fn delete_resident(tx: &mut Tx, id: &ResidentId) -> Result<()> {
+        exec!(&mut **tx, "DELETE FROM notifications WHERE resident_id = $1", id.clone())?;
+        exec!(&mut **tx, "DELETE FROM residents WHERE id = $1", id.clone())?;
         Ok(())
     }
 }

@@ -2,9 +2,8 @@
 
 use sqlx::Row;
 
-use crate::ids::{SiteId, WebhookId};
-
 use super::{i, s, Backend, EventKind, Page, Result, Store, Tx};
+use crate::ids::{SiteId, WebhookId};
 
 /// A webhook endpoint of a site.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -25,7 +24,7 @@ pub struct OutboxRow {
     /// Public id (also the event id the receiver deduplicates on).
     pub id: String,
     /// Webhook id.
-    pub webhook_id: String,
+    pub webhook_id: WebhookId,
     /// What happened.
     pub event: EventKind,
     /// JSON body.
@@ -46,8 +45,8 @@ impl Store {
         exec!(
             &self.pool,
             "INSERT INTO webhooks (id, site_id, url, secret, created_at) VALUES ($1,$2,$3,$4,$5)",
-            r.id.as_str().to_string(),
-            r.site_id.as_str().to_string(),
+            r.id.clone(),
+            r.site_id.clone(),
             r.url.clone(),
             r.secret.clone(),
             now
@@ -61,7 +60,7 @@ impl Store {
             &mut **tx,
             WebhookRow,
             "SELECT id, site_id, url, secret FROM webhooks WHERE site_id = $1 ORDER BY id",
-            site_id.as_str().to_string()
+            site_id.clone()
         )
     }
 
@@ -79,7 +78,7 @@ impl Store {
             "INSERT INTO outbox (id, webhook_id, event, body, attempts, next_attempt_at, created_at)
              VALUES ($1,$2,$3,$4,0,$5,$5)",
             id.to_string(),
-            webhook_id.as_str().to_string(),
+            webhook_id.clone(),
             event.as_str(),
             body.to_string(),
             now
@@ -103,7 +102,7 @@ impl Store {
             .map(|r| {
                 Ok(OutboxRow {
                     id: s(r, "id")?,
-                    webhook_id: s(r, "webhook_id")?,
+                    webhook_id: r.try_get("webhook_id")?,
                     event: r.try_get("event")?,
                     body: s(r, "body")?,
                     attempts: i(r, "attempts")?,
@@ -168,7 +167,7 @@ pub struct Due {
     /// Event id (the `webhook-id` receivers deduplicate on).
     pub id: String,
     /// The site whose endpoint it goes to (the unit of fairness).
-    pub site_id: String,
+    pub site_id: SiteId,
     /// JSON body.
     pub body: String,
     /// Attempts so far.
@@ -193,7 +192,7 @@ impl Store {
     pub async fn insert_webhook_within(&self, r: &WebhookRow, now: i64, max: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         if self.backend == Backend::Postgres {
-            let site = r.site_id.as_str().to_string();
+            let site = r.site_id.clone();
             exec!(&mut *tx, "SELECT id FROM sites WHERE id = $1 FOR UPDATE", site)?;
         }
         let n = exec!(
@@ -201,8 +200,8 @@ impl Store {
             "INSERT INTO webhooks (id, site_id, url, secret, created_at)
              SELECT $1, $2, $3, $4, $5
              WHERE (SELECT COUNT(*) FROM webhooks WHERE site_id = $2) < $6",
-            r.id.as_str().to_string(),
-            r.site_id.as_str().to_string(),
+            r.id.clone(),
+            r.site_id.clone(),
             r.url.clone(),
             r.secret.clone(),
             now,
@@ -218,7 +217,7 @@ impl Store {
             &self.pool,
             WebhookRow,
             "SELECT id, site_id, url, secret FROM webhooks WHERE id = $1",
-            id.as_str().to_string()
+            id.clone()
         )
     }
 
@@ -229,7 +228,7 @@ impl Store {
             WebhookRow,
             "SELECT id, site_id, url, secret FROM webhooks
              WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            site_id.as_str().to_string(),
+            site_id.clone(),
             page.after.clone(),
             page.limit
         )
@@ -238,7 +237,7 @@ impl Store {
     /// Deletes a webhook endpoint and its outbox messages, sent or not (a deleted endpoint is
     /// sent nothing more); false if it did not exist.
     pub async fn delete_webhook(&self, id: &WebhookId) -> Result<bool> {
-        let id = id.as_str().to_string();
+        let id = id.clone();
         let mut tx = self.begin().await?;
         exec!(&mut *tx, "DELETE FROM outbox WHERE webhook_id = $1", id.clone())?;
         let n = exec!(&mut *tx, "DELETE FROM webhooks WHERE id = $1", id)?;
@@ -269,7 +268,7 @@ impl Store {
             .map(|r| {
                 Ok(Due {
                     id: s(r, "id")?,
-                    site_id: s(r, "site_id")?,
+                    site_id: r.try_get("site_id")?,
                     body: s(r, "body")?,
                     attempts: i(r, "attempts")?,
                     next_attempt_at: i(r, "next_attempt_at")?,

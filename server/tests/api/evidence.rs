@@ -104,7 +104,7 @@ async fn real_evidence_raises_one_alarm_naming_its_uploader() {
         let detail = found[0]["detail"].as_str().unwrap();
         assert!(detail.contains(&format!("driver {}", w.driver_id)), "{detail}");
         let store = server.service.store();
-        let door = store.door_by_number(&w.site_id, 1).await.unwrap().unwrap();
+        let door = store.door_by_number(&w.site_id.as_str().into(), 1).await.unwrap().unwrap();
         let by = store.record_uploader(&door.id, 0).await.unwrap().unwrap();
         assert!(by.contains(&w.driver_id), "{by}");
     }

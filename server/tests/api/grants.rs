@@ -508,7 +508,8 @@ async fn issuer_keys_are_sealed_at_rest_when_a_secret_is_configured() {
         let server = Server::on(&backend, &url, 10_000, Some([7; 32])).await;
         let w = World::new(&server).await;
         w.grant().await;
-        let issuer = server.service.store().issuer(&w.issuer_id).await.unwrap().unwrap();
+        let issuer =
+            server.service.store().issuer(&w.issuer_id.as_str().into()).await.unwrap().unwrap();
         assert!(issuer.secret_seed.starts_with("enc1:"), "{}", issuer.secret_seed);
         // The same database without the secret, or with another, signs nothing.
         for secret in [None, Some([8; 32])] {

@@ -37,7 +37,7 @@ async fn one_delivery_yields_a_bounded_number_of_grants_and_none_once_entered_or
         w.ask(&entered, json!({"uses": 1, "lifetime_minutes": 5})).await.ok();
         let store = server.service.store();
         let mut tx = store.begin().await.unwrap();
-        Store::mark_entered(&mut tx, &entered, now()).await.unwrap();
+        Store::mark_entered(&mut tx, &entered.as_str().into(), now()).await.unwrap();
         tx.commit().await.unwrap();
         w.ask(&entered, json!({"uses": 1, "lifetime_minutes": 5}))
             .await
@@ -177,7 +177,7 @@ async fn idempotency_keys_are_bound_to_the_request_and_create_exactly_one_object
             .collect();
         assert_eq!(created.len(), 1, "{n}: {replies:?}");
         assert!(replies.iter().all(|r| r.status == 201 || r.code() == "idempotency_in_flight"));
-        assert_eq!(store.residents(&w.unit_id).await.unwrap().len(), 2, "{n}");
+        assert_eq!(store.residents(&w.unit_id.as_str().into()).await.unwrap().len(), 2, "{n}");
 
         let delivery = json!({"site_id": w.site_id, "unit": "4B", "tracking_number": "RACE-1",
                               "window_start": now() - 60, "window_end": now() + 3600})
@@ -324,7 +324,11 @@ async fn requests_cut_off_mid_flight_leave_no_connection_inside_a_transaction() 
     let mut stored = usize::MAX;
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-        let now_stored = server.service.store().deliveries(Some(&w.carrier_id), None, &page).await;
+        let now_stored = server
+            .service
+            .store()
+            .deliveries(Some(&w.carrier_id.as_str().into()), None, &page)
+            .await;
         let now_stored = now_stored.unwrap().len();
         if now_stored == stored {
             break;
@@ -347,7 +351,7 @@ async fn requests_cut_off_mid_flight_leave_no_connection_inside_a_transaction() 
     let fresh = Store::connect(&server.database_url).await.unwrap();
     for id in &made {
         assert!(
-            fresh.delivery(id).await.unwrap().is_some(),
+            fresh.delivery(&id.as_str().into()).await.unwrap().is_some(),
             "acknowledged delivery {id} not committed"
         );
     }
@@ -430,6 +434,25 @@ async fn the_site_record_is_the_one_source_of_its_zone() {
     let cert = root::certify_issuer(&w.root, issuer_key, &cert_options()).unwrap();
     let body = json!({"certificate": hex::encode(&cert)});
     call(&w.base, "PUT", &path, &w.manager, Some(body)).await.ok();
+}
+
+/// An approval's stored door list that is not a list of door numbers (a hand-edited row) is
+/// an error where the row is read: the old code read it as the empty list, which for an
+/// approval means every door, and issued a grant for all of them.
+#[tokio::test]
+async fn a_damaged_stored_door_list_stops_issuance_instead_of_opening_every_door() {
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        sqlx::query("UPDATE approvals SET doors = $1")
+            .bind("1;2".to_string())
+            .execute(server.service.store().pool())
+            .await
+            .unwrap();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(503, "internal");
+    }
 }
 
 #[tokio::test]

@@ -212,7 +212,7 @@ async fn kill_9_during_issuance_loses_no_acknowledged_grant() {
         let store = Store::connect(&url).await.unwrap();
         for (id, serial, _) in &acked {
             let g = store
-                .grant(id)
+                .grant(&id.as_str().into())
                 .await
                 .unwrap()
                 .unwrap_or_else(|| panic!("acknowledged grant {id} lost"));

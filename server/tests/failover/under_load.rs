@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use porter_protocol::AuditEvent;
+use porter_server::ids::{DoorId, GrantId, IssuerId};
 use porter_server::Store;
 use serde_json::json;
 
@@ -204,7 +205,7 @@ async fn failover_under_load_loses_no_acknowledged_write() {
     let acked = tally.grants.lock().unwrap().clone();
     // (This run's sites only: the stack may have served other runs.)
     let sites: HashSet<&str> = doors.iter().map(|d| d.site_id.as_str()).collect();
-    let stored: HashMap<String, porter_server::store::GrantRow> = store
+    let stored: HashMap<GrantId, porter_server::store::GrantRow> = store
         .all_grants()
         .await
         .unwrap()
@@ -213,11 +214,13 @@ async fn failover_under_load_loses_no_acknowledged_write() {
         .map(|g| (g.id.clone(), g))
         .collect();
     for (id, _, serial, _) in &acked {
-        let g = stored.get(id).unwrap_or_else(|| panic!("acknowledged grant {id} lost"));
+        let g = stored
+            .get(&GrantId::from(id.as_str()))
+            .unwrap_or_else(|| panic!("acknowledged grant {id} lost"));
         assert_eq!(g.serial, *serial, "grant {id}");
     }
     assert_eq!(stored.len(), acked.len(), "grants stored that no client was given (a duplicate)");
-    let mut ranges: HashMap<&str, Vec<(i64, i64)>> = HashMap::new();
+    let mut ranges: HashMap<&IssuerId, Vec<(i64, i64)>> = HashMap::new();
     for g in stored.values() {
         ranges.entry(&g.issuer_id).or_default().push((g.serial, g.uses));
     }
@@ -234,7 +237,8 @@ async fn failover_under_load_loses_no_acknowledged_write() {
     let mut records = 0;
     for door in &doors {
         for (seq, bytes) in door.log.records[..door.acknowledged].iter().enumerate() {
-            let stored = store.audit_record(&door.door_id, seq as i64).await.unwrap();
+            let stored =
+                store.audit_record(&DoorId::from(door.door_id.as_str()), seq as i64).await.unwrap();
             let stored =
                 stored.unwrap_or_else(|| panic!("door {} record {seq} lost", door.door_id));
             assert_eq!(stored.0, hex::encode(bytes));

@@ -2,6 +2,7 @@
 //! naming who uploaded the evidence, so that the same evidence sent again (by the same phone or
 //! another) never raises a second alarm or a second notification.
 
+use crate::ids::{DoorId, SiteId};
 use crate::service::{new_id, now, Result, Service};
 use crate::store::{self, AlarmKind, EventKind, Store, Tx};
 
@@ -12,8 +13,8 @@ impl Service {
     pub(super) async fn raise_alarm_once(
         &self,
         tx: &mut Tx,
-        site: &str,
-        door: &str,
+        site: &SiteId,
+        door: &DoorId,
         kind: AlarmKind,
         sequence: u64,
         detail: String,
@@ -21,8 +22,8 @@ impl Service {
     ) -> Result<bool> {
         let row = store::AlarmRow {
             id: new_id("alm"),
-            site_id: site.into(),
-            door_id: Some(door.into()),
+            site_id: site.clone(),
+            door_id: Some(door.clone()),
             kind,
             detail: format!("{detail} (uploaded by {uploader})"),
             created_at: now(),
@@ -31,7 +32,7 @@ impl Service {
         if !Store::insert_alarm_once(tx, &row, &key, uploader).await? {
             return Ok(false);
         }
-        tracing::warn!(site = %row.site_id, door, %kind, detail = %row.detail, "alarm");
+        tracing::warn!(site = %row.site_id, %door, %kind, detail = %row.detail, "alarm");
         self.metrics().alarms.inc();
         let data = serde_json::json!({
             "alarm_id": row.id,
@@ -47,8 +48,8 @@ impl Service {
     #[allow(clippy::too_many_arguments)] // the alarm's fields, each once
     pub(super) async fn alarm_once(
         &self,
-        site: &str,
-        door: &str,
+        site: &SiteId,
+        door: &DoorId,
         kind: AlarmKind,
         sequence: u64,
         detail: String,

@@ -9,6 +9,7 @@ use porter_protocol::{AuditEvent, AuditRecord, ChainFollower, ChainHash, LogHead
 
 use super::matching::mark_entered_in_order;
 use super::{check_place, uploader, Admitted, AuditBatch, BatchOutcome, BATCH_MAX_RECORDS};
+use crate::ids::DoorId;
 use crate::service::{
     hex_array, hex_bytes, now, stored_key, Code, Error, Principal, Result, Service,
 };
@@ -55,12 +56,8 @@ impl Service {
                      log at record {at}",
                     head.length
                 );
-                self.alarm_once(&site.id, &door.id, AlarmKind::AuditFork, at, detail, &uploader)
-                    .await?;
-                return Err(Error::conflict(
-                    Code::AuditFork,
-                    "the door's signed head disagrees with the verified log: alarm raised",
-                ));
+                let refusal = "the door's signed head disagrees with the verified log";
+                return Err(self.fork(&site, &door, at, detail, &uploader, refusal).await?);
             }
             // Records the server already holds, sent again with a later head: nothing new.
             let mut known = true;
@@ -107,19 +104,10 @@ impl Service {
                             "the door signed a log whose record {seq} differs from the one \
                              already verified"
                         );
-                        self.alarm_once(
-                            &site.id,
-                            &door.id,
-                            AlarmKind::AuditFork,
-                            seq,
-                            detail,
-                            &uploader,
-                        )
-                        .await?;
-                        return Err(Error::conflict(
-                            Code::AuditFork,
-                            format!("record {seq} differs from the verified log: alarm raised"),
-                        ));
+                        let refusal = format!("record {seq} differs from the verified log");
+                        return Err(self
+                            .fork(&site, &door, seq, detail, &uploader, &refusal)
+                            .await?);
                     }
                     // A record inside a range the server never received: fill it in.
                     None => {}
@@ -130,12 +118,8 @@ impl Service {
                      {}",
                     next - 1
                 );
-                self.alarm_once(&site.id, &door.id, AlarmKind::AuditFork, seq, detail, &uploader)
-                    .await?;
-                return Err(Error::conflict(
-                    Code::AuditFork,
-                    format!("record {seq} breaks the verified hash chain: alarm raised"),
-                ));
+                let refusal = format!("record {seq} breaks the verified hash chain");
+                return Err(self.fork(&site, &door, seq, detail, &uploader, &refusal).await?);
             }
             fresh.push((*record, hex::encode(bytes), hash));
         }
@@ -150,22 +134,8 @@ impl Service {
                         record.sequence
                     );
                     let seq = record.sequence;
-                    self.alarm_once(
-                        &site.id,
-                        &door.id,
-                        AlarmKind::AuditFork,
-                        seq,
-                        detail,
-                        &uploader,
-                    )
-                    .await?;
-                    return Err(Error::conflict(
-                        Code::AuditFork,
-                        format!(
-                            "record {} contradicts an earlier receipt: alarm raised",
-                            record.sequence
-                        ),
-                    ));
+                    let refusal = format!("record {seq} contradicts an earlier receipt");
+                    return Err(self.fork(&site, &door, seq, detail, &uploader, &refusal).await?);
                 }
                 admitted.push(Admitted {
                     sequence: record.sequence as i64,
@@ -293,10 +263,26 @@ impl Service {
         })
     }
 
+    /// Raises the `audit_fork` alarm for log record `sequence` (once per door and record) and
+    /// returns the 409 that refuses the batch, `refusal` saying what contradicted what.
+    async fn fork(
+        &self,
+        site: &store::SiteRow,
+        door: &store::DoorRow,
+        sequence: u64,
+        detail: String,
+        uploader: &str,
+        refusal: &str,
+    ) -> Result<Error> {
+        let kind = AlarmKind::AuditFork;
+        self.alarm_once(&site.id, &door.id, kind, sequence, detail, uploader).await?;
+        Ok(Error::conflict(Code::AuditFork, format!("{refusal}: alarm raised")))
+    }
+
     /// Whether a signed head contradicts the verified chain, and at which record.
     async fn head_contradicts(
         &self,
-        door_id: &str,
+        door_id: &DoorId,
         next: u64,
         previous: ChainHash,
         head: &LogHead,

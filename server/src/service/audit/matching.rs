@@ -6,8 +6,8 @@
 use porter_protocol::{AuditEvent, AuditRecord, Enrolment, LogMask, MAX_ENROLMENT_LEN};
 
 use super::{internal, Admitted};
-use crate::ids::DriverId;
-use crate::service::{hex_bytes, now, parse_doors, stored_key, Result, Service};
+use crate::ids::{DeliveryId, UnitId};
+use crate::service::{hex_bytes, now, stored_key, Result, Service};
 use crate::store::{self, AlarmKind, EventKind, Store, Tx};
 
 /// Slack around a grant's window when matching, beyond the door's own clock-skew check.
@@ -48,7 +48,7 @@ impl Service {
         door_number: u16,
         record: &AuditRecord,
         mask: Option<&LogMask>,
-    ) -> Result<std::result::Result<(store::GrantRow, String), String>> {
+    ) -> Result<std::result::Result<(store::GrantRow, UnitId), String>> {
         let AuditEvent::Admitted { issuer, grant_serial, use_index, holder, package, .. } =
             record.event
         else {
@@ -69,12 +69,12 @@ impl Service {
                 hex::encode(issuer.0)
             )));
         };
-        let driver = store.driver(&DriverId::from(grant.driver_id.as_str())).await?;
+        let driver = store.driver(&grant.driver_id).await?;
         let delivery = store.delivery(&grant.delivery_id).await?;
         let holder_ok =
             driver.and_then(|d| stored_key(&d.holder_key).ok()).is_some_and(|k| k.id() == holder);
         let package_ok = delivery.as_ref().is_some_and(|d| d.package == hex::encode(package.0));
-        let door_ok = parse_doors(&grant.doors).unwrap_or_default().contains(&door_number);
+        let door_ok = grant.doors.0.contains(&door_number);
         let at = i64::from(record.at.0);
         let time_ok = at >= grant.not_before - MATCH_SLACK && at <= grant.not_after + MATCH_SLACK;
         let use_ok = i64::from(use_index) < grant.uses;
@@ -105,7 +105,7 @@ impl Service {
         door: &store::DoorRow,
         a: &Admitted,
         uploader: &str,
-        entered: &mut Vec<(String, i64)>,
+        entered: &mut Vec<(DeliveryId, i64)>,
     ) -> Result<bool> {
         let now = now();
         // The door admits each use of a grant once: a second admission of the same use is not
@@ -137,7 +137,7 @@ impl Service {
         }
         let a = &a;
         let (grant_id, carrier_id) = match &a.matched {
-            Ok((g, _)) => (Some(g.id.as_str()), Some(g.carrier_id.as_str())),
+            Ok((g, _)) => (Some(&g.id), Some(&g.carrier_id)),
             Err(_) => (None, None),
         };
         let new = Store::insert_admission(
@@ -186,7 +186,7 @@ impl Service {
 /// that locks several delivery rows takes them in this one order.
 pub(super) async fn mark_entered_in_order(
     tx: &mut Tx,
-    mut entered: Vec<(String, i64)>,
+    mut entered: Vec<(DeliveryId, i64)>,
 ) -> Result<()> {
     // A stable sort keeps each delivery's admissions in log order: the first one is kept.
     entered.sort_by(|a, b| a.0.cmp(&b.0));

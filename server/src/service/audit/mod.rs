@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Error, Principal, Result, Role, Service};
+use crate::ids::{SiteId, UnitId};
 use crate::store;
 
 /// A receipt the door handed the phone.
@@ -47,7 +48,7 @@ use crate::store;
 #[serde(deny_unknown_fields)]
 pub struct ReceiptUpload {
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Door number.
     pub door_number: u16,
     /// The device-signed receipt, hex.
@@ -72,7 +73,7 @@ pub struct ReceiptOutcome {
 #[serde(deny_unknown_fields)]
 pub struct AuditBatch {
     /// Site id.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Door number.
     pub door_number: u16,
     /// Encoded records, hex, in log order, starting at or before the server's next sequence.
@@ -125,7 +126,7 @@ struct Admitted {
     record_hex: String,
     at: i64,
     /// The matched grant and its delivery's unit, or why nothing matched.
-    matched: std::result::Result<(store::GrantRow, String), String>,
+    matched: std::result::Result<(store::GrantRow, UnitId), String>,
     door_number: u16,
 }
 
@@ -133,7 +134,7 @@ impl Service {
     async fn upload_door(
         &self,
         p: &Principal,
-        site_id: &str,
+        site_id: &SiteId,
         door_number: u16,
     ) -> Result<(store::SiteRow, store::DoorRow)> {
         if !matches!(p.role(), Role::Driver | Role::Device) {

@@ -80,7 +80,7 @@ impl Service {
             sequence: record.sequence,
             admission: true,
             matched: grant_id.is_some(),
-            grant_id,
+            grant_id: grant_id.map(String::from),
         })
     }
 }
