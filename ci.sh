@@ -32,8 +32,9 @@ step "benchmarks compile (run them with ./bench.sh; budgets are checked there, n
 cargo bench -p porter-benches --no-run
 
 if command -v cargo-fuzz >/dev/null; then
-    # 24 targets at 8 s each: about 3 minutes of fuzzing (plus two builds). Long runs with
-    # AddressSanitizer: fuzz/run-long.sh. `*_deep` targets use stand-in signatures.
+    # 27 targets at 8 s each: about 4 minutes of fuzzing (plus three builds: the server's,
+    # for `server_request` alone, is the long one). Long runs with AddressSanitizer:
+    # fuzz/run-long.sh. `*_deep` targets use stand-in signatures; `server_*` need the server.
     step "fuzz smoke run: ${FUZZ_SECONDS:=8} s per target (stable toolchain, no sanitizer)"
     (
         cd fuzz
@@ -42,6 +43,7 @@ if command -v cargo-fuzz >/dev/null; then
         for target in $(cargo fuzz list); do
             features=()
             [[ "$target" == *_deep ]] && features=(--features stand-in-crypto)
+            [[ "$target" == server_* ]] && features=(--features server)
             log="$scratch/$target.log"
             mkdir -p "$scratch/$target" "seeds/$target"
             if ! cargo fuzz run -s none "${features[@]}" "$target" "$scratch/$target" "seeds/$target" \

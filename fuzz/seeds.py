@@ -6,10 +6,15 @@ Every message in the vectors goes to the decoder target for its kind; presentati
 split into their grant, certificate and door state. Zones, the replay table and the door's
 memory, which no vector holds, are encoded here by hand (postcard: varints, tuples without a
 length). Run from anywhere: `python3 fuzz/seeds.py`, then minimise with `fuzz/run-long.sh --cmin`.
+
+The server's requests come from its OpenAPI document (every route, with the document's example
+bodies): `cargo run -q -p porter-server -- openapi > /tmp/openapi.json` and
+`python3 fuzz/seeds.py --openapi /tmp/openapi.json`; without `--openapi` they are left as they are.
 """
 import hashlib
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.join(HERE, "..", "spec", "vectors")
@@ -182,6 +187,77 @@ def main():
         put("link", bytes.fromhex(message["hex"]))
     for n in [1, 8, 40]:
         put("replay_window", bytes((i * 37 + n) % 256 for i in range(3 * n)))
+    door_scripts()
+    if "--openapi" in sys.argv:
+        server_requests(sys.argv[sys.argv.index("--openapi") + 1])
+
+
+def door_scripts():
+    """The door on the simulator (device-fw/src/fuzzing.rs): a settings byte (1: patient),
+    then 4-byte steps: 0 attempt (grant a % 4 of 1..4 uses, patch at b with c), 2 clock
+    (a, b: 16 ms units), 3 power cut (at flash op a % 64 from now, or during the next boot if
+    c is odd; b % 4 picks the tear), 4 reboot, 5 door state a & 1, 6 raw fragment of a bytes
+    (after the step), 7 door switch (a: bit 0 open, bit 1 exit request)."""
+    def attempt(grant, at=0, xor=0):
+        return bytes([0, grant, at, xor])
+    steps = {
+        "uses": [attempt(g) for g in [0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3]],
+        "cut_in_attempt": [attempt(1), bytes([3, 2, 2, 0]), attempt(1), attempt(1),
+                           bytes([4, 0, 0, 0]), attempt(1)],
+        "cut_at_boot": [attempt(2), bytes([3, 5, 1, 1]), attempt(2), bytes([3, 1, 0, 1]),
+                        attempt(2), attempt(2)],
+        "cut_torn": [bytes([3, 0, 3, 0]), attempt(3), bytes([3, 1, 2, 0]), attempt(3),
+                     attempt(3), attempt(3), attempt(3)],
+        "states_clock_switch": [bytes([5, 0, 0, 0]), bytes([5, 1, 0, 0]), attempt(0),
+                                bytes([7, 1, 0, 0]), bytes([2, 0x10, 0x27, 0]),
+                                bytes([7, 0, 0, 0]), bytes([2, 0xff, 0xff, 0]), attempt(1)],
+        "raw": [bytes([6, 8, 0, 0]) + bytes([0x80, 0, 1, 0, 0, 0, 1, 0x01]), attempt(0)],
+    }
+    for target in ["door_sim", "door_sim_deep"]:
+        for name, script in steps.items():
+            put(target, b"\x01" + b"".join(script))
+        # Not patient: forged presentations until back-off, then an honest one.
+        put(target, b"\x00" + b"".join(attempt(0, 40 + i, 1) for i in range(12)) + attempt(0))
+
+
+# The order of METHODS in server/src/fuzzing.rs.
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
+# The admission vectors' site root: a valid key for the bodies that need one.
+ROOT_HEX = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c"
+
+
+def server_requests(document):
+    """One request per route of the OpenAPI document (server/src/fuzzing.rs): `[method, auth
+    (0x81: the operator's token, JSON), 0xff (the path as given), path?query, 0, idempotency
+    key, 0, body]`, with the document's example body, its placeholders made well-formed; and
+    each again without a token."""
+    doc = json.load(open(document))
+    for path, operations in sorted(doc["paths"].items()):
+        concrete = path
+        for name in ["site_id", "door_id", "issuer_id", "carrier_id", "driver_id", "unit_id",
+                     "resident_id", "delivery_id", "grant_id", "token_id", "webhook_id",
+                     "revocation_id", "approval_id"]:
+            concrete = concrete.replace("{%s}" % name, name.split("_")[0][:4] + "_0")
+        concrete = concrete.replace("{", "").replace("}", "")
+        for method, op in sorted(operations.items()):
+            query = ""
+            if any(p.get("name") == "limit" for p in op.get("parameters", [])):
+                query = "?limit=2"
+            example = (op.get("requestBody", {}).get("content", {})
+                       .get("application/json", {}).get("example"))
+            body = b""
+            if example is not None:
+                text = json.dumps(example, ensure_ascii=False).replace("<64 hex>", ROOT_HEX)
+                text = text.replace("<128 hex>", "00" * 64)
+                for placeholder in ["<hex from porter root enroll-device>",
+                                    "<hex from porter root certify-issuer>",
+                                    "<hex from porter root sign-state>", "<hex>"]:
+                    text = text.replace(placeholder, "00")
+                body = text.replace("\u2026", "0").encode()
+            m = METHODS.index(method.upper())
+            for auth in [0x81, 0x80]:
+                put("server_request", bytes([m, auth, 0xFF]) + (concrete + query).encode()
+                    + b"\x00fuzz-key\x00" + body)
 
 
 if __name__ == "__main__":

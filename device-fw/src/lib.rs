@@ -28,6 +28,8 @@
 extern crate std;
 
 mod controller;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod hal;
 #[cfg(feature = "std")]
 pub mod radio;

@@ -4,6 +4,7 @@ mod api {
     pub mod door;
     pub use porter_testkit as fixture;
     mod frames;
+    mod fuzz_hook;
     mod link_vectors;
     mod log_noise;
     mod power_cut;

@@ -21,6 +21,8 @@
 pub mod bench;
 pub mod client;
 pub mod config;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod http;
 pub mod ids;
 pub mod metrics;

@@ -10,6 +10,8 @@ mod audit;
 mod authz;
 #[path = "api/evidence.rs"]
 mod evidence;
+#[path = "api/fuzz_hook.rs"]
+mod fuzz_hook;
 #[path = "api/grants.rs"]
 mod grants;
 #[path = "api/holes.rs"]
