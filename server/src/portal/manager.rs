@@ -14,7 +14,7 @@ use super::reads::{self, LogFilter, LogRow};
 use super::render::local_time;
 use super::session::{site_of, CsrfOnly, Signed};
 use super::{page, pager, see_other, PageResult, Portal};
-use crate::ids::{CarrierId, ResidentId, SiteId, TokenId, UnitId};
+use crate::ids::{ApprovalId, CarrierId, ResidentId, SiteId, TokenId, UnitId};
 use crate::service::{DoorStateUpload, NewResident, NewRevocation, NewUnit, Role};
 use crate::store::{Page, RevocationKind};
 
@@ -97,7 +97,7 @@ async fn carriers(State(portal): State<Portal>, s: Signed) -> PageResult {
 async fn withdraw_approval(
     State(portal): State<Portal>,
     s: Signed,
-    Path(id): Path<String>,
+    Path(id): Path<ApprovalId>,
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
     s.check_csrf(&f.csrf)?;
