@@ -111,6 +111,8 @@ id_type! {
     EventId;
     /// A resident's notification (`ntf_...`).
     NotificationId;
+    /// A portal invitation (`inv_...`).
+    InvitationId;
 }
 
 #[cfg(test)]

@@ -318,12 +318,12 @@ async fn invite_resident(
         .await?;
     let invitee = Invitee {
         role: Role::Resident,
-        site_id: site.as_str(),
-        unit_id: Some(resident.unit_id.as_str()),
-        resident_id: Some(resident.id.as_str()),
+        site_id: &site,
+        unit_id: Some(&resident.unit_id),
+        resident_id: Some(&resident.id),
         display_name: &resident.display_name,
         email,
-        created_by: Some(s.principal.token_id().as_str()),
+        created_by: Some(s.principal.token_id()),
     };
     let invitation = invite(svc.store(), &invitee).await?;
     let link = portal.link(&invitation.path);

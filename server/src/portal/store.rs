@@ -3,32 +3,32 @@
 //! Secrets (invitation links, session cookies, ceremony cookies) are stored as SHA-256
 //! hashes only, like API tokens.
 
-use crate::ids::TokenId;
-use crate::store::{Store, StoreError, TokenRow};
+use crate::ids::{InvitationId, ResidentId, SiteId, TokenId, UnitId};
+use crate::store::{Role, Store, StoreError, TokenRow};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// A one-time invitation link.
-#[derive(Clone, Debug, Default, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct InvitationRow {
     /// SHA-256 of the link's secret, hex.
     pub hash: String,
     /// Public id.
-    pub id: String,
-    /// `manager` or `resident`.
-    pub role: String,
+    pub id: InvitationId,
+    /// The role of the account it makes: `manager` or `resident`.
+    pub role: Role,
     /// The site.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// The unit (resident invitations).
-    pub unit_id: Option<String>,
+    pub unit_id: Option<UnitId>,
     /// The resident record the account will act as (resident invitations).
-    pub resident_id: Option<String>,
+    pub resident_id: Option<ResidentId>,
     /// The invitee's name.
     pub display_name: String,
     /// Where to send notifications, if given.
     pub email: Option<String>,
     /// The API token that invited (None: the operator's CLI).
-    pub created_by: Option<String>,
+    pub created_by: Option<TokenId>,
     /// When it was made.
     pub created_at: i64,
     /// When it stops working.
@@ -81,7 +81,7 @@ impl InvitationRow {
         )
         .bind(self.hash.clone())
         .bind(self.id.clone())
-        .bind(self.role.clone())
+        .bind(self.role.as_str())
         .bind(self.site_id.clone())
         .bind(self.unit_id.clone())
         .bind(self.resident_id.clone())
