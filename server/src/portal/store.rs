@@ -196,12 +196,12 @@ impl AccountRow {
     }
 
     /// The accounts acting as residents of `unit`, for notifications by email.
-    pub async fn emails_of_resident(store: &Store, resident_id: &str) -> Result<Vec<String>> {
+    pub async fn emails_of_resident(store: &Store, resident_id: &ResidentId) -> Result<Vec<String>> {
         let rows: Vec<(Option<String>,)> = sqlx::query_as(
             "SELECT a.email FROM portal_accounts a JOIN api_tokens t ON t.id = a.token_id
              WHERE t.resident_id = $1 AND t.revoked_at IS NULL",
         )
-        .bind(resident_id.to_string())
+        .bind(resident_id.clone())
         .fetch_all(store.pool())
         .await?;
         Ok(rows.into_iter().filter_map(|(e,)| e).collect())
