@@ -113,6 +113,8 @@ id_type! {
     NotificationId;
     /// A portal invitation (`inv_...`).
     InvitationId;
+    /// A portal account (`acct_...`).
+    AccountId;
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use super::session::{
 };
 use super::store::{self as portal_store, AccountRow, InvitationRow, NewAccount, SessionRow};
 use super::{page, PageResult, Portal, SIGN_IN_ATTEMPTS_PER_MINUTE};
-use crate::ids::TokenId;
+use crate::ids::{AccountId, TokenId};
 use crate::service::{self, new_id, now, sha256_hex, Kind};
 use crate::store::TokenRow;
 
@@ -348,12 +348,12 @@ pub(crate) async fn sign_in_finish(
 }
 
 /// Creates a session for `account_id` and answers where to go next, with its cookie.
-async fn start_session(portal: &Portal, account_id: &str) -> Response {
+async fn start_session(portal: &Portal, account_id: &AccountId) -> Response {
     let secret = new_secret();
     let created_at = now();
     let session = SessionRow {
         hash: sha256_hex(secret.as_bytes()),
-        account_id: account_id.into(),
+        account_id: account_id.clone(),
         csrf: new_secret(),
         created_at,
         expires_at: created_at + SESSION_LIFETIME,
