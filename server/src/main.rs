@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use porter_server::portal::Invitation;
 use porter_server::ids::{ResidentId, SiteId};
+use porter_server::portal::Invitation;
 use porter_server::{Config, Service, Store};
 
 #[derive(Parser)]

@@ -410,7 +410,8 @@ async fn a_manager_invites_a_resident_with_a_one_time_link() {
     assert_eq!(foreign.status, 404, "{}", foreign.body);
     assert_eq!(server.get("/portal/invitations/0123", None, "en").await.status, 404);
     // The operator's CLI path: a manager invitation for an unknown site is refused.
-    let missing = portal::invite_manager(server.service.store(), &"site_nope".into(), "M", None).await;
+    let missing =
+        portal::invite_manager(server.service.store(), &"site_nope".into(), "M", None).await;
     assert!(missing.is_err());
     let ok = portal::invite_manager(
         server.service.store(),

@@ -69,10 +69,8 @@ pub async fn invite_resident(
     resident_id: &ResidentId,
     email: Option<&str>,
 ) -> service::Result<Invitation> {
-    let resident = store
-        .resident(resident_id)
-        .await?
-        .ok_or_else(|| service::Error::not_found("resident"))?;
+    let resident =
+        store.resident(resident_id).await?.ok_or_else(|| service::Error::not_found("resident"))?;
     // A resident of another site is as unknown here as a missing one.
     let unit = store
         .unit(&resident.unit_id)

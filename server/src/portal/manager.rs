@@ -119,8 +119,7 @@ async fn deliveries(
 ) -> PageResult {
     s.require(Role::Manager)?;
     let store = portal.service().store();
-    let rows =
-        reads::site_deliveries(store, &site(&s), None, &at.before, LIST_LIMIT + 1).await?;
+    let rows = reads::site_deliveries(store, &site(&s), None, &at.before, LIST_LIMIT + 1).await?;
     let (rows, older) = reads::newest_page(rows, LIST_LIMIT as usize, |d| d.id.clone());
     let path = "/portal/manager/deliveries";
     let ctx = context! {

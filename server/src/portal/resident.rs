@@ -65,8 +65,7 @@ async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
         .collect();
     // The newest deliveries of the resident's own unit (the principal's: never another's).
     let deliveries =
-        reads::site_deliveries(svc.store(), &site, Some(unit), "", DELIVERIES_SHOWN)
-            .await?;
+        reads::site_deliveries(svc.store(), &site, Some(unit), "", DELIVERIES_SHOWN).await?;
     let receipts = reads::receipts_of_unit(svc.store(), unit).await?;
     let rows: Vec<Value> = deliveries
         .iter()

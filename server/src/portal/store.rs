@@ -196,7 +196,10 @@ impl AccountRow {
     }
 
     /// The accounts acting as residents of `unit`, for notifications by email.
-    pub async fn emails_of_resident(store: &Store, resident_id: &ResidentId) -> Result<Vec<String>> {
+    pub async fn emails_of_resident(
+        store: &Store,
+        resident_id: &ResidentId,
+    ) -> Result<Vec<String>> {
         let rows: Vec<(Option<String>,)> = sqlx::query_as(
             "SELECT a.email FROM portal_accounts a JOIN api_tokens t ON t.id = a.token_id
              WHERE t.resident_id = $1 AND t.revoked_at IS NULL",
@@ -209,7 +212,12 @@ impl AccountRow {
 
     /// Sets the account's notification email (None: no email) and the language it is
     /// written in.
-    pub async fn set_email(store: &Store, id: &AccountId, email: Option<&str>, lang: &str) -> Result<()> {
+    pub async fn set_email(
+        store: &Store,
+        id: &AccountId,
+        email: Option<&str>,
+        lang: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE portal_accounts SET email = $1, lang = $2 WHERE id = $3")
             .bind(email.map(str::to_string))
             .bind(lang.to_string())
@@ -221,10 +229,7 @@ impl AccountRow {
 }
 
 /// The account and stored passkey (JSON) of a credential id (hex).
-pub async fn passkey(
-    store: &Store,
-    credential_id: &str,
-) -> Result<Option<(AccountId, String)>> {
+pub async fn passkey(store: &Store, credential_id: &str) -> Result<Option<(AccountId, String)>> {
     sqlx::query_as("SELECT account_id, passkey FROM portal_passkeys WHERE credential_id = $1")
         .bind(credential_id.to_string())
         .fetch_optional(store.pool())

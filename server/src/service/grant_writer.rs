@@ -154,10 +154,8 @@ async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<C
     sites.sort_unstable();
     sites.dedup();
     let versions = Store::site_versions_tx(&mut tx, &sites).await?;
-    let stale: Vec<bool> = group
-        .iter()
-        .map(|p| versions.get(&p.row.site_id) != Some(&p.site_version))
-        .collect();
+    let stale: Vec<bool> =
+        group.iter().map(|p| versions.get(&p.row.site_id) != Some(&p.site_version)).collect();
     // Idempotency keys next: a request whose key is taken does nothing else.
     let mut taken = vec![false; group.len()];
     for (n, p) in group.iter().enumerate() {

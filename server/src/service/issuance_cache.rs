@@ -114,7 +114,11 @@ impl SiteFactsCache {
     }
 
     /// The facts of `site_id`: cached, or read on a miss.
-    pub async fn get(&self, store: &Store, site_id: &SiteId) -> store::Result<Option<Arc<SiteFacts>>> {
+    pub async fn get(
+        &self,
+        store: &Store,
+        site_id: &SiteId,
+    ) -> store::Result<Option<Arc<SiteFacts>>> {
         match self.cached(site_id) {
             Some(facts) => Ok(Some(facts)),
             None => self.load(store, site_id).await,

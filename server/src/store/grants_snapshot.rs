@@ -57,12 +57,7 @@ impl Store {
 
     /// Every issuer of a site, revoked ones included.
     pub async fn issuers_of_site(&self, site_id: &SiteId) -> Result<Vec<IssuerRow>> {
-        all!(
-            self.read(),
-            IssuerRow,
-            "SELECT * FROM issuers WHERE site_id = $1",
-            site_id.clone()
-        )
+        all!(self.read(), IssuerRow, "SELECT * FROM issuers WHERE site_id = $1", site_id.clone())
     }
 
     /// The (kind, target id) of every revocation a site made.

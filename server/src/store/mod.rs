@@ -334,11 +334,8 @@ mod migration_tests {
     async fn every_migration_has_its_own_version() {
         // Connecting migrates: a duplicated version is refused there, before any schema change.
         Store::connect("sqlite::memory:").await.expect("the schema applies on a fresh database");
-        let mut versions: Vec<i64> = MIGRATIONS
-            .iter()
-            .map(|m| m.0)
-            .chain(BACKEND_MIGRATIONS.iter().map(|m| m.0))
-            .collect();
+        let mut versions: Vec<i64> =
+            MIGRATIONS.iter().map(|m| m.0).chain(BACKEND_MIGRATIONS.iter().map(|m| m.0)).collect();
         versions.sort_unstable();
         let count = versions.len();
         versions.dedup();

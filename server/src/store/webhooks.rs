@@ -116,7 +116,12 @@ impl Store {
 
     /// Leases a due message until `lease_until`, so that one process sends it at a time;
     /// false if another process leased it first.
-    pub async fn lease_outbox(&self, id: &EventId, seen_next: i64, lease_until: i64) -> Result<bool> {
+    pub async fn lease_outbox(
+        &self,
+        id: &EventId,
+        seen_next: i64,
+        lease_until: i64,
+    ) -> Result<bool> {
         let n = exec!(
             &self.pool,
             "UPDATE outbox SET next_attempt_at = $1
