@@ -104,6 +104,17 @@ id_type! {
     IssuerId;
     /// A grant (`grt_...`).
     GrantId;
+    /// A carrier's approval at a site (`apr_...`).
+    ApprovalId;
+    /// A webhook event (`evt_...`): one outbox message, and the `webhook-id` its receiver
+    /// deduplicates on.
+    EventId;
+    /// A resident's notification (`ntf_...`).
+    NotificationId;
+    /// A portal invitation (`inv_...`).
+    InvitationId;
+    /// A portal account (`acct_...`).
+    AccountId;
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use porter_server::ids::{ResidentId, SiteId};
 use porter_server::portal::Invitation;
 use porter_server::{Config, Service, Store};
 
@@ -108,12 +109,14 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::InviteManager { config, site, name, email } => {
             let config = Config::load(config.as_deref())?;
             print_invitation(&config, |store| async move {
+                let site = SiteId::new(site);
                 porter_server::portal::invite_manager(&store, &site, &name, email.as_deref()).await
             })
         }
         Command::InviteResident { config, site, resident, email } => {
             let config = Config::load(config.as_deref())?;
             print_invitation(&config, |store| async move {
+                let (site, resident) = (SiteId::new(site), ResidentId::new(resident));
                 porter_server::portal::invite_resident(&store, &site, &resident, email.as_deref())
                     .await
             })

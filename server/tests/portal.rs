@@ -87,14 +87,16 @@ impl PortalServer {
         let invitation = InvitationRow {
             hash: sha256_hex(secret.as_bytes()),
             id: new_id("inv"),
-            role: p.role.as_str().to_owned(),
-            site_id: p.site_id.clone().unwrap().into(),
-            unit_id: p.unit_id.clone().map(String::from),
-            resident_id: p.resident_id.clone().map(String::from),
+            role: p.role,
+            site_id: p.site_id.clone().unwrap(),
+            unit_id: p.unit_id.clone(),
+            resident_id: p.resident_id.clone(),
             display_name: name.into(),
+            email: None,
+            created_by: None,
             created_at: now(),
             expires_at: now() + 600,
-            ..Default::default()
+            used_at: None,
         };
         invitation.insert(store).await.unwrap();
         let token = TokenRow {
@@ -408,11 +410,12 @@ async fn a_manager_invites_a_resident_with_a_one_time_link() {
     assert_eq!(foreign.status, 404, "{}", foreign.body);
     assert_eq!(server.get("/portal/invitations/0123", None, "en").await.status, 404);
     // The operator's CLI path: a manager invitation for an unknown site is refused.
-    let missing = portal::invite_manager(server.service.store(), "site_nope", "M", None).await;
+    let missing =
+        portal::invite_manager(server.service.store(), &"site_nope".into(), "M", None).await;
     assert!(missing.is_err());
     let ok = portal::invite_manager(
         server.service.store(),
-        &w.site_id,
+        &w.site_id.as_str().into(),
         "Maud 2",
         Some("maud@example.org"),
     )
@@ -421,10 +424,11 @@ async fn a_manager_invites_a_resident_with_a_one_time_link() {
     assert_eq!(server.get(&ok.path, None, "en").await.status, 200);
     // The operator's `porter invite-resident`: a resident of that site only, by id.
     let store = server.service.store();
-    assert!(portal::invite_resident(store, &w.site_id, "res_nope", None).await.is_err());
-    let elsewhere = portal::invite_resident(store, "site_nope", &w.resident_id, None).await;
+    let (site, resident) = (w.site_id.as_str().into(), w.resident_id.as_str().into());
+    assert!(portal::invite_resident(store, &site, &"res_nope".into(), None).await.is_err());
+    let elsewhere = portal::invite_resident(store, &"site_nope".into(), &resident, None).await;
     assert!(elsewhere.is_err(), "a resident is invited to their own site only");
-    let ok = portal::invite_resident(store, &w.site_id, &w.resident_id, None).await.unwrap();
+    let ok = portal::invite_resident(store, &site, &resident, None).await.unwrap();
     let name = store.resident(&w.resident_id.as_str().into()).await.unwrap().unwrap().display_name;
     let page = server.get(&ok.path, None, "en").await;
     assert_eq!(page.status, 200, "{}", page.body);

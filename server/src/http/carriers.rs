@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use super::openapi::{body, page};
 use super::route;
 use super::{create, ok, page_of, Auth, Body, Declared, IdemKey, Replay, Res, S};
-use crate::ids::SiteId;
+use crate::ids::{ApprovalId, SiteId};
 use crate::service::{ApprovalView, CarrierView, NewApproval, NewCarrier, Role};
 
 /// This resource's routes, each declared once: path, method, handler, roles, contract.
@@ -74,7 +74,7 @@ async fn list_approvals(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q:
 async fn withdraw(
     State(s): S,
     Auth(p): Auth,
-    Path((site, approval)): Path<(SiteId, String)>,
+    Path((site, approval)): Path<(SiteId, ApprovalId)>,
 ) -> Res {
     s.service.withdraw_approval(&p, &site, &approval).await?;
     ok(StatusCode::OK, &Withdrawn { withdrawn: approval })
@@ -84,5 +84,5 @@ async fn withdraw(
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Withdrawn {
     /// The approval withdrawn.
-    pub withdrawn: String,
+    pub withdrawn: ApprovalId,
 }

@@ -345,6 +345,26 @@ mod tests {
         assert_eq!(schemas["Error"]["properties"]["code"]["$ref"], "#/components/schemas/Code");
     }
 
+    /// Id newtypes stay plain strings in the document, wherever they appear.
+    #[test]
+    fn typed_ids_are_string_schemas() {
+        let doc = openapi();
+        let schemas = &doc["components"]["schemas"];
+        let resolve = |s: &Value| match s["$ref"].as_str() {
+            Some(r) => schemas[r.trim_start_matches("#/components/schemas/")].clone(),
+            None => s.clone(),
+        };
+        for (schema, field) in [
+            ("ApprovalView", "id"),
+            ("ApprovalView", "site_id"),
+            ("Withdrawn", "withdrawn"),
+            ("NotificationView", "id"),
+        ] {
+            let field_schema = resolve(&schemas[schema]["properties"][field]);
+            assert_eq!(field_schema["type"], "string", "{schema}.{field}: {field_schema}");
+        }
+    }
+
     /// A token's role is the `Role` enum in the document (every role named), not a free string.
     #[test]
     fn a_tokens_role_is_listed_as_the_enum_of_roles() {

@@ -158,7 +158,7 @@ impl Outbox {
         let now = now();
         let result = match EndpointKeys::from_seed_hex(&msg.seed) {
             Ok(keys) => {
-                let signature = keys.signature_header(&msg.id, now, msg.body.as_bytes());
+                let signature = keys.signature_header(msg.id.as_str(), now, msg.body.as_bytes());
                 let timestamp = now.to_string();
                 let headers = [
                     ("content-type", "application/json"),

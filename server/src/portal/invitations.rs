@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::session::{new_secret, Lang};
 use super::store::InvitationRow;
 use super::{page, PageError, PageResult, Portal};
-use crate::ids::{ResidentId, SiteId};
+use crate::ids::{InvitationId, ResidentId, SiteId, TokenId, UnitId};
 use crate::service::{self, new_id, now, sha256_hex, Code, Role};
 use crate::store::Store;
 
@@ -22,7 +22,7 @@ pub const INVITATION_LIFETIME: i64 = 7 * 86_400;
 #[derive(Clone, Debug, Serialize)]
 pub struct Invitation {
     /// Invitation id.
-    pub id: String,
+    pub id: InvitationId,
     /// `/portal/invitations/<secret>`: the one-time link's path.
     pub path: String,
     /// When the link stops working (Unix seconds).
@@ -32,22 +32,22 @@ pub struct Invitation {
 /// Who is invited to what.
 pub(crate) struct Invitee<'a> {
     pub role: Role,
-    pub site_id: &'a str,
-    pub unit_id: Option<&'a str>,
-    pub resident_id: Option<&'a str>,
+    pub site_id: &'a SiteId,
+    pub unit_id: Option<&'a UnitId>,
+    pub resident_id: Option<&'a ResidentId>,
     pub display_name: &'a str,
     pub email: Option<&'a str>,
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a TokenId>,
 }
 
 /// Invites a site's manager (the operator's `porter invite-manager`).
 pub async fn invite_manager(
     store: &Store,
-    site_id: &str,
+    site_id: &SiteId,
     display_name: &str,
     email: Option<&str>,
 ) -> service::Result<Invitation> {
-    store.site(&SiteId::from(site_id)).await?.ok_or_else(|| service::Error::not_found("site"))?;
+    store.site(site_id).await?.ok_or_else(|| service::Error::not_found("site"))?;
     let invitee = Invitee {
         role: Role::Manager,
         site_id,
@@ -65,14 +65,12 @@ pub async fn invite_manager(
 /// link makes is that resident's, with the resident role and scope.
 pub async fn invite_resident(
     store: &Store,
-    site_id: &str,
-    resident_id: &str,
+    site_id: &SiteId,
+    resident_id: &ResidentId,
     email: Option<&str>,
 ) -> service::Result<Invitation> {
-    let resident = store
-        .resident(&ResidentId::from(resident_id))
-        .await?
-        .ok_or_else(|| service::Error::not_found("resident"))?;
+    let resident =
+        store.resident(resident_id).await?.ok_or_else(|| service::Error::not_found("resident"))?;
     // A resident of another site is as unknown here as a missing one.
     let unit = store
         .unit(&resident.unit_id)
@@ -82,8 +80,8 @@ pub async fn invite_resident(
     let invitee = Invitee {
         role: Role::Resident,
         site_id,
-        unit_id: Some(unit.id.as_str()),
-        resident_id: Some(resident.id.as_str()),
+        unit_id: Some(&unit.id),
+        resident_id: Some(&resident.id),
         display_name: &resident.display_name,
         email,
         created_by: None,
@@ -109,13 +107,13 @@ pub(crate) async fn invite(store: &Store, who: &Invitee<'_>) -> service::Result<
     let row = InvitationRow {
         hash: sha256_hex(secret.as_bytes()),
         id: new_id("inv"),
-        role: who.role.as_str().into(),
-        site_id: who.site_id.into(),
-        unit_id: who.unit_id.map(Into::into),
-        resident_id: who.resident_id.map(Into::into),
+        role: who.role,
+        site_id: who.site_id.clone(),
+        unit_id: who.unit_id.cloned(),
+        resident_id: who.resident_id.cloned(),
         display_name: name.into(),
         email: email.map(Into::into),
-        created_by: who.created_by.map(Into::into),
+        created_by: who.created_by.cloned(),
         created_at,
         expires_at: created_at + INVITATION_LIFETIME,
         used_at: None,
@@ -154,7 +152,7 @@ pub(crate) async fn invitation_page(
             "invitation (it was used, has expired or never existed: ask for a new one)",
         )));
     };
-    let site = portal.service.store().site(&SiteId::from(inv.site_id.as_str())).await?;
+    let site = portal.service.store().site(&inv.site_id).await?;
     page(
         &portal,
         "invitation.html",
@@ -162,7 +160,7 @@ pub(crate) async fn invitation_page(
             lang, zone => "UTC0",
             current => format!("/portal/invitations/{secret}"),
             name => inv.display_name,
-            invited_role => inv.role,
+            invited_role => inv.role.as_str(),
             site_name => site.map(|s| s.name).unwrap_or_default(),
             start => format!("/portal/invitations/{secret}/start"),
             finish => format!("/portal/invitations/{secret}/finish"),

@@ -19,6 +19,7 @@ use tokio::sync::watch;
 
 use super::i18n::{negotiate, Catalog};
 use super::render::local_time;
+use crate::ids::{AccountId, NotificationId};
 use crate::service::{now, Service};
 use crate::store::StoreError;
 
@@ -169,8 +170,8 @@ impl Mailer {
 /// A notification due to one account.
 #[derive(sqlx::FromRow)]
 struct Due {
-    notification_id: String,
-    account_id: String,
+    notification_id: NotificationId,
+    account_id: AccountId,
     email: String,
     kind: String,
     body: String,

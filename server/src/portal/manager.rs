@@ -14,7 +14,7 @@ use super::reads::{self, LogFilter, LogRow};
 use super::render::local_time;
 use super::session::{site_of, CsrfOnly, Signed};
 use super::{page, pager, see_other, PageResult, Portal};
-use crate::ids::{CarrierId, ResidentId, SiteId, TokenId, UnitId};
+use crate::ids::{ApprovalId, CarrierId, ResidentId, SiteId, TokenId, UnitId};
 use crate::service::{DoorStateUpload, NewResident, NewRevocation, NewUnit, Role};
 use crate::store::{Page, RevocationKind};
 
@@ -47,14 +47,14 @@ fn all() -> Page {
 
 /// The signed-in manager's site id (a manager's principal always has one).
 fn site(s: &Signed) -> SiteId {
-    SiteId::new(site_of(&s.principal).unwrap_or_default())
+    site_of(&s.principal)
 }
 
 async fn dashboard(State(portal): State<Portal>, s: Signed) -> PageResult {
     s.require(Role::Manager)?;
     let site = site(&s);
     let svc = portal.service();
-    let doors = reads::door_health(svc.store(), site.as_str()).await?;
+    let doors = reads::door_health(svc.store(), &site).await?;
     let latest = svc.latest_door_state(&s.principal, &site).await?;
     let alarms = svc.list_alarms(&s.principal, &site, &all()).await?;
     let ctx = context! {
@@ -97,7 +97,7 @@ async fn carriers(State(portal): State<Portal>, s: Signed) -> PageResult {
 async fn withdraw_approval(
     State(portal): State<Portal>,
     s: Signed,
-    Path(id): Path<String>,
+    Path(id): Path<ApprovalId>,
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
     s.check_csrf(&f.csrf)?;
@@ -119,8 +119,7 @@ async fn deliveries(
 ) -> PageResult {
     s.require(Role::Manager)?;
     let store = portal.service().store();
-    let rows =
-        reads::site_deliveries(store, site(&s).as_str(), None, &at.before, LIST_LIMIT + 1).await?;
+    let rows = reads::site_deliveries(store, &site(&s), None, &at.before, LIST_LIMIT + 1).await?;
     let (rows, older) = reads::newest_page(rows, LIST_LIMIT as usize, |d| d.id.clone());
     let path = "/portal/manager/deliveries";
     let ctx = context! {
@@ -142,9 +141,9 @@ async fn log(State(portal): State<Portal>, s: Signed, Query(f): Query<LogFilter>
     s.require(Role::Manager)?;
     let site = site(&s);
     let svc = portal.service();
-    let rows = reads::access_log(svc.store(), site.as_str(), &f, LIST_LIMIT + 1).await?;
+    let rows = reads::access_log(svc.store(), &site, &f, LIST_LIMIT + 1).await?;
     let (rows, older) = reads::newest_page(rows, LIST_LIMIT as usize, LogRow::cursor);
-    let doors = reads::door_health(svc.store(), site.as_str()).await?;
+    let doors = reads::door_health(svc.store(), &site).await?;
     let carriers = svc.list_carriers(&s.principal, &all()).await?;
     let query = serde_urlencoded_pairs(&f);
     let ctx = context! {
@@ -201,7 +200,7 @@ async fn log_csv(
     let site = s.site(&portal).await?;
     // The export is the whole filtered log, whichever page the link was on.
     let f = LogFilter { before: String::new(), ..f };
-    let rows = reads::access_log(portal.service().store(), site.id.as_str(), &f, 100_000).await?;
+    let rows = reads::access_log(portal.service().store(), &site.id, &f, 100_000).await?;
     let mut out = String::from("local_time,unix_time,door,sequence,carrier,grant\r\n");
     for r in rows {
         let cells = [
@@ -318,12 +317,12 @@ async fn invite_resident(
         .await?;
     let invitee = Invitee {
         role: Role::Resident,
-        site_id: site.as_str(),
-        unit_id: Some(resident.unit_id.as_str()),
-        resident_id: Some(resident.id.as_str()),
+        site_id: &site,
+        unit_id: Some(&resident.unit_id),
+        resident_id: Some(&resident.id),
         display_name: &resident.display_name,
         email,
-        created_by: Some(s.principal.token_id().as_str()),
+        created_by: Some(s.principal.token_id()),
     };
     let invitation = invite(svc.store(), &invitee).await?;
     let link = portal.link(&invitation.path);
@@ -384,7 +383,7 @@ async fn revocations(State(portal): State<Portal>, s: Signed) -> PageResult {
     let svc = portal.service();
     let list = svc.list_revocations(&s.principal, &site).await?;
     let latest = svc.latest_door_state(&s.principal, &site).await?;
-    let doors = reads::door_health(svc.store(), site.as_str()).await?;
+    let doors = reads::door_health(svc.store(), &site).await?;
     let ctx = context! {
         list => Value::from_serialize(&list),
         latest => Value::from_serialize(&latest),

@@ -5,6 +5,7 @@
 use porter_protocol::{AuditEvent, AuditRecord};
 use serde::Serialize;
 
+use crate::ids::{SiteId, UnitId};
 use crate::store::{Store, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -33,13 +34,13 @@ pub struct DoorHealth {
 type DoorChainRow = (String, i64, String, Option<i64>, Option<i64>);
 
 /// The doors of `site_id`, with what their logs tell.
-pub async fn door_health(store: &Store, site_id: &str) -> Result<Vec<DoorHealth>> {
+pub async fn door_health(store: &Store, site_id: &SiteId) -> Result<Vec<DoorHealth>> {
     let doors: Vec<DoorChainRow> = sqlx::query_as(
         "SELECT d.id, d.door_number, d.name, c.updated_at, c.next_sequence
          FROM doors d LEFT JOIN audit_chains c ON c.door_id = d.id
          WHERE d.site_id = $1 ORDER BY d.door_number",
     )
-    .bind(site_id.to_string())
+    .bind(site_id.clone())
     .fetch_all(store.pool())
     .await?;
     let mut out = Vec::with_capacity(doors.len());
@@ -88,8 +89,8 @@ pub struct SiteDelivery {
 /// `before` (an id; empty for the newest). Ids are time-ordered.
 pub async fn site_deliveries(
     store: &Store,
-    site_id: &str,
-    unit_id: Option<&str>,
+    site_id: &SiteId,
+    unit_id: Option<&UnitId>,
     before: &str,
     limit: i64,
 ) -> Result<Vec<SiteDelivery>> {
@@ -100,8 +101,8 @@ pub async fn site_deliveries(
          WHERE d.site_id = $1 AND ($2 = '' OR d.unit_id = $2) AND ($3 = '' OR d.id < $3)
          ORDER BY d.id DESC LIMIT $4",
     )
-    .bind(site_id.to_string())
-    .bind(unit_id.unwrap_or_default().to_string())
+    .bind(site_id.clone())
+    .bind(unit_id.cloned().unwrap_or_default())
     .bind(before.to_string())
     .bind(limit)
     .fetch_all(store.pool())
@@ -211,7 +212,7 @@ pub fn parse_date(s: &str) -> Option<i64> {
 /// in the total order (time, door id, sequence) that the cursors follow.
 pub async fn access_log(
     store: &Store,
-    site_id: &str,
+    site_id: &SiteId,
     f: &LogFilter,
     limit: i64,
 ) -> Result<Vec<LogRow>> {
@@ -235,7 +236,7 @@ pub async fn access_log(
                 OR (a.door_id = $8 AND a.sequence < $9))))
          ORDER BY a.at DESC, a.door_id DESC, a.sequence DESC LIMIT $10",
     )
-    .bind(site_id.to_string())
+    .bind(site_id.clone())
     .bind(f.door.clone())
     .bind(f.carrier.clone())
     .bind(from)
@@ -264,14 +265,14 @@ pub struct Receipt {
 }
 
 /// The receipts of a unit's deliveries.
-pub async fn receipts_of_unit(store: &Store, unit_id: &str) -> Result<Vec<Receipt>> {
+pub async fn receipts_of_unit(store: &Store, unit_id: &UnitId) -> Result<Vec<Receipt>> {
     sqlx::query_as::<_, Receipt>(
         "SELECT g.delivery_id, d.name AS door, d.door_number, a.at FROM admissions a
          JOIN grants g ON g.id = a.grant_id JOIN deliveries dl ON dl.id = g.delivery_id
          JOIN doors d ON d.id = a.door_id
          WHERE dl.unit_id = $1",
     )
-    .bind(unit_id.to_string())
+    .bind(unit_id.clone())
     .fetch_all(store.pool())
     .await
 }

@@ -13,7 +13,6 @@ use super::reads::{self, LogFilter, LogRow};
 use super::session::{site_of, Signed};
 use super::store::AccountRow;
 use super::{page, pager, see_other, PageError, PageResult, Portal};
-use crate::ids::SiteId;
 use crate::service::{self, OptOut, Principal, Role};
 
 pub(super) fn routes() -> Router<Portal> {
@@ -36,11 +35,10 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
     s.require(Role::Resident)?;
     let svc = portal.service();
-    let site = SiteId::new(site_of(&s.principal).unwrap_or_default());
+    let site = site_of(&s.principal);
     let Principal::Resident { unit, .. } = &s.principal else {
         return Err(PageError::Service(service::Error::forbidden("see a unit's deliveries")));
     };
-    let unit = unit.as_str();
     let policy = svc.policy(&s.principal, &site).await?;
     let policy: Vec<Value> = policy
         .iter()
@@ -67,8 +65,7 @@ async fn home(State(portal): State<Portal>, s: Signed) -> PageResult {
         .collect();
     // The newest deliveries of the resident's own unit (the principal's: never another's).
     let deliveries =
-        reads::site_deliveries(svc.store(), site.as_str(), Some(unit), "", DELIVERIES_SHOWN)
-            .await?;
+        reads::site_deliveries(svc.store(), &site, Some(unit), "", DELIVERIES_SHOWN).await?;
     let receipts = reads::receipts_of_unit(svc.store(), unit).await?;
     let rows: Vec<Value> = deliveries
         .iter()
@@ -97,10 +94,10 @@ async fn entries(
     Query(page_at): Query<EntriesPage>,
 ) -> PageResult {
     s.require(Role::Resident)?;
-    let site = site_of(&s.principal).unwrap_or_default();
+    let site = site_of(&s.principal);
     let filter = LogFilter { before: page_at.before.clone(), ..LogFilter::default() };
     let rows =
-        reads::access_log(portal.service().store(), site, &filter, ENTRIES_SHOWN + 1).await?;
+        reads::access_log(portal.service().store(), &site, &filter, ENTRIES_SHOWN + 1).await?;
     let (rows, older) = reads::newest_page(rows, ENTRIES_SHOWN as usize, LogRow::cursor);
     let ctx = context! {
         entries => Value::from_serialize(&rows),

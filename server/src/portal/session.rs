@@ -20,6 +20,7 @@ use serde::Deserialize;
 use super::i18n::{negotiate, LANG_COOKIE};
 use super::store::{AccountRow, SessionRow};
 use super::{home_of, see_other, PageError, PageResult, Portal};
+use crate::ids::SiteId;
 use crate::service::{now, sha256_hex, Principal, Role};
 
 /// The session cookie's name.
@@ -130,9 +131,10 @@ impl FromRequestParts<Portal> for Signed {
     }
 }
 
-/// The site a manager or resident belongs to.
-pub(crate) fn site_of(p: &Principal) -> Option<&str> {
-    p.site().map(|s| s.as_str())
+/// The site a manager or resident belongs to (the empty id for other roles: no site has it,
+/// so whatever is read with it is empty or not found).
+pub(crate) fn site_of(p: &Principal) -> SiteId {
+    p.site().cloned().unwrap_or_default()
 }
 
 impl Signed {
@@ -156,8 +158,7 @@ impl Signed {
 
     /// The site's record (name, zone) as this person may see it.
     pub async fn site(&self, portal: &Portal) -> Result<crate::service::SiteView, PageError> {
-        let site = site_of(&self.principal).unwrap_or_default();
-        Ok(portal.service.get_site(&self.principal, &crate::ids::SiteId::new(site)).await?)
+        Ok(portal.service.get_site(&self.principal, &site_of(&self.principal)).await?)
     }
 
     /// The context every signed-in page has, with `extra` merged in.

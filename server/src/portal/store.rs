@@ -3,32 +3,32 @@
 //! Secrets (invitation links, session cookies, ceremony cookies) are stored as SHA-256
 //! hashes only, like API tokens.
 
-use crate::ids::TokenId;
-use crate::store::{Store, StoreError, TokenRow};
+use crate::ids::{AccountId, InvitationId, ResidentId, SiteId, TokenId, UnitId};
+use crate::store::{Role, Store, StoreError, TokenRow};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// A one-time invitation link.
-#[derive(Clone, Debug, Default, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct InvitationRow {
     /// SHA-256 of the link's secret, hex.
     pub hash: String,
     /// Public id.
-    pub id: String,
-    /// `manager` or `resident`.
-    pub role: String,
+    pub id: InvitationId,
+    /// The role of the account it makes: `manager` or `resident`.
+    pub role: Role,
     /// The site.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// The unit (resident invitations).
-    pub unit_id: Option<String>,
+    pub unit_id: Option<UnitId>,
     /// The resident record the account will act as (resident invitations).
-    pub resident_id: Option<String>,
+    pub resident_id: Option<ResidentId>,
     /// The invitee's name.
     pub display_name: String,
     /// Where to send notifications, if given.
     pub email: Option<String>,
     /// The API token that invited (None: the operator's CLI).
-    pub created_by: Option<String>,
+    pub created_by: Option<TokenId>,
     /// When it was made.
     pub created_at: i64,
     /// When it stops working.
@@ -41,7 +41,7 @@ pub struct InvitationRow {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AccountRow {
     /// Id.
-    pub id: String,
+    pub id: AccountId,
     /// The API token whose role and scope the account acts with.
     pub token_id: TokenId,
     /// Name.
@@ -62,7 +62,7 @@ pub struct SessionRow {
     /// SHA-256 of the cookie's secret.
     pub hash: String,
     /// Whose session.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The synchroniser token every form must carry.
     pub csrf: String,
     /// When it started.
@@ -81,7 +81,7 @@ impl InvitationRow {
         )
         .bind(self.hash.clone())
         .bind(self.id.clone())
-        .bind(self.role.clone())
+        .bind(self.role.as_str())
         .bind(self.site_id.clone())
         .bind(self.unit_id.clone())
         .bind(self.resident_id.clone())
@@ -188,20 +188,23 @@ pub async fn create_account(store: &Store, new: &NewAccount, now: i64) -> Result
 
 impl AccountRow {
     /// The account with this id.
-    pub async fn get(store: &Store, id: &str) -> Result<Option<AccountRow>> {
+    pub async fn get(store: &Store, id: &AccountId) -> Result<Option<AccountRow>> {
         sqlx::query_as::<_, AccountRow>("SELECT * FROM portal_accounts WHERE id = $1")
-            .bind(id.to_string())
+            .bind(id.clone())
             .fetch_optional(store.pool())
             .await
     }
 
     /// The accounts acting as residents of `unit`, for notifications by email.
-    pub async fn emails_of_resident(store: &Store, resident_id: &str) -> Result<Vec<String>> {
+    pub async fn emails_of_resident(
+        store: &Store,
+        resident_id: &ResidentId,
+    ) -> Result<Vec<String>> {
         let rows: Vec<(Option<String>,)> = sqlx::query_as(
             "SELECT a.email FROM portal_accounts a JOIN api_tokens t ON t.id = a.token_id
              WHERE t.resident_id = $1 AND t.revoked_at IS NULL",
         )
-        .bind(resident_id.to_string())
+        .bind(resident_id.clone())
         .fetch_all(store.pool())
         .await?;
         Ok(rows.into_iter().filter_map(|(e,)| e).collect())
@@ -209,11 +212,16 @@ impl AccountRow {
 
     /// Sets the account's notification email (None: no email) and the language it is
     /// written in.
-    pub async fn set_email(store: &Store, id: &str, email: Option<&str>, lang: &str) -> Result<()> {
+    pub async fn set_email(
+        store: &Store,
+        id: &AccountId,
+        email: Option<&str>,
+        lang: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE portal_accounts SET email = $1, lang = $2 WHERE id = $3")
             .bind(email.map(str::to_string))
             .bind(lang.to_string())
-            .bind(id.to_string())
+            .bind(id.clone())
             .execute(store.pool())
             .await
             .map(|_| ())
@@ -221,7 +229,7 @@ impl AccountRow {
 }
 
 /// The account and stored passkey (JSON) of a credential id (hex).
-pub async fn passkey(store: &Store, credential_id: &str) -> Result<Option<(String, String)>> {
+pub async fn passkey(store: &Store, credential_id: &str) -> Result<Option<(AccountId, String)>> {
     sqlx::query_as("SELECT account_id, passkey FROM portal_passkeys WHERE credential_id = $1")
         .bind(credential_id.to_string())
         .fetch_optional(store.pool())
@@ -229,10 +237,10 @@ pub async fn passkey(store: &Store, credential_id: &str) -> Result<Option<(Strin
 }
 
 /// Every stored passkey (JSON) of an account.
-pub async fn passkeys_of(store: &Store, account_id: &str) -> Result<Vec<String>> {
+pub async fn passkeys_of(store: &Store, account_id: &AccountId) -> Result<Vec<String>> {
     let rows: Vec<(String,)> =
         sqlx::query_as("SELECT passkey FROM portal_passkeys WHERE account_id = $1")
-            .bind(account_id.to_string())
+            .bind(account_id.clone())
             .fetch_all(store.pool())
             .await?;
     Ok(rows.into_iter().map(|(p,)| p).collect())

@@ -1,6 +1,6 @@
 //! Carriers and their approvals at sites.
 
-use crate::ids::{CarrierId, IssuerId, SiteId};
+use crate::ids::{ApprovalId, CarrierId, IssuerId, SiteId};
 use crate::service::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,7 +21,7 @@ pub struct CarrierView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ApprovalView {
     /// Id.
-    pub id: String,
+    pub id: ApprovalId,
     /// Site id.
     pub site_id: SiteId,
     /// Carrier id.
@@ -167,12 +167,12 @@ impl Service {
         &self,
         p: &Principal,
         site_id: &SiteId,
-        approval_id: &str,
+        approval_id: &ApprovalId,
     ) -> Result<()> {
         self.managed_site(p, site_id, "withdraw approvals").await?;
         let page = Page { after: String::new(), limit: 1000 };
         let approvals = self.store.approvals(site_id, &page).await?;
-        if !approvals.iter().any(|a| a.id == approval_id) {
+        if !approvals.iter().any(|a| a.id == *approval_id) {
             return Err(Error::not_found("approval"));
         }
         self.store.revoke_approval(approval_id, now()).await?;

@@ -22,7 +22,7 @@ use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::{Code, Error, IssuedGrant, Kind, Result, MAX_GRANTS_PER_DELIVERY};
-use crate::ids::{IssuerId, TokenId};
+use crate::ids::{self, IssuerId, TokenId};
 use crate::store::{self, Store};
 
 /// What grant issuance keeps across the requests of this process.
@@ -150,14 +150,12 @@ async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<C
     let now = super::now();
     let mut tx = store.begin().await?;
     // Each grant's site facts still current? (One statement for the group's sites.)
-    let mut sites: Vec<&str> = group.iter().map(|p| p.row.site_id.as_str()).collect();
+    let mut sites: Vec<&ids::SiteId> = group.iter().map(|p| &p.row.site_id).collect();
     sites.sort_unstable();
     sites.dedup();
     let versions = Store::site_versions_tx(&mut tx, &sites).await?;
-    let stale: Vec<bool> = group
-        .iter()
-        .map(|p| versions.get(p.row.site_id.as_str()) != Some(&p.site_version))
-        .collect();
+    let stale: Vec<bool> =
+        group.iter().map(|p| versions.get(&p.row.site_id) != Some(&p.site_version)).collect();
     // Idempotency keys next: a request whose key is taken does nothing else.
     let mut taken = vec![false; group.len()];
     for (n, p) in group.iter().enumerate() {
@@ -212,14 +210,14 @@ async fn claim_bounds(
 ) -> store::Result<Vec<bool>> {
     let mut claimed = vec![false; group.len()];
     // Per delivery, in id order, its grants in arrival order.
-    let mut waiting: BTreeMap<&str, VecDeque<usize>> = BTreeMap::new();
+    let mut waiting: BTreeMap<&ids::DeliveryId, VecDeque<usize>> = BTreeMap::new();
     for n in live {
-        waiting.entry(group[n].row.delivery_id.as_str()).or_default().push_back(n);
+        waiting.entry(&group[n].row.delivery_id).or_default().push_back(n);
     }
-    let mut round: Vec<&str> = waiting.keys().copied().collect();
+    let mut round: Vec<&ids::DeliveryId> = waiting.keys().copied().collect();
     let mut first = true;
     while !round.is_empty() {
-        let held: HashSet<String> = store
+        let held: HashSet<ids::DeliveryId> = store
             .claim_grants(tx, &round, MAX_GRANTS_PER_DELIVERY, first)
             .await?
             .into_iter()

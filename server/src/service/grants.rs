@@ -159,7 +159,7 @@ impl Service {
         let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
         let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
         let sites = &self.issuing.sites;
-        let site_id = delivery.site_id.as_str();
+        let site_id = &delivery.site_id;
         let facts = if fresh {
             sites.load(store, site_id).await?
         } else {
@@ -167,11 +167,11 @@ impl Service {
         };
         let s = facts.ok_or_else(|| Error::not_found("site"))?;
         let site = &s.site;
-        let driver_revoked_here = s.revoked_drivers.contains(driver.id.as_str());
-        let approval = s.approvals.get(driver.carrier_id.as_str()).cloned();
-        let issuer = approval.as_ref().and_then(|a| s.issuers.get(a.issuer_id.as_str())).cloned();
+        let driver_revoked_here = s.revoked_drivers.contains(&driver.id);
+        let approval = s.approvals.get(&driver.carrier_id).cloned();
+        let issuer = approval.as_ref().and_then(|a| s.issuers.get(&a.issuer_id)).cloned();
         let issuer_revoked_here =
-            issuer.as_ref().is_some_and(|i| s.revoked_issuers.contains(i.id.as_str()));
+            issuer.as_ref().is_some_and(|i| s.revoked_issuers.contains(&i.id));
         let root = stored_key(&site.root_key)?;
         // Verified once per (certificate, root), not once per grant.
         let cert = issuer.as_ref().and_then(|i| i.certificate.as_deref()).and_then(|hex| {
@@ -181,7 +181,7 @@ impl Service {
             });
             verified.map(|c| (*c).clone())
         });
-        let opted_out = s.opted_out_units.contains(delivery.unit_id.as_str());
+        let opted_out = s.opted_out_units.contains(&delivery.unit_id);
         let site_number = SiteId(site.site_number as u32);
         let state = match &s.latest_state {
             None => DoorState::genesis(site_number),
@@ -255,14 +255,14 @@ impl Service {
                 Ok(None) => {}
                 // A refusal stands only if the facts it rests on are still the site's.
                 Err(e) if !fresh && e.kind != super::Kind::Internal => {
-                    let site_id = facts.site.id.as_str();
+                    let site_id = &facts.site.id;
                     if self.store().site_version(site_id).await? == version {
                         return Err(e);
                     }
                 }
                 Err(e) => return Err(e),
             }
-            self.issuing.sites.forget(facts.site.id.as_str());
+            self.issuing.sites.forget(&facts.site.id);
         }
         Err(Error::new(
             super::Kind::Internal,

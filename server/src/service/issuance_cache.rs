@@ -13,6 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use crate::ids::{CarrierId, DriverId, IssuerId, SiteId, UnitId};
 use crate::store::{self, RevocationKind, Store};
 
 /// Sites kept before the cache is emptied (a process serves a few thousand at most).
@@ -26,15 +27,15 @@ pub(crate) struct SiteFacts {
     /// The site.
     pub site: store::SiteRow,
     /// Approvals by carrier id, withdrawn ones included.
-    pub approvals: HashMap<String, store::ApprovalRow>,
+    pub approvals: HashMap<CarrierId, store::ApprovalRow>,
     /// Issuers by id, revoked ones included.
-    pub issuers: HashMap<String, store::IssuerRow>,
+    pub issuers: HashMap<IssuerId, store::IssuerRow>,
     /// Drivers the site revoked.
-    pub revoked_drivers: HashSet<String>,
+    pub revoked_drivers: HashSet<DriverId>,
     /// Issuers the site revoked.
-    pub revoked_issuers: HashSet<String>,
+    pub revoked_issuers: HashSet<IssuerId>,
     /// Units where a resident refuses in-building delivery.
-    pub opted_out_units: HashSet<String>,
+    pub opted_out_units: HashSet<UnitId>,
     /// Door numbers enrolled.
     pub enrolled: Vec<u16>,
     /// The latest signed door state, if any was uploaded.
@@ -44,32 +45,28 @@ pub(crate) struct SiteFacts {
 impl SiteFacts {
     /// Reads the facts of `site_id`: its counter first, then the rows (each at least as new).
     /// None if the site does not exist.
-    async fn load(store: &Store, site_id: &str) -> store::Result<Option<SiteFacts>> {
+    async fn load(store: &Store, site_id: &SiteId) -> store::Result<Option<SiteFacts>> {
         let version = store.site_version(site_id).await?;
-        let sid = crate::ids::SiteId::from(site_id);
-        let Some(site) = store.site(&sid).await? else { return Ok(None) };
+        let Some(site) = store.site(site_id).await? else { return Ok(None) };
         let approvals = store.approvals_of_site(site_id).await?;
         let issuers = store.issuers_of_site(site_id).await?;
         let mut revoked_drivers = HashSet::new();
         let mut revoked_issuers = HashSet::new();
         for (kind, target) in store.revoked_targets(site_id).await? {
             if kind == RevocationKind::Driver.as_str() {
-                revoked_drivers.insert(target);
+                revoked_drivers.insert(DriverId::from(target));
             } else if kind == RevocationKind::Issuer.as_str() {
-                revoked_issuers.insert(target);
+                revoked_issuers.insert(IssuerId::from(target));
             }
         }
         let opted_out_units = store.opted_out_units(site_id).await?.into_iter().collect();
         let enrolled = store.door_numbers(site_id).await?;
-        let latest_state = store.latest_door_state(&sid).await?;
+        let latest_state = store.latest_door_state(site_id).await?;
         Ok(Some(SiteFacts {
             version,
             site,
-            approvals: approvals
-                .into_iter()
-                .map(|a| (a.carrier_id.as_str().to_string(), a))
-                .collect(),
-            issuers: issuers.into_iter().map(|i| (i.id.as_str().to_string(), i)).collect(),
+            approvals: approvals.into_iter().map(|a| (a.carrier_id.clone(), a)).collect(),
+            issuers: issuers.into_iter().map(|i| (i.id.clone(), i)).collect(),
             revoked_drivers,
             revoked_issuers,
             opted_out_units,
@@ -83,12 +80,12 @@ impl SiteFacts {
 /// The site facts of this process, by site id.
 #[derive(Debug, Default)]
 pub(crate) struct SiteFactsCache {
-    sites: Mutex<HashMap<String, Arc<SiteFacts>>>,
+    sites: Mutex<HashMap<SiteId, Arc<SiteFacts>>>,
 }
 
 impl SiteFactsCache {
     /// The cached facts of `site_id`, if any.
-    pub fn cached(&self, site_id: &str) -> Option<Arc<SiteFacts>> {
+    pub fn cached(&self, site_id: &SiteId) -> Option<Arc<SiteFacts>> {
         self.sites.lock().unwrap_or_else(|p| p.into_inner()).get(site_id).cloned()
     }
 
@@ -96,7 +93,7 @@ impl SiteFactsCache {
     pub async fn load(
         &self,
         store: &Store,
-        site_id: &str,
+        site_id: &SiteId,
     ) -> store::Result<Option<Arc<SiteFacts>>> {
         let Some(facts) = SiteFacts::load(store, site_id).await? else {
             self.forget(site_id);
@@ -110,14 +107,18 @@ impl SiteFactsCache {
                 if sites.len() >= MAX_SITES {
                     sites.clear();
                 }
-                sites.insert(site_id.to_string(), facts.clone());
+                sites.insert(site_id.clone(), facts.clone());
                 Ok(Some(facts))
             }
         }
     }
 
     /// The facts of `site_id`: cached, or read on a miss.
-    pub async fn get(&self, store: &Store, site_id: &str) -> store::Result<Option<Arc<SiteFacts>>> {
+    pub async fn get(
+        &self,
+        store: &Store,
+        site_id: &SiteId,
+    ) -> store::Result<Option<Arc<SiteFacts>>> {
         match self.cached(site_id) {
             Some(facts) => Ok(Some(facts)),
             None => self.load(store, site_id).await,
@@ -125,7 +126,7 @@ impl SiteFactsCache {
     }
 
     /// Drops the facts of `site_id` (they are older than the database's).
-    pub fn forget(&self, site_id: &str) {
+    pub fn forget(&self, site_id: &SiteId) {
         self.sites.lock().unwrap_or_else(|p| p.into_inner()).remove(site_id);
     }
 }

@@ -2,7 +2,7 @@
 //! that an event and its notifications commit together or not at all.
 
 use super::{new_id, now, Result, Service};
-use crate::ids::{SiteId, UnitId};
+use crate::ids::{EventId, NotificationId, SiteId, UnitId};
 use crate::store::{EventKind, Store, Tx};
 
 impl Service {
@@ -21,7 +21,7 @@ impl Service {
             let body = data.to_string();
             Store::insert_notification(
                 tx,
-                &new_id::<String>("ntf"),
+                &new_id::<NotificationId>("ntf"),
                 &resident.id,
                 kind,
                 &body,
@@ -42,7 +42,7 @@ impl Service {
     ) -> Result<()> {
         let now = now();
         for hook in Store::webhooks(tx, site_id).await? {
-            let id: String = new_id("evt");
+            let id: EventId = new_id("evt");
             let body =
                 serde_json::json!({ "id": id, "type": kind, "created_at": now, "data": data });
             Store::insert_outbox(tx, &id, &hook.id, kind, &body.to_string(), now).await?;

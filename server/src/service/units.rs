@@ -1,6 +1,6 @@
 //! Units and their residents: opt-out and notifications.
 
-use crate::ids::{ResidentId, SiteId, UnitId};
+use crate::ids::{NotificationId, ResidentId, SiteId, UnitId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -52,7 +52,7 @@ impl From<store::ResidentRow> for ResidentView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct NotificationView {
     /// Id.
-    pub id: String,
+    pub id: NotificationId,
     /// What happened.
     pub kind: EventKind,
     /// Details.

@@ -1,7 +1,7 @@
 //! Carriers and approvals.
 
 use super::{DoorList, Page, Result, Store};
-use crate::ids::{CarrierId, IssuerId, SiteId};
+use crate::ids::{ApprovalId, CarrierId, IssuerId, SiteId};
 
 /// A carrier organisation.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -18,7 +18,7 @@ pub struct CarrierRow {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ApprovalRow {
     /// Public id.
-    pub id: String,
+    pub id: ApprovalId,
     /// Site id.
     pub site_id: SiteId,
     /// Carrier id.
@@ -113,12 +113,12 @@ impl Store {
     }
 
     /// Withdraws an approval.
-    pub async fn revoke_approval(&self, id: &str, now: i64) -> Result<u64> {
+    pub async fn revoke_approval(&self, id: &ApprovalId, now: i64) -> Result<u64> {
         exec!(
             &self.pool,
             "UPDATE approvals SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
             now,
-            id.to_string()
+            id.clone()
         )
     }
 }

@@ -8,22 +8,26 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{ApprovalRow, Backend, IssuerRow, Result, Store, Tx};
+use crate::ids::{DeliveryId, SiteId, UnitId};
 
 impl Store {
     /// The change counter of a site's grant facts (0 if it never changed since the migration
     /// that made the counter).
-    pub async fn site_version(&self, site_id: &str) -> Result<i64> {
+    pub async fn site_version(&self, site_id: &SiteId) -> Result<i64> {
         let row = sqlx::query("SELECT version FROM site_versions WHERE site_id = $1")
-            .bind(site_id.to_string())
+            .bind(site_id.clone())
             .fetch_optional(self.read())
             .await?;
         row.map(|r| r.try_get::<i64, _>("version")).transpose().map(|v| v.unwrap_or(0))
     }
 
     /// The change counters of `site_ids` as this transaction sees them (0 for a site without).
-    pub async fn site_versions_tx(tx: &mut Tx, site_ids: &[&str]) -> Result<HashMap<String, i64>> {
-        let mut versions: HashMap<String, i64> =
-            site_ids.iter().map(|s| (s.to_string(), 0)).collect();
+    pub async fn site_versions_tx(
+        tx: &mut Tx,
+        site_ids: &[&SiteId],
+    ) -> Result<HashMap<SiteId, i64>> {
+        let mut versions: HashMap<SiteId, i64> =
+            site_ids.iter().map(|s| ((*s).clone(), 0)).collect();
         if site_ids.is_empty() {
             return Ok(versions);
         }
@@ -33,7 +37,7 @@ impl Store {
         );
         let mut query = sqlx::query(&sql);
         for s in site_ids {
-            query = query.bind(s.to_string());
+            query = query.bind((*s).clone());
         }
         for row in query.fetch_all(&mut **tx).await? {
             versions.insert(row.try_get("site_id")?, row.try_get("version")?);
@@ -42,51 +46,46 @@ impl Store {
     }
 
     /// Every approval at a site, withdrawn ones included.
-    pub async fn approvals_of_site(&self, site_id: &str) -> Result<Vec<ApprovalRow>> {
+    pub async fn approvals_of_site(&self, site_id: &SiteId) -> Result<Vec<ApprovalRow>> {
         all!(
             self.read(),
             ApprovalRow,
             "SELECT * FROM approvals WHERE site_id = $1",
-            site_id.to_string()
+            site_id.clone()
         )
     }
 
     /// Every issuer of a site, revoked ones included.
-    pub async fn issuers_of_site(&self, site_id: &str) -> Result<Vec<IssuerRow>> {
-        all!(
-            self.read(),
-            IssuerRow,
-            "SELECT * FROM issuers WHERE site_id = $1",
-            site_id.to_string()
-        )
+    pub async fn issuers_of_site(&self, site_id: &SiteId) -> Result<Vec<IssuerRow>> {
+        all!(self.read(), IssuerRow, "SELECT * FROM issuers WHERE site_id = $1", site_id.clone())
     }
 
     /// The (kind, target id) of every revocation a site made.
-    pub async fn revoked_targets(&self, site_id: &str) -> Result<Vec<(String, String)>> {
+    pub async fn revoked_targets(&self, site_id: &SiteId) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT kind, target_id FROM revocations WHERE site_id = $1")
-            .bind(site_id.to_string())
+            .bind(site_id.clone())
             .fetch_all(self.read())
             .await?;
         rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("target_id")?))).collect()
     }
 
     /// The units of a site where at least one resident refuses in-building delivery.
-    pub async fn opted_out_units(&self, site_id: &str) -> Result<Vec<String>> {
+    pub async fn opted_out_units(&self, site_id: &SiteId) -> Result<Vec<UnitId>> {
         let rows = sqlx::query(
             "SELECT DISTINCT r.unit_id AS unit_id FROM residents r JOIN units u ON u.id = r.unit_id
              WHERE u.site_id = $1 AND r.opted_out <> 0",
         )
-        .bind(site_id.to_string())
+        .bind(site_id.clone())
         .fetch_all(self.read())
         .await?;
         rows.iter().map(|r| r.try_get("unit_id")).collect()
     }
 
     /// The door numbers enrolled at a site.
-    pub async fn door_numbers(&self, site_id: &str) -> Result<Vec<i64>> {
+    pub async fn door_numbers(&self, site_id: &SiteId) -> Result<Vec<i64>> {
         let rows =
             sqlx::query("SELECT door_number FROM doors WHERE site_id = $1 ORDER BY door_number")
-                .bind(site_id.to_string())
+                .bind(site_id.clone())
                 .fetch_all(self.read())
                 .await?;
         rows.iter().map(|r| r.try_get("door_number")).collect()
@@ -100,10 +99,10 @@ impl Store {
     pub async fn claim_grants(
         &self,
         tx: &mut Tx,
-        delivery_ids: &[&str],
+        delivery_ids: &[&DeliveryId],
         bound: i64,
         lock_first: bool,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<DeliveryId>> {
         if delivery_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -113,7 +112,7 @@ impl Store {
                 format!("SELECT id FROM deliveries WHERE id IN ({list}) ORDER BY id FOR UPDATE");
             let mut query = sqlx::query(&sql);
             for d in delivery_ids {
-                query = query.bind(d.to_string());
+                query = query.bind((*d).clone());
             }
             query.fetch_all(&mut **tx).await?;
         }
@@ -125,7 +124,7 @@ impl Store {
         );
         let mut query = sqlx::query(&sql);
         for d in delivery_ids {
-            query = query.bind(d.to_string());
+            query = query.bind((*d).clone());
         }
         let rows = query.bind(bound).fetch_all(&mut **tx).await?;
         rows.iter().map(|r| r.try_get("id")).collect()

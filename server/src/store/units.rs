@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{i, s, Page, Result, Store, Tx};
-use crate::ids::{ResidentId, SiteId, UnitId};
+use crate::ids::{NotificationId, ResidentId, SiteId, UnitId};
 
 /// A unit (flat, office) of a site.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -90,7 +90,7 @@ super::stored_as_text!(EventKind);
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct NotificationRow {
     /// Public id.
-    pub id: String,
+    pub id: NotificationId,
     /// Event kind.
     pub kind: EventKind,
     /// JSON body.
@@ -195,7 +195,7 @@ impl Store {
     /// Queues a notification for a resident.
     pub async fn insert_notification(
         tx: &mut Tx,
-        id: &str,
+        id: &NotificationId,
         resident_id: &ResidentId,
         kind: EventKind,
         body: &str,
@@ -205,7 +205,7 @@ impl Store {
             &mut **tx,
             "INSERT INTO notifications (id, resident_id, kind, body, created_at)
              VALUES ($1,$2,$3,$4,$5)",
-            id.to_string(),
+            id.clone(),
             resident_id.clone(),
             kind.as_str(),
             body.to_string(),

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{i, s, Backend, EventKind, Page, Result, Store, Tx};
-use crate::ids::{SiteId, WebhookId};
+use crate::ids::{EventId, SiteId, WebhookId};
 
 /// A webhook endpoint of a site.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -22,7 +22,7 @@ pub struct WebhookRow {
 #[derive(Clone, Debug)]
 pub struct OutboxRow {
     /// Public id (also the event id the receiver deduplicates on).
-    pub id: String,
+    pub id: EventId,
     /// Webhook id.
     pub webhook_id: WebhookId,
     /// What happened.
@@ -67,7 +67,7 @@ impl Store {
     /// Queues a webhook message.
     pub async fn insert_outbox(
         tx: &mut Tx,
-        id: &str,
+        id: &EventId,
         webhook_id: &WebhookId,
         event: EventKind,
         body: &str,
@@ -77,7 +77,7 @@ impl Store {
             &mut **tx,
             "INSERT INTO outbox (id, webhook_id, event, body, attempts, next_attempt_at, created_at)
              VALUES ($1,$2,$3,$4,0,$5,$5)",
-            id.to_string(),
+            id.clone(),
             webhook_id.clone(),
             event.as_str(),
             body.to_string(),
@@ -101,7 +101,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(OutboxRow {
-                    id: s(r, "id")?,
+                    id: r.try_get("id")?,
                     webhook_id: r.try_get("webhook_id")?,
                     event: r.try_get("event")?,
                     body: s(r, "body")?,
@@ -116,38 +116,43 @@ impl Store {
 
     /// Leases a due message until `lease_until`, so that one process sends it at a time;
     /// false if another process leased it first.
-    pub async fn lease_outbox(&self, id: &str, seen_next: i64, lease_until: i64) -> Result<bool> {
+    pub async fn lease_outbox(
+        &self,
+        id: &EventId,
+        seen_next: i64,
+        lease_until: i64,
+    ) -> Result<bool> {
         let n = exec!(
             &self.pool,
             "UPDATE outbox SET next_attempt_at = $1
              WHERE id = $2 AND next_attempt_at = $3 AND delivered_at IS NULL",
             lease_until,
-            id.to_string(),
+            id.clone(),
             seen_next
         )?;
         Ok(n == 1)
     }
 
     /// Marks a message delivered.
-    pub async fn outbox_delivered(&self, id: &str, now: i64) -> Result<()> {
+    pub async fn outbox_delivered(&self, id: &EventId, now: i64) -> Result<()> {
         exec!(
             &self.pool,
             "UPDATE outbox SET delivered_at = $1, attempts = attempts + 1 WHERE id = $2",
             now,
-            id.to_string()
+            id.clone()
         )?;
         Ok(())
     }
 
     /// Records a failed attempt and when to try again.
-    pub async fn outbox_failed(&self, id: &str, next: i64, error: &str) -> Result<()> {
+    pub async fn outbox_failed(&self, id: &EventId, next: i64, error: &str) -> Result<()> {
         exec!(
             &self.pool,
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
              WHERE id = $3",
             next,
             error.to_string(),
-            id.to_string()
+            id.clone()
         )?;
         Ok(())
     }
@@ -165,7 +170,7 @@ impl Store {
 #[derive(Clone, Debug)]
 pub struct Due {
     /// Event id (the `webhook-id` receivers deduplicate on).
-    pub id: String,
+    pub id: EventId,
     /// The site whose endpoint it goes to (the unit of fairness).
     pub site_id: SiteId,
     /// JSON body.
@@ -267,7 +272,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(Due {
-                    id: s(r, "id")?,
+                    id: r.try_get("id")?,
                     site_id: r.try_get("site_id")?,
                     body: s(r, "body")?,
                     attempts: i(r, "attempts")?,

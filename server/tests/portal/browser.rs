@@ -25,7 +25,7 @@ async fn the_portal_works_in_headless_chromium() {
     let w = world(&server).await;
     let invitation = porter_server::portal::invite_manager(
         server.service.store(),
-        &w.site_id,
+        &w.site_id.as_str().into(),
         "Maud Manager",
         Some("maud@example.org"),
     )
