@@ -170,9 +170,9 @@ impl Service {
         approval_id: &ApprovalId,
     ) -> Result<()> {
         self.managed_site(p, site_id, "withdraw approvals").await?;
-        let page = Page { after: String::new(), limit: 1000 };
-        let approvals = self.store.approvals(site_id, &page).await?;
-        if !approvals.iter().any(|a| a.id == *approval_id) {
+        // Looked up by id within the site: another site's approval is "not found", and a site
+        // with any number of approvals finds each of them.
+        if self.store.approval_by_id(site_id, approval_id).await?.is_none() {
             return Err(Error::not_found("approval"));
         }
         self.store.revoke_approval(approval_id, now()).await?;

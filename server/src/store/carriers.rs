@@ -112,6 +112,21 @@ impl Store {
         )
     }
 
+    /// One approval of a site, withdrawn or not.
+    pub async fn approval_by_id(
+        &self,
+        site_id: &SiteId,
+        id: &ApprovalId,
+    ) -> Result<Option<ApprovalRow>> {
+        one!(
+            self.read(),
+            ApprovalRow,
+            "SELECT * FROM approvals WHERE site_id = $1 AND id = $2",
+            site_id.clone(),
+            id.clone()
+        )
+    }
+
     /// Withdraws an approval.
     pub async fn revoke_approval(&self, id: &ApprovalId, now: i64) -> Result<u64> {
         exec!(

@@ -243,6 +243,51 @@ async fn revoked_issuers_and_withdrawn_approvals_issue_nothing() {
 }
 
 #[tokio::test]
+async fn an_approval_is_withdrawn_at_a_site_with_more_than_a_thousand() {
+    // The withdrawal looked for the approval among the site's first 1,000 in id order: at a
+    // busy site a later approval was "not found", and its carrier kept getting grants.
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        let pool = server.service.store().pool();
+        for i in 0..1000 {
+            // Ids that sort before the world's `apr_...` approval.
+            let carrier = format!("aaa_carrier_{i:04}");
+            sqlx::query("INSERT INTO carriers (id, name, created_at) VALUES ($1, $1, 0)")
+                .bind(carrier.clone())
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO approvals (id, site_id, carrier_id, issuer_id, doors, max_uses,
+                     max_lifetime_minutes, revoked_at, created_at)
+                 SELECT $1, site_id, $2, issuer_id, doors, max_uses, max_lifetime_minutes, NULL,
+                     created_at
+                 FROM approvals WHERE id = $3",
+            )
+            .bind(format!("aaa_approval_{i:04}"))
+            .bind(carrier)
+            .bind(w.approval_id.clone())
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        call(
+            &w.base,
+            "POST",
+            &format!("/v1/sites/{}/approvals/{}/withdraw", w.site_id, w.approval_id),
+            &w.manager,
+            None,
+        )
+        .await
+        .ok();
+        w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
+            .await
+            .refused(422, "carrier_not_approved");
+    }
+}
+
+#[tokio::test]
 async fn the_certificate_bounds_every_grant() {
     for backend in backends() {
         let server = Server::start(&backend).await;
