@@ -326,7 +326,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
 /// Decodes a [`ReplayTable`] encoded as its `Serialize` writes it (postcard) straight into an
 /// existing table, in place: a door restoring its persisted replay memory (5 KiB) at boot
 /// would otherwise hold it on the stack two or three times over. Refuses, as
-/// [`ReplayTable::decode_prefix_into`] does, a table that breaks the lookups' invariants. On
+/// `ReplayTable::decode_prefix_into` does, a table that breaks the lookups' invariants. On
 /// an error the table holds a partial decode: the caller must not use it (a door faults).
 /// Made by [`crate::DoorMemory::replay_in_place`].
 pub struct ReplayInPlace<'a, const ENTRIES: usize, const ISSUERS: usize>(
