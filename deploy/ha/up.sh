@@ -71,7 +71,7 @@ for i in $(seq 1 $ETCD_MEMBERS); do
         --listen-peer-urls "http://127.0.0.1:$(etcd_peer_port "$i")" \
         --initial-advertise-peer-urls "http://127.0.0.1:$(etcd_peer_port "$i")" \
         --initial-cluster "$initial_cluster" --initial-cluster-token "porter-$BASE" \
-        --initial-cluster-state new --heartbeat-interval 100 --election-timeout 1000
+        --initial-cluster-state new --heartbeat-interval 100 --election-timeout 1000 --enable-v2=true
 done
 if ! wait_for 30 env ETCDCTL_API=3 etcdctl --endpoints "$(etcd_hosts)" endpoint health; then
     echo "up.sh: etcd did not become healthy; see $DIR/logs/etcd*.log" >&2
