@@ -208,6 +208,12 @@ async fn grants_are_refused_outside_the_rules() {
     }
 }
 
+/// The site's manager withdraws the world's carrier approval.
+async fn withdraw_approval(w: &World) {
+    let path = format!("/v1/sites/{}/approvals/{}/withdraw", w.site_id, w.approval_id);
+    call(&w.base, "POST", &path, &w.manager, None).await.ok();
+}
+
 #[tokio::test]
 async fn revoked_issuers_and_withdrawn_approvals_issue_nothing() {
     for backend in backends() {
@@ -227,15 +233,7 @@ async fn revoked_issuers_and_withdrawn_approvals_issue_nothing() {
             .refused(422, "issuer_revoked");
 
         let w = World::new(&server).await;
-        call(
-            &w.base,
-            "POST",
-            &format!("/v1/sites/{}/approvals/{}/withdraw", w.site_id, w.approval_id),
-            &w.manager,
-            None,
-        )
-        .await
-        .ok();
+        withdraw_approval(&w).await;
         w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
             .await
             .refused(422, "carrier_not_approved");
@@ -272,15 +270,7 @@ async fn an_approval_is_withdrawn_at_a_site_with_more_than_a_thousand() {
             .await
             .unwrap();
         }
-        call(
-            &w.base,
-            "POST",
-            &format!("/v1/sites/{}/approvals/{}/withdraw", w.site_id, w.approval_id),
-            &w.manager,
-            None,
-        )
-        .await
-        .ok();
+        withdraw_approval(&w).await;
         w.ask(&w.delivery_id, json!({"uses": 1, "lifetime_minutes": 5}))
             .await
             .refused(422, "carrier_not_approved");
