@@ -72,6 +72,25 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        caller(parts, state, false).await.map(Auth)
+    }
+}
+
+/// The caller of a grant request: [`Auth`], the token resolved from the server's memory when
+/// it was seen before (the grant service confirms it in the database before it issues,
+/// refuses or replays anything: see `Service::authenticate_for_grant`).
+pub struct GrantAuth(pub Principal);
+
+impl FromRequestParts<AppState> for GrantAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        caller(parts, state, true).await.map(GrantAuth)
+    }
+}
+
+/// The caller of a request: bearer token, role gate, rate limit.
+async fn caller(parts: &Parts, state: &AppState, for_grant: bool) -> Result<Principal, ApiError> {
         let token = bearer(&parts.headers).ok_or_else(|| {
             err(
                 Kind::Unauthenticated,
@@ -79,7 +98,11 @@ impl FromRequestParts<AppState> for Auth {
                 "missing API token: send `Authorization: Bearer <token>`",
             )
         })?;
-        let principal = state.service.authenticate(token).await?;
+        let principal = if for_grant {
+            state.service.authenticate_for_grant(token).await?
+        } else {
+            state.service.authenticate(token).await?
+        };
         // The role gate, before any body is read; fails closed: a route without a declaration
         // is refused to every role. The service then checks the scope (which site, carrier,
         // unit) of every object.
@@ -106,8 +129,7 @@ impl FromRequestParts<AppState> for Auth {
                 "too many requests for this token: slow down and retry in a few seconds",
             ));
         }
-        Ok(Auth(principal))
-    }
+        Ok(principal)
 }
 
 pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -1,6 +1,10 @@
 //! The statements of a group commit of grants (`service::grant_writer`): several grants in one
 //! transaction, their rows in one multi-row insert.
 
+use std::collections::HashSet;
+
+use sqlx::Row;
+
 use super::{GrantRow, Result, Store, Tx};
 use crate::ids::{DeliveryId, TokenId};
 
@@ -46,6 +50,31 @@ impl Store {
         }
         query.execute(&mut **tx).await?;
         Ok(())
+    }
+
+    /// Which of the driver tokens `token_ids` are live as this transaction sees them: the
+    /// token neither revoked nor expired at `now`, its driver not retired.
+    pub async fn live_driver_tokens_tx(
+        tx: &mut Tx,
+        token_ids: &[&TokenId],
+        now: i64,
+    ) -> Result<HashSet<TokenId>> {
+        if token_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let list: Vec<String> = (2..token_ids.len() + 2).map(|p| format!("${p}")).collect();
+        let sql = format!(
+            "SELECT t.id AS id FROM api_tokens t JOIN drivers d ON d.id = t.driver_id
+             WHERE t.id IN ({}) AND t.revoked_at IS NULL
+               AND (t.expires_at IS NULL OR t.expires_at > $1) AND d.revoked_at IS NULL",
+            list.join(",")
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for id in token_ids {
+            query = query.bind((*id).clone());
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
+        rows.iter().map(|r| r.try_get("id")).collect()
     }
 
     /// Gives back a grant claimed by [`Store::claim_grant`] in this transaction (the grant was
