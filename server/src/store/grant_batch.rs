@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
+use super::placeholders::Placeholders;
 use super::{GrantRow, Result, Store, Tx};
 use crate::ids::{DeliveryId, TokenId};
 
@@ -17,19 +18,12 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO grants (id, site_id, delivery_id, driver_id, carrier_id, issuer_id,
              issuer_key_id, serial, uses, doors, not_before, not_after, grant_bytes, issued_at)
-             VALUES ",
+             VALUES {}",
+            Placeholders::of(tx).rows(1, GRANT_COLUMNS, rows.len())
         );
-        for n in 0..rows.len() {
-            let first = n * GRANT_COLUMNS + 1;
-            let params: Vec<String> =
-                (first..first + GRANT_COLUMNS).map(|p| format!("${p}")).collect();
-            sql.push_str(if n == 0 { "(" } else { ", (" });
-            sql.push_str(&params.join(","));
-            sql.push(')');
-        }
         let mut query = sqlx::query(&sql);
         for r in rows {
             query = query
@@ -62,17 +56,19 @@ impl Store {
         if token_ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let list: Vec<String> = (2..token_ids.len() + 2).map(|p| format!("${p}")).collect();
+        let places = Placeholders::of(tx);
         let sql = format!(
             "SELECT t.id AS id FROM api_tokens t JOIN drivers d ON d.id = t.driver_id
              WHERE t.id IN ({}) AND t.revoked_at IS NULL
-               AND (t.expires_at IS NULL OR t.expires_at > $1) AND d.revoked_at IS NULL",
-            list.join(",")
+               AND (t.expires_at IS NULL OR t.expires_at > {}) AND d.revoked_at IS NULL",
+            places.list(1, token_ids.len()),
+            places.list(token_ids.len() + 1, 1)
         );
-        let mut query = sqlx::query(&sql).bind(now);
+        let mut query = sqlx::query(&sql);
         for id in token_ids {
             query = query.bind((*id).clone());
         }
+        let query = query.bind(now);
         let rows = query.fetch_all(&mut **tx).await?;
         rows.iter().map(|r| r.try_get("id")).collect()
     }

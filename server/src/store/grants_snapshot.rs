@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
+use super::placeholders::Placeholders;
 use super::{ApprovalRow, Backend, IssuerRow, Result, Store, Tx};
 use crate::ids::{DeliveryId, SiteId, UnitId};
 
@@ -33,7 +34,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT site_id, version FROM site_versions WHERE site_id IN ({})",
-            placeholders(1, site_ids.len())
+            Placeholders::of(tx).list(1, site_ids.len())
         );
         let mut query = sqlx::query(&sql);
         for s in site_ids {
@@ -106,7 +107,7 @@ impl Store {
         if delivery_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = placeholders(1, delivery_ids.len());
+        let list = Placeholders::of(tx).list(1, delivery_ids.len());
         if lock_first && self.backend() == Backend::Postgres {
             let sql =
                 format!("SELECT id FROM deliveries WHERE id IN ({list}) ORDER BY id FOR UPDATE");
@@ -116,11 +117,11 @@ impl Store {
             }
             query.fetch_all(&mut **tx).await?;
         }
+        let bound_param = Placeholders::of(tx).list(delivery_ids.len() + 1, 1);
         let sql = format!(
             "UPDATE deliveries SET grants_issued = grants_issued + 1
              WHERE id IN ({list}) AND status = 'open' AND entered_at IS NULL
-               AND grants_issued < ${} RETURNING id",
-            delivery_ids.len() + 1
+               AND grants_issued < {bound_param} RETURNING id"
         );
         let mut query = sqlx::query(&sql);
         for d in delivery_ids {
@@ -129,9 +130,4 @@ impl Store {
         let rows = query.bind(bound).fetch_all(&mut **tx).await?;
         rows.iter().map(|r| r.try_get("id")).collect()
     }
-}
-
-/// `$first, $first+1, ...` for `n` parameters.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|p| format!("${p}")).collect::<Vec<_>>().join(",")
 }

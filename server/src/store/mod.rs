@@ -302,6 +302,7 @@ mod door_list;
 mod doors;
 mod drivers;
 pub mod failover;
+mod placeholders;
 mod grant_batch;
 mod grants;
 mod grants_snapshot;
