@@ -172,17 +172,16 @@ async fn run(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
 async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<Committed>> {
     let now = super::now();
     let mut tx = store.begin().await?;
-    // Each grant's site facts still current? (One statement for the group's sites.)
+    // Each grant's site facts still current?
     let mut sites: Vec<&ids::SiteId> = group.iter().map(|p| &p.row.site_id).collect();
     sites.sort_unstable();
     sites.dedup();
-    let versions = Store::site_versions_tx(&mut tx, &sites).await?;
-    // Each caller's token and driver still live? (The request may have been authenticated
-    // from memory; one statement for the group.)
+    // And each caller's token and driver still live? (The request may have been
+    // authenticated from memory.) The same statement.
     let mut callers: Vec<&TokenId> = group.iter().map(|p| &p.caller).collect();
     callers.sort_unstable();
     callers.dedup();
-    let live = Store::live_driver_tokens_tx(&mut tx, &callers, now).await?;
+    let (versions, live) = Store::group_facts_tx(&mut tx, &sites, &callers, now).await?;
     let stale: Vec<bool> = group
         .iter()
         .map(|p| versions.get(&p.row.site_id) != Some(&p.site_version) || !live.contains(&p.caller))

@@ -2,7 +2,7 @@
 //! the delivery), kept in memory after their first read instead of read for every grant.
 //!
 //! None of them is trusted on its own. The group commit confirms in the grant's own
-//! transaction that the token and its driver are still live (`Store::live_driver_tokens_tx`)
+//! transaction that the token and its driver are still live (`Store::group_facts_tx`)
 //! and claims the delivery's grant bound under its row lock (open, not entered, below the
 //! bound), so a grant decided on a cached row that changed since, in this process or another
 //! one or by hand, is never committed: it is decided again on rows read afresh, and so is every
