@@ -1160,13 +1160,18 @@ fn is_blank<F: NorFlash>(flash: &mut F, start: usize, len: usize) -> Result<bool
 /// `a == b`, four bytes at a time: the door's `memcmp` goes byte by byte, and every record
 /// is read back and compared whole.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8], i: usize| s.get(i..)?.first_chunk::<4>().map(|w| u32::from_ne_bytes(*w));
     if a.len() != b.len() {
         return false;
     }
-    let (words_a, words_b) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tails_match = words_a.remainder() == words_b.remainder();
-    let word = |w: &[u8]| w.first_chunk::<4>().map(|w| u32::from_ne_bytes(*w));
-    tails_match && words_a.zip(words_b).all(|(x, y)| word(x) == word(y))
+    let mut i = 0;
+    while let (Some(x), Some(y)) = (word(a, i), word(b, i)) {
+        if x != y {
+            return false;
+        }
+        i += 4;
+    }
+    a.get(i..) == b.get(i..)
 }
 
 /// One step of [`Crc32`]: the register's low nibble out, through the table.
@@ -1213,8 +1218,9 @@ impl Crc32 {
     /// [`Crc32::update`] over the word's four little-endian bytes, in one go: the CRC is
     /// reflected, so the word's bytes can enter the register together and take their eight
     /// nibble steps in a row (the records are written and read back as words).
-    /// Unrolled: a step is three instructions on the Cortex-M4, and the loop doubled that.
-    #[inline(always)]
+    /// Unrolled: a step is three instructions on the Cortex-M4, and the loop doubled that. Not
+    /// inlined: one copy of the unrolled steps in flash, not one per call site.
+    #[inline(never)]
     fn update_word(&mut self, word: u32) {
         let c = self.0 ^ word;
         let c = nibble_step(nibble_step(nibble_step(nibble_step(c))));
