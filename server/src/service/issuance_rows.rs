@@ -111,7 +111,8 @@ impl Service {
     pub(crate) async fn confirm_caller(&self, p: &Principal) -> Result<()> {
         let id = p.token_id();
         let row = self.store.token(id).await?;
-        let live = row.is_some_and(|r| r.revoked_at.is_none() && r.expires_at.is_none_or(|at| at > now()));
+        let live =
+            row.is_some_and(|r| r.revoked_at.is_none() && r.expires_at.is_none_or(|at| at > now()));
         if live {
             return Ok(());
         }

@@ -3,7 +3,6 @@
 //! few statements, its change counter (`site_versions`, bumped by triggers, see migration
 //! 202612070700), and the grant bounds of a whole group claimed in one statement.
 
-
 use sqlx::Row;
 
 use super::placeholders::Placeholders;
