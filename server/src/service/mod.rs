@@ -10,6 +10,7 @@ mod carriers;
 mod code;
 mod decoded;
 mod deliveries;
+mod delivery_loader;
 mod doors;
 mod drivers;
 mod grant_writer;
