@@ -31,7 +31,6 @@ use crate::store::{self, Store};
 #[derive(Debug, Default)]
 pub(crate) struct Issuing {
     writer: OnceLock<GrantWriter>,
-    loader: OnceLock<super::delivery_loader::DeliveryLoader>,
     /// Serial blocks leased from the issuers' counters.
     pub leases: SerialLeases,
     /// Certificates, issuer keys and door states, decoded once.
@@ -46,11 +45,6 @@ impl Issuing {
     /// The writer, started on first use (inside the runtime that serves requests).
     pub fn writer(&self, store: &Store) -> &GrantWriter {
         self.writer.get_or_init(|| GrantWriter::start(store.clone()))
-    }
-
-    /// The delivery loader, started on first use (inside the runtime that serves requests).
-    pub fn loader(&self, store: &Store) -> &super::delivery_loader::DeliveryLoader {
-        self.loader.get_or_init(|| super::delivery_loader::DeliveryLoader::start(store.clone()))
     }
 }
 

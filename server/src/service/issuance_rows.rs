@@ -144,9 +144,7 @@ impl Service {
         if let Some(row) = deliveries.get(id).filter(|_| !fresh) {
             return Ok(row);
         }
-        // Read with the other requests' misses of the moment, in one statement.
-        let row = self.issuing.loader(&self.store).load(id).await?;
-        let row = row.ok_or_else(|| Error::not_found("delivery"))?;
+        let row = self.store.delivery(id).await?.ok_or_else(|| Error::not_found("delivery"))?;
         Ok(deliveries.keep(id.clone(), row))
     }
 }

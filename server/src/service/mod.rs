@@ -10,7 +10,6 @@ mod carriers;
 mod code;
 mod decoded;
 mod deliveries;
-mod delivery_loader;
 mod doors;
 mod drivers;
 mod grant_writer;

@@ -91,20 +91,6 @@ impl Store {
         one!(self.read(), DeliveryRow, "SELECT * FROM deliveries WHERE id = $1", id.clone())
     }
 
-    /// The deliveries of `ids` (distinct) that exist, in one statement.
-    pub async fn deliveries_by_id(&self, ids: &[&DeliveryId]) -> Result<Vec<DeliveryRow>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let places = super::placeholders::Placeholders::of_backend(self.backend());
-        let sql = format!("SELECT * FROM deliveries WHERE id IN ({})", places.list(1, ids.len()));
-        let mut query = sqlx::query_as::<_, DeliveryRow>(&sql);
-        for id in ids {
-            query = query.bind((*id).clone());
-        }
-        query.fetch_all(self.read()).await
-    }
-
     /// A page of deliveries of a carrier (`by_carrier`) or to a unit.
     pub async fn deliveries(
         &self,

@@ -9,7 +9,7 @@
 //! with these placeholders must use them for every one of its parameters, bound in order (a
 //! nameless parameter takes the number after the largest one before it).
 
-use super::{Backend, Tx};
+use super::Tx;
 
 /// How the backend of a statement writes its parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,14 +27,6 @@ impl Placeholders {
             Placeholders::Positional
         } else {
             Placeholders::Numbered
-        }
-    }
-
-    /// Those of `backend`.
-    pub fn of_backend(backend: Backend) -> Placeholders {
-        match backend {
-            Backend::Sqlite => Placeholders::Positional,
-            Backend::Postgres => Placeholders::Numbered,
         }
     }
 
