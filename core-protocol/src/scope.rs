@@ -3,6 +3,7 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
+use crate::wire::{Decode, Reader};
 use crate::Error;
 
 /// A site (a building), chosen at random when its root key is made.
@@ -138,6 +139,56 @@ impl Hours {
             return Err(Error::DecodeInvalidField);
         }
         Ok(())
+    }
+}
+
+impl Decode<'_> for SiteId {
+    fn decode(r: &mut Reader<'_>) -> Result<SiteId, Error> {
+        r.u32().map(SiteId)
+    }
+}
+
+impl Decode<'_> for DoorId {
+    fn decode(r: &mut Reader<'_>) -> Result<DoorId, Error> {
+        r.u16().map(DoorId)
+    }
+}
+
+impl Decode<'_> for Time {
+    fn decode(r: &mut Reader<'_>) -> Result<Time, Error> {
+        r.u32().map(Time)
+    }
+}
+
+impl Decode<'_> for Role {
+    fn decode(r: &mut Reader<'_>) -> Result<Role, Error> {
+        match r.variant()? {
+            0 => Ok(Role::Delivery),
+            1 => Ok(Role::Service),
+            _ => Err(Error::DecodeMalformed),
+        }
+    }
+}
+
+impl Decode<'_> for RoleSet {
+    fn decode(r: &mut Reader<'_>) -> Result<RoleSet, Error> {
+        r.u8().map(RoleSet)
+    }
+}
+
+impl Decode<'_> for DoorScope {
+    fn decode(r: &mut Reader<'_>) -> Result<DoorScope, Error> {
+        match r.variant()? {
+            0 => Ok(DoorScope::All),
+            1 => r.list().map(DoorScope::Only),
+            _ => Err(Error::DecodeMalformed),
+        }
+    }
+}
+
+impl Decode<'_> for Hours {
+    fn decode(r: &mut Reader<'_>) -> Result<Hours, Error> {
+        Ok(Hours { weekdays: r.u8()?, from_minute: r.u16()?, to_minute: r.u16()? })
     }
 }
 

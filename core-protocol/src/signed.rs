@@ -4,10 +4,11 @@
 //! the signature; only checking the signature yields the body for use (typestate, as in biscuit's
 //! `UnverifiedBiscuit`). The signature covers `domain tag || body bytes` as received.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::codec::{self, split_signed};
 use crate::keys::{self, Domain, PublicKey, VerifyError};
+use crate::wire::Decode;
 use crate::Error;
 
 /// The one wire format version this build speaks. Every body starts with it.
@@ -27,12 +28,12 @@ pub(crate) struct Failures {
     pub bad_signature: Error,
 }
 
-impl<'a, T> Unverified<'a, T>
-where
-    T: Deserialize<'a> + Serialize,
-{
+impl<'a, T> Unverified<'a, T> {
     /// Decodes strictly: a known version, no trailing bytes, the canonical encoding.
-    pub(crate) fn decode(bytes: &'a [u8], max_len: usize) -> Result<Self, Error> {
+    pub(crate) fn decode(bytes: &'a [u8], max_len: usize) -> Result<Self, Error>
+    where
+        T: Decode<'a>,
+    {
         if bytes.len() > max_len {
             return Err(Error::DecodeTooLarge);
         }

@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::keys::PublicKey;
+use crate::wire::{Decode, Reader};
+use crate::Error;
 
 /// `N` entries verified under `root`, filled in order and then replaced round robin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,5 +75,11 @@ impl<E: PartialEq, const N: usize> VerifiedCache<E, N> {
             }
             self.next = ((slot + 1) % N) as u8;
         }
+    }
+}
+
+impl<'a, E: Decode<'a>, const N: usize> Decode<'a> for VerifiedCache<E, N> {
+    fn decode(r: &mut Reader<'a>) -> Result<Self, Error> {
+        Ok(VerifiedCache { root: r.option()?, entries: r.list()?, next: r.u8()? })
     }
 }
