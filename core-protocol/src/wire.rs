@@ -49,10 +49,7 @@ impl<'a> Reader<'a> {
 
     /// The next `n` bytes.
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
-        if n > self.rest.len() {
-            return Err(Error::DecodeMalformed);
-        }
-        let (taken, rest) = self.rest.split_at(n);
+        let (taken, rest) = self.rest.split_at_checked(n).ok_or(Error::DecodeMalformed)?;
         self.rest = rest;
         Ok(taken)
     }
@@ -66,9 +63,7 @@ impl<'a> Reader<'a> {
 
     /// The next `N` bytes as an array (keys, hashes, nonces).
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
+        self.take(N)?.try_into().map_err(|_| Error::DecodeMalformed)
     }
 
     /// A LEB128 varint of an unsigned integer `bits` wide (16, 32 or 64), as postcard reads
