@@ -19,7 +19,7 @@ use crate::grant::MAX_GRANT_LEN;
 use crate::keys::{Domain, PublicKey, VerifyError};
 use crate::scope::{DoorId, SiteId, Time};
 use crate::signed::{check_version, Unverified, VERSION};
-use crate::wire::{Decode, Reader};
+use crate::wire::{self, Decode, Encode, Reader, Writer};
 use crate::Error;
 
 /// The encoded length bound of a challenge.
@@ -54,7 +54,7 @@ impl Challenge {
 
     /// Encodes the challenge as the door sends it (and as the holder signs it).
     pub fn encode<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
-        codec::encode(self, out).map(|b| &*b)
+        wire::encode(self, out).map(|b| &*b)
     }
 
     /// Decodes a challenge strictly: what the phone does with the door's bytes.
@@ -171,5 +171,15 @@ impl<'a> Decode<'a> for Presentation<'a> {
             certificate: r.byte_string()?,
             door_state: if r.bool()? { Some(r.byte_string()?) } else { None },
         })
+    }
+}
+
+impl Encode for Challenge {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u8(self.version)?;
+        self.site.encode(w)?;
+        self.door.encode(w)?;
+        w.bytes(&self.nonce)?;
+        self.issued_at.encode(w)
     }
 }

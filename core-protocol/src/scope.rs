@@ -3,7 +3,7 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{Decode, Reader};
+use crate::wire::{Decode, Encode, Reader, Writer};
 use crate::Error;
 
 /// A site (a building), chosen at random when its root key is made.
@@ -189,6 +189,30 @@ impl Decode<'_> for DoorScope {
 impl Decode<'_> for Hours {
     fn decode(r: &mut Reader<'_>) -> Result<Hours, Error> {
         Ok(Hours { weekdays: r.u8()?, from_minute: r.u16()?, to_minute: r.u16()? })
+    }
+}
+
+impl Encode for SiteId {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(self.0.into())
+    }
+}
+
+impl Encode for DoorId {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(self.0.into())
+    }
+}
+
+impl Encode for Time {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(self.0.into())
+    }
+}
+
+impl Encode for Role {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(*self as u64)
     }
 }
 

@@ -4,6 +4,7 @@
 //! the signature; only checking the signature yields the body for use (typestate, as in biscuit's
 //! `UnverifiedBiscuit`). The signature covers `domain tag || body bytes` as received.
 
+#[cfg(feature = "sign")]
 use serde::Serialize;
 
 use crate::codec::{self, split_signed};
@@ -103,7 +104,9 @@ pub(crate) fn check_version(body: &[u8]) -> Result<(), Error> {
 }
 
 /// Encodes `body` into `out`, signs `domain tag || body` and appends the signature.
-/// `N` bounds the tag plus body, see [`crate::keys::SigningKey::sign_parts_in`].
+/// `N` bounds the tag plus body, see [`crate::keys::SigningKey::sign_parts_in`]. For the
+/// root's and issuers' messages (`sign`); the door seals its own with [`seal_encoded`].
+#[cfg(feature = "sign")]
 pub(crate) fn seal<'b, T: Serialize, const N: usize>(
     key: &crate::keys::SigningKey,
     domain: Domain,
@@ -111,6 +114,17 @@ pub(crate) fn seal<'b, T: Serialize, const N: usize>(
     out: &'b mut [u8],
 ) -> Result<&'b [u8], Error> {
     let body_len = codec::encode(body, out)?.len();
+    seal_encoded::<N>(key, domain, body_len, out)
+}
+
+/// Signs `domain tag || out[..body_len]` (a body already encoded there) and appends the
+/// signature: `body || signature`.
+pub(crate) fn seal_encoded<'b, const N: usize>(
+    key: &crate::keys::SigningKey,
+    domain: Domain,
+    body_len: usize,
+    out: &'b mut [u8],
+) -> Result<&'b [u8], Error> {
     let total = body_len.checked_add(64).ok_or(Error::BufferTooSmall)?;
     if out.len() < total {
         return Err(Error::BufferTooSmall);

@@ -10,6 +10,10 @@
 //! a re-encoding of the value compared with the input (the canonical check): on the door that
 //! was about a tenth of the flash, for every type twice.
 //!
+//! The door's own messages (challenges, audit records and receipts, log heads) are also
+//! encoded here, through one [`Writer`] ([`Encode`]), the exact bytes serde and postcard give
+//! them (the same differential test checks it); everything else encodes through serde.
+//!
 //! Strictness is the old decoder's, verdict for verdict (the differential test in
 //! `tests/wire_decoder_equivalence.rs` runs both on every input and every truncation): a short
 //! input, a varint longer than its type allows or with bits beyond it, a bool or option tag
@@ -197,6 +201,71 @@ impl Decode<'_> for u64 {
     fn decode(r: &mut Reader<'_>) -> Result<u64, Error> {
         r.u64()
     }
+}
+
+/// A cursor writing into an output buffer; every write checks room
+/// ([`Error::BufferTooSmall`]).
+#[derive(Debug)]
+pub(crate) struct Writer<'b> {
+    out: &'b mut [u8],
+    at: usize,
+}
+
+impl<'b> Writer<'b> {
+    /// A writer at the start of `out`.
+    pub(crate) fn new(out: &'b mut [u8]) -> Writer<'b> {
+        Writer { out, at: 0 }
+    }
+
+    /// The bytes written so far.
+    pub(crate) fn done(self) -> Result<&'b mut [u8], Error> {
+        self.out.get_mut(..self.at).ok_or(Error::BufferTooSmall)
+    }
+
+    /// Appends bytes as they are.
+    #[inline(never)]
+    pub(crate) fn bytes(&mut self, b: &[u8]) -> Result<(), Error> {
+        let end = self.at.checked_add(b.len()).ok_or(Error::BufferTooSmall)?;
+        self.out.get_mut(self.at..end).ok_or(Error::BufferTooSmall)?.copy_from_slice(b);
+        self.at = end;
+        Ok(())
+    }
+
+    /// Appends one byte.
+    pub(crate) fn u8(&mut self, v: u8) -> Result<(), Error> {
+        self.bytes(&[v])
+    }
+
+    /// Appends a varint: seven bits a byte, low first, the shortest form (what
+    /// [`Reader::varint`] reads as canonical).
+    #[inline(never)]
+    pub(crate) fn varint(&mut self, mut v: u64) -> Result<(), Error> {
+        let mut buf = [0u8; 10];
+        let mut n = 0;
+        for slot in buf.iter_mut() {
+            n += 1;
+            if v < 0x80 {
+                *slot = v as u8;
+                break;
+            }
+            *slot = (v as u8) | 0x80;
+            v >>= 7;
+        }
+        self.bytes(buf.get(..n).unwrap_or(&[]))
+    }
+}
+
+/// A wire type's encoder: writes the value's fields in order, as postcard would.
+pub(crate) trait Encode {
+    /// Writes one value.
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error>;
+}
+
+/// Encodes `value` into `out`, returning the used prefix.
+pub(crate) fn encode<'b, T: Encode>(value: &T, out: &'b mut [u8]) -> Result<&'b mut [u8], Error> {
+    let mut w = Writer::new(out);
+    value.encode(&mut w)?;
+    w.done()
 }
 
 #[cfg(test)]

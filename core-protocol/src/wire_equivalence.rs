@@ -4,6 +4,9 @@
 //! replaced, inserted, deleted, varints made overlong, lengths stretched past 5 bytes) and
 //! every truncation of each, both decoders must give the same value or the same error.
 //!
+//! The door's hand-written encoders (`wire::Encode`: challenge, audit record, log head) are
+//! checked the same way: every value either decoder yields encodes to serde's bytes.
+//!
 //! One documented difference: a length prefix of 6 to 10 bytes. Both decoders refuse it, but
 //! postcard reads lengths as `usize`, so on a 64-bit host the old decoder called an overlong
 //! one non-canonical and on the 32-bit door malformed; the new one says malformed everywhere
@@ -68,6 +71,22 @@ macro_rules! check_type {
             );
         }
         whole_decodes
+    }};
+}
+
+/// For the types the door encodes by hand: whenever `input` decodes, the value's hand-written
+/// encoding is exactly serde's and postcard's (and so `input`, which is canonical).
+macro_rules! check_encoding {
+    ($t:ty, $input:expr) => {{
+        let input: &[u8] = $input;
+        if let Ok(value) = codec::decode::<$t>(input, usize::MAX) {
+            let mut by_hand = [0u8; 256];
+            let mut by_serde = [0u8; 256];
+            let by_hand = crate::wire::encode(&value, &mut by_hand).map(|b| b.to_vec());
+            let by_serde = codec::encode(&value, &mut by_serde).map(|b| b.to_vec());
+            assert_eq!(by_hand, by_serde, "{value:?}");
+            assert_eq!(by_hand.as_deref(), Ok(input), "{value:?}");
+        }
     }};
 }
 
@@ -374,6 +393,7 @@ fn check(kind: &str, input: &[u8]) -> bool {
                 let old = check_version(bytes).and_then(|()| reference::decode(bytes, 32));
                 same_verdict(Challenge::decode(bytes), old, bytes);
             }
+            check_encoding!(Challenge, input);
             check_type!(Challenge, input, 32)
         }
         "enrolment" => check_type!(Enrolment, input, 160),
@@ -383,9 +403,13 @@ fn check(kind: &str, input: &[u8]) -> bool {
                 let old = check_version(bytes).and_then(|()| reference::decode(bytes, 128));
                 same_verdict(AuditRecord::decode(bytes), old, bytes);
             }
+            check_encoding!(AuditRecord, input);
             check_type!(AuditRecord, input, 128)
         }
-        "log_head" => check_type!(LogHead, input, 96),
+        "log_head" => {
+            check_encoding!(LogHead, input);
+            check_type!(LogHead, input, 96)
+        }
         "door_state_header" => check_type!(DoorStateHeader, input, 64),
         "deny_entry" => check_type!(DenyEntry, input, 16),
         "cert_cache" => check_type!(CertCache<4>, input, 1024),
