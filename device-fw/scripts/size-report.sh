@@ -53,6 +53,7 @@ nm --size-sort -S -C "$out/porter-door-board.elf" | FLASH_TOTAL="$flash_total" S
 import os, re, sys
 labels = {"porter_protocol": "porter-protocol (decision, codecs, caches)",
           "porter_device": "porter-device (controller, storage)",
+          "porter_link": "porter-link (framing, link messages)",
           "porter_door_board": "board glue", "ed25519_compact": "ed25519-compact (sign, verify, sha512, x25519)",
           "serde_core": "serde + postcard", "serde": "serde + postcard", "postcard": "serde + postcard",
           "heapless": "heapless", "cortex_m": "cortex-m", "cortex_m_rt": "cortex-m-rt",
@@ -62,7 +63,7 @@ for line in sys.stdin:
     parts = line.split(None, 3)
     if len(parts) < 4 or parts[2].lower() not in ("t", "r", "d"):
         continue
-    name = parts[3]
+    name = parts[3].rstrip("\n")
     m = re.search(r"([a-z_][a-z0-9_]*)::", name)
     if name.startswith("__") and "INTERRUPTS" in name or "EXCEPTIONS" in name or "RESET_VECTOR" in name:
         label = "vector table"
