@@ -15,7 +15,7 @@
 //! them (the same differential test checks it); everything else encodes through serde.
 //!
 //! Strictness is the old decoder's, verdict for verdict (the differential test in
-//! `tests/wire_decoder_equivalence.rs` runs both on every input and every truncation): a short
+//! `src/wire_equivalence.rs` runs both on every input and every truncation): a short
 //! input, a varint longer than its type allows or with bits beyond it, a bool or option tag
 //! other than 0 or 1, an unknown variant or a list over its bound is
 //! [`Error::DecodeMalformed`]; an overlong varint (a zero last byte: the same value fits fewer
