@@ -368,84 +368,84 @@ pub fn record(
 }
 
 impl Decode<'_> for ChainHash {
-    fn decode(r: &mut Reader<'_>) -> Result<ChainHash, Error> {
-        r.array().map(ChainHash)
+    fn decode(r: &mut Reader<'_>) -> ChainHash {
+        ChainHash(r.array())
     }
 }
 
 impl Decode<'_> for LogKey {
-    fn decode(r: &mut Reader<'_>) -> Result<LogKey, Error> {
-        r.array().map(LogKey)
+    fn decode(r: &mut Reader<'_>) -> LogKey {
+        LogKey(r.array())
     }
 }
 
 impl Decode<'_> for Alarm {
-    fn decode(r: &mut Reader<'_>) -> Result<Alarm, Error> {
-        Ok(match r.variant()? {
+    fn decode(r: &mut Reader<'_>) -> Alarm {
+        match r.variant() {
             0 => Alarm::HeldOpen,
             1 => Alarm::ForcedOpen,
             2 => Alarm::Lockout,
             3 => Alarm::ClockBehindFloor,
             4 => Alarm::StorageRepaired,
-            _ => return Err(Error::DecodeMalformed),
-        })
+            _ => r.refuse(Alarm::HeldOpen),
+        }
     }
 }
 
 impl Decode<'_> for AuditEvent {
-    fn decode(r: &mut Reader<'_>) -> Result<AuditEvent, Error> {
-        Ok(match r.variant()? {
+    fn decode(r: &mut Reader<'_>) -> AuditEvent {
+        match r.variant() {
             0 => AuditEvent::Admitted {
-                issuer: KeyId::decode(r)?,
-                grant_serial: r.u64()?,
-                use_index: r.u8()?,
-                holder: KeyId::decode(r)?,
-                role: Role::decode(r)?,
-                package: PackageCommitment::decode(r)?,
+                issuer: KeyId::decode(r),
+                grant_serial: r.u64(),
+                use_index: r.u8(),
+                holder: KeyId::decode(r),
+                role: Role::decode(r),
+                package: PackageCommitment::decode(r),
             },
-            1 => AuditEvent::Rejected { reason: r.u16()? },
-            2 => AuditEvent::DoorStateApplied { sequence: r.u64()? },
-            3 => AuditEvent::Alarm(Alarm::decode(r)?),
+            1 => AuditEvent::Rejected { reason: r.u16() },
+            2 => AuditEvent::DoorStateApplied { sequence: r.u64() },
+            3 => AuditEvent::Alarm(Alarm::decode(r)),
             4 => AuditEvent::Boot,
             5 => AuditEvent::Enrolled,
             6 => AuditEvent::Tally {
-                refused: r.u32()?,
-                refused_signature: r.u32()?,
-                forced_open: r.u32()?,
-                held_open: r.u32()?,
-                egress: r.u32()?,
-                last_reason: r.u16()?,
+                refused: r.u32(),
+                refused_signature: r.u32(),
+                forced_open: r.u32(),
+                held_open: r.u32(),
+                egress: r.u32(),
+                last_reason: r.u16(),
             },
-            7 => AuditEvent::Overwritten { admissions: r.u32()?, before: r.u64()? },
-            _ => return Err(Error::DecodeMalformed),
-        })
+            7 => AuditEvent::Overwritten { admissions: r.u32(), before: r.u64() },
+            _ => r.refuse(AuditEvent::Boot),
+        }
     }
 }
 
 impl Decode<'_> for AuditRecord {
-    fn decode(r: &mut Reader<'_>) -> Result<AuditRecord, Error> {
-        Ok(AuditRecord {
-            version: r.u8()?,
-            site: SiteId::decode(r)?,
-            door: DoorId::decode(r)?,
-            sequence: r.u64()?,
-            at: Time::decode(r)?,
-            previous: ChainHash::decode(r)?,
-            event: AuditEvent::decode(r)?,
-        })
+    fn decode(r: &mut Reader<'_>) -> AuditRecord {
+        AuditRecord {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            door: DoorId::decode(r),
+            sequence: r.u64(),
+            at: Time::decode(r),
+            previous: ChainHash::decode(r),
+            event: AuditEvent::decode(r),
+        }
     }
 }
 
 impl Decode<'_> for LogHead {
-    fn decode(r: &mut Reader<'_>) -> Result<LogHead, Error> {
-        Ok(LogHead {
-            version: r.u8()?,
-            site: SiteId::decode(r)?,
-            door: DoorId::decode(r)?,
-            length: r.u64()?,
-            head: ChainHash::decode(r)?,
-            at: Time::decode(r)?,
-        })
+    fn decode(r: &mut Reader<'_>) -> LogHead {
+        LogHead {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            door: DoorId::decode(r),
+            length: r.u64(),
+            head: ChainHash::decode(r),
+            at: Time::decode(r),
+        }
     }
 }
 

@@ -96,28 +96,28 @@ impl UnverifiedCertificate<'_> {
 }
 
 impl Decode<'_> for Certificate {
-    fn decode(r: &mut Reader<'_>) -> Result<Certificate, Error> {
-        Ok(Certificate {
-            version: r.u8()?,
-            site: SiteId::decode(r)?,
-            issuer: PublicKey::decode(r)?,
-            epoch: r.u32()?,
-            not_before: Time::decode(r)?,
-            not_after: Time::decode(r)?,
-            limits: IssuerLimits::decode(r)?,
-        })
+    fn decode(r: &mut Reader<'_>) -> Certificate {
+        Certificate {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            issuer: PublicKey::decode(r),
+            epoch: r.u32(),
+            not_before: Time::decode(r),
+            not_after: Time::decode(r),
+            limits: IssuerLimits::decode(r),
+        }
     }
 }
 
 impl Decode<'_> for IssuerLimits {
-    fn decode(r: &mut Reader<'_>) -> Result<IssuerLimits, Error> {
-        Ok(IssuerLimits {
-            doors: DoorScope::decode(r)?,
-            roles: RoleSet::decode(r)?,
-            hours: Hours::decode(r)?,
-            zone: TimeZone::decode(r)?,
-            max_grant_lifetime: r.u32()?,
-            max_uses: r.u8()?,
-        })
+    fn decode(r: &mut Reader<'_>) -> IssuerLimits {
+        IssuerLimits {
+            doors: DoorScope::decode(r),
+            roles: RoleSet::decode(r),
+            hours: Hours::decode(r),
+            zone: TimeZone::decode(r),
+            max_grant_lifetime: r.u32(),
+            max_uses: r.u8(),
+        }
     }
 }

@@ -327,13 +327,13 @@ impl DenyListBuilder {
 }
 
 impl Decode<'_> for DenySubject {
-    fn decode(r: &mut Reader<'_>) -> Result<DenySubject, Error> {
-        r.array().map(DenySubject)
+    fn decode(r: &mut Reader<'_>) -> DenySubject {
+        DenySubject(r.array())
     }
 }
 
 impl Decode<'_> for DenyEntry {
-    fn decode(r: &mut Reader<'_>) -> Result<DenyEntry, Error> {
-        Ok(DenyEntry { subject: DenySubject::decode(r)?, until: Time::decode(r)? })
+    fn decode(r: &mut Reader<'_>) -> DenyEntry {
+        DenyEntry { subject: DenySubject::decode(r), until: Time::decode(r) }
     }
 }

@@ -64,14 +64,14 @@ impl Enrolment {
 }
 
 impl Decode<'_> for Enrolment {
-    fn decode(r: &mut Reader<'_>) -> Result<Enrolment, Error> {
-        Ok(Enrolment {
-            version: r.u8()?,
-            site: SiteId::decode(r)?,
-            door: DoorId::decode(r)?,
-            device: PublicKey::decode(r)?,
-            issued_at: Time::decode(r)?,
-            log_key: r.option()?,
-        })
+    fn decode(r: &mut Reader<'_>) -> Enrolment {
+        Enrolment {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            door: DoorId::decode(r),
+            device: PublicKey::decode(r),
+            issued_at: Time::decode(r),
+            log_key: r.option(),
+        }
     }
 }

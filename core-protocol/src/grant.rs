@@ -99,24 +99,24 @@ impl UnverifiedGrant<'_> {
 }
 
 impl Decode<'_> for PackageCommitment {
-    fn decode(r: &mut Reader<'_>) -> Result<PackageCommitment, Error> {
-        r.array().map(PackageCommitment)
+    fn decode(r: &mut Reader<'_>) -> PackageCommitment {
+        PackageCommitment(r.array())
     }
 }
 
 impl Decode<'_> for Grant {
-    fn decode(r: &mut Reader<'_>) -> Result<Grant, Error> {
-        Ok(Grant {
-            version: r.u8()?,
-            site: SiteId::decode(r)?,
-            serial: r.u64()?,
-            uses: r.u8()?,
-            role: Role::decode(r)?,
-            doors: r.list()?,
-            not_before: Time::decode(r)?,
-            not_after: Time::decode(r)?,
-            holder: PublicKey::decode(r)?,
-            package: PackageCommitment::decode(r)?,
-        })
+    fn decode(r: &mut Reader<'_>) -> Grant {
+        Grant {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            serial: r.u64(),
+            uses: r.u8(),
+            role: Role::decode(r),
+            doors: r.list(),
+            not_before: Time::decode(r),
+            not_after: Time::decode(r),
+            holder: PublicKey::decode(r),
+            package: PackageCommitment::decode(r),
+        }
     }
 }

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::byte_array;
 use crate::wire::{Decode, Reader};
-use crate::Error;
 
 /// An Ed25519 public key as sent on the wire (32 bytes). Not validated until used or
 /// [`PublicKey::validate`]d: decoding checks length only.
@@ -243,19 +242,19 @@ impl fmt::Debug for SigningKey {
 }
 
 impl Decode<'_> for PublicKey {
-    fn decode(r: &mut Reader<'_>) -> Result<PublicKey, Error> {
-        r.array().map(PublicKey)
+    fn decode(r: &mut Reader<'_>) -> PublicKey {
+        PublicKey(r.array())
     }
 }
 
 impl Decode<'_> for KeyId {
-    fn decode(r: &mut Reader<'_>) -> Result<KeyId, Error> {
-        r.array().map(KeyId)
+    fn decode(r: &mut Reader<'_>) -> KeyId {
+        KeyId(r.array())
     }
 }
 
 impl Decode<'_> for Signature {
-    fn decode(r: &mut Reader<'_>) -> Result<Signature, Error> {
-        r.array().map(Signature)
+    fn decode(r: &mut Reader<'_>) -> Signature {
+        Signature(r.array())
     }
 }

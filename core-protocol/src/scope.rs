@@ -143,52 +143,52 @@ impl Hours {
 }
 
 impl Decode<'_> for SiteId {
-    fn decode(r: &mut Reader<'_>) -> Result<SiteId, Error> {
-        r.u32().map(SiteId)
+    fn decode(r: &mut Reader<'_>) -> SiteId {
+        SiteId(r.u32())
     }
 }
 
 impl Decode<'_> for DoorId {
-    fn decode(r: &mut Reader<'_>) -> Result<DoorId, Error> {
-        r.u16().map(DoorId)
+    fn decode(r: &mut Reader<'_>) -> DoorId {
+        DoorId(r.u16())
     }
 }
 
 impl Decode<'_> for Time {
-    fn decode(r: &mut Reader<'_>) -> Result<Time, Error> {
-        r.u32().map(Time)
+    fn decode(r: &mut Reader<'_>) -> Time {
+        Time(r.u32())
     }
 }
 
 impl Decode<'_> for Role {
-    fn decode(r: &mut Reader<'_>) -> Result<Role, Error> {
-        match r.variant()? {
-            0 => Ok(Role::Delivery),
-            1 => Ok(Role::Service),
-            _ => Err(Error::DecodeMalformed),
+    fn decode(r: &mut Reader<'_>) -> Role {
+        match r.variant() {
+            0 => Role::Delivery,
+            1 => Role::Service,
+            _ => r.refuse(Role::Delivery),
         }
     }
 }
 
 impl Decode<'_> for RoleSet {
-    fn decode(r: &mut Reader<'_>) -> Result<RoleSet, Error> {
-        r.u8().map(RoleSet)
+    fn decode(r: &mut Reader<'_>) -> RoleSet {
+        RoleSet(r.u8())
     }
 }
 
 impl Decode<'_> for DoorScope {
-    fn decode(r: &mut Reader<'_>) -> Result<DoorScope, Error> {
-        match r.variant()? {
-            0 => Ok(DoorScope::All),
-            1 => r.list().map(DoorScope::Only),
-            _ => Err(Error::DecodeMalformed),
+    fn decode(r: &mut Reader<'_>) -> DoorScope {
+        match r.variant() {
+            0 => DoorScope::All,
+            1 => DoorScope::Only(r.list()),
+            _ => r.refuse(DoorScope::All),
         }
     }
 }
 
 impl Decode<'_> for Hours {
-    fn decode(r: &mut Reader<'_>) -> Result<Hours, Error> {
-        Ok(Hours { weekdays: r.u8()?, from_minute: r.u16()?, to_minute: r.u16()? })
+    fn decode(r: &mut Reader<'_>) -> Hours {
+        Hours { weekdays: r.u8(), from_minute: r.u16(), to_minute: r.u16() }
     }
 }
 

@@ -154,15 +154,15 @@ impl DoorState {
 }
 
 impl Decode<'_> for DoorStateHeader {
-    fn decode(r: &mut Reader<'_>) -> Result<DoorStateHeader, Error> {
-        Ok(DoorStateHeader {
-            version: r.u8()?,
-            site: SiteId::decode(r)?,
-            sequence: r.u64()?,
-            issued_at: Time::decode(r)?,
-            grant_fence: Time::decode(r)?,
-            cert_epoch_fence: r.u32()?,
-            clock_reset: r.bool()?,
-        })
+    fn decode(r: &mut Reader<'_>) -> DoorStateHeader {
+        DoorStateHeader {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            sequence: r.u64(),
+            issued_at: Time::decode(r),
+            grant_fence: Time::decode(r),
+            cert_epoch_fence: r.u32(),
+            clock_reset: r.bool(),
+        }
     }
 }

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::PublicKey;
 use crate::wire::{Decode, Reader};
-use crate::Error;
 
 /// `N` entries verified under `root`, filled in order and then replaced round robin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +78,7 @@ impl<E: PartialEq, const N: usize> VerifiedCache<E, N> {
 }
 
 impl<'a, E: Decode<'a>, const N: usize> Decode<'a> for VerifiedCache<E, N> {
-    fn decode(r: &mut Reader<'a>) -> Result<Self, Error> {
-        Ok(VerifiedCache { root: r.option()?, entries: r.list()?, next: r.u8()? })
+    fn decode(r: &mut Reader<'a>) -> Self {
+        VerifiedCache { root: r.option(), entries: r.list(), next: r.u8() }
     }
 }

@@ -26,19 +26,23 @@
 
 use crate::Error;
 
-/// A cursor over received bytes. Every read either takes exactly what it returns or fails with
-/// [`Error::DecodeMalformed`]; [`Reader::overlong`] tells whether any varint read so far was
-/// longer than its value needs.
+/// A cursor over received bytes. A read that cannot be done (input too short, a varint too
+/// long, a tag out of range, a list over its bound) marks the reader failed, empties it and
+/// returns a placeholder (zero, empty): the decoders read on without a branch per field, and
+/// the caller asks [`Reader::failed`] once, at the end (the whole input is then
+/// [`Error::DecodeMalformed`], whatever was read after the failure). [`Reader::overlong`]
+/// tells whether any varint read so far was longer than its value needs.
 #[derive(Debug)]
 pub(crate) struct Reader<'a> {
     rest: &'a [u8],
+    failed: bool,
     overlong: bool,
 }
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `bytes`.
     pub(crate) fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { rest: bytes, overlong: false }
+        Reader { rest: bytes, failed: false, overlong: false }
     }
 
     /// The bytes not read yet.
@@ -46,159 +50,190 @@ impl<'a> Reader<'a> {
         self.rest
     }
 
+    /// Whether some read failed: the input is malformed.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
+    }
+
     /// Whether some varint read so far was overlong (non-canonical).
     pub(crate) fn overlong(&self) -> bool {
         self.overlong
     }
 
-    /// The next `n` bytes.
-    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
-        let (taken, rest) = self.rest.split_at_checked(n).ok_or(Error::DecodeMalformed)?;
-        self.rest = rest;
-        Ok(taken)
+    /// Marks the input malformed and hands back `placeholder` (an unknown enum variant).
+    #[inline(never)]
+    pub(crate) fn refuse<T>(&mut self, placeholder: T) -> T {
+        self.failed = true;
+        self.rest = &[];
+        placeholder
+    }
+
+    /// The next `n` bytes (empty if there are fewer).
+    pub(crate) fn take(&mut self, n: usize) -> &'a [u8] {
+        match self.rest.split_at_checked(n) {
+            Some((taken, rest)) => {
+                self.rest = rest;
+                taken
+            }
+            None => self.refuse(&[]),
+        }
     }
 
     /// The next byte.
-    pub(crate) fn u8(&mut self) -> Result<u8, Error> {
-        let (&first, rest) = self.rest.split_first().ok_or(Error::DecodeMalformed)?;
-        self.rest = rest;
-        Ok(first)
+    pub(crate) fn u8(&mut self) -> u8 {
+        match self.rest.split_first() {
+            Some((&first, rest)) => {
+                self.rest = rest;
+                first
+            }
+            None => self.refuse(0),
+        }
     }
 
     /// The next `N` bytes as an array (keys, hashes, nonces).
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
-        self.take(N)?.try_into().map_err(|_| Error::DecodeMalformed)
+    pub(crate) fn array<const N: usize>(&mut self) -> [u8; N] {
+        match self.take(N).try_into() {
+            Ok(array) => array,
+            Err(_) => self.refuse([0; N]),
+        }
     }
 
     /// A LEB128 varint of an unsigned integer `bits` wide (16, 32 or 64), as postcard reads
     /// it: at most `ceil(bits / 7)` bytes, the last of which may carry no bit beyond `bits`.
     /// One routine for every width keeps the door's code small.
     #[inline(never)]
-    fn varint(&mut self, bits: u32) -> Result<u64, Error> {
+    fn varint(&mut self, bits: u32) -> u64 {
         let max_len = bits.div_ceil(7);
         let mut value = 0u64;
         for i in 0..max_len {
-            let byte = self.u8()?;
+            let Some((&byte, rest)) = self.rest.split_first() else { break };
+            self.rest = rest;
             value |= u64::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
                 if i == max_len - 1 && u32::from(byte) >> (bits % 7) != 0 {
-                    return Err(Error::DecodeMalformed);
+                    break;
                 }
                 // A zero last byte adds nothing: fewer bytes hold the same value.
                 self.overlong |= i > 0 && byte == 0;
-                return Ok(value);
+                return value;
             }
         }
-        Err(Error::DecodeMalformed)
+        self.refuse(0)
     }
 
     /// A u16 varint.
-    pub(crate) fn u16(&mut self) -> Result<u16, Error> {
-        self.varint(16).map(|v| v as u16)
+    pub(crate) fn u16(&mut self) -> u16 {
+        self.varint(16) as u16
     }
 
     /// A u32 varint.
-    pub(crate) fn u32(&mut self) -> Result<u32, Error> {
-        self.varint(32).map(|v| v as u32)
+    pub(crate) fn u32(&mut self) -> u32 {
+        self.varint(32) as u32
     }
 
     /// A u64 varint.
-    pub(crate) fn u64(&mut self) -> Result<u64, Error> {
+    pub(crate) fn u64(&mut self) -> u64 {
         self.varint(64)
     }
 
     /// An i16: zigzag, then a u16 varint.
-    pub(crate) fn i16(&mut self) -> Result<i16, Error> {
-        let n = self.u16()?;
-        Ok(((n >> 1) as i16) ^ -((n & 1) as i16))
+    pub(crate) fn i16(&mut self) -> i16 {
+        let n = self.u16();
+        ((n >> 1) as i16) ^ -((n & 1) as i16)
     }
 
     /// A bool, or an option's tag: exactly 0 or 1.
-    pub(crate) fn bool(&mut self) -> Result<bool, Error> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(Error::DecodeMalformed),
+    pub(crate) fn bool(&mut self) -> bool {
+        match self.u8() {
+            0 => false,
+            1 => true,
+            _ => self.refuse(false),
         }
     }
 
     /// An enum's variant index: a u32 varint.
-    pub(crate) fn variant(&mut self) -> Result<u32, Error> {
+    pub(crate) fn variant(&mut self) -> u32 {
         self.u32()
     }
 
     /// A list's or byte string's length: a u32 varint, at most 5 bytes on every target.
-    pub(crate) fn len(&mut self) -> Result<usize, Error> {
-        usize::try_from(self.u32()?).map_err(|_| Error::DecodeMalformed)
+    pub(crate) fn len(&mut self) -> usize {
+        let len = self.u32();
+        usize::try_from(len).unwrap_or_else(|_| self.refuse(0))
     }
 
     /// A length-prefixed byte string, borrowed from the input.
-    pub(crate) fn byte_string(&mut self) -> Result<&'a [u8], Error> {
-        let len = self.len()?;
+    pub(crate) fn byte_string(&mut self) -> &'a [u8] {
+        let len = self.len();
         self.take(len)
     }
 
     /// A bounded list: a length, then up to `N` items. A longer list is malformed.
-    pub(crate) fn list<T: Decode<'a>, const N: usize>(
-        &mut self,
-    ) -> Result<heapless::Vec<T, N>, Error> {
+    pub(crate) fn list<T: Decode<'a>, const N: usize>(&mut self) -> heapless::Vec<T, N> {
         let mut out = heapless::Vec::new();
-        self.list_into(&mut out)?;
-        Ok(out)
+        self.list_into(&mut out);
+        out
     }
 
-    /// [`Reader::list`] into an existing list, in place (a door's 5 KiB replay table is
-    /// never held twice). The list is cleared first; on an error it holds the items read.
+    /// [`Reader::list`] into an existing list, in place. The list is cleared first; on a
+    /// failure it holds the items read.
     pub(crate) fn list_into<T: Decode<'a>, const N: usize>(
         &mut self,
         out: &mut heapless::Vec<T, N>,
-    ) -> Result<(), Error> {
+    ) {
         out.clear();
-        let len = self.len()?;
+        let len = self.len();
         for _ in 0..len {
-            let item = T::decode(self)?;
-            out.push(item).map_err(|_| Error::DecodeMalformed)?;
+            // Stop at the first failure: a length of 4 billion over a few bytes ends here.
+            if self.failed {
+                return;
+            }
+            let item = T::decode(self);
+            if out.push(item).is_err() {
+                self.refuse(());
+                return;
+            }
         }
-        Ok(())
     }
 
     /// An optional value: a tag 0 (none) or 1 (some, then the value).
-    pub(crate) fn option<T: Decode<'a>>(&mut self) -> Result<Option<T>, Error> {
-        if self.bool()? {
-            T::decode(self).map(Some)
+    pub(crate) fn option<T: Decode<'a>>(&mut self) -> Option<T> {
+        if self.bool() {
+            Some(T::decode(self))
         } else {
-            Ok(None)
+            None
         }
     }
 }
 
-/// A wire type's decoder: reads the value's fields in order from `r`. Field checks beyond the
+/// A wire type's decoder: reads the value's fields in order from `r`, as postcard would. A
+/// malformed input leaves `r` failed and the value a placeholder. Field checks beyond the
 /// encoding (ranges, sorted lists) belong to the message's own `decode`, after this.
 pub(crate) trait Decode<'a>: Sized {
-    /// Reads one value. Errors are [`Error::DecodeMalformed`].
-    fn decode(r: &mut Reader<'a>) -> Result<Self, Error>;
+    /// Reads one value.
+    fn decode(r: &mut Reader<'a>) -> Self;
 }
 
 impl Decode<'_> for u8 {
-    fn decode(r: &mut Reader<'_>) -> Result<u8, Error> {
+    fn decode(r: &mut Reader<'_>) -> u8 {
         r.u8()
     }
 }
 
 impl Decode<'_> for u16 {
-    fn decode(r: &mut Reader<'_>) -> Result<u16, Error> {
+    fn decode(r: &mut Reader<'_>) -> u16 {
         r.u16()
     }
 }
 
 impl Decode<'_> for u32 {
-    fn decode(r: &mut Reader<'_>) -> Result<u32, Error> {
+    fn decode(r: &mut Reader<'_>) -> u32 {
         r.u32()
     }
 }
 
 impl Decode<'_> for u64 {
-    fn decode(r: &mut Reader<'_>) -> Result<u64, Error> {
+    fn decode(r: &mut Reader<'_>) -> u64 {
         r.u64()
     }
 }
@@ -275,7 +310,7 @@ mod tests {
     fn read<T: for<'a> Decode<'a>>(bytes: &[u8]) -> (Result<T, Error>, bool) {
         let mut r = Reader::new(bytes);
         let v = T::decode(&mut r);
-        (v, r.overlong())
+        (if r.failed() { Err(Error::DecodeMalformed) } else { Ok(v) }, r.overlong())
     }
 
     #[test]
@@ -301,7 +336,7 @@ mod tests {
         for v in [0i16, -1, 1, i16::MIN, i16::MAX, -1439, 1439] {
             let mut buf = [0u8; 4];
             let bytes = postcard::to_slice(&v, &mut buf).unwrap();
-            assert_eq!(Reader::new(bytes).i16(), Ok(v), "{v}");
+            assert_eq!(Reader::new(bytes).i16(), v, "{v}");
         }
     }
 }

@@ -442,25 +442,25 @@ impl fmt::Display for TimeZone {
 }
 
 impl Decode<'_> for TimeZone {
-    fn decode(r: &mut Reader<'_>) -> Result<TimeZone, Error> {
-        Ok(TimeZone { std_name: r.list()?, std_offset: r.i16()?, dst: r.option()? })
+    fn decode(r: &mut Reader<'_>) -> TimeZone {
+        TimeZone { std_name: r.list(), std_offset: r.i16(), dst: r.option() }
     }
 }
 
 impl Decode<'_> for DaylightSaving {
-    fn decode(r: &mut Reader<'_>) -> Result<DaylightSaving, Error> {
-        Ok(DaylightSaving {
-            name: r.list()?,
-            offset: r.i16()?,
-            start: Transition::decode(r)?,
-            end: Transition::decode(r)?,
-        })
+    fn decode(r: &mut Reader<'_>) -> DaylightSaving {
+        DaylightSaving {
+            name: r.list(),
+            offset: r.i16(),
+            start: Transition::decode(r),
+            end: Transition::decode(r),
+        }
     }
 }
 
 impl Decode<'_> for Transition {
-    fn decode(r: &mut Reader<'_>) -> Result<Transition, Error> {
-        Ok(Transition { month: r.u8()?, week: r.u8()?, weekday: r.u8()?, minute: r.i16()? })
+    fn decode(r: &mut Reader<'_>) -> Transition {
+        Transition { month: r.u8(), week: r.u8(), weekday: r.u8(), minute: r.i16() }
     }
 }
 
