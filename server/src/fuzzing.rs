@@ -16,6 +16,8 @@
 //! without a valid token gets nothing but a refusal from before authentication
 //! ([`PRE_AUTHENTICATION`]), except on the three public routes.
 
+pub mod portal;
+
 use std::sync::{Arc, OnceLock};
 
 use axum::body::{to_bytes, Body};
