@@ -152,3 +152,22 @@ fn a_portal_page_asked_with_another_method_gets_the_error_page() {
     portal_fuzz(&portal_input(GET, 1, 0, "/portal/manager/units", "", ""));
     portal_fuzz(&portal_input(3, 2, 0, "/portal/resident", "", ""));
 }
+
+/// Finding of `server_portal`: the language switch's `back` with a character no `Location`
+/// header can hold (a decoded `%0a`, a non-ASCII letter) answered 500; now it goes back to
+/// `/portal`.
+#[test]
+fn the_language_switch_goes_back_only_to_a_path_a_header_can_hold() {
+    for back in
+        ["/portal/manag\u{dc}r", "/portal/%0aSet-Cookie:x=1", "/portal/%c3%a9", "/portal/a%20b"]
+    {
+        portal_fuzz(&portal_input(
+            GET,
+            1,
+            1,
+            "/portal/lang/{lang}",
+            &format!("fr?back={back}"),
+            "",
+        ));
+    }
+}
