@@ -104,9 +104,9 @@ struct Harness {
     store: Store,
     manager: Session,
     resident: Session,
-    /// Ids the input may name (`$n`): a unit, a resident and a carrier of the site, a token
-    /// (none of them the signed-in people's own: removing those would end their sessions for
-    /// every later input).
+    /// Ids the input may name (`$n`): the second unit, its resident and their API token, a
+    /// carrier, the site (none of them the signed-in people's own: removing those would end
+    /// their sessions for every later input).
     ids: Vec<String>,
 }
 
