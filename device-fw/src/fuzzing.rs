@@ -101,7 +101,9 @@ fn world() -> &'static World {
 fn presentation(i: usize, challenge: &Challenge) -> Vec<u8> {
     /// Enough for the challenges of many scripts; emptied when full.
     const CAPACITY: usize = 1 << 14;
-    static SIGNED: Mutex<Option<HashMap<(usize, Vec<u8>), Vec<u8>>>> = Mutex::new(None);
+    /// (grant, encoded challenge) -> presentation.
+    type Signed = HashMap<(usize, Vec<u8>), Vec<u8>>;
+    static SIGNED: Mutex<Option<Signed>> = Mutex::new(None);
     let mut buf = [0u8; MAX_CHALLENGE_LEN];
     let key = (i, challenge.encode(&mut buf).expect("a challenge encodes").to_vec());
     let mut signed = SIGNED.lock().unwrap_or_else(|e| e.into_inner());

@@ -426,7 +426,7 @@ fn check_refusal(what: &str, content_type: Option<&str>, body: &[u8]) {
             let object = v.as_object()?;
             (object.len() == 1).then(|| object.get("error")?.as_str().map(str::to_string))?
         });
-        if !ceremony.is_some_and(|m| !m.trim().is_empty()) {
+        if ceremony.is_none_or(|m| m.trim().is_empty()) {
             super::error_code(body).unwrap_or_else(|e| panic!("{what}: {e}"));
         }
     } else {
