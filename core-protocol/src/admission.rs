@@ -34,9 +34,11 @@ pub const REPLAY_ENTRIES: usize = 640;
 pub const REPLAY_ISSUERS: usize = 8;
 /// Verified certificates remembered.
 pub const CERT_CACHE_ENTRIES: usize = 4;
-/// Verified multi-use grants remembered (RAM only, never persisted): a courier's second entry
-/// costs one signature. Two, so that two couriers alternating at one door both hit.
-pub const GRANT_CACHE_ENTRIES: usize = 2;
+/// Verified multi-use grants remembered (RAM only, never persisted): a courier's next entry
+/// costs one signature. One: an entry holds the grant's and its certificate's exact bytes
+/// ([`crate::GRANT_CACHE_BYTES`]), and a second would take the door's memory past its 9 KiB
+/// budget. Two couriers alternating at one door therefore pay the issuer's signature each time.
+pub const GRANT_CACHE_ENTRIES: usize = 1;
 
 /// The largest encoded [`DoorMemory`] with the default sizes: door state without signature
 /// (<= 3,368 bytes), floor (<= 5), replay table (<= 6,473, [`ReplayTable::MAX_ENCODED_LEN`]),
@@ -68,8 +70,8 @@ pub struct DoorConfig {
 /// RAM with the default sizes, as `size_of` reports on x86_64 (no more on thumbv7em, whose
 /// `usize` is half as wide): door state 3,112 bytes (256 deny entries x 12 + header), replay
 /// memory 5,208 (640 grants x 8 + 8 issuers x 8 + base and lengths), certificate cache 432
-/// (root, 4 x (32 + 64)), grant cache 304 (root, 2 x (32 + 64 + 32); RAM only, not encoded),
-/// floor and padding 8: 9,064 bytes, under the 9 KiB budget (`verifier_ram_is_within_9_kib`).
+/// (root, 4 x (32 + 64)), grant cache 456 (root, 1 x (404 bytes + two lengths); RAM only, not
+/// encoded), floor and padding 8: 9,216 bytes, the 9 KiB budget (`verifier_ram_is_within_9_kib`).
 ///
 /// Two memories are equal when they persist the same: the grant cache, which only saves a
 /// signature check and is never encoded, is not compared.
@@ -290,19 +292,32 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         match self.evaluate(config, clock, challenge, presentation) {
             Ok((admission, commit)) => {
                 // Cannot fail: `evaluate` checked this very spend against this very table.
-                if let Err(reason) = self.replay.commit(&commit.spend) {
+                if let Err(reason) = self.replay.commit(&admission.spend) {
                     return Decision::Reject(reason);
                 }
                 if let Some(view) = commit.state {
                     self.install_state(&view);
                 }
-                self.certs.insert(&config.root, commit.cert);
-                if let Some(grant) = commit.grant {
-                    self.grants.insert(&config.root, grant);
+                if let Some(cert) = commit.cert {
+                    self.certs.insert(&config.root, cert);
+                }
+                if let Some((grant, certificate)) = commit.grant {
+                    self.remember_grant(&config.root, grant, certificate);
                 }
                 Decision::Admit(admission)
             }
             Err(reason) => Decision::Reject(reason),
+        }
+    }
+
+    /// Caches a multi-use grant verified with this certificate (if the pair fits an entry).
+    /// Copied once, after the decision, and only for a grant not cached already. Not inlined:
+    /// the entry (400 bytes) is built in this frame, not in `admit`'s, whose frame is under
+    /// every signature check (the door's peak stack).
+    #[inline(never)]
+    fn remember_grant(&mut self, root: &PublicKey, grant: &[u8], certificate: &[u8]) {
+        if let Some(entry) = CachedGrant::of(grant, certificate) {
+            self.grants.insert(root, entry);
         }
     }
 
@@ -371,24 +386,24 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
             now,
         )?;
 
-        // Signatures, cheapest-to-skip first.
-        let cached = CachedCert::of(presentation.certificate)?;
-        let cert = if self.certs.contains(&config.root, &cached) {
-            certificate.into_previously_verified()
+        // Signatures, cheapest-to-skip first. A multi-use grant presented with the very
+        // certificate bytes it was verified with before, under this root, skips both the
+        // root's and the issuer's: its next entry checks only the holder's proof, and hashes
+        // nothing (the entry is compared byte for byte). Single-use grants cannot come back.
+        let (grant_bytes, cert_bytes) = (presentation.grant, presentation.certificate);
+        let multi_use = claims.uses > 1;
+        let grant_cached = multi_use
+            && self.grants.contains_where(&config.root, |e| e.holds(grant_bytes, cert_bytes));
+        let (grant, cached_cert) = if grant_cached {
+            (grant.into_previously_verified(), None)
         } else {
-            certificate.verify_root(&config.root)?
-        };
-        // A grant that may come back is remembered once verified: its next entry checks only
-        // the holder's proof. Single-use grants cannot come back and pay no hash.
-        let cached_grant = match claims.uses {
-            0 | 1 => None,
-            _ => Some(CachedGrant::of(presentation.grant, &cert.issuer)?),
-        };
-        let grant = match &cached_grant {
-            Some(entry) if self.grants.contains(&config.root, entry) => {
-                grant.into_previously_verified()
-            }
-            _ => grant.verify_issuer(&cert.issuer)?,
+            let cached = CachedCert::of(cert_bytes)?;
+            let cert = if self.certs.contains(&config.root, &cached) {
+                certificate.into_previously_verified()
+            } else {
+                certificate.verify_root(&config.root)?
+            };
+            (grant.verify_issuer(&cert.issuer)?, Some(cached))
         };
         received.verify_holder(&grant.holder, challenge)?;
 
@@ -408,7 +423,8 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
                 _ => None,
             },
         };
-        let commit = Commit { state: newer_state, spend, cert: cached, grant: cached_grant };
+        let remember = (multi_use && !grant_cached).then_some((grant_bytes, cert_bytes));
+        let commit = Commit { state: newer_state, cert: cached_cert, grant: remember };
         Ok((admission, commit))
     }
 }
@@ -424,9 +440,10 @@ fn span_in(whole: &[u8], part: &[u8]) -> Option<(u32, u32)> {
 /// What an admission changes, computed before anything changes.
 struct Commit<'p> {
     state: Option<DoorStateView<'p>>,
-    spend: Spend,
-    cert: CachedCert,
-    grant: Option<CachedGrant>,
+    /// The certificate's cache entry, unless the grant cache vouched for it.
+    cert: Option<CachedCert>,
+    /// A multi-use grant's and its certificate's bytes, to remember (not cached yet).
+    grant: Option<(&'p [u8], &'p [u8])>,
 }
 
 /// The door state an attempt is judged by: the door's own, or a newer one the phone carried.

@@ -121,7 +121,7 @@ pub use crate::door_state::{
 pub use crate::enrolment::{Enrolment, MAX_ENROLMENT_LEN};
 pub use crate::error::{Coarse, Error};
 pub use crate::grant::{Grant, PackageCommitment, UnverifiedGrant, MAX_GRANT_LEN};
-pub use crate::grant_cache::{CachedGrant, GrantCache};
+pub use crate::grant_cache::{CachedGrant, GrantCache, GRANT_CACHE_BYTES};
 pub use crate::keys::{
     verify_raw, Domain, KeyError, KeyId, PublicKey, Signature, SigningKey, MAX_SIGNED_LEN,
 };

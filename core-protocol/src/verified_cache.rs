@@ -3,7 +3,7 @@
 //! exact signed bytes that verified before, all under one root key. A lookup under another
 //! root is a miss, and an insert under another root forgets every older entry first, so a door
 //! whose root changes trusts nothing it verified under the old one. What an entry binds (body
-//! hash, signature, issuer key) is the entry type's business; see the two modules.
+//! hash and signature; a grant's and its certificate's exact bytes) is the entry type's business; see the two modules.
 
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +54,12 @@ impl<E: PartialEq, const N: usize> VerifiedCache<E, N> {
     /// Whether exactly this entry was verified under `root` before.
     pub fn contains(&self, root: &PublicKey, entry: &E) -> bool {
         self.root.as_ref() == Some(root) && self.entries.contains(entry)
+    }
+
+    /// Whether an entry verified under `root` satisfies `test`: a lookup that builds no entry
+    /// (the grant cache compares its entries' bytes with the presented ones in place).
+    pub fn contains_where(&self, root: &PublicKey, test: impl Fn(&E) -> bool) -> bool {
+        self.root.as_ref() == Some(root) && self.entries.iter().any(test)
     }
 
     /// Remembers an entry verified under `root`, replacing the oldest one when full. Entries

@@ -404,3 +404,64 @@ fn flash_corruption_that_loses_a_spend_fails_closed() {
     door.attempt_grant(&site, &site.grant_body(12, 1));
     assert_eq!(door.last_reason(), Some(Error::ReplayDuplicate.code()));
 }
+
+/// Issue 14, item 6: the next entry of a multi-use grant skips the issuer's signature (the
+/// grant cache, RAM only). A power cut at every step of that entry, before each flash operation
+/// and tearing it: the relay never moves before the spend is durable, and after the reboot,
+/// which empties the cache, the grant has exactly its two entries: the cut one, if its spend
+/// became durable, or else the next attempt, whose signatures are then all checked again.
+#[test]
+fn power_cut_at_every_step_of_a_cached_grants_next_entry() {
+    use porter_device::sim::SimFlash;
+    let site = Site::new();
+    let cert = site.seal_cert(&site.certificate_body());
+    let grant = site.seal_grant(&site.grant_body(20, 2));
+    let first_entry = |door: &mut Door| {
+        assert!(matches!(
+            door.attempt(|ch| site.present(ch, &grant, &cert, None)),
+            Verdict::Admitted(_)
+        ));
+    };
+    let (start, end) = {
+        let (mut door, _) = Door::enrolled(patient());
+        first_entry(&mut door);
+        let start = door.c.storage().flash().ops();
+        door.attempt(|ch| site.present(ch, &grant, &cert, None));
+        (start, door.c.storage().flash().ops())
+    };
+    let spent_entries = |door: &mut Door| {
+        door.events()
+            .iter()
+            .filter(|e| matches!(e, AuditEvent::Admitted { grant_serial: 20, .. }))
+            .count()
+    };
+    let mut cut_after_spend = 0;
+    for at_op in start..end {
+        for tear in [Tear::Before, Tear::Partial(0x5555_5555), Tear::After] {
+            let (mut door, _) = Door::enrolled(patient());
+            first_entry(&mut door);
+            let pulses = door.h.lock.pulses();
+            door.c.storage().flash().cut_power(Cut { at_op, tear });
+            door.attempt(|ch| site.present(ch, &grant, &cert, None));
+            assert_eq!(door.h.lock.pulses(), pulses, "cut at {at_op} ({tear:?}): relay moved");
+            let image = door.c.into_flash().image().to_vec();
+            let mut door =
+                Door::boot_on(SimFlash::from_image(image, 4096), door.h.clone(), patient());
+            let next = door.attempt(|ch| site.present(ch, &grant, &cert, None));
+            match spent_entries(&mut door) {
+                // The cut entry's spend was durable: the grant is used up.
+                2 if !matches!(next, Verdict::Admitted(_)) => {
+                    cut_after_spend += 1;
+                    assert_eq!(door.last_reason(), Some(Error::ReplayDuplicate.code()));
+                }
+                // It was not: the grant's second entry is this one, and it is the last.
+                2 => {
+                    door.attempt(|ch| site.present(ch, &grant, &cert, None));
+                    assert_eq!(door.last_reason(), Some(Error::ReplayDuplicate.code()));
+                }
+                n => panic!("cut at {at_op} ({tear:?}): {n} admissions logged, {next:?}"),
+            }
+        }
+    }
+    assert!(cut_after_spend > 0, "no cut fell between the spend and the relay");
+}

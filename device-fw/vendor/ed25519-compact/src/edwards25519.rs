@@ -469,8 +469,45 @@ impl Sub<GePrecomp> for GeP3 {
     }
 }
 
-#[cfg(any(feature = "blind-keys", feature = "opt_size", test))]
+#[cfg(all(any(feature = "blind-keys", test), not(feature = "opt_size")))]
 fn ge_precompute(base: &GeP3) -> [GeCached; 16] {
+    let base_cached = base.to_cached();
+    let mut pc = [GeP3::zero(); 16];
+    pc[1] = *base;
+    for i in 2..16 {
+        pc[i] = if i % 2 == 0 {
+            pc[i / 2].dbl().to_p3()
+        } else {
+            pc[i - 1].add(base_cached).to_p3()
+        }
+    }
+    let mut pc_cached: [GeCached; 16] = Default::default();
+    for i in 0..16 {
+        pc_cached[i] = pc[i].to_cached();
+    }
+    pc_cached
+}
+
+/// Porter's patch (`opt_size`): 0B..15B by successive additions, holding one `GeP3` at a time,
+/// not all sixteen beside their cached forms (5 KB of stack at once, the door's deepest frame
+/// when it signs a receipt). The same multiples, in other projective coordinates.
+#[cfg(feature = "opt_size")]
+fn ge_precompute(base: &GeP3) -> [GeCached; 16] {
+    let base_cached = base.to_cached();
+    let mut pc_cached: [GeCached; 16] = Default::default();
+    pc_cached[0] = GeP3::zero().to_cached();
+    pc_cached[1] = base_cached;
+    let mut p = *base;
+    for slot in pc_cached.iter_mut().skip(2) {
+        p = p.add(base_cached).to_p3();
+        *slot = p.to_cached();
+    }
+    pc_cached
+}
+
+/// The original `ge_precompute`, the reference of `compact_precompute_gives_the_same_multiples`.
+#[cfg(all(test, feature = "opt_size"))]
+fn ge_precompute_doubling(base: &GeP3) -> [GeCached; 16] {
     let base_cached = base.to_cached();
     let mut pc = [GeP3::zero(); 16];
     pc[1] = *base;
@@ -1932,6 +1969,39 @@ mod porter_patch_tests {
             sc_muladd_compact(&mut x, &a, &b, &c);
             sc_muladd_unrolled(&mut y, &a, &b, &c);
             assert_eq!(x, y, "sc_muladd of {:02x?} {:02x?} {:02x?}", a, b, c);
+        }
+    }
+
+    /// The table of 0B..15B built by additions holds the very points the original's doublings
+    /// give (compared by their canonical encodings), for the base point and 300 pseudo-random
+    /// multiples of it; and the fixed-base multiply through it gives `[s]B` as the independent
+    /// variable-time double multiply does.
+    #[cfg(feature = "opt_size")]
+    #[test]
+    fn compact_precompute_gives_the_same_multiples() {
+        let mut rng = Bytes(0x9E37_79B9_7F4A_7C15);
+        let encode = |c: GeCached| GeP3::zero().add(c).to_p3().to_bytes();
+        let mut bases = vec![base_point()];
+        for _ in 0..300 {
+            let mut s = [0u8; 32];
+            rng.fill(&mut s);
+            s[31] &= 0x7f;
+            bases.push(ge_scalarmult(&s, &base_point()));
+        }
+        for base in &bases {
+            let (compact, doubling) = (ge_precompute(base), ge_precompute_doubling(base));
+            for i in 0..16 {
+                let (got, want) = (encode(compact[i]), encode(doubling[i]));
+                assert_eq!(got, want, "{i} x {:02x?}", base.to_bytes());
+            }
+        }
+        for _ in 0..300 {
+            let mut s = [0u8; 32];
+            rng.fill(&mut s);
+            s[31] &= 0x7f;
+            let fixed = ge_scalarmult_base(&s).to_bytes();
+            let vartime = GeP2::double_scalarmult_vartime(&[0u8; 32], GeP3::zero(), &s).to_bytes();
+            assert_eq!(fixed, vartime, "[s]B for {:02x?}", s);
         }
     }
 }
