@@ -32,8 +32,8 @@ step "benchmarks compile (run them with ./bench.sh; budgets are checked there, n
 cargo bench -p porter-benches --no-run
 
 if command -v cargo-fuzz >/dev/null; then
-    # 27 targets at 8 s each: about 4 minutes of fuzzing (plus three builds: the server's,
-    # for `server_request` alone, is the long one). Long runs with AddressSanitizer:
+    # 28 targets at 8 s each: about 4 minutes of fuzzing (plus three builds: the server's,
+    # for `server_request` and `server_portal` alone, is the long one). Long runs with AddressSanitizer:
     # fuzz/run-long.sh. `*_deep` targets use stand-in signatures; `server_*` need the server.
     step "fuzz smoke run: ${FUZZ_SECONDS:=8} s per target (stable toolchain, no sanitizer)"
     (

@@ -14,6 +14,7 @@ bodies): `cargo run -q -p porter-server -- openapi > /tmp/openapi.json` and
 import hashlib
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -190,6 +191,7 @@ def main():
     door_scripts()
     if "--openapi" in sys.argv:
         server_requests(sys.argv[sys.argv.index("--openapi") + 1])
+    portal_requests()
 
 
 def door_scripts():
@@ -258,6 +260,42 @@ def server_requests(document):
             for auth in [0x81, 0x80]:
                 put("server_request", bytes([m, auth, 0xFF]) + (concrete + query).encode()
                     + b"\x00fuzz-key\x00" + body)
+
+
+# Example forms of the portal's POST routes (the handlers' form structs; `csrf` is added by
+# the hook). Query strings for the pages that take one.
+PORTAL_FORMS = {
+    "/portal/manager/units": "label=9Z",
+    "/portal/manager/residents/invite": "unit_id=$0&display_name=C.+Roy&email=c%40example.org",
+    "/portal/manager/revocations/revoke": "kind=driver&id=$1",
+    "/portal/manager/revocations/door-state": "state=00",
+    "/portal/resident/opt-out": "opted_out=yes",
+    "/portal/resident/email": "email=r%40example.org&lang=fr",
+    "/portal/sign-in/finish": "{}",
+}
+PORTAL_QUERIES = {
+    "/portal/manager/log": "?door=&carrier=&page=2",
+    "/portal/manager/deliveries": "?page=1",
+    "/portal/lang/{lang}": "?back=/portal/manager",
+}
+
+
+def portal_requests():
+    """One request per portal route (server/src/fuzzing/portal.rs, whose ROUTES this reads):
+    `[method, who, route, path?query, 0, form, 0, cookie]`: GET and POST, as nobody, the
+    manager and the resident, with the session's CSRF token and a form body; path parameters
+    `$0` (the first id the site holds)."""
+    source = open(os.path.join(HERE, "..", "server", "src", "fuzzing", "portal.rs")).read()
+    table = source[source.index("pub const ROUTES"):]
+    routes = re.findall(r'"(/[^"]*)"', table[:table.index("];")])
+    for i, route in enumerate(routes):
+        params = "/".join("$%d" % n for n in range(route.count("{")))
+        path = ("fr" if route.endswith("{lang}") else params) + PORTAL_QUERIES.get(route, "")
+        form = PORTAL_FORMS.get(route, "").encode()
+        for method in [0, 1]:
+            for who in [0, 1, 2]:
+                put("server_portal", bytes([method, who | 0x10, i]) + path.encode() + b"\x00"
+                    + form + b"\x00porter_session=0")
 
 
 if __name__ == "__main__":

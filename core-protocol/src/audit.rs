@@ -18,7 +18,8 @@ use crate::codec::{self, byte_array};
 use crate::grant::PackageCommitment;
 use crate::keys::{hash32, Domain, KeyId, PublicKey, SigningKey};
 use crate::scope::{DoorId, Role, SiteId, Time};
-use crate::signed::{seal, Failures, Unverified, VERSION};
+use crate::signed::{seal_encoded, Failures, Unverified, VERSION};
+use crate::wire::{self, Decode, Encode, Reader, Writer};
 use crate::Error;
 use ed25519_compact::x25519;
 
@@ -230,7 +231,7 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// Encodes the record into `out`.
     pub fn encode<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
-        codec::encode(self, out).map(|b| &*b)
+        wire::encode(self, out).map(|b| &*b)
     }
 
     /// Decodes a record strictly.
@@ -251,7 +252,8 @@ impl AuditRecord {
         device: &SigningKey,
         out: &'b mut [u8],
     ) -> Result<&'b [u8], Error> {
-        seal::<_, { MAX_RECEIPT_LEN + 32 }>(device, Domain::Receipt, self, out)
+        let body_len = wire::encode(self, out)?.len();
+        seal_encoded::<{ MAX_RECEIPT_LEN + 32 }>(device, Domain::Receipt, body_len, out)
     }
 
     /// The holder of an admission, unmasked with the site server's [`LogMask`] for the door
@@ -290,7 +292,8 @@ pub struct LogHead {
 impl LogHead {
     /// Signs the head with the device key.
     pub fn seal<'b>(&self, device: &SigningKey, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
-        seal::<_, { MAX_LOG_HEAD_LEN + 32 }>(device, Domain::LogHead, self, out)
+        let body_len = wire::encode(self, out)?.len();
+        seal_encoded::<{ MAX_LOG_HEAD_LEN + 32 }>(device, Domain::LogHead, body_len, out)
     }
 
     /// Decodes and verifies a signed head.
@@ -362,4 +365,164 @@ pub fn record(
     event: AuditEvent,
 ) -> AuditRecord {
     AuditRecord { version: VERSION, site, door, sequence, at, previous, event }
+}
+
+impl Decode<'_> for ChainHash {
+    fn decode(r: &mut Reader<'_>) -> ChainHash {
+        ChainHash(r.array())
+    }
+}
+
+impl Decode<'_> for LogKey {
+    fn decode(r: &mut Reader<'_>) -> LogKey {
+        LogKey(r.array())
+    }
+}
+
+impl Decode<'_> for Alarm {
+    fn decode(r: &mut Reader<'_>) -> Alarm {
+        match r.variant() {
+            0 => Alarm::HeldOpen,
+            1 => Alarm::ForcedOpen,
+            2 => Alarm::Lockout,
+            3 => Alarm::ClockBehindFloor,
+            4 => Alarm::StorageRepaired,
+            _ => r.refuse(Alarm::HeldOpen),
+        }
+    }
+}
+
+impl Decode<'_> for AuditEvent {
+    fn decode(r: &mut Reader<'_>) -> AuditEvent {
+        match r.variant() {
+            0 => AuditEvent::Admitted {
+                issuer: KeyId::decode(r),
+                grant_serial: r.u64(),
+                use_index: r.u8(),
+                holder: KeyId::decode(r),
+                role: Role::decode(r),
+                package: PackageCommitment::decode(r),
+            },
+            1 => AuditEvent::Rejected { reason: r.u16() },
+            2 => AuditEvent::DoorStateApplied { sequence: r.u64() },
+            3 => AuditEvent::Alarm(Alarm::decode(r)),
+            4 => AuditEvent::Boot,
+            5 => AuditEvent::Enrolled,
+            6 => AuditEvent::Tally {
+                refused: r.u32(),
+                refused_signature: r.u32(),
+                forced_open: r.u32(),
+                held_open: r.u32(),
+                egress: r.u32(),
+                last_reason: r.u16(),
+            },
+            7 => AuditEvent::Overwritten { admissions: r.u32(), before: r.u64() },
+            _ => r.refuse(AuditEvent::Boot),
+        }
+    }
+}
+
+impl Decode<'_> for AuditRecord {
+    fn decode(r: &mut Reader<'_>) -> AuditRecord {
+        AuditRecord {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            door: DoorId::decode(r),
+            sequence: r.u64(),
+            at: Time::decode(r),
+            previous: ChainHash::decode(r),
+            event: AuditEvent::decode(r),
+        }
+    }
+}
+
+impl Decode<'_> for LogHead {
+    fn decode(r: &mut Reader<'_>) -> LogHead {
+        LogHead {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            door: DoorId::decode(r),
+            length: r.u64(),
+            head: ChainHash::decode(r),
+            at: Time::decode(r),
+        }
+    }
+}
+
+impl Encode for Alarm {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(*self as u64)
+    }
+}
+
+impl Encode for AuditEvent {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        match *self {
+            AuditEvent::Admitted { issuer, grant_serial, use_index, holder, role, package } => {
+                w.u8(0)?;
+                w.bytes(&issuer.0)?;
+                w.varint(grant_serial)?;
+                w.u8(use_index)?;
+                w.bytes(&holder.0)?;
+                role.encode(w)?;
+                w.bytes(&package.0)
+            }
+            AuditEvent::Rejected { reason } => {
+                w.u8(1)?;
+                w.varint(reason.into())
+            }
+            AuditEvent::DoorStateApplied { sequence } => {
+                w.u8(2)?;
+                w.varint(sequence)
+            }
+            AuditEvent::Alarm(alarm) => {
+                w.u8(3)?;
+                alarm.encode(w)
+            }
+            AuditEvent::Boot => w.u8(4),
+            AuditEvent::Enrolled => w.u8(5),
+            AuditEvent::Tally {
+                refused,
+                refused_signature,
+                forced_open,
+                held_open,
+                egress,
+                last_reason,
+            } => {
+                w.u8(6)?;
+                for count in [refused, refused_signature, forced_open, held_open, egress] {
+                    w.varint(count.into())?;
+                }
+                w.varint(last_reason.into())
+            }
+            AuditEvent::Overwritten { admissions, before } => {
+                w.u8(7)?;
+                w.varint(admissions.into())?;
+                w.varint(before)
+            }
+        }
+    }
+}
+
+impl Encode for AuditRecord {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u8(self.version)?;
+        self.site.encode(w)?;
+        self.door.encode(w)?;
+        w.varint(self.sequence)?;
+        self.at.encode(w)?;
+        w.bytes(&self.previous.0)?;
+        self.event.encode(w)
+    }
+}
+
+impl Encode for LogHead {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u8(self.version)?;
+        self.site.encode(w)?;
+        self.door.encode(w)?;
+        w.varint(self.length)?;
+        w.bytes(&self.head.0)?;
+        self.at.encode(w)
+    }
 }

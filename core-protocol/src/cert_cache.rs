@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{byte_array, split_signed};
 use crate::keys::{hash32, Signature};
 use crate::verified_cache::VerifiedCache;
+use crate::wire::{Decode, Reader};
 use crate::Error;
 
 /// `N` certificates verified under one root ([`VerifiedCache`]); persisted with the door's
@@ -52,5 +53,17 @@ impl CachedCert {
     pub fn of(certificate: &[u8]) -> Result<CachedCert, Error> {
         let (body, signature) = split_signed(certificate)?;
         Ok(CachedCert { body: CertHash::of(body), signature: Signature(signature) })
+    }
+}
+
+impl Decode<'_> for CertHash {
+    fn decode(r: &mut Reader<'_>) -> CertHash {
+        CertHash(r.array())
+    }
+}
+
+impl Decode<'_> for CachedCert {
+    fn decode(r: &mut Reader<'_>) -> CachedCert {
+        CachedCert { body: CertHash::decode(r), signature: Signature::decode(r) }
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::keys::{Domain, PublicKey};
 use crate::scope::{check_door_list, DoorScope, Hours, RoleSet, SiteId, Time};
 use crate::signed::{Failures, Unverified};
+use crate::wire::{Decode, Reader};
 use crate::zone::TimeZone;
 use crate::Error;
 
@@ -91,5 +92,32 @@ impl UnverifiedCertificate<'_> {
             Domain::IssuerCertificate,
             Failures { weak_key: Error::CertBadSignature, bad_signature: Error::CertBadSignature },
         )
+    }
+}
+
+impl Decode<'_> for Certificate {
+    fn decode(r: &mut Reader<'_>) -> Certificate {
+        Certificate {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            issuer: PublicKey::decode(r),
+            epoch: r.u32(),
+            not_before: Time::decode(r),
+            not_after: Time::decode(r),
+            limits: IssuerLimits::decode(r),
+        }
+    }
+}
+
+impl Decode<'_> for IssuerLimits {
+    fn decode(r: &mut Reader<'_>) -> IssuerLimits {
+        IssuerLimits {
+            doors: DoorScope::decode(r),
+            roles: RoleSet::decode(r),
+            hours: Hours::decode(r),
+            zone: TimeZone::decode(r),
+            max_grant_lifetime: r.u32(),
+            max_uses: r.u8(),
+        }
     }
 }

@@ -16,6 +16,7 @@ use crate::keys::{hash32, Domain, KeyId, PublicKey};
 use crate::scope::{SiteId, Time};
 use crate::signed::{Failures, Unverified, VERSION};
 use crate::state_view::{DoorStateHeader, DoorStateView};
+use crate::wire::{Decode, Reader};
 use crate::Error;
 
 /// Deny-list capacity. 256 entries x 12 bytes = 3 KiB of door RAM.
@@ -322,5 +323,17 @@ impl DenyListBuilder {
                 FenceRaised::Certificates(self.cert_epoch_fence)
             }
         }
+    }
+}
+
+impl Decode<'_> for DenySubject {
+    fn decode(r: &mut Reader<'_>) -> DenySubject {
+        DenySubject(r.array())
+    }
+}
+
+impl Decode<'_> for DenyEntry {
+    fn decode(r: &mut Reader<'_>) -> DenyEntry {
+        DenyEntry { subject: DenySubject::decode(r), until: Time::decode(r) }
     }
 }

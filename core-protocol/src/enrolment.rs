@@ -6,6 +6,7 @@ use crate::audit::LogKey;
 use crate::keys::{Domain, PublicKey};
 use crate::scope::{DoorId, SiteId, Time};
 use crate::signed::{Failures, Unverified};
+use crate::wire::{Decode, Reader};
 use crate::Error;
 
 /// The largest encoded enrolment, signature included: version 1, site <= 5, door <= 3, device
@@ -59,5 +60,18 @@ impl Enrolment {
             return Err(Error::EnrolmentMismatch);
         }
         Ok(enrolment)
+    }
+}
+
+impl Decode<'_> for Enrolment {
+    fn decode(r: &mut Reader<'_>) -> Enrolment {
+        Enrolment {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            door: DoorId::decode(r),
+            device: PublicKey::decode(r),
+            issued_at: Time::decode(r),
+            log_key: r.option(),
+        }
     }
 }

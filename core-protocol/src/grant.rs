@@ -9,6 +9,7 @@ use crate::codec::byte_array;
 use crate::keys::{hash32, Domain, PublicKey};
 use crate::scope::{check_door_list, DoorId, Role, SiteId, Time, MAX_GRANT_DOORS};
 use crate::signed::{Failures, Unverified};
+use crate::wire::{Decode, Reader};
 use crate::Error;
 
 /// The largest encoded grant, signature included.
@@ -94,5 +95,28 @@ impl UnverifiedGrant<'_> {
             Domain::Grant,
             Failures { weak_key: Error::CertWeakKey, bad_signature: Error::GrantBadSignature },
         )
+    }
+}
+
+impl Decode<'_> for PackageCommitment {
+    fn decode(r: &mut Reader<'_>) -> PackageCommitment {
+        PackageCommitment(r.array())
+    }
+}
+
+impl Decode<'_> for Grant {
+    fn decode(r: &mut Reader<'_>) -> Grant {
+        Grant {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            serial: r.u64(),
+            uses: r.u8(),
+            role: Role::decode(r),
+            doors: r.list(),
+            not_before: Time::decode(r),
+            not_after: Time::decode(r),
+            holder: PublicKey::decode(r),
+            package: PackageCommitment::decode(r),
+        }
     }
 }

@@ -9,6 +9,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::byte_array;
+use crate::wire::{Decode, Reader};
 
 /// An Ed25519 public key as sent on the wire (32 bytes). Not validated until used or
 /// [`PublicKey::validate`]d: decoding checks length only.
@@ -237,5 +238,23 @@ impl SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SigningKey(public: {:?})", self.public_key())
+    }
+}
+
+impl Decode<'_> for PublicKey {
+    fn decode(r: &mut Reader<'_>) -> PublicKey {
+        PublicKey(r.array())
+    }
+}
+
+impl Decode<'_> for KeyId {
+    fn decode(r: &mut Reader<'_>) -> KeyId {
+        KeyId(r.array())
+    }
+}
+
+impl Decode<'_> for Signature {
+    fn decode(r: &mut Reader<'_>) -> Signature {
+        Signature(r.array())
     }
 }

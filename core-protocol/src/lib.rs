@@ -98,6 +98,9 @@ mod signed;
 mod stand_in_crypto;
 mod state_view;
 mod verified_cache;
+mod wire;
+#[cfg(test)]
+mod wire_equivalence;
 mod zone;
 
 // The public interface is:

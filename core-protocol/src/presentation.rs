@@ -19,6 +19,7 @@ use crate::grant::MAX_GRANT_LEN;
 use crate::keys::{Domain, PublicKey, VerifyError};
 use crate::scope::{DoorId, SiteId, Time};
 use crate::signed::{check_version, Unverified, VERSION};
+use crate::wire::{self, Decode, Encode, Reader, Writer};
 use crate::Error;
 
 /// The encoded length bound of a challenge.
@@ -53,7 +54,7 @@ impl Challenge {
 
     /// Encodes the challenge as the door sends it (and as the holder signs it).
     pub fn encode<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], Error> {
-        codec::encode(self, out).map(|b| &*b)
+        wire::encode(self, out).map(|b| &*b)
     }
 
     /// Decodes a challenge strictly: what the phone does with the door's bytes.
@@ -91,11 +92,6 @@ impl<'a> Presentation<'a> {
 
     /// Decodes a received presentation strictly and bounds each part's length.
     pub fn decode(bytes: &'a [u8]) -> Result<UnverifiedPresentation<'a>, Error> {
-        if bytes.len() <= MAX_PRESENTATION_LEN {
-            let (body, _) = codec::split_signed(bytes)?;
-            check_version(body)?;
-            check_length_prefixes(body)?;
-        }
         let p: UnverifiedPresentation<'a> = Unverified::decode(bytes, MAX_PRESENTATION_LEN)?;
         let claims = p.claims();
         let state_len = claims.door_state.map_or(0, <[u8]>::len);
@@ -129,19 +125,6 @@ impl<'a> Presentation<'a> {
     }
 }
 
-/// Checks that the body's length prefixes are u32 varints of at most 5 bytes (section 2 of the
-/// spec), which postcard would read as `usize`, 10 bytes wide on a 64-bit host: so every
-/// target gives one verdict. What follows the prefixes is left to the decoder.
-fn check_length_prefixes(body: &[u8]) -> Result<(), Error> {
-    let rest = body.get(1..).ok_or(Error::DecodeMalformed)?;
-    let rest = codec::skip_byte_string(rest)?;
-    let rest = codec::skip_byte_string(rest)?;
-    if let Some((1, state)) = rest.split_first() {
-        codec::skip_byte_string(state)?;
-    }
-    Ok(())
-}
-
 impl<'a> Presentation<'a> {
     /// What the holder's proof covers after the tag and the challenge: the grant's and the
     /// certificate's signatures, then the door state's bytes (empty if none is carried).
@@ -165,5 +148,38 @@ impl UnverifiedPresentation<'_> {
             VerifyError::WeakKey => Error::HolderWeakKey,
             VerifyError::BadSignature => Error::ProofBadSignature,
         })
+    }
+}
+
+impl Decode<'_> for Challenge {
+    fn decode(r: &mut Reader<'_>) -> Challenge {
+        Challenge {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            door: DoorId::decode(r),
+            nonce: r.array(),
+            issued_at: Time::decode(r),
+        }
+    }
+}
+
+impl<'a> Decode<'a> for Presentation<'a> {
+    fn decode(r: &mut Reader<'a>) -> Presentation<'a> {
+        Presentation {
+            version: r.u8(),
+            grant: r.byte_string(),
+            certificate: r.byte_string(),
+            door_state: if r.bool() { Some(r.byte_string()) } else { None },
+        }
+    }
+}
+
+impl Encode for Challenge {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u8(self.version)?;
+        self.site.encode(w)?;
+        self.door.encode(w)?;
+        w.bytes(&self.nonce)?;
+        self.issued_at.encode(w)
     }
 }

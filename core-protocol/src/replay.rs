@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{take_canonical, ListInto};
 use crate::keys::KeyId;
 use crate::scope::Time;
+use crate::wire::{Decode, Reader};
 use crate::Error;
 
 /// Seconds per stored expiry unit.
@@ -384,7 +385,7 @@ fn decode_list_into<'b, T, const N: usize>(
     bytes: &'b [u8],
 ) -> Result<&'b [u8], Error>
 where
-    T: Deserialize<'b> + Serialize,
+    T: Decode<'b>,
 {
     list.clear();
     let (len, mut rest) = take_canonical::<u32>(bytes)?;
@@ -394,6 +395,32 @@ where
         rest = after;
     }
     Ok(rest)
+}
+
+impl Decode<'_> for Entry {
+    fn decode(r: &mut Reader<'_>) -> Entry {
+        Entry { serial: r.u32(), until: r.u16(), issuer: r.u8(), used: r.u8() }
+    }
+}
+
+impl Decode<'_> for Spend {
+    fn decode(r: &mut Reader<'_>) -> Spend {
+        Spend {
+            issuer: KeyId::decode(r),
+            serial: r.u64(),
+            use_index: r.u8(),
+            expires: Time::decode(r),
+            at: Time::decode(r),
+        }
+    }
+}
+
+/// By value, as the derived decoder read it (no invariant checked: see
+/// [`ReplayTable::is_well_formed`]); a door restores its table in place instead.
+impl<const ENTRIES: usize, const ISSUERS: usize> Decode<'_> for ReplayTable<ENTRIES, ISSUERS> {
+    fn decode(r: &mut Reader<'_>) -> Self {
+        ReplayTable { base: Time::decode(r), issuers: r.list(), entries: r.list() }
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
+use crate::wire::{Decode, Encode, Reader, Writer};
 use crate::Error;
 
 /// A site (a building), chosen at random when its root key is made.
@@ -138,6 +139,80 @@ impl Hours {
             return Err(Error::DecodeInvalidField);
         }
         Ok(())
+    }
+}
+
+impl Decode<'_> for SiteId {
+    fn decode(r: &mut Reader<'_>) -> SiteId {
+        SiteId(r.u32())
+    }
+}
+
+impl Decode<'_> for DoorId {
+    fn decode(r: &mut Reader<'_>) -> DoorId {
+        DoorId(r.u16())
+    }
+}
+
+impl Decode<'_> for Time {
+    fn decode(r: &mut Reader<'_>) -> Time {
+        Time(r.u32())
+    }
+}
+
+impl Decode<'_> for Role {
+    fn decode(r: &mut Reader<'_>) -> Role {
+        match r.variant() {
+            0 => Role::Delivery,
+            1 => Role::Service,
+            _ => r.refuse(Role::Delivery),
+        }
+    }
+}
+
+impl Decode<'_> for RoleSet {
+    fn decode(r: &mut Reader<'_>) -> RoleSet {
+        RoleSet(r.u8())
+    }
+}
+
+impl Decode<'_> for DoorScope {
+    fn decode(r: &mut Reader<'_>) -> DoorScope {
+        match r.variant() {
+            0 => DoorScope::All,
+            1 => DoorScope::Only(r.list()),
+            _ => r.refuse(DoorScope::All),
+        }
+    }
+}
+
+impl Decode<'_> for Hours {
+    fn decode(r: &mut Reader<'_>) -> Hours {
+        Hours { weekdays: r.u8(), from_minute: r.u16(), to_minute: r.u16() }
+    }
+}
+
+impl Encode for SiteId {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(self.0.into())
+    }
+}
+
+impl Encode for DoorId {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(self.0.into())
+    }
+}
+
+impl Encode for Time {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(self.0.into())
+    }
+}
+
+impl Encode for Role {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(*self as u64)
     }
 }
 

@@ -4,10 +4,12 @@
 //! the signature; only checking the signature yields the body for use (typestate, as in biscuit's
 //! `UnverifiedBiscuit`). The signature covers `domain tag || body bytes` as received.
 
-use serde::{Deserialize, Serialize};
+#[cfg(feature = "sign")]
+use serde::Serialize;
 
 use crate::codec::{self, split_signed};
 use crate::keys::{self, Domain, PublicKey, VerifyError};
+use crate::wire::Decode;
 use crate::Error;
 
 /// The one wire format version this build speaks. Every body starts with it.
@@ -27,12 +29,12 @@ pub(crate) struct Failures {
     pub bad_signature: Error,
 }
 
-impl<'a, T> Unverified<'a, T>
-where
-    T: Deserialize<'a> + Serialize,
-{
+impl<'a, T> Unverified<'a, T> {
     /// Decodes strictly: a known version, no trailing bytes, the canonical encoding.
-    pub(crate) fn decode(bytes: &'a [u8], max_len: usize) -> Result<Self, Error> {
+    pub(crate) fn decode(bytes: &'a [u8], max_len: usize) -> Result<Self, Error>
+    where
+        T: Decode<'a>,
+    {
         if bytes.len() > max_len {
             return Err(Error::DecodeTooLarge);
         }
@@ -102,7 +104,9 @@ pub(crate) fn check_version(body: &[u8]) -> Result<(), Error> {
 }
 
 /// Encodes `body` into `out`, signs `domain tag || body` and appends the signature.
-/// `N` bounds the tag plus body, see [`crate::keys::SigningKey::sign_parts_in`].
+/// `N` bounds the tag plus body, see [`crate::keys::SigningKey::sign_parts_in`]. For the
+/// root's and issuers' messages (`sign`); the door seals its own with [`seal_encoded`].
+#[cfg(feature = "sign")]
 pub(crate) fn seal<'b, T: Serialize, const N: usize>(
     key: &crate::keys::SigningKey,
     domain: Domain,
@@ -110,6 +114,17 @@ pub(crate) fn seal<'b, T: Serialize, const N: usize>(
     out: &'b mut [u8],
 ) -> Result<&'b [u8], Error> {
     let body_len = codec::encode(body, out)?.len();
+    seal_encoded::<N>(key, domain, body_len, out)
+}
+
+/// Signs `domain tag || out[..body_len]` (a body already encoded there) and appends the
+/// signature: `body || signature`.
+pub(crate) fn seal_encoded<'b, const N: usize>(
+    key: &crate::keys::SigningKey,
+    domain: Domain,
+    body_len: usize,
+    out: &'b mut [u8],
+) -> Result<&'b [u8], Error> {
     let total = body_len.checked_add(64).ok_or(Error::BufferTooSmall)?;
     if out.len() < total {
         return Err(Error::BufferTooSmall);

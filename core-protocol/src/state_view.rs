@@ -17,6 +17,7 @@ use crate::door_state::{DenyEntry, DenySubject, DoorState, MAX_DENY_ENTRIES, MAX
 use crate::keys::{Domain, PublicKey};
 use crate::scope::{SiteId, Time};
 use crate::signed::check_version;
+use crate::wire::{Decode, Reader};
 use crate::Error;
 
 /// The fields of a [`DoorState`] before its deny-list, in wire order.
@@ -149,5 +150,19 @@ impl DoorState {
         let view = DoorStateView { header, entries, body: &[], signature: [0; 64] };
         self.install(&view);
         Ok(rest)
+    }
+}
+
+impl Decode<'_> for DoorStateHeader {
+    fn decode(r: &mut Reader<'_>) -> DoorStateHeader {
+        DoorStateHeader {
+            version: r.u8(),
+            site: SiteId::decode(r),
+            sequence: r.u64(),
+            issued_at: Time::decode(r),
+            grant_fence: Time::decode(r),
+            cert_epoch_fence: r.u32(),
+            clock_reset: r.bool(),
+        }
     }
 }

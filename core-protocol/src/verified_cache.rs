@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::keys::PublicKey;
+use crate::wire::{Decode, Reader};
 
 /// `N` entries verified under `root`, filled in order and then replaced round robin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,5 +80,11 @@ impl<E: PartialEq, const N: usize> VerifiedCache<E, N> {
             }
             self.next = ((slot + 1) % N) as u8;
         }
+    }
+}
+
+impl<'a, E: Decode<'a>, const N: usize> Decode<'a> for VerifiedCache<E, N> {
+    fn decode(r: &mut Reader<'a>) -> Self {
+        VerifiedCache { root: r.option(), entries: r.list(), next: r.u8() }
     }
 }

@@ -19,6 +19,7 @@ use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::scope::Time;
+use crate::wire::{Decode, Reader};
 use crate::Error;
 
 /// The longest zone abbreviation, in characters (POSIX requires at least 3).
@@ -437,6 +438,29 @@ impl fmt::Display for TimeZone {
             }
         }
         Ok(())
+    }
+}
+
+impl Decode<'_> for TimeZone {
+    fn decode(r: &mut Reader<'_>) -> TimeZone {
+        TimeZone { std_name: r.list(), std_offset: r.i16(), dst: r.option() }
+    }
+}
+
+impl Decode<'_> for DaylightSaving {
+    fn decode(r: &mut Reader<'_>) -> DaylightSaving {
+        DaylightSaving {
+            name: r.list(),
+            offset: r.i16(),
+            start: Transition::decode(r),
+            end: Transition::decode(r),
+        }
+    }
+}
+
+impl Decode<'_> for Transition {
+    fn decode(r: &mut Reader<'_>) -> Transition {
+        Transition { month: r.u8(), week: r.u8(), weekday: r.u8(), minute: r.i16() }
     }
 }
 

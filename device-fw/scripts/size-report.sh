@@ -8,12 +8,15 @@
 #                and audit record durable), under -icount shift=0 where one SysTick = 40
 #                instructions, beside one raw Ed25519 verification measured the same way
 #
-# Budgets: flash <= 64 KiB (issue 8, gated here: `flash-gate.sh`), static RAM + peak stack
+# Budgets: flash <= 58 KiB (issue 8 asked 64 KiB; tightened by issue 14 to the measured size
+# plus a margin, gated here: `flash-gate.sh`), static RAM + peak stack
 # <= 32 KiB and admission <= 2.1x one raw verify (gated by the QEMU cost test); issue 14 asks
 # flash <= 48 KiB, RAM + stack <= 16 KiB and re-admission of a multi-use grant
 # (`readmission_over_verify`) <= 1.05x: reported, not gated (see device-fw/README.md). Also
-# prints where the flash goes, by crate and the largest symbols (nm --size-sort). Exits
-# non-zero if the cost test fails its guards, if the production ELF is over 64 KiB of flash,
+# prints where the flash goes, by crate and the 25 largest symbols (nm --size-sort), with the
+# bytes no symbol accounts for (`flash_unattributed`: literal pools, padding), and writes every
+# symbol with its crate to report/flash-symbols.txt (the per-symbol map). Exits
+# non-zero if the cost test fails its guards, if the production ELF is over 58 KiB of flash,
 # if one of its functions reserves a stack frame over 8 KiB (`frame-gate.sh`: a path the
 # painted stack misses, such as a reboot's restore, cannot hide a large frame), or if either
 # gate does not trip on a budget one byte below the measured figure.
@@ -45,20 +48,22 @@ if ! grep -q "test result: ok" "$out/cost.txt"; then
 fi
 
 echo "== where the flash goes (nm --size-sort on the production ELF, by crate)"
-nm --size-sort -S -C "$out/porter-door-board.elf" | python3 -c '
-import re, sys
+flash_total=$(bash "$root/device-fw/scripts/flash-gate.sh" "$out/porter-door-board.elf" 999999999 | awk '{print $2}')
+nm --size-sort -S -C "$out/porter-door-board.elf" | FLASH_TOTAL="$flash_total" SYMBOLS_OUT="$out/flash-symbols.txt" python3 -c '
+import os, re, sys
 labels = {"porter_protocol": "porter-protocol (decision, codecs, caches)",
           "porter_device": "porter-device (controller, storage)",
+          "porter_link": "porter-link (framing, link messages)",
           "porter_door_board": "board glue", "ed25519_compact": "ed25519-compact (sign, verify, sha512, x25519)",
           "serde_core": "serde + postcard", "serde": "serde + postcard", "postcard": "serde + postcard",
           "heapless": "heapless", "cortex_m": "cortex-m", "cortex_m_rt": "cortex-m-rt",
           "core": "core", "compiler_builtins": "compiler-builtins"}
-groups = {}
+groups, symbols = {}, []
 for line in sys.stdin:
     parts = line.split(None, 3)
     if len(parts) < 4 or parts[2].lower() not in ("t", "r", "d"):
         continue
-    name = parts[3]
+    name = parts[3].rstrip("\n")
     m = re.search(r"([a-z_][a-z0-9_]*)::", name)
     if name.startswith("__") and "INTERRUPTS" in name or "EXCEPTIONS" in name or "RESET_VECTOR" in name:
         label = "vector table"
@@ -67,18 +72,25 @@ for line in sys.stdin:
     else:
         label = "other (outlined code, memcpy, literals)"
     groups[label] = groups.get(label, 0) + int(parts[1], 16)
+    symbols.append((int(parts[1], 16), label, name))
 for label, size in sorted(groups.items(), key=lambda kv: -kv[1]):
     print(f"flash_by_crate {size:>6} {label}")
+unattributed = int(os.environ["FLASH_TOTAL"]) - sum(groups.values())
+print(f"flash_unattributed {unattributed:>6} (literal pools, padding, alignment: no symbol)")
+with open(os.environ["SYMBOLS_OUT"], "w") as f:
+    for size, label, name in sorted(symbols, reverse=True):
+        short = label.split(" (")[0]
+        f.write(f"{size:>6}  {short:<20} {name}\n")
 '
-nm --size-sort -S -C "$out/porter-door-board.elf" | awk '$3 ~ /^[tTrR]$/' | tail -12 | while read -r _ size _ name; do
+nm --size-sort -S -C "$out/porter-door-board.elf" | awk '$3 ~ /^[tTrR]$/' | tail -25 | while read -r _ size _ name; do
     echo "flash_largest_symbol $((16#$size)) ${name:0:100}"
 done
 
-echo "== the flash gate (issue 8: 64 KiB; issue 14 asks 48 KiB, reported only)"
+echo "== the flash gate (58 KiB, tightened from issue 8's 64 KiB; issue 14 asks 48 KiB, reported only)"
 gate="$root/device-fw/scripts/flash-gate.sh"
-if ! line=$(bash "$gate" "$out/porter-door-board.elf" $((64 * 1024))); then
+if ! line=$(bash "$gate" "$out/porter-door-board.elf" $((58 * 1024))); then
     echo "$line"
-    echo "the production board ELF is over its 64 KiB flash budget (see flash_by_crate above)" >&2
+    echo "the production board ELF is over its 58 KiB flash budget (see flash_by_crate above and $out/flash-symbols.txt)" >&2
     exit 1
 fi
 echo "$line"

@@ -30,11 +30,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::vec::Vec;
 
 use porter_link::{Answer, Request, MAX_REQUEST_LEN};
-use porter_protocol::{DoorMemory, Enrolment, Grant, LogSecret, Presentation, PublicKey, VERSION};
+use porter_protocol::{
+    Challenge, DoorMemory, Enrolment, Grant, LogSecret, Presentation, PublicKey, MAX_CHALLENGE_LEN,
+    VERSION,
+};
 use porter_testkit::{Site, DOOR, NOON, SITE};
 
 use crate::sim::{Cut, Handles, MemTransport, Phone, SimController, SimFlash, Tear, SIM_PAGE_SIZE};
@@ -89,6 +92,30 @@ fn world() -> &'static World {
         let image = c.into_flash().image().to_vec();
         World { site, cert, grants, states, image, device }
     })
+}
+
+/// The holder's presentation of grant `i` answering `challenge`, signed once per process and
+/// challenge: the phone's signing is the script's fixture, not the door under test, and every
+/// script's door draws the same challenges (its entropy and clock start alike), so most
+/// attempts find theirs here. The door still verifies every signature it is sent.
+fn presentation(i: usize, challenge: &Challenge) -> Vec<u8> {
+    /// Enough for the challenges of many scripts; emptied when full.
+    const CAPACITY: usize = 1 << 14;
+    /// (grant, encoded challenge) -> presentation.
+    type Signed = HashMap<(usize, Vec<u8>), Vec<u8>>;
+    static SIGNED: Mutex<Option<Signed>> = Mutex::new(None);
+    let mut buf = [0u8; MAX_CHALLENGE_LEN];
+    let key = (i, challenge.encode(&mut buf).expect("a challenge encodes").to_vec());
+    let mut signed = SIGNED.lock().unwrap_or_else(|e| e.into_inner());
+    let signed = signed.get_or_insert_with(HashMap::new);
+    if signed.len() >= CAPACITY {
+        signed.clear();
+    }
+    let w = world();
+    signed
+        .entry(key)
+        .or_insert_with(|| w.site.present(challenge, &w.grants[i], &w.cert, None))
+        .clone()
 }
 
 /// Sends `request`, polls the door, returns its whole answer (none if it fell silent).
@@ -153,7 +180,6 @@ impl Door {
 
     /// One attempt with grant `i`, its presentation patched at `at` with `xor` (0: intact).
     fn attempt(&mut self, i: usize, at: u8, xor: u8) {
-        let w = world();
         let memory = self.c.memory().cloned();
         let releases = self.c.releases();
         let answer = call(&mut self.c, &self.t, &mut self.phone, Request::Challenge);
@@ -161,7 +187,7 @@ impl Door {
         else {
             return self.refused(memory, releases, "a refused challenge request");
         };
-        let mut p = w.site.present(&challenge, &w.grants[i], &w.cert, None);
+        let mut p = presentation(i, &challenge);
         if xor != 0 {
             let at = usize::from(at) % p.len();
             p[at] ^= xor;

@@ -1149,7 +1149,10 @@ fn is_blank<F: NorFlash>(flash: &mut F, start: usize, len: usize) -> Result<bool
         let n = (len - at).min(chunk.len());
         let part = chunk.get_mut(..n).ok_or(FlashError::OutOfBounds)?;
         flash.read(start + at, part)?;
-        if part.iter().any(|&b| b != 0xFF) {
+        // An AND over the chunk, then one comparison: a byte-wise search costs a comparison
+        // per byte, and in the fuzzing build each of those is traced (boot scans the whole
+        // flash this way: it was a third of the door fuzz target's time).
+        if part.iter().fold(0xFF, |all, &b| all & b) != 0xFF {
             return Ok(false);
         }
         at += n;

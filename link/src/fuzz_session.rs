@@ -137,6 +137,7 @@ pub fn fuzz_phone_session(data: &[u8], real_crypto: bool) -> Option<(Status, u32
     let mut now = 0u64;
     let mut up = [0u8; MAX_MTU];
     let mut down: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut checked = CheckedReceipt::default();
     for _ in 0..MAX_STEPS {
         let Some(op) = script.byte() else { break };
         match op % 10 {
@@ -202,7 +203,7 @@ pub fn fuzz_phone_session(data: &[u8], real_crypto: bool) -> Option<(Status, u32
                 session.reconnected(now);
             }
         }
-        check(&session, &door, real_crypto);
+        check(&session, &door, real_crypto, &mut checked);
         if matches!(session.status(), Status::Done(_)) {
             break;
         }
@@ -210,8 +211,20 @@ pub fn fuzz_phone_session(data: &[u8], real_crypto: bool) -> Option<(Status, u32
     Some((session.status(), door.releases))
 }
 
+/// The last receipt found to verify under a key and to be this door's and grant's: once a
+/// session has its verdict it keeps the same receipt for the rest of the script (the log
+/// transfer goes on), and verifying the same bytes under the same key again after every step
+/// was most of the real-crypto target's time.
+#[derive(Default)]
+struct CheckedReceipt(Option<(Vec<u8>, PublicKey)>);
+
 /// The invariants, after every step.
-fn check(session: &PhoneSession<'_, '_, '_>, door: &DoorModel, real_crypto: bool) {
+fn check(
+    session: &PhoneSession<'_, '_, '_>,
+    door: &DoorModel,
+    real_crypto: bool,
+    checked: &mut CheckedReceipt,
+) {
     let admitted = session.verdict() == Some(Outcome::Admitted)
         || session.status() == Status::Done(Outcome::Admitted);
     if real_crypto && door.releases > 1 {
@@ -231,6 +244,9 @@ fn check(session: &PhoneSession<'_, '_, '_>, door: &DoorModel, real_crypto: bool
     let Some(receipt) = session.receipt() else {
         panic!("the phone reports admitted without a receipt");
     };
+    if checked.0.as_ref().is_some_and(|(r, k)| r == receipt && *k == device) {
+        return;
+    }
     let Ok(record) = AuditRecord::decode_receipt(receipt, &device) else {
         panic!("the phone reports admitted with a receipt that does not verify");
     };
@@ -240,4 +256,5 @@ fn check(session: &PhoneSession<'_, '_, '_>, door: &DoorModel, real_crypto: bool
     if !ours {
         panic!("the phone reports admitted with another door's or grant's receipt");
     }
+    checked.0 = Some((receipt.to_vec(), device));
 }

@@ -474,35 +474,88 @@ impl<'a> Answer<'a> {
         })
     }
 
-    /// Encodes the answer into `out` (a door's side; the tests' door model uses it).
+    /// Encodes the answer into `out` (a door's side; the tests' door model uses it). Every
+    /// answer is a head of fixed-size fields (at most [`INFO_ANSWER_LEN`] bytes) and at most one
+    /// variable-length tail, written with one [`Out`]: one copy of the output checks for all
+    /// the answer types (the door's flash).
     pub fn encode<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], LinkError> {
-        let w = Out::new(out);
-        let w = match *self {
-            Answer::Info(i) => w
-                .put(&[kind::A_INFO, i.version, u8::from(i.enrolled)])?
-                .put(&i.device_key.0)?
-                .put(&i.site.0.to_le_bytes())?
-                .put(&i.door.0.to_le_bytes())?
-                .put(&i.log_length.to_le_bytes())?
-                .put(&i.boot_count.to_le_bytes())?,
-            Answer::Enrolled => w.put(&[kind::A_ENROLLED])?,
+        let mut head = Head { bytes: [0; INFO_ANSWER_LEN], len: 0 };
+        // The tail's bound is checked after the head is written, as it always was: a buffer too
+        // small for the head is `BufferTooSmall` whatever the tail.
+        let tail: Result<&[u8], LinkError> = match *self {
+            Answer::Info(i) => {
+                head.put(&[kind::A_INFO, i.version, u8::from(i.enrolled)]);
+                head.put(&i.device_key.0);
+                head.put(&i.site.0.to_le_bytes());
+                head.put(&i.door.0.to_le_bytes());
+                head.put(&i.log_length.to_le_bytes());
+                head.put(&i.boot_count.to_le_bytes());
+                Ok(&[])
+            }
+            Answer::Enrolled => {
+                head.put(&[kind::A_ENROLLED]);
+                Ok(&[])
+            }
             Answer::Challenge(b, _) => {
-                w.put(&[kind::A_CHALLENGE])?.put(bounded(b, MAX_CHALLENGE_LEN)?)?
+                head.put(&[kind::A_CHALLENGE]);
+                bounded(b, MAX_CHALLENGE_LEN)
             }
-            Answer::Admitted(r) => w.put(&[kind::A_ADMITTED])?.put(bounded(r, MAX_RECEIPT_LEN)?)?,
+            Answer::Admitted(r) => {
+                head.put(&[kind::A_ADMITTED]);
+                bounded(r, MAX_RECEIPT_LEN)
+            }
             Answer::Denied { coarse, sequence } => {
-                w.put(&[kind::A_DENIED, coarse_code(coarse)])?.put(&sequence.to_le_bytes())?
+                head.put(&[kind::A_DENIED, coarse_code(coarse)]);
+                head.put(&sequence.to_le_bytes());
+                Ok(&[])
             }
-            Answer::State(s) => w.put(&[kind::A_STATE])?.put(&s.to_le_bytes())?,
-            Answer::Log(records) => w.put(&[kind::A_LOG, records.count])?.put(records.bytes)?,
-            Answer::Head(h) => w.put(&[kind::A_HEAD])?.put(bounded(h, MAX_SIGNED_HEAD_LEN)?)?,
-            Answer::Acked(n) => w.put(&[kind::A_ACKED])?.put(&n.to_le_bytes())?,
-            Answer::Refused(r) => w
-                .put(&[kind::A_REFUSED, r.refusal as u8])?
-                .put(&r.detail.to_le_bytes())?
-                .put(&r.retry_ms.to_le_bytes())?,
+            Answer::State(s) => {
+                head.put(&[kind::A_STATE]);
+                head.put(&s.to_le_bytes());
+                Ok(&[])
+            }
+            Answer::Log(records) => {
+                head.put(&[kind::A_LOG, records.count]);
+                Ok(records.bytes)
+            }
+            Answer::Head(h) => {
+                head.put(&[kind::A_HEAD]);
+                bounded(h, MAX_SIGNED_HEAD_LEN)
+            }
+            Answer::Acked(n) => {
+                head.put(&[kind::A_ACKED]);
+                head.put(&n.to_le_bytes());
+                Ok(&[])
+            }
+            Answer::Refused(r) => {
+                head.put(&[kind::A_REFUSED, r.refusal as u8]);
+                head.put(&r.detail.to_le_bytes());
+                head.put(&r.retry_ms.to_le_bytes());
+                Ok(&[])
+            }
         };
-        w.done()
+        Out::new(out).put(head.bytes())?.put(tail?)?.done()
+    }
+}
+
+/// An answer's fixed-size fields, gathered before they are written (see [`Answer::encode`]).
+struct Head {
+    bytes: [u8; INFO_ANSWER_LEN],
+    len: usize,
+}
+
+impl Head {
+    /// Appends `b`; the answers' heads fit by construction (the info answer is the longest).
+    fn put(&mut self, b: &[u8]) {
+        let end = self.len + b.len();
+        if let Some(slot) = self.bytes.get_mut(self.len..end) {
+            slot.copy_from_slice(b);
+            self.len = end;
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
     }
 }
 
@@ -517,3 +570,7 @@ pub fn log_records(count: u8, wire_bytes: &[u8]) -> Result<LogRecords<'_>, LinkE
         _ => Err(LinkError::DecodeUnknownType),
     }
 }
+
+#[cfg(test)]
+#[path = "message_equivalence.rs"]
+mod equivalence;

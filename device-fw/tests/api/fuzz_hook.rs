@@ -57,3 +57,17 @@ fn altered_presentations_never_open_with_real_signatures() {
     let summary = fuzz_door(&script(false, &steps), true);
     assert_eq!(summary.opened, 0);
 }
+
+/// The hook keeps the presentations it signs (per grant and challenge) for later scripts: a
+/// script run again, now on kept presentations, does exactly what it did (the door verifies
+/// them as it verified the fresh ones; an altered one is altered after it is taken).
+#[test]
+fn kept_presentations_change_nothing_a_script_does() {
+    let reboot = [4, 0, 0, 0];
+    let steps = [attempt(2), [0, 2, 40, 1], attempt(2), reboot, attempt(2), attempt(2)];
+    let first = fuzz_door(&script(false, &steps), true);
+    assert_eq!(first, Summary { opened: 3, boots: 1, cuts: 0 });
+    for _ in 0..3 {
+        assert_eq!(fuzz_door(&script(false, &steps), true), first);
+    }
+}

@@ -106,6 +106,9 @@ pub fn router(portal: Portal) -> Router {
         .route("/portal/invitations/{secret}/finish", post(passkeys::register_finish))
         .merge(manager::routes())
         .merge(resident::routes())
+        // After every route: a portal path asked with another method gets the portal's error
+        // page (axum's own 405 has no body).
+        .method_not_allowed_fallback(|| async { PageError::MethodNotAllowed })
         .with_state(portal)
 }
 
@@ -137,6 +140,8 @@ pub(crate) enum PageError {
     Render(String),
     /// The form's CSRF token did not match the session's.
     Csrf,
+    /// The page exists, not for this method (a form posted to a page, say).
+    MethodNotAllowed,
 }
 
 impl From<service::Error> for PageError {
@@ -172,6 +177,11 @@ impl IntoResponse for PageError {
                 tracing::error!(error = %e, "a portal page failed to render");
                 (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown".to_string())
             }
+            PageError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this page does not take that method: follow the portal's links and forms"
+                    .to_string(),
+            ),
             PageError::Csrf => (
                 StatusCode::FORBIDDEN,
                 "this form is stale or did not come from the portal: reload the page and try again"

@@ -192,10 +192,13 @@ pub(crate) struct Back {
 /// A plain link, so the switch works without JavaScript and changes nothing but the cookie.
 pub(crate) async fn switch_language(Path(lang): Path<String>, Query(q): Query<Back>) -> Response {
     let lang = negotiate(Some(&lang), None);
-    // Only portal paths: never an open redirect.
+    // Only portal paths: never an open redirect. And only what a `Location` header can hold
+    // (visible ASCII, as the portal's own links are): a decoded `%0a` or any non-ASCII
+    // character made the redirect fail with a 500.
     let back = q
         .back
         .filter(|b| b.starts_with("/portal") && !b.contains("//") && !b.contains('\\'))
+        .filter(|b| b.bytes().all(|c| c.is_ascii_graphic()))
         .unwrap_or_else(|| "/portal".into());
     let mut r = Redirect::to(&back).into_response();
     let cookie = format!(
