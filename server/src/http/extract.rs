@@ -72,42 +72,64 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers).ok_or_else(|| {
-            err(
-                Kind::Unauthenticated,
-                Code::Unauthenticated,
-                "missing API token: send `Authorization: Bearer <token>`",
-            )
-        })?;
-        let principal = state.service.authenticate(token).await?;
-        // The role gate, before any body is read; fails closed: a route without a declaration
-        // is refused to every role. The service then checks the scope (which site, carrier,
-        // unit) of every object.
-        let endpoint = parts.extensions.get::<Endpoint>().copied();
-        match endpoint {
-            Some(e) if e.roles.contains(&principal.role()) => {}
-            Some(e) => {
-                return Err(ApiError(service::Error::forbidden(&format!(
-                    "call {} {}",
-                    e.method, e.path
-                ))))
-            }
-            None => {
-                return Err(ApiError(service::Error::forbidden(
-                    "call an endpoint that declares no roles",
-                )))
-            }
-        }
-        if !state.limiter.allow(principal.token_id().as_str()) {
-            state.service.metrics().rate_limited.inc();
-            return Err(err(
-                Kind::RateLimited,
-                Code::RateLimited,
-                "too many requests for this token: slow down and retry in a few seconds",
-            ));
-        }
-        Ok(Auth(principal))
+        caller(parts, state, false).await.map(Auth)
     }
+}
+
+/// The caller of a grant request: [`Auth`], the token resolved from the server's memory when
+/// it was seen before (the grant service confirms it in the database before it issues,
+/// refuses or replays anything: see `Service::authenticate_for_grant`).
+pub struct GrantAuth(pub Principal);
+
+impl FromRequestParts<AppState> for GrantAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        caller(parts, state, true).await.map(GrantAuth)
+    }
+}
+
+/// The caller of a request: bearer token, role gate, rate limit.
+async fn caller(parts: &Parts, state: &AppState, for_grant: bool) -> Result<Principal, ApiError> {
+    let token = bearer(&parts.headers).ok_or_else(|| {
+        err(
+            Kind::Unauthenticated,
+            Code::Unauthenticated,
+            "missing API token: send `Authorization: Bearer <token>`",
+        )
+    })?;
+    let principal = if for_grant {
+        state.service.authenticate_for_grant(token).await?
+    } else {
+        state.service.authenticate(token).await?
+    };
+    // The role gate, before any body is read; fails closed: a route without a declaration
+    // is refused to every role. The service then checks the scope (which site, carrier,
+    // unit) of every object.
+    let endpoint = parts.extensions.get::<Endpoint>().copied();
+    match endpoint {
+        Some(e) if e.roles.contains(&principal.role()) => {}
+        Some(e) => {
+            return Err(ApiError(service::Error::forbidden(&format!(
+                "call {} {}",
+                e.method, e.path
+            ))))
+        }
+        None => {
+            return Err(ApiError(service::Error::forbidden(
+                "call an endpoint that declares no roles",
+            )))
+        }
+    }
+    if !state.limiter.allow(principal.token_id().as_str()) {
+        state.service.metrics().rate_limited.inc();
+        return Err(err(
+            Kind::RateLimited,
+            Code::RateLimited,
+            "too many requests for this token: slow down and retry in a few seconds",
+        ));
+    }
+    Ok(principal)
 }
 
 pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

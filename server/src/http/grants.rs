@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode};
 
 use super::openapi::{body, page};
 use super::route;
-use super::{ok, page_of, parse_json, Auth, Body, Declared, IdemKey, Res, S};
+use super::{ok, page_of, parse_json, Auth, Body, Declared, GrantAuth, IdemKey, Res, S};
 use crate::ids::{DeliveryId, SiteId};
 use crate::service::{self};
 use crate::service::{GrantRequest, GrantView, IssuedGrant, Role};
@@ -33,7 +33,7 @@ pub(super) fn routes() -> Vec<Declared> {
 
 async fn issue_grant(
     State(s): S,
-    Auth(p): Auth,
+    GrantAuth(p): GrantAuth,
     Path(id): Path<DeliveryId>,
     h: IdemKey,
     Body(b): Body,

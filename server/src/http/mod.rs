@@ -44,7 +44,7 @@ pub use refusals::{JsonRefusalAcceptor, JsonRefusalListener, JsonRefusals};
 
 pub use errors::{ApiError, ErrorBody};
 pub(crate) use extract::bearer;
-pub use extract::{Auth, Body, RateLimiter};
+pub use extract::{Auth, Body, GrantAuth, RateLimiter};
 
 use errors::err;
 use extract::{json_response, ok, page_of, parse_json, BodyLimit};

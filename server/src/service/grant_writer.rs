@@ -1,22 +1,24 @@
 //! Group commit of grants: concurrent grant requests share one transaction and one fsync.
 //!
 //! A request decides and seals its grant by itself (its serial leased beforehand, see
-//! [`SerialLeases`]), then hands the sealed row to the process's one writer task through a
-//! bounded queue and waits. The writer takes whatever is queued (up to [`MAX_GROUP`] grants),
+//! [`SerialLeases`]), then hands the sealed row to the process's writer tasks through a
+//! bounded queue and waits. A writer takes whatever is queued (up to [`MAX_GROUP`] grants),
 //! and in one transaction checks that each grant was decided on its site's current facts (the
-//! site's change counter, see `issuance_cache`), reserves their idempotency keys, claims the
-//! deliveries' grant bounds under their row locks (one statement for the group, rows locked
-//! in delivery id order, the order every transaction locks deliveries in), inserts the rows in
-//! one statement and commits. Only then does each request learn its
+//! site's change counter, see `issuance_cache`) by a live token of a live driver (the request
+//! may have been authenticated from memory, see `issuance_rows`), reserves their idempotency
+//! keys, claims the deliveries' grant bounds under their row locks (one statement for the
+//! group, rows locked in delivery id order, the order every transaction locks deliveries in),
+//! inserts the rows in one statement and commits. Only then does each request learn its
 //! outcome: a grant is acknowledged only after the transaction that stores it commits, and a
 //! failed commit fails every grant of the group (none was acknowledged).
 //!
-//! On SQLite the writer is the only writer of grants, so its transactions never wait for a
-//! lock; on PostgreSQL the row locks order it against other processes' writers.
+//! On SQLite one writer, the only writer of grants, so its transactions never wait for a lock;
+//! on PostgreSQL two, so that one group is sent while the other commits: the row locks order
+//! them as they order other processes' writers.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -35,6 +37,8 @@ pub(crate) struct Issuing {
     pub decoded: super::decoded::Decoded,
     /// Each site's rarely changing facts, read once per change.
     pub sites: super::issuance_cache::SiteFactsCache,
+    /// The tokens, drivers and deliveries grants were asked with, read once.
+    pub rows: super::issuance_rows::GrantRows,
 }
 
 impl Issuing {
@@ -55,8 +59,10 @@ pub(crate) struct Pending {
     pub row: store::GrantRow,
     /// The answer the phone gets.
     pub issued: IssuedGrant,
-    /// The calling token and its idempotency key and request hash, if it sent one.
-    pub idem: Option<(TokenId, super::Idempotency)>,
+    /// The calling driver's token (confirmed live in the transaction).
+    pub caller: TokenId,
+    /// The idempotency key and request hash, if the request sent one.
+    pub idem: Option<super::Idempotency>,
     /// The version of the site's facts the grant was decided on.
     pub site_version: i64,
 }
@@ -69,7 +75,8 @@ pub(crate) enum Committed {
     Exhausted,
     /// Its idempotency key was taken by another request: answer with that request's grant.
     KeyTaken,
-    /// Its site's facts changed after it was decided: decide again on the new ones.
+    /// Its site's facts changed after it was decided, or its token or driver is no longer
+    /// live: decide again on facts and rows read afresh.
     Stale,
 }
 
@@ -89,10 +96,19 @@ fn unavailable() -> Error {
 }
 
 impl GrantWriter {
-    /// Starts the writer task over `store`.
+    /// Starts the writer tasks over `store`: on PostgreSQL two, so that one group gathers and
+    /// sends its statements while the other waits for its commit (their row locks order them,
+    /// as they order two processes' writers); on SQLite one, its one writer connection.
     pub fn start(store: Store) -> GrantWriter {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, jobs));
+        let jobs = Arc::new(Mutex::new(jobs));
+        let writers = match store.backend() {
+            store::Backend::Postgres => 2,
+            store::Backend::Sqlite => 1,
+        };
+        for _ in 0..writers {
+            tokio::spawn(run(store.clone(), jobs.clone()));
+        }
         GrantWriter { queue }
     }
 
@@ -104,15 +120,22 @@ impl GrantWriter {
     }
 }
 
-async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
+/// The next group: the first job to arrive and whatever else is queued behind it.
+async fn next_group(jobs: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    let mut jobs = jobs.lock().await;
+    let first = jobs.recv().await?;
+    let mut group = vec![first];
+    while group.len() < MAX_GROUP {
+        match jobs.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
         }
+    }
+    Some(group)
+}
+
+async fn run(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    while let Some(group) = next_group(&jobs).await {
         let (pending, replies): (Vec<Pending>, Vec<_>) =
             group.into_iter().map(|j| (j.pending, j.reply)).unzip();
         let size = pending.len();
@@ -149,20 +172,31 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
 async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<Committed>> {
     let now = super::now();
     let mut tx = store.begin().await?;
-    // Each grant's site facts still current? (One statement for the group's sites.)
+    // Each grant's site facts still current?
     let mut sites: Vec<&ids::SiteId> = group.iter().map(|p| &p.row.site_id).collect();
     sites.sort_unstable();
     sites.dedup();
-    let versions = Store::site_versions_tx(&mut tx, &sites).await?;
-    let stale: Vec<bool> =
-        group.iter().map(|p| versions.get(&p.row.site_id) != Some(&p.site_version)).collect();
+    // And each caller's token and driver still live? (The request may have been
+    // authenticated from memory.) The same statement.
+    let mut callers: Vec<&TokenId> = group.iter().map(|p| &p.caller).collect();
+    callers.sort_unstable();
+    callers.dedup();
+    let (versions, live) = Store::group_facts_tx(&mut tx, &sites, &callers, now).await?;
+    let stale: Vec<bool> = group
+        .iter()
+        .map(|p| versions.get(&p.row.site_id) != Some(&p.site_version) || !live.contains(&p.caller))
+        .collect();
     // Idempotency keys next: a request whose key is taken does nothing else.
+    // In (token, key) order, the order every group takes them in: two groups in flight that
+    // share two keys (a client's retries) then never wait on each other in a cycle.
     let mut taken = vec![false; group.len()];
-    for (n, p) in group.iter().enumerate() {
-        if let (Some((token, idem)), false) = (&p.idem, stale[n]) {
-            taken[n] =
-                !Store::reserve_idempotent_tx(&mut tx, token, &idem.key, &idem.request_hash, now)
-                    .await?;
+    let mut keyed: Vec<usize> = (0..group.len()).filter(|n| group[*n].idem.is_some()).collect();
+    keyed.sort_by_key(|n| (&group[*n].caller, group[*n].idem.as_ref().map(|i| &i.key)));
+    for n in keyed {
+        let p = &group[n];
+        if let (Some(idem), false) = (&p.idem, stale[n]) {
+            let (token, key, hash) = (&p.caller, &idem.key, &idem.request_hash);
+            taken[n] = !Store::reserve_idempotent_tx(&mut tx, token, key, hash, now).await?;
         }
     }
     let live = (0..group.len()).filter(|n| !stale[*n] && !taken[*n]);
@@ -181,7 +215,8 @@ async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<C
         } else {
             Committed::Exhausted
         };
-        if let (Some((token, idem)), false, false) = (&p.idem, stale[n], taken[n]) {
+        if let (Some(idem), false, false) = (&p.idem, stale[n], taken[n]) {
+            let token = &p.caller;
             match &result {
                 Committed::Issued(issued) => {
                     // The answer replayed to a retry: this very grant.

@@ -108,6 +108,8 @@ impl Service {
         p: &Principal,
         idem: &Idempotency,
     ) -> Result<Option<IssuedGrant>> {
+        // The caller may have been authenticated from memory: no replay to a revoked token.
+        self.confirm_caller(p).await?;
         let (ttl, in_flight) = (IDEMPOTENCY_TTL, IDEMPOTENCY_IN_FLIGHT_TIMEOUT);
         self.store().expire_idempotent(p.token_id(), &idem.key, now(), ttl, in_flight).await?;
         match self.store().idempotent(p.token_id(), &idem.key).await? {
@@ -138,11 +140,11 @@ impl Service {
         })
     }
 
-    /// Loads everything the decision needs: the driver and the delivery from the database, the
-    /// site's rarely changing facts from this process's cache (`fresh`: read them again), and
-    /// the version of those facts. A stored door state that cannot be read is an error (503),
-    /// never "no door state": issuing without the revocations it carries would hand out grants
-    /// the site has revoked.
+    /// Loads everything the decision needs: the driver and the delivery, and the site's rarely
+    /// changing facts with their version, from this process's memory, or (`fresh`) the rows
+    /// read again and the facts confirmed current against the site's change counter. A stored
+    /// door state that cannot be read is an error (503), never "no door state": issuing
+    /// without the revocations it carries would hand out grants the site has revoked.
     async fn grant_facts(
         &self,
         p: &Principal,
@@ -153,15 +155,16 @@ impl Service {
         let Principal::Driver { driver, .. } = p else {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
         };
-        let driver = store.driver(driver).await?;
-        let driver = driver.ok_or_else(|| Error::not_found("driver"))?;
-        let delivery = store.delivery(delivery_id).await?;
-        let delivery = delivery.filter(|d| d.carrier_id == driver.carrier_id);
-        let delivery = delivery.ok_or_else(|| Error::not_found("delivery"))?;
+        let driver = self.grant_driver(driver, fresh).await?;
+        let delivery = self.grant_delivery(delivery_id, fresh).await?;
+        if delivery.carrier_id != driver.carrier_id {
+            return Err(Error::not_found("delivery"));
+        }
+        let (driver, delivery) = ((*driver).clone(), (*delivery).clone());
         let sites = &self.issuing.sites;
         let site_id = &delivery.site_id;
         let facts = if fresh {
-            sites.load(store, site_id).await?
+            sites.current(store, site_id).await?
         } else {
             sites.get(store, site_id).await?
         };
@@ -245,24 +248,25 @@ impl Service {
         if p.role() != Role::Driver {
             return Err(Error::forbidden("request grants (only a driver's phone may)"));
         }
-        // Decided on cached site facts first; again on freshly read ones when the commit finds
-        // that they changed meanwhile (or a refusal finds them outdated).
+        // Decided on what this process keeps in memory first (the caller's token, the driver,
+        // the delivery, the site's facts); again on rows read afresh, the caller confirmed and
+        // the site's facts checked current, when the commit finds any of them outdated, or
+        // before a refusal decided on them stands.
         for attempt in 0..ATTEMPTS {
             let fresh = attempt > 0;
-            let (facts, version) = self.grant_facts(p, delivery_id, fresh).await?;
-            match self.try_issue(p, &facts, version, &req, &idem).await {
+            if fresh {
+                self.confirm_caller(p).await?;
+            }
+            let outcome = match self.grant_facts(p, delivery_id, fresh).await {
+                Ok((facts, version)) => self.try_issue(p, &facts, version, &req, &idem).await,
+                Err(e) => Err(e),
+            };
+            match outcome {
                 Ok(Some(issued)) => return Ok(issued),
                 Ok(None) => {}
-                // A refusal stands only if the facts it rests on are still the site's.
-                Err(e) if !fresh && e.kind != super::Kind::Internal => {
-                    let site_id = &facts.site.id;
-                    if self.store().site_version(site_id).await? == version {
-                        return Err(e);
-                    }
-                }
+                Err(e) if !fresh && e.kind != super::Kind::Internal => {}
                 Err(e) => return Err(e),
             }
-            self.issuing.sites.forget(&facts.site.id);
         }
         Err(Error::new(
             super::Kind::Internal,
@@ -348,7 +352,8 @@ impl Service {
         let pending = Pending {
             row,
             issued,
-            idem: idem.clone().map(|i| (p.token_id().clone(), i)),
+            caller: p.token_id().clone(),
+            idem: idem.clone(),
             site_version: version,
         };
         let issued = match issuing.writer(store).commit(pending).await? {

@@ -125,6 +125,20 @@ impl SiteFactsCache {
         }
     }
 
+    /// The facts of `site_id` as of the database's current version: the cached ones if their
+    /// version is still the site's, read afresh otherwise.
+    pub async fn current(
+        &self,
+        store: &Store,
+        site_id: &SiteId,
+    ) -> store::Result<Option<Arc<SiteFacts>>> {
+        let version = store.site_version(site_id).await?;
+        match self.cached(site_id) {
+            Some(facts) if facts.version == version => Ok(Some(facts)),
+            _ => self.load(store, site_id).await,
+        }
+    }
+
     /// Drops the facts of `site_id` (they are older than the database's).
     pub fn forget(&self, site_id: &SiteId) {
         self.sites.lock().unwrap_or_else(|p| p.into_inner()).remove(site_id);

@@ -16,6 +16,7 @@ mod grant_writer;
 mod grants;
 mod issuance;
 mod issuance_cache;
+mod issuance_rows;
 mod issuers;
 mod keywrap;
 mod notify;

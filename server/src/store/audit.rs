@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::placeholders::Placeholders;
 use super::{i, s, Page, Result, Store, Tx};
 use crate::ids::{CarrierId, DoorId, GrantId, SiteId};
 
@@ -174,27 +175,13 @@ impl Store {
     ) -> Result<()> {
         /// Rows per statement (7 parameters each: far under both backends' limits).
         const ROWS: usize = 256;
+        let places = Placeholders::of(tx);
         for chunk in records.chunks(ROWS) {
-            let mut sql = String::from(
+            let sql = format!(
                 "INSERT INTO audit_records (door_id, sequence, record, chain_hash, at, received_at,
-                 uploaded_by) VALUES ",
+                 uploaded_by) VALUES {}",
+                places.rows(1, 7, chunk.len())
             );
-            for n in 0..chunk.len() {
-                let p = n * 7;
-                if n > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${},${},${},${},${},${},${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7
-                ));
-            }
             let mut query = sqlx::query(&sql);
             for (seq, record, hash, at) in chunk {
                 query = query

@@ -1,8 +1,13 @@
 //! The statements of a group commit of grants (`service::grant_writer`): several grants in one
 //! transaction, their rows in one multi-row insert.
 
+use std::collections::{HashMap, HashSet};
+
+use sqlx::Row;
+
+use super::placeholders::Placeholders;
 use super::{GrantRow, Result, Store, Tx};
-use crate::ids::{DeliveryId, TokenId};
+use crate::ids::{DeliveryId, SiteId, TokenId};
 
 /// Columns of one grant row in [`Store::insert_grants`].
 const GRANT_COLUMNS: usize = 14;
@@ -13,19 +18,12 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO grants (id, site_id, delivery_id, driver_id, carrier_id, issuer_id,
              issuer_key_id, serial, uses, doors, not_before, not_after, grant_bytes, issued_at)
-             VALUES ",
+             VALUES {}",
+            Placeholders::of(tx).rows(1, GRANT_COLUMNS, rows.len())
         );
-        for n in 0..rows.len() {
-            let first = n * GRANT_COLUMNS + 1;
-            let params: Vec<String> =
-                (first..first + GRANT_COLUMNS).map(|p| format!("${p}")).collect();
-            sql.push_str(if n == 0 { "(" } else { ", (" });
-            sql.push_str(&params.join(","));
-            sql.push(')');
-        }
         let mut query = sqlx::query(&sql);
         for r in rows {
             query = query
@@ -46,6 +44,61 @@ impl Store {
         }
         query.execute(&mut **tx).await?;
         Ok(())
+    }
+
+    /// What a group commit confirms before anything else, in one statement, as this
+    /// transaction sees it: the change counter of each site of `site_ids` (0 for a site
+    /// without one), and which of the driver tokens `token_ids` are live (the token neither
+    /// revoked nor expired at `now`, its driver not retired).
+    pub async fn group_facts_tx(
+        tx: &mut Tx,
+        site_ids: &[&SiteId],
+        token_ids: &[&TokenId],
+        now: i64,
+    ) -> Result<(HashMap<SiteId, i64>, HashSet<TokenId>)> {
+        let mut versions: HashMap<SiteId, i64> =
+            site_ids.iter().map(|s| ((*s).clone(), 0)).collect();
+        let mut live = HashSet::new();
+        if site_ids.is_empty() && token_ids.is_empty() {
+            return Ok((versions, live));
+        }
+        // An empty `IN ()` is not SQL: a list that cannot match instead.
+        let (sites, tokens) = (site_ids.len().max(1), token_ids.len().max(1));
+        let places = Placeholders::of(tx);
+        let sql = format!(
+            "SELECT 'site' AS kind, site_id AS id, version FROM site_versions
+             WHERE site_id IN ({})
+             UNION ALL
+             SELECT 'token' AS kind, t.id AS id, 0 AS version
+             FROM api_tokens t JOIN drivers d ON d.id = t.driver_id
+             WHERE t.id IN ({}) AND t.revoked_at IS NULL
+               AND (t.expires_at IS NULL OR t.expires_at > {}) AND d.revoked_at IS NULL",
+            places.list(1, sites),
+            places.list(1 + sites, tokens),
+            places.list(1 + sites + tokens, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for s in site_ids {
+            query = query.bind((*s).clone());
+        }
+        if site_ids.is_empty() {
+            query = query.bind(String::new());
+        }
+        for id in token_ids {
+            query = query.bind((*id).clone());
+        }
+        if token_ids.is_empty() {
+            query = query.bind(String::new());
+        }
+        for row in query.bind(now).fetch_all(&mut **tx).await? {
+            let (kind, id): (String, String) = (row.try_get("kind")?, row.try_get("id")?);
+            if kind == "site" {
+                versions.insert(SiteId::from(id), row.try_get("version")?);
+            } else {
+                live.insert(TokenId::from(id));
+            }
+        }
+        Ok((versions, live))
     }
 
     /// Gives back a grant claimed by [`Store::claim_grant`] in this transaction (the grant was

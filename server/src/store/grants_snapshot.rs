@@ -3,10 +3,9 @@
 //! few statements, its change counter (`site_versions`, bumped by triggers, see migration
 //! 202612070700), and the grant bounds of a whole group claimed in one statement.
 
-use std::collections::HashMap;
-
 use sqlx::Row;
 
+use super::placeholders::Placeholders;
 use super::{ApprovalRow, Backend, IssuerRow, Result, Store, Tx};
 use crate::ids::{DeliveryId, SiteId, UnitId};
 
@@ -19,30 +18,6 @@ impl Store {
             .fetch_optional(self.read())
             .await?;
         row.map(|r| r.try_get::<i64, _>("version")).transpose().map(|v| v.unwrap_or(0))
-    }
-
-    /// The change counters of `site_ids` as this transaction sees them (0 for a site without).
-    pub async fn site_versions_tx(
-        tx: &mut Tx,
-        site_ids: &[&SiteId],
-    ) -> Result<HashMap<SiteId, i64>> {
-        let mut versions: HashMap<SiteId, i64> =
-            site_ids.iter().map(|s| ((*s).clone(), 0)).collect();
-        if site_ids.is_empty() {
-            return Ok(versions);
-        }
-        let sql = format!(
-            "SELECT site_id, version FROM site_versions WHERE site_id IN ({})",
-            placeholders(1, site_ids.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for s in site_ids {
-            query = query.bind((*s).clone());
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            versions.insert(row.try_get("site_id")?, row.try_get("version")?);
-        }
-        Ok(versions)
     }
 
     /// Every approval at a site, withdrawn ones included.
@@ -93,9 +68,10 @@ impl Store {
 
     /// Claims one more grant of each delivery of `delivery_ids` (distinct), under its row lock,
     /// in one statement; returns the ids whose claim held (open, not entered, below `bound`).
-    /// On PostgreSQL the rows are locked first in id order, the one order in which every
-    /// transaction locks deliveries, so two groups (or a group and an audit upload) never
-    /// deadlock; SQLite has one writer.
+    /// On PostgreSQL, in the first round (`lock_first`), the same statement locks the rows
+    /// first in id order, the one order in which every transaction locks deliveries, so two
+    /// groups (or a group and an audit upload) never deadlock (the claim then re-checks each
+    /// row's newest version, which the lock waited for); SQLite has one writer.
     pub async fn claim_grants(
         &self,
         tx: &mut Tx,
@@ -106,22 +82,24 @@ impl Store {
         if delivery_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = placeholders(1, delivery_ids.len());
-        if lock_first && self.backend() == Backend::Postgres {
-            let sql =
-                format!("SELECT id FROM deliveries WHERE id IN ({list}) ORDER BY id FOR UPDATE");
-            let mut query = sqlx::query(&sql);
-            for d in delivery_ids {
-                query = query.bind((*d).clone());
-            }
-            query.fetch_all(&mut **tx).await?;
-        }
-        let sql = format!(
-            "UPDATE deliveries SET grants_issued = grants_issued + 1
-             WHERE id IN ({list}) AND status = 'open' AND entered_at IS NULL
-               AND grants_issued < ${} RETURNING id",
-            delivery_ids.len() + 1
-        );
+        let places = Placeholders::of(tx);
+        let list = places.list(1, delivery_ids.len());
+        let bound_param = places.list(delivery_ids.len() + 1, 1);
+        let sql = if lock_first && self.backend() == Backend::Postgres {
+            format!(
+                "WITH locked AS (SELECT id FROM deliveries WHERE id IN ({list}) ORDER BY id FOR UPDATE)
+                 UPDATE deliveries SET grants_issued = deliveries.grants_issued + 1 FROM locked
+                 WHERE deliveries.id = locked.id AND deliveries.status = 'open'
+                   AND deliveries.entered_at IS NULL AND deliveries.grants_issued < {bound_param}
+                 RETURNING deliveries.id AS id"
+            )
+        } else {
+            format!(
+                "UPDATE deliveries SET grants_issued = grants_issued + 1
+                 WHERE id IN ({list}) AND status = 'open' AND entered_at IS NULL
+                   AND grants_issued < {bound_param} RETURNING id"
+            )
+        };
         let mut query = sqlx::query(&sql);
         for d in delivery_ids {
             query = query.bind((*d).clone());
@@ -129,9 +107,4 @@ impl Store {
         let rows = query.bind(bound).fetch_all(&mut **tx).await?;
         rows.iter().map(|r| r.try_get("id")).collect()
     }
-}
-
-/// `$first, $first+1, ...` for `n` parameters.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|p| format!("${p}")).collect::<Vec<_>>().join(",")
 }

@@ -306,6 +306,7 @@ mod grant_batch;
 mod grants;
 mod grants_snapshot;
 mod issuers;
+mod placeholders;
 mod revocations;
 mod sites;
 mod tokens;

@@ -12,6 +12,9 @@ use serde_json::json;
 
 use crate::harness::*;
 
+#[path = "processes_rows.rs"]
+mod rows;
+
 struct Proc {
     child: Child,
     base: String,
