@@ -476,7 +476,7 @@ impl<'a> Answer<'a> {
 
     /// Encodes the answer into `out` (a door's side; the tests' door model uses it). Every
     /// answer is a head of fixed-size fields (at most [`INFO_ANSWER_LEN`] bytes) and at most one
-    /// variable-length tail, written with one [`Out`]: one copy of the output checks for all
+    /// variable-length tail, written with one `Out`: one copy of the output checks for all
     /// the answer types (the door's flash).
     pub fn encode<'b>(&self, out: &'b mut [u8]) -> Result<&'b [u8], LinkError> {
         let mut head = Head { bytes: [0; INFO_ANSWER_LEN], len: 0 };
