@@ -94,3 +94,42 @@ async fn a_driver_or_token_revoked_in_sql_binds_the_next_grant_and_replay() {
         assert_eq!(store.all_grants().await.unwrap().len(), 2, "{}", backend.name());
     }
 }
+
+/// The pool pings only a connection that sat idle (a ping on every use was a second round trip
+/// per statement): one that died while idle (the database restarted, a proxy cut it) must still
+/// be replaced before a request gets it, not handed out to fail the request with 503.
+#[tokio::test]
+async fn a_pooled_connection_that_died_while_idle_is_replaced_before_a_request_gets_it() {
+    use sqlx::Executor;
+    let Some(pg) = postgres() else { return };
+    let Backend::Postgres(admin) = &pg else { unreachable!() };
+    let url = fresh_database(&pg).await;
+    let p = Proc::start(&url, &[]);
+    let w = setup(&p.base, &url).await;
+    let delivery = w.announce("IDLE-1", now() - 60, now() + 3600).await;
+    ask(&p.base, &w.driver, &delivery, None).await.ok();
+
+    let database = url.rsplit_once('/').unwrap().1;
+    let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(admin).await.unwrap();
+    let killed = pool
+        .fetch_all(
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+            )
+            .as_str(),
+        )
+        .await
+        .unwrap();
+    assert!(!killed.is_empty(), "the server held pooled connections to kill");
+    pool.close().await;
+    // Longer than the pool's idle threshold (half a second): every pooled connection is pinged.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    // Plain reads (no transaction to retry around them) and another grant: all answered, none
+    // refused as unavailable.
+    for _ in 0..4 {
+        call(&p.base, "GET", "/v1/tokens?limit=10", &w.carrier, None).await.ok();
+    }
+    ask(&p.base, &w.driver, &delivery, None).await.ok();
+}
