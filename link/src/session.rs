@@ -716,12 +716,21 @@ impl Machine<'_, '_, '_> {
         let Ok(record) = AuditRecord::decode_receipt(receipt, &device) else {
             return Outcome::BadReceipt;
         };
-        // The receipt names this door and this grant (its serial; the door checked the rest).
-        let serial = Grant::decode(self.cfg.grant).map(|g| g.claims().serial).ok();
+        // The receipt names the door that challenged us and this grant (its serial; the door
+        // checked the rest). The site and the door are also held against the grant itself, not
+        // only the challenge: the challenge comes over the radio unsigned, so without an
+        // expected door a relay could name any door in it, and only the grant says where this
+        // visit may end.
+        let Ok(grant) = Grant::decode(self.cfg.grant) else {
+            return Outcome::BadReceipt;
+        };
+        let claims = grant.claims();
         let ours = record.site == challenge.site
+            && record.site == claims.site
             && record.door == challenge.door
+            && claims.doors.contains(&record.door)
             && matches!(record.event, AuditEvent::Admitted { grant_serial, .. }
-                if Some(grant_serial) == serial);
+                if grant_serial == claims.serial);
         if !ours {
             return Outcome::BadReceipt;
         }

@@ -400,6 +400,64 @@ fn a_receipt_for_another_grant_is_a_bad_receipt() {
     assert_eq!(s.receipt(), None);
 }
 
+/// The challenge comes over the radio unsigned: without an expected door, a relay can hand the
+/// phone another door's challenge. A device-signed receipt naming that door and this grant's
+/// serial then matched the challenge, and the phone reported an admission at a door its grant
+/// is not for. The receipt is held against the grant's own site and doors. (Found by
+/// `phone_session_deep`, where a byte flipped alike in the challenge and the receipt did it.)
+#[test]
+fn a_receipt_naming_a_door_the_grant_is_not_for_is_a_bad_receipt() {
+    use porter_link::frame::for_each_fragment;
+    use porter_protocol::{record, ChainHash, DoorId, KeyId, PackageCommitment, Role};
+    let f = fixture(1);
+    let mut config = f.site.config.clone();
+    config.door = DoorId(2);
+    let mut elsewhere = DoorModel::new(config, key(4), BLE_MTU, NOON);
+    let mut cfg = SessionConfig::new(&f.grant, &f.cert);
+    cfg.device_key = Some(f.device.public_key());
+    let (mut req, mut ans, mut log) = (vec![0; MAX_REQUEST_LEN], vec![0; MAX_ANSWER_LEN], vec![]);
+    let buffers = Buffers { request: &mut req, answer: &mut ans, log: &mut log };
+    let mut s = PhoneSession::new(cfg, Holder::Key(&f.site.holder), buffers, 0);
+    let mut out = [0u8; 255];
+    // door 2's challenge reaches the phone, which expects no particular door
+    let n = s.transmit(0, &mut out).unwrap();
+    for a in elsewhere.receive(0, &out[..n]) {
+        s.receive(1, &a);
+    }
+    let mut id = 0;
+    while let Some(_n) = s.transmit(2, &mut out) {
+        id = out[0];
+    }
+    // the answer: a device-signed receipt for this grant (serial 10) at door 2
+    let at_door_2 = record(
+        SITE,
+        DoorId(2),
+        0,
+        NOON,
+        ChainHash::GENESIS,
+        AuditEvent::Admitted {
+            issuer: KeyId([0; 8]),
+            grant_serial: 10,
+            use_index: 0,
+            holder: KeyId([0; 8]),
+            role: Role::Delivery,
+            package: PackageCommitment::new(&[7; 16], b"x"),
+        },
+    );
+    let mut buf = [0u8; 256];
+    let receipt = at_door_2.seal_receipt(&f.device, &mut buf).unwrap();
+    let mut answer = vec![0x84];
+    answer.extend_from_slice(receipt);
+    for_each_fragment::<()>(id, &answer, BLE_MTU, |frag| {
+        s.receive(3, frag);
+        Ok(())
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(s.status(), Status::Done(Outcome::BadReceipt));
+    assert_eq!(s.receipt(), None);
+}
+
 #[test]
 fn a_signer_that_builds_from_the_challenge_gets_it_exactly() {
     // A platform signer that only takes the challenge (the FFI's presentation builder) signs
