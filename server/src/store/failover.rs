@@ -5,10 +5,8 @@
 //! holds connections to a server that is gone or read-only. Three rules keep the server
 //! correct and available across the switch:
 //!
-//! * a pooled connection idle for more than half a second is pinged before use, so a dead one
-//!   is dropped and replaced instead of failing a request (one used moments ago is not: under
-//!   load a ping per use doubled the round trips; if it died since, its request fails as
-//!   transient below);
+//! * every pooled connection is pinged before use (`test_before_acquire`), so a dead one is
+//!   dropped and replaced instead of failing a request;
 //! * a new connection is checked to be read-write (`SHOW transaction_read_only`, what libpq's
 //!   `target_session_attrs=read-write` checks): a standby or a demoted primary is refused and
 //!   the pool keeps trying, until the proxy in front routes to the new primary;
@@ -22,7 +20,7 @@ use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Connection, Row};
+use sqlx::{AnyPool, Row};
 
 use super::{Result, StoreError, Tx};
 
@@ -30,9 +28,6 @@ use super::{Result, StoreError, Tx};
 /// failover with the settings of deploy/ha takes a few seconds; a request waits out most of
 /// one rather than failing, but never holds its client for longer than this.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(8);
-
-/// A pooled connection idle this long is pinged before it is handed out (see [`postgres_pool`]).
-const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 /// PostgreSQL SQLSTATEs after which the same request may succeed when sent again.
 const TRANSIENT_SQLSTATES: &[&str] = &[
@@ -86,21 +81,9 @@ pub(super) async fn postgres_pool(url: &str) -> Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        // Ping a pooled connection before handing it out if it has sat idle: one left over
-        // from a primary that died fails the ping and is replaced, not given to a request. A
-        // connection used moments ago is handed out unpinged: under load every connection is
-        // busy, and a ping on each acquire was a second loopback round trip per statement.
-        // If one of those died since, its statement fails with a transient error (503, the
-        // client retries), as a statement on a connection that dies mid-request does anyway.
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for >= PING_AFTER_IDLE {
-                    conn.ping().await?;
-                }
-                Ok(true)
-            })
-        })
+        // Ping a pooled connection before handing it out: one left over from a primary that
+        // died or was demoted fails the ping and is replaced, not given to a request.
+        .test_before_acquire(true)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 let read_only: String = sqlx::query("SHOW transaction_read_only")
