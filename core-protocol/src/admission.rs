@@ -185,11 +185,11 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
         self.restore_floor_and_certs(floor, certs);
     }
 
-    /// Decodes a persisted replay table (postcard, as [`ReplayTable`] encodes) straight into
-    /// this memory, as a serde `DeserializeSeed`: a door restoring at boot holds no second copy
-    /// of the 5 KiB table (by value, its boot needed 18 KB of stack). Follow it with
-    /// [`DoorMemory::restore_floor_and_certs`]. After an error the table is partly decoded: the
-    /// door must not use this memory (it faults).
+    /// Decodes a persisted replay table (as [`ReplayTable`] encodes) straight into this
+    /// memory, from a [`crate::wire::Stream`] ([`ReplayInPlace::read`]): a door restoring at
+    /// boot holds no second copy of the 5 KiB table (by value, its boot needed 18 KB of stack).
+    /// Follow it with [`DoorMemory::restore_floor_and_certs`]. After a failure the table is
+    /// partly decoded: the door must not use this memory (it faults).
     pub fn replay_in_place(&mut self) -> ReplayInPlace<'_, ENTRIES, ISSUERS> {
         ReplayInPlace(&mut self.replay)
     }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{byte_array, split_signed};
 use crate::keys::{hash32, Signature};
 use crate::verified_cache::VerifiedCache;
-use crate::wire::{Decode, Reader};
+use crate::wire::{Decode, Encode, Reader, Writer};
 use crate::Error;
 
 /// `N` certificates verified under one root ([`VerifiedCache`]); persisted with the door's
@@ -59,6 +59,13 @@ impl CachedCert {
 impl Decode<'_> for CertHash {
     fn decode(r: &mut Reader<'_>) -> CertHash {
         CertHash(r.array())
+    }
+}
+
+impl Encode for CachedCert {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.bytes(&self.body.0)?;
+        w.bytes(&self.signature.0)
     }
 }
 

@@ -9,7 +9,8 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::byte_array;
-use crate::wire::{Decode, Reader};
+use crate::wire::{Decode, Encode, Reader, Writer};
+use crate::Error;
 
 /// An Ed25519 public key as sent on the wire (32 bytes). Not validated until used or
 /// [`PublicKey::validate`]d: decoding checks length only.
@@ -238,6 +239,18 @@ impl SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SigningKey(public: {:?})", self.public_key())
+    }
+}
+
+impl Encode for PublicKey {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.bytes(&self.0)
+    }
+}
+
+impl Encode for KeyId {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.bytes(&self.0)
     }
 }
 

@@ -98,7 +98,8 @@ mod signed;
 mod stand_in_crypto;
 mod state_view;
 mod verified_cache;
-mod wire;
+// Public for the door firmware's own flash records (same encoding, same code).
+pub mod wire;
 #[cfg(test)]
 mod wire_equivalence;
 mod zone;

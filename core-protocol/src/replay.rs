@@ -32,10 +32,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{take_canonical, ListInto};
+use crate::codec::take_canonical;
 use crate::keys::KeyId;
 use crate::scope::Time;
-use crate::wire::{Decode, Reader};
+use crate::wire::{Decode, Encode, Fill, Reader, Stream, Writer};
 use crate::Error;
 
 /// Seconds per stored expiry unit.
@@ -259,10 +259,23 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
         Ok(rest)
     }
 
+    /// Reads a table (base, issuers, entries) from `stream` into `self`, in place, marking the
+    /// stream failed if it does not decode or breaks the invariants
+    /// ([`ReplayTable::is_well_formed`]). Not canonical-checked: a door's own record. On a
+    /// failure `self` holds a partial decode.
+    pub fn read_in_place<S: Fill + ?Sized>(&mut self, stream: &mut Stream<'_, S>) {
+        self.base = stream.item(5, |r| Time(r.u32()));
+        stream.list_into(&mut self.issuers, 8);
+        stream.list_into(&mut self.entries, 10);
+        if !self.is_well_formed() {
+            stream.refuse();
+        }
+    }
+
     /// Whether a decoded table keeps the invariants the lookups rely on: every entry names a
     /// stored issuer and has been used, no grant or issuer is stored twice, every issuer has an
     /// entry.
-    pub(crate) fn is_well_formed(&self) -> bool {
+    pub fn is_well_formed(&self) -> bool {
         let mut referenced = [false; ISSUERS];
         for (i, e) in self.entries.iter().enumerate() {
             match referenced.get_mut(usize::from(e.issuer)) {
@@ -324,56 +337,21 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
     }
 }
 
-/// Decodes a [`ReplayTable`] encoded as its `Serialize` writes it (postcard) straight into an
-/// existing table, in place: a door restoring its persisted replay memory (5 KiB) at boot
-/// would otherwise hold it on the stack two or three times over. Refuses, as
-/// `ReplayTable::decode_prefix_into` does, a table that breaks the lookups' invariants. On
-/// an error the table holds a partial decode: the caller must not use it (a door faults).
+/// Decodes a [`ReplayTable`] in its encoding straight into an existing table, in place, from
+/// a [`Stream`]: a door restoring its persisted replay memory (5 KiB, stored across two flash
+/// records) at boot would otherwise hold it on the stack two or three times over. Refuses, as
+/// `ReplayTable::decode_prefix_into` does, a table that breaks the lookups' invariants. On a
+/// failure the table holds a partial decode: the caller must not use it (a door faults).
 /// Made by [`crate::DoorMemory::replay_in_place`].
 pub struct ReplayInPlace<'a, const ENTRIES: usize, const ISSUERS: usize>(
     pub(crate) &'a mut ReplayTable<ENTRIES, ISSUERS>,
 );
 
-impl<'de, const ENTRIES: usize, const ISSUERS: usize> serde::de::DeserializeSeed<'de>
-    for ReplayInPlace<'_, ENTRIES, ISSUERS>
-{
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        if d.is_human_readable() {
-            // JSON and the like (tests, tools): by value, as the derived decoder reads it.
-            let table = ReplayTable::deserialize(d)?;
-            if !table.is_well_formed() {
-                return Err(serde::de::Error::custom("replay table breaks its invariants"));
-            }
-            *self.0 = table;
-            return Ok(());
-        }
-        // postcard reads a struct as a tuple of its fields: base, issuers, entries.
-        d.deserialize_tuple(3, self)
-    }
-}
-
-impl<'de, const ENTRIES: usize, const ISSUERS: usize> serde::de::Visitor<'de>
-    for ReplayInPlace<'_, ENTRIES, ISSUERS>
-{
-    type Value = ();
-
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("a replay table: base, issuers, entries")
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        use serde::de::Error as _;
-        let table = self.0;
-        let missing = |n| A::Error::invalid_length(n, &"a replay table: base, issuers, entries");
-        table.base = seq.next_element()?.ok_or_else(|| missing(0))?;
-        seq.next_element_seed(ListInto(&mut table.issuers))?.ok_or_else(|| missing(1))?;
-        seq.next_element_seed(ListInto(&mut table.entries))?.ok_or_else(|| missing(2))?;
-        if !table.is_well_formed() {
-            return Err(A::Error::custom("replay table breaks its invariants"));
-        }
-        Ok(())
+impl<const ENTRIES: usize, const ISSUERS: usize> ReplayInPlace<'_, ENTRIES, ISSUERS> {
+    /// Reads the table (base, issuers, entries) from `stream`, marking it failed if it does not
+    /// decode or breaks the invariants. Not canonical-checked: a door's own record.
+    pub fn read<S: Fill + ?Sized>(self, stream: &mut Stream<'_, S>) {
+        self.0.read_in_place(stream);
     }
 }
 
@@ -415,6 +393,23 @@ impl Decode<'_> for Spend {
     }
 }
 
+impl Encode for Entry {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(self.serial.into())?;
+        w.varint(self.until.into())?;
+        w.u8(self.issuer)?;
+        w.u8(self.used)
+    }
+}
+
+impl<const ENTRIES: usize, const ISSUERS: usize> Encode for ReplayTable<ENTRIES, ISSUERS> {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        self.base.encode(w)?;
+        w.list(&self.issuers)?;
+        w.list(&self.entries)
+    }
+}
+
 /// By value, as the derived decoder read it (no invariant checked: see
 /// [`ReplayTable::is_well_formed`]); a door restores its table in place instead.
 impl<const ENTRIES: usize, const ISSUERS: usize> Decode<'_> for ReplayTable<ENTRIES, ISSUERS> {
@@ -425,6 +420,9 @@ impl<const ENTRIES: usize, const ISSUERS: usize> Decode<'_> for ReplayTable<ENTR
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+    use std::vec;
+
     use super::*;
 
     fn table() -> ReplayTable<4, 2> {
@@ -500,49 +498,87 @@ mod tests {
         }
     }
 
-    /// Decodes `bytes` (postcard, not canonical-checked: a door's own records) both ways: with
-    /// the `ReplayInPlace` seed into a table that held something else, and by value with the
-    /// derived decoder plus the invariants; both must agree on the table and the rest.
-    fn seed_both_ways(bytes: &[u8]) -> Option<(ReplayTable<4, 2>, usize)> {
-        use serde::de::DeserializeSeed;
+    /// A source that hands out `bytes` at most `piece` bytes at a time: a record stored in
+    /// parts, the seams anywhere.
+    struct Pieces<'a> {
+        bytes: &'a [u8],
+        piece: usize,
+    }
+
+    impl crate::wire::Fill for Pieces<'_> {
+        fn fill(&mut self, out: &mut [u8]) -> usize {
+            let n = out.len().min(self.piece).min(self.bytes.len());
+            out[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            n
+        }
+    }
+
+    /// Decodes `bytes` (postcard, not canonical-checked: a door's own records) both ways: in
+    /// place from a [`Stream`] (through a `window`-byte buffer, the source in `piece`-byte
+    /// pieces) into a table that held something else, and by value with the derived decoder
+    /// plus the invariants; both must agree on the table and the bytes left after it.
+    fn stream_both_ways(
+        bytes: &[u8],
+        window: usize,
+        piece: usize,
+    ) -> Option<(ReplayTable<4, 2>, usize)> {
         let mut in_place = table();
         in_place.advance_base(600);
-        let mut de = postcard::Deserializer::from_bytes(bytes);
-        let placed = ReplayInPlace(&mut in_place).deserialize(&mut de).ok();
-        let placed = placed.and_then(|()| de.finalize().ok()).map(|rest| (in_place, rest.len()));
+        let mut buf = vec![0u8; window];
+        let mut source = Pieces { bytes, piece };
+        let mut stream = Stream::new(&mut buf, &mut source);
+        ReplayInPlace(&mut in_place).read(&mut stream);
+        let placed = (!stream.failed()).then(|| {
+            let mut rest = 0;
+            while !stream.at_end() {
+                stream.item(1, |r| r.u8());
+                rest += 1;
+            }
+            (in_place, rest)
+        });
         let by_value = postcard::take_from_bytes::<ReplayTable<4, 2>>(bytes)
             .ok()
             .filter(|(t, _)| t.is_well_formed())
             .map(|(t, rest)| (t, rest.len()));
-        assert_eq!(placed, by_value, "{bytes:02x?}");
+        assert_eq!(placed, by_value, "{bytes:02x?} window {window} piece {piece}");
         placed
     }
 
-    /// The seed a door restores its replay memory with at boot reads exactly what the derived
-    /// decoder reads, and refuses what breaks the invariants: every table, every truncation
-    /// and every one-byte change of its encoding.
+    /// The stream a door restores its replay memory with at boot reads exactly what the
+    /// derived decoder reads, and refuses what breaks the invariants: every table, every
+    /// truncation and every one-byte change of its encoding, through windows and pieces of
+    /// every size down to one entry; and the hand-written encoder writes serde's bytes.
     #[test]
-    fn the_in_place_seed_agrees_with_the_derived_decoder() {
+    fn the_in_place_stream_agrees_with_the_derived_decoder() {
         let mut buf = [0u8; 128];
+        let mut wire_buf = [0u8; 128];
         for t in [ReplayTable::new(), table()] {
             let mut encoded = crate::codec::encode(&t, &mut buf).unwrap().to_vec();
+            assert_eq!(crate::wire::encode(&t, &mut wire_buf).unwrap(), &encoded[..]);
             encoded.extend_from_slice(&[7, 7]);
-            assert_eq!(seed_both_ways(&encoded), Some((t.clone(), 2)));
-            for cut in 0..encoded.len() {
-                let _ = seed_both_ways(&encoded[..cut]);
-            }
-            for at in 0..encoded.len() - 2 {
-                for byte in [0x00, 0x01, 0x02, 0x05, 0x7f, 0x80, 0xff] {
-                    let mut changed = encoded.clone();
-                    changed[at] = byte;
-                    let _ = seed_both_ways(&changed);
+            for (window, piece) in [(64, 64), (10, 1), (10, 3), (16, 7), (12, 5)] {
+                assert_eq!(stream_both_ways(&encoded, window, piece), Some((t.clone(), 2)));
+                for cut in 0..encoded.len() {
+                    let _ = stream_both_ways(&encoded[..cut], window, piece);
+                }
+                for at in 0..encoded.len() - 2 {
+                    for byte in [0x00, 0x01, 0x02, 0x05, 0x7f, 0x80, 0xff] {
+                        let mut changed = encoded.clone();
+                        changed[at] = byte;
+                        let _ = stream_both_ways(&changed, window, piece);
+                    }
                 }
             }
         }
         let mut orphan = table();
         orphan.issuers.pop();
         let encoded = crate::codec::encode(&orphan, &mut buf).unwrap().to_vec();
-        assert_eq!(seed_both_ways(&encoded), None, "an entry naming no issuer is refused");
+        assert_eq!(
+            stream_both_ways(&encoded, 64, 64),
+            None,
+            "an entry naming no issuer is refused"
+        );
     }
 
     /// The refusals a stored table can earn, in place: a list over its bound, an overlong

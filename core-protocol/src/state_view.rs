@@ -84,11 +84,11 @@ impl<'a> DoorStateView<'a> {
 
     /// The deny entries, decoded one at a time.
     pub fn entries(&self) -> impl Iterator<Item = DenyEntry> + 'a {
-        let mut rest = self.entries;
+        // `parse` checked every entry: each decodes, and none is left half read.
+        let mut r = Reader::new(self.entries);
         core::iter::from_fn(move || {
-            let (entry, tail) = postcard::take_from_bytes::<DenyEntry>(rest).ok()?;
-            rest = tail;
-            Some(entry)
+            let entry = DenyEntry::decode(&mut r);
+            (!r.failed()).then_some(entry)
         })
     }
 

@@ -8,7 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::keys::PublicKey;
-use crate::wire::{Decode, Reader};
+use crate::wire::{Decode, Encode, Fill, Reader, Stream, Writer};
+use crate::Error;
 
 /// `N` entries verified under `root`, filled in order and then replaced round robin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,5 +87,24 @@ impl<E: PartialEq, const N: usize> VerifiedCache<E, N> {
 impl<'a, E: Decode<'a>, const N: usize> Decode<'a> for VerifiedCache<E, N> {
     fn decode(r: &mut Reader<'a>) -> Self {
         VerifiedCache { root: r.option(), entries: r.list(), next: r.u8() }
+    }
+}
+
+impl<E: Encode, const N: usize> Encode for VerifiedCache<E, N> {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.option(&self.root)?;
+        w.list(&self.entries)?;
+        w.u8(self.next)
+    }
+}
+
+impl<E: for<'r> Decode<'r>, const N: usize> VerifiedCache<E, N> {
+    /// Decodes a cache from `stream`, entry by entry (each at most `entry_len` bytes).
+    pub fn read<S: Fill + ?Sized>(stream: &mut Stream<'_, S>, entry_len: usize) -> Self {
+        let mut cache = VerifiedCache::new();
+        cache.root = stream.item(33, |r| r.option());
+        stream.list_into(&mut cache.entries, entry_len);
+        cache.next = stream.item(1, |r| r.u8());
+        cache
     }
 }

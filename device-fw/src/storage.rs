@@ -30,11 +30,11 @@
 //! durable, so spend and record are committed by one write: if power fails before the audit
 //! ring has the record, boot appends it from the replay record.
 
+use porter_protocol::wire::{Decode, Encode, Fill, Reader, Stream, Writer};
 use porter_protocol::{
-    AuditEvent, AuditRecord, CertCache, ChainHash, PublicKey, ReplayTable, Time,
+    AuditEvent, AuditRecord, CertCache, ChainHash, Error, PublicKey, ReplayTable, Time,
     CERT_CACHE_ENTRIES, MAX_AUDIT_RECORD_LEN, MAX_ENROLMENT_LEN, REPLAY_ENTRIES, REPLAY_ISSUERS,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::hal::{FlashError, NorFlash};
 
@@ -116,11 +116,17 @@ impl From<FlashError> for StorageError {
     }
 }
 
+// The records below are encoded as postcard and serde's derived impls encoded them (the
+// firmware before issue 14 wrote them so; a door upgraded in the field reads what it wrote),
+// by `porter_protocol::wire` instead: the tests at the end of this file keep serde's derived
+// impls as the reference and check the bytes and the verdicts are the same.
+
 /// What the device knows about itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize))]
 pub struct IdentityRecord {
     /// The device key's seed, made from the entropy source on first boot.
-    #[serde(with = "porter_protocol::byte_array")]
+    #[cfg_attr(test, serde(with = "porter_protocol::byte_array"))]
     pub seed: [u8; 32],
     /// Boots so far, this one included: part of every challenge nonce.
     pub boot_count: u32,
@@ -132,7 +138,8 @@ pub struct IdentityRecord {
 }
 
 /// The site root key and the root's signed enrolment of this device, as received.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize))]
 pub struct StoredEnrolment {
     /// The site root public key.
     pub root: PublicKey,
@@ -142,7 +149,8 @@ pub struct StoredEnrolment {
 
 /// The door's replay memory and the admission it is recording, as written: the same encoding as
 /// [`ReplayRecord`], from borrowed parts (the replay memory is 5 KiB: never copied to be saved).
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct ReplayRecordRef<'a> {
     /// The clock floor.
     pub floor: Time,
@@ -159,7 +167,8 @@ pub struct ReplayRecordRef<'a> {
 }
 
 /// The door's replay memory and the admission it is recording.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize))]
 pub struct ReplayRecord {
     /// The clock floor.
     pub floor: Time,
@@ -177,7 +186,8 @@ pub struct ReplayRecord {
 }
 
 /// An audit record committed together with a spend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize))]
 pub struct PendingAudit {
     /// The record's sequence number in the audit log.
     pub sequence: u64,
@@ -185,6 +195,109 @@ pub struct PendingAudit {
     pub at: Time,
     /// The event.
     pub event: AuditEvent,
+}
+
+impl Encode for IdentityRecord {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.bytes(&self.seed)?;
+        w.varint(self.boot_count.into())?;
+        w.option(&self.enrolment)?;
+        w.varint(self.log_acked)
+    }
+}
+
+impl Decode<'_> for IdentityRecord {
+    fn decode(r: &mut Reader<'_>) -> IdentityRecord {
+        IdentityRecord {
+            seed: r.array(),
+            boot_count: r.u32(),
+            enrolment: r.option(),
+            log_acked: r.u64(),
+        }
+    }
+}
+
+impl Encode for StoredEnrolment {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        self.root.encode(w)?;
+        w.byte_string(&self.bytes)
+    }
+}
+
+impl Decode<'_> for StoredEnrolment {
+    fn decode(r: &mut Reader<'_>) -> StoredEnrolment {
+        let root = PublicKey::decode(r);
+        let bytes = r.byte_string();
+        let bytes =
+            heapless::Vec::from_slice(bytes).unwrap_or_else(|_| r.refuse(heapless::Vec::new()));
+        StoredEnrolment { root, bytes }
+    }
+}
+
+impl Encode for ReplayRecordRef<'_> {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        self.floor.encode(w)?;
+        self.replay.encode(w)?;
+        self.certs.encode(w)?;
+        w.varint(self.audit_length)?;
+        w.varint(self.state_sequence)?;
+        w.option(&self.pending)
+    }
+}
+
+impl Encode for PendingAudit {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.varint(self.sequence)?;
+        self.at.encode(w)?;
+        self.event.encode(w)
+    }
+}
+
+impl Decode<'_> for PendingAudit {
+    fn decode(r: &mut Reader<'_>) -> PendingAudit {
+        PendingAudit { sequence: r.u64(), at: Time::decode(r), event: AuditEvent::decode(r) }
+    }
+}
+
+/// The largest encoded [`PendingAudit`]: the option's tag, sequence, time and an event (no
+/// longer than a whole audit record).
+const MAX_PENDING_LEN: usize = 1 + 10 + 5 + MAX_AUDIT_RECORD_LEN;
+/// An encoded certificate cache entry: body hash and signature.
+const CACHED_CERT_LEN: usize = 32 + 64;
+/// The window [`Storage::replay`] reads a replay record through: its largest item, the
+/// pending audit record, at least.
+const REPLAY_WINDOW: usize = 512;
+
+/// A replay record's fields besides the table, which [`read_replay_record`] reads in place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayRecordRest {
+    /// See [`ReplayRecord::floor`].
+    pub floor: Time,
+    /// See [`ReplayRecord::certs`].
+    pub certs: CertCache<CERT_CACHE_ENTRIES>,
+    /// See [`ReplayRecord::audit_length`].
+    pub audit_length: u64,
+    /// See [`ReplayRecord::state_sequence`].
+    pub state_sequence: u64,
+    /// See [`ReplayRecord::pending`].
+    pub pending: Option<PendingAudit>,
+}
+
+/// Reads a replay record from `stream` in its fields' order, the replay table through
+/// `read_table` (in place: [`porter_protocol::DoorMemory::replay_in_place`], or
+/// [`ReplayTable::read_in_place`]). The stream's window must hold at least
+/// [`MAX_PENDING_LEN`] bytes; the caller checks [`Stream::failed`] and [`Stream::at_end`].
+pub fn read_replay_record<S: Fill + ?Sized>(
+    stream: &mut Stream<'_, S>,
+    read_table: impl FnOnce(&mut Stream<'_, S>),
+) -> ReplayRecordRest {
+    let floor = stream.item(5, |r| Time(r.u32()));
+    read_table(stream);
+    let certs = CertCache::read(stream, CACHED_CERT_LEN);
+    let audit_length = stream.item(10, |r| r.u64());
+    let state_sequence = stream.item(10, |r| r.u64());
+    let pending = stream.item(MAX_PENDING_LEN, |r| r.option());
+    ReplayRecordRest { floor, certs, audit_length, state_sequence, pending }
 }
 
 /// Counters of flash operations, for the wear report.
@@ -359,16 +472,24 @@ impl<F: NorFlash> Storage<F> {
     /// The identity record, if one was ever written.
     pub fn identity(&mut self) -> Result<Option<IdentityRecord>, StorageError> {
         let mut buf = [0u8; MAX_IDENTITY_RECORD_LEN];
-        match read_latest(&mut self.flash, self.page_size, &self.identity, &mut buf)? {
-            Some(bytes) => postcard::from_bytes(bytes).map(Some).map_err(|_| StorageError::Corrupt),
-            None => Ok(None),
+        let Some(bytes) = read_latest(&mut self.flash, self.page_size, &self.identity, &mut buf)?
+        else {
+            return Ok(None);
+        };
+        // As postcard read it: bytes after the record are ignored (there are none).
+        let mut r = Reader::new(bytes);
+        let record = IdentityRecord::decode(&mut r);
+        if r.failed() {
+            return Err(StorageError::Corrupt);
         }
+        Ok(Some(record))
     }
 
     /// Writes a new identity record.
     pub fn write_identity(&mut self, record: &IdentityRecord) -> Result<(), StorageError> {
         let mut buf = [0u8; MAX_IDENTITY_RECORD_LEN];
-        let bytes = postcard::to_slice(record, &mut buf).map_err(|_| StorageError::TooLarge)?;
+        let bytes =
+            porter_protocol::wire::encode(record, &mut buf).map_err(|_| StorageError::TooLarge)?;
         self.append(Which::Identity, bytes).map(|_| ())
     }
 
@@ -385,31 +506,29 @@ impl<F: NorFlash> Storage<F> {
     /// The committed replay record, decoded (for tests and tools: the controller restores it in
     /// place with [`Storage::replay_snapshot`]).
     pub fn replay(&mut self) -> Result<Option<ReplayRecord>, StorageError> {
-        let mut buf = [0u8; MAX_REPLAY_RECORD_LEN];
-        let Some(reader) = self.replay_snapshot(&mut buf)? else { return Ok(None) };
-        let mut de = postcard::Deserializer::from_flavor(reader);
-        let record = ReplayRecord::deserialize(&mut de);
-        let end = de.finalize().map_err(|_| StorageError::Corrupt)?;
-        let record = record.map_err(|_| end.err().unwrap_or(StorageError::Corrupt))?;
-        end.map(|()| Some(record))
+        let Some(mut snapshot) = self.replay_snapshot()? else { return Ok(None) };
+        let mut window = [0u8; REPLAY_WINDOW];
+        let mut replay = ReplayTable::new();
+        let mut stream = Stream::new(&mut window, &mut snapshot);
+        let rest = read_replay_record(&mut stream, |s| replay.read_in_place(s));
+        let read = !stream.failed() && stream.at_end();
+        snapshot.verdict(read)?;
+        let ReplayRecordRest { floor, certs, audit_length, state_sequence, pending } = rest;
+        Ok(Some(ReplayRecord { floor, replay, certs, audit_length, state_sequence, pending }))
     }
 
-    /// A reader over the committed replay record's parts, in order, one part at a time through
-    /// `buf` (at least [`MAX_REPLAY_RECORD_LEN`] bytes): the record is up to
-    /// [`MAX_REPLAY_SNAPSHOT_LEN`] bytes, never held whole. `None` if none was ever committed.
-    pub fn replay_snapshot<'s>(
-        &'s mut self,
-        buf: &'s mut [u8],
-    ) -> Result<Option<SnapshotReader<'s, F>>, StorageError> {
+    /// The committed replay record's encoding, its parts in order, as a [`Fill`] source for a
+    /// [`Stream`]: the record is up to [`MAX_REPLAY_SNAPSHOT_LEN`] bytes, never held whole.
+    /// `None` if none was ever committed.
+    pub fn replay_snapshot(&mut self) -> Result<Option<Snapshot<'_, F>>, StorageError> {
         let Some(committed) = self.committed_replay()? else { return Ok(None) };
-        Ok(Some(SnapshotReader {
+        Ok(Some(Snapshot {
             storage: self,
-            buf,
             next_seq: committed.first,
             part: 0,
             count: committed.count,
             at: 0,
-            len: 0,
+            left: 0,
             error: None,
         }))
     }
@@ -421,7 +540,7 @@ impl<F: NorFlash> Storage<F> {
     /// fit [`MAX_REPLAY_SNAPSHOT_LEN`]: nothing was written.
     pub fn write_replay(&mut self, record: &ReplayRecordRef<'_>) -> Result<(), StorageError> {
         let mut buf = [0u8; MAX_REPLAY_RECORD_LEN];
-        let total = serialize_window(record, &mut buf, 0)?;
+        let total = encode_window(record, &mut buf, 0)?;
         let count = total.div_ceil(REPLAY_PART_LEN).max(1);
         let count = u8::try_from(count)
             .ok()
@@ -443,7 +562,7 @@ impl<F: NorFlash> Storage<F> {
         let mut last = 0;
         for part in 0..count {
             let from = usize::from(part) * REPLAY_PART_LEN;
-            let end = if part == 0 { total } else { serialize_window(record, &mut buf, from)? };
+            let end = if part == 0 { total } else { encode_window(record, &mut buf, from)? };
             let len = end.saturating_sub(from).min(REPLAY_PART_LEN);
             let header = PartHeader { part, count, supersedes };
             let bytes = buf.get_mut(..PART_HEADER_LEN + len).ok_or(StorageError::TooLarge)?;
@@ -912,102 +1031,87 @@ impl PartHeader {
 /// Encodes `record` and keeps the bytes from `from` on (at most [`REPLAY_PART_LEN`]) in `buf`
 /// after the part header's room; returns the encoding's whole length. The record is encoded
 /// once per part instead of whole into one buffer: one page of stack, not two.
-fn serialize_window<T: Serialize>(
+fn encode_window<T: Encode>(
     record: &T,
     buf: &mut [u8],
     from: usize,
 ) -> Result<usize, StorageError> {
     let window = buf.get_mut(PART_HEADER_LEN..).ok_or(StorageError::TooLarge)?;
-    postcard::serialize_with_flavor(record, Window { buf: window, skip: from, at: 0 })
-        .map_err(|_| StorageError::TooLarge)
+    let mut w = Writer::window(window, from);
+    record.encode(&mut w).map_err(|_| StorageError::TooLarge)?;
+    Ok(w.position())
 }
 
-/// A postcard output that keeps one window of the encoding and counts all of it.
-struct Window<'b> {
-    buf: &'b mut [u8],
-    skip: usize,
-    at: usize,
-}
-
-impl postcard::ser_flavors::Flavor for Window<'_> {
-    type Output = usize;
-
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        if let Some(slot) = self.at.checked_sub(self.skip).and_then(|i| self.buf.get_mut(i)) {
-            *slot = byte;
-        }
-        self.at += 1;
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<usize> {
-        Ok(self.at)
-    }
-}
-
-/// The committed replay record's encoding, read part by part through one page-sized buffer: a
-/// postcard input ([`postcard::Deserializer::from_flavor`]). It hands out bytes one at a time
-/// and refuses borrowed slices (the record has none). Its remainder says whether every part
-/// was read to its end, or which storage error cut the reading short.
-pub struct SnapshotReader<'s, F: NorFlash> {
+/// The committed replay record's encoding, read part by part straight from flash: a [`Fill`]
+/// source for a [`Stream`], which reads it through a window of its own. Its
+/// [`Snapshot::verdict`] says whether every part was read to its end, or which storage error
+/// cut the reading short.
+pub struct Snapshot<'s, F: NorFlash> {
     storage: &'s mut Storage<F>,
-    buf: &'s mut [u8],
     next_seq: u32,
     part: u8,
     count: u8,
+    /// The current part's unread payload: flash address and length.
     at: usize,
-    len: usize,
+    left: usize,
     error: Option<StorageError>,
 }
 
-impl<F: NorFlash> SnapshotReader<'_, F> {
-    /// Reads the next part into the buffer, checking that it is the part expected.
+impl<F: NorFlash> Snapshot<'_, F> {
+    /// Finds the next part, checking that it is the part expected.
     fn load(&mut self) -> Result<(), StorageError> {
-        if self.part >= self.count {
-            return Err(StorageError::Corrupt);
-        }
         let (at, len) =
             self.storage.find(Which::Replay, self.next_seq)?.ok_or(StorageError::Corrupt)?;
-        let out = self.buf.get_mut(..len).ok_or(StorageError::Corrupt)?;
-        self.storage.flash.read(at, out)?;
-        let header = out.first_chunk::<PART_HEADER_LEN>().and_then(PartHeader::read);
+        let mut header = [0u8; PART_HEADER_LEN];
+        let left = len.checked_sub(PART_HEADER_LEN).ok_or(StorageError::Corrupt)?;
+        self.storage.flash.read(at, &mut header)?;
+        let header = PartHeader::read(&header);
         if header.is_none_or(|h| h.part != self.part || h.count != self.count) {
             return Err(StorageError::Corrupt);
         }
         self.part += 1;
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.at = PART_HEADER_LEN;
-        self.len = len;
+        self.at = at + PART_HEADER_LEN;
+        self.left = left;
         Ok(())
+    }
+
+    /// The reading's outcome, given whether the record decoded and nothing of the stream was
+    /// left over (`read`): the storage error that cut it short, else `Corrupt` unless every
+    /// part was read to its end.
+    pub fn verdict(&self, read: bool) -> Result<(), StorageError> {
+        match self.error {
+            Some(e) => Err(e),
+            None if !read || self.left > 0 || self.part < self.count => Err(StorageError::Corrupt),
+            None => Ok(()),
+        }
     }
 }
 
-impl<'s, F: NorFlash + 's> postcard::de_flavors::Flavor<'s> for SnapshotReader<'s, F> {
-    type Remainder = Result<(), StorageError>;
-    type Source = ();
-
-    fn pop(&mut self) -> postcard::Result<u8> {
-        while self.at >= self.len {
-            if let Err(e) = self.load() {
-                self.error.get_or_insert(e);
-                return Err(postcard::Error::DeserializeUnexpectedEnd);
+impl<F: NorFlash> Fill for Snapshot<'_, F> {
+    fn fill(&mut self, out: &mut [u8]) -> usize {
+        let mut n = 0;
+        while self.error.is_none() {
+            if self.left == 0 {
+                if self.part >= self.count {
+                    break;
+                }
+                if let Err(e) = self.load() {
+                    self.error = Some(e);
+                }
+                continue;
             }
+            let take = self.left.min(out.len() - n);
+            let Some(into) = out.get_mut(n..n + take).filter(|i| !i.is_empty()) else { break };
+            if let Err(e) = self.storage.flash.read(self.at, into) {
+                self.error = Some(e.into());
+                break;
+            }
+            self.at += take;
+            self.left -= take;
+            n += take;
         }
-        let byte = self.buf.get(self.at).copied();
-        self.at += 1;
-        byte.ok_or(postcard::Error::DeserializeUnexpectedEnd)
-    }
-
-    fn try_take_n(&mut self, _: usize) -> postcard::Result<&'s [u8]> {
-        Err(postcard::Error::DeserializeUnexpectedEnd)
-    }
-
-    fn finalize(self) -> postcard::Result<Result<(), StorageError>> {
-        Ok(match self.error {
-            Some(e) => Err(e),
-            None if self.at < self.len || self.part < self.count => Err(StorageError::Corrupt),
-            None => Ok(()),
-        })
+        n
     }
 }
 
@@ -1266,6 +1370,291 @@ mod tests {
         c.update_word(u32::from_le_bytes(*b"1234"));
         c.update(b"56789");
         assert_eq!(c.finish(), 0xCBF4_3926);
+    }
+
+    /// The storage records' encoding against the reference it must equal: serde's derived impls
+    /// through postcard, which the firmware before issue 14 wrote and read them with. Same
+    /// bytes for every record; same record or same refusal for every encoding, truncation and
+    /// one-byte change; the replay record read through windows and pieces of many sizes, as
+    /// boot reads it across its two flash parts.
+    mod reference {
+        extern crate std;
+        use std::{vec, vec::Vec};
+
+        use super::*;
+        use porter_protocol::{
+            Alarm, CachedCert, CertHash, KeyId, PackageCommitment, Role, Signature,
+        };
+        use proptest::prelude::*;
+
+        /// A source handing out `bytes` at most `piece` bytes at a time.
+        struct Pieces<'a> {
+            bytes: &'a [u8],
+            piece: usize,
+        }
+
+        impl Fill for Pieces<'_> {
+            fn fill(&mut self, out: &mut [u8]) -> usize {
+                let n = out.len().min(self.piece).min(self.bytes.len());
+                out[..n].copy_from_slice(&self.bytes[..n]);
+                self.bytes = &self.bytes[n..];
+                n
+            }
+        }
+
+        fn identity_new(bytes: &[u8]) -> Option<IdentityRecord> {
+            let mut r = Reader::new(bytes);
+            let record = IdentityRecord::decode(&mut r);
+            (!r.failed()).then_some(record)
+        }
+
+        fn replay_new(bytes: &[u8], window: usize, piece: usize) -> Option<ReplayRecord> {
+            let mut buf = vec![0u8; window];
+            let mut source = Pieces { bytes, piece };
+            let mut stream = Stream::new(&mut buf, &mut source);
+            let mut replay = ReplayTable::new();
+            let rest = read_replay_record(&mut stream, |s| replay.read_in_place(s));
+            (!stream.failed() && stream.at_end()).then(|| {
+                let ReplayRecordRest { floor, certs, audit_length, state_sequence, pending } = rest;
+                ReplayRecord { floor, replay, certs, audit_length, state_sequence, pending }
+            })
+        }
+
+        /// What the firmware before issue 14 read: postcard and the derived impls, the whole
+        /// input used, the table's invariants kept (the in-place seed checked them).
+        fn replay_old(bytes: &[u8]) -> Option<ReplayRecord> {
+            postcard::take_from_bytes::<ReplayRecord>(bytes)
+                .ok()
+                .filter(|(r, rest)| rest.is_empty() && r.replay.is_well_formed())
+                .map(|(r, _)| r)
+        }
+
+        fn event() -> impl Strategy<Value = AuditEvent> {
+            prop_oneof![
+                (
+                    any::<[u8; 8]>(),
+                    any::<u64>(),
+                    any::<u8>(),
+                    any::<[u8; 8]>(),
+                    any::<bool>(),
+                    any::<[u8; 32]>()
+                )
+                    .prop_map(|(i, grant_serial, use_index, h, service, p)| {
+                        AuditEvent::Admitted {
+                            issuer: KeyId(i),
+                            grant_serial,
+                            use_index,
+                            holder: KeyId(h),
+                            role: if service { Role::Service } else { Role::Delivery },
+                            package: PackageCommitment(p),
+                        }
+                    }),
+                any::<u16>().prop_map(|reason| AuditEvent::Rejected { reason }),
+                any::<u64>().prop_map(|sequence| AuditEvent::DoorStateApplied { sequence }),
+                Just(AuditEvent::Alarm(Alarm::StorageRepaired)),
+                Just(AuditEvent::Boot),
+                (any::<[u32; 5]>(), any::<u16>()).prop_map(|(c, last_reason)| AuditEvent::Tally {
+                    refused: c[0],
+                    refused_signature: c[1],
+                    forced_open: c[2],
+                    held_open: c[3],
+                    egress: c[4],
+                    last_reason,
+                }),
+                (any::<u32>(), any::<u64>()).prop_map(|(admissions, before)| {
+                    AuditEvent::Overwritten { admissions, before }
+                }),
+            ]
+        }
+
+        fn replay_record() -> impl Strategy<Value = ReplayRecord> {
+            let spends =
+                prop::collection::vec((0u8..4, any::<u64>(), 1u8..4, 0u32..100_000), 0..40);
+            let certs =
+                (any::<[u8; 32]>(), prop::collection::vec(any::<[u8; 96]>().no_shrink(), 0..6));
+            let pending = prop::option::of((any::<u64>(), any::<u32>(), event()));
+            (any::<u32>(), spends, certs, any::<u64>(), any::<u64>(), pending).prop_map(
+                |(floor, spends, (root, entries), audit_length, state_sequence, pending)| {
+                    let mut replay = ReplayTable::new();
+                    let now = Time(1_800_000_000);
+                    for (issuer, serial, uses, ahead) in spends {
+                        let not_after = Time(now.0 + ahead);
+                        if let Ok(spend) =
+                            replay.check(KeyId([issuer; 8]), serial, uses, not_after, 60, now)
+                        {
+                            replay.commit(&spend).unwrap();
+                        }
+                    }
+                    let mut certs = CertCache::new();
+                    for e in entries {
+                        let (body, signature) = e.split_at(32);
+                        let entry = CachedCert {
+                            body: CertHash(body.try_into().unwrap()),
+                            signature: Signature(signature.try_into().unwrap()),
+                        };
+                        certs.insert(&PublicKey(root), entry);
+                    }
+                    let pending = pending.map(|(sequence, at, event)| PendingAudit {
+                        sequence,
+                        at: Time(at),
+                        event,
+                    });
+                    ReplayRecord {
+                        floor: Time(floor),
+                        replay,
+                        certs,
+                        audit_length,
+                        state_sequence,
+                        pending,
+                    }
+                },
+            )
+        }
+
+        fn identity() -> impl Strategy<Value = IdentityRecord> {
+            let enrolment = prop::option::of((
+                any::<[u8; 32]>(),
+                prop::collection::vec(any::<u8>(), 0..=MAX_ENROLMENT_LEN),
+            ));
+            (any::<[u8; 32]>(), any::<u32>(), enrolment, any::<u64>()).prop_map(
+                |(seed, boot_count, enrolment, log_acked)| {
+                    let enrolment = enrolment.map(|(root, bytes)| StoredEnrolment {
+                        root: PublicKey(root),
+                        bytes: heapless::Vec::from_slice(&bytes).unwrap(),
+                    });
+                    IdentityRecord { seed, boot_count, enrolment, log_acked }
+                },
+            )
+        }
+
+        fn postcard_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
+            let mut buf = vec![0u8; 2 * MAX_REPLAY_SNAPSHOT_LEN];
+            let len = postcard::to_slice(value, &mut buf).unwrap().len();
+            buf.truncate(len);
+            buf
+        }
+
+        /// Every truncation and the given one-byte changes get the same verdict both ways.
+        fn same_verdicts<T: PartialEq + core::fmt::Debug>(
+            bytes: &[u8],
+            changes: &[(usize, u8)],
+            new: impl Fn(&[u8]) -> Option<T>,
+            old: impl Fn(&[u8]) -> Option<T>,
+        ) {
+            for cut in 0..bytes.len() {
+                assert_eq!(new(&bytes[..cut]), old(&bytes[..cut]), "cut at {cut}");
+            }
+            for &(at, byte) in changes {
+                let mut changed = bytes.to_vec();
+                let at = at % changed.len();
+                changed[at] = byte;
+                assert_eq!(new(&changed), old(&changed), "{byte:#04x} at {at}");
+            }
+        }
+
+        /// Each field is read with room for its largest encoding: a record whose fields are
+        /// all at their largest decodes through every window from the smallest allowed
+        /// ([`MAX_PENDING_LEN`]) to one larger than the record, so every field meets the
+        /// window's end at every offset.
+        #[test]
+        fn a_largest_record_reads_through_every_window() {
+            let mut replay = ReplayTable::new();
+            let now = Time(u32::MAX - 100_000);
+            for (issuer, serial) in [(1u8, u64::MAX), (2, u64::MAX - 1), (3, 1 << 31)] {
+                let spend = replay.check(KeyId([issuer; 8]), serial, 32, Time(u32::MAX), 60, now);
+                replay.commit(&spend.unwrap()).unwrap();
+            }
+            let mut certs = CertCache::new();
+            for i in 0..=CERT_CACHE_ENTRIES as u8 {
+                let entry = CachedCert { body: CertHash([i; 32]), signature: Signature([!i; 64]) };
+                certs.insert(&PublicKey([9; 32]), entry);
+            }
+            let event = AuditEvent::Admitted {
+                issuer: KeyId([1; 8]),
+                grant_serial: u64::MAX,
+                use_index: 255,
+                holder: KeyId([2; 8]),
+                role: Role::Service,
+                package: PackageCommitment([3; 32]),
+            };
+            let record = ReplayRecord {
+                floor: Time(u32::MAX),
+                replay,
+                certs,
+                audit_length: u64::MAX,
+                state_sequence: u64::MAX,
+                pending: Some(PendingAudit { sequence: u64::MAX, at: Time(u32::MAX), event }),
+            };
+            let bytes = postcard_bytes(&record);
+            for window in MAX_PENDING_LEN..bytes.len() + 2 {
+                for piece in [1, 97, 4096] {
+                    assert_eq!(
+                        replay_new(&bytes, window, piece).as_ref(),
+                        Some(&record),
+                        "window {window}"
+                    );
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+
+            #[test]
+            fn identity_records_are_serdes_bytes_and_verdicts(
+                record in identity(),
+                changes in prop::collection::vec((any::<usize>(), any::<u8>()), 0..24),
+            ) {
+                let mut ours = [0u8; MAX_IDENTITY_RECORD_LEN];
+                let mut theirs = [0u8; MAX_IDENTITY_RECORD_LEN];
+                let ours = porter_protocol::wire::encode(&record, &mut ours).unwrap();
+                let theirs = postcard::to_slice(&record, &mut theirs).unwrap();
+                prop_assert_eq!(&*ours, &*theirs);
+                prop_assert_eq!(identity_new(ours), Some(record));
+                let old = |b: &[u8]| postcard::from_bytes::<IdentityRecord>(b).ok();
+                same_verdicts(ours, &changes, identity_new, old);
+            }
+
+            #[test]
+            fn replay_records_are_serdes_bytes_and_verdicts_across_parts(
+                record in replay_record(),
+                window in prop_oneof![MAX_PENDING_LEN..REPLAY_WINDOW, Just(MAX_REPLAY_RECORD_LEN)],
+                piece in 1usize..5000,
+                changes in prop::collection::vec((any::<usize>(), any::<u8>()), 0..24),
+            ) {
+                let as_ref = ReplayRecordRef {
+                    floor: record.floor,
+                    replay: &record.replay,
+                    certs: &record.certs,
+                    audit_length: record.audit_length,
+                    state_sequence: record.state_sequence,
+                    pending: record.pending,
+                };
+                let theirs = postcard_bytes(&as_ref);
+                prop_assert_eq!(&theirs, &postcard_bytes(&record));
+                // Encoded whole, and window by window as `write_replay` encodes its parts.
+                let mut whole = vec![0u8; theirs.len()];
+                let mut w = Writer::new(&mut whole);
+                as_ref.encode(&mut w).unwrap();
+                prop_assert_eq!(w.done().unwrap(), &theirs[..]);
+                for part in [1, 7, 100, REPLAY_PART_LEN] {
+                    let mut pieced = Vec::new();
+                    let mut buf = vec![0u8; PART_HEADER_LEN + part];
+                    loop {
+                        let total = encode_window(&as_ref, &mut buf, pieced.len()).unwrap();
+                        prop_assert_eq!(total, theirs.len());
+                        let n = part.min(total - pieced.len());
+                        pieced.extend_from_slice(&buf[PART_HEADER_LEN..PART_HEADER_LEN + n]);
+                        if pieced.len() == total {
+                            break;
+                        }
+                    }
+                    prop_assert_eq!(&pieced, &theirs);
+                }
+                prop_assert_eq!(replay_new(&theirs, window, piece), Some(record));
+                same_verdicts(&theirs, &changes, |b| replay_new(b, window, piece), replay_old);
+            }
+        }
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! rebuilt from flash and checked against the log, an admission cut short by power loss
 //! completed, and the back-off restored from the log's tail.
 
+use porter_protocol::wire::Stream;
 use porter_protocol::{
-    Alarm, AuditEvent, AuditRecord, CertCache, ChainHash, DoorConfig, DoorMemory, Enrolment, Error,
-    LogMask, PublicKey, SigningKey, Time, CERT_CACHE_ENTRIES, MAX_AUDIT_RECORD_LEN,
+    Alarm, AuditEvent, AuditRecord, ChainHash, DoorConfig, DoorMemory, Enrolment, Error, LogMask,
+    PublicKey, SigningKey, MAX_AUDIT_RECORD_LEN,
 };
 
 use porter_link::DoorLink;
@@ -12,8 +13,9 @@ use porter_link::DoorLink;
 use crate::hal::{
     Clock, DoorSensor, Entropy, Indicator, InstallerButton, LockActuator, NorFlash, Transport,
 };
-use crate::storage::{IdentityRecord, SnapshotReader, Storage, StorageError};
-use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
+use crate::storage::{
+    read_replay_record, IdentityRecord, ReplayRecordRest, Snapshot, Storage, StorageError,
+};
 
 use super::backoff::{costs_a_signature, Backoff};
 use super::journal::Tally;
@@ -170,8 +172,10 @@ where
             site.memory.apply_door_state(&site.config, state).map_err(Fault::Config)?;
         }
         // The replay record, read part by part through the same buffer and put back in place.
-        let replay = match self.storage.replay_snapshot(scratch).map_err(Fault::Storage)? {
-            Some(reader) => Some(restore(&mut site.memory, reader).map_err(Fault::Storage)?),
+        let replay = match self.storage.replay_snapshot().map_err(Fault::Storage)? {
+            Some(mut snapshot) => {
+                Some(restore(&mut site.memory, &mut snapshot, scratch).map_err(Fault::Storage)?)
+            }
             None => None,
         };
         let pending = replay.as_ref().and_then(|r| r.pending);
@@ -286,55 +290,22 @@ struct Restored {
     pending: Option<crate::storage::PendingAudit>,
 }
 
-/// Decodes the replay record straight into `memory`, in a frame of its own. The replay table
-/// (5 KiB) is decoded in place (`DoorMemory::replay_in_place`): decoded by value, the record
-/// and its moves into the memory took an 18 KB frame, which no painted admission or first boot
-/// showed but every reboot with a replay record needed.
+/// Decodes the replay record straight into `memory`, in a frame of its own, through `window`
+/// (the idle link buffer). The replay table (5 KiB) is decoded in place
+/// (`DoorMemory::replay_in_place`): decoded by value, the record and its moves into the memory
+/// took an 18 KB frame, which no painted admission or first boot showed but every reboot with
+/// a replay record needed.
 #[inline(never)]
 fn restore<F: NorFlash>(
     memory: &mut DoorMemory,
-    reader: SnapshotReader<'_, F>,
+    snapshot: &mut Snapshot<'_, F>,
+    window: &mut [u8],
 ) -> Result<Restored, StorageError> {
-    let mut de = postcard::Deserializer::from_flavor(reader);
-    let decoded = RecordInPlace(memory).deserialize(&mut de);
-    let end = de.finalize().map_err(|_| StorageError::Corrupt)?;
-    let restored = decoded.map_err(|_| end.err().unwrap_or(StorageError::Corrupt))?;
-    end?;
-    Ok(restored)
-}
-
-/// Reads a [`ReplayRecord`](crate::storage::ReplayRecord) field by field, in its encoding's order (floor, replay, certs,
-/// audit length, state sequence, pending), putting the memory's parts back as it goes.
-struct RecordInPlace<'m>(&'m mut DoorMemory);
-
-impl<'de> DeserializeSeed<'de> for RecordInPlace<'_> {
-    type Value = Restored;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Restored, D::Error> {
-        // postcard reads a struct as the tuple of its fields.
-        d.deserialize_tuple(RECORD_FIELDS, self)
-    }
-}
-
-/// The fields of a [`ReplayRecord`](crate::storage::ReplayRecord).
-const RECORD_FIELDS: usize = 6;
-
-impl<'de> Visitor<'de> for RecordInPlace<'_> {
-    type Value = Restored;
-
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("a replay record")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Restored, A::Error> {
-        let missing = |n| A::Error::invalid_length(n, &"a replay record's six fields");
-        let floor: Time = seq.next_element()?.ok_or_else(|| missing(0))?;
-        seq.next_element_seed(self.0.replay_in_place())?.ok_or_else(|| missing(1))?;
-        let certs: CertCache<CERT_CACHE_ENTRIES> = seq.next_element()?.ok_or_else(|| missing(2))?;
-        let audit_length = seq.next_element()?.ok_or_else(|| missing(3))?;
-        let state_sequence = seq.next_element()?.ok_or_else(|| missing(4))?;
-        let pending = seq.next_element()?.ok_or_else(|| missing(5))?;
-        self.0.restore_floor_and_certs(floor, certs);
-        Ok(Restored { audit_length, state_sequence, pending })
-    }
+    let mut stream = Stream::new(window, snapshot);
+    let rest = read_replay_record(&mut stream, |s| memory.replay_in_place().read(s));
+    let read = !stream.failed() && stream.at_end();
+    snapshot.verdict(read)?;
+    let ReplayRecordRest { floor, certs, audit_length, state_sequence, pending } = rest;
+    memory.restore_floor_and_certs(floor, certs);
+    Ok(Restored { audit_length, state_sequence, pending })
 }
