@@ -38,8 +38,9 @@ use crate::scope::Time;
 use crate::wire::{Decode, Encode, Fill, Reader, Stream, Writer};
 use crate::Error;
 
-/// Seconds per stored expiry unit.
-const MINUTE: u64 = 60;
+/// Seconds per stored expiry unit. The arithmetic on it is 32-bit wherever the values fit
+/// (door times are u32): a 64-bit division is a library routine on the door's core.
+const MINUTE: u32 = 60;
 
 /// The grants a door has admitted and not yet seen expire: `ENTRIES` grants of at most
 /// `ISSUERS` issuers. 8 bytes per entry, 8 per issuer.
@@ -94,7 +95,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize> Default for ReplayTable<ENTRIES
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Place {
     /// The base after the commit.
-    base: u64,
+    base: u32,
     /// The stored expiry, absolute, in seconds (a multiple of 60).
     expires: u64,
     /// The entry's use count before this spend, if the grant is remembered.
@@ -107,7 +108,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
     pub const MAX_ENCODED_LEN: usize = 5 + 1 + 8 * ISSUERS + 3 + 10 * ENTRIES;
 
     /// The furthest ahead of the base an expiry can be stored: 65,535 minutes (45 days).
-    pub const MAX_AHEAD: u32 = u16::MAX as u32 * MINUTE as u32;
+    pub const MAX_AHEAD: u32 = u16::MAX as u32 * MINUTE;
 
     /// Issuer indices are one byte.
     const FITS: () = assert!(ISSUERS <= 256, "issuer indices are one byte");
@@ -157,8 +158,10 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
                 self.issuers.len() - 1
             }
         };
-        let until =
-            u16::try_from((place.expires - place.base) / MINUTE).map_err(|_| Error::ReplayFull)?;
+        // `place` refused anything more than `MAX_AHEAD` (a u32) past the base.
+        let ahead = u32::try_from(place.expires - u64::from(place.base));
+        let until = ahead.ok().and_then(|a| u16::try_from(a / MINUTE).ok());
+        let until = until.ok_or(Error::ReplayFull)?;
         let key = (spend.serial as u32, issuer as u8);
         let used = spend.use_index.saturating_add(1);
         match self.entries.iter_mut().find(|e| (e.serial, e.issuer) == key) {
@@ -198,19 +201,19 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
     /// stored expiry, and the grant's use count if it is remembered; or why it cannot be
     /// recorded.
     fn place(&self, issuer: KeyId, serial: u64, expires: Time, now: Time) -> Result<Place, Error> {
-        let old = u64::from(self.base.0);
-        let base = old.max(u64::from(now.0) / MINUTE * MINUTE);
-        let expires_exact = u64::from(expires.0);
-        if expires_exact < base {
+        let old = self.base.0;
+        let base = old.max(now.0 / MINUTE * MINUTE);
+        if expires.0 < base {
             return Err(Error::ReplayTooOld);
         }
-        let expires = expires_exact.div_ceil(MINUTE) * MINUTE;
+        // Up to 59 s past u32::MAX: 64 bits for the product, not the division.
+        let expires = u64::from(expires.0.div_ceil(MINUTE)) * u64::from(MINUTE);
         // Entries with `until < shift` expired before the new base: they count as gone. Every
         // stored entry expires at or after the current base, and every stored issuer has an
         // entry (`advance_base` and `commit` keep it so; decoding checks it), so with no shift
         // all of them are live.
         let shift = (base - old) / MINUTE;
-        let live = |e: &Entry| u64::from(e.until) >= shift;
+        let live = |e: &Entry| u32::from(e.until) >= shift;
         let index = self.issuers.iter().position(|&k| k == issuer);
         if let Some(i) = index {
             let key = (serial as u32, i as u8);
@@ -235,7 +238,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
         };
         if live_entries >= ENTRIES
             || (!has_issuer && issuers_in_use >= ISSUERS)
-            || expires - base > u64::from(Self::MAX_AHEAD)
+            || expires - u64::from(base) > u64::from(Self::MAX_AHEAD)
         {
             return Err(Error::ReplayFull);
         }
@@ -297,14 +300,14 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
 
     /// Moves the base up to `base` (a multiple of 60 at least the current one), dropping every
     /// entry that expired before it and every issuer left without entries.
-    fn advance_base(&mut self, base: u64) {
-        let old = u64::from(self.base.0);
+    fn advance_base(&mut self, base: u32) {
+        let old = self.base.0;
         if base <= old {
             return;
         }
         let shift = (base - old) / MINUTE;
         let mut referenced = [false; ISSUERS];
-        self.entries.retain_mut(|e| match u64::from(e.until).checked_sub(shift) {
+        self.entries.retain_mut(|e| match u32::from(e.until).checked_sub(shift) {
             Some(until) => {
                 e.until = until as u16;
                 if let Some(flag) = referenced.get_mut(usize::from(e.issuer)) {
@@ -332,8 +335,7 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
                 e.issuer = i;
             }
         }
-        // `base` is at most the door's time, a u32.
-        self.base = Time(u32::try_from(base).unwrap_or(u32::MAX));
+        self.base = Time(base);
     }
 }
 
@@ -579,6 +581,135 @@ mod tests {
             None,
             "an entry naming no issuer is refused"
         );
+    }
+
+    /// The replay memory's arithmetic before it was made 32-bit (`place` and `commit` in u64,
+    /// as they were): the reference the new arithmetic must equal.
+    mod u64_reference {
+        use super::*;
+
+        const MINUTE: u64 = 60;
+
+        pub(super) fn place<const E: usize, const I: usize>(
+            t: &ReplayTable<E, I>,
+            issuer: KeyId,
+            serial: u64,
+            expires: Time,
+            now: Time,
+        ) -> Result<(u64, u64, Option<u8>), Error> {
+            let old = u64::from(t.base.0);
+            let base = old.max(u64::from(now.0) / MINUTE * MINUTE);
+            let expires_exact = u64::from(expires.0);
+            if expires_exact < base {
+                return Err(Error::ReplayTooOld);
+            }
+            let expires = expires_exact.div_ceil(MINUTE) * MINUTE;
+            let shift = (base - old) / MINUTE;
+            let live = |e: &Entry| u64::from(e.until) >= shift;
+            let index = t.issuers.iter().position(|&k| k == issuer);
+            if let Some(i) = index {
+                let key = (serial as u32, i as u8);
+                if let Some(e) = t.entries.iter().find(|e| (e.serial, e.issuer) == key && live(e)) {
+                    return Ok((base, expires, Some(e.used)));
+                }
+            }
+            let mut in_use = [false; I];
+            let mut live_entries = 0;
+            for e in t.entries.iter().filter(|e| live(e)) {
+                live_entries += 1;
+                in_use[usize::from(e.issuer)] = true;
+            }
+            let has_issuer = index.is_some_and(|i| in_use[i]);
+            let issuers_in_use = in_use.iter().filter(|&&f| f).count();
+            if live_entries >= E
+                || (!has_issuer && issuers_in_use >= I)
+                || expires - base > u64::from(ReplayTable::<E, I>::MAX_AHEAD)
+            {
+                return Err(Error::ReplayFull);
+            }
+            Ok((base, expires, None))
+        }
+
+        /// The expiry `commit` stored, in minutes past the new base.
+        pub(super) fn until(base: u64, expires: u64) -> Result<u16, Error> {
+            u16::try_from((expires - base) / MINUTE).map_err(|_| Error::ReplayFull)
+        }
+
+        /// The entries' expiries after the base moved from `old` to `base`.
+        pub(super) fn shifted(untils: &[u16], old: u64, base: u64) -> std::vec::Vec<Option<u16>> {
+            let shift = (base.max(old) - old) / MINUTE;
+            untils.iter().map(|&u| u64::from(u).checked_sub(shift).map(|u| u as u16)).collect()
+        }
+    }
+
+    /// Times where the minute arithmetic has its edges: 0, around each multiple of 60 near the
+    /// ends of the u32 range and near a table's base, and anything.
+    fn edge_time() -> impl proptest::strategy::Strategy<Value = u32> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u32..180),
+            (u32::MAX - 180..=u32::MAX),
+            (0u32..1000).prop_map(|d| 1_800_000_000 - 500 + d),
+            (0u32..(1 << 26)).prop_map(|d| 1_800_000_000 + d),
+            any::<u32>(),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The 32-bit arithmetic of `place` and `commit` gives what the u64 arithmetic gave:
+        /// the same placement or refusal, the same stored expiry, the same table after the
+        /// base moves, for tables and times at every edge of the minute arithmetic.
+        #[test]
+        fn the_32_bit_minute_arithmetic_equals_the_64_bit_one(
+            spends in proptest::collection::vec((0u8..3, 0u64..6, 1u8..4, edge_time(), edge_time()), 0..6),
+            query in (0u8..3, 0u64..6, 1u8..4, edge_time(), 0u32..600, edge_time()),
+        ) {
+            let mut t = ReplayTable::<4, 2>::new();
+            for (issuer, serial, uses, not_after, now) in spends {
+                if let Ok(spend) = t.check(KeyId([issuer; 8]), serial, uses, Time(not_after), 60, Time(now)) {
+                    let _ = t.commit(&spend);
+                }
+            }
+            let (issuer, serial, uses, not_after, skew, now) = query;
+            let (issuer, not_after, now) = (KeyId([issuer; 8]), Time(not_after), Time(now));
+            let expires = not_after.plus(skew);
+            let new = t.place(issuer, serial, expires, now);
+            let old = u64_reference::place(&t, issuer, serial, expires, now);
+            proptest::prop_assert_eq!(new.map(|p| (u64::from(p.base), p.expires, p.used)), old);
+            if let (Ok(place), Ok(spend)) = (new, t.check(issuer, serial, uses, not_after, skew, now)) {
+                let old_base = u64::from(t.base.0);
+                let untils: std::vec::Vec<u16> = t.entries.iter().map(|e| e.until).collect();
+                let mut committed = t.clone();
+                let result = committed.commit(&spend);
+                // A remembered grant's new expiry is not checked against `MAX_AHEAD` by `check`
+                // (only a new grant's is): `commit` refuses it, with either arithmetic.
+                let until = u64_reference::until(u64::from(place.base), place.expires);
+                proptest::prop_assert_eq!(result.is_ok(), until.is_ok());
+                let Ok(until) = until else { return Ok(()) };
+                let shifted = u64_reference::shifted(&untils, old_base, u64::from(place.base));
+                let before = t.issuers.iter().position(|&k| k == issuer).and_then(|i| {
+                    t.entries.iter().position(|e| (e.serial, usize::from(e.issuer)) == (serial as u32, i))
+                });
+                // The surviving entries keep their order and shifted expiry, the grant's own
+                // entry takes the later of its expiry and the new one; a new entry comes last.
+                let mut expected: std::vec::Vec<u16> = std::vec::Vec::new();
+                for (j, shifted) in shifted.iter().enumerate() {
+                    match (shifted, Some(j) == before) {
+                        (Some(u), true) => expected.push((*u).max(until)),
+                        (Some(u), false) => expected.push(*u),
+                        (None, _) => {}
+                    }
+                }
+                if before.and_then(|j| shifted[j]).is_none() {
+                    expected.push(until);
+                }
+                let stored: std::vec::Vec<u16> = committed.entries.iter().map(|e| e.until).collect();
+                proptest::prop_assert_eq!(stored, expected);
+                proptest::prop_assert_eq!(committed.base.0, place.base);
+            }
+        }
     }
 
     /// The refusals a stored table can earn, in place: a list over its bound, an overlong

@@ -3,6 +3,8 @@
 //!
 //! The host simulator (`sim`, feature `std`) and the Cortex-M4 board crate implement them.
 
+use core::num::{NonZeroU16, NonZeroU32};
+
 use porter_protocol::Time;
 
 /// A transport's link MTU unless it says otherwise ([`Transport::mtu`]): a BLE ATT payload with
@@ -74,6 +76,23 @@ pub trait Clock {
     fn mark(&mut self, point: Mark) {
         let _ = point;
     }
+}
+
+/// `n / d` in 32-bit steps, for a board's clock (SysTick ticks to milliseconds to seconds):
+/// a Cortex-M4 divides 32-bit words in hardware but has no 64-bit division, which links
+/// compiler-builtins' 864-byte routine. Long division by 16-bit digits, high first: each step
+/// divides `(remainder << 16) | digit`, below `d << 16` <= 2^32, so it fits a u32; with a
+/// constant `d` each step is a multiply. Equal to `n / d` for every `n` and every `d`.
+#[inline]
+pub fn div_u64_by_u16(n: u64, d: NonZeroU16) -> u64 {
+    let d = NonZeroU32::from(d);
+    let (mut quotient, mut remainder) = (0u64, 0u32);
+    for shift in [48u32, 32, 16, 0] {
+        let step = (remainder << 16) | ((n >> shift) as u32 & 0xFFFF);
+        quotient = (quotient << 16) | u64::from(step / d);
+        remainder = step % d;
+    }
+    quotient
 }
 
 /// Points of an admission, for [`Clock::mark`].
@@ -197,4 +216,56 @@ pub enum FlashError {
     Device,
     /// A word was programmed that was not erased: a bug in the caller.
     NotErased,
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn divisor(d: u16) -> NonZeroU16 {
+        NonZeroU16::new(d).unwrap()
+    }
+
+    /// Every divisor the boards use and the edges of the 16-bit digits, against every
+    /// numerator at the edges of each digit and of each multiple of the divisor there.
+    #[test]
+    fn dividing_in_16_bit_steps_equals_dividing_a_u64_at_the_edges() {
+        let divisors = [1u16, 2, 3, 7, 60, 255, 256, 1000, 25_000, 32_767, 32_768, 65_534, 65_535];
+        for d in divisors {
+            let mut numerators = std::vec::Vec::new();
+            for shift in [0u32, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63] {
+                let base = 1u64 << shift;
+                let multiple = base / u64::from(d) * u64::from(d);
+                for around in [base, base.wrapping_sub(1), multiple, multiple.wrapping_sub(1)] {
+                    numerators.extend([
+                        around,
+                        around.wrapping_add(1),
+                        around.wrapping_add(u64::from(d)),
+                    ]);
+                }
+            }
+            numerators.extend([0, u64::MAX, u64::MAX - u64::from(d), u64::MAX / 2]);
+            for n in numerators {
+                assert_eq!(div_u64_by_u16(n, divisor(d)), n / u64::from(d), "{n} / {d}");
+            }
+        }
+        // Every numerator below 2^20 for the board's two divisors (SysTick ticks per
+        // millisecond, milliseconds per second).
+        for n in 0..1u64 << 20 {
+            assert_eq!(div_u64_by_u16(n, divisor(25_000)), n / 25_000);
+            assert_eq!(div_u64_by_u16(n, divisor(1000)), n / 1000);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn dividing_in_16_bit_steps_equals_dividing_a_u64(n in any::<u64>(), d in 1u16..) {
+            prop_assert_eq!(div_u64_by_u16(n, divisor(d)), n / u64::from(d));
+        }
+    }
 }

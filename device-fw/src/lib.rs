@@ -42,6 +42,7 @@ pub use crate::controller::{
     BootError, Controller, Fault, Peripherals, Settings, MAX_RESPONSE_LEN,
 };
 pub use crate::hal::{
-    Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator, InstallerButton, LockActuator,
-    Mark, NorFlash, Signal, Transport, TransportError, MAX_FRAGMENT, MTU,
+    div_u64_by_u16, Clock, DoorSensor, Entropy, EntropyError, FlashError, Indicator,
+    InstallerButton, LockActuator, Mark, NorFlash, Signal, Transport, TransportError, MAX_FRAGMENT,
+    MTU,
 };

@@ -27,6 +27,7 @@
 #![no_main]
 
 use core::mem::MaybeUninit;
+use core::num::NonZeroU16;
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -38,8 +39,9 @@ use cortex_m_semihosting::{debug, syscall};
 #[cfg(feature = "test-hooks")]
 use porter_device::Mark;
 use porter_device::{
-    Clock, Controller, DoorSensor, Entropy, EntropyError, FlashError, Indicator, InstallerButton,
-    LockActuator, NorFlash, Peripherals, Settings, Signal, Transport, TransportError, MAX_FRAGMENT,
+    div_u64_by_u16, Clock, Controller, DoorSensor, Entropy, EntropyError, FlashError, Indicator,
+    InstallerButton, LockActuator, NorFlash, Peripherals, Settings, Signal, Transport,
+    TransportError, MAX_FRAGMENT,
 };
 use porter_link::frame::stream_prefix;
 use porter_link::StreamDecoder;
@@ -49,7 +51,8 @@ use porter_protocol::Time;
 mod hooks;
 
 /// SysTick runs at the board's 25 MHz system clock.
-const TICKS_PER_MS: u64 = 25_000;
+const TICKS_PER_MS: NonZeroU16 = NonZeroU16::new(25_000).unwrap();
+const MS_PER_S: NonZeroU16 = NonZeroU16::new(1000).unwrap();
 const SYSTICK_RELOAD: u32 = 0x00FF_FFFF;
 const PAINT: u32 = 0xC0DE_CAFE;
 
@@ -82,6 +85,11 @@ static __INTERRUPTS: [unsafe extern "C" fn(); 1] = [{
 #[exception]
 fn SysTick() {
     SYSTICK_WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Milliseconds since boot (32-bit division steps: `div_u64_by_u16`).
+fn millis() -> u64 {
+    div_u64_by_u16(ticks(), TICKS_PER_MS)
 }
 
 /// SysTick ticks since boot.
@@ -212,17 +220,17 @@ impl BoardClock {
     #[cfg(feature = "test-hooks")]
     fn set_rtc(&mut self, t: Time) {
         self.rtc_base = t.0;
-        self.base_ms = ticks() / TICKS_PER_MS;
+        self.base_ms = millis();
     }
 }
 
 impl Clock for BoardClock {
     fn now(&mut self) -> Time {
-        let seconds = (ticks() / TICKS_PER_MS).saturating_sub(self.base_ms) / 1000;
+        let seconds = div_u64_by_u16(millis().saturating_sub(self.base_ms), MS_PER_S);
         Time(self.rtc_base.saturating_add(seconds as u32))
     }
     fn millis(&mut self) -> u64 {
-        ticks() / TICKS_PER_MS
+        millis()
     }
     #[cfg(feature = "test-hooks")]
     fn mark(&mut self, point: Mark) {
