@@ -396,6 +396,18 @@ impl<'b, S: Fill + ?Sized> Stream<'b, S> {
 
     /// Decodes one item whose encoding is at most `max_len` bytes.
     pub fn item<T>(&mut self, max_len: usize, decode: impl FnOnce(&mut Reader<'_>) -> T) -> T {
+        let mut r = self.reader(max_len);
+        let value = decode(&mut r);
+        let (left, failed) = (r.rest().len(), r.failed());
+        self.consumed(left, failed);
+        value
+    }
+
+    /// A reader over the window, topped up to `max_len` bytes if the source has them (over
+    /// nothing once failed). Not inlined, nor is [`Stream::consumed`]: one copy of each
+    /// instead of one per item.
+    #[inline(never)]
+    fn reader(&mut self, max_len: usize) -> Reader<'_> {
         if self.end - self.at < max_len {
             self.top_up();
         }
@@ -403,11 +415,14 @@ impl<'b, S: Fill + ?Sized> Stream<'b, S> {
             true => &[],
             false => self.window.get(self.at..self.end).unwrap_or(&[]),
         };
-        let mut r = Reader::new(bytes);
-        let value = decode(&mut r);
-        self.at = self.end - r.rest().len();
-        self.failed |= r.failed();
-        value
+        Reader::new(bytes)
+    }
+
+    /// An item was read, leaving `left` bytes of the window unread.
+    #[inline(never)]
+    fn consumed(&mut self, left: usize, failed: bool) {
+        self.at = self.end - left;
+        self.failed |= failed;
     }
 
     /// Moves what is left in the window to its front and fills the rest from the source.
