@@ -3,8 +3,8 @@
 //! dispatcher encodes.
 
 use porter_protocol::{
-    record, Alarm, AuditEvent, Challenge, Decision, DoorConfig, DoorId, DoorMemory, Enrolment,
-    Error, LogHead, PublicKey, SiteId, Time, MAX_AUDIT_RECORD_LEN, MAX_CHALLENGE_LEN,
+    record, Alarm, AuditEvent, AuditRecord, Challenge, Decision, DoorConfig, DoorId, DoorMemory,
+    Enrolment, Error, LogHead, PublicKey, SiteId, Time, MAX_AUDIT_RECORD_LEN, MAX_CHALLENGE_LEN,
     MAX_LOG_HEAD_LEN, MAX_RECEIPT_LEN, VERSION,
 };
 
@@ -245,14 +245,23 @@ where
                     self.log(a.at, AuditEvent::Overwritten { admissions, before });
                 }
                 // 4. The receipt.
-                let mut buf = [0u8; MAX_RECEIPT_LEN];
-                let device = self.device.as_ref().ok_or(FAULT)?;
-                let receipt = r.seal_receipt(device, &mut buf).map_err(|_| FAULT)?;
-                w.answer(&Answer::Admitted(receipt))?;
-                Ok(())
+                self.receipt(&r, w)
             }
             Decision::Reject(e) => self.deny(e, now_ms, w),
         }
+    }
+
+    /// The admission's answer: the receipt, the very record the log holds sealed by the device
+    /// key.
+    // Not inlined: the receipt's buffer and the signing stay out of `present`'s frame, which
+    // is on the door's deepest path (the decision's signature checks run under it).
+    #[inline(never)]
+    fn receipt(&self, r: &AuditRecord, w: &mut Writer<'_>) -> Result<(), Refused> {
+        let mut buf = [0u8; MAX_RECEIPT_LEN];
+        let device = self.device.as_ref().ok_or(FAULT)?;
+        let receipt = r.seal_receipt(device, &mut buf).map_err(|_| FAULT)?;
+        w.answer(&Answer::Admitted(receipt))?;
+        Ok(())
     }
 
     /// A refused presentation: logged (or counted), back-off, the coarse answer.
