@@ -184,6 +184,7 @@ impl<'a> Reader<'a> {
 
     /// [`Reader::list`] into an existing list, in place. The list is cleared first; on a
     /// failure it holds the items read.
+    #[inline(never)]
     pub fn list_into<T: Decode<'a>, const N: usize>(&mut self, out: &mut heapless::Vec<T, N>) {
         out.clear();
         let len = self.len();
