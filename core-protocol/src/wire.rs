@@ -20,7 +20,7 @@
 //! other than 0 or 1, an unknown variant or a list over its bound is
 //! [`Error::DecodeMalformed`]; an overlong varint (a zero last byte: the same value fits fewer
 //! bytes) is the only way postcard's encoding of a value can differ from what it decodes from,
-//! so the reader only notes it, and [`crate::codec::decode`] refuses it as
+//! so the reader only notes it, and `codec::decode` refuses it as
 //! [`Error::DecodeNonCanonical`] after the whole value decoded and no bytes were left over,
 //! the old order of verdicts.
 //!
@@ -305,7 +305,7 @@ impl<'b> Writer<'b> {
     }
 
     /// Appends a varint: seven bits a byte, low first, the shortest form (what
-    /// [`Reader::varint`] reads as canonical).
+    /// `Reader::varint` reads as canonical).
     #[inline(never)]
     pub fn varint(&mut self, mut v: u64) -> Result<(), Error> {
         let mut buf = [0u8; 10];

@@ -286,7 +286,7 @@ pub struct ReplayRecordRest {
 /// Reads a replay record from `stream` in its fields' order, the replay table through
 /// `read_table` (in place: [`porter_protocol::DoorMemory::replay_in_place`], or
 /// [`ReplayTable::read_in_place`]). The stream's window must hold at least
-/// [`MAX_PENDING_LEN`] bytes; the caller checks [`Stream::failed`] and [`Stream::at_end`].
+/// `MAX_PENDING_LEN` (144) bytes; the caller checks [`Stream::failed`] and [`Stream::at_end`].
 pub fn read_replay_record<S: Fill + ?Sized>(
     stream: &mut Stream<'_, S>,
     read_table: impl FnOnce(&mut Stream<'_, S>),
