@@ -363,7 +363,7 @@ struct Ring {
     /// clean from there on.
     append_at: Option<(usize, usize)>,
     /// The lowest sequence number in each page's valid prefix.
-    page_first: [Option<u32>; MAX_RING_PAGES],
+    page_first: PageFirsts,
     /// The sequence number the next record gets.
     next_seq: u32,
     /// Boot found a whole record newer than the latest reachable one: committed data was lost
@@ -372,6 +372,36 @@ struct Ring {
     /// The page the next record must start, when the caller asked for one
     /// ([`Ring::restart_at`]).
     restart: Option<usize>,
+}
+
+/// The lowest sequence number in each page's valid prefix, if the page holds a record: 66
+/// bytes instead of the 128 of sixteen `Option<u32>` (four rings of them are in static RAM).
+#[derive(Clone, Copy, Debug, Default)]
+struct PageFirsts {
+    seq: [u32; MAX_RING_PAGES],
+    /// Bit `page` set: `seq[page]` holds a sequence number.
+    known: u16,
+}
+
+const _: () = assert!(MAX_RING_PAGES <= 16, "one bit per page in `PageFirsts::known`");
+
+impl PageFirsts {
+    fn get(&self, page: usize) -> Option<u32> {
+        let known = page < MAX_RING_PAGES && self.known & (1 << page) != 0;
+        self.seq.get(page).copied().filter(|_| known)
+    }
+
+    fn set(&mut self, page: usize, first: Option<u32>) {
+        let Some(slot) = self.seq.get_mut(page) else { return };
+        let bit = 1u16 << page;
+        match first {
+            Some(seq) => {
+                *slot = seq;
+                self.known |= bit;
+            }
+            None => self.known &= !bit,
+        }
+    }
 }
 
 /// How a page's valid prefix ends.
@@ -662,9 +692,9 @@ impl<F: NorFlash> Storage<F> {
         }
         let latest = ring.latest?;
         let next = (latest.page + 1) % ring.pages;
-        let from = ring.page_first.get(next).copied().flatten()?;
+        let from = ring.page_first.get(next)?;
         let after = (next + 1) % ring.pages;
-        let to = match ring.page_first.get(after).copied().flatten() {
+        let to = match ring.page_first.get(after) {
             Some(first) if first > from => first,
             _ => latest.seq.saturating_add(1),
         };
@@ -678,11 +708,11 @@ impl<F: NorFlash> Storage<F> {
         let ring = self.audit.clone();
         let Some(latest) = ring.latest else { return Ok(0) };
         let mut page = latest.page;
-        let mut oldest = ring.page_first.get(page).copied().flatten().unwrap_or(latest.seq);
+        let mut oldest = ring.page_first.get(page).unwrap_or(latest.seq);
         let mut buf = [0u8; MAX_AUDIT_RECORD_LEN];
         for _ in 1..ring.pages {
             page = (page + ring.pages - 1) % ring.pages;
-            let Some(first) = ring.page_first.get(page).copied().flatten() else { break };
+            let Some(first) = ring.page_first.get(page) else { break };
             // The previous page continues the chain only if it ends right before `oldest`.
             if first >= oldest || oldest == 0 {
                 break;
@@ -713,8 +743,8 @@ impl<F: NorFlash> Storage<F> {
     fn page_of(&mut self, which: Which, seq: u32) -> usize {
         let ring = self.ring(which);
         let mut best: Option<(usize, u32)> = None;
-        for (page, first) in ring.page_first.iter().take(ring.pages).enumerate() {
-            if let Some(first) = *first {
+        for page in 0..ring.pages {
+            if let Some(first) = ring.page_first.get(page) {
                 if first <= seq && best.is_none_or(|(_, b)| first > b) {
                     best = Some((page, first));
                 }
@@ -728,8 +758,7 @@ impl<F: NorFlash> Storage<F> {
     fn find(&mut self, which: Which, seq: u32) -> Result<Option<(usize, usize)>, StorageError> {
         let page = self.page_of(which, seq);
         let ring = self.ring(which);
-        let (first_page, Some(first)) = (ring.first, ring.page_first.get(page).copied().flatten())
-        else {
+        let (first_page, Some(first)) = (ring.first, ring.page_first.get(page)) else {
             return Ok(None);
         };
         if first > seq {
@@ -817,7 +846,7 @@ impl Ring {
             pages,
             latest: None,
             append_at: None,
-            page_first: [None; MAX_RING_PAGES],
+            page_first: PageFirsts::default(),
             next_seq: 0,
             lost: false,
             restart: None,
@@ -849,9 +878,7 @@ impl Ring {
                 }
             })?;
             self.latest = latest;
-            if let Some(slot) = self.page_first.get_mut(page) {
-                *slot = first;
-            }
+            self.page_first.set(page, first);
             if let Some(slot) = ends.get_mut(page) {
                 *slot = end;
             }
@@ -905,9 +932,7 @@ impl Ring {
                 let base = (self.first + next) * page_size;
                 // Never the page holding the latest record: `pages` >= 2.
                 if !is_blank(flash, base, page_size)? {
-                    if let Some(slot) = self.page_first.get_mut(next) {
-                        *slot = None;
-                    }
+                    self.page_first.set(next, None);
                     self.append_at = None;
                     wear.erases += 1;
                     flash.erase_page(self.first + next)?;
@@ -977,9 +1002,7 @@ impl Ring {
             off += expected.len();
         }
         if offset == 0 {
-            if let Some(slot) = self.page_first.get_mut(page) {
-                *slot = Some(seq);
-            }
+            self.page_first.set(page, Some(seq));
         }
         self.latest = Some(Latest { page, offset, seq, len: payload.len() });
         self.append_at = Some((page, offset + need));
@@ -1654,6 +1677,29 @@ mod tests {
                 prop_assert_eq!(replay_new(&theirs, window, piece), Some(record));
                 same_verdicts(&theirs, &changes, |b| replay_new(b, window, piece), replay_old);
             }
+        }
+    }
+
+    /// The packed first-sequence index reads back what was set, page by page, the last page
+    /// and a sequence of `u32::MAX` included, and forgets a page when told.
+    #[test]
+    fn page_firsts_read_back_what_was_set() {
+        let mut firsts = PageFirsts::default();
+        assert!((0..MAX_RING_PAGES + 1).all(|p| firsts.get(p).is_none()));
+        for page in 0..MAX_RING_PAGES {
+            firsts.set(page, Some(u32::MAX - page as u32));
+        }
+        firsts.set(MAX_RING_PAGES, Some(7));
+        assert_eq!(firsts.get(MAX_RING_PAGES), None);
+        firsts.set(3, None);
+        firsts.set(15, Some(0));
+        for page in 0..MAX_RING_PAGES {
+            let expected = match page {
+                3 => None,
+                15 => Some(0),
+                p => Some(u32::MAX - p as u32),
+            };
+            assert_eq!(firsts.get(page), expected, "page {page}");
         }
     }
 
