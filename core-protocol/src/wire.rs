@@ -273,7 +273,8 @@ impl<'b> Writer<'b> {
         self.at
     }
 
-    /// The bytes written so far.
+    /// The bytes written so far. Not for a window ([`Writer::window`]): its encoding's length
+    /// is [`Writer::position`], and its bytes are the window's.
     pub fn done(self) -> Result<&'b mut [u8], Error> {
         self.out.get_mut(..self.at).ok_or(Error::BufferTooSmall)
     }
