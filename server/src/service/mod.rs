@@ -141,6 +141,8 @@ impl From<StoreError> for Error {
             // A failover or an outage, not a bug: the client's retry (with its
             // Idempotency-Key) completes the request once the primary is back.
             tracing::warn!(error = %e, "database unavailable");
+            // Connections used before now may have died with it: check them before reuse.
+            store::failover::saw_transient_error();
             return Error::new(
                 Kind::Internal,
                 Code::DatabaseUnavailable,

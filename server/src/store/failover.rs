@@ -5,8 +5,12 @@
 //! holds connections to a server that is gone or read-only. Three rules keep the server
 //! correct and available across the switch:
 //!
-//! * every pooled connection is pinged before use (`test_before_acquire`), so a dead one is
-//!   dropped and replaced instead of failing a request;
+//! * a pooled connection is pinged before use when it has sat idle for half a second, or when
+//!   it was last used before this process last saw the database fail ([`saw_transient_error`]):
+//!   a dead one is dropped and replaced instead of failing a request. A connection in steady
+//!   use is not pinged (under load a ping per use was a second round trip per statement); if
+//!   its server died since, the first request to find out answers 503 like any request in
+//!   flight during a failover, and every connection older than that failure is pinged;
 //! * a new connection is checked to be read-write (`SHOW transaction_read_only`, what libpq's
 //!   `target_session_attrs=read-write` checks): a standby or a demoted primary is refused and
 //!   the pool keeps trying, until the proxy in front routes to the new primary;
@@ -17,10 +21,12 @@
 //!   which yields the first answer if it had.
 
 use std::io::ErrorKind;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyPool, Connection, Row};
 
 use super::{Result, StoreError, Tx};
 
@@ -28,6 +34,42 @@ use super::{Result, StoreError, Tx};
 /// failover with the settings of deploy/ha takes a few seconds; a request waits out most of
 /// one rather than failing, but never holds its client for longer than this.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// A pooled connection idle this long is pinged before it is handed out (see [`postgres_pool`]).
+const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
+
+/// When this process last saw a transient store error, in microseconds after [`epoch`] (0:
+/// never). Process-wide rather than per pool: a failover reaches every pool to the same
+/// database, and a stray mark costs each other pool one ping per connection.
+static LAST_TROUBLE_MICROS: AtomicU64 = AtomicU64::new(0);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn micros_since_epoch(at: Instant) -> u64 {
+    // +1: a mark taken at the epoch itself is still a mark.
+    u64::try_from(at.saturating_duration_since(epoch()).as_micros()).unwrap_or(u64::MAX - 1) + 1
+}
+
+/// Records that a statement just failed with a transient error ([`is_transient`]): every pooled
+/// connection last used before now is pinged before it is handed out again, so a request after
+/// the failure never gets a connection that died with the old primary.
+pub fn saw_transient_error() {
+    LAST_TROUBLE_MICROS.fetch_max(micros_since_epoch(Instant::now()), Ordering::Relaxed);
+}
+
+/// Whether a pooled connection idle for `idle_for` must be pinged before use: it sat idle long
+/// enough that its server may have gone, or it was last used before a failure was seen.
+fn needs_ping(idle_for: Duration, now: Instant) -> bool {
+    if idle_for >= PING_AFTER_IDLE {
+        return true;
+    }
+    let trouble = LAST_TROUBLE_MICROS.load(Ordering::Relaxed);
+    let last_used = micros_since_epoch(now.checked_sub(idle_for).unwrap_or(now));
+    trouble != 0 && last_used <= trouble
+}
 
 /// PostgreSQL SQLSTATEs after which the same request may succeed when sent again.
 const TRANSIENT_SQLSTATES: &[&str] = &[
@@ -81,9 +123,20 @@ pub(super) async fn postgres_pool(url: &str) -> Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        // Ping a pooled connection before handing it out: one left over from a primary that
-        // died or was demoted fails the ping and is replaced, not given to a request.
-        .test_before_acquire(true)
+        // Ping a pooled connection before handing it out when it sat idle or predates a
+        // failure: one left over from a primary that died or was demoted fails the ping and is
+        // replaced, not given to a request. One in steady use is handed out unpinged: under
+        // load every connection is busy, and a ping on each acquire was a second loopback
+        // round trip per statement.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if needs_ping(meta.idle_for, Instant::now()) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(|conn, _| {
             Box::pin(async move {
                 let read_only: String = sqlx::query("SHOW transaction_read_only")
@@ -115,6 +168,7 @@ pub(super) async fn begin(pool: &AnyPool) -> Result<Tx> {
         match pool.begin().await {
             Err(e) if is_transient(&e) && Instant::now() + pause < deadline => {
                 tracing::warn!(error = %e, "no database connection; trying again");
+                saw_transient_error();
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(1));
             }
@@ -141,6 +195,19 @@ mod tests {
         for code in ["23505", "23503", "42601", "42P01", "23514", "22001", "XX000"] {
             assert!(!is_transient_sqlstate(code), "{code}");
         }
+    }
+
+    #[test]
+    fn a_connection_is_pinged_when_idle_or_older_than_the_last_failure() {
+        let now = Instant::now();
+        let busy = Duration::from_millis(5);
+        // Other tests in this binary may mark failures: compare against a fresh mark.
+        saw_transient_error();
+        assert!(needs_ping(busy, now), "used before the failure just seen");
+        assert!(needs_ping(PING_AFTER_IDLE, now), "idle long enough");
+        let later = now + Duration::from_secs(1);
+        assert!(!needs_ping(busy, later), "used after the failure, and busy");
+        assert!(needs_ping(Duration::from_millis(1500), later), "used before the failure");
     }
 
     #[test]

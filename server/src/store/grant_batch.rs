@@ -12,17 +12,80 @@ use crate::ids::{DeliveryId, SiteId, TokenId};
 /// Columns of one grant row in [`Store::insert_grants`].
 const GRANT_COLUMNS: usize = 14;
 
+/// One grant row as PostgreSQL's `json_to_recordset` reads it in [`Store::insert_grants`]
+/// (the field names are the columns').
+#[derive(serde::Serialize)]
+struct JsonGrantRow<'a> {
+    id: &'a str,
+    site_id: &'a str,
+    delivery_id: &'a str,
+    driver_id: &'a str,
+    carrier_id: &'a str,
+    issuer_id: &'a str,
+    issuer_key_id: &'a str,
+    serial: i64,
+    uses: i64,
+    doors: String,
+    not_before: i64,
+    not_after: i64,
+    grant_bytes: &'a str,
+    issued_at: i64,
+}
+
+impl<'a> From<&'a GrantRow> for JsonGrantRow<'a> {
+    fn from(r: &'a GrantRow) -> Self {
+        JsonGrantRow {
+            id: r.id.as_str(),
+            site_id: r.site_id.as_str(),
+            delivery_id: r.delivery_id.as_str(),
+            driver_id: r.driver_id.as_str(),
+            carrier_id: r.carrier_id.as_str(),
+            issuer_id: r.issuer_id.as_str(),
+            issuer_key_id: &r.issuer_key_id,
+            serial: r.serial,
+            uses: r.uses,
+            doors: r.doors.to_text(),
+            not_before: r.not_before,
+            not_after: r.not_after,
+            grant_bytes: &r.grant_bytes,
+            issued_at: r.issued_at,
+        }
+    }
+}
+
 impl Store {
-    /// Inserts `rows` in one statement.
+    /// Inserts `rows` in one statement: on PostgreSQL the rows as one JSON parameter (one
+    /// statement text for any number of rows, see `placeholders`), on SQLite a multi-row
+    /// `VALUES` with positional parameters.
     pub async fn insert_grants(tx: &mut Tx, rows: &[GrantRow]) -> Result<()> {
         if rows.is_empty() {
+            return Ok(());
+        }
+        let places = Placeholders::of(tx);
+        if places == Placeholders::Numbered {
+            let json =
+                serde_json::to_string(&rows.iter().map(JsonGrantRow::from).collect::<Vec<_>>())
+                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            sqlx::query(
+                "INSERT INTO grants (id, site_id, delivery_id, driver_id, carrier_id, issuer_id,
+                 issuer_key_id, serial, uses, doors, not_before, not_after, grant_bytes, issued_at)
+                 SELECT id, site_id, delivery_id, driver_id, carrier_id, issuer_id,
+                 issuer_key_id, serial, uses, doors, not_before, not_after, grant_bytes, issued_at
+                 FROM json_to_recordset($1::json) AS r(id TEXT, site_id TEXT, delivery_id TEXT,
+                   driver_id TEXT, carrier_id TEXT, issuer_id TEXT, issuer_key_id TEXT,
+                   serial BIGINT, uses BIGINT, doors TEXT, not_before BIGINT, not_after BIGINT,
+                   grant_bytes TEXT, issued_at BIGINT)",
+            )
+            .bind(json)
+            .execute(&mut **tx)
+            .await?;
             return Ok(());
         }
         let sql = format!(
             "INSERT INTO grants (id, site_id, delivery_id, driver_id, carrier_id, issuer_id,
              issuer_key_id, serial, uses, doors, not_before, not_after, grant_bytes, issued_at)
              VALUES {}",
-            Placeholders::of(tx).rows(1, GRANT_COLUMNS, rows.len())
+            places.rows(1, GRANT_COLUMNS, rows.len())
         );
         let mut query = sqlx::query(&sql);
         for r in rows {
@@ -62,34 +125,23 @@ impl Store {
         if site_ids.is_empty() && token_ids.is_empty() {
             return Ok((versions, live));
         }
-        // An empty `IN ()` is not SQL: a list that cannot match instead.
-        let (sites, tokens) = (site_ids.len().max(1), token_ids.len().max(1));
         let places = Placeholders::of(tx);
+        let (in_sites, taken) = places.in_list("site_id", 1, site_ids.len());
+        let (in_tokens, also) = places.in_list("t.id", 1 + taken, token_ids.len());
         let sql = format!(
             "SELECT 'site' AS kind, site_id AS id, version FROM site_versions
-             WHERE site_id IN ({})
+             WHERE {in_sites}
              UNION ALL
              SELECT 'token' AS kind, t.id AS id, 0 AS version
              FROM api_tokens t JOIN drivers d ON d.id = t.driver_id
-             WHERE t.id IN ({}) AND t.revoked_at IS NULL
+             WHERE {in_tokens} AND t.revoked_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > {}) AND d.revoked_at IS NULL",
-            places.list(1, sites),
-            places.list(1 + sites, tokens),
-            places.list(1 + sites + tokens, 1)
+            places.list(1 + taken + also, 1)
         );
-        let mut query = sqlx::query(&sql);
-        for s in site_ids {
-            query = query.bind((*s).clone());
-        }
-        if site_ids.is_empty() {
-            query = query.bind(String::new());
-        }
-        for id in token_ids {
-            query = query.bind((*id).clone());
-        }
-        if token_ids.is_empty() {
-            query = query.bind(String::new());
-        }
+        let sites: Vec<&str> = site_ids.iter().map(|s| s.as_str()).collect();
+        let tokens: Vec<&str> = token_ids.iter().map(|t| t.as_str()).collect();
+        let query = places.bind_list(sqlx::query(&sql), &sites);
+        let query = places.bind_list(query, &tokens);
         for row in query.bind(now).fetch_all(&mut **tx).await? {
             let (kind, id): (String, String) = (row.try_get("kind")?, row.try_get("id")?);
             if kind == "site" {

@@ -83,11 +83,11 @@ impl Store {
             return Ok(Vec::new());
         }
         let places = Placeholders::of(tx);
-        let list = places.list(1, delivery_ids.len());
-        let bound_param = places.list(delivery_ids.len() + 1, 1);
+        let (in_ids, taken) = places.in_list("id", 1, delivery_ids.len());
+        let bound_param = places.list(1 + taken, 1);
         let sql = if lock_first && self.backend() == Backend::Postgres {
             format!(
-                "WITH locked AS (SELECT id FROM deliveries WHERE id IN ({list}) ORDER BY id FOR UPDATE)
+                "WITH locked AS (SELECT id FROM deliveries WHERE {in_ids} ORDER BY id FOR UPDATE)
                  UPDATE deliveries SET grants_issued = deliveries.grants_issued + 1 FROM locked
                  WHERE deliveries.id = locked.id AND deliveries.status = 'open'
                    AND deliveries.entered_at IS NULL AND deliveries.grants_issued < {bound_param}
@@ -96,14 +96,12 @@ impl Store {
         } else {
             format!(
                 "UPDATE deliveries SET grants_issued = grants_issued + 1
-                 WHERE id IN ({list}) AND status = 'open' AND entered_at IS NULL
+                 WHERE {in_ids} AND status = 'open' AND entered_at IS NULL
                    AND grants_issued < {bound_param} RETURNING id"
             )
         };
-        let mut query = sqlx::query(&sql);
-        for d in delivery_ids {
-            query = query.bind((*d).clone());
-        }
+        let ids: Vec<&str> = delivery_ids.iter().map(|d| d.as_str()).collect();
+        let query = places.bind_list(sqlx::query(&sql), &ids);
         let rows = query.bind(bound).fetch_all(&mut **tx).await?;
         rows.iter().map(|r| r.try_get("id")).collect()
     }

@@ -119,3 +119,46 @@ async fn a_read_only_database_answers_503_with_retry_after_and_the_retry_issues_
     let grants = server.service.store().all_grants().await.unwrap();
     assert_eq!(grants.len(), 1);
 }
+
+/// The pool pings a connection only when it sat idle or predates a failure the process saw (a
+/// ping on every use was a second round trip per statement). Connections that die while in
+/// steady use (a primary cut off between two requests) may fail the one request that finds
+/// out; every later request gets a checked connection, not the next dead one in the pool.
+#[tokio::test]
+async fn when_busy_connections_die_only_the_first_request_to_find_out_is_refused() {
+    let Some(admin) = admin_url() else { return };
+    let backend = Backend::Postgres(admin.clone());
+    let url = fresh_database(&backend).await;
+    let name = url.rsplit_once('/').unwrap().1.to_string();
+    let server = Server::on(&backend, &url, 10_000, None).await;
+    let w = World::new(&server).await;
+    let read = || call(&w.base, "GET", "/v1/tokens?limit=10", &w.carrier, None);
+
+    // Several pooled connections in recent use, then every one of them ended at once.
+    let warm: Vec<Reply> = futures_util::future::join_all((0..8).map(|_| read())).await;
+    assert!(warm.iter().all(|r| r.status == 200), "{warm:?}");
+    admin_exec(
+        &admin,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ),
+    )
+    .await;
+
+    let mut refused = 0;
+    for n in 0..8 {
+        let r = read().await;
+        match r.status {
+            200 => {}
+            503 if refused == 0 => {
+                assert_eq!(r.code(), "database_unavailable", "{}", r.body);
+                refused += 1;
+            }
+            _ => panic!(
+                "request {n} after the cut: {} {} ({refused} refused before)",
+                r.status, r.body
+            ),
+        }
+    }
+}
