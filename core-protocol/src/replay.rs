@@ -767,8 +767,13 @@ mod tests {
             (later.plus(50 * 86_400), false),
         ] {
             let verdict = t.check(issuer, colliding, 2, not_after, 60, later);
-            let spend =
-                Spend { issuer, serial: colliding, use_index: 1, expires: not_after.plus(60), at: later };
+            let spend = Spend {
+                issuer,
+                serial: colliding,
+                use_index: 1,
+                expires: not_after.plus(60),
+                at: later,
+            };
             let mut committed = t.clone();
             let outcome = committed.commit(&spend);
             let expected = if fits { Ok(()) } else { Err(Error::ReplayFull) };
@@ -778,7 +783,11 @@ mod tests {
                 assert_eq!(committed.base(), later);
                 assert_eq!((committed.entries[0].until, committed.entries[0].used), (u16::MAX, 2));
             } else {
-                assert_eq!(persisted(&committed), persisted(&t), "a refused commit changed the table");
+                assert_eq!(
+                    persisted(&committed),
+                    persisted(&t),
+                    "a refused commit changed the table"
+                );
             }
         }
         // Single-use: the shared entry is spent, so the colliding grant is a duplicate, however
