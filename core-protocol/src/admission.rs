@@ -291,7 +291,10 @@ impl<const ENTRIES: usize, const ISSUERS: usize, const CERTS: usize>
     ) -> Decision {
         match self.evaluate(config, clock, challenge, presentation) {
             Ok((admission, commit)) => {
-                // Cannot fail: `evaluate` checked this very spend against this very table.
+                // `evaluate` checked this very spend against this very table, and `commit`
+                // records whatever `check` accepts. Were it to refuse all the same, it would
+                // change nothing (it decides before it writes): the door stays shut and its
+                // memory as it was, before anything else below is applied.
                 if let Err(reason) = self.replay.commit(&admission.spend) {
                     return Decision::Reject(reason);
                 }

@@ -526,25 +526,39 @@ pub fn fuzz_replay_window(data: &[u8]) {
     let mut table: ReplayTable<16, 4> = ReplayTable::new();
     let mut rebuilt = table.clone();
     let mut model = ReplayModel::default();
-    // Admissions per (issuer, serial): a grant's uses and expiry depend on its key only.
+    // Admissions per (issuer, serial): a grant's uses depend on its key only.
     let mut admitted = [[0u8; 64]; 8];
     let mut now = Time(1_000_000);
     for op in data.chunks_exact(3) {
         let issuer = op[0] % 8;
         let key = usize::from(op[1] % 64);
-        // Serials 2^32 apart collide in the table, and must share the grant's uses and expiry.
+        // Serials 2^32 apart collide in the table, and must share the grant's uses.
         let serial = key as u64 | (u64::from(op[1] >> 7) << 32);
         let uses = (key % 4) as u8 + 1;
         let not_after = Time(1_000_000 + (u32::from(issuer) * 97 + key as u32 * 37) * 8);
-        // A few grants live longer than the table can represent (45 days).
-        let not_after = if key >= 62 { not_after.plus(50 * 86_400) } else { not_after };
+        // A few grants live longer than the table can represent (45 days), among them the
+        // high halves of two colliding pairs whose low halves do not: the shared entry cannot
+        // take their expiry.
+        let far = key >= 62 || (key >= 60 && serial >> 32 == 1);
+        let not_after = if far { not_after.plus(50 * 86_400) } else { not_after };
         now = Time(now.0.saturating_add_signed(i32::from(op[2] as i8) * 8));
         let id = KeyId([issuer; 8]);
 
         let expected = model.check(issuer, serial as u32, uses, not_after.plus(SKEW), now);
         let got = table.check(id, serial, uses, not_after, SKEW, now);
         assert_eq!(got.map(|s| s.use_index), expected);
-        let Ok(spend) = got else { continue };
+        let Ok(spend) = got else {
+            // What `check` refuses for age or room, `commit` refuses too, changing nothing.
+            if let Err(refusal @ (Error::ReplayFull | Error::ReplayTooOld)) = got {
+                let expires = not_after.plus(SKEW);
+                let spend = Spend { issuer: id, serial, use_index: 0, expires, at: now };
+                let before = table.clone();
+                assert_eq!(table.commit(&spend), Err(refusal), "commit disagrees with check");
+                assert_eq!(table, before, "a refused commit changed the table");
+            }
+            continue;
+        };
+        // What `check` accepts, `commit` records.
         let before = table.clone();
         table.commit(&spend).unwrap();
         let once = table.clone();
@@ -592,19 +606,23 @@ impl ReplayModel {
             return Err(Error::ReplayTooOld);
         }
         let live = || self.spent.iter().filter(|e| e.3 >= base);
+        // Any expiry stored must be at most 65,535 minutes past the base, a remembered grant's
+        // (whose entry takes the later one) as a new grant's.
+        let rounded = u64::from(expires.0).div_ceil(60) * 60;
+        let too_far = rounded - base > 65_535 * 60;
         if let Some(e) = live().find(|e| (e.0, e.1) == (issuer, serial)) {
-            return if e.2 >= uses { Err(Error::ReplayDuplicate) } else { Ok(e.2) };
+            return match (e.2 >= uses, too_far) {
+                (true, _) => Err(Error::ReplayDuplicate),
+                (false, true) => Err(Error::ReplayFull),
+                (false, false) => Ok(e.2),
+            };
         }
         let mut issuers = [false; 256];
         for e in live() {
             issuers[usize::from(e.0)] = true;
         }
         let distinct = issuers.iter().filter(|&&b| b).count();
-        let rounded = u64::from(expires.0).div_ceil(60) * 60;
-        if live().count() >= 16
-            || (!issuers[usize::from(issuer)] && distinct >= 4)
-            || rounded - base > 65_535 * 60
-        {
+        if live().count() >= 16 || (!issuers[usize::from(issuer)] && distinct >= 4) || too_far {
             return Err(Error::ReplayFull);
         }
         Ok(0)

@@ -15,7 +15,9 @@
 //! that expired before `base` has been dropped, so a grant that expires before `base` (seen only
 //! if the door's clock went back) is refused as [`Error::ReplayTooOld`]: the door may have
 //! forgotten it. Grants whose serials agree in their low 32 bits share one entry: a collision
-//! can only refuse, never admit twice.
+//! can only refuse, never admit twice. A grant expiring more than 45 days after `base` is
+//! refused as [`Error::ReplayFull`], new or sharing a remembered grant's entry alike: the
+//! entry could not hold its expiry.
 //!
 //! Use is check, then verify, then commit: [`ReplayTable::check`] is cheap and changes nothing,
 //! so it runs before the signatures; [`ReplayTable::commit`] runs only after every check passed.
@@ -102,6 +104,16 @@ struct Place {
     used: Option<u8>,
 }
 
+impl Place {
+    /// The expiry to store: minutes past the new base. [`Error::ReplayFull`] if it is more
+    /// than [`ReplayTable::MAX_AHEAD`] past it, which 16 bits cannot hold. (`place` refused an
+    /// expiry before the base, and both are multiples of 60.)
+    fn until(&self) -> Result<u16, Error> {
+        let ahead = u32::try_from(self.expires - u64::from(self.base)).ok();
+        ahead.and_then(|a| u16::try_from(a / MINUTE).ok()).ok_or(Error::ReplayFull)
+    }
+}
+
 impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
     /// The largest encoding: base (5), issuer count (1) and ids (8 each), entry count (3) and
     /// entries (at most 5 + 3 + 1 + 1 bytes each).
@@ -126,7 +138,10 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
     /// Refuses with [`Error::ReplayDuplicate`] when the grant has used all its entries,
     /// [`Error::ReplayTooOld`] when it expired before the table's base (the door may have
     /// forgotten it) or before `now`, and [`Error::ReplayFull`] when it is new and there is no
-    /// room for it.
+    /// room for it, or when its expiry is more than [`Self::MAX_AHEAD`] past the base (a grant
+    /// sharing the entry of a remembered one, whose serial agrees in its low 32 bits, included:
+    /// the entry could not keep its later expiry). Whatever it accepts, [`Self::commit`]
+    /// records.
     pub fn check(
         &self,
         issuer: KeyId,
@@ -142,14 +157,26 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
         if use_index >= uses {
             return Err(Error::ReplayDuplicate);
         }
+        // `place` refused a new grant whose expiry does not fit, but a remembered grant takes
+        // the later of its entry's expiry and this one, which must fit as well: a grant whose
+        // serial collides with a remembered one's may expire much later. Checked here, as
+        // `commit` checks it, so that a spend this accepts is one `commit` records.
+        place.until()?;
         Ok(Spend { issuer, serial, use_index, expires, at: now })
     }
 
     /// Records `spend`, from [`Self::check`] on this table unchanged since, or from a door's
-    /// log of spends being replayed. Idempotent. On error (only for a spend that
-    /// [`Self::check`] would refuse for lack of room or age) nothing changes.
+    /// log of spends being replayed. Idempotent. Refuses exactly what [`Self::check`] would
+    /// refuse for age or lack of room ([`Error::ReplayTooOld`], [`Error::ReplayFull`]), and on
+    /// error nothing changes: every refusal is decided before the table is touched.
     pub fn commit(&mut self, spend: &Spend) -> Result<(), Error> {
         let place = self.place(spend.issuer, spend.serial, spend.expires, spend.at)?;
+        let until = place.until()?;
+        // Nothing below refuses: `place` found a free entry and, for an issuer without a live
+        // entry, a free issuer slot among what survives the new base, which is all that
+        // `advance_base` keeps. The pushes' errors are mapped all the same rather than
+        // unwrapped (no panic path on the door), and `commit_never_half_applies` checks that
+        // they never happen.
         self.advance_base(place.base);
         let issuer = match self.issuers.iter().position(|&k| k == spend.issuer) {
             Some(i) => i,
@@ -158,10 +185,6 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
                 self.issuers.len() - 1
             }
         };
-        // `place` refused anything more than `MAX_AHEAD` (a u32) past the base.
-        let ahead = u32::try_from(place.expires - u64::from(place.base));
-        let until = ahead.ok().and_then(|a| u16::try_from(a / MINUTE).ok());
-        let until = until.ok_or(Error::ReplayFull)?;
         let key = (spend.serial as u32, issuer as u8);
         let used = spend.use_index.saturating_add(1);
         match self.entries.iter_mut().find(|e| (e.serial, e.issuer) == key) {
@@ -199,7 +222,9 @@ impl<const ENTRIES: usize, const ISSUERS: usize> ReplayTable<ENTRIES, ISSUERS> {
 
     /// The common lookup of `check` and `commit`: the base after a commit at `now`, the
     /// stored expiry, and the grant's use count if it is remembered; or why it cannot be
-    /// recorded.
+    /// recorded. Whether a remembered grant's expiry fits is left to [`Place::until`], which
+    /// both callers ask: `check` only after the use count, so that a spent grant is a
+    /// duplicate whatever its expiry.
     fn place(&self, issuer: KeyId, serial: u64, expires: Time, now: Time) -> Result<Place, Error> {
         let old = self.base.0;
         let base = old.max(now.0 / MINUTE * MINUTE);
@@ -682,11 +707,10 @@ mod tests {
                 let old_base = u64::from(t.base.0);
                 let untils: std::vec::Vec<u16> = t.entries.iter().map(|e| e.until).collect();
                 let mut committed = t.clone();
-                let result = committed.commit(&spend);
-                // A remembered grant's new expiry is not checked against `MAX_AHEAD` by `check`
-                // (only a new grant's is): `commit` refuses it, with either arithmetic.
+                // `check` accepted it, so `commit` records it, and the expiry fits either way.
+                proptest::prop_assert_eq!(committed.commit(&spend), Ok(()));
                 let until = u64_reference::until(u64::from(place.base), place.expires);
-                proptest::prop_assert_eq!(result.is_ok(), until.is_ok());
+                proptest::prop_assert!(until.is_ok(), "an accepted expiry does not fit: {until:?}");
                 let Ok(until) = until else { return Ok(()) };
                 let shifted = u64_reference::shifted(&untils, old_base, u64::from(place.base));
                 let before = t.issuers.iter().position(|&k| k == issuer).and_then(|i| {
@@ -708,6 +732,136 @@ mod tests {
                 let stored: std::vec::Vec<u16> = committed.entries.iter().map(|e| e.until).collect();
                 proptest::prop_assert_eq!(stored, expected);
                 proptest::prop_assert_eq!(committed.base.0, place.base);
+            }
+        }
+    }
+
+    /// A table's bytes as a door persists them: what "nothing changes" is measured by.
+    fn persisted<const E: usize, const I: usize>(t: &ReplayTable<E, I>) -> std::vec::Vec<u8> {
+        let mut buf = vec![0u8; ReplayTable::<E, I>::MAX_ENCODED_LEN];
+        crate::codec::encode(t, &mut buf).unwrap().to_vec()
+    }
+
+    /// A grant whose serial agrees with a remembered grant's in the low 32 bits shares its
+    /// entry and use count, and the entry takes the later expiry; one expiring more than
+    /// `MAX_AHEAD` after the new base cannot be stored there. `check` refuses it as `commit`
+    /// does (`replay_full`), a refused commit leaves the table's bytes as they were, and the
+    /// last expiry that fits is recorded. (On the old code `check` accepted it and `commit`
+    /// refused it after moving the base.) A spent grant stays a duplicate whatever its expiry.
+    #[test]
+    fn a_colliding_grant_gets_the_same_verdict_from_check_and_commit() {
+        const MAX: u32 = ReplayTable::<4, 2>::MAX_AHEAD;
+        let issuer = KeyId([1; 8]);
+        let start = Time(1_800_000_000); // a whole minute
+        let mut t = ReplayTable::<4, 2>::new();
+        let first = t.check(issuer, 7, 2, start.plus(600), 60, start).unwrap();
+        t.commit(&first).unwrap();
+        let colliding = 7 + (1 << 32);
+        // Two minutes on: a commit moves the base to `later`.
+        let later = start.plus(120);
+        // Expiries (not_after + the skew of 60) at the last minute that fits, one second past
+        // it (rounded up to the next minute), and fifty days on.
+        for (not_after, fits) in [
+            (later.plus(MAX - 60), true),
+            (later.plus(MAX - 59), false),
+            (later.plus(50 * 86_400), false),
+        ] {
+            let verdict = t.check(issuer, colliding, 2, not_after, 60, later);
+            let spend = Spend {
+                issuer,
+                serial: colliding,
+                use_index: 1,
+                expires: not_after.plus(60),
+                at: later,
+            };
+            let mut committed = t.clone();
+            let outcome = committed.commit(&spend);
+            let expected = if fits { Ok(()) } else { Err(Error::ReplayFull) };
+            assert_eq!(verdict.map(|s| assert_eq!(s, spend)), expected, "check, {not_after:?}");
+            assert_eq!(outcome, expected, "commit, {not_after:?}");
+            if fits {
+                assert_eq!(committed.base(), later);
+                assert_eq!((committed.entries[0].until, committed.entries[0].used), (u16::MAX, 2));
+            } else {
+                assert_eq!(
+                    persisted(&committed),
+                    persisted(&t),
+                    "a refused commit changed the table"
+                );
+            }
+        }
+        // Single-use: the shared entry is spent, so the colliding grant is a duplicate, however
+        // late it expires.
+        let mut single = ReplayTable::<4, 2>::new();
+        single.commit(&single.check(issuer, 7, 1, start.plus(600), 60, start).unwrap()).unwrap();
+        let far = later.plus(50 * 86_400);
+        assert_eq!(single.check(issuer, colliding, 1, far, 60, later), Err(Error::ReplayDuplicate));
+    }
+
+    /// Door times near `START`, either side (the clock goes back too).
+    const START: u32 = 1_800_000_000;
+
+    /// Serials that collide in pairs: the same low 32 bits, different high bits.
+    fn colliding_serial() -> impl proptest::strategy::Strategy<Value = u64> {
+        use proptest::prelude::*;
+        (0u64..3, any::<bool>()).prop_map(|(low, high)| low | (u64::from(high) << 32))
+    }
+
+    /// Expiries from before `START` to past what a table can hold from there (45 days), with
+    /// the edge of what it can hold at a few minutes' bases, and anything.
+    fn any_expiry() -> impl proptest::strategy::Strategy<Value = u32> {
+        use proptest::prelude::*;
+        let max = ReplayTable::<4, 2>::MAX_AHEAD;
+        prop_oneof![
+            (0u32..7200).prop_map(|d| START - 600 + d),
+            (0u32..7200).prop_map(move |d| START + max - 3600 + d),
+            edge_time(),
+        ]
+    }
+
+    /// A door time near `START`.
+    fn any_now() -> impl proptest::strategy::Strategy<Value = u32> {
+        use proptest::strategy::Strategy;
+        (0u32..3600).prop_map(|d| START - 300 + d)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// `check` and `commit` agree, in every table state a door's admissions and a replayed
+        /// log of spends can reach: a spend `check` accepts, `commit` records; a commit that
+        /// refuses (any spend, such as one from a log) leaves the table's persisted bytes as they
+        /// were. Serials collide in pairs and expiries reach past the 45 days an entry holds.
+        #[test]
+        fn commit_never_half_applies(
+            steps in proptest::collection::vec(
+                (proptest::prelude::any::<bool>(), 0u8..3, colliding_serial(), 0u8..4, any_expiry(), any_now()),
+                0..12,
+            ),
+        ) {
+            let mut t = ReplayTable::<4, 2>::new();
+            for (admission, issuer, serial, count, time, now) in steps {
+                let (issuer, time, now) = (KeyId([issuer; 8]), Time(time), Time(now));
+                // An admission checks a grant of `count` uses valid until `time`, skew 60.
+                let checked = admission.then(|| t.check(issuer, serial, count, time, 60, now).ok());
+                let accepted = checked.flatten().is_some();
+                // Otherwise (or if refused) a spend as a log would hold it, unchecked: use index
+                // `count`, expiry `time`.
+                let spend = checked.flatten().unwrap_or(Spend {
+                    issuer,
+                    serial,
+                    use_index: count,
+                    expires: time,
+                    at: now,
+                });
+                let before = persisted(&t);
+                match t.commit(&spend) {
+                    Ok(()) => proptest::prop_assert!(t.is_well_formed()),
+                    Err(e) => {
+                        proptest::prop_assert!(!accepted, "check accepted {spend:?}, commit refused it: {e:?}");
+                        proptest::prop_assert_eq!(persisted(&t), before, "a refused commit changed the table");
+                    }
+                }
             }
         }
     }

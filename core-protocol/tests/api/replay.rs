@@ -66,6 +66,56 @@ fn a_spent_grant_stays_spent_at_a_site_with_five_issuers() {
     );
 }
 
+/// A grant whose serial agrees in its low 32 bits with a remembered grant's shares its replay
+/// entry, and one that expires more than 45 days after the door's latest admission cannot be
+/// recorded there: the door refuses it as `replay_full` at the replay check, before any
+/// signature, and its memory (the replay table's base included) is byte-identical afterwards.
+/// (Fails on the old code: the replay check passed it, and the commit refused it only after
+/// moving the base, so the refusal changed the memory.) One expiring within the 45 days is
+/// the shared entry's next use.
+#[test]
+fn a_colliding_grant_the_table_cannot_hold_is_refused_and_changes_nothing() {
+    let site = Site::new();
+    let long_lived = Certificate {
+        limits: IssuerLimits { max_grant_lifetime: 60 * 86_400, ..site.certificate_body().limits },
+        ..site.certificate_body()
+    };
+    let issuer = Issuer { key: key(2), cert: site.seal_cert(&long_lived) };
+    let grant = |serial: u64, not_after: Time, signer: &SigningKey| {
+        let body = Grant { not_after, ..site.grant_body(serial, 2) };
+        let mut buf = [0u8; MAX_GRANT_LEN];
+        body.seal(signer, &mut buf).unwrap().to_vec()
+    };
+    let mut memory = site.memory();
+    assert_eq!(
+        attempt(&site, &mut memory, &issuer, &grant(5, NOON.plus(600), &issuer.key), NOON),
+        0
+    );
+
+    // Two minutes later (the base would move), the colliding serial, valid for 50 days.
+    let later = NOON.plus(120);
+    let colliding = 5 + (1 << 32);
+    let far = grant(colliding, NOON.plus(50 * 86_400), &issuer.key);
+    let mut before = vec![0u8; MAX_DOOR_MEMORY_LEN];
+    let before = memory.encode(&mut before).unwrap().to_vec();
+    assert_eq!(attempt(&site, &mut memory, &issuer, &far, later), Error::ReplayFull.code());
+    let mut after = vec![0u8; MAX_DOOR_MEMORY_LEN];
+    assert_eq!(memory.encode(&mut after).unwrap(), &before[..], "the refusal changed the memory");
+    assert_eq!(memory.replay().base(), NOON, "the refusal moved the replay table's base");
+    // Refused at the replay check (step 8), before the signatures: a forged one gets the same.
+    let forged = grant(colliding, NOON.plus(50 * 86_400), &key(9));
+    assert_eq!(attempt(&site, &mut memory, &issuer, &forged, later), Error::ReplayFull.code());
+
+    // Within the 45 days it fits: the colliding grant is the shared entry's second use, and the
+    // entry, now spent, refuses the far one as a duplicate.
+    let near = grant(colliding, NOON.plus(40 * 86_400), &issuer.key);
+    assert_eq!(attempt(&site, &mut memory, &issuer, &near, later), 0);
+    assert_eq!(
+        attempt(&site, &mut memory, &issuer, &far, later.plus(1)),
+        Error::ReplayDuplicate.code()
+    );
+}
+
 /// More issuers with unexpired grants than the table has issuer slots: the next issuer is
 /// refused with its own reason, nothing is forgotten, and the slot frees itself once the
 /// grants of an issuer have expired.
