@@ -120,6 +120,9 @@ impl Service {
         });
         self.notify(&mut tx, &site.id, &unit.id, EventKind::DeliveryAnnounced, body).await?;
         tx.commit().await?;
+        // The driver's first grant for it then needs no read of the row (a grant's commit
+        // claims the delivery under its row lock whatever this process remembers).
+        self.issuing.rows.deliveries.keep(row.id.clone(), row.clone());
         Ok(row.into())
     }
 

@@ -94,3 +94,28 @@ async fn a_driver_or_token_revoked_in_sql_binds_the_next_grant_and_replay() {
         assert_eq!(store.all_grants().await.unwrap().len(), 2, "{}", backend.name());
     }
 }
+
+/// A process remembers a delivery it announced (the driver's first grant then needs no read of
+/// it): the delivery cancelled or entered by hand afterwards still binds that first grant.
+#[tokio::test]
+async fn a_delivery_changed_in_sql_after_this_process_announced_it_binds_the_first_grant() {
+    for backend in backends() {
+        let url = fresh_database(&backend).await;
+        let p = Proc::start(&url, &[]);
+        let w = setup(&p.base, &url).await;
+        let (cancelled, entered) = (
+            w.announce("KEPT-1", now() - 60, now() + 3600).await,
+            w.announce("KEPT-2", now() - 60, now() + 3600).await,
+        );
+        let store = Store::connect(&url).await.unwrap();
+        let sql = |statement: &'static str, id: String| {
+            let pool = store.pool().clone();
+            async move { sqlx::query(statement).bind(id).execute(&pool).await.unwrap() }
+        };
+        sql("UPDATE deliveries SET status = 'cancelled' WHERE id = $1", cancelled.clone()).await;
+        sql("UPDATE deliveries SET entered_at = 1 WHERE id = $1", entered.clone()).await;
+        ask(&p.base, &w.driver, &cancelled, None).await.refused(422, "delivery_not_open");
+        ask(&p.base, &w.driver, &entered, None).await.refused(422, "delivery_entered");
+        assert_eq!(store.all_grants().await.unwrap().len(), 0, "{}", backend.name());
+    }
+}
