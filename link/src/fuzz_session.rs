@@ -113,6 +113,9 @@ impl Script<'_> {
 /// so a forged receipt can verify: then only the receipt check applies. Returns where the
 /// session ended and how many times the door opened (for the hook's own tests).
 pub fn fuzz_phone_session(data: &[u8], real_crypto: bool) -> Option<(Status, u32)> {
+    // The door model's device key is made again from its seed for every input (a
+    // `SigningKey` is not `Clone`): a pure derivation, remembered in a fuzzing build.
+    porter_protocol::internal::remember_derivations();
     let f = fixture();
     let mut script = Script(data);
     let setup = script.byte()?;
