@@ -643,6 +643,8 @@ pub fn fuzz_audit_chain(data: &[u8]) {
 
 /// Whether this process remembers pure derivations (see [`remember_derivations`]).
 static REMEMBER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The signature domains whose verdicts this process remembers, one bit per [`Domain`].
+static REMEMBERED_DOMAINS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
 
 /// Makes this process remember the results of the pure computations a door repeats, with the
 /// same inputs, at every boot: its device key from the seed in its flash
@@ -657,14 +659,37 @@ static REMEMBER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// For the fuzz targets that reboot a simulated door (`door_sim*`, where boots were two thirds
 /// of the time) and whose fixture makes the same key again per input (`phone_session*`).
 /// Takes effect only in a cargo-fuzz build (`--cfg fuzzing`) or this crate's own tests: a door,
-/// a phone or a server never remembers.
+/// a phone or a server never remembers. With the stand-in signatures (`*_deep`), verifying
+/// costs less than remembering: only the keys and masks are remembered there.
 pub fn remember_derivations() {
-    REMEMBER.store(true, std::sync::atomic::Ordering::Relaxed);
+    remember_verifications(&[Domain::DeviceEnrolment, Domain::DoorState]);
+}
+
+/// [`remember_derivations`], and the verdicts on signatures of `domains` too: for a target whose
+/// fixture, not the code under test, verifies them (the phone session's reference door checks
+/// the same certificate and grant, and holder proofs over the same challenges, input after
+/// input).
+pub fn remember_verifications(domains: &[Domain]) {
+    use std::sync::atomic::Ordering::Relaxed;
+    REMEMBER.store(true, Relaxed);
+    for &domain in domains {
+        REMEMBERED_DOMAINS.fetch_or(domain_bit(domain), Relaxed);
+    }
+}
+
+fn domain_bit(domain: Domain) -> u16 {
+    1 << domain as u16
 }
 
 #[allow(unexpected_cfgs)] // Reason: `fuzzing` is the cfg cargo-fuzz sets; unknown to cargo.
 fn remembering() -> bool {
     (cfg!(fuzzing) || cfg!(test)) && REMEMBER.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether verdicts on signatures of `domain` are remembered (see [`remember_verifications`]).
+pub(crate) fn remembers(domain: Domain) -> bool {
+    remembering()
+        && REMEMBERED_DOMAINS.load(std::sync::atomic::Ordering::Relaxed) & domain_bit(domain) != 0
 }
 
 /// Results of one pure function by input, once [`remember_derivations`] was called (else it
@@ -715,7 +740,7 @@ pub(crate) fn remembered_verification(
 ) -> Result<(), crate::keys::VerifyError> {
     type Signed = (Domain, [u8; 32], std::vec::Vec<u8>, [u8; 64]);
     static VERIFIED: Memo<Signed, Result<(), crate::keys::VerifyError>> = Memo::new();
-    if !remembering() {
+    if !remembers(domain) {
         return verify();
     }
     VERIFIED.get((domain, *key, parts.concat(), *signature), verify)
@@ -786,5 +811,33 @@ mod memo_tests {
             )
             .is_err());
         }
+    }
+
+    #[test]
+    fn only_the_named_domains_verdicts_are_remembered() {
+        remember_derivations();
+        assert!(remembers(Domain::DoorState) && remembers(Domain::DeviceEnrolment));
+        assert!(!remembers(Domain::HolderProof) && !remembers(Domain::Grant));
+        remember_verifications(&[Domain::HolderProof]);
+        assert!(remembers(Domain::HolderProof) && !remembers(Domain::Grant));
+
+        let calls = Cell::new(0);
+        let verify = || {
+            calls.set(calls.get() + 1);
+            Err(crate::keys::VerifyError::BadSignature)
+        };
+        let check = |domain, parts: &[&[u8]]| {
+            remembered_verification(&[9; 32], domain, parts, &[1; 64], verify)
+        };
+        for _ in 0..3 {
+            assert!(check(Domain::HolderProof, &[b"proof"]).is_err());
+        }
+        assert_eq!(calls.get(), 1, "a remembered domain's verdict was computed again");
+        assert!(check(Domain::HolderProof, &[b"proof", b"!"]).is_err());
+        assert_eq!(calls.get(), 2, "another message found the first one's verdict");
+        for _ in 0..3 {
+            assert!(check(Domain::Grant, &[b"proof"]).is_err());
+        }
+        assert_eq!(calls.get(), 5, "a domain not named was remembered");
     }
 }
