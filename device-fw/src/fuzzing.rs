@@ -237,7 +237,8 @@ pub struct Summary {
 pub fn fuzz_door(data: &[u8], real_crypto: bool) -> Summary {
     // Every boot derives the device key and the log mask again and verifies the enrolment and
     // door state in flash, with the same inputs: pure, so remembered in a fuzzing build
-    // (`remember_derivations`; the door's decisions are the same, boots cost a third).
+    // (`remember_derivations`): the door decides the same, and the target runs 1.6 times as
+    // many scripts per CPU second (fuzz/README.md, "Speed").
     porter_protocol::internal::remember_derivations();
     let w = world();
     let Some((&first, mut rest)) = data.split_first() else { return Summary::default() };
