@@ -7,12 +7,17 @@
 #   fuzz/rate.sh TARGET RUNS [CORPUS] [BINARY_DIR]
 #
 # CORPUS defaults to seeds/TARGET; a grown corpus (a long run's corpus/TARGET) measures the
-# inputs a long run executes. BINARY_DIR defaults to target/x86_64-unknown-linux-gnu/release
-# (pass another checkout's to measure its build on the same inputs). The libFuzzer options
-# of run-long.sh for the target apply.
+# inputs a long run executes. BINARY_DIR defaults to where run-long.sh's stable build puts the
+# target: target/x86_64-unknown-linux-gnu/release, or target-notc/... for door_sim* (built
+# `--no-trace-compares`, see run-long.sh); pass another checkout's to measure its build on the
+# same inputs. The libFuzzer options of run-long.sh for the target apply.
 set -euo pipefail
 cd "$(dirname "$0")"
-target=$1 runs=$2 corpus=${3:-seeds/$1} bin_dir=${4:-target/x86_64-unknown-linux-gnu/release}
+target=$1 runs=$2 corpus=${3:-seeds/$1}
+case "$target" in
+    door_sim*) bin_dir=${4:-target-notc/x86_64-unknown-linux-gnu/release} ;;
+    *) bin_dir=${4:-target/x86_64-unknown-linux-gnu/release} ;;
+esac
 
 options=()
 case "$target" in

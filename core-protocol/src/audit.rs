@@ -78,6 +78,20 @@ impl LogMask {
     /// The door's side, from its device key and the log key its enrolment names. Fails
     /// (`EnrolmentMismatch`) for a log key of small order, which would make the mask public.
     pub fn for_door(device: &SigningKey, server: &LogKey) -> Result<LogMask, Error> {
+        // A door derives it again at every boot: a fuzz target that reboots may remember it
+        // (`fuzz_hooks::remember_derivations`).
+        #[cfg(feature = "fuzzing")]
+        {
+            static MASKS: crate::fuzz_hooks::Memo<([u8; 32], [u8; 32]), Result<LogMask, Error>> =
+                crate::fuzz_hooks::Memo::new();
+            return MASKS
+                .get((device.seed(), server.0), || LogMask::derive_for_door(device, server));
+        }
+        #[allow(unreachable_code)] // Reason: only with the fuzzing memo above.
+        LogMask::derive_for_door(device, server)
+    }
+
+    fn derive_for_door(device: &SigningKey, server: &LogKey) -> Result<LogMask, Error> {
         let az = ed25519_compact::sha512::Hash::hash(device.seed());
         let secret = x25519::SecretKey::from_slice(az.get(..32).unwrap_or(&[]))
             .map_err(|_| Error::KeyInvalidSeed)?;

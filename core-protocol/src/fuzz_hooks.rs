@@ -658,3 +658,208 @@ pub fn fuzz_audit_chain(data: &[u8]) {
         }
     }
 }
+
+/// Whether this process remembers pure derivations (see [`remember_derivations`]).
+static REMEMBER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The signature domains whose verdicts this process remembers, one bit per [`Domain`].
+static REMEMBERED_DOMAINS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+/// Makes this process remember the results of the pure computations a door repeats, with the
+/// same inputs, at every boot: its device key from the seed in its flash
+/// ([`SigningKey::from_seed`]), the log mask's X25519 agreement ([`LogMask::for_door`]), and
+/// the signatures over what its flash holds (the enrolment and the door state, domains
+/// [`Domain::DeviceEnrolment`] and [`Domain::DoorState`]). The first call with given inputs
+/// computes; a later call with the same inputs gets the same answer back without the curve
+/// arithmetic. Each is a function of its inputs alone, so the code around it decides exactly
+/// as it would have: only the time a script of many reboots takes changes. Signatures a door
+/// checks to decide an attempt (certificate, grant, holder proof) are verified every time.
+///
+/// For the fuzz targets that reboot a simulated door (`door_sim*`, where boots were two thirds
+/// of the time) and whose fixture makes the same key again per input (`phone_session*`).
+/// Takes effect only in a cargo-fuzz build (`--cfg fuzzing`) or this crate's own tests: a door,
+/// a phone or a server never remembers. With the stand-in signatures (`*_deep`), verifying
+/// costs less than remembering: only the keys and masks are remembered there.
+pub fn remember_derivations() {
+    remember_verifications(&[Domain::DeviceEnrolment, Domain::DoorState]);
+}
+
+/// [`remember_derivations`], and the verdicts on signatures of `domains` too: for a target whose
+/// fixture, not the code under test, verifies them (the phone session's reference door checks
+/// the same certificate and grant, and holder proofs over the same challenges, input after
+/// input).
+pub fn remember_verifications(domains: &[Domain]) {
+    use std::sync::atomic::Ordering::Relaxed;
+    REMEMBER.store(true, Relaxed);
+    for &domain in domains {
+        REMEMBERED_DOMAINS.fetch_or(domain_bit(domain), Relaxed);
+    }
+}
+
+fn domain_bit(domain: Domain) -> u16 {
+    1 << domain as u16
+}
+
+#[allow(unexpected_cfgs)] // Reason: `fuzzing` is the cfg cargo-fuzz sets; unknown to cargo.
+fn remembering() -> bool {
+    (cfg!(fuzzing) || cfg!(test)) && REMEMBER.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether verdicts on signatures of `domain` are remembered (see [`remember_verifications`]).
+// Reason: verdicts are not remembered with the stand-in signatures (see `keys::verify`).
+#[cfg_attr(feature = "fuzzing-stand-in-crypto", allow(dead_code))]
+pub(crate) fn remembers(domain: Domain) -> bool {
+    remembering()
+        && REMEMBERED_DOMAINS.load(std::sync::atomic::Ordering::Relaxed) & domain_bit(domain) != 0
+}
+
+/// Results of one pure function by input, once [`remember_derivations`] was called (else it
+/// computes every time). Bounded: emptied when full, as inputs a fuzzer writes (enrolments and
+/// door states in raw fragments) are endless.
+pub(crate) struct Memo<K, V> {
+    map: std::sync::Mutex<Option<std::collections::HashMap<K, V>>>,
+}
+
+impl<K: Eq + core::hash::Hash, V: Clone> Memo<K, V> {
+    /// Enough for every key and signature a door script meets, and then some.
+    const CAPACITY: usize = 256;
+
+    pub(crate) const fn new() -> Self {
+        Memo { map: std::sync::Mutex::new(None) }
+    }
+
+    /// `derive()`, which must be a function of `key` alone: remembered, or computed and
+    /// remembered.
+    pub(crate) fn get(&self, key: K, derive: impl FnOnce() -> V) -> V {
+        if !remembering() {
+            return derive();
+        }
+        let lock = || self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(value) = lock().as_ref().and_then(|map| map.get(&key)) {
+            return value.clone();
+        }
+        // Computed unlocked: a derivation may itself use another memo.
+        let value = derive();
+        let mut map = lock();
+        let map = map.get_or_insert_with(std::collections::HashMap::new);
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(key, value.clone());
+        value
+    }
+}
+
+/// [`crate::keys::verify`] of `signature` by `key` over `domain`'s tag and `parts`, remembered
+/// (`verify` computes it).
+// Reason: verdicts are not remembered with the stand-in signatures (see `keys::verify`).
+#[cfg_attr(feature = "fuzzing-stand-in-crypto", allow(dead_code))]
+pub(crate) fn remembered_verification(
+    key: &[u8; 32],
+    domain: Domain,
+    parts: &[&[u8]],
+    signature: &[u8; 64],
+    verify: impl FnOnce() -> Result<(), crate::keys::VerifyError>,
+) -> Result<(), crate::keys::VerifyError> {
+    type Signed = (Domain, [u8; 32], std::vec::Vec<u8>, [u8; 64]);
+    static VERIFIED: Memo<Signed, Result<(), crate::keys::VerifyError>> = Memo::new();
+    if !remembers(domain) {
+        return verify();
+    }
+    VERIFIED.get((domain, *key, parts.concat(), *signature), verify)
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn a_memo_computes_each_input_once_and_forgets_when_full() {
+        remember_derivations();
+        let memo: Memo<u32, u32> = Memo::new();
+        let calls = Cell::new(0);
+        let square = |n: u32| {
+            calls.set(calls.get() + 1);
+            n * n
+        };
+        assert_eq!(memo.get(3, || square(3)), 9);
+        assert_eq!(memo.get(3, || square(3)), 9);
+        assert_eq!(calls.get(), 1, "the second call was computed again");
+        assert_eq!(memo.get(4, || square(4)), 16);
+        assert_eq!(calls.get(), 2);
+        for n in 0..Memo::<u32, u32>::CAPACITY as u32 {
+            memo.get(100 + n, || square(100 + n));
+        }
+        let before = calls.get();
+        assert_eq!(memo.get(3, || square(3)), 9);
+        assert_eq!(calls.get(), before + 1, "a full memo was not emptied");
+    }
+
+    #[test]
+    fn remembered_derivations_answer_as_computed_ones() {
+        remember_derivations();
+        let seed = [0x42; 32];
+        let computed = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed));
+        for _ in 0..2 {
+            let key = SigningKey::from_seed(seed).unwrap();
+            assert_eq!(key.public_key().0, *computed.pk);
+            assert_eq!(key.seed(), seed);
+        }
+        assert_eq!(SigningKey::from_seed([0; 32]).err(), Some(Error::KeyInvalidSeed));
+
+        let device = SigningKey::from_seed(seed).unwrap();
+        let server = LogSecret::from_seed([0x4C; 32]).unwrap();
+        let door = LogMask::for_door(&device, &server.log_key().unwrap()).unwrap();
+        let again = LogMask::for_door(&device, &server.log_key().unwrap()).unwrap();
+        assert_eq!(door, again);
+        assert_eq!(door, LogMask::for_server(&server, &device.public_key()).unwrap());
+        let other = LogSecret::from_seed([0x4D; 32]).unwrap();
+        assert_ne!(LogMask::for_door(&device, &other.log_key().unwrap()).unwrap(), door);
+
+        let message = b"porter";
+        let signature = device.sign_parts(Domain::DoorState, &[message]).unwrap();
+        let public = device.public_key();
+        for _ in 0..2 {
+            assert!(
+                crate::keys::verify(&public, Domain::DoorState, &[message], &signature.0).is_ok()
+            );
+            assert!(crate::keys::verify(&public, Domain::DoorState, &[b"porteR"], &signature.0)
+                .is_err());
+            assert!(crate::keys::verify(
+                &public,
+                Domain::DeviceEnrolment,
+                &[message],
+                &signature.0
+            )
+            .is_err());
+        }
+    }
+
+    #[test]
+    fn only_the_named_domains_verdicts_are_remembered() {
+        remember_derivations();
+        assert!(remembers(Domain::DoorState) && remembers(Domain::DeviceEnrolment));
+        assert!(!remembers(Domain::HolderProof) && !remembers(Domain::Grant));
+        remember_verifications(&[Domain::HolderProof]);
+        assert!(remembers(Domain::HolderProof) && !remembers(Domain::Grant));
+
+        let calls = Cell::new(0);
+        let verify = || {
+            calls.set(calls.get() + 1);
+            Err(crate::keys::VerifyError::BadSignature)
+        };
+        let check = |domain, parts: &[&[u8]]| {
+            remembered_verification(&[9; 32], domain, parts, &[1; 64], verify)
+        };
+        for _ in 0..3 {
+            assert!(check(Domain::HolderProof, &[b"proof"]).is_err());
+        }
+        assert_eq!(calls.get(), 1, "a remembered domain's verdict was computed again");
+        assert!(check(Domain::HolderProof, &[b"proof", b"!"]).is_err());
+        assert_eq!(calls.get(), 2, "another message found the first one's verdict");
+        for _ in 0..3 {
+            assert!(check(Domain::Grant, &[b"proof"]).is_err());
+        }
+        assert_eq!(calls.get(), 5, "a domain not named was remembered");
+    }
+}

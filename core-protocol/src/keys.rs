@@ -78,7 +78,7 @@ impl fmt::Debug for Signature {
 }
 
 /// What a signature is for. The tag is absorbed before the signed bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Domain {
     /// The site root certifies an issuer key and its limits.
     IssuerCertificate,
@@ -129,6 +129,20 @@ pub(crate) fn verify(
     parts: &[&[u8]],
     signature: &[u8; 64],
 ) -> Result<(), VerifyError> {
+    // A fuzz target may remember verdicts its fixture asks for again and again: a door's
+    // enrolment and door state at every boot, a reference door's checks (see
+    // `fuzz_hooks::remember_verifications`). Not with the stand-in signatures: comparing 32
+    // bytes costs less than remembering.
+    #[cfg(all(feature = "fuzzing", not(feature = "fuzzing-stand-in-crypto")))]
+    if crate::fuzz_hooks::remembers(domain) {
+        return crate::fuzz_hooks::remembered_verification(
+            &key.0,
+            domain,
+            parts,
+            signature,
+            || verify_parts(&key.0, domain.tag(), parts, signature),
+        );
+    }
     verify_parts(&key.0, domain.tag(), parts, signature)
 }
 
@@ -197,9 +211,22 @@ impl SigningKey {
     /// The key made from 32 bytes of secret entropy. An all-zero seed is refused
     /// (`KeyInvalidSeed`): it means the entropy source failed, and would be a known key.
     pub fn from_seed(seed: [u8; 32]) -> Result<SigningKey, crate::Error> {
-        ed25519_compact::KeyPair::try_from_seed(ed25519_compact::Seed::new(seed))
-            .map(SigningKey)
-            .map_err(|_| crate::Error::KeyInvalidSeed)
+        let derive = || {
+            ed25519_compact::KeyPair::try_from_seed(ed25519_compact::Seed::new(seed))
+                .map_err(|_| crate::Error::KeyInvalidSeed)
+        };
+        // A door makes its key again from its seed at every boot: a fuzz target that reboots
+        // may remember it (`fuzz_hooks::remember_derivations`).
+        #[cfg(feature = "fuzzing")]
+        {
+            static KEYS: crate::fuzz_hooks::Memo<
+                [u8; 32],
+                Result<ed25519_compact::KeyPair, crate::Error>,
+            > = crate::fuzz_hooks::Memo::new();
+            return KEYS.get(seed, derive).map(SigningKey);
+        }
+        #[allow(unreachable_code)] // Reason: only with the fuzzing memo above.
+        derive().map(SigningKey)
     }
 
     /// The seed, for storing the key.

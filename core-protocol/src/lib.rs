@@ -153,6 +153,6 @@ pub use crate::zone::{TimeZone, MAX_ZONE_NAME};
 pub mod internal {
     pub use crate::fuzz_hooks::{
         fuzz_admission, fuzz_admission_sequence, fuzz_audit_chain, fuzz_decoder, fuzz_decoders,
-        fuzz_replay_window, Decoder,
+        fuzz_replay_window, remember_derivations, remember_verifications, Decoder,
     };
 }

@@ -16,7 +16,7 @@ use std::vec;
 use std::vec::Vec;
 
 use porter_protocol::{
-    AuditEvent, AuditRecord, Certificate, DoorConfig, DoorId, DoorScope, Grant, Hours,
+    AuditEvent, AuditRecord, Certificate, Domain, DoorConfig, DoorId, DoorScope, Grant, Hours,
     IssuerLimits, PackageCommitment, PublicKey, Role, RoleSet, SigningKey, SiteId, Time, TimeZone,
     MAX_CERTIFICATE_LEN, MAX_GRANT_LEN, VERSION,
 };
@@ -113,6 +113,17 @@ impl Script<'_> {
 /// so a forged receipt can verify: then only the receipt check applies. Returns where the
 /// session ended and how many times the door opened (for the hook's own tests).
 pub fn fuzz_phone_session(data: &[u8], real_crypto: bool) -> Option<(Status, u32)> {
+    // The fixture's work, remembered in a fuzzing build (pure functions of their inputs, so
+    // the door model answers as it would have): its device key, made again from the seed for
+    // every input (a `SigningKey` is not `Clone`), and its checks of the same certificate and
+    // grant, and of holder proofs over the same challenges (its nonces count boots and
+    // attempts), input after input: half of the target's time. The phone's own checks
+    // (receipts, log heads) are computed every time.
+    porter_protocol::internal::remember_verifications(&[
+        Domain::IssuerCertificate,
+        Domain::Grant,
+        Domain::HolderProof,
+    ]);
     let f = fixture();
     let mut script = Script(data);
     let setup = script.byte()?;
