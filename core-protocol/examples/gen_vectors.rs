@@ -243,6 +243,61 @@ fn cases() -> Vec<Case> {
         ));
     }
 
+    {
+        // Serial 5 + 2^32 agrees with serial 5 in its low 32 bits, so it shares serial 5's
+        // replay entry (its use count too: both grants have two uses), which takes the later
+        // expiry. The entry stores it in 16 bits of minutes
+        // past the table's base: at most 65,535 minutes (45 days) ahead (spec section 5). The
+        // certificate allows 60-day grants, so one valid for 50 days passes the grant's limits.
+        let long_lived = s.seal_cert(&Certificate {
+            limits: IssuerLimits { max_grant_lifetime: 60 * 86_400, ..cert.limits.clone() },
+            ..cert.clone()
+        });
+        let signed = |grant: &Grant, signer: &SigningKey| {
+            let mut buf = [0u8; MAX_GRANT_LEN];
+            grant.seal(signer, &mut buf).unwrap().to_vec()
+        };
+        let colliding = 5 + (1u64 << 32);
+        let first = s.seal_grant(&s.grant_body(5, 2));
+        let far = Grant { not_after: NOON.plus(50 * 86_400), ..s.grant_body(colliding, 2) };
+        let near = Grant { not_after: NOON.plus(40 * 86_400), ..s.grant_body(colliding, 2) };
+        let at = |clock: Time, nonce: u8, grant: &[u8], expect| {
+            let c = s.challenge(clock, nonce);
+            let presentation = s.present(&c, grant, &long_lived, None);
+            Step::Admit { clock, challenge: c, presentation, expect }
+        };
+        let later = NOON.plus(120);
+        // Valid until NOON + 60 with the skew: admitted while the base is NOON, too old had the
+        // refusals moved the base to NOON + 120 (what the old code did).
+        let short = s.seal_grant(&Grant { not_after: NOON, ..s.grant_body(6, 1) });
+        out.push(case(
+            "replay_shared_entry_past_45_days_is_replay_full",
+            "grant 5 (two uses) admitted at NOON; two minutes later grant 5 + 2^32 (two uses), \
+             which shares its replay entry, valid for 50 days: its expiry is more than 65,535 minutes past the \
+             base, so it is replay_full at the replay check, before the signatures (the same \
+             grant signed by a stranger is replay_full too), and the refusals change nothing: \
+             at NOON a grant valid until NOON + 60 is still admitted (the base did not move)",
+            vec![
+                at(NOON, 1, &first, None),
+                at(later, 2, &signed(&far, &s.issuer), Some(Error::ReplayFull)),
+                at(later, 3, &signed(&far, &other), Some(Error::ReplayFull)),
+                at(NOON, 4, &short, None),
+            ],
+        ));
+        out.push(case(
+            "replay_shared_entry_within_45_days_is_its_next_use",
+            "grant 5 (two uses) admitted at NOON; two minutes later grant 5 + 2^32 (two uses) valid \
+             for 40 days fits the shared entry and is admitted as its second use; the spent entry then \
+             refuses the 50-day one and grant 5 itself as duplicates (spent comes before expiry)",
+            vec![
+                at(NOON, 1, &first, None),
+                at(later, 2, &signed(&near, &s.issuer), None),
+                at(later.plus(1), 3, &signed(&far, &s.issuer), Some(Error::ReplayDuplicate)),
+                at(later.plus(2), 4, &first, Some(Error::ReplayDuplicate)),
+            ],
+        ));
+    }
+
     // --- decoding ---
     let (c, valid) = s.valid(10, 1, 1);
     let mutate = |name, about, bytes: Vec<u8>, expect| {
