@@ -349,10 +349,47 @@ fn another_door_is_refused_before_anything_is_signed() {
     assert_eq!(Radio::default().run(&mut s, &mut d, None), Status::Done(Outcome::Admitted));
 }
 
-#[test]
-fn a_receipt_for_another_grant_is_a_bad_receipt() {
+/// Answers request `id` of `s` with a receipt signed by the fixture's device key for an
+/// admission of grant `serial` at `door` (what a door, or a relay holding the device's
+/// receipts, could send).
+fn answer_with_receipt(
+    s: &mut PhoneSession<'_, '_, '_>,
+    id: u8,
+    f: &Fixture,
+    door: porter_protocol::DoorId,
+    serial: u64,
+) {
     use porter_link::frame::for_each_fragment;
     use porter_protocol::{record, ChainHash, KeyId, PackageCommitment, Role};
+    let admitted = record(
+        SITE,
+        door,
+        0,
+        NOON,
+        ChainHash::GENESIS,
+        AuditEvent::Admitted {
+            issuer: KeyId([0; 8]),
+            grant_serial: serial,
+            use_index: 0,
+            holder: KeyId([0; 8]),
+            role: Role::Delivery,
+            package: PackageCommitment::new(&[7; 16], b"x"),
+        },
+    );
+    let mut buf = [0u8; 256];
+    let receipt = admitted.seal_receipt(&f.device, &mut buf).unwrap();
+    let mut answer = vec![0x84];
+    answer.extend_from_slice(receipt);
+    for_each_fragment::<()>(id, &answer, BLE_MTU, |frag| {
+        s.receive(3, frag);
+        Ok(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+#[test]
+fn a_receipt_for_another_grant_is_a_bad_receipt() {
     let f = fixture(1);
     let mut d = door(&f, BLE_MTU);
     let mut cfg = SessionConfig::new(&f.grant, &f.cert);
@@ -371,31 +408,7 @@ fn a_receipt_for_another_grant_is_a_bad_receipt() {
     while let Some(_n) = s.transmit(2, &mut out) {
         id = out[0];
     }
-    let forged = record(
-        SITE,
-        DOOR,
-        0,
-        NOON,
-        ChainHash::GENESIS,
-        AuditEvent::Admitted {
-            issuer: KeyId([0; 8]),
-            grant_serial: 99,
-            use_index: 0,
-            holder: KeyId([0; 8]),
-            role: Role::Delivery,
-            package: PackageCommitment::new(&[7; 16], b"x"),
-        },
-    );
-    let mut buf = [0u8; 256];
-    let receipt = forged.seal_receipt(&f.device, &mut buf).unwrap();
-    let mut answer = vec![0x84];
-    answer.extend_from_slice(receipt);
-    for_each_fragment::<()>(id, &answer, BLE_MTU, |frag| {
-        s.receive(3, frag);
-        Ok(())
-    })
-    .unwrap()
-    .unwrap();
+    answer_with_receipt(&mut s, id, &f, DOOR, 99);
     assert_eq!(s.status(), Status::Done(Outcome::BadReceipt));
     assert_eq!(s.receipt(), None);
 }
@@ -407,8 +420,7 @@ fn a_receipt_for_another_grant_is_a_bad_receipt() {
 /// `phone_session_deep`, where a byte flipped alike in the challenge and the receipt did it.)
 #[test]
 fn a_receipt_naming_a_door_the_grant_is_not_for_is_a_bad_receipt() {
-    use porter_link::frame::for_each_fragment;
-    use porter_protocol::{record, ChainHash, DoorId, KeyId, PackageCommitment, Role};
+    use porter_protocol::DoorId;
     let f = fixture(1);
     let mut config = f.site.config.clone();
     config.door = DoorId(2);
@@ -429,31 +441,7 @@ fn a_receipt_naming_a_door_the_grant_is_not_for_is_a_bad_receipt() {
         id = out[0];
     }
     // the answer: a device-signed receipt for this grant (serial 10) at door 2
-    let at_door_2 = record(
-        SITE,
-        DoorId(2),
-        0,
-        NOON,
-        ChainHash::GENESIS,
-        AuditEvent::Admitted {
-            issuer: KeyId([0; 8]),
-            grant_serial: 10,
-            use_index: 0,
-            holder: KeyId([0; 8]),
-            role: Role::Delivery,
-            package: PackageCommitment::new(&[7; 16], b"x"),
-        },
-    );
-    let mut buf = [0u8; 256];
-    let receipt = at_door_2.seal_receipt(&f.device, &mut buf).unwrap();
-    let mut answer = vec![0x84];
-    answer.extend_from_slice(receipt);
-    for_each_fragment::<()>(id, &answer, BLE_MTU, |frag| {
-        s.receive(3, frag);
-        Ok(())
-    })
-    .unwrap()
-    .unwrap();
+    answer_with_receipt(&mut s, id, &f, DoorId(2), 10);
     assert_eq!(s.status(), Status::Done(Outcome::BadReceipt));
     assert_eq!(s.receipt(), None);
 }

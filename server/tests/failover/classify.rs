@@ -24,6 +24,18 @@ async fn admin_exec(admin: &str, sql: &str) {
     pool.close().await;
 }
 
+/// Ends every session on database `name` (as a primary shutting down, or a proxy cutting it).
+async fn end_sessions(admin: &str, name: &str) {
+    admin_exec(
+        admin,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ),
+    )
+    .await;
+}
+
 fn sqlstate(e: &sqlx::Error) -> Option<String> {
     match e {
         sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
@@ -78,14 +90,7 @@ async fn a_read_only_database_answers_503_with_retry_after_and_the_retry_issues_
     // (Patroni restarts a demoted primary; HAProxy cuts its sessions).
     admin_exec(&admin, &format!("ALTER DATABASE {name} SET default_transaction_read_only = on"))
         .await;
-    admin_exec(
-        &admin,
-        &format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-        ),
-    )
-    .await;
+    end_sessions(&admin, &name).await;
     let grant_url = format!("{}/v1/deliveries/{}/grants", w.base, w.delivery_id);
     let body = json!({"uses": 1, "lifetime_minutes": 5}).to_string();
     let post = || {
@@ -137,14 +142,7 @@ async fn when_busy_connections_die_only_the_first_request_to_find_out_is_refused
     // Several pooled connections in recent use, then every one of them ended at once.
     let warm: Vec<Reply> = futures_util::future::join_all((0..8).map(|_| read())).await;
     assert!(warm.iter().all(|r| r.status == 200), "{warm:?}");
-    admin_exec(
-        &admin,
-        &format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-        ),
-    )
-    .await;
+    end_sessions(&admin, &name).await;
 
     let mut refused = 0;
     for n in 0..8 {
