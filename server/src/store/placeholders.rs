@@ -12,8 +12,9 @@
 //! On PostgreSQL a statement's text is also its identity: sqlx prepares each new text on the
 //! connection (a round trip to parse and describe it) and keeps at most 100 per connection
 //! (evicting one is another round trip). A group commit whose lists had one placeholder per
-//! grant wrote a new text for nearly every group size, so most of its statements paid two or
-//! three round trips instead of one. There, a list of any length is one JSON parameter
+//! grant wrote a new text for nearly every group size, so a statement whose text was not
+//! cached paid two or three round trips instead of one (read from sqlx-postgres 0.8's
+//! `get_or_prepare`; not counted on the wire). There, a list of any length is one JSON parameter
 //! ([`Placeholders::in_list`], and the JSON rows of `Store::insert_grants`): one text per
 //! statement, prepared once per connection.
 
