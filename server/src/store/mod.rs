@@ -7,6 +7,7 @@
 //! is the common dialect of both: `$n` parameters, `BIGINT` and `TEXT` only, `RETURNING`.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -89,6 +90,11 @@ pub struct Store {
 /// Read-only SQLite connections beside the writer.
 const SQLITE_READERS: u32 = 4;
 
+/// How long sqlx keeps a pooled connection (its defaults, kept for file and PostgreSQL
+/// databases, where a fresh connection reaches the same data).
+const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
 pub use failover::is_transient;
 
 /// Whether an error is a unique-constraint violation (a duplicate insert).
@@ -117,10 +123,17 @@ impl Store {
             Backend::Sqlite => {
                 let url =
                     if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                let in_memory = url.contains(":memory:");
+                let retire_after = |limit: Duration| Some(limit).filter(|_| !in_memory);
                 let pool = AnyPoolOptions::new()
                     // One connection: SQLite has one writer anyway, and a single connection
                     // means no transaction ever fails on a lock upgrade.
                     .max_connections(1)
+                    // An in-memory database lives and dies with its one connection: sqlx's
+                    // default retirement (after 30 minutes, or 10 idle) swapped it for an empty
+                    // one, and every request after that failed ("no such table", answered 503).
+                    .max_lifetime(retire_after(DEFAULT_MAX_LIFETIME))
+                    .idle_timeout(retire_after(DEFAULT_IDLE_TIMEOUT))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -134,7 +147,7 @@ impl Store {
                     .await?;
                 // The writer made the file and set WAL (persistent): the readers only read. An
                 // in-memory database exists only on the writer's connection: read there.
-                if url.contains(":memory:") {
+                if in_memory {
                     (pool.clone(), pool)
                 } else {
                     let readers = AnyPoolOptions::new()
@@ -328,7 +341,7 @@ pub use units::*;
 pub use webhooks::*;
 
 #[cfg(test)]
-mod migration_tests {
+mod connect_tests {
     use super::*;
 
     #[tokio::test]
@@ -341,5 +354,39 @@ mod migration_tests {
         let count = versions.len();
         versions.dedup();
         assert_eq!(versions.len(), count, "two migrations share a version");
+    }
+    /// Found by the `server_portal` fuzzer (run 5): after 30 minutes in one process every page
+    /// answered 503, because the pool had retired the in-memory database's only connection.
+    #[tokio::test]
+    async fn an_in_memory_database_keeps_its_one_connection_for_good() {
+        let store = Store::connect("sqlite::memory:").await.expect("an in-memory store");
+        let options = store.pool.options();
+        assert_eq!(options.get_max_connections(), 1);
+        assert_eq!(
+            options.get_max_lifetime(),
+            None,
+            "retiring the connection empties the database"
+        );
+        assert_eq!(
+            options.get_idle_timeout(),
+            None,
+            "closing an idle connection empties the database"
+        );
+        assert!(
+            std::ptr::eq(store.readers.options(), options),
+            "readers share the writer's connection"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_database_file_keeps_sqlx_connection_retirement() {
+        let dir = std::env::temp_dir().join(format!("porter-pool-{:x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.join("porter.db").display());
+        let store = Store::connect(&url).await.expect("a file store");
+        assert_eq!(store.pool.options().get_max_lifetime(), Some(DEFAULT_MAX_LIFETIME));
+        assert_eq!(store.pool.options().get_idle_timeout(), Some(DEFAULT_IDLE_TIMEOUT));
+        store.pool.close().await;
+        std::fs::remove_dir_all(&dir).expect("the temporary directory removed");
     }
 }
