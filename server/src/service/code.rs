@@ -163,6 +163,8 @@ pub enum Code {
     TooManyDoors,
     /// uses exceeds the approval or certificate limit.
     TooManyUses,
+    /// The unit already has its most residents.
+    TooManyResidents,
     /// Too many webhooks.
     TooManyWebhooks,
     /// Records past the signed head: send a batch that ends at the door's head.
@@ -267,6 +269,7 @@ impl Code {
         Code::TooLarge,
         Code::TooManyDoors,
         Code::TooManyUses,
+        Code::TooManyResidents,
         Code::TooManyWebhooks,
         Code::UnanchoredRecords,
         Code::Unauthenticated,
@@ -360,6 +363,7 @@ impl Code {
             Code::TooLarge => "too_large",
             Code::TooManyDoors => "too_many_doors",
             Code::TooManyUses => "too_many_uses",
+            Code::TooManyResidents => "too_many_residents",
             Code::TooManyWebhooks => "too_many_webhooks",
             Code::UnanchoredRecords => "unanchored_records",
             Code::Unauthenticated => "unauthenticated",

@@ -4,8 +4,13 @@ use crate::ids::{NotificationId, ResidentId, SiteId, UnitId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{new_id, now, text, Error, Paged, Principal, Result, Role, Service};
+use super::{new_id, now, text, Code, Error, Paged, Principal, Result, Role, Service};
 use crate::store::{self, EventKind, Page, Store, TokenOwner};
+
+/// The most residents one unit may have: each delivery and each entry to the unit notifies
+/// every one of them, and the manager's residents page shows them all, so the number bounds
+/// the work one manager can cause per event (a household, even a shared flat, is far fewer).
+pub const MAX_RESIDENTS_PER_UNIT: i64 = 16;
 
 /// A unit.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -138,7 +143,15 @@ impl Service {
             opted_out: false,
             created_at: now(),
         };
-        self.store.insert_resident(&row).await?;
+        if !self.store.insert_resident_within(&row, MAX_RESIDENTS_PER_UNIT).await? {
+            return Err(Error::conflict(
+                Code::TooManyResidents,
+                format!(
+                    "a unit has at most {MAX_RESIDENTS_PER_UNIT} residents: remove one who moved \
+                     out first"
+                ),
+            ));
+        }
         Ok(row.into())
     }
 

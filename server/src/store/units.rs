@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{i, s, Page, Result, Store, Tx};
+use super::{i, s, Backend, Page, Result, Store, Tx};
 use crate::ids::{NotificationId, ResidentId, SiteId, UnitId};
 
 /// A unit (flat, office) of a site.
@@ -141,19 +141,27 @@ impl Store {
         )
     }
 
-    /// Inserts a resident.
-    pub async fn insert_resident(&self, r: &ResidentRow) -> Result<()> {
-        exec!(
-            &self.pool,
+    /// Inserts a resident unless the unit already has `max`: false when it has.
+    pub async fn insert_resident_within(&self, r: &ResidentRow, max: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Two concurrent additions would each count the other's row as absent.
+            exec!(&mut *tx, "SELECT id FROM units WHERE id = $1 FOR UPDATE", r.unit_id.clone())?;
+        }
+        let n = exec!(
+            &mut *tx,
             "INSERT INTO residents (id, unit_id, display_name, opted_out, created_at)
-             VALUES ($1,$2,$3,$4,$5)",
+             SELECT $1, $2, $3, $4, $5
+             WHERE (SELECT COUNT(*) FROM residents WHERE unit_id = $2) < $6",
             r.id.clone(),
             r.unit_id.clone(),
             r.display_name.clone(),
             i64::from(r.opted_out),
-            r.created_at
+            r.created_at,
+            max
         )?;
-        Ok(())
+        tx.commit().await?;
+        Ok(n == 1)
     }
 
     /// A resident by id.

@@ -483,3 +483,34 @@ async fn a_stored_door_state_that_cannot_be_read_stops_issuance() {
             .refused(503, "door_state_unreadable");
     }
 }
+
+/// A unit's residents are capped: each is notified of every delivery and entry, and the
+/// manager's residents page lists them all, so an unbounded count let one manager make every
+/// event and that page as costly as they liked (seen while chasing the `server_portal`
+/// fuzzer's finding). Concurrent adds stop at exactly the cap.
+#[tokio::test]
+async fn a_unit_takes_at_most_sixteen_residents_even_under_concurrent_adds() {
+    for backend in backends() {
+        let server = Server::start(&backend).await;
+        let w = World::new(&server).await;
+        let n = backend.name();
+        let residents = format!("/v1/sites/{}/units/{}/residents", w.site_id, w.unit_id);
+        let adds = (0..40).map(|i| {
+            let body = json!({ "display_name": format!("Lodger {i}") });
+            call(&w.base, "POST", &residents, &w.manager, Some(body))
+        });
+        let replies = futures_util::future::join_all(adds).await;
+        for r in replies.iter().filter(|r| r.status != 201) {
+            r.refused(409, "too_many_residents");
+        }
+        let stored = server.service.store().residents(&w.unit_id.as_str().into()).await.unwrap();
+        // The world's own resident and fifteen of the forty.
+        assert_eq!(stored.len(), 16, "{n}: residents after 40 concurrent adds");
+
+        // Removing one frees its place.
+        let gone = stored.last().unwrap().id.as_str().to_string();
+        call(&w.base, "DELETE", &format!("/v1/residents/{gone}"), &w.manager, None).await.ok();
+        let body = json!({ "display_name": "New lodger" });
+        assert_eq!(call(&w.base, "POST", &residents, &w.manager, Some(body)).await.status, 201);
+    }
+}
