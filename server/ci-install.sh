@@ -17,6 +17,12 @@ if [ ! -x "$CLIENT_VENV/bin/openapi-python-client" ]; then
     # click 8.2 breaks the typer this generator version uses: pinned below it.
     "$CLIENT_VENV/bin/pip" install --quiet openapi-python-client==0.21.6 click==8.1.8 cryptography==44.0.0
 fi
+# The API fuzzer (tests/schemathesis/run.sh): a pinned Schemathesis in its own venv.
+SCHEMATHESIS_VENV=${PORTER_SCHEMATHESIS_VENV:-/opt/porter-schemathesis-venv}
+if [ ! -x "$SCHEMATHESIS_VENV/bin/st" ]; then
+    python3 -m venv "$SCHEMATHESIS_VENV"
+    "$SCHEMATHESIS_VENV/bin/pip" install --quiet -r "$(dirname "$0")/tests/schemathesis/requirements.txt"
+fi
 # The portal's passkeys (webauthn-rs) link the system OpenSSL: its headers and pkg-config.
 for pkg in libssl-dev pkg-config; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

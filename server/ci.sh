@@ -65,6 +65,9 @@ rm -f "$OPENAPI_JSON"
 cargo build -q -p porter-server --bin porter
 cargo build -q -p porter-root --bin porter-root
 server/tests/client/run.sh "${CARGO_TARGET_DIR:-target}/debug/porter" "${CARGO_TARGET_DIR:-target}/debug/porter-root"
+# ... and an API fuzzer reading the same document (Schemathesis, every default check, as
+# nobody and as each role) finds nothing: about five minutes.
+server/tests/schemathesis/run.sh "${CARGO_TARGET_DIR:-target}/debug/porter"
 # Failover (issue 13): the Patroni + etcd + HAProxy stack of deploy/ha under load, its primary
 # killed and then cut off; then a point-in-time restore from a base backup. About a minute.
 deploy/ha/failover-test.sh

@@ -5,16 +5,39 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// What every id the server makes looks like (`site_01a2511cfb1f3b55c40d`: a kind, then hex),
+/// as the OpenAPI document states it for ids in bodies and paths. Ids are not validated
+/// against it: one of another shape is simply not found.
+pub const ID_PATTERN: &str = r"^[a-z]+_[0-9a-f]+$";
+
 macro_rules! id_type {
-    ($($(#[$doc:meta])* $name:ident;)*) => {$(
-        $(#[$doc])*
+    ($($(#[doc = $doc:literal])* $name:ident;)*) => {$(
+        $(#[doc = $doc])*
         #[derive(
             Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord,
-            Serialize, Deserialize, sqlx::Type, ToSchema,
+            Serialize, Deserialize, sqlx::Type,
         )]
         #[serde(transparent)]
         #[sqlx(transparent)]
         pub struct $name(String);
+
+        // By hand rather than derived: the derive cannot give a newtype's string a pattern.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let doc: Vec<&str> = [$($doc),*].iter().map(|line| line.trim()).collect();
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .pattern(Some(ID_PATTERN))
+                    .description(Some(doc.join("\n")))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
 
         impl $name {
             /// The id `s` (no validation: an unknown id is simply not found).
@@ -128,5 +151,21 @@ mod tests {
         let back: SiteId = serde_json::from_str("\"site_1\"").unwrap();
         assert_eq!(back, id);
         assert_eq!(id, *"site_1");
+    }
+
+    /// The document's pattern matches the ids `new_id` makes, and its schemas carry it.
+    #[test]
+    fn made_ids_match_the_documented_pattern() {
+        use utoipa::PartialSchema;
+        let made: SiteId = crate::service::new_id("site");
+        let pattern = ID_PATTERN.trim_start_matches('^').trim_end_matches('$');
+        let (kind, hex) = pattern.split_once('_').unwrap();
+        assert_eq!((kind, hex), ("[a-z]+", "[0-9a-f]+"));
+        let (prefix, digits) = made.as_str().split_once('_').unwrap();
+        assert!(prefix.bytes().all(|b| b.is_ascii_lowercase()), "{made}");
+        assert!(digits.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{made}");
+        let schema = serde_json::to_value(SiteId::schema()).unwrap();
+        assert_eq!(schema["pattern"], ID_PATTERN);
+        assert_eq!(schema["description"], "A site (`site_...`).");
     }
 }

@@ -92,7 +92,7 @@ impl Response {
 /// Parses a webhook URL: absolute `http://` or `https://` with a host, no credentials, at
 /// most 2000 characters.
 pub fn webhook_url(url: &str) -> Result<Url, Error> {
-    if url.len() > 2000 {
+    if url.chars().count() > 2000 {
         return Err(Error::InvalidUrl("longer than 2000 characters".into()));
     }
     let parsed = Url::parse(url).map_err(|e| Error::InvalidUrl(format!("{url:?}: {e}")))?;

@@ -360,6 +360,7 @@ pub fn fuzz_portal(data: &[u8]) {
     let h = harness();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    let started = std::time::Instant::now();
     let (status, location, content_type, body) = h.runtime.block_on(async {
         let response = h.app.clone().oneshot(request).await.expect("the router is infallible");
         let status = response.status();
@@ -378,6 +379,9 @@ pub fn fuzz_portal(data: &[u8]) {
                 }
             }
         });
+    }
+    if super::stalled(status, started.elapsed()) {
+        return;
     }
     let what = format!("{method} {path} as {who:?} -> {status}");
     let text = String::from_utf8_lossy(&body);

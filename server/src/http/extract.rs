@@ -144,9 +144,41 @@ pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
             "strings must not contain NUL characters",
         ));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        err(Kind::Invalid, Code::InvalidJson, format!("the body is not the expected JSON: {e}"))
+    serde_json::from_slice(body).or_else(|e| {
+        // JSON Schema counts `5.0` as an integer, so a client may send one where the document
+        // says `integer`; serde does not. Only a refused body pays for the second reading.
+        let retry = serde_json::from_slice(body).ok().and_then(|mut value| {
+            integral_floats_as_integers(&mut value).then(|| T::deserialize(value).ok())?
+        });
+        retry.ok_or_else(|| {
+            err(Kind::Invalid, Code::InvalidJson, format!("the body is not the expected JSON: {e}"))
+        })
     })
+}
+
+/// Rewrites every number with no fractional part (`5.0`, `1e3`) as an integer, in place;
+/// true if it rewrote any. Only up to 2^53, where every integer has an exact `f64`: a larger
+/// one may already have been rounded when it was read, and stays a float (which the field it
+/// was meant for then refuses).
+fn integral_floats_as_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() <= EXACT => {
+                *n = serde_json::Number::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        Value::Array(items) => {
+            items.iter_mut().fold(false, |any, v| integral_floats_as_integers(v) | any)
+        }
+        Value::Object(map) => {
+            map.values_mut().fold(false, |any, v| integral_floats_as_integers(v) | any)
+        }
+        _ => false,
+    }
 }
 
 /// Reads the body under the size limit, with our own error shape.
@@ -221,6 +253,34 @@ mod tests {
     use crate::metrics::Metrics;
     use crate::service::Service;
     use crate::store::Store;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Counts {
+        uses: u8,
+        lifetime: i64,
+        doors: Vec<u16>,
+    }
+
+    /// JSON Schema counts `2.0` as an integer (the API fuzzer sends them where the document
+    /// says `integer`); a fraction, a value out of the field's range, or one past 2^53 (which
+    /// an `f64` may have rounded) is still refused.
+    #[test]
+    fn integral_floats_are_read_as_integers_and_nothing_else_is() {
+        let read = |body: &str| super::parse_json::<Counts>(body.as_bytes());
+        let want = Counts { uses: 2, lifetime: 600, doors: vec![1, 3] };
+        assert_eq!(read(r#"{"uses": 2, "lifetime": 600, "doors": [1, 3]}"#).unwrap(), want);
+        assert_eq!(read(r#"{"uses": 2.0, "lifetime": 6e2, "doors": [1.0, 3]}"#).unwrap(), want);
+        for refused in [
+            r#"{"uses": 2.5, "lifetime": 600, "doors": []}"#,
+            r#"{"uses": 256.0, "lifetime": 600, "doors": []}"#,
+            r#"{"uses": -1.0, "lifetime": 600, "doors": []}"#,
+            r#"{"uses": 1, "lifetime": 9007199254740994.0, "doors": []}"#,
+            r#"{"uses": 1, "lifetime": 1e300, "doors": []}"#,
+        ] {
+            let e = read(refused).unwrap_err();
+            assert_eq!(e.0.code.as_str(), "invalid_json", "{refused}");
+        }
+    }
 
     /// A route that reaches for a caller without a declaration is refused to every role, the
     /// operator included: the gate fails closed.

@@ -47,10 +47,7 @@ async fn create_issuer(
     Body(b): Body,
 ) -> Res {
     let b = if b.is_empty() { Bytes::from_static(b"{}") } else { b };
-    create(&s, &p, h, Replay::Answer, b, |_: serde_json::Map<String, serde_json::Value>| {
-        s.service.create_issuer(&p, &site)
-    })
-    .await
+    create(&s, &p, h, Replay::Answer, b, |_: NoFields| s.service.create_issuer(&p, &site)).await
 }
 async fn list_issuers(State(s): S, Auth(p): Auth, Path(site): Path<SiteId>, q: RawQuery) -> Res {
     ok(StatusCode::OK, &s.service.list_issuers(&p, &site, &page_of(&q)?).await?)

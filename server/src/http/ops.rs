@@ -109,7 +109,18 @@ pub(super) async fn healthz(State(state): S) -> Response {
 pub(super) async fn metrics(State(state): S, headers: HeaderMap) -> Response {
     let presented = bearer(&headers).map(|t| sha256_hex(t.as_bytes()));
     match (&state.metrics_token_hash, presented) {
-        (None, _) => {
+        // No credentials at all is 401 whether or not metrics are open (the header is what
+        // the route requires; what a token would meet is the next question).
+        (None, None) => {
+            return err(
+                Kind::Unauthenticated,
+                Code::Unauthenticated,
+                "send the metrics token as `Authorization: Bearer <metrics_token>`; this server \
+                 has none set yet (metrics_token, PORTER_METRICS_TOKEN), so /metrics is closed",
+            )
+            .into_response()
+        }
+        (None, Some(_)) => {
             return err(
                 Kind::Forbidden,
                 Code::MetricsDisabled,

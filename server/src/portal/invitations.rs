@@ -92,10 +92,11 @@ pub async fn invite_resident(
 /// Stores an invitation after checking its text fields.
 pub(crate) async fn invite(store: &Store, who: &Invitee<'_>) -> service::Result<Invitation> {
     let name = who.display_name.trim();
-    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+    // Characters, as the API's `display_name` counts them.
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(service::Error::invalid(
             Code::InvalidText,
-            "the name must be 1..=200 bytes of printable text",
+            "the name must be 1..=200 characters of printable text",
         ));
     }
     let email = who.email.map(str::trim).filter(|e| !e.is_empty());

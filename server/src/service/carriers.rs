@@ -58,6 +58,11 @@ impl From<store::ApprovalRow> for ApprovalView {
 #[serde(deny_unknown_fields)]
 pub struct NewCarrier {
     /// Name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
 }
 

@@ -99,7 +99,7 @@ pub enum Code {
     InvalidState,
     /// Strings must not contain NUL characters.
     InvalidText,
-    /// tracking_number must be 1..=64 bytes.
+    /// tracking_number must be 1..=64 characters.
     InvalidTracking,
     /// The webhook URL is not an accepted target.
     InvalidUrl,

@@ -57,6 +57,7 @@ pub struct NewDelivery {
     /// Unit label at that site.
     pub unit: String,
     /// The tracking number: hashed with a fresh salt, then forgotten.
+    #[schema(min_length = 1, max_length = 64)]
     pub tracking_number: String,
     /// Window start.
     pub window_start: i64,
@@ -75,10 +76,11 @@ impl Service {
         let site = self.site_for(p, &req.site_id).await?;
         let unit = self.store.unit_by_label(&site.id, &req.unit).await?;
         let unit = unit.ok_or_else(|| Error::not_found("unit"))?;
-        if req.tracking_number.is_empty() || req.tracking_number.len() > 64 {
+        let length = req.tracking_number.chars().count();
+        if length == 0 || length > 64 {
             return Err(Error::invalid(
                 Code::InvalidTracking,
-                "tracking_number must be 1..=64 bytes",
+                "tracking_number must be 1..=64 characters",
             ));
         }
         if req.window_end <= req.window_start

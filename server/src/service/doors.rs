@@ -44,8 +44,14 @@ impl From<store::DoorRow> for DoorView {
 #[serde(deny_unknown_fields)]
 pub struct NewDoor {
     /// Name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// The root-signed enrolment from `porter-root enroll-device`, hex.
+    #[schema(min_length = 2, max_length = 320, pattern = r"^([0-9a-fA-F]{2})+$")]
     pub enrolment: String,
 }
 

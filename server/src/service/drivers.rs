@@ -44,13 +44,21 @@ impl From<store::DriverRow> for DriverView {
 #[serde(deny_unknown_fields)]
 pub struct NewDriver {
     /// The phone's Ed25519 public key, hex.
+    #[schema(min_length = 64, max_length = 64, pattern = r"^[0-9a-fA-F]*$")]
     pub holder_key: String,
     /// The carrier's label.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub label: String,
     /// A challenge from `POST /v1/drivers/challenges`, hex (32 bytes, used once).
+    #[schema(min_length = 64, max_length = 64, pattern = r"^[0-9a-fA-F]*$")]
     pub challenge: String,
     /// The phone's Ed25519 signature, hex, over [`registration_message`]: proof that it holds
     /// the private half of `holder_key`.
+    #[schema(min_length = 128, max_length = 128, pattern = r"^[0-9a-fA-F]*$")]
     pub signature: String,
 }
 

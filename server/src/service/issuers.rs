@@ -49,6 +49,7 @@ impl From<store::IssuerRow> for IssuerView {
 #[serde(deny_unknown_fields)]
 pub struct CertificateUpload {
     /// The root-signed certificate from `porter-root certify-issuer`, hex.
+    #[schema(min_length = 2, max_length = 512, pattern = r"^([0-9a-fA-F]{2})+$")]
     pub certificate: String,
 }
 

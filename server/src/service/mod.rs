@@ -231,10 +231,11 @@ fn stored_key(s: &str) -> Result<PublicKey> {
 
 /// Parses a stored door list: empty string = every door.
 fn text(field: &str, s: &str, max: usize) -> Result<()> {
-    if s.trim().is_empty() || s.len() > max || s.chars().any(char::is_control) {
+    // Characters, not bytes: the OpenAPI document's `maxLength` counts them.
+    if s.trim().is_empty() || s.chars().count() > max || s.chars().any(char::is_control) {
         return Err(Error::invalid(
             Code::InvalidText,
-            format!("{field} must be 1..={max} bytes of printable text"),
+            format!("{field} must be 1..={max} characters of printable text"),
         ));
     }
     Ok(())

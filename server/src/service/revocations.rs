@@ -69,6 +69,7 @@ pub struct NewRevocation {
 #[serde(deny_unknown_fields)]
 pub struct DoorStateUpload {
     /// The root-signed state from `porter-root sign-state`, hex.
+    #[schema(min_length = 2, max_length = 7168, pattern = r"^([0-9a-fA-F]{2})+$")]
     pub state: String,
 }
 

@@ -46,13 +46,20 @@ impl From<store::SiteRow> for SiteView {
 #[serde(deny_unknown_fields)]
 pub struct NewSite {
     /// Name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// The site number chosen by `porter-root init`.
     pub site_number: u32,
     /// The root public key, hex.
+    #[schema(min_length = 64, max_length = 64, pattern = r"^[0-9a-fA-F]*$")]
     pub root_key: String,
     /// The site's time zone as a POSIX TZ rule (`CET-1CEST,M3.5.0,M10.5.0/3`, `UTC0`):
     /// required, the one source of the site's local time.
+    #[schema(min_length = 1)]
     pub zone: String,
 }
 

@@ -71,6 +71,16 @@ impl From<store::TokenRow> for TokenView {
     }
 }
 
+/// The field of [`NewToken`] that scopes each role's token: `create_token` refuses a token of
+/// that role without it (`missing_field`), and the OpenAPI document says so.
+pub const SCOPE_FIELD: [(Role, &str, &str); 5] = [
+    (Role::Manager, "site_id", "SiteId"),
+    (Role::Carrier, "carrier_id", "CarrierId"),
+    (Role::Driver, "driver_id", "DriverId"),
+    (Role::Resident, "resident_id", "ResidentId"),
+    (Role::Device, "door_id", "DoorId"),
+];
+
 /// Create a token.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,8 +100,10 @@ pub struct NewToken {
     pub door_id: Option<DoorId>,
     /// Label.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub label: String,
     /// Seconds until it stops working: 60..=34560000 (400 days); 90 days if absent.
+    #[schema(minimum = 60, maximum = 34_560_000)]
     pub expires_in_seconds: Option<i64>,
 }
 
@@ -140,8 +152,8 @@ impl Service {
             }
             _ => return Err(Error::forbidden(&format!("create {} tokens", role.as_str()))),
         }
-        if req.label.len() > 200 {
-            return Err(Error::invalid(Code::InvalidText, "label must be at most 200 bytes"));
+        if req.label.chars().count() > 200 {
+            return Err(Error::invalid(Code::InvalidText, "label must be at most 200 characters"));
         }
         let lifetime = req.expires_in_seconds.unwrap_or(DEFAULT_TOKEN_LIFETIME);
         if !(60..=MAX_TOKEN_LIFETIME).contains(&lifetime) {

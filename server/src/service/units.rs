@@ -72,6 +72,11 @@ pub struct NotificationView {
 #[serde(deny_unknown_fields)]
 pub struct NewUnit {
     /// Label ("4B").
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub label: String,
 }
 
@@ -80,6 +85,11 @@ pub struct NewUnit {
 #[serde(deny_unknown_fields)]
 pub struct NewResident {
     /// Name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub display_name: String,
 }
 

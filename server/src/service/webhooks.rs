@@ -43,7 +43,12 @@ pub struct WebhookView {
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// `https://host/path`, reaching a public address or a range the server's
-    /// `webhook_allow_targets` lists; or `http://host:port/path`, reaching a listed range only.
+    /// `webhook_allow_targets` lists; or `http://host:port/path`, reaching a listed range only
+    /// (the pattern states the default, with no range listed: `https://` and a host name).
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[hH][tT][tT][pP][sS]://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?([/?#][\x21-\x7E]*)?$"
+    )]
     pub url: String,
 }
 

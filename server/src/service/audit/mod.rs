@@ -52,6 +52,7 @@ pub struct ReceiptUpload {
     /// Door number.
     pub door_number: u16,
     /// The device-signed receipt, hex.
+    #[schema(min_length = 2, max_length = 384, pattern = r"^([0-9a-fA-F]{2})+$")]
     pub receipt: String,
 }
 
@@ -77,9 +78,28 @@ pub struct AuditBatch {
     /// Door number.
     pub door_number: u16,
     /// Encoded records, hex, in log order, starting at or before the server's next sequence.
+    #[schema(schema_with = record_list_schema)]
     pub records: Vec<String>,
     /// The device-signed log head, hex.
+    #[schema(min_length = 2, max_length = 256, pattern = r"^([0-9a-fA-F]{2})+$")]
     pub head: String,
+}
+
+/// `records`: at most [`BATCH_MAX_RECORDS`] hex strings of at most `MAX_AUDIT_RECORD_LEN` bytes.
+fn record_list_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let record = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(2))
+        .max_length(Some(2 * porter_protocol::MAX_AUDIT_RECORD_LEN))
+        .pattern(Some("^([0-9a-fA-F]{2})+$"));
+    ArrayBuilder::new()
+        .items(record)
+        .max_items(Some(BATCH_MAX_RECORDS))
+        .description(Some(
+            "Encoded records, hex, in log order, starting at or before the server's next sequence.",
+        ))
+        .build()
 }
 
 /// What the server made of a batch.
