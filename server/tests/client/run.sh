@@ -12,13 +12,9 @@ if [ ! -x "$VENV/bin/openapi-python-client" ]; then
     echo "server/tests/client/run.sh: no $VENV/bin/openapi-python-client: run server/ci-install.sh" >&2
     exit 1
 fi
-WORK=$(mktemp -d /tmp/porter-client.XXXXXX)
-SERVER_PID=""
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=../scratch-server.sh
+. "$HERE/../scratch-server.sh"
+scratch_dir porter-client
 
 "$PORTER" openapi > "$WORK/openapi.json"
 mkdir "$WORK/gen"
@@ -36,14 +32,7 @@ fi
 export PORTER_DATABASE_URL="sqlite://$WORK/porter.db"
 "$PORTER" operator-token --label client-test > "$WORK/operator" 2>"$WORK/operator.err" \
     || { cat "$WORK/operator.err" >&2; exit 1; }
-env -u PORTER_CONFIG PORTER_LISTEN=127.0.0.1:0 PORTER_LOG_LEVEL=warn "$PORTER" serve > "$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q "porter listening on" "$WORK/serve.out" 2>/dev/null && break
-    sleep 0.1
-done
-BASE=$(sed -n 's/^porter listening on //p' "$WORK/serve.out" | head -n 1)
-if [ -z "$BASE" ]; then cat "$WORK/serve.err" >&2; echo "porter serve did not start" >&2; exit 1; fi
+start_server "$PORTER"
 
 PYTHONPATH="$WORK/gen" PORTER_URL="$BASE" PORTER_OPERATOR_TOKEN=$(cat "$WORK/operator") \
     PORTER_ROOT_BIN="$PORTER_ROOT" PORTER_WORK="$WORK" "$VENV/bin/python" "$HERE/delivery.py"

@@ -17,13 +17,9 @@ if [ ! -x "$VENV/bin/st" ]; then
     echo "server/tests/schemathesis/run.sh: no $VENV/bin/st: run server/ci-install.sh" >&2
     exit 1
 fi
-WORK=$(mktemp -d /tmp/porter-schemathesis.XXXXXX)
-SERVER_PID=""
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=../scratch-server.sh
+. "$HERE/../scratch-server.sh"
+scratch_dir porter-schemathesis
 
 export PORTER_DATABASE_URL="sqlite://$WORK/porter.db"
 operator_token() {
@@ -33,15 +29,7 @@ operator_token() {
 operator_token > /dev/null # creates the database before the server opens it
 # The rate limit off (the fuzzer sends thousands of requests with one token); everything else
 # as a fresh install has it.
-env -u PORTER_CONFIG PORTER_LISTEN=127.0.0.1:0 PORTER_LOG_LEVEL=warn \
-    PORTER_RATE_LIMIT_PER_MINUTE=1000000 "$PORTER" serve > "$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q "porter listening on" "$WORK/serve.out" 2>/dev/null && break
-    sleep 0.1
-done
-BASE=$(sed -n 's/^porter listening on //p' "$WORK/serve.out" | head -n 1)
-if [ -z "$BASE" ]; then cat "$WORK/serve.err" >&2; echo "porter serve did not start" >&2; exit 1; fi
+start_server "$PORTER" PORTER_RATE_LIMIT_PER_MINUTE=1000000
 
 # Schemathesis keeps a cache in its working directory: the scratch one, not the checkout.
 cd "$WORK"
