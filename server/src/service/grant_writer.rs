@@ -12,6 +12,12 @@
 //! outcome: a grant is acknowledged only after the transaction that stores it commits, and a
 //! failed commit fails every grant of the group (none was acknowledged).
 //!
+//! On PostgreSQL those steps, in the same order, are one statement in autocommit (a function
+//! made by a migration, `porter_commit_grants`): each statement of the transaction was a
+//! loopback round trip, five or more per group, and the deliveries' row locks were held across
+//! all but the first; now a group costs one round trip and the commit's WAL flush. SQLite, in
+//! process, runs them as the statements of one transaction.
+//!
 //! On SQLite one writer, the only writer of grants, so its transactions never wait for a lock;
 //! on PostgreSQL two, so that one group is sent while the other commits: the row locks order
 //! them as they order other processes' writers.
@@ -168,8 +174,54 @@ async fn run(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     }
 }
 
-/// One transaction for `group`; the outcome of each, in order.
+/// Commits `group`; the outcome of each, in order.
 async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<Committed>> {
+    match store.backend() {
+        store::Backend::Postgres => commit_group_in_one_statement(store, group).await,
+        store::Backend::Sqlite => commit_group_in_one_transaction(store, group).await,
+    }
+}
+
+/// PostgreSQL: the steps of [`commit_group_in_one_transaction`], in the same order, in one
+/// statement (a function, see `Store::commit_grant_group`): one round trip instead of five or
+/// more, each of which held the deliveries' row locks.
+async fn commit_group_in_one_statement(
+    store: &Store,
+    group: Vec<Pending>,
+) -> store::Result<Vec<Committed>> {
+    let grants: Vec<store::GroupGrant<'_>> = group
+        .iter()
+        .map(|p| store::GroupGrant {
+            row: &p.row,
+            caller: &p.caller,
+            site_version: p.site_version,
+            // The answer replayed to a retry if this grant is issued: this very grant.
+            idempotency: p.idem.as_ref().map(|i| {
+                let answer = serde_json::to_string(&p.issued).unwrap_or_default();
+                (i.key.as_str(), i.request_hash.as_str(), answer)
+            }),
+        })
+        .collect();
+    let outcomes = store.commit_grant_group(&grants, super::now(), MAX_GRANTS_PER_DELIVERY).await?;
+    drop(grants);
+    Ok(group
+        .into_iter()
+        .zip(outcomes)
+        .map(|(p, outcome)| match outcome {
+            store::GroupOutcome::Issued => Committed::Issued(p.issued),
+            store::GroupOutcome::Exhausted => Committed::Exhausted,
+            store::GroupOutcome::KeyTaken => Committed::KeyTaken,
+            store::GroupOutcome::Stale => Committed::Stale,
+        })
+        .collect())
+}
+
+/// One transaction for `group` (SQLite, where a statement costs no round trip); the outcome of
+/// each, in order.
+async fn commit_group_in_one_transaction(
+    store: &Store,
+    group: Vec<Pending>,
+) -> store::Result<Vec<Committed>> {
     let now = super::now();
     let mut tx = store.begin().await?;
     // Each grant's site facts still current?
