@@ -28,6 +28,7 @@ use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, Mutex};
+use tracing::Instrument;
 
 use super::{Code, Error, IssuedGrant, Kind, Result, MAX_GRANTS_PER_DELIVERY};
 use crate::ids::{self, IssuerId, TokenId};
@@ -145,8 +146,12 @@ async fn run(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
         let (pending, replies): (Vec<Pending>, Vec<_>) =
             group.into_iter().map(|j| (j.pending, j.reply)).unzip();
         let size = pending.len();
+        // The group's statements in one span, so that a slow one's log line says which group it
+        // served (and tests count them).
+        let span = tracing::info_span!("grant_group", grants = size);
         // A panic here is a bug; it must not take the writer down with it.
-        let outcome = AssertUnwindSafe(commit_group(&store, pending)).catch_unwind().await;
+        let outcome =
+            AssertUnwindSafe(commit_group(&store, pending)).catch_unwind().instrument(span).await;
         match outcome {
             Ok(Ok(results)) => {
                 for (reply, result) in replies.into_iter().zip(results) {
