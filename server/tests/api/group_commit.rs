@@ -104,15 +104,9 @@ async fn a_group_of_grants_is_one_statement_on_postgres() {
         let key = format!("one-statement-{n}");
         let headers: &[(&str, &str)] =
             if n % 2 == 0 { &[("Idempotency-Key", key.as_str())] } else { &[] };
-        let reply = call_raw(
-            &w.base,
-            "POST",
-            &path,
-            Some(&w.driver),
-            headers,
-            body.to_string().as_bytes(),
-        )
-        .await;
+        let reply =
+            call_raw(&w.base, "POST", &path, Some(&w.driver), headers, body.to_string().as_bytes())
+                .await;
         reply.ok();
     }
     COUNTED.with(|c| c.borrow_mut().take());
@@ -146,7 +140,8 @@ async fn simultaneous_grant_requests_with_one_key_yield_one_grant_and_a_refusal_
         // Sixteen at once with one key: one grant, the same for every request answered 201
         // (a request that finds the key taken replays its grant), one claim on the delivery.
         let delivery = w.announce("ONE-KEY-1", now() - 60, now() + 3600).await;
-        let replies = futures_util::future::join_all((0..16).map(|_| ask(&delivery, "race-1"))).await;
+        let replies =
+            futures_util::future::join_all((0..16).map(|_| ask(&delivery, "race-1"))).await;
         let grants: HashSet<&str> = replies
             .iter()
             .filter(|r| r.status == 201)
@@ -166,8 +161,7 @@ async fn simultaneous_grant_requests_with_one_key_yield_one_grant_and_a_refusal_
         let keys: Vec<&'static str> =
             (0..16).map(|k| &*Box::leak(format!("many-{k}").into_boxed_str())).collect();
         let delivery = w.announce("ONE-KEY-2", now() - 60, now() + 3600).await;
-        let replies =
-            futures_util::future::join_all(keys.iter().map(|k| ask(&delivery, k))).await;
+        let replies = futures_util::future::join_all(keys.iter().map(|k| ask(&delivery, k))).await;
         let issued = replies.iter().filter(|r| r.status == 201).count() as i64;
         assert_eq!(issued, bound, "{n}: {replies:?}");
         for (key, reply) in keys.iter().zip(&replies) {
