@@ -1,5 +1,6 @@
-//! The statements of a group commit of grants (`service::grant_writer`): several grants in one
-//! transaction, their rows in one multi-row insert.
+//! The statements of a group commit of grants (`service::grant_writer`): on SQLite several
+//! grants in one transaction, their rows in one multi-row insert; on PostgreSQL the whole group
+//! in one statement ([`Store::commit_grant_group`]).
 
 use std::collections::{HashMap, HashSet};
 
