@@ -18,9 +18,9 @@
 //! all but the first; now a group costs one round trip and the commit's WAL flush. SQLite, in
 //! process, runs them as the statements of one transaction.
 //!
-//! On SQLite one writer, the only writer of grants, so its transactions never wait for a lock;
-//! on PostgreSQL two, so that one group is sent while the other commits: the row locks order
-//! them as they order other processes' writers.
+//! One writer per process ([`WRITERS`]). On SQLite it is the only writer of grants, so its
+//! transactions never wait for a lock; on PostgreSQL the row locks order it with other
+//! processes' writers.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -57,6 +57,12 @@ impl Issuing {
 
 /// The most grants one transaction commits.
 pub const MAX_GROUP: usize = 256;
+/// Writer tasks per process. On SQLite, its one writer connection. On PostgreSQL two took
+/// turns while a group was five statements, one sending its group while the other waited for
+/// its commit; with the group one statement there is no round trip left to overlap, and in
+/// paired runs one writer was as fast or faster than two, whose commits waited on each other's
+/// WAL flush with the queue split into smaller groups (docs/performance.md, session 12).
+pub const WRITERS: usize = 1;
 /// Grants waiting for the writer before new requests wait to enqueue (back-pressure).
 const QUEUE: usize = 4096;
 
@@ -103,17 +109,11 @@ fn unavailable() -> Error {
 }
 
 impl GrantWriter {
-    /// Starts the writer tasks over `store`: on PostgreSQL two, so that one group gathers and
-    /// sends its statements while the other waits for its commit (their row locks order them,
-    /// as they order two processes' writers); on SQLite one, its one writer connection.
+    /// Starts the [`WRITERS`] writer tasks over `store`.
     pub fn start(store: Store) -> GrantWriter {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let jobs = Arc::new(Mutex::new(jobs));
-        let writers = match store.backend() {
-            store::Backend::Postgres => 2,
-            store::Backend::Sqlite => 1,
-        };
-        for _ in 0..writers {
+        for _ in 0..WRITERS {
             tokio::spawn(run(store.clone(), jobs.clone()));
         }
         GrantWriter { queue }
