@@ -14,9 +14,9 @@
 //!
 //! On PostgreSQL those steps, in the same order, are one statement in autocommit (a function
 //! made by a migration, `porter_commit_grants`): each statement of the transaction was a
-//! loopback round trip, five or more per group, and the deliveries' row locks were held across
-//! all but the first; now a group costs one round trip and the commit's WAL flush. SQLite, in
-//! process, runs them as the statements of one transaction.
+//! loopback round trip, five or more per group, and the deliveries' row locks were held from
+//! the claim's round trip through COMMIT's; now a group costs one round trip and the commit's
+//! WAL flush. SQLite, in process, runs them as the statements of one transaction.
 //!
 //! One writer per process ([`WRITERS`]). On SQLite it is the only writer of grants, so its
 //! transactions never wait for a lock; on PostgreSQL the row locks order it with other
@@ -189,7 +189,7 @@ async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<C
 
 /// PostgreSQL: the steps of [`commit_group_in_one_transaction`], in the same order, in one
 /// statement (a function, see `Store::commit_grant_group`): one round trip instead of five or
-/// more, each of which held the deliveries' row locks.
+/// more, the deliveries' row locks no longer held across round trips.
 async fn commit_group_in_one_statement(
     store: &Store,
     group: Vec<Pending>,
