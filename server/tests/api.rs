@@ -14,6 +14,8 @@ mod evidence;
 mod fuzz_hook;
 #[path = "api/grants.rs"]
 mod grants;
+#[path = "api/group_commit.rs"]
+mod group_commit;
 #[path = "api/holes.rs"]
 mod holes;
 #[path = "api/hostile.rs"]

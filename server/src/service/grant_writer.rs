@@ -12,9 +12,15 @@
 //! outcome: a grant is acknowledged only after the transaction that stores it commits, and a
 //! failed commit fails every grant of the group (none was acknowledged).
 //!
-//! On SQLite one writer, the only writer of grants, so its transactions never wait for a lock;
-//! on PostgreSQL two, so that one group is sent while the other commits: the row locks order
-//! them as they order other processes' writers.
+//! On PostgreSQL those steps, in the same order, are one statement in autocommit (a function
+//! made by a migration, `porter_commit_grants`): each statement of the transaction was a
+//! loopback round trip, five or more per group, and the deliveries' row locks were held from
+//! the claim's round trip through COMMIT's; now a group costs one round trip and the commit's
+//! WAL flush. SQLite, in process, runs them as the statements of one transaction.
+//!
+//! One writer per process ([`WRITERS`]). On SQLite it is the only writer of grants, so its
+//! transactions never wait for a lock; on PostgreSQL the row locks order it with other
+//! processes' writers.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -22,6 +28,7 @@ use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, Mutex};
+use tracing::Instrument;
 
 use super::{Code, Error, IssuedGrant, Kind, Result, MAX_GRANTS_PER_DELIVERY};
 use crate::ids::{self, IssuerId, TokenId};
@@ -50,6 +57,12 @@ impl Issuing {
 
 /// The most grants one transaction commits.
 pub const MAX_GROUP: usize = 256;
+/// Writer tasks per process. On SQLite, its one writer connection. On PostgreSQL two took
+/// turns while a group was five statements, one sending its group while the other waited for
+/// its commit; with the group one statement there is no round trip left to overlap, and in
+/// paired runs one writer was as fast or faster than two, whose commits waited on each other's
+/// WAL flush with the queue split into smaller groups (docs/performance.md, session 12).
+pub const WRITERS: usize = 1;
 /// Grants waiting for the writer before new requests wait to enqueue (back-pressure).
 const QUEUE: usize = 4096;
 
@@ -96,17 +109,11 @@ fn unavailable() -> Error {
 }
 
 impl GrantWriter {
-    /// Starts the writer tasks over `store`: on PostgreSQL two, so that one group gathers and
-    /// sends its statements while the other waits for its commit (their row locks order them,
-    /// as they order two processes' writers); on SQLite one, its one writer connection.
+    /// Starts the [`WRITERS`] writer tasks over `store`.
     pub fn start(store: Store) -> GrantWriter {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let jobs = Arc::new(Mutex::new(jobs));
-        let writers = match store.backend() {
-            store::Backend::Postgres => 2,
-            store::Backend::Sqlite => 1,
-        };
-        for _ in 0..writers {
+        for _ in 0..WRITERS {
             tokio::spawn(run(store.clone(), jobs.clone()));
         }
         GrantWriter { queue }
@@ -139,8 +146,12 @@ async fn run(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
         let (pending, replies): (Vec<Pending>, Vec<_>) =
             group.into_iter().map(|j| (j.pending, j.reply)).unzip();
         let size = pending.len();
+        // The group's statements in one span, so that a slow one's log line says which group it
+        // served (and tests count them).
+        let span = tracing::info_span!("grant_group", grants = size);
         // A panic here is a bug; it must not take the writer down with it.
-        let outcome = AssertUnwindSafe(commit_group(&store, pending)).catch_unwind().await;
+        let outcome =
+            AssertUnwindSafe(commit_group(&store, pending)).catch_unwind().instrument(span).await;
         match outcome {
             Ok(Ok(results)) => {
                 for (reply, result) in replies.into_iter().zip(results) {
@@ -168,8 +179,54 @@ async fn run(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     }
 }
 
-/// One transaction for `group`; the outcome of each, in order.
+/// Commits `group`; the outcome of each, in order.
 async fn commit_group(store: &Store, group: Vec<Pending>) -> store::Result<Vec<Committed>> {
+    match store.backend() {
+        store::Backend::Postgres => commit_group_in_one_statement(store, group).await,
+        store::Backend::Sqlite => commit_group_in_one_transaction(store, group).await,
+    }
+}
+
+/// PostgreSQL: the steps of [`commit_group_in_one_transaction`], in the same order, in one
+/// statement (a function, see `Store::commit_grant_group`): one round trip instead of five or
+/// more, the deliveries' row locks no longer held across round trips.
+async fn commit_group_in_one_statement(
+    store: &Store,
+    group: Vec<Pending>,
+) -> store::Result<Vec<Committed>> {
+    let grants: Vec<store::GroupGrant<'_>> = group
+        .iter()
+        .map(|p| store::GroupGrant {
+            row: &p.row,
+            caller: &p.caller,
+            site_version: p.site_version,
+            // The answer replayed to a retry if this grant is issued: this very grant.
+            idempotency: p.idem.as_ref().map(|i| {
+                let answer = serde_json::to_string(&p.issued).unwrap_or_default();
+                (i.key.as_str(), i.request_hash.as_str(), answer)
+            }),
+        })
+        .collect();
+    let outcomes = store.commit_grant_group(&grants, super::now(), MAX_GRANTS_PER_DELIVERY).await?;
+    drop(grants);
+    Ok(group
+        .into_iter()
+        .zip(outcomes)
+        .map(|(p, outcome)| match outcome {
+            store::GroupOutcome::Issued => Committed::Issued(p.issued),
+            store::GroupOutcome::Exhausted => Committed::Exhausted,
+            store::GroupOutcome::KeyTaken => Committed::KeyTaken,
+            store::GroupOutcome::Stale => Committed::Stale,
+        })
+        .collect())
+}
+
+/// One transaction for `group` (SQLite, where a statement costs no round trip); the outcome of
+/// each, in order.
+async fn commit_group_in_one_transaction(
+    store: &Store,
+    group: Vec<Pending>,
+) -> store::Result<Vec<Committed>> {
     let now = super::now();
     let mut tx = store.begin().await?;
     // Each grant's site facts still current?

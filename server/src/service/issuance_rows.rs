@@ -2,8 +2,8 @@
 //! the delivery), kept in memory after their first read instead of read for every grant.
 //!
 //! None of them is trusted on its own. The group commit confirms in the grant's own
-//! transaction that the token and its driver are still live (`Store::group_facts_tx`)
-//! and claims the delivery's grant bound under its row lock (open, not entered, below the
+//! transaction that the token and its driver are still live (`Store::group_facts_tx`; on
+//! PostgreSQL the same check in `porter_commit_grants`) and claims the delivery's grant bound under its row lock (open, not entered, below the
 //! bound), so a grant decided on a cached row that changed since, in this process or another
 //! one or by hand, is never committed: it is decided again on rows read afresh, and so is every
 //! refusal decided on cached rows (see `Service::issue_grant`). What the commit does not

@@ -20,13 +20,15 @@
 //!   failed COMMIT may or may not have committed; the client retries with its Idempotency-Key,
 //!   which yields the first answer if it had.
 
+use std::future::Future;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Connection, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Connection, Row};
 
 use super::{Result, StoreError, Tx};
 
@@ -162,10 +164,23 @@ pub(super) async fn postgres_pool(url: &str) -> Result<AnyPool> {
 /// database is away, tries again until [`ACQUIRE_TIMEOUT`] has passed. Nothing has been sent
 /// yet, so trying again is always safe.
 pub(super) async fn begin(pool: &AnyPool) -> Result<Tx> {
+    waiting_out_failover(|| pool.begin()).await
+}
+
+/// A connection for a statement that commits by itself (autocommit), waiting out a failover as
+/// [`begin`] does: nothing has been sent on it yet.
+pub(super) async fn acquire(pool: &AnyPool) -> Result<PoolConnection<Any>> {
+    waiting_out_failover(|| pool.acquire()).await
+}
+
+/// `start()` again while it fails with a transient error, until [`ACQUIRE_TIMEOUT`] has passed.
+async fn waiting_out_failover<T, F: Future<Output = Result<T>>>(
+    mut start: impl FnMut() -> F,
+) -> Result<T> {
     let deadline = Instant::now() + ACQUIRE_TIMEOUT;
     let mut pause = Duration::from_millis(50);
     loop {
-        match pool.begin().await {
+        match start().await {
             Err(e) if is_transient(&e) && Instant::now() + pause < deadline => {
                 tracing::warn!(error = %e, "no database connection; trying again");
                 saw_transient_error();

@@ -1,12 +1,13 @@
-//! The statements of a group commit of grants (`service::grant_writer`): several grants in one
-//! transaction, their rows in one multi-row insert.
+//! The statements of a group commit of grants (`service::grant_writer`): on SQLite several
+//! grants in one transaction, their rows in one multi-row insert; on PostgreSQL the whole group
+//! in one statement ([`Store::commit_grant_group`]).
 
 use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
 use super::placeholders::Placeholders;
-use super::{GrantRow, Result, Store, Tx};
+use super::{failover, GrantRow, Result, Store, Tx};
 use crate::ids::{DeliveryId, SiteId, TokenId};
 
 /// Columns of one grant row in [`Store::insert_grants`].
@@ -53,7 +54,103 @@ impl<'a> From<&'a GrantRow> for JsonGrantRow<'a> {
     }
 }
 
+/// One grant of a group committed by [`Store::commit_grant_group`].
+#[derive(Clone, Debug)]
+pub struct GroupGrant<'a> {
+    /// Its row, serial and sealed bytes included.
+    pub row: &'a GrantRow,
+    /// The calling driver's token (confirmed live in the commit).
+    pub caller: &'a TokenId,
+    /// The version of the site's facts the grant was decided on.
+    pub site_version: i64,
+    /// The request's idempotency key, if it sent one: (key, request hash, the answer stored
+    /// under the key if the grant is issued).
+    pub idempotency: Option<(&'a str, &'a str, String)>,
+}
+
+/// What became of one grant of a group ([`Store::commit_grant_group`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupOutcome {
+    /// Stored and committed.
+    Issued,
+    /// Its delivery is closed, entered or at its bound (read under the delivery's row lock).
+    Exhausted,
+    /// Its idempotency key was taken by another request.
+    KeyTaken,
+    /// Its site's facts changed after it was decided, or its token or driver is no longer live.
+    Stale,
+}
+
+/// One grant of a group as `porter_commit_grants` reads it (the fields are the attributes of
+/// the type `porter_pending_grant`, migration 202612071600).
+#[derive(serde::Serialize)]
+struct JsonGroupGrant<'a> {
+    n: usize,
+    caller: &'a str,
+    site_version: i64,
+    idem_key: Option<&'a str>,
+    request_hash: Option<&'a str>,
+    answer: Option<&'a str>,
+    #[serde(flatten)]
+    row: JsonGrantRow<'a>,
+}
+
 impl Store {
+    /// Commits `group` on PostgreSQL in one statement in autocommit (the function
+    /// `porter_commit_grants`, whose migration says what it checks and in which order): one
+    /// round trip, and the deliveries' row locks held only for its duration. Returns when the
+    /// statement's transaction has committed (sqlx reads the answer up to PostgreSQL's
+    /// ReadyForQuery, sent after the commit), with each grant's outcome in `group`'s order; an
+    /// error commits nothing.
+    pub async fn commit_grant_group(
+        &self,
+        group: &[GroupGrant<'_>],
+        now: i64,
+        bound: i64,
+    ) -> Result<Vec<GroupOutcome>> {
+        let json: Vec<JsonGroupGrant<'_>> = group
+            .iter()
+            .enumerate()
+            .map(|(n, g)| JsonGroupGrant {
+                n,
+                caller: g.caller.as_str(),
+                site_version: g.site_version,
+                idem_key: g.idempotency.as_ref().map(|i| i.0),
+                request_hash: g.idempotency.as_ref().map(|i| i.1),
+                answer: g.idempotency.as_ref().map(|i| i.2.as_str()),
+                row: JsonGrantRow::from(g.row),
+            })
+            .collect();
+        let json = serde_json::to_string(&json).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let mut conn = failover::acquire(self.pool()).await?;
+        let rows = sqlx::query(
+            "SELECT pending, outcome FROM porter_commit_grants($1::json, $2, $3) ORDER BY pending",
+        )
+        .bind(json)
+        .bind(now)
+        .bind(bound)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut outcomes = vec![None; group.len()];
+        for row in rows {
+            let n: i64 = row.try_get("pending")?;
+            let outcome = match row.try_get::<String, _>("outcome")?.as_str() {
+                "issued" => GroupOutcome::Issued,
+                "exhausted" => GroupOutcome::Exhausted,
+                "key_taken" => GroupOutcome::KeyTaken,
+                "stale" => GroupOutcome::Stale,
+                other => return Err(decode_error(format!("unknown grant outcome {other:?}"))),
+            };
+            let slot = usize::try_from(n).ok().and_then(|n| outcomes.get_mut(n));
+            *slot.ok_or_else(|| decode_error(format!("no grant {n} in the group")))? =
+                Some(outcome);
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.ok_or_else(|| decode_error("a grant of the group got no outcome".into())))
+            .collect()
+    }
+
     /// Inserts `rows` in one statement: on PostgreSQL the rows as one JSON parameter (one
     /// statement text for any number of rows, see `placeholders`), on SQLite a multi-row
     /// `VALUES` with positional parameters.
@@ -214,4 +311,10 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// `porter_commit_grants` answered something this code does not know: a schema and a server of
+/// different versions.
+fn decode_error(what: String) -> sqlx::Error {
+    sqlx::Error::Decode(format!("{what}: is the schema newer than this server?").into())
 }

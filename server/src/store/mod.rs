@@ -66,14 +66,22 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// Migrations whose SQL differs by backend (triggers), applied in version order with the
-/// others: (version, name, SQLite's, PostgreSQL's).
-const BACKEND_MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    202_612_070_720,
-    "perf_site_versions",
-    include_str!("../../migrations/202612070720_perf_site_versions.sqlite.sql"),
-    include_str!("../../migrations/202612070720_perf_site_versions.postgres.sql"),
-)];
+/// Migrations whose SQL differs by backend (triggers, functions), applied in version order with
+/// the others: (version, name, SQLite's, PostgreSQL's).
+const BACKEND_MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        202_612_070_720,
+        "perf_site_versions",
+        include_str!("../../migrations/202612070720_perf_site_versions.sqlite.sql"),
+        include_str!("../../migrations/202612070720_perf_site_versions.postgres.sql"),
+    ),
+    (
+        202_612_071_600,
+        "grant_group_function",
+        include_str!("../../migrations/202612071600_grant_group_function.sqlite.sql"),
+        include_str!("../../migrations/202612071600_grant_group_function.postgres.sql"),
+    ),
+];
 
 /// The connection pools and the backend they talk to.
 #[derive(Clone, Debug)]
@@ -332,6 +340,7 @@ pub use deliveries::*;
 pub use door_list::DoorList;
 pub use doors::*;
 pub use drivers::*;
+pub use grant_batch::{GroupGrant, GroupOutcome};
 pub use grants::*;
 pub use issuers::*;
 pub use revocations::*;
