@@ -19,9 +19,12 @@ echo "== porter-device: no_std build for the Cortex-M4"
 cargo build -p porter-device --target thumbv7em-none-eabihf --quiet
 (cd device-fw/board && cargo fmt -- --check && CARGO_TARGET_DIR="${BOARD_TARGET_DIR:-$OLDPWD/target/board}" cargo clippy --release --quiet --features test-hooks -- -D warnings)
 
-echo "== the board's ed25519-compact copy: its compact scalar code equals the original (PORTER-PATCH.md)"
+echo "== the board's ed25519-compact copy: its compact scalar and field code equal the originals (PORTER-PATCH.md)"
 (cd device-fw/vendor/ed25519-compact && CARGO_TARGET_DIR="${BOARD_TARGET_DIR:-$OLDPWD/target/board}" \
-    cargo test --release --quiet --no-default-features --features opt_size --lib porter)
+    cargo test --release --quiet --no-default-features --features opt_size,x25519 --lib)
+echo "== ... and with fiat's field arithmetic kept (the fast-verify board)"
+(cd device-fw/vendor/ed25519-compact && CARGO_TARGET_DIR="${BOARD_TARGET_DIR:-$OLDPWD/target/board}" \
+    cargo test --release --quiet --no-default-features --features opt_size,x25519,fast_field --lib)
 
 echo "== porter-device: host tests"
 cargo test -p porter-device --quiet

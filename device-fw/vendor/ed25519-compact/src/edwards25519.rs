@@ -416,6 +416,7 @@ impl Add<GePrecomp> for GeP3 {
     }
 }
 
+#[cfg(not(feature = "opt_size"))]
 impl Sub<GeCached> for GeP3 {
     type Output = GeP1P1;
 
@@ -443,6 +444,7 @@ impl Sub<GeCached> for GeP3 {
     }
 }
 
+#[cfg(not(feature = "opt_size"))]
 impl Sub<GePrecomp> for GeP3 {
     type Output = GeP1P1;
 
@@ -465,6 +467,37 @@ impl Sub<GePrecomp> for GeP3 {
             y: y3,
             z: z3,
             t: t3,
+        }
+    }
+}
+
+/// Porter's patch (`opt_size`): `p - q` is `p + (-q)`, so that the door carries one
+/// point addition of each kind, not an addition and a subtraction. `-(x, y)` is `(-x, y)`:
+/// `y + x` and `y - x` trade places and the product term `2dxy` changes sign.
+#[cfg(feature = "opt_size")]
+impl Sub<GeCached> for GeP3 {
+    type Output = GeP1P1;
+
+    fn sub(self, rhs: GeCached) -> GeP1P1 {
+        self + GeCached {
+            y_plus_x: rhs.y_minus_x,
+            y_minus_x: rhs.y_plus_x,
+            z: rhs.z,
+            t2d: rhs.t2d.neg(),
+        }
+    }
+}
+
+/// Porter's patch (`opt_size`): as for `GeCached`, `p - q` is `p + (-q)`.
+#[cfg(feature = "opt_size")]
+impl Sub<GePrecomp> for GeP3 {
+    type Output = GeP1P1;
+
+    fn sub(self, rhs: GePrecomp) -> GeP1P1 {
+        self + GePrecomp {
+            y_plus_x: rhs.y_minus_x,
+            y_minus_x: rhs.y_plus_x,
+            xy2d: rhs.xy2d.neg(),
         }
     }
 }
@@ -1657,21 +1690,21 @@ pub fn sc_reject_noncanonical(s: &[u8]) -> Result<(), Error> {
 
 static BI: [GePrecomp; 8] = [
     GePrecomp {
-        y_plus_x: Fe([
+        y_plus_x: Fe::from_limbs51([
             1288382639258501,
             245678601348599,
             269427782077623,
             1462984067271730,
             137412439391563,
         ]),
-        y_minus_x: Fe([
+        y_minus_x: Fe::from_limbs51([
             62697248952638,
             204681361388450,
             631292143396476,
             338455783676468,
             1213667448819585,
         ]),
-        xy2d: Fe([
+        xy2d: Fe::from_limbs51([
             301289933810280,
             1259582250014073,
             1422107436869536,
@@ -1680,21 +1713,21 @@ static BI: [GePrecomp; 8] = [
         ]),
     },
     GePrecomp {
-        y_plus_x: Fe([
+        y_plus_x: Fe::from_limbs51([
             1601611775252272,
             1720807796594148,
             1132070835939856,
             1260455018889551,
             2147779492816911,
         ]),
-        y_minus_x: Fe([
+        y_minus_x: Fe::from_limbs51([
             316559037616741,
             2177824224946892,
             1459442586438991,
             1461528397712656,
             751590696113597,
         ]),
-        xy2d: Fe([
+        xy2d: Fe::from_limbs51([
             1850748884277385,
             1200145853858453,
             1068094770532492,
@@ -1703,21 +1736,21 @@ static BI: [GePrecomp; 8] = [
         ]),
     },
     GePrecomp {
-        y_plus_x: Fe([
+        y_plus_x: Fe::from_limbs51([
             769950342298419,
             132954430919746,
             844085933195555,
             974092374476333,
             726076285546016,
         ]),
-        y_minus_x: Fe([
+        y_minus_x: Fe::from_limbs51([
             425251763115706,
             608463272472562,
             442562545713235,
             837766094556764,
             374555092627893,
         ]),
-        xy2d: Fe([
+        xy2d: Fe::from_limbs51([
             1086255230780037,
             274979815921559,
             1960002765731872,
@@ -1726,21 +1759,21 @@ static BI: [GePrecomp; 8] = [
         ]),
     },
     GePrecomp {
-        y_plus_x: Fe([
+        y_plus_x: Fe::from_limbs51([
             665000864555967,
             2065379846933859,
             370231110385876,
             350988370788628,
             1233371373142985,
         ]),
-        y_minus_x: Fe([
+        y_minus_x: Fe::from_limbs51([
             2019367628972465,
             676711900706637,
             110710997811333,
             1108646842542025,
             517791959672113,
         ]),
-        xy2d: Fe([
+        xy2d: Fe::from_limbs51([
             965130719900578,
             247011430587952,
             526356006571389,
@@ -1749,21 +1782,21 @@ static BI: [GePrecomp; 8] = [
         ]),
     },
     GePrecomp {
-        y_plus_x: Fe([
+        y_plus_x: Fe::from_limbs51([
             1802695059465007,
             1664899123557221,
             593559490740857,
             2160434469266659,
             927570450755031,
         ]),
-        y_minus_x: Fe([
+        y_minus_x: Fe::from_limbs51([
             1725674970513508,
             1933645953859181,
             1542344539275782,
             1767788773573747,
             1297447965928905,
         ]),
-        xy2d: Fe([
+        xy2d: Fe::from_limbs51([
             1381809363726107,
             1430341051343062,
             2061843536018959,
@@ -1772,21 +1805,21 @@ static BI: [GePrecomp; 8] = [
         ]),
     },
     GePrecomp {
-        y_plus_x: Fe([
+        y_plus_x: Fe::from_limbs51([
             1970894096313054,
             528066325833207,
             1619374932191227,
             2207306624415883,
             1169170329061080,
         ]),
-        y_minus_x: Fe([
+        y_minus_x: Fe::from_limbs51([
             2070390218572616,
             1458919061857835,
             624171843017421,
             1055332792707765,
             433987520732508,
         ]),
-        xy2d: Fe([
+        xy2d: Fe::from_limbs51([
             893653801273833,
             1168026499324677,
             1242553501121234,
@@ -1795,21 +1828,21 @@ static BI: [GePrecomp; 8] = [
         ]),
     },
     GePrecomp {
-        y_plus_x: Fe([
+        y_plus_x: Fe::from_limbs51([
             213454002618221,
             939771523987438,
             1159882208056014,
             317388369627517,
             621213314200687,
         ]),
-        y_minus_x: Fe([
+        y_minus_x: Fe::from_limbs51([
             1971678598905747,
             338026507889165,
             762398079972271,
             655096486107477,
             42299032696322,
         ]),
-        xy2d: Fe([
+        xy2d: Fe::from_limbs51([
             177130678690680,
             1754759263300204,
             1864311296286618,
@@ -1818,21 +1851,21 @@ static BI: [GePrecomp; 8] = [
         ]),
     },
     GePrecomp {
-        y_plus_x: Fe([
+        y_plus_x: Fe::from_limbs51([
             1913163449625248,
             460779200291993,
             2193883288642314,
             1008900146920800,
             1721983679009502,
         ]),
-        y_minus_x: Fe([
+        y_minus_x: Fe::from_limbs51([
             1070401523076875,
             1272492007800961,
             1910153608563310,
             2075579521696771,
             1191169788841221,
         ]),
-        xy2d: Fe([
+        xy2d: Fe::from_limbs51([
             692896803108118,
             500174642072499,
             2068223309439677,

@@ -113,6 +113,16 @@
 
 mod common;
 mod error;
+// Porter's patch: under `opt_size`, the door's field arithmetic in 32-bit limbs
+// (field25519_radix25.rs), unless `fast_field` asks for fiat's (faster, 4 KB larger); fiat's
+// stays for the default build, the byte loaders and the tests.
+#[cfg(not(all(feature = "opt_size", not(feature = "fast_field"))))]
+mod field25519;
+#[cfg(all(feature = "opt_size", not(feature = "fast_field")))]
+#[path = "field25519.rs"]
+mod field25519_fiat;
+#[cfg(all(feature = "opt_size", not(feature = "fast_field")))]
+#[path = "field25519_radix25.rs"]
 mod field25519;
 pub mod sha512;
 

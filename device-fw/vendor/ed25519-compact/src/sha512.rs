@@ -324,7 +324,13 @@ impl Hash {
 
     /// Absorb content
     pub fn update<T: AsRef<[u8]>>(&mut self, input: T) {
-        let input = input.as_ref();
+        self.update_bytes(input.as_ref())
+    }
+
+    /// Porter's patch (PORTER-PATCH.md): `update`'s body, not generic, so that the door's
+    /// three kinds of input share one copy of it.
+    #[cfg_attr(feature = "opt_size", inline(never))]
+    fn update_bytes(&mut self, input: &[u8]) {
         let mut n = input.len();
         self.len += n;
         let av = 128 - self.r;
