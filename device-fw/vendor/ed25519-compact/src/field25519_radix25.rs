@@ -7,6 +7,10 @@
 //! two short loops; the square is the multiply of a value by itself. The interface is the one
 //! `field25519.rs` offers, so the curve code above it is unchanged.
 //!
+//! Constant time, as fiat's: no branch and no memory index depends on a value (the loops and
+//! the `j > 0` test run on indices), and the Cortex-M4's 32x32->64-bit multiplies take one
+//! cycle whatever their operands (the M3's do not: this code is not for it).
+//!
 //! Limb `i` holds `W(i)` = 26 bits when `i` is even, 25 when odd, at bit offset
 //! `ceil(25.5 i)`; the value is `sum(limb[i] << offset(i))`, taken mod p.
 //!
