@@ -25,7 +25,7 @@ cargo test -p porter-protocol -p porter-link -p porter-root -p porter-benches
 
 step "test vectors are reproducible: regenerate and diff"
 cargo run -q -p porter-protocol --example gen_vectors
-cargo run -q -p porter-link --example gen_vectors
+cargo run -q -p porter-link --example gen_link_vectors
 git diff --exit-code -- spec/vectors
 
 step "benchmarks compile (run them with ./bench.sh; budgets are checked there, not here)"

@@ -4,7 +4,7 @@
 //! directions, timed) of the phone session against the door model over a scripted radio, with
 //! the outcome.
 //!
-//! Run from the repository root: `cargo run -p porter-link --example gen_vectors`. Keys come
+//! Run from the repository root: `cargo run -p porter-link --example gen_link_vectors`. Keys come
 //! from fixed seeds and Ed25519 is deterministic, so the output is reproducible; CI regenerates
 //! the files and fails if they differ. The expected verdicts are written here by hand; the
 //! generator refuses to write a file in which the implementation disagrees with them.
