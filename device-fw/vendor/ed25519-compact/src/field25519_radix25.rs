@@ -3,8 +3,9 @@
 //! Porter's patch (see PORTER-PATCH.md), compiled instead of `field25519.rs` under `opt_size`.
 //! fiat-crypto's five 51-bit limbs need 64x64->128-bit products, which a Cortex-M4 builds from
 //! four 32-bit multiplies each; fully unrolled, its multiply and square were 2.7 KB of the
-//! board's flash. Here a limb fits a register, a product is one `UMLAL`, and the multiply is
-//! two short loops; the square is the multiply of a value by itself. The interface is the one
+//! board's flash. Here a limb fits a register, a product is one 32x32->64-bit multiply, and
+//! the multiply is a loop over ten columns of ten products each; the square is the multiply of
+//! a value by itself. The interface is the one
 //! `field25519.rs` offers, so the curve code above it is unchanged.
 //!
 //! Constant time, as fiat's: no branch and no memory index depends on a value (the loops and
@@ -14,14 +15,15 @@
 //! Limb `i` holds `W(i)` = 26 bits when `i` is even, 25 when odd, at bit offset
 //! `ceil(25.5 i)`; the value is `sum(limb[i] << offset(i))`, taken mod p.
 //!
-//! Bounds (what keeps every sum inside its integer; the tests check them on every operation):
+//! Bounds (what keeps every sum inside its integer; in tests, `*` and `-` assert theirs):
 //! * **tight**: what `carry`, `*`, `square`, `-`, `neg`, `mul32` and `from_bytes` return:
 //!   `limb[i] < 2^W(i)`, except limb 1, which may exceed `2^25` by at most `2^17`;
 //! * `+` does not carry: the sum of two tight values is *loose* (below twice tight);
 //! * `*` accepts anything up to three times tight (`MUL_INPUT_LIMIT`): the curve code adds at
 //!   most three tight values before it multiplies (`t0 + r.t` in a point addition, with
 //!   `t0 = z + z`);
-//! * `-` accepts, on its right, anything up to four times tight (it adds `4p` first).
+//! * `-` accepts, on its right, anything up to `4p` limb by limb (it adds `4p` first): four
+//!   times tight, or nearly.
 
 #![allow(unused_parens)]
 
